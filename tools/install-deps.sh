@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every build and test dependency of Imprint on a fresh Debian 12
+# (or newer) machine. Idempotent. Run as root.
+set -eu
+
+if [ "$(id -u)" != 0 ]; then
+  exec sudo "$0" "$@"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build
+PKGS="
+  build-essential meson ninja-build pkg-config gettext itstool
+  libglib2.0-dev libglib2.0-bin libjson-glib-dev
+  libgtk-4-dev libadwaita-1-dev libqrencode-dev
+  libcryptsetup-dev libtss2-dev libfido2-dev libssl-dev
+  libblkid-dev libfdisk-dev libmount-dev libudev-dev libsystemd-dev
+  libpolkit-gobject-1-dev libpwquality-dev
+  scdoc desktop-file-utils appstream
+"
+# Tests
+PKGS="$PKGS
+  dbus dbus-x11 python3-dbusmock python3-gi gir1.2-glib-2.0
+  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin
+  swtpm swtpm-tools tpm2-tools
+  xvfb xauth
+  libclang-rt-14-dev
+"
+
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PKGS
