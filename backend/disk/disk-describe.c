@@ -194,6 +194,9 @@ imprint_disk_sysfs_listable (const char *sysname, const char *syspath)
   for (size_t i = 0; i < G_N_ELEMENTS (skip_prefixes); i++)
     if (g_str_has_prefix (sysname, skip_prefixes[i]))
       return FALSE;
+  /* eMMC hardware boot areas and RPMB are no place for a system. */
+  if (g_str_has_prefix (sysname, "mmcblk") && (strstr (sysname, "boot") != NULL || strstr (sysname, "rpmb") != NULL))
+    return FALSE;
   /* NVMe multipath hides the per-path namespaces. */
   if (sysfs_read_bool (syspath, "hidden"))
     return FALSE;

@@ -27,14 +27,19 @@ Building and loop devices need root. `missing_tools(name)` says what a
 layout needs that is not installed, so tests can skip with a reason.
 """
 
+import atexit
 import contextlib
 import json
 import os
 import shutil
+import signal
+import stat
 import struct
 import subprocess
 import tempfile
+import threading
 import time
+import weakref
 
 MiB = 1024 * 1024
 
@@ -259,6 +264,30 @@ def _fake_bitlocker(path, size):
         f.write(b"-FVE-FS-" + struct.pack("<HH", 64, 2))
 
 
+# Layouts not cleaned up yet: detached and deleted at exit, also when the
+# test runner is killed with SIGTERM (meson's timeout) or SIGINT.
+_live_layouts = weakref.WeakSet()
+
+
+def _cleanup_all():
+    for layout in list(_live_layouts):
+        layout.cleanup()
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+atexit.register(_cleanup_all)
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        # Only where nobody else handles the signal already.
+        if signal.getsignal(_sig) == signal.SIG_DFL:
+            signal.signal(_sig, _on_signal)
+
+
 class Layout:
     """Builds a layout in a temporary directory; attaches it to a loop
     device with loop=True. Use as a context manager (or call cleanup())."""
@@ -282,6 +311,8 @@ class Layout:
         self.free = []
         self._mounts = []
         self._build_loop = None
+        self._made_nodes = []
+        _live_layouts.add(self)
         try:
             self._build()
             if loop:
@@ -331,10 +362,15 @@ class Layout:
         if self.node is not None:
             _loop_detach(self.node)
             self.node = None
+        for node in self._made_nodes:
+            with contextlib.suppress(OSError):
+                os.unlink(node)
+        self._made_nodes = []
         if self._build_loop is not None:
             _loop_detach(self._build_loop)
             self._build_loop = None
         shutil.rmtree(self._dir, ignore_errors=True)
+        _live_layouts.discard(self)
 
     def describe(self):
         """A plain dict of what was built (for debugging and reports)."""
@@ -358,17 +394,32 @@ class Layout:
         # No udevd needed: devtmpfs creates the nodes, a little after
         # losetup returns. Some kernels (minimal VM builds) lack the
         # partition parsers: then tell the kernel about them with partx
-        # (BLKPG), which parses the table in userspace.
-        wanted = [self.partition_node(p.number) for p in self.partitions]
-        for attempt in range(2):
-            deadline = time.monotonic() + (1 if attempt == 0 else 10)
-            while time.monotonic() < deadline:
-                if all(os.path.exists(n) for n in wanted):
-                    return
-                time.sleep(0.05)
-            if attempt == 0:
-                _run(["partx", "--add", self.node], check=False)
-        raise RuntimeError("partition nodes of %s did not appear: %s" % (self.node, wanted))
+        # (BLKPG), which parses the table in userspace. If the kernel knows
+        # a partition but /dev lacks its node (a /dev that is not
+        # devtmpfs), make the node ourselves.
+        wanted = {p.number: self.partition_node(p.number) for p in self.partitions}
+        kname = os.path.basename(self.node)
+        deadline = time.monotonic() + 15
+        next_partx = time.monotonic() + 1
+        errors = ""
+        while time.monotonic() < deadline:
+            if all(os.path.exists(n) for n in wanted.values()):
+                return
+            if time.monotonic() >= next_partx:
+                proc = subprocess.run([_tool("partx"), "--update", self.node],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                errors = proc.stderr.decode(errors="replace").strip()
+                next_partx = time.monotonic() + 2
+                for number, node in wanted.items():
+                    devfile = "/sys/block/%s/%sp%d/dev" % (kname, kname, number)
+                    if not os.path.exists(node) and os.path.exists(devfile):
+                        with open(devfile) as f:
+                            major, minor = (int(x) for x in f.read().split(":"))
+                        with contextlib.suppress(FileExistsError):
+                            os.mknod(node, 0o600 | stat.S_IFBLK, os.makedev(major, minor))
+                            self._made_nodes.append(node)
+            time.sleep(0.05)
+        raise RuntimeError("partition nodes of %s did not appear: %s (%s)" % (self.node, list(wanted.values()), errors))
 
     def _sfdisk_script(self):
         lines = ["label: %s" % self.table]
@@ -469,3 +520,43 @@ class Layout:
             e = e // MiB * MiB
             if e - s >= MiB:
                 self.free.append((s, e - s))
+
+
+def _main(argv):
+    import argparse
+    parser = argparse.ArgumentParser(description="Build test disk layouts as image files.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list the layouts")
+    b = sub.add_parser("build", help="build layouts into a directory and keep them")
+    b.add_argument("names", nargs="+", metavar="NAME")
+    b.add_argument("--dir", required=True, help="where NAME.img files go")
+    b.add_argument("--sector-size", type=int, default=None)
+    b.add_argument("--json", action="store_true", help="print what was built as JSON")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "list":
+        for name in sorted(LAYOUTS):
+            spec = LAYOUTS[name]
+            print("%-16s %-4s %4d MiB  %-24s %s" % (name, spec.table or "-", spec.size_mib,
+                                                    spec.contents, spec.description))
+        return 0
+
+    os.makedirs(args.dir, exist_ok=True)
+    built = []
+    for name in args.names:
+        with Layout(name, sector_size=args.sector_size, directory=args.dir) as layout:
+            dest = os.path.join(args.dir, name + ".img")
+            os.replace(layout.path, dest)
+            info = layout.describe()
+            info["path"] = dest
+            built.append(info)
+            if not args.json:
+                print(dest)
+    if args.json:
+        print(json.dumps(built, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_main(sys.argv[1:]))
