@@ -693,9 +693,9 @@ file_sector_size (int fd)
 }
 
 static int
-props_from_file (DiskProps *p, const char *path, int fd, const struct stat *st)
+props_from_file (DiskProps *p, const char *path, const char *proc_path, int fd, const struct stat *st)
 {
-  g_autofree char *real = realpath (path, NULL);
+  g_autofree char *real = realpath (proc_path, NULL);
 
   if (real == NULL)
     return negative_errno ();
@@ -705,7 +705,7 @@ props_from_file (DiskProps *p, const char *path, int fd, const struct stat *st)
   p->transport = g_strdup ("file");
   p->size = (guint64) st->st_size;
   p->logical_sector_size = p->physical_sector_size = file_sector_size (fd);
-  p->read_only = access (path, W_OK) < 0;
+  p->read_only = access (proc_path, W_OK) < 0;
   p->loop_syspaths = loops_backed_by (real);
   return 0;
 }
@@ -1193,7 +1193,9 @@ imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, G
 {
   _cleanup_(disk_props_clear) DiskProps props = { 0 };
   _cleanup_(table_info_clear) TableInfo t = { 0 };
+  _cleanup_close_ int pfd = -1;
   _cleanup_close_ int fd = -1;
+  g_autofree char *proc_path = NULL;
   struct stat st;
   int r;
 
@@ -1201,8 +1203,15 @@ imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, G
   g_return_val_if_fail (node_or_file != NULL, -EINVAL);
   g_return_val_if_fail (ret_disk != NULL, -EINVAL);
 
-  if (stat (node_or_file, &st) < 0)
+  /* Look before opening: imprintd runs as root and the path may come from
+   * a caller, and opening some character devices (a watchdog) acts. O_PATH
+   * opens nothing; the reopen below reaches the very inode checked. */
+  pfd = open (node_or_file, O_PATH | O_CLOEXEC);
+  if (pfd < 0)
     return negative_errno ();
+  if (fstat (pfd, &st) < 0)
+    return negative_errno ();
+  proc_path = g_strdup_printf ("/proc/self/fd/%d", pfd);
 
   if (S_ISBLK (st.st_mode))
     {
@@ -1214,16 +1223,16 @@ imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, G
         return -EINVAL;
       props_from_block (&props, st.st_rdev, syspath);
       /* A drive without medium refuses to open: still describe it. */
-      fd = open (props.node, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+      fd = open (proc_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       if (fd < 0 && props.size > 0)
         g_debug ("%s: cannot open: %m", props.node);
     }
   else if (S_ISREG (st.st_mode))
     {
-      fd = open (node_or_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+      fd = open (proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
       if (fd < 0)
         return negative_errno ();
-      r = props_from_file (&props, node_or_file, fd, &st);
+      r = props_from_file (&props, node_or_file, proc_path, fd, &st);
       if (r < 0)
         return r;
     }

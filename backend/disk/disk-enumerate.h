@@ -17,6 +17,16 @@ typedef struct {
   const char *live_device;       /* whole-disk node of the live medium; NULL = detect the disk backing /usr (else /) */
 } ImprintDiskEnumerateOptions;
 
+/* live_device: "" means "there is no live medium" (tests). Detection
+ * follows dm/md slaves and loop backing files down to whole disks, and also
+ * honours the usual live-medium mount points (/run/live/medium,
+ * /run/initramfs/live, /run/archiso/bootmnt, /cdrom).
+ *
+ * Both functions block on disk I/O (a few ms per disk) and keep no global
+ * state: run them in a worker thread (GTask) from a service. Strings in the
+ * result ("contents", "reasons", "type-name") are translated with the
+ * calling thread's locale. */
+
 /* Lists whole disks (never partitions; no ram, dm or md devices; loop
  * devices only while attached) and then opts->files. @opts may be NULL.
  * Returns 0 and a non-floating aa{sv}, or a negative errno. A disk that
