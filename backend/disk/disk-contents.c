@@ -124,6 +124,9 @@ imprint_disk_partition_contents (ImprintPartRole role, const char *fstype)
 
   if (words != NULL)
     return g_strdup (words);
+  if (g_str_equal (fstype, IMPRINT_DISK_FSTYPE_AMBIGUOUS))
+    /* Conflicting signatures: something is there, we cannot say what. */
+    return g_strdup (_("Unrecognised data"));
   if (kind == IMPRINT_CONTENT_DATA)
     /* TRANSLATORS: %s is a filesystem name such as FAT or exFAT */
     return g_strdup_printf (_("Data (%s)"), fs_display_name (fstype));

@@ -26,6 +26,9 @@ typedef enum {
   IMPRINT_CONTENT_UNKNOWN,          /* an unknown signature */
 } ImprintContentKind;
 
+/* Internal fstype marker: blkid found more than one signature. */
+#define IMPRINT_DISK_FSTYPE_AMBIGUOUS "ambiguous"
+
 typedef struct {
   ImprintPartRole role;
   const char *fstype;   /* blkid TYPE, NULL or "" when none */

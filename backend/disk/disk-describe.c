@@ -786,7 +786,7 @@ probe_filesystem (int fd, guint64 offset, guint64 size, guint32 sector_size, Par
   if (r == -2)
     {
       /* Two signatures: report it as unknown rather than guess. */
-      p->fstype = g_strdup ("ambiguous");
+      p->fstype = g_strdup (IMPRINT_DISK_FSTYPE_AMBIGUOUS);
       return;
     }
   if (r != 0)
@@ -960,7 +960,7 @@ read_table (int fd, const char *path, const DiskProps *props, TableInfo *t)
         t->whole_fstype = blkid_value (pr, "TYPE");
     }
   else if (r == -2)
-    t->whole_fstype = g_strdup ("ambiguous");
+    t->whole_fstype = g_strdup (IMPRINT_DISK_FSTYPE_AMBIGUOUS);
 
   if (pttype == NULL)
     {
@@ -1080,7 +1080,8 @@ build_partitions (const DiskProps *props, const TableInfo *t, const UseInfo *u)
       dict_add_str (&pb, "type-name", p->type_name);
       dict_add_str (&pb, "name", p->name);
       dict_add_str (&pb, "uuid", p->uuid);
-      dict_add_str (&pb, "filesystem", p->fstype);
+      /* The marker stays internal: no filesystem can be named. */
+      dict_add_str (&pb, "filesystem", g_strcmp0 (p->fstype, IMPRINT_DISK_FSTYPE_AMBIGUOUS) == 0 ? "" : p->fstype);
       dict_add_str (&pb, "filesystem-label", p->fslabel);
       dict_add_str (&pb, "filesystem-uuid", p->fsuuid);
       dict_add_str (&pb, "contents", contents);

@@ -45,6 +45,7 @@ test_partition_words (void)
   check_part (BDATA, "ext4", "Linux");
   check_part (LINUX, "zfs_member", "Other data (zfs_member)");
   check_part (LINUX, "apfs", "macOS");
+  check_part (LINUX, IMPRINT_DISK_FSTYPE_AMBIGUOUS, "Unrecognised data");
 }
 
 static char *
@@ -98,6 +99,7 @@ test_summary_whole_disk (void)
   g_autofree char *zero = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_NONE, NULL, TRUE, NULL, 0);
   g_autofree char *junk = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_NONE, NULL, FALSE, NULL, 0);
   g_autofree char *fs = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_NONE, "ext4", FALSE, NULL, 0);
+  g_autofree char *amb = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_NONE, IMPRINT_DISK_FSTYPE_AMBIGUOUS, FALSE, NULL, 0);
   g_autofree char *bad = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_UNREADABLE, NULL, TRUE, NULL, 0);
 
   g_assert_cmpstr (nomedia, ==, "No medium");
@@ -106,6 +108,7 @@ test_summary_whole_disk (void)
   g_assert_cmpstr (fs, ==, "Linux (no partition table)");
   g_autofree char *noaccess = imprint_disk_contents_summary (1 << 30, IMPRINT_TABLE_NO_ACCESS, NULL, TRUE, NULL, 0);
 
+  g_assert_cmpstr (amb, ==, "Unrecognised data (no partition table)");
   g_assert_cmpstr (bad, ==, "Unreadable partition table");
   g_assert_cmpstr (noaccess, ==, "Unknown: the disk cannot be read");
 }
