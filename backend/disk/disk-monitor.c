@@ -3,12 +3,16 @@
 /* Reports disks as they come, change and go. Events are gathered for a
  * short while and each affected disk is then looked at once: attaching a
  * loop device or writing a partition table raises a burst of uevents, and
- * what matters is the state after the burst. */
+ * what matters is the state after the burst. Mounting or unmounting raises
+ * no uevent but changes "usable": the mount table is watched as well, and
+ * "disk-changed" is only emitted when the description really changed. */
 
 #include "config.h"
 
+#include <gio/gunixmounts.h>
 #include <glib-unix.h>
 #include <libudev.h>
+#include <sys/stat.h>
 
 #include "macros.h"
 #include "disk-private.h"
@@ -26,7 +30,8 @@ struct _ImprintDiskMonitor {
   struct udev_monitor *monitor;
   GSource *source;
   GSource *settle;
-  GHashTable *known;     /* device node -> TRUE */
+  GUnixMountMonitor *mounts;
+  GHashTable *known;     /* device node -> KnownDisk */
   GHashTable *pending;   /* whole-disk syspath -> device node */
 };
 
@@ -38,6 +43,19 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+typedef struct {
+  char *syspath;
+  GVariant *last;        /* what was last reported, NULL if nothing yet */
+} KnownDisk;
+
+static void
+known_disk_free (KnownDisk *k)
+{
+  g_free (k->syspath);
+  g_clear_pointer (&k->last, g_variant_unref);
+  g_free (k);
+}
 
 G_DEFINE_FINAL_TYPE (ImprintDiskMonitor, imprint_disk_monitor, G_TYPE_OBJECT)
 
@@ -56,6 +74,9 @@ imprint_disk_monitor_finalize (GObject *object)
       g_source_destroy (self->source);
       g_source_unref (self->source);
     }
+  if (self->mounts != NULL)
+    g_signal_handlers_disconnect_by_data (self->mounts, self);
+  g_clear_object (&self->mounts);
   g_clear_pointer (&self->monitor, udev_monitor_unref);
   g_clear_pointer (&self->udev, udev_unref);
   g_clear_pointer (&self->known, g_hash_table_unref);
@@ -86,40 +107,60 @@ imprint_disk_monitor_class_init (ImprintDiskMonitorClass *klass)
 static void
 imprint_disk_monitor_init (ImprintDiskMonitor *self)
 {
-  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) known_disk_free);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static int
+monitor_describe (ImprintDiskMonitor *self, const char *node, GVariant **ret)
+{
+  ImprintDiskEnumerateOptions opts = {
+    .include_loop = self->include_loop,
+    .min_size = self->min_size,
+    .live_device = self->live_device,
+  };
+
+  return imprint_disk_describe (node, &opts, ret);
 }
 
 static void
 monitor_look_at (ImprintDiskMonitor *self, const char *syspath, const char *node)
 {
   g_autofree char *sysname = g_path_get_basename (syspath);
-  gboolean known = g_hash_table_contains (self->known, node);
+  KnownDisk *known = g_hash_table_lookup (self->known, node);
 
   if (g_file_test (syspath, G_FILE_TEST_IS_DIR) && imprint_disk_sysfs_listable (sysname, syspath))
     {
-      ImprintDiskEnumerateOptions opts = {
-        .include_loop = self->include_loop,
-        .min_size = self->min_size,
-        .live_device = self->live_device,
-      };
       g_autoptr(GVariant) disk = NULL;
-      int r = imprint_disk_describe (node, &opts, &disk);
+      int r = monitor_describe (self, node, &disk);
 
       if (r < 0)
         {
           g_debug ("Cannot describe %s: %s", node, g_strerror (-r));
           return;
         }
-      if (!known)
-        g_hash_table_add (self->known, g_strdup (node));
-      g_signal_emit (self, signals[known ? SIGNAL_DISK_CHANGED : SIGNAL_DISK_ADDED], 0, disk);
+      if (known == NULL)
+        {
+          known = g_new0 (KnownDisk, 1);
+          known->syspath = g_strdup (syspath);
+          known->last = g_variant_ref (disk);
+          g_hash_table_insert (self->known, g_strdup (node), known);
+          g_signal_emit (self, signals[SIGNAL_DISK_ADDED], 0, disk);
+        }
+      else if (known->last == NULL || !g_variant_equal (known->last, disk))
+        {
+          g_clear_pointer (&known->last, g_variant_unref);
+          known->last = g_variant_ref (disk);
+          g_signal_emit (self, signals[SIGNAL_DISK_CHANGED], 0, disk);
+        }
     }
-  else if (known)
+  else if (known != NULL)
     {
       /* Gone, or a loop device detached (it stays in sysfs with size 0). */
+      g_autofree char *gone = g_strdup (node);
+
       g_hash_table_remove (self->known, node);
-      g_signal_emit (self, signals[SIGNAL_DISK_REMOVED], 0, node);
+      g_signal_emit (self, signals[SIGNAL_DISK_REMOVED], 0, gone);
     }
 }
 
@@ -151,6 +192,18 @@ monitor_queue (ImprintDiskMonitor *self, const char *syspath, const char *node)
       g_source_set_callback (self->settle, on_settled, self, NULL);
       g_source_attach (self->settle, g_main_context_get_thread_default ());
     }
+}
+
+static void
+on_mounts_changed (GUnixMountMonitor *mounts, gpointer user_data)
+{
+  ImprintDiskMonitor *self = user_data;
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, self->known);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    monitor_queue (self, ((KnownDisk *) value)->syspath, key);
 }
 
 static gboolean
@@ -241,7 +294,27 @@ imprint_disk_monitor_new (const ImprintDiskEnumerateOptions *opts, GError **erro
       return NULL;
     }
   for (guint i = 0; i < nodes->len; i++)
-    g_hash_table_add (self->known, g_strdup (nodes->pdata[i]));
+    {
+      const char *node = nodes->pdata[i];
+      struct stat st;
+      KnownDisk *k;
+
+      if (stat (node, &st) < 0 || !S_ISBLK (st.st_mode))
+        continue;
+      k = g_new0 (KnownDisk, 1);
+      k->syspath = imprint_disk_sysfs_path_for_devnum (st.st_rdev);
+      if (k->syspath == NULL)
+        {
+          known_disk_free (k);
+          continue;
+        }
+      /* The baseline "changed" is measured against. */
+      (void) monitor_describe (self, node, &k->last);
+      g_hash_table_insert (self->known, g_strdup (node), k);
+    }
+
+  self->mounts = g_unix_mount_monitor_get ();
+  g_signal_connect (self->mounts, "mounts-changed", G_CALLBACK (on_mounts_changed), self);
 
   self->source = g_unix_fd_source_new (udev_monitor_get_fd (self->monitor), G_IO_IN);
   g_source_set_callback (self->source, (GSourceFunc) (void (*) (void)) on_uevent, self, NULL);

@@ -268,14 +268,20 @@ class TestMonitor(unittest.TestCase):
 
         try:
             read_until(lambda e: e["event"] == "ready")
-            with Layout("gpt-windows", loop=True) as layout:
+            with Layout("gpt-linux", loop=True) as layout:
                 node = layout.node
                 # The last word about the disk, once its partitions are there.
                 ev = read_until(lambda e: e["event"] in ("added", "changed") and
                                 e["disk"]["device"] == node and len(e["disk"]["partitions"]) == 3)
                 self.assertEqual(events[[e.get("disk", {}).get("device") for e in events].index(node)]["event"], "added")
-                self.assertEqual(ev["disk"]["contents"], "Windows")
-                self.assertEqual(len(ev["disk"]["partitions"]), 3)
+                self.assertEqual(ev["disk"]["contents"], "Linux")
+                self.assertTrue(ev["disk"]["usable"])
+                # Mounting raises no uevent; the mount table is watched.
+                with layout.mount(2):
+                    read_until(lambda e: e["event"] == "changed" and e["disk"]["device"] == node and
+                               e["disk"]["reason-codes"] == ["mounted"])
+                read_until(lambda e: e["event"] == "changed" and e["disk"]["device"] == node and
+                           e["disk"]["reason-codes"] == [])
             read_until(lambda e: e["event"] == "removed" and e["device"] == node)
         finally:
             mon.terminate()
