@@ -494,8 +494,8 @@ strdup_nonempty (const char *s)
   return s != NULL && s[0] != '\0' ? g_strdup (s) : NULL;
 }
 
-static const char *
-guess_transport (const char *sysname, const char *syspath)
+const char *
+imprint_disk_guess_transport (const char *sysname, const char *syspath)
 {
   if (g_str_has_prefix (sysname, "loop"))
     return "loop";
@@ -515,8 +515,8 @@ guess_transport (const char *sysname, const char *syspath)
 }
 
 /* Like udev's by-id names: blanks become underscores, nothing odd. */
-static char *
-id_sanitize (const char *s)
+char *
+imprint_disk_id_sanitize (const char *s)
 {
   GString *out = g_string_new (NULL);
 
@@ -574,6 +574,39 @@ udev_by_id (struct udev_device *dev)
   return g_strdup (best);
 }
 
+/* SCSI and ATA disks keep their serial in the Unit Serial Number VPD page
+ * (0x80): a 4-byte header (byte 1 the page code, bytes 2-3 the length),
+ * then the ASCII serial, often padded with blanks. */
+char *
+imprint_disk_parse_vpd_serial (const void *data, gsize len)
+{
+  const guint8 *buf = data;
+  g_autofree char *serial = NULL;
+  gsize n;
+
+  if (buf == NULL || len < 4 || buf[1] != 0x80)
+    return NULL;
+  n = MIN ((gsize) ((buf[2] << 8) | buf[3]), len - 4);
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isprint (buf[4 + i]))
+      return NULL;
+  serial = g_strndup ((const char *) buf + 4, n);
+  g_strstrip (serial);
+  return serial[0] != '\0' ? g_steal_pointer (&serial) : NULL;
+}
+
+static char *
+sysfs_vpd_serial (const char *syspath)
+{
+  g_autofree char *path = g_build_filename (syspath, "device", "vpd_pg80", NULL);
+  g_autofree char *buf = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &buf, &len, NULL))
+    return NULL;
+  return imprint_disk_parse_vpd_serial (buf, len);
+}
+
 static void
 props_from_block (DiskProps *p, dev_t devnum, const char *syspath)
 {
@@ -584,7 +617,7 @@ props_from_block (DiskProps *p, dev_t devnum, const char *syspath)
 
   p->syspath = g_strdup (syspath);
   p->kernel_name = g_path_get_basename (syspath);
-  p->transport = g_strdup (guess_transport (p->kernel_name, syspath));
+  p->transport = g_strdup (imprint_disk_guess_transport (p->kernel_name, syspath));
 
   if (sysfs_read_u64 (syspath, "size", &sectors))
     p->size = sectors * 512;   /* sysfs counts 512-byte units whatever the sector size */
@@ -604,6 +637,8 @@ props_from_block (DiskProps *p, dev_t devnum, const char *syspath)
   p->serial = sysfs_read (syspath, "serial");
   if (p->serial == NULL)
     p->serial = sysfs_read (syspath, "device/serial");
+  if (p->serial == NULL)
+    p->serial = sysfs_vpd_serial (syspath);
   wwid = sysfs_read (syspath, "wwid");
   if (wwid == NULL)
     wwid = sysfs_read (syspath, "device/wwid");
@@ -639,12 +674,12 @@ props_from_block (DiskProps *p, dev_t devnum, const char *syspath)
     {
       g_autofree char *raw = p->model != NULL ? g_strdup_printf ("%s_%s", p->model, p->serial)
                                               : g_strdup (p->serial);
-      g_autofree char *tail = id_sanitize (raw);
+      g_autofree char *tail = imprint_disk_id_sanitize (raw);
       p->id = g_strdup_printf ("%s-%s", p->transport, tail);
     }
   if (p->id == NULL && wwid != NULL && wwid[0] != '\0')
     {
-      g_autofree char *tail = id_sanitize (wwid);
+      g_autofree char *tail = imprint_disk_id_sanitize (wwid);
       p->id = g_strdup_printf ("%s-%s", p->transport, tail);
     }
   if (p->id == NULL)

@@ -33,3 +33,8 @@ char *imprint_disk_sysfs_path_for_devnum (dev_t devnum);
 
 /* Device nodes of every listable whole disk, sorted. */
 int imprint_disk_list_nodes (GPtrArray *ret_nodes);
+
+/* Pure helpers, exposed for the unit tests. */
+const char *imprint_disk_guess_transport (const char *sysname, const char *syspath);
+char *imprint_disk_id_sanitize (const char *s);
+char *imprint_disk_parse_vpd_serial (const void *data, gsize len);
