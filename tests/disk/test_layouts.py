@@ -57,6 +57,7 @@ class LayoutTestCase(unittest.TestCase):
 
     def check_disk(self, disk, layout, loop):
         """Everything a layout promises, as the library reports it."""
+        self.assertEqual(layout.mismatches(disk), [])
         self.assertEqual(set(disk), DISK_KEYS)
         self.assertEqual(disk["table"], layout.table)
         self.assertEqual(disk["table-uuid"], layout.table_uuid)

@@ -13,6 +13,8 @@ works with any Python 3.9+ (both the pyenv python3 and /usr/bin/python3).
         disk.partitions      # [Part(number, start, size, type, name, fs, label, uuid, fs_uuid), ...] in bytes
         disk.free            # [(start, size), ...] 1 MiB-aligned unpartitioned regions >= 1 MiB
         disk.contents        # expected whole-disk words, e.g. "Windows"
+        disk.expected()      # the ListDisks keys this layout determines
+        disk.mismatches(d)   # [] when ListDisks dict d (parsed JSON) matches
         with disk.mount(3) as mountpoint:   # loop only, mountable filesystems (ext4)
             ...
     # everything detached and deleted here, also after an exception
@@ -380,6 +382,56 @@ class Layout:
             "table-uuid": self.table_uuid, "contents": self.contents, "free": self.free,
             "partitions": [dict(vars(p)) for p in self.partitions],
         }
+
+    def expected(self):
+        """The subset of a ListDisks dictionary (data/dev.imprint.Imprint1.xml)
+        this layout determines, with the same keys and JSON types."""
+        fs_labelled = ("vfat", "ntfs", "ext4", "swap")
+        disk = {
+            "device": self.node if self.node else self.path,
+            "size": self.size,
+            "logical-sector-size": self.sector_size,
+            "transport": "loop" if self.node else "file",
+            "table": self.table,
+            "table-uuid": self.table_uuid,
+            "contents": self.contents,
+            "free": [[s, n] for s, n in self.free],
+            "partitions": [{
+                "number": p.number,
+                "node": self.partition_node(p.number) if self.node and self.partscan else "",
+                "start": p.start,
+                "size": p.size,
+                "type": p.type,
+                "name": p.name,
+                "uuid": p.uuid,
+                "filesystem": p.fs or "",
+                "filesystem-label": p.label if p.fs in fs_labelled else "",
+                "contents": p.contents,
+            } for p in self.partitions],
+        }
+        if not self.node:
+            disk["id"] = os.path.realpath(self.path)
+        return disk
+
+    def mismatches(self, disk):
+        """Differences between a ListDisks dictionary (parsed JSON) and
+        expected(), as readable strings; [] when it matches."""
+        out = []
+        want = self.expected()
+        for key, value in want.items():
+            if key == "partitions":
+                continue
+            if disk.get(key) != value:
+                out.append("%s: %s: got %r, expected %r" % (self.name, key, disk.get(key), value))
+        got_parts = disk.get("partitions", [])
+        if len(got_parts) != len(want["partitions"]):
+            out.append("%s: %d partitions, expected %d" % (self.name, len(got_parts), len(want["partitions"])))
+        for got, exp in zip(got_parts, want["partitions"]):
+            for key, value in exp.items():
+                if got.get(key) != value:
+                    out.append("%s: partition %d: %s: got %r, expected %r"
+                               % (self.name, exp["number"], key, got.get(key), value))
+        return out
 
     # -- building ---------------------------------------------------------
     def _umount(self, target):
