@@ -19,5 +19,8 @@ const fido_dev_io_t *soft_fido2_io_functions (void);
 /* fido_dev_new() + the soft I/O functions + fido_dev_open(path). */
 int  soft_fido2_io_open       (const char *path, fido_dev_t **ret);
 
-/* Fills entry i of a fido_dev_info_new() list, as a manifest would. */
+/* Fills entry i of a fido_dev_info_new() list, as a manifest would. Such
+ * entries carry transport functions too (libfido2 1.12 only honours custom
+ * I/O from a device list with them): CTAPHID framing is then done by this
+ * file instead of libfido2. */
 int  soft_fido2_io_dev_info   (fido_dev_info_t *list, size_t i, const char *path);
