@@ -4,11 +4,16 @@
  * through /dev/uhid, for the VM tests (test-only, never installed).
  *
  *   imprint-soft-fido2 [--pin=PIN] [--touch=auto|signal] [--protocol=1|2|both] [--ctap20]
+ *                      [--uhid-fd=FD]
  *
  * With --touch=signal a user presence test waits (up to 30 s, sending
  * KEEPALIVE frames) for SIGUSR1, which stands for touching the key; a
  * SIGUSR1 that arrives earlier is kept for the next test. SIGTERM/SIGINT
- * remove the device. "READY" is printed once the device exists. */
+ * remove the device. "READY" is printed once the device exists.
+ *
+ * --uhid-fd=FD uses an inherited file descriptor that speaks the uhid event
+ * protocol (a SOCK_SEQPACKET socket in the host tests) instead of opening
+ * /dev/uhid. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -190,7 +195,7 @@ wait_touch (SoftFido2 *sk, void *userdata)
 static void
 usage (void)
 {
-  fprintf (stderr, "usage: imprint-soft-fido2 [--pin=PIN] [--touch=auto|signal] [--protocol=1|2|both] [--ctap20]\n");
+  fprintf (stderr, "usage: imprint-soft-fido2 [--pin=PIN] [--touch=auto|signal] [--protocol=1|2|both] [--ctap20] [--uhid-fd=FD]\n");
 }
 
 int
@@ -201,11 +206,13 @@ main (int argc, char *argv[])
     { "touch", required_argument, NULL, 't' },
     { "protocol", required_argument, NULL, 'P' },
     { "ctap20", no_argument, NULL, '0' },
+    { "uhid-fd", required_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
     {},
   };
   SoftFido2Config config;
   const char *pin = NULL;
+  int inherited_fd = -1;
   Context c = { .uhid_fd = -1, .signal_fd = -1 };
   struct uhid_event destroy = { .type = UHID_DESTROY };
   sigset_t mask;
@@ -236,6 +243,14 @@ main (int argc, char *argv[])
       case '0':
         config.ctap21 = false;
         break;
+      case 'f':
+        inherited_fd = atoi (optarg);
+        if (inherited_fd < 0)
+          {
+            usage ();
+            return EXIT_FAILURE;
+          }
+        break;
       case 'h':
         usage ();
         return EXIT_SUCCESS;
@@ -262,7 +277,7 @@ main (int argc, char *argv[])
   sigprocmask (SIG_BLOCK, &mask, NULL);
   c.signal_fd = signalfd (-1, &mask, SFD_CLOEXEC);
 
-  c.uhid_fd = open ("/dev/uhid", O_RDWR | O_CLOEXEC);
+  c.uhid_fd = inherited_fd >= 0 ? inherited_fd : open ("/dev/uhid", O_RDWR | O_CLOEXEC);
   if (c.uhid_fd < 0 || c.signal_fd < 0)
     {
       fprintf (stderr, "imprint-soft-fido2: cannot open /dev/uhid: %m\n");
