@@ -8,6 +8,7 @@
 #include <fido/es256.h>
 #include <string.h>
 
+#include "soft-ctaphid.h"
 #include "soft-fido2.h"
 #include "soft-fido2-io.h"
 
@@ -223,12 +224,147 @@ test_wrong_rp (Fixture *f, gconstpointer data)
   fido_cred_free (&c);
 }
 
+
+/* ---- CTAPHID framing, report by report ---- */
+
+static void
+collect_report (const uint8_t report[SOFT_CTAPHID_REPORT_LEN], void *userdata)
+{
+  g_byte_array_append (userdata, report, SOFT_CTAPHID_REPORT_LEN);
+}
+
+static void
+send_init_packet (SoftCtapHid *h, uint32_t cid, uint8_t cmd, size_t total, const uint8_t *data, size_t n)
+{
+  uint8_t r[64] = { cid >> 24, cid >> 16, cid >> 8, cid, 0x80 | cmd, total >> 8, total };
+
+  if (n > 0)
+    memcpy (r + 7, data, n);
+  soft_ctaphid_handle_report (h, r);
+}
+
+static void
+send_cont_packet (SoftCtapHid *h, uint32_t cid, uint8_t seq, const uint8_t *data, size_t n)
+{
+  uint8_t r[64] = { cid >> 24, cid >> 16, cid >> 8, cid, seq };
+
+  memcpy (r + 5, data, n);
+  soft_ctaphid_handle_report (h, r);
+}
+
+static uint32_t
+report_cid (const GByteArray *out, size_t i)
+{
+  const uint8_t *r = out->data + 64 * i;
+  return (uint32_t) r[0] << 24 | (uint32_t) r[1] << 16 | (uint32_t) r[2] << 8 | r[3];
+}
+
+static uint32_t
+open_channel (SoftCtapHid *h, GByteArray *out)
+{
+  static const uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  const uint8_t *r;
+
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, 0xffffffffU, 0x06, 8, nonce, 8);
+  g_assert_cmpuint (out->len, ==, 64);
+  r = out->data;
+  g_assert_cmpuint (report_cid (out, 0), ==, 0xffffffffU);
+  g_assert_cmpuint (r[4], ==, 0x86);
+  g_assert_cmpuint (r[5] << 8 | r[6], ==, 17);
+  g_assert_cmpmem (r + 7, 8, nonce, 8);
+  g_assert_cmpuint (r[7 + 12], ==, 2);          /* CTAPHID protocol version */
+  g_assert_cmpuint (r[7 + 16] & 0x04, !=, 0);   /* CAPABILITY_CBOR */
+  g_assert_cmpuint (r[7 + 16] & 0x08, !=, 0);   /* CAPABILITY_NMSG */
+  return (uint32_t) r[15] << 24 | (uint32_t) r[16] << 16 | (uint32_t) r[17] << 8 | r[18];
+}
+
+static void
+assert_error (GByteArray *out, uint32_t cid, uint8_t code)
+{
+  g_assert_cmpuint (out->len, ==, 64);
+  g_assert_cmpuint (report_cid (out, 0), ==, cid);
+  g_assert_cmpuint (out->data[4], ==, 0xbf);
+  g_assert_cmpuint (out->data[6], ==, 1);
+  g_assert_cmpuint (out->data[7], ==, code);
+}
+
+static void
+test_ctaphid (void)
+{
+  SoftFido2 *sk = soft_fido2_new (NULL);
+  GByteArray *out = g_byte_array_new ();
+  SoftCtapHid *h = soft_ctaphid_new (sk, collect_report, out);
+  uint8_t data[100], echo[100], get_info = 0x04;
+  uint32_t a, b;
+
+  for (size_t i = 0; i < sizeof (data); i++)
+    data[i] = (uint8_t) i;
+
+  a = open_channel (h, out);
+  b = open_channel (h, out);
+  g_assert_cmpuint (a, !=, 0);
+  g_assert_cmpuint (a, !=, b);
+
+  /* PING over two packets is echoed over two packets */
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, a, 0x01, sizeof (data), data, 57);
+  g_assert_cmpuint (out->len, ==, 0);
+  send_cont_packet (h, a, 0, data + 57, sizeof (data) - 57);
+  g_assert_cmpuint (out->len, ==, 128);
+  g_assert_cmpuint (out->data[4], ==, 0x81);
+  g_assert_cmpuint (out->data[5] << 8 | out->data[6], ==, sizeof (data));
+  g_assert_cmpuint (out->data[64 + 4], ==, 0);
+  memcpy (echo, out->data + 7, 57);
+  memcpy (echo + 57, out->data + 64 + 5, sizeof (data) - 57);
+  g_assert_cmpmem (echo, sizeof (echo), data, sizeof (data));
+
+  /* another channel while a message is being assembled: busy */
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, a, 0x01, sizeof (data), data, 57);
+  send_init_packet (h, b, 0x01, 1, data, 1);
+  assert_error (out, b, 0x06);
+  /* a wrong sequence number aborts the message */
+  g_byte_array_set_size (out, 0);
+  send_cont_packet (h, a, 1, data + 57, sizeof (data) - 57);
+  assert_error (out, a, 0x04);
+
+  /* unknown channel, unknown command, U2F MSG */
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, 0x12345678, 0x10, 1, &get_info, 1);
+  assert_error (out, 0x12345678, 0x0b);
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, a, 0x55, 0, NULL, 0);
+  assert_error (out, a, 0x01);
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, a, 0x03, 1, data, 1);
+  assert_error (out, a, 0x01);
+
+  /* CANCEL with nothing pending: no answer */
+  g_byte_array_set_size (out, 0);
+  send_init_packet (h, a, 0x11, 0, NULL, 0);
+  g_assert_cmpuint (out->len, ==, 0);
+
+  /* CBOR getInfo: status 0 and a CBOR map */
+  send_init_packet (h, b, 0x10, 1, &get_info, 1);
+  g_assert_cmpuint (out->len, >=, 64);
+  g_assert_cmpuint (report_cid (out, 0), ==, b);
+  g_assert_cmpuint (out->data[4], ==, 0x90);
+  g_assert_cmpuint (out->data[7], ==, 0x00);
+  g_assert_cmpuint (out->data[8] & 0xe0, ==, 0xa0);
+
+  soft_ctaphid_free (h);
+  g_byte_array_unref (out);
+  soft_fido2_free (sk);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   fido_init (0);
 
+  g_test_add_func ("/soft-fido2/ctaphid", test_ctaphid);
   g_test_add ("/soft-fido2/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
   g_test_add ("/soft-fido2/cred-hmac/protocol2", Fixture, NULL, fixture_setup, test_cred_and_hmac, fixture_teardown);
   g_test_add ("/soft-fido2/cred-hmac/protocol1", Fixture, "p1", fixture_setup, test_cred_and_hmac, fixture_teardown);
