@@ -361,6 +361,21 @@ acquire_device (fido_dev_t *given, const char *path, fido_dev_t **ret_owned, fid
   return 0;
 }
 
+int
+imprint_fido2_open_device (const char *path, fido_dev_t **ret)
+{
+  fido_dev_t *owned = NULL, *dev;
+  int r;
+
+  g_return_val_if_fail (ret != NULL, -EINVAL);
+
+  r = acquire_device (NULL, path, &owned, &dev);
+  if (r < 0)
+    return r;
+  *ret = owned;
+  return 0;
+}
+
 /* ---- enrollment ---- */
 
 static int

@@ -54,8 +54,12 @@ typedef enum {
 
 /* Asks the user. For PIN, stores a malloc()ed string in *ret_answer; the
  * library wipes and frees it. `message` is translated and tells why (first
- * request, wrong PIN with attempts left, ...). Returns 0, or a negative errno
- * (e.g. -ECANCELED) which aborts the operation with that error. */
+ * request, wrong PIN with attempts left, ...). TOUCH is a notification sent
+ * just before an operation that waits for the touch: return at once, the
+ * key itself waits (real keys give up after about 30 s: -ENOSTR). Returns 0,
+ * or a negative errno (e.g. -ECANCELED) which aborts with that error.
+ * The D-Bus daemon maps these to the Job's Request signal ("fido2-pin",
+ * "fido2-touch") and Answer method. */
 typedef int (*ImprintFido2PromptFunc) (ImprintFido2Prompt kind,
                                        const char *message,
                                        char **ret_answer,
@@ -83,6 +87,11 @@ typedef struct {
 } ImprintFido2Enrollment;
 
 void imprint_fido2_enrollment_free (ImprintFido2Enrollment *e);
+
+/* Opens a key by hidraw path (NULL: the only FIDO key present). A caller that
+ * opens the key itself can abort a pending touch wait from another thread
+ * with fido_dev_cancel(). Close with fido_dev_close() + fido_dev_free(). */
+int imprint_fido2_open_device (const char *path, fido_dev_t **ret);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintFido2Enrollment, imprint_fido2_enrollment_free)
 
 typedef struct {

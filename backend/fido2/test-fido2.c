@@ -450,6 +450,22 @@ test_homed (Fixture *f, gconstpointer data)
   g_assert_cmpmem (secret, size, e->secret, e->secret_size);
 }
 
+static void
+test_host_devices (void)
+{
+  g_autoptr (GVariant) v = NULL;
+  fido_dev_t *dev = NULL;
+
+  /* whatever is plugged into this machine: a well-formed answer */
+  g_assert_cmpint (imprint_fido2_list_devices (&v), ==, 0);
+  g_assert_true (g_variant_is_of_type (v, G_VARIANT_TYPE ("aa{sv}")));
+
+  g_assert_cmpint (imprint_fido2_open_device ("/nonexistent/hidraw", &dev), ==, -ENODEV);
+  g_assert_null (dev);
+  g_assert_nonnull (imprint_fido2_strerror (-ENODEV));
+  g_assert_null (imprint_fido2_strerror (-ENOENT));
+}
+
 /* ---- LUKS2 on an image file, with libcryptsetup directly ---- */
 
 static void
@@ -535,6 +551,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/fido2/host-devices", test_host_devices);
   g_test_add ("/fido2/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
   g_test_add ("/fido2/enroll/no-pin", Fixture, NULL, fixture_setup, test_enroll_no_pin, fixture_teardown);
   g_test_add ("/fido2/enroll/pin-touch", Fixture, NULL, fixture_setup, test_enroll_pin, fixture_teardown);
