@@ -469,10 +469,53 @@ test_host_devices (void)
 /* ---- LUKS2 on an image file, with libcryptsetup directly ---- */
 
 static void
-crypt_log_quiet (int level, const char *msg, void *usrptr)
+crypt_log_collect (int level, const char *msg, void *usrptr)
 {
+  GString *dump = usrptr;
+
   if (level == CRYPT_LOG_ERROR)
     g_test_message ("libcryptsetup: %s", msg);
+  else if (dump != NULL)
+    g_string_append (dump, msg);
+}
+
+/* When systemd's own token plugin is installed (Debian ships it), libcryptsetup
+ * hands "systemd-fido2" tokens to it for validation and luksDump: a token it
+ * did not like would not have been imported, and its dump shows the fields as
+ * systemd-cryptsetup parsed them. */
+static void
+check_with_systemd_plugin (struct crypt_device *cd, int token, const ImprintFido2Enrollment *e)
+{
+  g_autofree char *plugin = NULL;
+  g_autoptr (GString) dump = g_string_new (NULL);
+  const char *path = crypt_token_external_path ();
+  static const char broken[] =
+    "{\"type\":\"systemd-fido2\",\"keyslots\":[\"0\"],\"fido2-credential\":\"!!\","
+    "\"fido2-salt\":\"AAAA\",\"fido2-rp\":\"io.systemd.cryptsetup\"}";
+
+  plugin = g_build_filename (path != NULL ? path : "/nonexistent", "libcryptsetup-token-systemd-fido2.so", NULL);
+  if (!g_file_test (plugin, G_FILE_TEST_EXISTS))
+    {
+      g_test_message ("systemd's FIDO2 token plugin is not installed (%s): not cross-checked", plugin);
+      return;
+    }
+
+  /* the plugin validates: a broken token is refused */
+  g_assert_cmpint (crypt_token_json_set (cd, CRYPT_ANY_TOKEN, broken), <, 0);
+
+  crypt_set_log_callback (cd, crypt_log_collect, dump);
+  g_assert_cmpint (crypt_dump (cd), ==, 0);
+  crypt_set_log_callback (cd, crypt_log_collect, NULL);
+  g_test_message ("%s", dump->str);
+  g_assert_nonnull (strstr (dump->str, "systemd-fido2"));
+  g_assert_nonnull (strstr (dump->str, "fido2-rp:   io.systemd.cryptsetup"));
+  g_assert_nonnull (strstr (dump->str, "fido2-credential:"));
+  g_assert_nonnull (strstr (dump->str, "fido2-salt:"));
+  g_assert_true (g_regex_match_simple ("fido2-clientPin-required:\\s+true", dump->str, 0, 0));
+  g_assert_true (g_regex_match_simple ("fido2-up-required:\\s+true", dump->str, 0, 0));
+  g_assert_true (g_regex_match_simple ("fido2-uv-required:\\s+false", dump->str, 0, 0));
+  (void) token;
+  (void) e;
 }
 
 static void
@@ -501,7 +544,7 @@ test_luks (Fixture *f, gconstpointer data)
   g_assert_cmpint (ftruncate (fd, 32 * 1024 * 1024), ==, 0);
   close (fd);
 
-  crypt_set_log_callback (NULL, crypt_log_quiet, NULL);
+  crypt_set_log_callback (NULL, crypt_log_collect, NULL);
   r = crypt_init (&cd, image);
   if (r < 0)
     {
@@ -534,6 +577,7 @@ test_luks (Fixture *f, gconstpointer data)
   g_assert_cmpint (crypt_token_json_get (cd, token, &read_json), ==, token);
   check_luks_token (e, read_json, slot);
   g_assert_cmpint (crypt_token_is_assigned (cd, token, slot), ==, 0);
+  check_with_systemd_plugin (cd, token, e);
 
   g_assert_cmpint (imprint_fido2_unlock_luks_token (f->dev, NULL, read_json, prompt, f, &from_token), ==, 0);
   g_assert_cmpstr (from_token, ==, pass);
