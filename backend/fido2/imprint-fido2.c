@@ -407,11 +407,13 @@ assert_set_basics (fido_assert_t *a, const char *rp_id, const void *cid, size_t 
   return 0;
 }
 
-/* Runs the hmac-secret assertion like systemd: presence and PIN the key asks
- * for are switched on (and added to *io_lock). */
+/* Runs the hmac-secret assertion like systemd. Presence and PIN the key asks
+ * for are switched on (and added to *io_lock) when `if_needed` allows it:
+ * enrollment always does; at boot systemd does only for fields missing from
+ * the token (tokens from v248), so an explicit "false" fails there too. */
 static int
 hmac_assertion (fido_dev_t *dev, const Features *f, fido_assert_t *a, const Prompter *p,
-                ImprintFido2LockFlags *io_lock, char **io_pin, bool allow_add_pin)
+                ImprintFido2LockFlags *io_lock, char **io_pin, ImprintFido2LockFlags if_needed)
 {
   const char *touch = _("Please touch the security key.");
   int r, fr;
@@ -442,7 +444,7 @@ hmac_assertion (fido_dev_t *dev, const Features *f, fido_assert_t *a, const Prom
         }
 
       if ((fr == FIDO_ERR_UP_REQUIRED || fr == FIDO_ERR_UNSUPPORTED_OPTION) &&
-          f->up && !(*io_lock & IMPRINT_FIDO2_LOCK_UP))
+          f->up && (if_needed & IMPRINT_FIDO2_LOCK_UP) && !(*io_lock & IMPRINT_FIDO2_LOCK_UP))
         {
           /* some keys do not allow switching presence off */
           if ((r = fido_assert_set_up (a, FIDO_OPT_TRUE)) != FIDO_OK)
@@ -450,7 +452,7 @@ hmac_assertion (fido_dev_t *dev, const Features *f, fido_assert_t *a, const Prom
           *io_lock |= IMPRINT_FIDO2_LOCK_UP;
           continue;
         }
-      if (fr == FIDO_ERR_PIN_REQUIRED && f->client_pin && allow_add_pin &&
+      if (fr == FIDO_ERR_PIN_REQUIRED && f->client_pin && (if_needed & IMPRINT_FIDO2_LOCK_PIN) &&
           !(*io_lock & IMPRINT_FIDO2_LOCK_PIN))
         {
           *io_lock |= IMPRINT_FIDO2_LOCK_PIN;
@@ -579,7 +581,7 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
                          e->salt, sizeof (e->salt));
   if (r < 0)
     return r;
-  r = hmac_assertion (dev, &f, a, &p, &lock, &e->pin, true);
+  r = hmac_assertion (dev, &f, a, &p, &lock, &e->pin, IMPRINT_FIDO2_LOCK_PIN | IMPRINT_FIDO2_LOCK_UP);
   if (r < 0)
     return r;
 
@@ -665,12 +667,12 @@ preflight (fido_dev_t *dev, const Features *f, const char *rp_id, const void *ci
   return fido_fail ("pre-flight", fr);
 }
 
-int
-imprint_fido2_unlock (fido_dev_t *given, const char *path, const char *rp_id,
-                      const void *credential_id, size_t credential_id_size,
-                      const void *salt, size_t salt_size, ImprintFido2LockFlags lock_with,
-                      ImprintFido2PromptFunc prompt, void *userdata,
-                      uint8_t **ret_secret, size_t *ret_secret_size)
+static int
+unlock_internal (fido_dev_t *given, const char *path, const char *rp_id,
+                 const void *credential_id, size_t credential_id_size,
+                 const void *salt, size_t salt_size, ImprintFido2LockFlags lock_with,
+                 ImprintFido2LockFlags if_needed, ImprintFido2PromptFunc prompt, void *userdata,
+                 uint8_t **ret_secret, size_t *ret_secret_size)
 {
   _cleanup_fido_dev_ fido_dev_t *owned = NULL;
   _cleanup_(fido_assert_freep) fido_assert_t *a = NULL;
@@ -716,7 +718,7 @@ imprint_fido2_unlock (fido_dev_t *given, const char *path, const char *rp_id,
   r = assert_set_basics (a, rp_id, credential_id, credential_id_size, salt, salt_size);
   if (r < 0)
     return r;
-  r = hmac_assertion (dev, &f, a, &p, &lock, &pin, true);
+  r = hmac_assertion (dev, &f, a, &p, &lock, &pin, if_needed);
   if (r < 0)
     return r;
 
@@ -728,6 +730,17 @@ imprint_fido2_unlock (fido_dev_t *given, const char *path, const char *rp_id,
   *ret_secret = secret;
   *ret_secret_size = size;
   return 0;
+}
+
+int
+imprint_fido2_unlock (fido_dev_t *dev, const char *path, const char *rp_id,
+                      const void *credential_id, size_t credential_id_size,
+                      const void *salt, size_t salt_size, ImprintFido2LockFlags lock_with,
+                      ImprintFido2PromptFunc prompt, void *userdata,
+                      uint8_t **ret_secret, size_t *ret_secret_size)
+{
+  return unlock_internal (dev, path, rp_id, credential_id, credential_id_size, salt, salt_size,
+                          lock_with, 0, prompt, userdata, ret_secret, ret_secret_size);
 }
 
 static int
@@ -765,7 +778,7 @@ imprint_fido2_unlock_luks_token (fido_dev_t *dev, const char *path, const char *
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree guchar *cid = NULL, *salt = NULL;
   gsize cid_size = 0, salt_size = 0;
-  ImprintFido2LockFlags lock = 0;
+  ImprintFido2LockFlags lock = 0, if_needed = 0;
   const char *rp_id = IMPRINT_FIDO2_RP_ID_LUKS;
   uint8_t *secret = NULL;
   size_t secret_size = 0;
@@ -793,22 +806,26 @@ imprint_fido2_unlock_luks_token (fido_dev_t *dev, const char *path, const char *
       rp_id = json_node_get_string (n);
     }
   /* A missing flag means "if the key asks", as systemd reads tokens written
-   * before v249; asking when the key wants it is what hmac_assertion does. */
+   * by v248. */
   if ((r = json_get_bool (o, "fido2-clientPin-required", &b)) < 0)
     return r;
-  if (r > 0 && b)
+  if (r == 0)
+    if_needed |= IMPRINT_FIDO2_LOCK_PIN;
+  else if (b)
     lock |= IMPRINT_FIDO2_LOCK_PIN;
   if ((r = json_get_bool (o, "fido2-up-required", &b)) < 0)
     return r;
-  if (r > 0 && b)
+  if (r == 0)
+    if_needed |= IMPRINT_FIDO2_LOCK_UP;
+  else if (b)
     lock |= IMPRINT_FIDO2_LOCK_UP;
   if ((r = json_get_bool (o, "fido2-uv-required", &b)) < 0)
     return r;
   if (r > 0 && b)
     lock |= IMPRINT_FIDO2_LOCK_UV;
 
-  r = imprint_fido2_unlock (dev, path, rp_id, cid, cid_size, salt, salt_size, lock,
-                            prompt, userdata, &secret, &secret_size);
+  r = unlock_internal (dev, path, rp_id, cid, cid_size, salt, salt_size, lock, if_needed,
+                       prompt, userdata, &secret, &secret_size);
   if (r < 0)
     return r;
   r = imprint_fido2_passphrase (secret, secret_size, ret_passphrase);

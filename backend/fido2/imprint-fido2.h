@@ -139,9 +139,11 @@ int imprint_fido2_enroll_homed (fido_dev_t *dev,
                                 void *userdata,
                                 ImprintFido2Enrollment **ret);
 
-/* What systemd-cryptsetup does at boot: an assertion with the credential and
- * salt; returns the hmac-secret output (malloc()ed, wipe it). A PIN or touch
- * the key asks for although lock_with did not say so is requested too. */
+/* What systemd-cryptsetup does at boot: a silent pre-flight assertion (is
+ * the credential on this key?), then the assertion with the credential and
+ * salt; returns the hmac-secret output (malloc()ed, wipe it). Strict like
+ * systemd with a token that has the flags: a PIN or touch the key demands
+ * beyond lock_with fails (-ENOANO / -EMEDIUMTYPE). */
 int imprint_fido2_unlock (fido_dev_t *dev,
                           const char *path,
                           const char *rp_id,
@@ -156,7 +158,9 @@ int imprint_fido2_unlock (fido_dev_t *dev,
                           size_t *ret_secret_size);
 
 /* Reads a "systemd-fido2" token like systemd-cryptsetup (missing fido2-rp:
- * io.systemd.cryptsetup) and unlocks; returns the keyslot passphrase. */
+ * io.systemd.cryptsetup; a missing fido2-clientPin-required or
+ * fido2-up-required: PIN / touch if the key asks) and unlocks; returns the
+ * keyslot passphrase. */
 int imprint_fido2_unlock_luks_token (fido_dev_t *dev,
                                      const char *path,
                                      const char *token_json,

@@ -344,6 +344,57 @@ test_enroll_pin (Fixture *f, gconstpointer data)
   g_assert_nonnull (imprint_fido2_strerror (-ENOSTR));
 }
 
+/* A key with a PIN, enrolled without the PIN lock: creating the credential
+ * needs the PIN, the secret does not, and it differs from the secret with
+ * PIN (keys keep one per verification state). The token must say so. */
+static void
+test_pin_set_no_pin_lock (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ImprintFido2Enrollment) e = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  g_autofree char *json = NULL, *legacy = NULL, *pass = NULL, *expected = NULL;
+  g_autofree uint8_t *secret = NULL, *secret_uv = NULL;
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  size_t size = 0;
+  JsonObject *o;
+
+  g_assert_cmpint (fido_dev_set_pin (f->dev, "123456", NULL), ==, FIDO_OK);
+  g_ptr_array_add (f->pins, g_strdup ("123456"));
+
+  g_assert_cmpint (imprint_fido2_enroll_luks (f->dev, NULL, LUKS_UUID, NULL,
+                                              IMPRINT_FIDO2_LOCK_UP, prompt, f, &e), ==, 0);
+  g_assert_cmpuint (f->pin_asked, ==, 1);
+  g_assert_cmpint (e->lock_with, ==, IMPRINT_FIDO2_LOCK_UP);
+  g_assert_null (e->pin);
+
+  g_assert_cmpint (imprint_fido2_unlock (f->dev, NULL, e->rp_id, e->credential_id, e->credential_id_size,
+                                         e->salt, sizeof (e->salt), IMPRINT_FIDO2_LOCK_UP, prompt, f,
+                                         &secret, &size), ==, 0);
+  g_assert_cmpmem (secret, size, e->secret, e->secret_size);
+  g_assert_cmpuint (f->pin_asked, ==, 1);
+
+  g_assert_cmpint (imprint_fido2_unlock (f->dev, NULL, e->rp_id, e->credential_id, e->credential_id_size,
+                                         e->salt, sizeof (e->salt), IMPRINT_FIDO2_LOCK_DEFAULT, prompt, f,
+                                         &secret_uv, &size), ==, 0);
+  g_assert_cmpuint (size, ==, 32);
+  g_assert_true (memcmp (secret_uv, e->secret, 32) != 0);
+
+  /* the token says no PIN; a v248-style token without the flags still works */
+  g_assert_cmpint (imprint_fido2_luks_token_json (e, 0, &json), ==, 0);
+  check_luks_token (e, json, 0);
+  o = parse_object (json, &parser);
+  json_object_remove_member (o, "fido2-clientPin-required");
+  json_object_remove_member (o, "fido2-up-required");
+  json_object_remove_member (o, "fido2-uv-required");
+  json_object_remove_member (o, "fido2-rp");
+  json_generator_set_root (gen, json_parser_get_root (parser));
+  legacy = json_generator_to_data (gen, NULL);
+  g_assert_cmpint (imprint_fido2_unlock_luks_token (f->dev, NULL, legacy, prompt, f, &pass), ==, 0);
+  g_assert_cmpint (imprint_fido2_passphrase (e->secret, e->secret_size, &expected), ==, 0);
+  g_assert_cmpstr (pass, ==, expected);
+  g_assert_cmpuint (f->pin_asked, ==, 2);
+}
+
 static void
 test_wrong_pin (Fixture *f, gconstpointer data)
 {
@@ -600,6 +651,7 @@ main (int argc, char *argv[])
   g_test_add ("/fido2/enroll/no-pin", Fixture, NULL, fixture_setup, test_enroll_no_pin, fixture_teardown);
   g_test_add ("/fido2/enroll/pin-touch", Fixture, NULL, fixture_setup, test_enroll_pin, fixture_teardown);
   g_test_add ("/fido2/enroll/pin-touch-ctap20-protocol1", Fixture, "p1", fixture_setup, test_enroll_pin, fixture_teardown);
+  g_test_add ("/fido2/enroll/pin-set-no-pin-lock", Fixture, NULL, fixture_setup, test_pin_set_no_pin_lock, fixture_teardown);
   g_test_add ("/fido2/enroll/wrong-pin", Fixture, NULL, fixture_setup, test_wrong_pin, fixture_teardown);
   g_test_add ("/fido2/enroll/pin-blocked", Fixture, NULL, fixture_setup, test_pin_blocked, fixture_teardown);
   g_test_add ("/fido2/unlock/wrong-key", Fixture, NULL, fixture_setup, test_wrong_key, fixture_teardown);
