@@ -444,6 +444,26 @@ test_pin_blocked (Fixture *f, gconstpointer data)
   g_assert_cmpint (fido_dev_get_retry_count (f->dev, &retries), ==, FIDO_OK);
   g_assert_cmpint (retries, ==, SOFT_FIDO2_MAX_PIN_RETRIES - 3);
   g_assert_nonnull (imprint_fido2_strerror (-EOWNERDEAD));
+
+  /* still blocked until the key is re-plugged */
+  f->pin_asked = 0;
+  g_assert_cmpint (imprint_fido2_enroll_luks (f->dev, NULL, LUKS_UUID, NULL,
+                                              IMPRINT_FIDO2_LOCK_DEFAULT, prompt, f, &e), ==, -EOWNERDEAD);
+  g_assert_cmpuint (f->pin_asked, ==, 1);
+
+  /* re-plugged, three more wrong PINs, re-plugged, two more: blocked for good */
+  soft_fido2_power_cycle (f->sk);
+  g_assert_cmpint (imprint_fido2_enroll_luks (f->dev, NULL, LUKS_UUID, NULL,
+                                              IMPRINT_FIDO2_LOCK_DEFAULT, prompt, f, &e), ==, -EOWNERDEAD);
+  soft_fido2_power_cycle (f->sk);
+  f->pin_asked = 0;
+  g_assert_cmpint (imprint_fido2_enroll_luks (f->dev, NULL, LUKS_UUID, NULL,
+                                              IMPRINT_FIDO2_LOCK_DEFAULT, prompt, f, &e), ==, -EKEYREVOKED);
+  g_assert_cmpuint (f->pin_asked, ==, 2);
+  g_assert_nonnull (strstr (g_ptr_array_index (f->pin_messages, f->pin_messages->len - 1), "1 attempt left"));
+  g_assert_cmpint (fido_dev_get_retry_count (f->dev, &retries), ==, FIDO_OK);
+  g_assert_cmpint (retries, ==, 0);
+  g_assert_nonnull (imprint_fido2_strerror (-EKEYREVOKED));
 }
 
 static void
