@@ -489,15 +489,18 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
   _cleanup_(fido_cred_freep) fido_cred_t *c = NULL;
   _cleanup_(fido_assert_freep) fido_assert_t *a = NULL;
   g_autoptr (ImprintFido2Enrollment) e = NULL;
-  Prompter p = { params->prompt, params->userdata };
-  ImprintFido2LockFlags lock = params->lock_with;
+  ImprintFido2LockFlags lock;
   fido_dev_t *dev;
   Features f;
+  Prompter p;
   int r, fr, ext = FIDO_EXT_HMAC_SECRET;
 
-  g_return_val_if_fail (params->rp_id != NULL && params->user_id != NULL &&
+  g_return_val_if_fail (params != NULL && params->rp_id != NULL && params->user_id != NULL &&
                         params->user_id_size > 0 && params->user_name != NULL, -EINVAL);
   g_return_val_if_fail (ret != NULL, -EINVAL);
+
+  p = (Prompter) { params->prompt, params->userdata };
+  lock = params->lock_with;
 
   r = acquire_device (given, path, &owned, &dev);
   if (r < 0)
