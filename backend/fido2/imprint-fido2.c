@@ -628,14 +628,10 @@ imprint_fido2_enroll_homed (fido_dev_t *dev, const char *path, const char *user_
                             const char *real_name, ImprintFido2LockFlags lock_with,
                             ImprintFido2PromptFunc prompt, void *userdata, ImprintFido2Enrollment **ret)
 {
-  /* homectl concatenates userName and realm as they are */
-  g_autofree char *id = g_strconcat (user_name, realm, NULL);
+  g_autofree char *id = NULL;
   ImprintFido2EnrollParams params = {
     .rp_id = IMPRINT_FIDO2_RP_ID_HOMED,
     .rp_name = IMPRINT_FIDO2_RP_NAME_HOMED,
-    .user_id = id,
-    .user_id_size = strlen (id),
-    .user_name = id,
     .user_display_name = real_name,
     .lock_with = lock_with,
     .prompt = prompt,
@@ -643,6 +639,12 @@ imprint_fido2_enroll_homed (fido_dev_t *dev, const char *path, const char *user_
   };
 
   g_return_val_if_fail (user_name != NULL && user_name[0] != '\0', -EINVAL);
+
+  /* homectl concatenates userName and realm as they are */
+  id = g_strconcat (user_name, realm, NULL);
+  params.user_id = id;
+  params.user_id_size = strlen (id);
+  params.user_name = id;
   return imprint_fido2_enroll (dev, path, &params, ret);
 }
 
