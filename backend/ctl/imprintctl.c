@@ -88,8 +88,13 @@ ctl_options_new (Ctl *ctl)
 {
   GVariantBuilder *b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
 
+  const char *messages = setlocale (LC_MESSAGES, NULL);
+
   if (ctl->no_ask_password)
     g_variant_builder_add (b, "{sv}", "auth.no_user_interaction", g_variant_new_boolean (TRUE));
+  /* imprintd answers in our language. */
+  if (messages != NULL && !g_str_equal (messages, "C"))
+    g_variant_builder_add (b, "{sv}", "locale", g_variant_new_string (messages));
   return b;
 }
 
