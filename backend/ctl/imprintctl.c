@@ -19,7 +19,11 @@ typedef struct {
 } Verb;
 
 static const Verb verbs[] = {
-  { "list-disks", ctl_verb_list_disks, N_("List the disks Imprint can install onto") },
+  { "list-disks",   ctl_verb_list_disks,   N_("List the disks Imprint can install onto") },
+  { "security",     ctl_verb_security,     N_("Show the TPM2, Secure Boot and FIDO2 keys") },
+  { "inspect",      ctl_verb_inspect,      N_("Check and describe a system image") },
+  { "install",      ctl_verb_install,      N_("Install a system image onto a disk") },
+  { "recovery-key", ctl_verb_recovery_key, N_("Print a new recovery key") },
 };
 
 static void
