@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <pwquality.h>
+#include <string.h>
+
+#include "macros.h"
+#include "passphrase-quality.h"
+
+static void
+pwquality_settings_freep (pwquality_settings_t **p)
+{
+  if (*p)
+    pwquality_free_settings (*p);
+}
+
+int
+imprint_passphrase_quality (const char *passphrase, int *ret_score, char **ret_message)
+{
+  _cleanup_ (pwquality_settings_freep) pwquality_settings_t *settings = NULL;
+  char buf[PWQ_MAX_ERROR_MESSAGE_LEN];
+  const char *msg;
+  void *auxerror = NULL;
+  char *m;
+  int r;
+
+  if (!passphrase || !ret_score || !ret_message)
+    return -EINVAL;
+
+  settings = pwquality_default_settings ();
+  if (!settings)
+    return -ENOMEM;
+
+  /* A missing or broken pwquality.conf is not fatal: the defaults apply. */
+  (void) pwquality_read_config (settings, NULL, NULL);
+
+  r = pwquality_check (settings, passphrase, NULL, NULL, &auxerror);
+  if (r == PWQ_ERROR_MEM_ALLOC)
+    return -ENOMEM;
+
+  if (r >= 0)
+    msg = "";
+  else
+    /* pwquality_strerror() frees auxerror and translates through its own
+     * gettext domain, so the message follows the caller's locale. */
+    msg = pwquality_strerror (buf, sizeof (buf), r, auxerror);
+
+  m = strdup (msg ? msg : "");
+  explicit_bzero (buf, sizeof (buf));
+  if (!m)
+    return -ENOMEM;
+
+  *ret_score = r >= 0 ? r : -1;
+  *ret_message = m;
+  return 0;
+}

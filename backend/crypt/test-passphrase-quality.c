@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib.h>
+
+#include "passphrase-quality.h"
+
+static void
+test_weak (void)
+{
+  g_autofree char *msg = NULL;
+  int score = 42;
+
+  g_assert_cmpint (imprint_passphrase_quality ("abc", &score, &msg), ==, 0);
+  g_assert_cmpint (score, ==, -1);
+  g_assert_nonnull (msg);
+  g_assert_cmpstr (msg, !=, "");
+  g_test_message ("'abc': %s", msg);
+
+  g_clear_pointer (&msg, g_free);
+  g_assert_cmpint (imprint_passphrase_quality ("password", &score, &msg), ==, 0);
+  g_assert_cmpint (score, ==, -1);
+  g_assert_cmpstr (msg, !=, "");
+}
+
+static void
+test_strong (void)
+{
+  g_autofree char *msg = NULL, *msg2 = NULL;
+  int score = -5, score2 = -5;
+
+  g_assert_cmpint (imprint_passphrase_quality ("Vq7#mZ2p!Lx9-tRw4&Hs", &score, &msg), ==, 0);
+  g_assert_cmpint (score, >=, 0);
+  g_assert_cmpint (score, <=, 100);
+  g_assert_cmpstr (msg, ==, "");
+
+  g_assert_cmpint (imprint_passphrase_quality ("Vq7#mZ2p!Lx9-tRw4&Hs plus a good deal more text 81!", &score2, &msg2), ==, 0);
+  g_assert_cmpint (score2, >=, score);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/passphrase-quality/weak", test_weak);
+  g_test_add_func ("/passphrase-quality/strong", test_strong);
+  return g_test_run ();
+}
