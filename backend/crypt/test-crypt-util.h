@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the crypt tests: temporary files, running tools, a
+ * cheap PBKDF, and a private swtpm in socket mode. Header-only so each
+ * test stays one file. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <libcryptsetup.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static inline char *
+test_make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *d = g_dir_make_tmp ("imprint-crypt-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  return d;
+}
+
+static inline void
+test_rm_rf (const char *path)
+{
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+
+  if (!path)
+    return;
+  dir = g_dir_open (path, 0, NULL);
+  if (!dir)
+    {
+      (void) g_unlink (path);
+      return;
+    }
+  while ((name = g_dir_read_name (dir)))
+    {
+      g_autofree char *p = g_build_filename (path, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+        test_rm_rf (p);
+      else
+        (void) g_unlink (p);
+    }
+  (void) g_rmdir (path);
+}
+
+static inline void
+test_make_file (const char *path, guint64 size)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, (off_t) size), ==, 0);
+  close (fd);
+}
+
+static inline bool
+test_have_program (const char *name)
+{
+  g_autofree char *p = g_find_program_in_path (name);
+  if (!p)
+    {
+      g_autofree char *s = g_build_filename ("/usr/sbin", name, NULL);
+      return g_file_test (s, G_FILE_TEST_IS_EXECUTABLE);
+    }
+  return true;
+}
+
+static inline int
+test_spawn (const char *const *argv, char **ret_out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("$ %s -> %d\n%s%s", cmd, status, out, err);
+  if (ret_out)
+    *ret_out = g_steal_pointer (&out);
+  return status;
+}
+
+static inline void
+test_run (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  int status = test_spawn (argv, NULL);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+}
+
+static inline void
+test_run_expect_fail (const char *const *argv)
+{
+  g_autofree char *out = NULL;
+  int status = test_spawn (argv, &out);
+  /* debugfs exits 0 even when it cannot open the filesystem: it must at
+   * least not print the file. */
+  g_assert_true (status != 0 || !strstr (out, "Imprint"));
+}
+
+static inline char *
+test_run_output (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+  int status = test_spawn (argv, &out);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* Argon2id with tiny costs: the same code path as the default PBKDF,
+ * without spending seconds and a GiB per keyslot in CI. */
+static inline const struct crypt_pbkdf_type *
+test_cheap_argon2id (void)
+{
+  static const struct crypt_pbkdf_type p = {
+    .type = CRYPT_KDF_ARGON2ID,
+    .hash = "sha256",
+    .iterations = 4,
+    .max_memory_kb = 32,
+    .parallel_threads = 1,
+    .flags = CRYPT_PBKDF_NO_BENCHMARK,
+  };
+  return &p;
+}
+
+/* A private swtpm, TCP socket mode on a free port pair (TPM on port, the
+ * control channel on port + 1). It dies with the test process. */
+typedef struct {
+  GPid pid;
+  char *state_dir;
+  int port;
+  char *tcti;
+} TestSwtpm;
+
+static inline bool
+test_port_free (int port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok;
+
+  g_assert_cmpint (fd, >=, 0);
+  ok = bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0;
+  close (fd);
+  return ok;
+}
+
+static inline bool
+test_port_connectable (int port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok;
+
+  g_assert_cmpint (fd, >=, 0);
+  ok = connect (fd, (struct sockaddr *) &a, sizeof (a)) == 0;
+  close (fd);
+  return ok;
+}
+
+static inline void
+test_child_setup (gpointer data)
+{
+  (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static inline TestSwtpm *
+test_swtpm_start (void)
+{
+  TestSwtpm *s;
+
+  if (!test_have_program ("swtpm"))
+    return NULL;
+
+  s = g_new0 (TestSwtpm, 1);
+  s->state_dir = test_make_tmpdir ();
+
+  for (int attempt = 0; attempt < 20; attempt++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *server = NULL, *ctrl = NULL, *state = NULL;
+      int port = g_random_int_range (20000, 60000) & ~1;
+
+      if (!test_port_free (port) || !test_port_free (port + 1))
+        continue;
+
+      server = g_strdup_printf ("type=tcp,port=%d,bindaddr=127.0.0.1", port);
+      ctrl = g_strdup_printf ("type=tcp,port=%d,bindaddr=127.0.0.1", port + 1);
+      state = g_strdup_printf ("dir=%s", s->state_dir);
+      const char *argv[] = {
+        "swtpm", "socket", "--tpm2",
+        "--server", server, "--ctrl", ctrl,
+        "--flags", "not-need-init,startup-clear",
+        "--tpmstate", state,
+        NULL,
+      };
+      if (!g_spawn_async (NULL, (char **) argv, NULL,
+                          G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                          test_child_setup, NULL, &s->pid, &error))
+        g_error ("cannot start swtpm: %s", error->message);
+
+      for (int i = 0; i < 100; i++)
+        {
+          int status;
+          if (waitpid (s->pid, &status, WNOHANG) == s->pid)
+            {
+              s->pid = 0;
+              break;
+            }
+          if (test_port_connectable (port))
+            {
+              s->port = port;
+              s->tcti = g_strdup_printf ("swtpm:host=127.0.0.1,port=%d", port);
+              return s;
+            }
+          g_usleep (50 * 1000);
+        }
+      if (s->pid)
+        {
+          kill (s->pid, SIGKILL);
+          waitpid (s->pid, NULL, 0);
+          s->pid = 0;
+        }
+    }
+
+  g_error ("swtpm did not come up");
+}
+
+static inline void
+test_swtpm_stop (TestSwtpm *s)
+{
+  if (!s)
+    return;
+  if (s->pid > 0)
+    {
+      kill (s->pid, SIGTERM);
+      waitpid (s->pid, NULL, 0);
+    }
+  test_rm_rf (s->state_dir);
+  g_free (s->state_dir);
+  g_free (s->tcti);
+  g_free (s);
+}
