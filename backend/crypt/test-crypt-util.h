@@ -7,6 +7,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -18,12 +21,51 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Everything a test creates lives under one directory per process, which
+ * is removed at exit and also when an assertion aborts the test. */
+static char *test_tmp_root;
+
+static int
+test_nftw_remove (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) remove (path);
+  return 0;
+}
+
+static void
+test_remove_root (void)
+{
+  if (test_tmp_root)
+    (void) nftw (test_tmp_root, test_nftw_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+test_fatal_signal (int sig)
+{
+  test_remove_root ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
 static inline char *
 test_make_tmpdir (void)
 {
   g_autoptr (GError) error = NULL;
-  char *d = g_dir_make_tmp ("imprint-crypt-test-XXXXXX", &error);
-  g_assert_no_error (error);
+  char *d;
+
+  if (!test_tmp_root)
+    {
+      test_tmp_root = g_dir_make_tmp ("imprint-crypt-test-XXXXXX", &error);
+      g_assert_no_error (error);
+      atexit (test_remove_root);
+      signal (SIGABRT, test_fatal_signal);
+      signal (SIGSEGV, test_fatal_signal);
+      signal (SIGTERM, test_fatal_signal);
+      signal (SIGINT, test_fatal_signal);
+    }
+
+  d = g_build_filename (test_tmp_root, "XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (d));
   return d;
 }
 
