@@ -29,5 +29,12 @@ PKGS="$PKGS
 "
 
 apt-get update -qq
+
+# systemd's LUKS2 token plugins (libcryptsetup-token-systemd-*.so): part of
+# "systemd" on Debian 12, split into "systemd-cryptsetup" from Debian 13.
+# The crypt tests unlock Imprint's tokens through them.
+if apt-cache show systemd-cryptsetup >/dev/null 2>&1; then
+  PKGS="$PKGS systemd-cryptsetup"
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS
