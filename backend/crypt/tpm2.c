@@ -714,7 +714,8 @@ imprint_tpm2_unseal (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char
       goto finish;
     }
 
-  if (pin)
+  /* The PIN only counts when the policy has PolicyAuthValue. */
+  if (sealed->pin)
     {
       TPM2B_AUTH auth;
 
