@@ -358,7 +358,7 @@ test_luks_token (void)
   const char *onetime = "tpm2-test-one-time-key-000000000";
   void *vk = NULL;
   size_t vk_size = 0;
-  int slot0, slot, slot_pin, tok, r;
+  int slot0, slot, slot_pin, slot_unbound, slot_384, tok, r;
 
   if (!need_swtpm ())
     return;
@@ -389,6 +389,30 @@ test_luks_token (void)
   token_pin = imprint_tpm2_token_new (&sp);
   g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pass_pin, strlen (pass_pin), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                         token_pin, &slot_pin, NULL), ==, 0);
+  /* Token 2: bound to no PCR at all (tpm2-pcrs []); token 3: PCRs 0 and 7
+   * on the SHA-384 bank. */
+  {
+    ImprintTpm2Sealed su = { 0 }, s384 = { 0 };
+    g_autoptr (JsonObject) tu = NULL, t384 = NULL;
+    _cleanup_erase_free_ char *pu = NULL, *p384 = NULL;
+
+    g_assert_cmpint (imprint_tpm2_seal (t, 0, 0, NULL, &su), ==, 0);
+    g_assert_cmpint (imprint_tpm2_secret_to_passphrase (su.secret, su.secret_size, &pu), ==, 0);
+    tu = imprint_tpm2_token_new (&su);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (tu, "tpm2-pcrs")), ==, 0);
+    g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pu, strlen (pu), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                          tu, &slot_unbound, NULL), ==, 0);
+
+    g_assert_cmpint (imprint_tpm2_seal (t, (1u << 0) | (1u << 7), TPM2_ALG_SHA384, NULL, &s384), ==, 0);
+    g_assert_cmpint (imprint_tpm2_secret_to_passphrase (s384.secret, s384.secret_size, &p384), ==, 0);
+    t384 = imprint_tpm2_token_new (&s384);
+    g_assert_cmpstr (json_object_get_string_member (t384, "tpm2-pcr-bank"), ==, "sha384");
+    g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, p384, strlen (p384), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                          t384, &slot_384, NULL), ==, 0);
+    imprint_tpm2_sealed_done (&su);
+    imprint_tpm2_sealed_done (&s384);
+  }
+
   erase_and_free (vk, vk_size);
   g_assert_cmpint (imprint_luks_remove_keyslot (cd, slot0), ==, 0);
 
@@ -428,12 +452,16 @@ test_luks_token (void)
         g_assert_cmpint (imprint_tpm2_secret_to_passphrase (sec, sec_size, &pw), ==, 0);
         g_assert_cmpint (imprint_luks_check_passphrase (cd, pw, strlen (pw), &ks), ==, 0);
         g_assert_cmpint (ks, ==, tokens[i].keyslots[0]);
-        g_assert_cmpint (ks, ==, pin ? slot_pin : slot);
+        {
+          const int expected[] = { slot, slot_pin, slot_unbound, slot_384 };
+          g_assert_cmpint (tokens[i].id, <, 4);
+          g_assert_cmpint (ks, ==, expected[tokens[i].id]);
+        }
         erase_and_free (sec, sec_size);
         imprint_tpm2_sealed_done (&p);
         seen++;
       }
-    g_assert_cmpuint (seen, ==, 2);
+    g_assert_cmpuint (seen, ==, 4);
     imprint_luks_tokens_free (tokens, n);
   }
 
@@ -506,10 +534,21 @@ test_luks_token (void)
       g_assert_cmpint (r, ==, slot);
       flush_all_transient ();
 
-      /* After the PCR moves, the plugin refuses too. */
+      r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 2, NULL, 0, &params, 0);
+      g_assert_cmpint (r, ==, slot_unbound);
+      flush_all_transient ();
+      r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 3, NULL, 0, &params, 0);
+      g_assert_cmpint (r, ==, slot_384);
+      flush_all_transient ();
+
+      /* After the PCR moves, the plugin refuses too; the unbound token
+       * still opens. */
       extend_pcr (7);
       r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 0, NULL, 0, &params, 0);
       g_assert_cmpint (r, <, 0);
+      flush_all_transient ();
+      r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 2, NULL, 0, &params, 0);
+      g_assert_cmpint (r, ==, slot_unbound);
     }
 
   crypt_free (cd);

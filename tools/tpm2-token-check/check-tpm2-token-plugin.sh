@@ -31,7 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The host's Imprint enrolls a PIN-less and a PIN token on a fresh swtpm.
+# 1. The host's Imprint enrolls four tokens on a fresh swtpm: PCR 7, PCR 7 +
+#    PIN "2468", no PCRs, PCRs 0+7 on the SHA-384 bank.
 IMPRINT_TEST_EXPORT_DIR=$work "$builddir/backend/crypt/test-tpm2" -p /tpm2/luks-token >/dev/null
 
 # 2. Restart swtpm on the same state: same seeds, PCRs back to their
@@ -58,4 +59,6 @@ fail=0
 r=$(run 0 -) && echo "token 0 (no PIN): opened keyslot $r" || { echo "token 0 (no PIN): FAILED ($r)"; fail=1; }
 r=$(run 1 -) || true; [ "$r" = "-$(( 55 ))" ] && echo "token 1 without PIN: asks for it (-ENOANO)" || { echo "token 1 without PIN: unexpected $r"; fail=1; }
 r=$(run 1 2468) && echo "token 1 (PIN): opened keyslot $r" || { echo "token 1 (PIN): FAILED ($r)"; fail=1; }
+r=$(run 2 -) && echo "token 2 (no PCRs): opened keyslot $r" || { echo "token 2 (no PCRs): FAILED ($r)"; fail=1; }
+r=$(run 3 -) && echo "token 3 (PCRs 0+7, sha384): opened keyslot $r" || { echo "token 3 (sha384): FAILED ($r)"; fail=1; }
 exit $fail
