@@ -22,7 +22,7 @@ PKGS="
 # Tests
 PKGS="$PKGS
   dbus dbus-x11 python3-dbusmock python3-gi gir1.2-glib-2.0
-  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin
+  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
   libclang-rt-14-dev

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <pwquality.h>
 #include <string.h>
 
@@ -38,6 +39,29 @@ imprint_passphrase_quality (const char *passphrase, int *ret_score, char **ret_m
   r = pwquality_check (settings, passphrase, NULL, NULL, &auxerror);
   if (r == PWQ_ERROR_MEM_ALLOC)
     return -ENOMEM;
+
+  /* A missing cracklib dictionary makes every passphrase fail the
+   * dictionary check. Tell that apart from a real dictionary hit with a
+   * random canary that no dictionary holds; if the canary fails too, rate
+   * without the dictionary rather than refuse everything. */
+  if (r == PWQ_ERROR_CRACKLIB_CHECK)
+    {
+      void *aux2 = NULL;
+      char canary[] = "Qz7#vK2m!Rt9xLp4&Wn";
+      int c = pwquality_check (settings, canary, NULL, NULL, &aux2);
+
+      pwquality_strerror (buf, sizeof (buf), c, aux2); /* frees aux2 */
+      if (c == PWQ_ERROR_CRACKLIB_CHECK)
+        {
+          g_info ("cracklib dictionary unusable, rating passphrases without it");
+          pwquality_strerror (buf, sizeof (buf), r, auxerror); /* frees auxerror */
+          auxerror = NULL;
+          (void) pwquality_set_int_value (settings, PWQ_SETTING_DICT_CHECK, 0);
+          r = pwquality_check (settings, passphrase, NULL, NULL, &auxerror);
+          if (r == PWQ_ERROR_MEM_ALLOC)
+            return -ENOMEM;
+        }
+    }
 
   if (r >= 0)
     msg = "";
