@@ -390,7 +390,8 @@ test_luks_token (void)
   g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pass_pin, strlen (pass_pin), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                         token_pin, &slot_pin, NULL), ==, 0);
   /* Token 2: bound to no PCR at all (tpm2-pcrs []); token 3: PCRs 0 and 7
-   * on the SHA-384 bank. */
+   * on the SHA-384 bank, under the RSA-2048 legacy primary (the fallback
+   * for TPMs without ECC P-256). */
   {
     ImprintTpm2Sealed su = { 0 }, s384 = { 0 };
     g_autoptr (JsonObject) tu = NULL, t384 = NULL;
@@ -403,10 +404,12 @@ test_luks_token (void)
     g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pu, strlen (pu), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                           tu, &slot_unbound, NULL), ==, 0);
 
-    g_assert_cmpint (imprint_tpm2_seal (t, (1u << 0) | (1u << 7), TPM2_ALG_SHA384, NULL, &s384), ==, 0);
+    g_assert_cmpint (imprint_tpm2_seal_full (t, (1u << 0) | (1u << 7), TPM2_ALG_SHA384, TPM2_ALG_RSA, NULL, &s384), ==, 0);
+    g_assert_cmpuint (s384.primary_alg, ==, TPM2_ALG_RSA);
     g_assert_cmpint (imprint_tpm2_secret_to_passphrase (s384.secret, s384.secret_size, &p384), ==, 0);
     t384 = imprint_tpm2_token_new (&s384);
     g_assert_cmpstr (json_object_get_string_member (t384, "tpm2-pcr-bank"), ==, "sha384");
+    g_assert_cmpstr (json_object_get_string_member (t384, "tpm2-primary-alg"), ==, "rsa");
     g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, p384, strlen (p384), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                           t384, &slot_384, NULL), ==, 0);
     imprint_tpm2_sealed_done (&su);

@@ -550,6 +550,13 @@ int
 imprint_tpm2_seal (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, const char *pin,
                    ImprintTpm2Sealed *ret)
 {
+  return imprint_tpm2_seal_full (t, pcr_mask, pcr_bank, 0, pin, ret);
+}
+
+int
+imprint_tpm2_seal_full (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, uint16_t primary_alg,
+                        const char *pin, ImprintTpm2Sealed *ret)
+{
   ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE;
   TPM2B_SENSITIVE_CREATE sensitive = { 0 };
   TPM2B_PUBLIC template = { .size = sizeof (TPMT_PUBLIC) };
@@ -590,15 +597,17 @@ imprint_tpm2_seal (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, const c
 
   /* ECC first, RSA when the TPM cannot do P-256: the alg goes into the
    * token so that unlocking recreates the same primary. */
-  s.primary_alg = TPM2_ALG_ECC;
-  r = create_primary (t, TPM2_ALG_ECC, &primary);
-  if (r < 0)
+  if (primary_alg != 0 && primary_alg != TPM2_ALG_ECC && primary_alg != TPM2_ALG_RSA)
+    return -EINVAL;
+  s.primary_alg = primary_alg ? primary_alg : TPM2_ALG_ECC;
+  r = create_primary (t, s.primary_alg, &primary);
+  if (r < 0 && primary_alg == 0)
     {
       s.primary_alg = TPM2_ALG_RSA;
       r = create_primary (t, TPM2_ALG_RSA, &primary);
-      if (r < 0)
-        return r;
     }
+  if (r < 0)
+    return r;
 
   r = start_encryption_session (t, primary, &enc);
   if (r < 0)

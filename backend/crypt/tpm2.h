@@ -118,6 +118,16 @@ int imprint_tpm2_unseal (ImprintTpm2 *t,
                          void **ret_secret,
                          size_t *ret_secret_size);
 
+/* Same, with the primary key's algorithm chosen: TPM2_ALG_ECC or
+ * TPM2_ALG_RSA; 0 = ECC with RSA as fallback (what imprint_tpm2_seal does,
+ * as systemd does). */
+int imprint_tpm2_seal_full (ImprintTpm2 *t,
+                            uint32_t pcr_mask,
+                            uint16_t pcr_bank,
+                            uint16_t primary_alg,
+                            const char *pin,
+                            ImprintTpm2Sealed *ret);
+
 /* Computes the policy digest for PolicyPCR(pcr_mask, bank, current values)
  * [+ PolicyAuthValue] in a trial session. ret must hold 32 bytes. */
 int imprint_tpm2_calculate_policy (ImprintTpm2 *t,

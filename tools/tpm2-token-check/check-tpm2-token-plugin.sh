@@ -60,5 +60,5 @@ r=$(run 0 -) && echo "token 0 (no PIN): opened keyslot $r" || { echo "token 0 (n
 r=$(run 1 -) || true; [ "$r" = "-$(( 55 ))" ] && echo "token 1 without PIN: asks for it (-ENOANO)" || { echo "token 1 without PIN: unexpected $r"; fail=1; }
 r=$(run 1 2468) && echo "token 1 (PIN): opened keyslot $r" || { echo "token 1 (PIN): FAILED ($r)"; fail=1; }
 r=$(run 2 -) && echo "token 2 (no PCRs): opened keyslot $r" || { echo "token 2 (no PCRs): FAILED ($r)"; fail=1; }
-r=$(run 3 -) && echo "token 3 (PCRs 0+7, sha384): opened keyslot $r" || { echo "token 3 (sha384): FAILED ($r)"; fail=1; }
+r=$(run 3 -) && echo "token 3 (PCRs 0+7, sha384, RSA primary): opened keyslot $r" || { echo "token 3 (sha384): FAILED ($r)"; fail=1; }
 exit $fail
