@@ -4,6 +4,10 @@
 #include <glib.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "luks.h"
 #include "macros.h"
@@ -13,6 +17,65 @@
 #define MiB (UINT64_C (1024) * 1024)
 
 static TestSwtpm *swtpm;
+
+/* A signing key as a UKI's .pcrpkey, and signatures as its .pcrsig
+ * (tpm2-pcr-signature.json, what systemd-measure/ukify write). */
+static EVP_PKEY *
+make_signing_key (char **ret_pem)
+{
+  EVP_PKEY *pk = EVP_RSA_gen (2048);
+  BIO *bio = BIO_new (BIO_s_mem ());
+  char *data = NULL;
+  long len;
+
+  g_assert_nonnull (pk);
+  g_assert_cmpint (PEM_write_bio_PUBKEY (bio, pk), ==, 1);
+  len = BIO_get_mem_data (bio, &data);
+  *ret_pem = g_strndup (data, (gsize) len);
+  BIO_free (bio);
+  return pk;
+}
+
+static char *
+hex (const guint8 *d, gsize n)
+{
+  GString *s = g_string_new (NULL);
+  for (gsize i = 0; i < n; i++)
+    g_string_append_printf (s, "%02x", d[i]);
+  return g_string_free (s, FALSE);
+}
+
+/* Signs the digest a PolicyPCR over pcr_mask's current values yields. */
+static char *
+make_signature_json (ImprintTpm2 *t, EVP_PKEY *pk, uint32_t pcr_mask)
+{
+  uint8_t pol[TPM2_SHA256_DIGEST_SIZE], fp[32];
+  unsigned char *der = NULL, sig[512];
+  size_t sig_len = sizeof (sig);
+  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  g_autofree char *pol_hex = NULL, *fp_hex = NULL, *sig_b64 = NULL;
+  g_autoptr (GString) pcrs = g_string_new (NULL);
+  int der_len;
+
+  g_assert_cmpint (imprint_tpm2_calculate_policy (t, pcr_mask, TPM2_ALG_SHA256, false, pol), ==, 0);
+  g_assert_cmpint (EVP_DigestSignInit (md, NULL, EVP_sha256 (), NULL, pk), ==, 1);
+  g_assert_cmpint (EVP_DigestSign (md, sig, &sig_len, pol, sizeof (pol)), ==, 1);
+  EVP_MD_CTX_free (md);
+
+  der_len = i2d_PublicKey (pk, &der);
+  g_assert_cmpint (der_len, >, 0);
+  SHA256 (der, (size_t) der_len, fp);
+  OPENSSL_free (der);
+
+  for (int i = 0; i < 24; i++)
+    if (pcr_mask & (1u << i))
+      g_string_append_printf (pcrs, "%s%d", pcrs->len ? "," : "", i);
+  pol_hex = hex (pol, sizeof (pol));
+  fp_hex = hex (fp, sizeof (fp));
+  sig_b64 = g_base64_encode (sig, sig_len);
+  return g_strdup_printf ("{\"sha256\":[{\"pcrs\":[%s],\"pkfp\":\"%s\",\"pol\":\"%s\",\"sig\":\"%s\"}]}",
+                          pcrs->str, fp_hex, pol_hex, sig_b64);
+}
 
 /* Extends a PCR in the SHA-256 bank, the way firmware would on a change
  * of the Secure Boot state. */
@@ -310,6 +373,72 @@ test_pin (void)
 }
 
 static void
+test_signed_policy (void)
+{
+  g_autoptr (ImprintTpm2) t = NULL;
+  g_autoptr (JsonObject) token = NULL;
+  g_autofree char *pem = NULL, *sig1 = NULL, *sig2 = NULL, *other_pem = NULL, *other_sig = NULL;
+  ImprintTpm2Sealed s = { 0 }, parsed = { 0 };
+  EVP_PKEY *pk, *other;
+  void *secret = NULL;
+  size_t secret_size = 0;
+
+  if (!need_swtpm ())
+    return;
+
+  pk = make_signing_key (&pem);
+  other = make_signing_key (&other_pem);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+
+  const ImprintTpm2SealParams params = { .pcr_mask = 1u << 7, .pubkey_pem = pem };
+  g_assert_cmpint (imprint_tpm2_seal_full (t, &params, &s), ==, 0);
+  g_assert_cmpuint (s.pubkey_pcr_mask, ==, 1u << 11);
+
+  token = imprint_tpm2_token_new (&s);
+  {
+    g_autofree guchar *pem_back = NULL;
+    gsize n = 0;
+    JsonArray *a = json_object_get_array_member (token, "tpm2_pubkey_pcrs");
+
+    g_assert_cmpuint (json_array_get_length (a), ==, 1);
+    g_assert_cmpint (json_array_get_int_element (a, 0), ==, 11);
+    pem_back = g_base64_decode (json_object_get_string_member (token, "tpm2_pubkey"), &n);
+    g_assert_cmpmem (pem_back, n, pem, strlen (pem));
+    g_assert_cmpuint (json_object_get_size (token), ==, 9);
+  }
+  g_assert_cmpint (imprint_tpm2_token_parse (token, &parsed), ==, 0);
+  g_assert_cmpstr (parsed.pubkey_pem, ==, pem);
+  g_assert_cmpuint (parsed.pubkey_pcr_mask, ==, 1u << 11);
+
+  /* No signature, or one by another key: refused. */
+  g_assert_cmpint (imprint_tpm2_unseal (t, &parsed, NULL, &secret, &secret_size), ==, -ENXIO);
+  other_sig = make_signature_json (t, other, 1u << 11);
+  g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, other_sig, &secret, &secret_size), ==, -ENXIO);
+  g_assert_null (secret);
+
+  sig1 = make_signature_json (t, pk, 1u << 11);
+  g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, sig1, &secret, &secret_size), ==, 0);
+  g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
+  erase_and_free (secret, secret_size);
+  secret = NULL;
+
+  /* A new UKI measures differently into PCR 11: the old signature no
+   * longer fits, a signature of the new value does, no re-seal needed. */
+  extend_pcr (11);
+  g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, sig1, &secret, &secret_size), ==, -ENXIO);
+  sig2 = make_signature_json (t, pk, 1u << 11);
+  g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, sig2, &secret, &secret_size), ==, 0);
+  g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
+  erase_and_free (secret, secret_size);
+
+  g_assert_cmpuint (count_transient (), ==, 0);
+  imprint_tpm2_sealed_done (&parsed);
+  imprint_tpm2_sealed_done (&s);
+  EVP_PKEY_free (pk);
+  EVP_PKEY_free (other);
+}
+
+static void
 test_token_parse_refuses_newer (void)
 {
   g_autoptr (JsonObject) o = json_object_new ();
@@ -358,7 +487,9 @@ test_luks_token (void)
   const char *onetime = "tpm2-test-one-time-key-000000000";
   void *vk = NULL;
   size_t vk_size = 0;
-  int slot0, slot, slot_pin, slot_unbound, slot_384, tok, r;
+  int slot0, slot, slot_pin, slot_unbound, slot_384, slot_signed, tok, r;
+  EVP_PKEY *signing_key = NULL;
+  g_autofree char *signing_pem = NULL, *signature = NULL, *signature_file = NULL;
 
   if (!need_swtpm ())
     return;
@@ -395,7 +526,7 @@ test_luks_token (void)
   {
     ImprintTpm2Sealed su = { 0 }, s384 = { 0 };
     g_autoptr (JsonObject) tu = NULL, t384 = NULL;
-    _cleanup_erase_free_ char *pu = NULL, *p384 = NULL;
+    _cleanup_erase_free_ char *pu = NULL, *pass384 = NULL;
 
     g_assert_cmpint (imprint_tpm2_seal (t, 0, 0, NULL, &su), ==, 0);
     g_assert_cmpint (imprint_tpm2_secret_to_passphrase (su.secret, su.secret_size, &pu), ==, 0);
@@ -404,16 +535,40 @@ test_luks_token (void)
     g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pu, strlen (pu), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                           tu, &slot_unbound, NULL), ==, 0);
 
-    g_assert_cmpint (imprint_tpm2_seal_full (t, (1u << 0) | (1u << 7), TPM2_ALG_SHA384, TPM2_ALG_RSA, NULL, &s384), ==, 0);
+    const ImprintTpm2SealParams p384 = {
+      .pcr_mask = (1u << 0) | (1u << 7),
+      .pcr_bank = TPM2_ALG_SHA384,
+      .primary_alg = TPM2_ALG_RSA,
+    };
+    g_assert_cmpint (imprint_tpm2_seal_full (t, &p384, &s384), ==, 0);
     g_assert_cmpuint (s384.primary_alg, ==, TPM2_ALG_RSA);
-    g_assert_cmpint (imprint_tpm2_secret_to_passphrase (s384.secret, s384.secret_size, &p384), ==, 0);
+    g_assert_cmpint (imprint_tpm2_secret_to_passphrase (s384.secret, s384.secret_size, &pass384), ==, 0);
     t384 = imprint_tpm2_token_new (&s384);
     g_assert_cmpstr (json_object_get_string_member (t384, "tpm2-pcr-bank"), ==, "sha384");
     g_assert_cmpstr (json_object_get_string_member (t384, "tpm2-primary-alg"), ==, "rsa");
-    g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, p384, strlen (p384), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+    g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, pass384, strlen (pass384), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
                                           t384, &slot_384, NULL), ==, 0);
     imprint_tpm2_sealed_done (&su);
     imprint_tpm2_sealed_done (&s384);
+  }
+
+  /* Token 4: PCR 7 plus a signed PCR 11 policy (UKI .pcrpkey/.pcrsig). */
+  {
+    ImprintTpm2Sealed ss = { 0 };
+    g_autoptr (JsonObject) ts = NULL;
+    _cleanup_erase_free_ char *ps = NULL;
+
+    signing_key = make_signing_key (&signing_pem);
+    const ImprintTpm2SealParams sp_params = { .pcr_mask = 1u << 7, .pubkey_pem = signing_pem };
+    g_assert_cmpint (imprint_tpm2_seal_full (t, &sp_params, &ss), ==, 0);
+    g_assert_cmpint (imprint_tpm2_secret_to_passphrase (ss.secret, ss.secret_size, &ps), ==, 0);
+    ts = imprint_tpm2_token_new (&ss);
+    g_assert_cmpint (imprint_luks_enroll (cd, vk, vk_size, ps, strlen (ps), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                          ts, &slot_signed, NULL), ==, 0);
+    signature = make_signature_json (t, signing_key, 1u << 11);
+    signature_file = g_build_filename (dir, "tpm2-pcr-signature.json", NULL);
+    g_assert_true (g_file_set_contents (signature_file, signature, -1, NULL));
+    imprint_tpm2_sealed_done (&ss);
   }
 
   erase_and_free (vk, vk_size);
@@ -451,20 +606,20 @@ test_luks_token (void)
         g_assert_cmpuint (tokens[i].n_keyslots, ==, 1);
         g_assert_cmpint (imprint_tpm2_token_parse (json_node_get_object (node), &p), ==, 0);
         pin = p.pin;
-        g_assert_cmpint (imprint_tpm2_unseal (t, &p, pin ? "2468" : NULL, &sec, &sec_size), ==, 0);
+        g_assert_cmpint (imprint_tpm2_unseal_full (t, &p, pin ? "2468" : NULL, signature, &sec, &sec_size), ==, 0);
         g_assert_cmpint (imprint_tpm2_secret_to_passphrase (sec, sec_size, &pw), ==, 0);
         g_assert_cmpint (imprint_luks_check_passphrase (cd, pw, strlen (pw), &ks), ==, 0);
         g_assert_cmpint (ks, ==, tokens[i].keyslots[0]);
         {
-          const int expected[] = { slot, slot_pin, slot_unbound, slot_384 };
-          g_assert_cmpint (tokens[i].id, <, 4);
+          const int expected[] = { slot, slot_pin, slot_unbound, slot_384, slot_signed };
+          g_assert_cmpint (tokens[i].id, <, 5);
           g_assert_cmpint (ks, ==, expected[tokens[i].id]);
         }
         erase_and_free (sec, sec_size);
         imprint_tpm2_sealed_done (&p);
         seen++;
       }
-    g_assert_cmpuint (seen, ==, 4);
+    g_assert_cmpuint (seen, ==, 5);
     imprint_luks_tokens_free (tokens, n);
   }
 
@@ -484,6 +639,9 @@ test_luks_token (void)
       g_assert_cmpint (system (cmd), ==, 0);
       g_clear_pointer (&cmd, g_free);
       cmd = g_strdup_printf ("cp '%s' '%s'", state, state_out);
+      g_assert_cmpint (system (cmd), ==, 0);
+      g_clear_pointer (&cmd, g_free);
+      cmd = g_strdup_printf ("cp '%s' '%s'", signature_file, out);
       g_assert_cmpint (system (cmd), ==, 0);
     }
 
@@ -544,6 +702,29 @@ test_luks_token (void)
       g_assert_cmpint (r, ==, slot_384);
       flush_all_transient ();
 
+      /* The signed PCR 11 policy: the plugin reads the signature file. */
+      {
+        SystemdTpm2PluginParams sparams = params;
+
+        sparams.signature_path = signature_file;
+        r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 4, NULL, 0, &sparams, 0);
+        g_assert_cmpint (r, ==, slot_signed);
+        flush_all_transient ();
+
+        /* Without a signature for the current PCR 11: refused; with a new
+         * one: opens again. */
+        extend_pcr (11);
+        r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 4, NULL, 0, &sparams, 0);
+        g_assert_cmpint (r, <, 0);
+        flush_all_transient ();
+        g_free (signature);
+        signature = make_signature_json (t, signing_key, 1u << 11);
+        g_assert_true (g_file_set_contents (signature_file, signature, -1, NULL));
+        r = crypt_activate_by_token_pin (cd, NULL, "systemd-tpm2", 4, NULL, 0, &sparams, 0);
+        g_assert_cmpint (r, ==, slot_signed);
+        flush_all_transient ();
+      }
+
       /* After the PCR moves, the plugin refuses too; the unbound token
        * still opens. */
       extend_pcr (7);
@@ -555,6 +736,7 @@ test_luks_token (void)
     }
 
   crypt_free (cd);
+  EVP_PKEY_free (signing_key);
   imprint_tpm2_sealed_done (&s);
   imprint_tpm2_sealed_done (&sp);
   test_rm_rf (dir);
@@ -576,6 +758,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tpm2/info", test_info);
   g_test_add_func ("/tpm2/seal-unseal", test_seal_unseal);
   g_test_add_func ("/tpm2/pin", test_pin);
+  g_test_add_func ("/tpm2/signed-policy", test_signed_policy);
   g_test_add_func ("/tpm2/luks-token", test_luks_token);
 
   r = g_test_run ();

@@ -4,7 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glib.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <string.h>
 #include <sys/random.h>
 #include <tss2/tss2_esys.h>
@@ -432,27 +437,274 @@ start_encryption_session (ImprintTpm2 *t, ESYS_TR primary, ESYS_TR *ret)
   return 0;
 }
 
+/* What a policy consists of, in systemd's order: [PolicyAuthorize over a
+ * signed PolicyPCR] -> PolicyPCR(current values) -> [PolicyAuthValue]. */
+typedef struct {
+  uint32_t pcr_mask;
+  uint16_t bank;
+  bool pin;
+  const char *pubkey_pem;      /* signed PCR policy, or NULL */
+  uint32_t pubkey_pcr_mask;
+  const char *signature_json;  /* real sessions with a pubkey */
+} PolicySpec;
+
+/* The .pcrpkey (PEM) as the TPM sees it, exactly as systemd 252 builds it
+ * (openssl_pubkey_to_tpm2_pubkey): the key's Name goes into the policy
+ * digest, so every field matters. Also returns the "pkfp" of signature
+ * files: SHA256 of the key's DER encoding from i2d_PublicKey() (for RSA
+ * the PKCS#1 RSAPublicKey, as systemd's pubkey_fingerprint()). */
+static int
+pem_to_tpm2b_public (const char *pem, TPM2B_PUBLIC *ret, uint8_t ret_fp[SHA256_DIGEST_LENGTH])
+{
+  BIO *bio = BIO_new_mem_buf (pem, -1);
+  EVP_PKEY *pk = NULL;
+  BIGNUM *n = NULL, *e = NULL;
+  unsigned char *der = NULL;
+  int der_len, n_bytes, r = -EINVAL;
+
+  if (!bio)
+    return -ENOMEM;
+  pk = PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
+  BIO_free (bio);
+  if (!pk)
+    return -EBADMSG;
+
+  /* systemd 252 accepts RSA keys only. */
+  if (EVP_PKEY_base_id (pk) != EVP_PKEY_RSA ||
+      !EVP_PKEY_get_bn_param (pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
+      !EVP_PKEY_get_bn_param (pk, OSSL_PKEY_PARAM_RSA_E, &e))
+    goto finish;
+
+  n_bytes = BN_num_bytes (n);
+  if (n_bytes <= 0 || (size_t) n_bytes > sizeof (ret->publicArea.unique.rsa.buffer))
+    goto finish;
+  /* 252 copies the exponent's big-endian bytes into the 32-bit field,
+   * which yields the right number only for the usual 65537. */
+  if (!BN_is_word (e, 65537))
+    {
+      r = -EOPNOTSUPP;
+      goto finish;
+    }
+
+  *ret = (TPM2B_PUBLIC) { .size = sizeof (TPMT_PUBLIC) };
+  ret->publicArea.type = TPM2_ALG_RSA;
+  ret->publicArea.nameAlg = TPM2_ALG_SHA256;
+  ret->publicArea.objectAttributes = TPMA_OBJECT_DECRYPT | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH;
+  ret->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+  ret->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+  ret->publicArea.parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS) (n_bytes * 8);
+  ret->publicArea.parameters.rsaDetail.exponent = 65537;
+  ret->publicArea.unique.rsa.size = (UINT16) n_bytes;
+  if (BN_bn2bin (n, ret->publicArea.unique.rsa.buffer) != n_bytes)
+    goto finish;
+
+  der_len = i2d_PublicKey (pk, &der);
+  if (der_len <= 0)
+    goto finish;
+  SHA256 (der, (size_t) der_len, ret_fp);
+  r = 0;
+
+finish:
+  OPENSSL_free (der);
+  BN_free (n);
+  BN_free (e);
+  EVP_PKEY_free (pk);
+  return r;
+}
+
+static bool
+hex_equal (const char *hex, const uint8_t *data, size_t size)
+{
+  if (!hex || strlen (hex) != size * 2)
+    return false;
+  for (size_t i = 0; i < size; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+      if (hi < 0 || lo < 0 || (uint8_t) (hi << 4 | lo) != data[i])
+        return false;
+    }
+  return true;
+}
+
+/* Finds the signature for (bank, PCR mask, key, policy) in a
+ * tpm2-pcr-signature.json as systemd-measure/ukify write it:
+ * {"sha256": [{"pcrs": [11], "pkfp": HEX, "pol": HEX, "sig": BASE64}]}. */
+static int
+find_signature (const char *json, uint16_t bank, uint32_t mask, const uint8_t fp[SHA256_DIGEST_LENGTH],
+                const uint8_t *policy, size_t policy_size, guchar **ret_sig, gsize *ret_size)
+{
+  g_autoptr (JsonNode) root = json_from_string (json, NULL);
+  const char *bank_name = imprint_tpm2_hash_alg_to_string (bank);
+  JsonObject *o;
+  JsonArray *entries;
+
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root) || !bank_name)
+    return -EBADMSG;
+  o = json_node_get_object (root);
+  if (!json_object_has_member (o, bank_name) || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, bank_name)))
+    return -ENXIO;
+  entries = json_object_get_array_member (o, bank_name);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *en = json_array_get_element (entries, i);
+      JsonObject *e;
+      JsonArray *pcrs;
+      uint32_t m = 0;
+
+      if (!JSON_NODE_HOLDS_OBJECT (en))
+        continue;
+      e = json_node_get_object (en);
+      if (!json_object_has_member (e, "pcrs") || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (e, "pcrs")))
+        continue;
+      pcrs = json_object_get_array_member (e, "pcrs");
+      for (guint k = 0; k < json_array_get_length (pcrs); k++)
+        {
+          gint64 v = json_array_get_int_element (pcrs, k);
+          if (v >= 0 && v < 24)
+            m |= UINT32_C (1) << v;
+        }
+      if (m != mask ||
+          !hex_equal (json_object_get_string_member_with_default (e, "pkfp", NULL), fp, SHA256_DIGEST_LENGTH) ||
+          !hex_equal (json_object_get_string_member_with_default (e, "pol", NULL), policy, policy_size) ||
+          !json_object_get_string_member_with_default (e, "sig", NULL))
+        continue;
+
+      *ret_sig = g_base64_decode (json_object_get_string_member (e, "sig"), ret_size);
+      return *ret_size > 0 ? 0 : -EBADMSG;
+    }
+  return -ENXIO;
+}
+
+/* PolicyPCR over the signed PCRs, then PolicyAuthorize of that digest with
+ * the key: in a trial session without a ticket (the TPM does not check it
+ * there), in a real one with a ticket from VerifySignature. */
+static int
+apply_signed_policy (ImprintTpm2 *t, ESYS_TR session, bool trial, const PolicySpec *spec)
+{
+  const TPM2B_DIGEST empty = { 0 };
+  const TPM2B_NONCE no_ref = { 0 };
+  TPM2B_PUBLIC pub;
+  uint8_t fp[SHA256_DIGEST_LENGTH];
+  ESYS_TR key = ESYS_TR_NONE;
+  TPM2B_NAME *name = NULL;
+  TPM2B_DIGEST *approved = NULL;
+  TPMT_TK_VERIFIED *ticket = NULL;
+  TPMT_TK_VERIFIED null_ticket = { .tag = TPM2_ST_VERIFIED, .hierarchy = TPM2_RH_NULL };
+  TPML_PCR_SELECTION sel;
+  TSS2_RC rc;
+  int r;
+
+  r = pem_to_tpm2b_public (spec->pubkey_pem, &pub, fp);
+  if (r < 0)
+    return r;
+
+  rc = Esys_LoadExternal (t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &pub, ESYS_TR_RH_OWNER, &key);
+  if (rc != TSS2_RC_SUCCESS)
+    return tss_error (rc, "LoadExternal");
+
+  rc = Esys_TR_GetName (t->esys, key, &name);
+  if (rc != TSS2_RC_SUCCESS)
+    {
+      r = tss_error (rc, "TR_GetName");
+      goto finish;
+    }
+
+  pcr_selection (spec->pubkey_pcr_mask, spec->bank, &sel);
+  rc = Esys_PolicyPCR (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty, &sel);
+  if (rc == TSS2_RC_SUCCESS)
+    rc = Esys_PolicyGetDigest (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &approved);
+  if (rc != TSS2_RC_SUCCESS)
+    {
+      r = tss_error (rc, "PolicyPCR(signed)");
+      goto finish;
+    }
+
+  if (!trial)
+    {
+      g_autofree guchar *sig = NULL;
+      gsize sig_size = 0;
+      TPM2B_DIGEST hash = { .size = TPM2_SHA256_DIGEST_SIZE };
+      TPMT_SIGNATURE signature = {
+        .sigAlg = TPM2_ALG_RSASSA,
+        .signature.rsassa.hash = TPM2_ALG_SHA256,
+      };
+
+      if (!spec->signature_json)
+        {
+          r = -ENXIO;
+          goto finish;
+        }
+      r = find_signature (spec->signature_json, spec->bank, spec->pubkey_pcr_mask, fp,
+                          approved->buffer, approved->size, &sig, &sig_size);
+      if (r < 0)
+        goto finish;
+      if (sig_size > sizeof (signature.signature.rsassa.sig.buffer))
+        {
+          r = -EBADMSG;
+          goto finish;
+        }
+      signature.signature.rsassa.sig.size = (UINT16) sig_size;
+      memcpy (signature.signature.rsassa.sig.buffer, sig, sig_size);
+
+      /* The TPM checks the RSA part; the SHA-256 of the policy is ours. */
+      SHA256 (approved->buffer, approved->size, hash.buffer);
+      rc = Esys_VerifySignature (t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &hash, &signature, &ticket);
+      if (rc != TSS2_RC_SUCCESS)
+        {
+          r = tss_error (rc, "VerifySignature");
+          if (r == -EIO)
+            r = -EPERM;
+          goto finish;
+        }
+    }
+
+  rc = Esys_PolicyAuthorize (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                             approved, &no_ref, name, ticket ? ticket : &null_ticket);
+  if (rc != TSS2_RC_SUCCESS)
+    {
+      r = tss_error (rc, "PolicyAuthorize");
+      goto finish;
+    }
+  r = 0;
+
+finish:
+  Esys_Free (ticket);
+  Esys_Free (approved);
+  Esys_Free (name);
+  flush (t, &key);
+  return r;
+}
+
 /* Runs the policy commands in session and reads back its digest. */
 static int
-apply_policy (ImprintTpm2 *t, ESYS_TR session, uint32_t pcr_mask, uint16_t bank, bool pin,
+apply_policy (ImprintTpm2 *t, ESYS_TR session, bool trial, const PolicySpec *spec,
               uint8_t ret_digest[TPM2_SHA256_DIGEST_SIZE])
 {
   TPM2B_DIGEST *digest = NULL;
   TSS2_RC rc;
+  int r;
 
-  if (pcr_mask != 0)
+  if (spec->pubkey_pem && spec->pubkey_pcr_mask != 0)
+    {
+      r = apply_signed_policy (t, session, trial, spec);
+      if (r < 0)
+        return r;
+    }
+
+  if (spec->pcr_mask != 0)
     {
       /* An empty digest: the TPM uses the PCRs' current values. */
       const TPM2B_DIGEST empty = { 0 };
       TPML_PCR_SELECTION sel;
 
-      pcr_selection (pcr_mask, bank, &sel);
+      pcr_selection (spec->pcr_mask, spec->bank, &sel);
       rc = Esys_PolicyPCR (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty, &sel);
       if (rc != TSS2_RC_SUCCESS)
         return tss_error (rc, "PolicyPCR");
     }
 
-  if (pin)
+  if (spec->pin)
     {
       rc = Esys_PolicyAuthValue (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
       if (rc != TSS2_RC_SUCCESS)
@@ -492,9 +744,8 @@ start_policy_session (ImprintTpm2 *t, ESYS_TR tpm_key, TPM2_SE type, ESYS_TR *re
   return 0;
 }
 
-int
-imprint_tpm2_calculate_policy (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, bool pin,
-                               uint8_t ret[TPM2_SHA256_DIGEST_SIZE])
+static int
+trial_policy (ImprintTpm2 *t, const PolicySpec *spec, uint8_t ret[TPM2_SHA256_DIGEST_SIZE])
 {
   ESYS_TR session = ESYS_TR_NONE;
   int r;
@@ -503,9 +754,17 @@ imprint_tpm2_calculate_policy (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_b
   if (r < 0)
     return r;
 
-  r = apply_policy (t, session, pcr_mask, pcr_bank, pin, ret);
+  r = apply_policy (t, session, true, spec, ret);
   flush (t, &session);
   return r;
+}
+
+int
+imprint_tpm2_calculate_policy (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, bool pin,
+                               uint8_t ret[TPM2_SHA256_DIGEST_SIZE])
+{
+  const PolicySpec spec = { .pcr_mask = pcr_mask, .bank = pcr_bank, .pin = pin };
+  return trial_policy (t, &spec, ret);
 }
 
 static void
@@ -522,6 +781,7 @@ imprint_tpm2_sealed_done (ImprintTpm2Sealed *s)
   if (!s)
     return;
   g_free (s->blob);
+  g_free (s->pubkey_pem);
   if (s->secret)
     erase_and_free (s->secret, s->secret_size);
   *s = (ImprintTpm2Sealed) { 0 };
@@ -550,13 +810,20 @@ int
 imprint_tpm2_seal (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, const char *pin,
                    ImprintTpm2Sealed *ret)
 {
-  return imprint_tpm2_seal_full (t, pcr_mask, pcr_bank, 0, pin, ret);
+  const ImprintTpm2SealParams p = { .pcr_mask = pcr_mask, .pcr_bank = pcr_bank, .pin = pin };
+  return imprint_tpm2_seal_full (t, &p, ret);
 }
 
 int
-imprint_tpm2_seal_full (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, uint16_t primary_alg,
-                        const char *pin, ImprintTpm2Sealed *ret)
+imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, ImprintTpm2Sealed *ret)
 {
+  uint32_t pcr_mask = params->pcr_mask;
+  uint16_t pcr_bank = params->pcr_bank, primary_alg = params->primary_alg;
+  const char *pin = params->pin;
+  uint32_t pubkey_pcr_mask = params->pubkey_pem
+    ? (params->pubkey_pcr_mask ? params->pubkey_pcr_mask : IMPRINT_TPM2_DEFAULT_PUBKEY_PCR_MASK)
+    : 0;
+  PolicySpec spec;
   ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE;
   TPM2B_SENSITIVE_CREATE sensitive = { 0 };
   TPM2B_PUBLIC template = { .size = sizeof (TPMT_PUBLIC) };
@@ -570,7 +837,7 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, ui
   TSS2_RC rc;
   int r;
 
-  if (pcr_mask >= (UINT32_C (1) << 24))
+  if (pcr_mask >= (UINT32_C (1) << 24) || pubkey_pcr_mask >= (UINT32_C (1) << 24))
     return -EINVAL;
 
   if (pcr_bank == 0)
@@ -580,7 +847,8 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, ui
       r = imprint_tpm2_get_info (t, &info);
       if (r < 0)
         return r;
-      r = imprint_tpm2_pick_bank (&info, pcr_mask ? pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK, &pcr_bank);
+      r = imprint_tpm2_pick_bank (&info, (pcr_mask | pubkey_pcr_mask) ? (pcr_mask | pubkey_pcr_mask) : IMPRINT_TPM2_DEFAULT_PCR_MASK,
+                                  &pcr_bank);
       imprint_tpm2_info_done (&info);
       if (r < 0)
         return r;
@@ -590,24 +858,42 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, ui
   s.pcr_bank = pcr_bank;
   s.pin = pin != NULL;
   s.policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
+  s.pubkey_pcr_mask = pubkey_pcr_mask;
+  s.pubkey_pem = g_strdup (params->pubkey_pem);
 
-  r = imprint_tpm2_calculate_policy (t, pcr_mask, pcr_bank, s.pin, s.policy_hash);
+  spec = (PolicySpec) {
+    .pcr_mask = pcr_mask,
+    .bank = pcr_bank,
+    .pin = s.pin,
+    .pubkey_pem = params->pubkey_pem,
+    .pubkey_pcr_mask = pubkey_pcr_mask,
+  };
+  r = trial_policy (t, &spec, s.policy_hash);
   if (r < 0)
-    return r;
+    {
+      imprint_tpm2_sealed_done (&s);
+      return r;
+    }
 
   /* ECC first, RSA when the TPM cannot do P-256: the alg goes into the
    * token so that unlocking recreates the same primary. */
   if (primary_alg != 0 && primary_alg != TPM2_ALG_ECC && primary_alg != TPM2_ALG_RSA)
-    return -EINVAL;
-  s.primary_alg = primary_alg ? primary_alg : TPM2_ALG_ECC;
-  r = create_primary (t, s.primary_alg, &primary);
-  if (r < 0 && primary_alg == 0)
+    r = -EINVAL;
+  else
     {
-      s.primary_alg = TPM2_ALG_RSA;
-      r = create_primary (t, TPM2_ALG_RSA, &primary);
+      s.primary_alg = primary_alg ? primary_alg : TPM2_ALG_ECC;
+      r = create_primary (t, s.primary_alg, &primary);
+      if (r < 0 && primary_alg == 0)
+        {
+          s.primary_alg = TPM2_ALG_RSA;
+          r = create_primary (t, TPM2_ALG_RSA, &primary);
+        }
     }
   if (r < 0)
-    return r;
+    {
+      imprint_tpm2_sealed_done (&s);
+      return r;
+    }
 
   r = start_encryption_session (t, primary, &enc);
   if (r < 0)
@@ -670,6 +956,14 @@ int
 imprint_tpm2_unseal (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char *pin,
                      void **ret_secret, size_t *ret_secret_size)
 {
+  return imprint_tpm2_unseal_full (t, sealed, pin, NULL, ret_secret, ret_secret_size);
+}
+
+int
+imprint_tpm2_unseal_full (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char *pin,
+                          const char *signature_json, void **ret_secret, size_t *ret_secret_size)
+{
+  PolicySpec spec;
   ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE, object = ESYS_TR_NONE, policy = ESYS_TR_NONE;
   TPM2B_PRIVATE priv = { 0 };
   TPM2B_PUBLIC pub = { 0 };
@@ -710,7 +1004,15 @@ imprint_tpm2_unseal (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char
   if (r < 0)
     goto finish;
 
-  r = apply_policy (t, policy, sealed->pcr_mask, sealed->pcr_bank, sealed->pin, digest);
+  spec = (PolicySpec) {
+    .pcr_mask = sealed->pcr_mask,
+    .bank = sealed->pcr_bank,
+    .pin = sealed->pin,
+    .pubkey_pem = sealed->pubkey_pem,
+    .pubkey_pcr_mask = sealed->pubkey_pcr_mask,
+    .signature_json = signature_json,
+  };
+  r = apply_policy (t, policy, false, &spec, digest);
   if (r < 0)
     goto finish;
 
@@ -782,6 +1084,18 @@ imprint_tpm2_token_new (const ImprintTpm2Sealed *sealed)
   json_object_set_string_member (o, "tpm2-primary-alg", sealed->primary_alg == TPM2_ALG_RSA ? "rsa" : "ecc");
   json_object_set_string_member (o, "tpm2-policy-hash", hex->str);
   json_object_set_boolean_member (o, "tpm2-pin", sealed->pin);
+  /* Signed PCR policy (systemd 252+): the key as base64 of its PEM text. */
+  if (sealed->pubkey_pem && sealed->pubkey_pcr_mask != 0)
+    {
+      g_autoptr (JsonArray) pk_pcrs = json_array_new ();
+      g_autofree char *pem64 = g_base64_encode ((const guchar *) sealed->pubkey_pem, strlen (sealed->pubkey_pem));
+
+      for (int i = 0; i < 24; i++)
+        if (sealed->pubkey_pcr_mask & (UINT32_C (1) << i))
+          json_array_add_int_element (pk_pcrs, i);
+      json_object_set_array_member (o, "tpm2_pubkey_pcrs", g_steal_pointer (&pk_pcrs));
+      json_object_set_string_member (o, "tpm2_pubkey", pem64);
+    }
   return o;
 }
 
@@ -789,7 +1103,7 @@ int
 imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
 {
   static const char *const newer[] = {
-    "tpm2_srk", "tpm2_salt", "tpm2_pubkey", "tpm2_pubkey_pcrs", "tpm2_pcrlock", "tpm2_pcrlock_nv",
+    "tpm2_srk", "tpm2_salt", "tpm2_pcrlock", "tpm2_pcrlock_nv",
   };
   ImprintTpm2Sealed s = { 0 };
   JsonArray *pcrs;
@@ -855,6 +1169,36 @@ imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
       s.policy_hash[i] = (uint8_t) (hi << 4 | lo);
     }
   s.policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
+
+  if (json_object_has_member (token, "tpm2_pubkey"))
+    {
+      gsize pem_size = 0;
+      g_autofree guchar *pem = NULL;
+      JsonNode *pk_pcrs = json_object_get_member (token, "tpm2_pubkey_pcrs");
+
+      str = json_object_get_string_member_with_default (token, "tpm2_pubkey", NULL);
+      if (!str)
+        return -EBADMSG;
+      pem = g_base64_decode (str, &pem_size);
+      if (!pem || pem_size == 0 || memchr (pem, 0, pem_size))
+        return -EBADMSG;
+      if (pk_pcrs)
+        {
+          JsonArray *a;
+
+          if (!JSON_NODE_HOLDS_ARRAY (pk_pcrs))
+            return -EBADMSG;
+          a = json_node_get_array (pk_pcrs);
+          for (guint i = 0; i < json_array_get_length (a); i++)
+            {
+              gint64 v = json_array_get_int_element (a, i);
+              if (v < 0 || v >= 24)
+                return -EBADMSG;
+              s.pubkey_pcr_mask |= UINT32_C (1) << v;
+            }
+        }
+      s.pubkey_pem = g_strndup ((const char *) pem, pem_size);
+    }
 
   s.blob = g_steal_pointer (&blob);
   s.blob_size = blob_size;

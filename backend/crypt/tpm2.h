@@ -93,6 +93,8 @@ typedef struct {
   size_t blob_size;
   uint8_t policy_hash[TPM2_SHA256_DIGEST_SIZE];
   size_t policy_hash_size;
+  char *pubkey_pem;       /* signed PCR policy key (PEM), or NULL */
+  uint32_t pubkey_pcr_mask; /* PCRs covered by its signatures */
   uint8_t *secret;        /* the 32 sealed bytes (seal only); wiped on done */
   size_t secret_size;
 } ImprintTpm2Sealed;
@@ -118,15 +120,35 @@ int imprint_tpm2_unseal (ImprintTpm2 *t,
                          void **ret_secret,
                          size_t *ret_secret_size);
 
-/* Same, with the primary key's algorithm chosen: TPM2_ALG_ECC or
- * TPM2_ALG_RSA; 0 = ECC with RSA as fallback (what imprint_tpm2_seal does,
- * as systemd does). */
+#define IMPRINT_TPM2_DEFAULT_PUBKEY_PCR_MASK (UINT32_C (1) << 11)
+
+typedef struct {
+  uint32_t pcr_mask;          /* bound to current values (tpm2-pcrs) */
+  uint16_t pcr_bank;          /* 0 = imprint_tpm2_pick_bank */
+  uint16_t primary_alg;       /* TPM2_ALG_ECC/_RSA; 0 = ECC, RSA fallback */
+  const char *pin;            /* NULL = none */
+  /* Signed PCR policy: the booted UKI's .pcrpkey (PEM, RSA, exponent
+   * 65537, as systemd 252 requires). The secret then also needs a
+   * signature (the UKI's .pcrsig, tpm2-pcr-signature.json) of the values
+   * of pubkey_pcr_mask (0 = PCR 11) to unseal. NULL = no signed policy. */
+  const char *pubkey_pem;
+  uint32_t pubkey_pcr_mask;
+} ImprintTpm2SealParams;
+
+/* imprint_tpm2_seal() with every choice. */
 int imprint_tpm2_seal_full (ImprintTpm2 *t,
-                            uint32_t pcr_mask,
-                            uint16_t pcr_bank,
-                            uint16_t primary_alg,
-                            const char *pin,
+                            const ImprintTpm2SealParams *params,
                             ImprintTpm2Sealed *ret);
+
+/* Unseal of a signed-policy seal: signature_json is the content of a
+ * tpm2-pcr-signature.json holding a signature for the current values of
+ * sealed->pubkey_pcr_mask (-ENXIO when none matches). NULL for others. */
+int imprint_tpm2_unseal_full (ImprintTpm2 *t,
+                              const ImprintTpm2Sealed *sealed,
+                              const char *pin,
+                              const char *signature_json,
+                              void **ret_secret,
+                              size_t *ret_secret_size);
 
 /* Computes the policy digest for PolicyPCR(pcr_mask, bank, current values)
  * [+ PolicyAuthValue] in a trial session. ret must hold 32 bytes. */
@@ -138,13 +160,14 @@ int imprint_tpm2_calculate_policy (ImprintTpm2 *t,
 
 /* The "systemd-tpm2" token, without "keyslots" (imprint_luks_token_import
  * adds it): type, tpm2-blob, tpm2-pcrs, tpm2-pcr-bank, tpm2-primary-alg,
- * tpm2-policy-hash, tpm2-pin. Nothing newer than 252 understands, so one
- * token unlocks on 252 and 257+ alike. */
+ * tpm2-policy-hash, tpm2-pin, and with a signed policy tpm2_pubkey_pcrs +
+ * tpm2_pubkey. Nothing newer than 252 understands, so one token unlocks on
+ * 252 and 257+ alike. */
 JsonObject *imprint_tpm2_token_new (const ImprintTpm2Sealed *sealed);
 
 /* Reads a "systemd-tpm2" token back (secret left NULL). Accepts what
  * systemd 252 accepts; refuses tokens that need newer systemd features
- * (tpm2_srk, tpm2_salt, signed/pcrlock policies): -EOPNOTSUPP. */
+ * (tpm2_srk, tpm2_salt, pcrlock policies): -EOPNOTSUPP. */
 int imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret);
 
 /* base64 (standard alphabet, padded, no newline) of the secret: the LUKS2

@@ -5,7 +5,7 @@
  * by check-tpm2-token-plugin.sh, to prove that the plugin of that systemd
  * version unlocks what Imprint enrolls.
  *
- * usage: check-token IMAGE TCTI TOKEN [PIN|-]
+ * usage: check-token IMAGE TCTI TOKEN [PIN|-] [SIGNATURE-JSON]
  * prints the keyslot (>= 0) or the negative errno; exit 0 on success. */
 #include <libcryptsetup.h>
 #include <stdint.h>
@@ -19,6 +19,7 @@
 struct params {
   uint32_t search_pcr_mask;
   const char *device;
+  const char *signature_path;
   const void *more[16];
 };
 
@@ -32,12 +33,14 @@ main (int argc, char *argv[])
 
   if (argc < 4)
     {
-      fprintf (stderr, "usage: %s IMAGE TCTI TOKEN [PIN|-]\n", argv[0]);
+      fprintf (stderr, "usage: %s IMAGE TCTI TOKEN [PIN|-] [SIGNATURE-JSON]\n", argv[0]);
       return 2;
     }
   p.device = argv[2];
   if (argc > 4 && strcmp (argv[4], "-") != 0)
     pin = argv[4];
+  if (argc > 5)
+    p.signature_path = argv[5];
   if (getenv ("CHECK_TOKEN_DEBUG"))
     crypt_set_debug_level (CRYPT_DEBUG_ALL);
 

@@ -31,8 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The host's Imprint enrolls four tokens on a fresh swtpm: PCR 7, PCR 7 +
-#    PIN "2468", no PCRs, PCRs 0+7 on the SHA-384 bank.
+# 1. The host's Imprint enrolls five tokens on a fresh swtpm: PCR 7, PCR 7 +
+#    PIN "2468", no PCRs, PCRs 0+7 on the SHA-384 bank under the RSA
+#    primary, PCR 7 + a signed PCR 11 policy (and its signature file).
 IMPRINT_TEST_EXPORT_DIR=$work "$builddir/backend/crypt/test-tpm2" -p /tpm2/luks-token >/dev/null
 
 # 2. Restart swtpm on the same state: same seeds, PCRs back to their
@@ -48,7 +49,7 @@ sleep 1
 
 # 3. Inside the other root: build the checker, open both tokens.
 mkdir -p "$root/tmp/imprint-token-check"
-cp "$here/check-token.c" "$work/disk.img" "$root/tmp/imprint-token-check/"
+cp "$here/check-token.c" "$work/disk.img" "$work/tpm2-pcr-signature.json" "$root/tmp/imprint-token-check/"
 chroot "$root" gcc -o /tmp/imprint-token-check/check-token /tmp/imprint-token-check/check-token.c -lcryptsetup
 tcti="swtpm:host=127.0.0.1,port=$port"
 echo "systemd in $root: $(chroot "$root" dpkg-query -W -f='${Version}' systemd-cryptsetup 2>/dev/null || echo '?')"
@@ -61,4 +62,6 @@ r=$(run 1 -) || true; [ "$r" = "-$(( 55 ))" ] && echo "token 1 without PIN: asks
 r=$(run 1 2468) && echo "token 1 (PIN): opened keyslot $r" || { echo "token 1 (PIN): FAILED ($r)"; fail=1; }
 r=$(run 2 -) && echo "token 2 (no PCRs): opened keyslot $r" || { echo "token 2 (no PCRs): FAILED ($r)"; fail=1; }
 r=$(run 3 -) && echo "token 3 (PCRs 0+7, sha384, RSA primary): opened keyslot $r" || { echo "token 3 (sha384): FAILED ($r)"; fail=1; }
+r=$(run 4 - /tmp/imprint-token-check/tpm2-pcr-signature.json) && echo "token 4 (PCR 7 + signed PCR 11 policy): opened keyslot $r" || { echo "token 4 (signed policy): FAILED ($r)"; fail=1; }
+r=$(run 4 -) || true; [ "$r" -lt 0 ] && echo "token 4 without the signature: refused ($r)" || { echo "token 4 without signature: unexpected $r"; fail=1; }
 exit $fail
