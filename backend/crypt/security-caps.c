@@ -251,6 +251,57 @@ imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pc
   return 0;
 }
 
+/* Reads the content of section name (VirtualSize bytes, as systemd-stub
+ * does) of a PE file. */
+static int
+pe_read_section (const char *path, const char *section, char **ret, size_t *ret_size)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  guint8 dos[64], pe[24];
+  guint32 pe_offset;
+  guint16 n_sections, opt_size;
+
+  if (fd < 0)
+    return -errno;
+  if (pread (fd, dos, sizeof (dos), 0) != sizeof (dos) || dos[0] != 'M' || dos[1] != 'Z')
+    return -EBADMSG;
+  pe_offset = (guint32) dos[0x3c] | (guint32) dos[0x3d] << 8 | (guint32) dos[0x3e] << 16 | (guint32) dos[0x3f] << 24;
+  if (pread (fd, pe, sizeof (pe), pe_offset) != sizeof (pe) || memcmp (pe, "PE\0\0", 4) != 0)
+    return -EBADMSG;
+  n_sections = (guint16) (pe[4 + 2] | pe[4 + 3] << 8);
+  opt_size = (guint16) (pe[4 + 16] | pe[4 + 17] << 8);
+  if (n_sections > 96)
+    return -EBADMSG;
+
+  for (guint i = 0; i < n_sections; i++)
+    {
+      guint8 h[40];
+      char name[9] = { 0 };
+      guint32 vsize, rsize, offset;
+      g_autofree char *data = NULL;
+
+      if (pread (fd, h, sizeof (h), (off_t) pe_offset + 24 + opt_size + (off_t) i * 40) != sizeof (h))
+        return -EBADMSG;
+      memcpy (name, h, 8);
+      if (!g_str_equal (name, section))
+        continue;
+
+      vsize = (guint32) h[8] | (guint32) h[9] << 8 | (guint32) h[10] << 16 | (guint32) h[11] << 24;
+      rsize = (guint32) h[16] | (guint32) h[17] << 8 | (guint32) h[18] << 16 | (guint32) h[19] << 24;
+      offset = (guint32) h[20] | (guint32) h[21] << 8 | (guint32) h[22] << 16 | (guint32) h[23] << 24;
+      if (vsize == 0 || vsize > rsize || vsize > 1024 * 1024)
+        return -EBADMSG;
+
+      data = g_malloc0 (vsize + 1);
+      if (pread (fd, data, vsize, offset) != (ssize_t) vsize)
+        return -EBADMSG;
+      *ret = g_steal_pointer (&data);
+      *ret_size = vsize;
+      return 0;
+    }
+  return -ENOENT;
+}
+
 /* The ESP path of a systemd-boot/-stub identifier ("\EFI\Linux\x.efi"). */
 static char *
 find_on_esp (const ImprintSecurityPaths *paths, const char *identifier)
@@ -362,4 +413,43 @@ imprint_security_caps_get (const char *tpm2_device, const ImprintSecurityPaths *
   g_variant_dict_insert_value (&d, "secure-boot", imprint_security_caps_secure_boot (paths));
   g_variant_dict_insert_value (&d, "uki", imprint_security_caps_uki (paths));
   return g_variant_dict_end (&d);
+}
+
+int
+imprint_security_read_pcr_signing (const ImprintSecurityPaths *paths, char **ret_pubkey_pem, char **ret_signature_json)
+{
+  const char *const *sig_dirs = paths && paths->pcr_signature_dirs ? paths->pcr_signature_dirs : default_sig_dirs;
+  g_autofree char *uki = NULL, *pem = NULL, *sig = NULL;
+  size_t pem_size = 0, sig_size = 0;
+  int r;
+
+  /* What systemd-stub handed to the OS... */
+  for (const char *const *s = sig_dirs; *s; s++)
+    {
+      g_autofree char *sf = g_build_filename (*s, "tpm2-pcr-signature.json", NULL);
+      g_autofree char *kf = g_build_filename (*s, "tpm2-pcr-public-key.pem", NULL);
+
+      if (g_file_get_contents (kf, &pem, NULL, NULL) && g_file_get_contents (sf, &sig, NULL, NULL))
+        goto found;
+      g_clear_pointer (&pem, g_free);
+      g_clear_pointer (&sig, g_free);
+    }
+
+  /* ...or the booted UKI's own sections. */
+  uki = find_booted_uki (paths);
+  if (!uki)
+    return -ENOENT;
+  r = pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
+  if (r < 0)
+    return r;
+  r = pe_read_section (uki, ".pcrsig", &sig, &sig_size);
+  if (r < 0)
+    return r;
+  if (strlen (pem) != pem_size || strlen (sig) != sig_size)
+    return -EBADMSG;
+
+found:
+  *ret_pubkey_pem = g_steal_pointer (&pem);
+  *ret_signature_json = g_steal_pointer (&sig);
+  return 0;
 }

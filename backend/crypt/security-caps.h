@@ -40,3 +40,12 @@ GVariant *imprint_security_caps_get (const char *tpm2_device, const ImprintSecur
  * callers that already know the UKI. Returns 0 or negative errno (-EBADMSG
  * when it is not a PE file). */
 int imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey);
+
+/* The signed-PCR-policy material of the running system: the public key
+ * (PEM, the UKI's .pcrpkey) and the signatures (JSON, its .pcrsig), from
+ * where systemd-stub left them (tpm2-pcr-public-key.pem and
+ * tpm2-pcr-signature.json in /run/systemd/stub, /run/systemd, /.extra) or
+ * from the booted UKI itself. -ENOENT when there is none. g_free both. */
+int imprint_security_read_pcr_signing (const ImprintSecurityPaths *paths,
+                                       char **ret_pubkey_pem,
+                                       char **ret_signature_json);

@@ -198,7 +198,8 @@ encrypt_progress (double fraction, void *userdata)
 }
 
 int
-imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot, const char *pin)
+imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot,
+                          const char *pin, const char *signature_json)
 {
   ImprintLuksToken *tokens = NULL;
   size_t n = 0;
@@ -228,7 +229,7 @@ imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot
         }
       found = imprint_tpm2_token_parse (json_node_get_object (node), &sealed);
       if (found >= 0)
-        found = imprint_tpm2_unseal (tpm, &sealed, pin, &secret.data, &secret.size);
+        found = imprint_tpm2_unseal_full (tpm, &sealed, pin, signature_json, &secret.data, &secret.size);
       if (found >= 0)
         found = imprint_tpm2_secret_to_passphrase (secret.data, secret.size, &pass);
       if (found >= 0)
@@ -247,20 +248,20 @@ int
 imprint_luks_enroll_tpm2 (struct crypt_device *cd,
                           const void *volume_key, size_t volume_key_size,
                           ImprintTpm2 *tpm,
-                          uint32_t pcr_mask,
-                          const char *pin,
+                          const ImprintTpm2SealParams *params,
+                          const char *signature_json,
                           int *ret_keyslot,
                           ImprintTpm2Sealed *ret_sealed)
 {
   ImprintTpm2Sealed sealed = { 0 };
   g_autoptr (JsonObject) token = NULL;
   _cleanup_erase_free_ char *pass = NULL;
-  int r, slot = -1;
+  int r, slot = -1, checked = -1;
 
-  if (!cd || !volume_key || !tpm)
+  if (!cd || !volume_key || !tpm || !params)
     return -EINVAL;
 
-  r = imprint_tpm2_seal (tpm, pcr_mask, 0, pin, &sealed);
+  r = imprint_tpm2_seal_full (tpm, params, &sealed);
   if (r < 0)
     return r;
 
@@ -274,7 +275,13 @@ imprint_luks_enroll_tpm2 (struct crypt_device *cd,
   if (r < 0)
     goto finish;
 
-  r = imprint_luks_verify_tpm2 (cd, tpm, slot, pin);
+  r = imprint_luks_check_passphrase (cd, pass, strlen (pass), &checked);
+  if (r >= 0 && checked != slot)
+    r = -EUCLEAN;
+  /* A signed policy can only be exercised with a signature of the
+   * current PCR values; without one the keyslot check above is all. */
+  if (r >= 0 && (!sealed.pubkey_pem || signature_json))
+    r = imprint_luks_verify_tpm2 (cd, tpm, slot, params->pin, signature_json);
   if (r < 0)
     {
       (void) imprint_luks_remove_keyslot (cd, slot);
@@ -443,15 +450,21 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
   if (tpm)
     {
       ImprintTpm2Sealed sealed = { 0 };
+      const ImprintTpm2SealParams params = {
+        .pcr_mask = cfg->tpm2_pcr_mask ? cfg->tpm2_pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK,
+        .pin = cfg->tpm2_pin,
+        .pubkey_pem = cfg->tpm2_pubkey_pem,
+        .pubkey_pcr_mask = cfg->tpm2_pubkey_pcr_mask,
+      };
 
       report (progress, userdata, 0.84, _("Sealing the key to the TPM"));
-      r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm,
-                                    cfg->tpm2_pcr_mask ? cfg->tpm2_pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK,
-                                    cfg->tpm2_pin, &result.tpm2_keyslot, &sealed);
+      r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &params, cfg->tpm2_signature_json,
+                                    &result.tpm2_keyslot, &sealed);
       if (r < 0)
         return r;
       result.tpm2_pcr_bank = sealed.pcr_bank;
       result.tpm2_primary_alg = sealed.primary_alg;
+      result.tpm2_signed_policy = sealed.pubkey_pem != NULL;
       imprint_tpm2_sealed_done (&sealed);
     }
 
@@ -516,10 +529,11 @@ int
 imprint_luks_reseal_tpm2 (const char *device,
                           const void *unlock, size_t unlock_size,
                           const char *tpm2_device,
-                          uint32_t pcr_mask,
-                          const char *pin,
+                          const ImprintTpm2SealParams *params,
+                          const char *signature_json,
                           int *ret_keyslot)
 {
+  ImprintTpm2SealParams p;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   _cleanup_ (secret_done) Secret vk = { 0 };
   g_autoptr (ImprintTpm2) tpm = NULL;
@@ -527,8 +541,11 @@ imprint_luks_reseal_tpm2 (const char *device,
   size_t n = 0;
   int r, slot = -1;
 
-  if (!device || !unlock)
+  if (!device || !unlock || !params)
     return -EINVAL;
+  p = *params;
+  if (p.pcr_mask == 0)
+    p.pcr_mask = IMPRINT_TPM2_DEFAULT_PCR_MASK;
 
   r = imprint_tpm2_open (tpm2_device, &tpm);
   if (r < 0)
@@ -542,8 +559,7 @@ imprint_luks_reseal_tpm2 (const char *device,
   if (r < 0)
     return r;
 
-  r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm,
-                                pcr_mask ? pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK, pin, &slot, NULL);
+  r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &p, signature_json, &slot, NULL);
   if (r < 0)
     return r;
 

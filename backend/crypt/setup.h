@@ -76,6 +76,14 @@ typedef struct {
   const char *tpm2_device;     /* NULL/"auto", node, or TCTI "swtpm:port=2321" */
   uint32_t tpm2_pcr_mask;      /* 0 = IMPRINT_TPM2_DEFAULT_PCR_MASK (PCR 7) */
   const char *tpm2_pin;        /* NULL = no PIN */
+  /* Signed PCR policy (optional): the booted UKI's .pcrpkey and .pcrsig,
+   * see imprint_security_read_pcr_signing(). With a public key the seal
+   * also requires a signature of PCR 11 (tpm2_pubkey_pcr_mask, 0 = PCR
+   * 11); the signature JSON, when given, is used to check the enrollment
+   * by unsealing (without it only the keyslot is checked). */
+  const char *tpm2_pubkey_pem;
+  uint32_t tpm2_pubkey_pcr_mask;
+  const char *tpm2_signature_json;
   ImprintLuksEnrollFunc enroll_extra;
   void *enroll_extra_userdata;
 } ImprintLuksSetup;
@@ -88,6 +96,7 @@ typedef struct {
   int extra_keyslot;           /* -1 when none */
   uint16_t tpm2_pcr_bank;      /* TPM2_ALG_*, 0 when none */
   uint16_t tpm2_primary_alg;
+  bool tpm2_signed_policy;     /* tpm2_pubkey in the token */
 } ImprintLuksSetupResult;
 
 void imprint_luks_setup_result_done (ImprintLuksSetupResult *r);
@@ -100,27 +109,31 @@ int imprint_luks_setup (const ImprintLuksSetup *cfg,
                         void *userdata,
                         ImprintLuksSetupResult *ret);
 
-/* Seals a new secret with tpm (PCRs/PIN as given), enrolls keyslot +
- * "systemd-tpm2" token and checks, by unsealing from the stored token,
- * that it opens the volume. */
+/* Seals a new secret with tpm as params say, enrolls keyslot +
+ * "systemd-tpm2" token, checks the keyslot takes the secret and, by
+ * unsealing from the stored token, that the TPM gives it back (for a
+ * signed policy only when signature_json is given). ret_sealed (may be
+ * NULL) describes the seal, without the secret. */
 int imprint_luks_enroll_tpm2 (struct crypt_device *cd,
                               const void *volume_key, size_t volume_key_size,
                               ImprintTpm2 *tpm,
-                              uint32_t pcr_mask,
-                              const char *pin,
+                              const ImprintTpm2SealParams *params,
+                              const char *signature_json,
                               int *ret_keyslot,
                               ImprintTpm2Sealed *ret_sealed);
 
 /* Checks that the "systemd-tpm2" token bound to keyslot opens the volume
- * through tpm (unseal, base64, passphrase check). */
-int imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot, const char *pin);
+ * through tpm (unseal, base64, passphrase check). signature_json for
+ * signed-policy tokens, else NULL. -ESTALE: the PCRs changed. */
+int imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot,
+                              const char *pin, const char *signature_json);
 
 /* Re-seal (e.g. after a firmware update changed PCR 7): unlock with any
- * passphrase/recovery key, enroll a new TPM2 keyslot+token, then remove
- * the old TPM2 tokens and their keyslots. */
+ * passphrase/recovery key, enroll a new TPM2 keyslot+token as params say
+ * (pcr_mask 0 = PCR 7), then remove the old TPM2 tokens and keyslots. */
 int imprint_luks_reseal_tpm2 (const char *device,
                               const void *unlock, size_t unlock_size,
                               const char *tpm2_device,
-                              uint32_t pcr_mask,
-                              const char *pin,
+                              const ImprintTpm2SealParams *params,
+                              const char *signature_json,
                               int *ret_keyslot);

@@ -29,12 +29,21 @@ write_efivar_string (const char *dir, const char *name, const char *value)
   write_efivar (dir, name, LOADER_GUID, u, (gsize) (n + 1) * 2);
 }
 
-/* A PE image with just a section table: enough for section lookup. */
+static void
+put32 (guint8 *p, guint32 v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (guint8) (v >> (8 * i));
+}
+
+/* A PE image with just a section table and, for ".pcrpkey"/".pcrsig",
+ * some content: enough for section lookup. */
 static void
 write_pe (const char *path, const char *const *sections)
 {
-  guint8 buf[4096] = { 0 };
+  guint8 buf[8192] = { 0 };
   guint n = g_strv_length ((char **) sections);
+  guint32 data_off = 0x400;
 
   buf[0] = 'M';
   buf[1] = 'Z';
@@ -44,7 +53,18 @@ write_pe (const char *path, const char *const *sections)
   buf[0x85] = 0x86;
   buf[0x86] = (guint8) n;
   for (guint i = 0; i < n; i++)
-    memcpy (buf + 0x80 + 24 + i * 40, sections[i], strlen (sections[i]));
+    {
+      guint8 *h = buf + 0x80 + 24 + i * 40;
+      const char *content = g_str_equal (sections[i], ".pcrpkey") ? "PEM-IN-UKI"
+                          : g_str_equal (sections[i], ".pcrsig") ? "{\"sha256\":[]}" : "x";
+
+      memcpy (h, sections[i], strlen (sections[i]));
+      put32 (h + 8, (guint32) strlen (content));   /* VirtualSize */
+      put32 (h + 16, 0x200);                       /* SizeOfRawData */
+      put32 (h + 20, data_off);                    /* PointerToRawData */
+      memcpy (buf + data_off, content, strlen (content));
+      data_off += 0x200;
+    }
   g_assert_true (g_file_set_contents (path, (const char *) buf, sizeof (buf), NULL));
 }
 
@@ -149,8 +169,21 @@ test_uki (void)
   g_assert_cmpstr (lookup_s (v, "path"), ==, uki);
   g_assert_true (lookup_b (v, "pcrsig"));
   g_variant_unref (v);
+  {
+    g_autofree char *pem = NULL, *sig = NULL;
+    g_assert_cmpint (imprint_security_read_pcr_signing (&paths, &pem, &sig), ==, 0);
+    g_assert_cmpstr (pem, ==, "PEM-IN-UKI");
+    g_assert_cmpstr (sig, ==, "{\"sha256\":[]}");
+  }
 
   /* Older: the selected type #2 entry; this one has no signature. */
+  {
+    g_autofree char *pem = NULL, *sig = NULL;
+    ImprintSecurityPaths none = { .efivars_dir = efivars, .esp_dirs = (const char *[]) { root, NULL },
+                                  .pcr_signature_dirs = (const char *[]) { root, NULL } };
+    g_assert_cmpint (imprint_security_read_pcr_signing (&none, &pem, &sig), ==, -ENOENT);
+    g_assert_null (pem);
+  }
   {
     g_autofree char *var = g_strdup_printf ("%s/StubImageIdentifier-%s", efivars, LOADER_GUID);
     g_assert_cmpint (g_unlink (var), ==, 0);
@@ -171,6 +204,12 @@ test_uki (void)
   g_assert_true (lookup_b (v, "available"));
   g_assert_cmpstr (lookup_s (v, "signature-file"), ==, sigfile);
   g_variant_unref (v);
+  {
+    g_autofree char *pem = NULL, *sig = NULL;
+    g_assert_cmpint (imprint_security_read_pcr_signing (&paths, &pem, &sig), ==, 0);
+    g_assert_cmpstr (pem, ==, "-----BEGIN PUBLIC KEY-----\n");
+    g_assert_cmpstr (sig, ==, "{}");
+  }
 }
 
 static void

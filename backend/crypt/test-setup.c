@@ -24,7 +24,7 @@ crypt_freep (struct crypt_device **cd)
 }
 
 static void
-extend_pcr7 (void)
+extend_pcr (unsigned pcr)
 {
   TSS2_TCTI_CONTEXT *tcti = NULL;
   ESYS_CONTEXT *esys = NULL;
@@ -33,7 +33,7 @@ extend_pcr7 (void)
   memset (digests.digests[0].digest.sha256, 0x17, TPM2_SHA256_DIGEST_SIZE);
   g_assert_cmpuint (Tss2_TctiLdr_Initialize (swtpm->tcti, &tcti), ==, TSS2_RC_SUCCESS);
   g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
-  g_assert_cmpuint (Esys_PCR_Extend (esys, ESYS_TR_PCR0 + 7, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+  g_assert_cmpuint (Esys_PCR_Extend (esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                      &digests), ==, TSS2_RC_SUCCESS);
   Esys_Finalize (&esys);
   Tss2_TctiLdr_Finalize (&tcti);
@@ -230,8 +230,8 @@ test_in_place_region (void)
   {
     g_autoptr (ImprintTpm2) t = NULL;
     g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
-    g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "8642"), ==, 0);
-    g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "1111"), ==, -EPERM);
+    g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "8642", NULL), ==, 0);
+    g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "1111", NULL), ==, -EPERM);
   }
 
   /* Four keyslots (one-time slot gone), four tokens of the right types. */
@@ -299,21 +299,21 @@ test_format_and_reseal (void)
   g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (crypt_get_data_offset (cd) * 512, ==, IMPRINT_LUKS_HEADER_SIZE);
-  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL), ==, 0);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, 0);
   crypt_free (g_steal_pointer (&cd));
 
   /* A "firmware update": PCR 7 moves, the seal no longer opens. */
-  extend_pcr7 ();
+  extend_pcr (7);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
-  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL), ==, -ESTALE);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ESTALE);
   crypt_free (g_steal_pointer (&cd));
 
   /* Re-seal with the recovery key (a wrong one is refused). */
-  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, "nope", 4, swtpm->tcti, 0, NULL, &slot), ==, -EPERM);
-  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, key, strlen (key), swtpm->tcti, 0, NULL, &slot), ==, 0);
+  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, "nope", 4, swtpm->tcti, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, -EPERM);
+  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, key, strlen (key), swtpm->tcti, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, 0);
 
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
-  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, slot, NULL), ==, 0);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, slot, NULL, NULL), ==, 0);
   g_assert_cmpint (imprint_luks_list_tokens (cd, &tokens, &n), ==, 0);
   g_assert_cmpuint (n, ==, 2); /* recovery + the new TPM2 token only */
   for (size_t i = 0; i < n; i++)
@@ -322,6 +322,62 @@ test_format_and_reseal (void)
   imprint_luks_tokens_free (tokens, n);
   g_assert_cmpint (imprint_luks_check_passphrase (cd, key, strlen (key), NULL), ==, 0);
 
+  imprint_luks_setup_result_done (&res);
+  test_rm_rf (dir);
+}
+
+static void
+test_signed_policy (void)
+{
+  g_autofree char *dir = NULL, *image = NULL, *pem = NULL, *sig = NULL, *sig2 = NULL;
+  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
+  g_autoptr (ImprintTpm2) t = NULL;
+  ImprintLuksSetupResult res = { 0 };
+  EVP_PKEY *pk;
+
+  if (!can_run (true, false))
+    return;
+
+  dir = test_make_tmpdir ();
+  image = g_build_filename (dir, "disk.img", NULL);
+  test_make_file (image, 32 * MiB);
+  g_assert_cmpint (imprint_recovery_key_generate (&key), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  pk = make_signing_key (&pem);
+  sig = make_signature_json (t, pk, 1u << 11);
+
+  ImprintLuksSetup cfg = {
+    .device = image,
+    .mode = IMPRINT_LUKS_SETUP_FORMAT,
+    .recovery_key = key,
+    .tpm2 = true,
+    .tpm2_device = swtpm->tcti,
+    .tpm2_pubkey_pem = pem,
+    .tpm2_signature_json = sig,
+  };
+  g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, &res), ==, 0);
+  g_assert_true (res.tpm2_signed_policy);
+
+  g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig), ==, 0);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ENXIO);
+
+  /* An updated UKI (PCR 11 moves) with its new signature still opens. */
+  extend_pcr (11);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig), ==, -ENXIO);
+  sig2 = make_signature_json (t, pk, 1u << 11);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig2), ==, 0);
+  crypt_free (g_steal_pointer (&cd));
+
+  /* Without the signature at hand, setup still enrolls (keyslot checked). */
+  imprint_luks_setup_result_done (&res);
+  cfg.tpm2_signature_json = NULL;
+  g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, &res), ==, 0);
+  g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
+  g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig2), ==, 0);
+
+  EVP_PKEY_free (pk);
   imprint_luks_setup_result_done (&res);
   test_rm_rf (dir);
 }
@@ -379,6 +435,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/setup/in-place-region", test_in_place_region);
   g_test_add_func ("/setup/format-and-reseal", test_format_and_reseal);
+  g_test_add_func ("/setup/signed-policy", test_signed_policy);
   g_test_add_func ("/setup/refusals", test_refusals);
 
   r = g_test_run ();

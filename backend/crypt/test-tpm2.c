@@ -4,10 +4,6 @@
 #include <glib.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/sha.h>
-#include <openssl/x509.h>
 
 #include "luks.h"
 #include "macros.h"
@@ -17,65 +13,6 @@
 #define MiB (UINT64_C (1024) * 1024)
 
 static TestSwtpm *swtpm;
-
-/* A signing key as a UKI's .pcrpkey, and signatures as its .pcrsig
- * (tpm2-pcr-signature.json, what systemd-measure/ukify write). */
-static EVP_PKEY *
-make_signing_key (char **ret_pem)
-{
-  EVP_PKEY *pk = EVP_RSA_gen (2048);
-  BIO *bio = BIO_new (BIO_s_mem ());
-  char *data = NULL;
-  long len;
-
-  g_assert_nonnull (pk);
-  g_assert_cmpint (PEM_write_bio_PUBKEY (bio, pk), ==, 1);
-  len = BIO_get_mem_data (bio, &data);
-  *ret_pem = g_strndup (data, (gsize) len);
-  BIO_free (bio);
-  return pk;
-}
-
-static char *
-hex (const guint8 *d, gsize n)
-{
-  GString *s = g_string_new (NULL);
-  for (gsize i = 0; i < n; i++)
-    g_string_append_printf (s, "%02x", d[i]);
-  return g_string_free (s, FALSE);
-}
-
-/* Signs the digest a PolicyPCR over pcr_mask's current values yields. */
-static char *
-make_signature_json (ImprintTpm2 *t, EVP_PKEY *pk, uint32_t pcr_mask)
-{
-  uint8_t pol[TPM2_SHA256_DIGEST_SIZE], fp[32];
-  unsigned char *der = NULL, sig[512];
-  size_t sig_len = sizeof (sig);
-  EVP_MD_CTX *md = EVP_MD_CTX_new ();
-  g_autofree char *pol_hex = NULL, *fp_hex = NULL, *sig_b64 = NULL;
-  g_autoptr (GString) pcrs = g_string_new (NULL);
-  int der_len;
-
-  g_assert_cmpint (imprint_tpm2_calculate_policy (t, pcr_mask, TPM2_ALG_SHA256, false, pol), ==, 0);
-  g_assert_cmpint (EVP_DigestSignInit (md, NULL, EVP_sha256 (), NULL, pk), ==, 1);
-  g_assert_cmpint (EVP_DigestSign (md, sig, &sig_len, pol, sizeof (pol)), ==, 1);
-  EVP_MD_CTX_free (md);
-
-  der_len = i2d_PublicKey (pk, &der);
-  g_assert_cmpint (der_len, >, 0);
-  SHA256 (der, (size_t) der_len, fp);
-  OPENSSL_free (der);
-
-  for (int i = 0; i < 24; i++)
-    if (pcr_mask & (1u << i))
-      g_string_append_printf (pcrs, "%s%d", pcrs->len ? "," : "", i);
-  pol_hex = hex (pol, sizeof (pol));
-  fp_hex = hex (fp, sizeof (fp));
-  sig_b64 = g_base64_encode (sig, sig_len);
-  return g_strdup_printf ("{\"sha256\":[{\"pcrs\":[%s],\"pkfp\":\"%s\",\"pol\":\"%s\",\"sig\":\"%s\"}]}",
-                          pcrs->str, fp_hex, pol_hex, sig_b64);
-}
 
 /* Extends a PCR in the SHA-256 bank, the way firmware would on a change
  * of the Secure Boot state. */
