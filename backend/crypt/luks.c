@@ -382,7 +382,11 @@ imprint_luks_token_import (struct crypt_device *cd,
   /* "type" first, then "keyslots" with exactly one decimal string (see
    * cryptsetup_get_keyslot_from_token() in systemd), then the rest. */
   json_object_set_string_member (copy, "type", type);
-  json_array_add_string_element (keyslots, g_strdup_printf ("%i", keyslot));
+  {
+    char num[16];
+    g_snprintf (num, sizeof (num), "%i", keyslot);
+    json_array_add_string_element (keyslots, num);
+  }
   json_object_set_array_member (copy, "keyslots", g_steal_pointer (&keyslots));
 
   members = json_object_get_members (token);

@@ -241,7 +241,10 @@ test_tpm2 (void)
       return;
     }
   v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti));
-  g_test_message ("%s", g_variant_print (v, TRUE));
+  {
+    g_autofree char *text = g_variant_print (v, TRUE);
+    g_test_message ("%s", text);
+  }
   g_assert_true (lookup_b (v, "available"));
   g_assert_cmpstr (lookup_s (v, "device"), ==, swtpm->tcti);
   g_assert_cmpstr (lookup_s (v, "manufacturer"), ==, "IBM");

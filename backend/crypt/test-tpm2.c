@@ -50,9 +50,9 @@ count_transient (void)
   g_assert_cmpuint (Tss2_TctiLdr_Initialize (swtpm->tcti, &tcti), ==, TSS2_RC_SUCCESS);
   g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
   g_assert_cmpuint (Esys_GetCapability (esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                                        TPM2_TRANSIENT_FIRST, 64, &more, &cap), ==, TSS2_RC_SUCCESS);
+                                        UINT32_C (0x80000000) /* TPM2_TRANSIENT_FIRST: its macro overflows int */, 64, &more, &cap), ==, TSS2_RC_SUCCESS);
   g_assert_cmpuint (Esys_GetCapability (esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                                        TPM2_LOADED_SESSION_FIRST, 64, &more, &cap2), ==, TSS2_RC_SUCCESS);
+                                        UINT32_C (0x02000000), 64, &more, &cap2), ==, TSS2_RC_SUCCESS);
   n = cap->data.handles.count + cap2->data.handles.count;
   Esys_Free (cap);
   Esys_Free (cap2);
@@ -67,7 +67,7 @@ count_transient (void)
 static void
 flush_all_transient (void)
 {
-  static const TPM2_HANDLE ranges[] = { TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST };
+  static const TPM2_HANDLE ranges[] = { UINT32_C (0x80000000) /* TPM2_TRANSIENT_FIRST: its macro overflows int */, UINT32_C (0x02000000) };
   TSS2_TCTI_CONTEXT *tcti = NULL;
   ESYS_CONTEXT *esys = NULL;
 
