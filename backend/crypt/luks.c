@@ -40,6 +40,14 @@ imprint_crypt_log (int level, const char *msg, void *usrptr)
 static void
 setup_logging (struct crypt_device *cd)
 {
+  static gsize global_done = 0;
+
+  /* Also the default, for messages about contexts that failed to load. */
+  if (g_once_init_enter (&global_done))
+    {
+      crypt_set_log_callback (NULL, imprint_crypt_log, NULL);
+      g_once_init_leave (&global_done, 1);
+    }
   crypt_set_log_callback (cd, imprint_crypt_log, NULL);
 }
 

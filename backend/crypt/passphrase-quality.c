@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <glib.h>
+#include <glib/gi18n.h>
 #include <pwquality.h>
 #include <string.h>
 
@@ -78,4 +80,29 @@ imprint_passphrase_quality (const char *passphrase, int *ret_score, char **ret_m
   *ret_score = r >= 0 ? r : -1;
   *ret_message = m;
   return 0;
+}
+
+const char *
+imprint_passphrase_keyboard_warning (const char *passphrase)
+{
+  bool layout_dependent = false;
+
+  if (!passphrase)
+    return NULL;
+
+  for (const unsigned char *p = (const unsigned char *) passphrase; *p; p++)
+    {
+      if (*p >= 0x80 || *p < 0x20)
+        return _("This passphrase has characters that may be impossible to type when the computer "
+                 "starts: the boot prompt uses the US keyboard layout unless your keymap is in the "
+                 "initrd.");
+      /* Digits and space are where they are on every common layout. */
+      if (!g_ascii_isdigit (*p) && *p != ' ')
+        layout_dependent = true;
+    }
+
+  if (layout_dependent)
+    return _("When the computer starts, the passphrase is typed with the US keyboard layout unless "
+             "your keymap is in the initrd. Make sure you can type it that way.");
+  return NULL;
 }

@@ -45,10 +45,25 @@ test_strong (void)
   g_assert_cmpint (score2, >=, score);
 }
 
+static void
+test_keyboard_warning (void)
+{
+  const char *plain, *strong;
+
+  g_assert_null (imprint_passphrase_keyboard_warning ("123 456 789"));
+  plain = imprint_passphrase_keyboard_warning ("correct horse");
+  g_assert_nonnull (plain);
+  strong = imprint_passphrase_keyboard_warning ("Grüße aus Köln");
+  g_assert_nonnull (strong);
+  g_assert_cmpstr (plain, !=, strong);
+  g_assert_nonnull (strstr (strong, "impossible"));
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/passphrase-quality/keyboard-warning", test_keyboard_warning);
   g_test_add_func ("/passphrase-quality/weak", test_weak);
   g_test_add_func ("/passphrase-quality/strong", test_strong);
   return g_test_run ();
