@@ -147,10 +147,12 @@ imprint_security_caps_tpm2 (const char *tpm2_device)
     {
       g_autofree char *msg = NULL;
 
-      if (info.lockout_recovery > 0)
+      /* One failure is forgotten every lockout_interval seconds, which
+       * ends the lockout. */
+      if (info.lockout_interval > 0)
         msg = g_strdup_printf (_("The TPM is locked after too many wrong PINs. Clear the lockout in "
                                  "the firmware setup, or wait about %u minutes."),
-                               (info.lockout_recovery + 59) / 60);
+                               (info.lockout_interval + 59) / 60);
       else
         msg = g_strdup (_("The TPM is locked after too many wrong PINs. Clear the lockout in the "
                           "firmware setup."));
