@@ -23,11 +23,19 @@ PKGS="
 PKGS="$PKGS
   dbus dbus-x11 python3-dbusmock python3-gi gir1.2-glib-2.0
   util-linux mount fdisk e2fsprogs dosfstools mtools ntfs-3g cryptsetup-bin
+  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
   libclang-rt-14-dev
 "
 
 apt-get update -qq
+
+# systemd's LUKS2 token plugins (libcryptsetup-token-systemd-*.so): part of
+# "systemd" on Debian 12, split into "systemd-cryptsetup" from Debian 13.
+# The crypt tests unlock Imprint's tokens through them.
+if apt-cache show systemd-cryptsetup >/dev/null 2>&1; then
+  PKGS="$PKGS systemd-cryptsetup"
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS
