@@ -149,52 +149,68 @@ imprint_run (const char *const *argv, char **ret_stdout, GError **error)
 
 /* mdir prints "N bytes" for the listed files and "M bytes free"; numbers
  * carry spaces as thousands separators. */
+/* Parses the number in front of " bytes" on a line of mdir's output;
+ * mdir writes thousands separated by spaces. */
+static gboolean
+mdir_number (const char *line, const char *suffix, guint64 *ret)
+{
+  const char *end = strstr (line, suffix);
+  g_autoptr(GString) digits = g_string_new (NULL);
+  const char *q;
+
+  if (end == NULL)
+    return FALSE;
+  for (q = end; q > line && (g_ascii_isdigit (q[-1]) || q[-1] == ' '); q--)
+    ;
+  for (; q < end; q++)
+    if (g_ascii_isdigit (*q))
+      g_string_append_c (digits, *q);
+  if (digits->len == 0)
+    return FALSE;
+  *ret = g_ascii_strtoull (digits->str, NULL, 10);
+  return TRUE;
+}
+
 gboolean
 imprint_vfat_usage (const char *image, guint64 offset, guint64 *ret_used, guint64 *ret_free,
                     GError **error)
 {
   g_autofree char *spec = g_strdup_printf ("%s@@%" G_GUINT64_FORMAT, image, offset);
-  const char *argv[] = { "mdir", "-/", "-i", spec, "::/", NULL };
   g_autofree char *out = NULL;
-  g_auto(GStrv) lines = NULL;
   guint64 used = 0, free_ = 0;
-  gboolean have_free = FALSE;
+  gboolean have = FALSE;
 
-  if (!imprint_run (argv, &out, error))
-    return FALSE;
-  lines = g_strsplit (out, "\n", -1);
-  for (char **l = lines; *l; l++)
+  /* Free space from a plain listing of the root (works on an empty one);
+   * used space from a recursive listing (needs files, which a source ESP
+   * has). */
+  if (ret_free)
     {
-      GString *digits = g_string_new (NULL);
-      const char *bytes = strstr (*l, " bytes");
-      if (bytes == NULL)
+      const char *argv[] = { "mdir", "-a", "-i", spec, "::/", NULL };
+      if (!imprint_run (argv, &out, error))
+        return FALSE;
+      g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+      for (char **l = lines; *l; l++)
+        if (mdir_number (*l, " bytes free", &free_))
+          have = TRUE;
+      if (!have)
         {
-          g_string_free (digits, TRUE);
-          continue;
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("Cannot read the free space of the FAT file system at offset %" G_GUINT64_FORMAT),
+                       offset);
+          return FALSE;
         }
-      /* Walk back over digits and spaces from " bytes". */
-      const char *q = bytes;
-      while (q > *l && (g_ascii_isdigit (q[-1]) || q[-1] == ' '))
-        q--;
-      for (; q < bytes; q++)
-        if (g_ascii_isdigit (*q))
-          g_string_append_c (digits, *q);
-      guint64 v = g_ascii_strtoull (digits->str, NULL, 10);
-      g_string_free (digits, TRUE);
-      if (strstr (bytes, "free"))
-        {
-          free_ = v;
-          have_free = TRUE;
-        }
-      else if (strstr (*l, "files"))
-        used = v;
+      g_clear_pointer (&out, g_free);
     }
-  if (!have_free)
+  if (ret_used)
     {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Cannot read the free space of the FAT file system at offset %" G_GUINT64_FORMAT),
-                   offset);
-      return FALSE;
+      const char *argv[] = { "mdir", "-/", "-a", "-i", spec, "::/", NULL };
+      if (!imprint_run (argv, &out, error))
+        return FALSE;
+      g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+      /* "Total files listed:" is followed by "N files   X bytes". */
+      for (char **l = lines; *l; l++)
+        if (strstr (*l, " files ") && !strstr (*l, "free"))
+          mdir_number (*l, " bytes", &used);
     }
   if (ret_used)
     *ret_used = used;
@@ -616,10 +632,10 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
 
       if (esp_old)
         {
-          guint64 esp_used = 0, esp_free = 0, src_used = 0;
+          guint64 esp_free = 0, src_used = 0;
           if (!imprint_vfat_usage (src->path, src->esp.offset, &src_used, NULL, error))
             return NULL;
-          if (!imprint_vfat_usage (target, esp_old->offset, &esp_used, &esp_free, &local))
+          if (!imprint_vfat_usage (target, esp_old->offset, NULL, &esp_free, &local))
             {
               g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
                            _("The existing EFI System Partition cannot be read: %s"), local->message);

@@ -477,6 +477,24 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
       return NULL;
     }
 
+  /* The GPT header names where its backup lives: beyond the end of the
+   * file means the image was cut short (a partial download). */
+  r = read_exact (s->fd, hdr, sizeof (hdr), 512);
+  if (r == 0 && memcmp (hdr, "EFI PART", 8) == 0)
+    {
+      guint64 alt;
+      memcpy (&alt, hdr + 32, 8);
+      alt = GUINT64_FROM_LE (alt);
+      if ((alt + 1) * 512 > s->size)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The source is truncated: its partition table describes %" G_GUINT64_FORMAT
+                         " bytes but %s has only %" G_GUINT64_FORMAT " bytes"),
+                       (alt + 1) * 512, path, s->size);
+          return NULL;
+        }
+    }
+
   r = imprint_read_gpt (path, &s->sector_size, &s->disk_uuid, &parts, error);
   if (r < 0)
     return NULL;
@@ -485,24 +503,6 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The source %s has no GPT partition table"), path);
       return NULL;
-    }
-
-  /* The GPT header names where its backup lives: beyond the end of the
-   * file means the image was cut short (a partial download). */
-  r = read_exact (s->fd, hdr, sizeof (hdr), s->sector_size);
-  if (r == 0 && memcmp (hdr, "EFI PART", 8) == 0)
-    {
-      guint64 alt;
-      memcpy (&alt, hdr + 32, 8);
-      alt = GUINT64_FROM_LE (alt);
-      if ((alt + 1) * s->sector_size > s->size)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The source is truncated: its partition table describes %" G_GUINT64_FORMAT
-                         " bytes but %s has only %" G_GUINT64_FORMAT " bytes"),
-                       (alt + 1) * s->sector_size, path, s->size);
-          return NULL;
-        }
     }
 
   for (guint i = 0; i < parts->len; i++)
