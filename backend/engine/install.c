@@ -131,7 +131,18 @@ copy_fat_dirs (const char *src, guint64 src_off, const char *dst, guint64 dst_of
       const char *get[] = { "mcopy", "-s", "-n", "-i", sspec, *d, tmp, NULL };
       if (!imprint_run (get, NULL, error))
         goto out;
-      /* Create the parent on the target, then copy recursively over. */
+      /* Create the parents on the target (mmd fails on existing ones,
+       * which is fine), then copy recursively over. */
+      g_auto(GStrv) comps = g_strsplit (ddir, "/", -1);
+      g_autoptr(GString) sofar = g_string_new ("::");
+      for (char **c = comps; *c; c++)
+        {
+          if (**c == 0)
+            continue;
+          g_string_append_printf (sofar, "/%s", *c);
+          const char *mmd[] = { "mmd", "-i", dspec, sofar->str, NULL };
+          imprint_run (mmd, NULL, NULL);
+        }
       g_autofree char *target_dir = g_strdup_printf ("::%s", ddir);
       const char *put[] = { "mcopy", "-s", "-o", "-n", "-D", "o", "-i", dspec, local, target_dir, NULL };
       if (!imprint_run (put, NULL, error))

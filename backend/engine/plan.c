@@ -231,7 +231,9 @@ slot_size (guint64 a, const ImprintPlanOptions *o)
 static guint64
 sig_slot_size (guint64 a)
 {
-  return ALIGN_UP (MAX (a, (guint64) 16384), 4096);
+  /* Whole MiBs keep every partition after it aligned, also the ones
+   * systemd-repart adds, so a rerun finds the same room again. */
+  return ALIGN_UP (MAX (a, (guint64) 16384), MiB);
 }
 
 /* Space after the last kept partition is all one gap; so are holes. */
@@ -782,7 +784,11 @@ imprint_plan_write_table (const ImprintPlan *plan, const char *path, GError **er
   if (r < 0)
     goto fail;
 
-  if (plan->mode == IMPRINT_INSTALL_MODE_ERASE)
+  /* A scratch file for the dry run gets the whole planned table, kept
+   * partitions included, on a fresh label. */
+  gboolean fresh = plan->mode == IMPRINT_INSTALL_MODE_ERASE || g_strcmp0 (path, plan->target) != 0;
+
+  if (fresh)
     {
       /* Wipe old signatures where the new label goes, so nothing takes the
        * old table for the real one. */
@@ -805,7 +811,7 @@ imprint_plan_write_table (const ImprintPlan *plan, const char *path, GError **er
   for (guint i = 0; i < plan->partitions->len; i++)
     {
       ImprintPlanPartition *p = plan->partitions->pdata[i];
-      if (p->action == IMPRINT_PLAN_DELETE)
+      if (p->action == IMPRINT_PLAN_DELETE && !fresh)
         {
           r = fdisk_delete_partition (cxt, p->number - 1);
           if (r < 0)
@@ -818,7 +824,8 @@ imprint_plan_write_table (const ImprintPlan *plan, const char *path, GError **er
       struct fdisk_partition *pa;
       struct fdisk_parttype *t;
 
-      if (p->action != IMPRINT_PLAN_CREATE || p->content == IMPRINT_CONTENT_REPART)
+      if (p->content == IMPRINT_CONTENT_REPART || p->action == IMPRINT_PLAN_DELETE ||
+          (p->action == IMPRINT_PLAN_KEEP && !fresh))
         continue;
       pa = fdisk_new_partition ();
       t = fdisk_label_get_parttype_from_string (lb, p->type);
