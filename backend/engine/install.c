@@ -180,16 +180,44 @@ install_esp (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *pro
   /* Existing ESP: file level, through mtools (no mount needed). The
    * buffered fd must not hold stale data for these ranges. */
   fdatasync (fd);
-  if (plan->xbootldr)
+  if (plan->xbootldr && plan->xbootldr->action == IMPRINT_PLAN_KEEP)
+    {
+      if (!copy_fat_dirs (src->path, src->esp.offset, plan->target, plan->xbootldr->start, ukis, error) ||
+          !copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, loader_only, error))
+        return FALSE;
+    }
+  else if (plan->xbootldr)
     {
       ImprintPlanPartition *x = plan->xbootldr;
-      g_autofree char *offset = g_strdup_printf ("--offset=%" G_GUINT64_FORMAT, x->start / 512);
+      g_autofree char *img = NULL;
       g_autofree char *blocks = g_strdup_printf ("%" G_GUINT64_FORMAT, x->size / 1024);
-      const char *mkfs[] = { "mkfs.vfat", "-F", "32", "-n", "XBOOTLDR", offset, plan->target, blocks, NULL };
-      if (!imprint_run (mkfs, NULL, error))
+      gboolean ok;
+      int tfd;
+
+      /* The FAT is made in a scratch file and block-copied in: mkfs.vfat
+       * --offset records hidden sectors that mtools then misreads. */
+      tfd = g_file_open_tmp ("imprint-xbootldr-XXXXXX.img", &img, error);
+      if (tfd < 0)
         return FALSE;
-      if (!copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, loader_only, error) ||
-          !copy_fat_dirs (src->path, src->esp.offset, plan->target, x->start, ukis, error))
+      close (tfd);
+      const char *mkfs[] = { "mkfs.vfat", "-C", "-F", "32", "-n", "XBOOTLDR", img, blocks, NULL };
+      g_unlink (img); /* mkfs.vfat -C creates it */
+      ok = imprint_run (mkfs, NULL, error) &&
+           copy_fat_dirs (src->path, src->esp.offset, img, 0, ukis, error) &&
+           copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, loader_only, error);
+      if (ok)
+        {
+          _cleanup_close_ int ifd = open (img, O_RDONLY | O_CLOEXEC);
+          ImprintCopyJob job = {
+            .src_fd = ifd, .src_offset = 0, .dst_fd = fd, .dst_offset = x->start,
+            .length = x->size, .what = _("boot partition"),
+          };
+          guint64 before = progress->done;
+          ok = ifd >= 0 && imprint_copy (&job, progress, error);
+          progress->done = before;
+        }
+      g_unlink (img);
+      if (!ok)
         return FALSE;
     }
   else if (!copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, all, error))

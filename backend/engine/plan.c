@@ -571,7 +571,8 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
     {
       g_autoptr(GPtrArray) old = NULL;
       g_autoptr(GError) local = NULL;
-      ImprintPartition *esp_old = NULL;
+      ImprintPartition *esp_old = NULL, *xb_old = NULL;
+      ImprintPlanPartition *xb_plan = NULL;
       guint32 ss = 512;
       int r;
 
@@ -603,6 +604,11 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
               g_autofree char *sz = human_size (o->size);
               g_ptr_array_add (plan->erased, g_strdup_printf (_("partition %u \"%s\" (%s, %s)"),
                                                               p->number, o->label, tn ? tn : o->type, sz));
+            }
+          if (xb_old == NULL && g_str_equal (o->type, IMPRINT_GPT_XBOOTLDR))
+            {
+              xb_old = o;
+              xb_plan = p;
             }
           if (esp_old == NULL && g_str_equal (o->type, IMPRINT_GPT_ESP))
             {
@@ -659,8 +665,20 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
               plan->esp->content = IMPRINT_CONTENT_ESP_FILES;
               plan->esp->source = g_strdup (_("kept; systemd-boot is added"));
               guint64 xb = ALIGN_UP (MAX (src_used * 3, 256 * MiB), MiB);
+              guint64 xb_free = 0;
+              if (xb_old && imprint_vfat_usage (target, xb_old->offset, NULL, &xb_free, NULL) &&
+                  xb_free >= esp_files)
+                {
+                  /* An XBOOTLDR is there already (ours from a previous run,
+                   * or another system's): the UKIs go into it. */
+                  g_free (xb_plan->source);
+                  xb_plan->source = g_strdup_printf (_("kept; the %s kernel images are added"), src->name);
+                  xb_plan->content = IMPRINT_CONTENT_ESP_FILES;
+                  plan->xbootldr = xb_plan;
+                  xb = 0;
+                }
               need += xb;
-              if (gap.end - gap.start >= need)
+              if (xb > 0 && gap.end - gap.start >= need)
                 {
                   g_autofree char *xfrom = g_strdup_printf (_("new boot partition for the %s kernel images"),
                                                             src->name);

@@ -187,12 +187,14 @@ SF
     mcopy -i "$W/t.img@@1048576" "$W/filler" ::/EFI/Microsoft/filler
   fi
   sfdisk -d "$W/t.img" | grep '^/' > "$W/before"
-  dd if="$W/t.img" bs=1M skip=117 count=400 status=none | sha256sum > "$W/data.sum"
+  BD=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+  bd_start=$(part start "$W/t.img" $BD)
+  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum > "$W/data.sum"
   run 0 --source "$SRC" --target "$W/t.img" --use-free-space --definitions "$DEFS"
   check_installed "$W/t.img"
   # The existing partitions are untouched.
   sfdisk -d "$W/t.img" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
-  dd if="$W/t.img" bs=1M skip=117 count=400 status=none | sha256sum | diff - "$W/data.sum" || fail "data changed"
+  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "data changed"
   mdir -i "$W/t.img@@1048576" ::/EFI/Microsoft/Boot | grep -qi bootmgfw || fail "Windows boot manager gone"
   mdir -i "$W/t.img@@1048576" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
   mdir -i "$W/t.img@@1048576" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
