@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "buffer.h"
 #include "copy.h"
 #include "imprint-error.h"
 #include "macros.h"
@@ -130,6 +131,70 @@ reader_thread (void *userdata)
   return NULL;
 }
 
+typedef struct {
+  ImprintVerityTree *tree;
+  guint64 pos;
+  const guint8 *buf;
+  size_t len;
+  gboolean ok;
+  GError *error;
+} Part;
+
+static void *
+part_thread (void *userdata)
+{
+  Part *p = userdata;
+  p->ok = imprint_verity_tree_verify_data (p->tree, p->pos, p->buf, p->len, &p->error);
+  return NULL;
+}
+
+/* Hashing is the expensive part of the copy: spread one buffer over the
+ * CPUs, in block-aligned parts. */
+static gboolean
+verify_tree_parallel (ImprintVerityTree *tree, guint64 pos, const guint8 *buf, size_t len,
+                      GError **error)
+{
+  guint32 bs = imprint_verity_tree_block_size (tree);
+  unsigned n = CLAMP (g_get_num_processors (), 1u, 4u);
+  Part parts[4] = { 0 };
+  pthread_t threads[4];
+  gboolean started[4] = { 0 };
+  size_t per, at = 0;
+  gboolean ok = TRUE;
+
+  if (len < (size_t) bs * 64)
+    n = 1;
+  per = (len / n + bs - 1) / bs * bs;
+  for (unsigned i = 0; i < n; i++)
+    {
+      size_t l = MIN (per, len - at);
+      parts[i] = (Part) { tree, pos + at, buf + at, l, FALSE, NULL };
+      at += l;
+    }
+  for (unsigned i = 1; i < n; i++)
+    started[i] = pthread_create (&threads[i], NULL, part_thread, &parts[i]) == 0;
+  part_thread (&parts[0]);
+  for (unsigned i = 1; i < n; i++)
+    {
+      if (started[i])
+        pthread_join (threads[i], NULL);
+      else
+        part_thread (&parts[i]);
+    }
+  /* Report the first bad part, in disk order. */
+  for (unsigned i = 0; i < n; i++)
+    {
+      if (!parts[i].ok && ok)
+        {
+          g_propagate_error (error, parts[i].error);
+          parts[i].error = NULL;
+          ok = FALSE;
+        }
+      g_clear_error (&parts[i].error);
+    }
+  return ok;
+}
+
 static gboolean
 verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
 {
@@ -145,7 +210,7 @@ verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
         }
     }
   if (job->verify_tree &&
-      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->buf, s->len, error))
+      !verify_tree_parallel (job->verify_tree, s->pos, s->buf, s->len, error))
     return FALSE;
   return TRUE;
 }
@@ -253,7 +318,7 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
   pthread_cond_init (&r.cond, NULL);
   r.slots = g_new0 (Slot, r.n);
   for (; allocated < r.n; allocated++)
-    if (posix_memalign ((void **) &r.slots[allocated].buf, ALIGN, r.bufsize) != 0)
+    if ((r.slots[allocated].buf = imprint_buffer_alloc (r.bufsize)) == NULL)
       {
         g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
         goto out;
@@ -358,7 +423,7 @@ joined:
 
 out:
   for (unsigned i = 0; i < allocated; i++)
-    free (r.slots[i].buf);
+    imprint_buffer_free (r.slots[i].buf, r.bufsize);
   g_free (r.slots);
   g_clear_error (&r.error);
   pthread_mutex_destroy (&r.lock);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "buffer.h"
 #include "imprint-error.h"
 #include "macros.h"
 #include "source.h"
@@ -441,7 +442,8 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
 {
   g_autoptr(ImprintSource) s = g_new0 (ImprintSource, 1);
   g_autoptr(GPtrArray) parts = NULL;
-  g_autofree guint8 *hashpart = NULL;
+  guint8 *hashpart = NULL;
+  guint64 hashpart_size = 0;
   const ArchTypes *arch = native_arch ();
   ImprintSourceOptions noopts = { 0 };
   SigCandidate chosen = { 0 };
@@ -668,7 +670,8 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
                      "partition has only %" G_GUINT64_FORMAT " bytes"), end, s->usr_verity.size);
       return NULL;
     }
-  hashpart = g_try_malloc (end);
+  hashpart = imprint_buffer_alloc (end);
+  hashpart_size = end;
   if (hashpart == NULL)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
@@ -677,12 +680,14 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   r = read_exact (s->fd, hashpart, end, s->usr_verity.offset);
   if (r < 0)
     {
+      imprint_buffer_free (hashpart, hashpart_size);
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("Cannot read the usr-verity partition: %s"), g_strerror (-r));
       return NULL;
     }
   gssize rhlen = imprint_verity_unhex (s->root_hash, rh, sizeof (rh));
   s->tree = imprint_verity_tree_new (&s->verity, hashpart, end, rh, (size_t) rhlen, error);
+  imprint_buffer_free (hashpart, hashpart_size);
   if (s->tree == NULL)
     return NULL;
 

@@ -71,13 +71,18 @@ void               imprint_verity_tree_free (ImprintVerityTree *tree);
 
 /* Checks @len bytes of the data partition at @offset against level 0.
  * @offset must be a multiple of the data block size; bytes beyond the
- * covered data are ignored. Not thread-safe: one caller at a time.
+ * covered data are ignored. Several threads may check disjoint ranges at
+ * once; each block must be checked once per pass (see _reset()) for
+ * _complete() to mean "every block was checked".
  * Fails with IMPRINT_ERROR_SOURCE_INVALID naming the first bad block. */
 gboolean imprint_verity_tree_verify_data (ImprintVerityTree *tree,
                                           guint64            offset,
                                           const void        *buf,
                                           size_t             len,
                                           GError           **error);
+
+/* The data block size of the tree (bytes). */
+guint32  imprint_verity_tree_block_size  (ImprintVerityTree *tree);
 
 /* Forgets which blocks were verified, for another pass over the data. */
 void     imprint_verity_tree_reset       (ImprintVerityTree *tree);
