@@ -36,21 +36,27 @@ imprint_progress_step (ImprintProgress *p, const char *step)
 typedef struct {
   guint8 *buf;
   size_t len;
-  guint64 pos; /* offset inside the range */
+  guint64 pos;     /* offset inside the range */
+  gboolean ready;  /* read and (when asked) verified: may be written */
 } Slot;
 
+/* The ring: the reader fills slots in order, verifier threads claim filled
+ * slots in any order and mark them ready, the writer (the calling thread)
+ * writes them in order. All counters only grow; slot i lives in
+ * slots[i % n]. */
 typedef struct {
   const ImprintCopyJob *job;
-  GCancellable *cancellable;
   pthread_mutex_t lock;
   pthread_cond_t cond;
   Slot *slots;
   unsigned n;
   size_t bufsize;
-  guint64 produced, verified, consumed; /* counts of slots, monotonic */
-  gboolean reader_done;
-  gboolean verifier_done;
-  gboolean stop;       /* any stage failed or cancelled */
+  guint64 nslots;      /* slots in the whole range */
+  guint64 produced;    /* filled by the reader */
+  guint64 claimed;     /* taken by a verifier */
+  guint64 consumed;    /* written */
+  gboolean verify;
+  gboolean stop;       /* a stage failed, or cancelled */
   GError *error;       /* first error, under lock */
 } Ring;
 
@@ -119,80 +125,12 @@ reader_thread (void *userdata)
       pos += want;
 
       pthread_mutex_lock (&r->lock);
+      s->ready = !r->verify;
       r->produced++;
       pthread_cond_broadcast (&r->cond);
       pthread_mutex_unlock (&r->lock);
     }
-
-  pthread_mutex_lock (&r->lock);
-  r->reader_done = TRUE;
-  pthread_cond_broadcast (&r->cond);
-  pthread_mutex_unlock (&r->lock);
   return NULL;
-}
-
-typedef struct {
-  ImprintVerityTree *tree;
-  guint64 pos;
-  const guint8 *buf;
-  size_t len;
-  gboolean ok;
-  GError *error;
-} Part;
-
-static void *
-part_thread (void *userdata)
-{
-  Part *p = userdata;
-  p->ok = imprint_verity_tree_verify_data (p->tree, p->pos, p->buf, p->len, &p->error);
-  return NULL;
-}
-
-/* Hashing is the expensive part of the copy: spread one buffer over the
- * CPUs, in block-aligned parts. */
-static gboolean
-verify_tree_parallel (ImprintVerityTree *tree, guint64 pos, const guint8 *buf, size_t len,
-                      GError **error)
-{
-  guint32 bs = imprint_verity_tree_block_size (tree);
-  unsigned n = CLAMP (g_get_num_processors (), 1u, 4u);
-  Part parts[4] = { 0 };
-  pthread_t threads[4];
-  gboolean started[4] = { 0 };
-  size_t per, at = 0;
-  gboolean ok = TRUE;
-
-  if (len < (size_t) bs * 64)
-    n = 1;
-  per = (len / n + bs - 1) / bs * bs;
-  for (unsigned i = 0; i < n; i++)
-    {
-      size_t l = MIN (per, len - at);
-      parts[i] = (Part) { tree, pos + at, buf + at, l, FALSE, NULL };
-      at += l;
-    }
-  for (unsigned i = 1; i < n; i++)
-    started[i] = pthread_create (&threads[i], NULL, part_thread, &parts[i]) == 0;
-  part_thread (&parts[0]);
-  for (unsigned i = 1; i < n; i++)
-    {
-      if (started[i])
-        pthread_join (threads[i], NULL);
-      else
-        part_thread (&parts[i]);
-    }
-  /* Report the first bad part, in disk order. */
-  for (unsigned i = 0; i < n; i++)
-    {
-      if (!parts[i].ok && ok)
-        {
-          g_propagate_error (error, parts[i].error);
-          parts[i].error = NULL;
-          ok = FALSE;
-        }
-      g_clear_error (&parts[i].error);
-    }
-  return ok;
 }
 
 static gboolean
@@ -210,11 +148,13 @@ verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
         }
     }
   if (job->verify_tree &&
-      !verify_tree_parallel (job->verify_tree, s->pos, s->buf, s->len, error))
+      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->buf, s->len, error))
     return FALSE;
   return TRUE;
 }
 
+/* Hashing is the expensive part: one verifier per CPU, each on its own
+ * buffer. */
 static void *
 verifier_thread (void *userdata)
 {
@@ -226,16 +166,15 @@ verifier_thread (void *userdata)
       Slot *s;
 
       pthread_mutex_lock (&r->lock);
-      while (!r->stop && r->verified == r->produced && !r->reader_done)
+      while (!r->stop && r->claimed == r->produced && r->claimed < r->nslots)
         pthread_cond_wait (&r->cond, &r->lock);
-      if (r->stop || (r->verified == r->produced && r->reader_done))
+      if (r->stop || r->claimed >= r->nslots)
         {
-          r->verifier_done = TRUE;
-          pthread_cond_broadcast (&r->cond);
           pthread_mutex_unlock (&r->lock);
           return NULL;
         }
-      s = &r->slots[r->verified % r->n];
+      s = &r->slots[r->claimed % r->n];
+      r->claimed++;
       pthread_mutex_unlock (&r->lock);
 
       if (!verify_slot (r->job, s, &e))
@@ -245,7 +184,7 @@ verifier_thread (void *userdata)
         }
 
       pthread_mutex_lock (&r->lock);
-      r->verified++;
+      s->ready = TRUE;
       pthread_cond_broadcast (&r->cond);
       pthread_mutex_unlock (&r->lock);
     }
@@ -303,17 +242,27 @@ gboolean
 imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **error)
 {
   Ring r = { 0 };
-  pthread_t reader, verifier;
-  gboolean have_verifier = job->verify_tree != NULL || job->expect != NULL;
+  pthread_t reader, verifiers[4];
+  unsigned nverifiers = 0;
   gboolean ok = FALSE;
+  gboolean reader_started = FALSE;
   unsigned allocated = 0;
   int e;
 
   r.job = job;
-  r.cancellable = progress ? progress->cancellable : NULL;
-  r.n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
+  r.verify = job->verify_tree != NULL || job->expect != NULL;
   r.bufsize = job->buffer_size ? job->buffer_size : DEFAULT_BUFFER;
   r.bufsize = (r.bufsize + 65535) & ~(size_t) 65535;
+  r.nslots = (job->length + r.bufsize - 1) / r.bufsize;
+  r.n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
+  if (r.verify)
+    {
+      nverifiers = CLAMP (g_get_num_processors (), 1u, G_N_ELEMENTS (verifiers));
+      /* Enough buffers that every verifier has one while the reader and
+       * the writer have theirs. */
+      r.n = MAX (r.n, nverifiers + 2);
+    }
+  r.n = (unsigned) MIN ((guint64) r.n, MAX (r.nslots, 1));
   pthread_mutex_init (&r.lock, NULL);
   pthread_cond_init (&r.cond, NULL);
   r.slots = g_new0 (Slot, r.n);
@@ -339,31 +288,31 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
                    g_strerror (e));
       goto out;
     }
-  if (have_verifier && (e = pthread_create (&verifier, NULL, verifier_thread, &r)) != 0)
+  reader_started = TRUE;
+  for (unsigned i = 0; i < nverifiers; i++)
     {
-      ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                                  _("Cannot start a thread: %s"), g_strerror (e)));
-      pthread_join (reader, NULL);
-      goto joined;
+      e = pthread_create (&verifiers[i], NULL, verifier_thread, &r);
+      if (e != 0)
+        {
+          if (i == 0)
+            ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                        _("Cannot start a thread: %s"), g_strerror (e)));
+          nverifiers = i;
+          break;
+        }
     }
 
-  /* The writer: this thread. */
-  for (;;)
+  /* The writer: this thread, in order. */
+  while (r.consumed < r.nslots)
     {
       Slot *s;
       size_t written = 0;
       int k;
 
       pthread_mutex_lock (&r.lock);
-      for (;;)
-        {
-          guint64 ready = have_verifier ? r.verified : r.produced;
-          gboolean upstream_done = have_verifier ? r.verifier_done : r.reader_done;
-          if (r.stop || r.consumed < ready || upstream_done)
-            break;
-          pthread_cond_wait (&r.cond, &r.lock);
-        }
-      if (r.stop || r.consumed == (have_verifier ? r.verified : r.produced))
+      while (!r.stop && !(r.consumed < r.produced && r.slots[r.consumed % r.n].ready))
+        pthread_cond_wait (&r.cond, &r.lock);
+      if (r.stop)
         {
           pthread_mutex_unlock (&r.lock);
           break;
@@ -371,7 +320,7 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
       s = &r.slots[r.consumed % r.n];
       pthread_mutex_unlock (&r.lock);
 
-      if (g_cancellable_is_cancelled (r.cancellable))
+      if (g_cancellable_is_cancelled (progress ? progress->cancellable : NULL))
         {
           ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED,
                                       _("The operation was cancelled")));
@@ -389,39 +338,37 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
       imprint_progress_report (progress);
 
       pthread_mutex_lock (&r.lock);
+      s->ready = FALSE;
       r.consumed++;
       pthread_cond_broadcast (&r.cond);
       pthread_mutex_unlock (&r.lock);
     }
 
-  pthread_join (reader, NULL);
-  if (have_verifier)
-    pthread_join (verifier, NULL);
-
-joined:
-  if (r.error)
-    {
-      g_propagate_error (error, g_steal_pointer (&r.error));
-      goto out;
-    }
-  if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The %s was not completely covered by its verity tree"), job->what);
-      goto out;
-    }
-  if (fdatasync (job->dst_fd) < 0)
-    {
-      int err = errno;
-      if (err != EINVAL) /* not a syncable file: nothing to flush */
-        {
-          g_propagate_error (error, write_error (job, err, job->length));
-          goto out;
-        }
-    }
-  ok = TRUE;
-
 out:
+  if (reader_started)
+    {
+      /* Wake everyone (normal end or failure) and collect them. */
+      pthread_mutex_lock (&r.lock);
+      if (r.consumed < r.nslots)
+        r.stop = TRUE;
+      pthread_cond_broadcast (&r.cond);
+      pthread_mutex_unlock (&r.lock);
+      pthread_join (reader, NULL);
+      for (unsigned i = 0; i < nverifiers; i++)
+        pthread_join (verifiers[i], NULL);
+    }
+  if (reader_started)
+    {
+      if (r.error)
+        g_propagate_error (error, g_steal_pointer (&r.error));
+      else if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                     _("The %s was not completely covered by its verity tree"), job->what);
+      else if (fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
+        g_propagate_error (error, write_error (job, errno, job->length));
+      else
+        ok = TRUE;
+    }
   for (unsigned i = 0; i < allocated; i++)
     imprint_buffer_free (r.slots[i].buf, r.bufsize);
   g_free (r.slots);
