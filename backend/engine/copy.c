@@ -384,7 +384,17 @@ imprint_open_target (const char *path, gboolean *ret_is_block, guint64 *ret_size
   _cleanup_close_ int fd = -1;
   struct stat st;
 
-  fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+  /* O_EXCL on a block device fails with EBUSY while anything on it is
+   * mounted or claimed: never write under a live file system. */
+  fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_EXCL);
+  if (fd < 0 && errno == EEXIST)
+    fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY); /* a regular file */
+  if (fd < 0 && errno == EBUSY)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+                   _("The target %s is in use (a partition on it is mounted or open)"), path);
+      return -EBUSY;
+    }
   if (fd < 0 || fstat (fd, &st) < 0)
     {
       int err = errno;

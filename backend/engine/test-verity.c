@@ -8,6 +8,10 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <glib/gstdio.h>
+
+#include "copy.h"
 #include "efi-boot.h"
 #include "imprint-error.h"
 #include "verity.h"
@@ -212,6 +216,165 @@ test_efi_load_option (void)
   g_assert_cmpint (system (rm), ==, 0);
 }
 
+/* A data file of @nblocks 512-byte blocks and its verified tree. */
+typedef struct {
+  char *path;
+  int fd;
+  guint8 *data;
+  size_t size;
+  ImprintVerityTree *tree;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer user_data)
+{
+  const guint64 nblocks = 12288; /* 6 MiB */
+  guint8 salt[32] = { 1, 2, 3 }, root[32];
+  ImprintVeritySuperblock sb;
+  size_t hsize;
+
+  f->size = nblocks * 512;
+  f->data = g_malloc (f->size);
+  for (size_t i = 0; i < f->size; i++)
+    f->data[i] = (guint8) g_random_int ();
+  g_autofree guint8 *hp = build (f->data, nblocks, 512, salt, 32, root, &hsize, &sb);
+  f->tree = imprint_verity_tree_new (&sb, hp, hsize, root, 32, NULL);
+  g_assert_nonnull (f->tree);
+  f->fd = g_file_open_tmp ("imprint-copy-XXXXXX", &f->path, NULL);
+  g_assert_cmpint (f->fd, >=, 0);
+  g_assert_cmpint (pwrite (f->fd, f->data, f->size, 0), ==, (ssize_t) f->size);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer user_data)
+{
+  close (f->fd);
+  g_unlink (f->path);
+  g_free (f->path);
+  g_free (f->data);
+  imprint_verity_tree_free (f->tree);
+}
+
+static int
+tmp_target (char **path)
+{
+  int fd = g_file_open_tmp ("imprint-copy-target-XXXXXX", path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+static void
+test_copy_verified (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  ImprintProgress progress = { .total = f->size };
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .dst_offset = 4096, .length = f->size, .what = "test",
+    .verify_tree = f->tree, .buffer_size = 1024 * 1024, .n_buffers = 3,
+  };
+
+  g_assert_true (imprint_copy (&job, &progress, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (progress.done, ==, f->size);
+  g_assert_true (imprint_verity_tree_complete (f->tree));
+  g_autofree guint8 *back = g_malloc (f->size);
+  g_assert_cmpint (pread (tfd, back, f->size, 4096), ==, (ssize_t) f->size);
+  g_assert_cmpmem (back, f->size, f->data, f->size);
+  close (tfd);
+  g_unlink (tpath);
+}
+
+static void
+test_copy_corrupt (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  guint8 b = f->data[5 * 1024 * 1024 + 3] ^ 0x40;
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .length = f->size, .what = "test",
+    .verify_tree = f->tree, .buffer_size = 1024 * 1024,
+  };
+
+  g_assert_cmpint (pwrite (f->fd, &b, 1, 5 * 1024 * 1024 + 3), ==, 1);
+  imprint_verity_tree_reset (f->tree);
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+  /* The bad buffer never reached the target. */
+  struct stat st;
+  g_assert_cmpint (fstat (tfd, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <=, 5 * 1024 * 1024);
+  close (tfd);
+  g_unlink (tpath);
+}
+
+static void
+cancel_on_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+}
+
+static void
+test_copy_cancel (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) c = g_cancellable_new ();
+  ImprintProgress progress = { .func = cancel_on_progress, .user_data = c, .cancellable = c };
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .length = f->size, .what = "test",
+    .verify_tree = f->tree, .buffer_size = 1024 * 1024,
+  };
+
+  imprint_verity_tree_reset (f->tree);
+  g_assert_false (imprint_copy (&job, &progress, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED);
+  g_assert_cmpuint (progress.done, ==, 1024 * 1024);
+  close (tfd);
+  g_unlink (tpath);
+}
+
+static void
+test_copy_truncated_source (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .length = f->size + 65536, .what = "test",
+  };
+
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+  g_assert_nonnull (strstr (error->message, "truncated"));
+  close (tfd);
+  g_unlink (tpath);
+}
+
+static void
+test_copy_no_space (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  int full = open ("/dev/full", O_WRONLY | O_CLOEXEC);
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = full, .length = f->size, .what = "test",
+    .verify_tree = f->tree,
+  };
+
+  if (full < 0)
+    {
+      g_test_skip ("/dev/full is not available");
+      return;
+    }
+  imprint_verity_tree_reset (f->tree);
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NO_SPACE);
+  close (full);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -219,5 +382,10 @@ main (int argc, char **argv)
   g_test_add_func ("/verity/roundtrip", test_roundtrip);
   g_test_add_func ("/verity/superblock-invalid", test_superblock_invalid);
   g_test_add_func ("/efi/load-option", test_efi_load_option);
+  g_test_add ("/copy/verified", Fixture, NULL, fixture_setup, test_copy_verified, fixture_teardown);
+  g_test_add ("/copy/corrupt", Fixture, NULL, fixture_setup, test_copy_corrupt, fixture_teardown);
+  g_test_add ("/copy/cancel", Fixture, NULL, fixture_setup, test_copy_cancel, fixture_teardown);
+  g_test_add ("/copy/truncated-source", Fixture, NULL, fixture_setup, test_copy_truncated_source, fixture_teardown);
+  g_test_add ("/copy/no-space", Fixture, NULL, fixture_setup, test_copy_no_space, fixture_teardown);
   return g_test_run ();
 }

@@ -266,6 +266,36 @@ kill)
   run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
   check_installed "$W/t.img"
   ;;
+cancel)
+  truncate -s 1G "$W/t.img"
+  run 5 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --cancel-after-bytes 80000000
+  grep -q "cancelled" "$W/err" || fail "no clear message"
+  assert_no_version_label "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  check_installed "$W/t.img"
+  ;;
+encrypt-hook)
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --test-encrypt-hook
+  check_installed "$W/t.img"
+  rs=$(part start "$W/t.img" $ROOT_TYPE)
+  grep -q "\"hook\":\"IMPRINT-TEST-HOOK [0-9]* $(part uuid "$W/t.img" $ROOT_TYPE) $rs " "$W/out" \
+    || fail "the hook was not called with the root partition"
+  head -c 17 <(extract "$W/t.img" "$rs" 4096 /dev/stdout) | grep -q IMPRINT-TEST-HOOK || fail "hook mark missing"
+  # repart made no file system there (Format= was left to the hook).
+  ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
+  ;;
+busy)
+  truncate -s 1G "$W/t.img"
+  L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+  LOOPS+=("$L")
+  /usr/bin/python3 -c 'import os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY|os.O_EXCL); time.sleep(30)' "$L" &
+  holder=$!
+  sleep 0.5
+  run 6 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
+  kill $holder; wait $holder 2>/dev/null
+  grep -q "in use" "$W/err" || fail "no clear message"
+  ;;
 enospc)
   mkdir "$W/mnt"
   mount -t tmpfs -o size=120M tmpfs "$W/mnt" || skip "cannot mount tmpfs"
