@@ -271,6 +271,20 @@ largest_gap (ImprintPlan *plan, guint64 first, guint64 last)
   return best;
 }
 
+/* B slot UUIDs are derived from the root hash, so a rerun recognises the
+ * slots its previous run made (sysupdate gives them new UUIDs when it
+ * fills them). */
+static char *
+b_slot_uuid (ImprintSource *src, const char *what)
+{
+  g_autofree char *in = g_strdup_printf ("imprint-b-slot:%s:%s", what, src->root_hash);
+  g_autofree char *h = g_compute_checksum_for_string (G_CHECKSUM_SHA256, in, -1);
+  /* Shaped as a random (version 4, RFC 4122 variant) UUID. */
+  h[12] = '4';
+  h[16] = "89ab"[g_ascii_xdigit_value (h[16]) & 3];
+  return g_strdup_printf ("%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+}
+
 /* What a previous, interrupted run of an image-based install left behind:
  * slots of our architecture that are empty or carry the source's UUIDs.
  * Free-space mode reclaims them, so a rerun works. */
@@ -286,7 +300,12 @@ is_leftover_slot (const ImprintPartition *p, ImprintSource *src)
       ours = TRUE;
   if (!ours)
     return FALSE;
-  return g_str_equal (p->label, IMPRINT_EMPTY_LABEL) ||
+  g_autofree char *bu = b_slot_uuid (src, "usr");
+  g_autofree char *bv = b_slot_uuid (src, "usr-verity");
+  g_autofree char *bs = b_slot_uuid (src, "usr-verity-sig");
+  /* Only slots this source's install makes: another system's "_empty"
+   * slots are not ours to take. */
+  return g_str_equal (p->uuid, bu) || g_str_equal (p->uuid, bv) || g_str_equal (p->uuid, bs) ||
          g_str_equal (p->uuid, src->usr.uuid) ||
          g_str_equal (p->uuid, src->usr_verity.uuid) ||
          g_str_equal (p->uuid, src->usr_verity_sig.uuid);
@@ -338,19 +357,22 @@ add_slots (ImprintPlan *plan, ImprintSource *src, const ImprintPlanOptions *o, g
   *cursor = ALIGN_UP (*cursor + sig_sz, MiB);
 
   /* B slots: empty, for the next update. */
-  p = add_partition (plan, src->usr.type, IMPRINT_EMPTY_LABEL, NULL, *cursor, usr_sz,
+  g_autofree char *bu = b_slot_uuid (src, "usr");
+  g_autofree char *bv = b_slot_uuid (src, "usr-verity");
+  g_autofree char *bs = b_slot_uuid (src, "usr-verity-sig");
+  p = add_partition (plan, src->usr.type, IMPRINT_EMPTY_LABEL, bu, *cursor, usr_sz,
                      IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
   p->attrs = src->usr.attrs;
   p->number = next_number (plan);
   plan->usr_b = p;
   *cursor += usr_sz;
-  p = add_partition (plan, src->usr_verity.type, IMPRINT_EMPTY_LABEL, NULL, *cursor, ver_sz,
+  p = add_partition (plan, src->usr_verity.type, IMPRINT_EMPTY_LABEL, bv, *cursor, ver_sz,
                      IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
   p->attrs = src->usr_verity.attrs;
   p->number = next_number (plan);
   plan->verity_b = p;
   *cursor += ver_sz;
-  p = add_partition (plan, src->usr_verity_sig.type, IMPRINT_EMPTY_LABEL, NULL, *cursor, sig_sz,
+  p = add_partition (plan, src->usr_verity_sig.type, IMPRINT_EMPTY_LABEL, bs, *cursor, sig_sz,
                      IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
   p->attrs = src->usr_verity_sig.attrs;
   p->number = next_number (plan);

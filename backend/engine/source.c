@@ -480,21 +480,25 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
     }
 
   /* The GPT header names where its backup lives: beyond the end of the
-   * file means the image was cut short (a partial download). */
-  r = read_exact (s->fd, hdr, sizeof (hdr), 512);
-  if (r == 0 && memcmp (hdr, "EFI PART", 8) == 0)
+   * file means the image was cut short (a partial download). The header
+   * sits in LBA 1: byte 512 or 4096 depending on the sector size. */
+  for (guint32 ss = 512; ss <= 4096; ss *= 8)
     {
+      r = read_exact (s->fd, hdr, sizeof (hdr), ss);
+      if (r < 0 || memcmp (hdr, "EFI PART", 8) != 0)
+        continue;
       guint64 alt;
       memcpy (&alt, hdr + 32, 8);
       alt = GUINT64_FROM_LE (alt);
-      if ((alt + 1) * 512 > s->size)
+      if (alt < G_MAXUINT64 / ss && (alt + 1) * ss > s->size)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                        _("The source is truncated: its partition table describes %" G_GUINT64_FORMAT
                          " bytes but %s has only %" G_GUINT64_FORMAT " bytes"),
-                       (alt + 1) * 512, path, s->size);
+                       (alt + 1) * ss, path, s->size);
           return NULL;
         }
+      break;
     }
 
   r = imprint_read_gpt (path, &s->sector_size, &s->disk_uuid, &parts, error);
