@@ -267,78 +267,17 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
 }
 
 static gboolean
-is_root_definition (const char *contents)
-{
-  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_autofree char *s = g_strstrip (g_strdup (*l));
-      if (g_str_has_prefix (s, "Type="))
-        {
-          const char *t = s + 5;
-          return g_str_equal (t, "root") || g_str_has_prefix (t, "root-") ||
-                 g_ascii_strcasecmp (t, imprint_gpt_type_root_native ()) == 0;
-        }
-    }
-  return FALSE;
-}
-
-/* With an encryption hook, the root definition is handed to repart
- * without Encrypt= and Format=: repart creates the bare partition, the
- * hook does the rest. */
-static char *
-definitions_for_hook (const char *dir, GError **error)
-{
-  g_autofree char *tmp = g_dir_make_tmp ("imprint-repart-XXXXXX", error);
-  g_autoptr(GDir) d = NULL;
-  const char *name;
-
-  if (tmp == NULL)
-    return NULL;
-  d = g_dir_open (dir, 0, error);
-  if (d == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      g_autofree char *q = g_build_filename (tmp, name, NULL);
-      g_autofree char *c = NULL;
-      if (!g_str_has_suffix (name, ".conf") || !g_file_get_contents (p, &c, NULL, NULL))
-        continue;
-      if (is_root_definition (c))
-        {
-          g_auto(GStrv) lines = g_strsplit (c, "\n", -1);
-          GString *out = g_string_new (NULL);
-          for (char **l = lines; *l; l++)
-            {
-              g_autofree char *s = g_strstrip (g_strdup (*l));
-              if (g_str_has_prefix (s, "Encrypt=") || g_str_has_prefix (s, "Format="))
-                continue;
-              g_string_append_printf (out, "%s\n", *l);
-            }
-          g_free (c);
-          c = g_string_free (out, FALSE);
-        }
-      if (!g_file_set_contents (q, c, -1, error))
-        return NULL;
-    }
-  return g_steal_pointer (&tmp);
-}
-
-static gboolean
 make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError **error)
 {
   g_autofree char *defs = NULL;
   g_autofree char *defs_arg = NULL;
   gboolean ok = FALSE;
 
-  if (o->encrypt_root)
-    {
-      defs = definitions_for_hook (plan->definitions_dir, error);
-      if (defs == NULL)
-        return FALSE;
-    }
-  defs_arg = g_strdup_printf ("--definitions=%s", defs ? defs : plan->definitions_dir);
+  g_autofree char *root_def = NULL;
+  defs = imprint_prepare_definitions (plan->definitions_dir, o->encrypt_root != NULL, &root_def, error);
+  if (defs == NULL)
+    return FALSE;
+  defs_arg = g_strdup_printf ("--definitions=%s", defs);
   const char *argv[] = { "systemd-repart", "--no-pager", "--dry-run=no", "--empty=refuse",
                          "--seed=random", "--discard=no", defs_arg, plan->target, NULL };
   if (!imprint_run (argv, NULL, error))
@@ -373,7 +312,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError 
         }
       ImprintRootPartition rp = {
         .target = plan->target, .number = root->partno + 1, .uuid = root->uuid,
-        .offset = root->offset, .size = root->size, .node = node,
+        .offset = root->offset, .size = root->size, .node = node, .definition = root_def,
       };
       if (!o->encrypt_root (&rp, o->encrypt_root_data, error))
         goto out;

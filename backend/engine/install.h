@@ -29,15 +29,22 @@ typedef struct {
   guint64     size;          /* bytes */
   const char *node;          /* partition device node when the target is a
                               * block device and the node exists, else NULL */
+  const char *definition;    /* the original repart.d file of the root: the
+                              * hook honours its Format=, Label=,
+                              * MakeDirectories=, Encrypt= */
 } ImprintRootPartition;
 
 /* Encryption hook: called once the data partitions exist, with the root
  * partition (Discoverable Partitions root type of the architecture) that
  * systemd-repart created WITHOUT encryption and without a file system
- * (Encrypt= and Format= are stripped from the root definition when a hook
- * is set). The hook LUKS2-formats and enrolls it and makes the file
- * system. Without a hook the root definition's Encrypt= is systemd-repart's
- * business. */
+ * (Encrypt=, Format=, MakeDirectories= and CopyFiles= are stripped from the
+ * root definition when a hook is set). The hook LUKS2-formats and enrolls
+ * it, makes the file system and the directories. Without a hook the root
+ * definition's Encrypt= is systemd-repart's business.
+ *
+ * Data partitions: the repart.d definitions minus those of the partitions
+ * Imprint writes itself (ESP, XBOOTLDR, usr A/B slots: same files as first
+ * boot and factory reset use, repart leaves unmatched partitions alone). */
 typedef gboolean (*ImprintEncryptRootFunc) (const ImprintRootPartition *root,
                                             gpointer                    user_data,
                                             GError                    **error);

@@ -18,4 +18,12 @@ gboolean imprint_vfat_usage (const char *image, guint64 offset, guint64 *ret_use
 /* Type GUID for a systemd-repart type name ("root-x86-64", "esp"...). */
 const char *imprint_gpt_type_uuid_from_name (const char *name);
 
+/* Copies the repart.d definitions for systemd-repart into a new temporary
+ * directory (returned; the caller removes it): without the partitions
+ * Imprint writes itself (ESP, XBOOTLDR, usr slots), and with @for_hook the
+ * root definition without Encrypt=, Format=, MakeDirectories=, CopyFiles=
+ * (its original path goes to @ret_root_definition). */
+char *imprint_prepare_definitions (const char *dir, gboolean for_hook,
+                                   char **ret_root_definition, GError **error);
+
 G_END_DECLS

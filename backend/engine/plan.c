@@ -396,6 +396,7 @@ plan_repart (ImprintPlan *plan, GError **error)
   g_autofree char *scratch = NULL;
   g_autofree char *out = NULL;
   g_autofree char *defs_arg = NULL;
+  g_autofree char *defs = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   gboolean ok = FALSE;
@@ -424,7 +425,10 @@ plan_repart (ImprintPlan *plan, GError **error)
   if (!imprint_plan_write_table (plan, scratch, error))
     goto out;
 
-  defs_arg = g_strdup_printf ("--definitions=%s", plan->definitions_dir);
+  defs = imprint_prepare_definitions (plan->definitions_dir, FALSE, NULL, error);
+  if (defs == NULL)
+    goto out;
+  defs_arg = g_strdup_printf ("--definitions=%s", defs);
   const char *argv[] = { "systemd-repart", "--no-pager", "--dry-run=yes", "--json=short",
                          "--empty=refuse", "--seed=random", "--discard=no", defs_arg, scratch, NULL };
   if (!imprint_run (argv, &out, &local))
@@ -476,6 +480,11 @@ plan_repart (ImprintPlan *plan, GError **error)
 out:
   if (scratch)
     g_unlink (scratch);
+  if (defs)
+    {
+      const char *rm[] = { "rm", "-rf", defs, NULL };
+      imprint_run (rm, NULL, NULL);
+    }
   return ok;
 }
 
@@ -504,6 +513,106 @@ imprint_gpt_type_uuid_from_name (const char *name)
   if (g_str_equal (name, "root"))
     return imprint_gpt_type_root_native ();
   return NULL;
+}
+
+/* The value of Type= in a definition, or NULL. */
+static char *
+definition_type (const char *contents)
+{
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_autofree char *t = g_strstrip (g_strdup (*l));
+      if (g_str_has_prefix (t, "Type="))
+        return g_ascii_strdown (g_strstrip (t + 5), -1);
+    }
+  return NULL;
+}
+
+/* Partitions Imprint writes itself (copied or created empty). */
+static gboolean
+is_imprint_type (const char *type)
+{
+  const char *uuid;
+
+  if (type == NULL)
+    return FALSE;
+  if (g_str_equal (type, "esp") || g_str_equal (type, "xbootldr") || g_str_has_prefix (type, "usr"))
+    return TRUE;
+  uuid = imprint_gpt_type_uuid_from_name (type);
+  if (uuid == NULL)
+    uuid = type;
+  return g_str_equal (uuid, IMPRINT_GPT_ESP) || g_str_equal (uuid, IMPRINT_GPT_XBOOTLDR) ||
+         g_strcmp0 (uuid, imprint_gpt_type_usr_native ()) == 0 ||
+         g_strcmp0 (uuid, imprint_gpt_type_usr_verity_native ()) == 0 ||
+         g_strcmp0 (uuid, imprint_gpt_type_usr_verity_sig_native ()) == 0;
+}
+
+static gboolean
+is_root_type (const char *type)
+{
+  return type && (g_str_equal (type, "root") || g_strcmp0 (imprint_gpt_type_uuid_from_name (type),
+                                                           imprint_gpt_type_root_native ()) == 0 ||
+                  g_strcmp0 (type, imprint_gpt_type_root_native ()) == 0);
+}
+
+char *
+imprint_prepare_definitions (const char *dir, gboolean for_hook, char **ret_root_definition,
+                             GError **error)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *root_def = NULL;
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+
+  d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return NULL;
+  tmp = g_dir_make_tmp ("imprint-repart-XXXXXX", error);
+  if (tmp == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (d)))
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_autofree char *q = g_build_filename (tmp, name, NULL);
+      g_autofree char *c = NULL;
+      g_autofree char *type = NULL;
+
+      if (!g_str_has_suffix (name, ".conf") || !g_file_get_contents (p, &c, NULL, NULL))
+        continue;
+      type = definition_type (c);
+      /* The ESP and the usr slots are on the disk already, copied and
+       * verified by Imprint (with sizes of its plan); repart only adds
+       * what is left. Unmatched partitions are left alone by repart. */
+      if (is_imprint_type (type))
+        continue;
+      if (for_hook && is_root_type (type))
+        {
+          g_auto(GStrv) lines = g_strsplit (c, "\n", -1);
+          GString *out = g_string_new (NULL);
+          for (char **l = lines; *l; l++)
+            {
+              g_autofree char *t = g_strstrip (g_strdup (*l));
+              if (g_str_has_prefix (t, "Encrypt=") || g_str_has_prefix (t, "Format=") ||
+                  g_str_has_prefix (t, "MakeDirectories=") || g_str_has_prefix (t, "CopyFiles="))
+                continue;
+              g_string_append_printf (out, "%s\n", *l);
+            }
+          g_free (c);
+          c = g_string_free (out, FALSE);
+          g_free (root_def);
+          root_def = g_strdup (p);
+        }
+      if (!g_file_set_contents (q, c, -1, error))
+        {
+          const char *rm[] = { "rm", "-rf", tmp, NULL };
+          imprint_run (rm, NULL, NULL);
+          return NULL;
+        }
+    }
+  if (ret_root_definition)
+    *ret_root_definition = g_steal_pointer (&root_def);
+  return g_steal_pointer (&tmp);
 }
 
 static gboolean
