@@ -219,8 +219,14 @@ imprint_vfat_usage (const char *image, guint64 offset, guint64 *ret_used, guint6
   return TRUE;
 }
 
+typedef struct {
+  guint64 usr, verity, sig;
+} SlotSizes;
+
+static char *definition_type (const char *contents);
+
 static guint64
-slot_size (guint64 a, const ImprintPlanOptions *o)
+headroom_size (guint64 a, const ImprintPlanOptions *o)
 {
   guint pct = o->headroom_percent ? o->headroom_percent : 150;
   guint64 min_headroom = o->min_headroom ? o->min_headroom : 64 * MiB;
@@ -228,12 +234,111 @@ slot_size (guint64 a, const ImprintPlanOptions *o)
   return ALIGN_UP (s, MiB);
 }
 
-static guint64
-sig_slot_size (guint64 a)
+/* "usr", "usr-verity" or "usr-verity-sig" for any usr type spelling. */
+static const char *
+usr_kind (const char *type)
 {
+  const char *name;
+
+  if (type == NULL)
+    return NULL;
+  name = imprint_gpt_type_name (type);
+  if (name == NULL)
+    name = type;
+  if (!g_str_has_prefix (name, "usr"))
+    return NULL;
+  if (g_str_has_suffix (name, "-verity-sig"))
+    return "usr-verity-sig";
+  if (g_str_has_suffix (name, "-verity"))
+    return "usr-verity";
+  return "usr";
+}
+
+static guint64
+parse_size (const char *v)
+{
+  char *end = NULL;
+  guint64 n = g_ascii_strtoull (v, &end, 10);
+  switch (end ? g_ascii_toupper (*end) : 0)
+    {
+    case 'K': return n << 10;
+    case 'M': return n << 20;
+    case 'G': return n << 30;
+    case 'T': return n << 40;
+    default:  return n;
+    }
+}
+
+static gint
+cmp_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* SizeMinBytes= of the second definition of each usr kind (the B slot, in
+ * file name order as systemd-repart matches them): when the OS fixes its
+ * slot sizes, both slots get them, so any later version fits either. */
+static void
+definition_slot_sizes (const char *dir, SlotSizes *ret)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  guint seen_usr = 0, seen_ver = 0, seen_sig = 0;
+
+  memset (ret, 0, sizeof (*ret));
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, ".conf"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, cmp_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *p = g_build_filename (dir, (const char *) names->pdata[i], NULL);
+      g_autofree char *c = NULL;
+      g_autofree char *type = NULL;
+      guint64 size = 0;
+      const char *kind;
+      guint *seen;
+      guint64 *out;
+
+      if (!g_file_get_contents (p, &c, NULL, NULL))
+        continue;
+      type = definition_type (c);
+      kind = usr_kind (type);
+      if (kind == NULL)
+        continue;
+      g_auto(GStrv) lines = g_strsplit (c, "\n", -1);
+      for (char **l = lines; *l; l++)
+        {
+          g_autofree char *t = g_strstrip (g_strdup (*l));
+          if (g_str_has_prefix (t, "SizeMinBytes="))
+            size = parse_size (t + strlen ("SizeMinBytes="));
+        }
+      if (g_str_equal (kind, "usr"))
+        seen = &seen_usr, out = &ret->usr;
+      else if (g_str_equal (kind, "usr-verity"))
+        seen = &seen_ver, out = &ret->verity;
+      else
+        seen = &seen_sig, out = &ret->sig;
+      if (++*seen == 2)
+        *out = size;
+    }
+}
+
+static void
+slot_sizes (ImprintSource *src, const ImprintPlan *plan, const ImprintPlanOptions *o, SlotSizes *ret)
+{
+  SlotSizes def;
+
+  definition_slot_sizes (plan->definitions_dir, &def);
+  ret->usr = def.usr ? ALIGN_UP (MAX (def.usr, src->usr.size), MiB) : headroom_size (src->usr.size, o);
+  ret->verity = def.verity ? ALIGN_UP (MAX (def.verity, src->usr_verity.size), MiB)
+                           : headroom_size (src->usr_verity.size, o);
   /* Whole MiBs keep every partition after it aligned, also the ones
    * systemd-repart adds, so a rerun finds the same room again. */
-  return ALIGN_UP (MAX (a, (guint64) 16384), MiB);
+  ret->sig = ALIGN_UP (MAX (MAX (def.sig, src->usr_verity_sig.size), (guint64) 16384), MiB);
 }
 
 /* Space after the last kept partition is all one gap; so are holes. */
@@ -323,11 +428,11 @@ same_file (const char *a, int fd_b)
 }
 
 static void
-add_slots (ImprintPlan *plan, ImprintSource *src, const ImprintPlanOptions *o, guint64 *cursor)
+add_slots (ImprintPlan *plan, ImprintSource *src, const SlotSizes *sz, guint64 *cursor)
 {
-  guint64 usr_sz = slot_size (src->usr.size, o);
-  guint64 ver_sz = slot_size (src->usr_verity.size, o);
-  guint64 sig_sz = sig_slot_size (src->usr_verity_sig.size);
+  guint64 usr_sz = sz->usr;
+  guint64 ver_sz = sz->verity;
+  guint64 sig_sz = sz->sig;
   g_autofree char *from_usr = g_strdup_printf (_("%s %s system (verified copy)"), src->name, src->version);
   g_autofree char *from_ver = g_strdup_printf (_("%s %s verity hashes (verified copy)"), src->name, src->version);
   g_autofree char *from_sig = g_strdup_printf (_("%s %s verity signature"), src->name, src->version);
@@ -381,10 +486,9 @@ add_slots (ImprintPlan *plan, ImprintSource *src, const ImprintPlanOptions *o, g
 }
 
 static guint64
-slots_size (ImprintSource *src, const ImprintPlanOptions *o)
+slots_size (const SlotSizes *sz)
 {
-  return 2 * (slot_size (src->usr.size, o) + slot_size (src->usr_verity.size, o) +
-              ALIGN_UP (sig_slot_size (src->usr_verity_sig.size), MiB));
+  return 2 * (sz->usr + sz->verity + sz->sig);
 }
 
 /* Data partitions: systemd-repart's own dry run on a sparse scratch file
@@ -655,6 +759,8 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
                    _("The target %s is the source itself"), target);
       return NULL;
     }
+  SlotSizes sizes;
+  slot_sizes (src, plan, options, &sizes);
 
   if (plan->mode == IMPRINT_INSTALL_MODE_ERASE)
     {
@@ -682,7 +788,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
       last = ALIGN_DOWN (plan->target_size - 33 * (guint64) plan->sector_size, MiB);
       cursor = first;
       guint64 esp_sz = ALIGN_UP (src->esp.size, MiB);
-      guint64 need = first + esp_sz + slots_size (src, options) + MiB;
+      guint64 need = first + esp_sz + slots_size (&sizes) + MiB;
       if (plan->target_size < need || last < need)
         {
           too_small (plan, need, plan->target_size, error);
@@ -696,7 +802,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
       esp->number = next_number (plan);
       plan->esp = esp;
       cursor += esp_sz;
-      add_slots (plan, src, options, &cursor);
+      add_slots (plan, src, &sizes, &cursor);
     }
   else
     {
@@ -766,7 +872,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
       }
 
       Gap gap = largest_gap (plan, first, last);
-      guint64 need = slots_size (src, options);
+      guint64 need = slots_size (&sizes);
       guint64 esp_files = 0;
 
       if (esp_old)
@@ -844,7 +950,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
           return NULL;
         }
       cursor = gap.start;
-      add_slots (plan, src, options, &cursor);
+      add_slots (plan, src, &sizes, &cursor);
     }
 
   if (!plan_repart (plan, error))

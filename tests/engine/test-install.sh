@@ -285,6 +285,19 @@ encrypt-hook)
   # repart made no file system there (Format= was left to the hook).
   ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
   ;;
+product-definitions)
+  # The product's own repart.d (top of the source tree, or
+  # IMPRINT_PRODUCT_REPART_D): slots sized as it says, root made through
+  # the encryption hook (no TPM, no device-mapper here).
+  PROD="${IMPRINT_PRODUCT_REPART_D:-$HERE/../../repart.d}"
+  [ -d "$PROD" ] || skip "no product repart.d at $PROD"
+  truncate -s 4G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$PROD" --test-encrypt-hook
+  check_installed "$W/t.img"
+  want=$(sed -n 's/^SizeMinBytes=//p' "$PROD"/*usr-b.conf | head -1)
+  [ -z "$want" ] || [ "$(part size "$W/t.img" $USR_TYPE 1)" = "$(numfmt --from=iec "$want")" ] \
+    || fail "B slot size differs from the definitions ($want)"
+  ;;
 busy)
   truncate -s 1G "$W/t.img"
   L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
