@@ -28,6 +28,14 @@ PKGS="$PKGS
   xvfb xauth
   libclang-rt-14-dev
 "
+# Install engine tests and tools/bench-copy: source image generator
+# (systemd-repart, squashfs, systemd-boot's EFI binary and stub), checks
+# (systemd-dissect, veritysetup, sfdisk, blkid), mtools for FAT without
+# mounting.
+PKGS="$PKGS
+  systemd systemd-container systemd-boot-efi squashfs-tools openssl
+  binutils python3 bc
+"
 
 apt-get update -qq
 
