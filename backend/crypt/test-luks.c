@@ -300,6 +300,28 @@ test_encrypt_in_place (Fixture *f, gconstpointer data)
 }
 
 static void
+test_fs_too_large (Fixture *f, gconstpointer data)
+{
+  struct crypt_device *cd = NULL;
+  const char *key = "k";
+  g_autofree char *out = NULL;
+
+  if (!test_have_program ("mkfs.ext4") || !test_have_program ("e2fsck"))
+    {
+      g_test_skip ("e2fsprogs not installed");
+      return;
+    }
+
+  /* A filesystem over the whole region: the header shift would destroy
+   * its end, so nothing may be written. */
+  test_make_file (f->image, 64 * MiB);
+  test_run ((const char *[]) { "mkfs.ext4", "-q", "-F", f->image, NULL });
+  g_assert_cmpint (imprint_luks_encrypt_in_place (f->image, NULL, key, 1, NULL, NULL, &cd, NULL), ==, -ENOSPC);
+  g_assert_null (cd);
+  test_run ((const char *[]) { "e2fsck", "-f", "-n", f->image, NULL });
+}
+
+static void
 test_too_small (Fixture *f, gconstpointer data)
 {
   struct crypt_device *cd = NULL;
@@ -332,5 +354,6 @@ main (int argc, char *argv[])
   g_test_add ("/luks/existing-volume-changes", Fixture, NULL, fixture_setup, test_existing_volume_changes, fixture_teardown);
   g_test_add ("/luks/encrypt-in-place", Fixture, NULL, fixture_setup, test_encrypt_in_place, fixture_teardown);
   g_test_add ("/luks/encrypt-in-place-too-small", Fixture, NULL, fixture_setup, test_too_small, fixture_teardown);
+  g_test_add ("/luks/encrypt-in-place-fs-too-large", Fixture, NULL, fixture_setup, test_fs_too_large, fixture_teardown);
   return g_test_run ();
 }
