@@ -223,6 +223,22 @@ test_in_place_region (void)
   g_assert_cmpstr (crypt_get_uuid (cd), ==, res.luks_uuid);
   g_assert_cmpstr (crypt_get_label (cd), ==, "root");
 
+  /* The data is the filesystem made from the source directory. */
+  if (test_have_program ("debugfs"))
+    {
+      g_autofree char *plain = g_build_filename (dir, "plain.img", NULL);
+      g_autofree char *out = NULL;
+      void *vk = NULL;
+      size_t vk_size = 0;
+
+      g_assert_cmpint (imprint_luks_volume_key_get (cd, key, strlen (key), &vk, &vk_size, NULL), ==, 0);
+      decrypt_volume (region, IMPRINT_LUKS_HEADER_SIZE, size - IMPRINT_LUKS_ENCRYPT_RESERVE, vk, vk_size, plain);
+      erase_and_free (vk, vk_size);
+      test_run ((const char *[]) { "e2fsck", "-f", "-n", plain, NULL });
+      out = test_run_output ((const char *[]) { "debugfs", "-R", "cat /os-release", plain, NULL });
+      g_assert_cmpstr (out, ==, "ID=imprint\n");
+    }
+
   /* Every method opens it; nothing else does. */
   g_assert_cmpint (imprint_luks_check_passphrase (cd, key, strlen (key), NULL), ==, 0);
   g_assert_cmpint (imprint_luks_check_passphrase (cd, cfg.passphrase, strlen (cfg.passphrase), NULL), ==, 0);
