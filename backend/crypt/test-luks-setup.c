@@ -449,10 +449,10 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
   swtpm = test_swtpm_start ();
 
-  g_test_add_func ("/setup/in-place-region", test_in_place_region);
-  g_test_add_func ("/setup/format-and-reseal", test_format_and_reseal);
-  g_test_add_func ("/setup/signed-policy", test_signed_policy);
-  g_test_add_func ("/setup/refusals", test_refusals);
+  g_test_add_func ("/luks-setup/in-place-region", test_in_place_region);
+  g_test_add_func ("/luks-setup/format-and-reseal", test_format_and_reseal);
+  g_test_add_func ("/luks-setup/signed-policy", test_signed_policy);
+  g_test_add_func ("/luks-setup/refusals", test_refusals);
 
   r = g_test_run ();
   test_swtpm_stop (swtpm);
