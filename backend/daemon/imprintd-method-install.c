@@ -13,7 +13,7 @@
 #include "imprintd-methods.h"
 #include "install.h"
 #include "recovery-key.h"
-#include "setup.h"
+#include "luks-setup.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
  * the partitioning and the verified copy, the crypt library
@@ -447,7 +447,7 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
     }
   d->luks_uuid = g_strdup (result.luks_uuid);
   imprint_luks_setup_result_done (&result);
-  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), result.luks_uuid);
+  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), d->luks_uuid);
   return TRUE;
 }
 
