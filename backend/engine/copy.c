@@ -327,7 +327,10 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
           break;
         }
 
-      k = write_all (job->dst_fd, s->buf, s->len, job->dst_offset + s->pos, &written);
+      if (job->dst_fd >= 0)
+        k = write_all (job->dst_fd, s->buf, s->len, job->dst_offset + s->pos, &written);
+      else
+        k = 0, written = s->len;
       if (progress)
         progress->done += written;
       if (k < 0)
@@ -364,7 +367,7 @@ out:
       else if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
         g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                      _("The %s was not completely covered by its verity tree"), job->what);
-      else if (fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
+      else if (job->dst_fd >= 0 && fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
         g_propagate_error (error, write_error (job, errno, job->length));
       else
         ok = TRUE;

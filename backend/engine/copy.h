@@ -41,7 +41,8 @@ typedef struct {
   int          src_fd;
   guint64      src_offset;
   int          dst_fd;       /* may carry O_DIRECT; then offsets/length must be
-                              * multiples of the logical block size */
+                              * multiples of the logical block size. -1: read
+                              * and verify only, write nothing */
   guint64      dst_offset;
   guint64      length;
   const char  *what;         /* for messages, e.g. "usr partition" */

@@ -57,7 +57,7 @@ main (int argc, char **argv)
 {
   g_autofree char *source_path = NULL, *target = NULL, *defs = NULL, *efivars = NULL, *cert = NULL;
   gboolean erase = FALSE, free_space = FALSE, defer = FALSE, dry_run = FALSE, inspect = FALSE;
-  gboolean hook = FALSE;
+  gboolean hook = FALSE, verify_first = FALSE;
   gint64 cancel_bytes = 0;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
@@ -73,6 +73,7 @@ main (int argc, char **argv)
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Print the plan only", NULL },
     { "inspect", 0, 0, G_OPTION_ARG_NONE, &inspect, "Inspect the source only", NULL },
     { "cancel-after-bytes", 0, 0, G_OPTION_ARG_INT64, &cancel_bytes, "Cancel once this much was copied", "N" },
+    { "verify-first", 0, 0, G_OPTION_ARG_NONE, &verify_first, "Verify the source before writing", NULL },
     { "test-encrypt-hook", 0, 0, G_OPTION_ARG_NONE, &hook, "Use the test encryption hook", NULL },
     { NULL }
   };
@@ -110,6 +111,7 @@ main (int argc, char **argv)
     .progress_data = cancellable,
     .cancellable = cancellable,
     .encrypt_root = hook ? test_encrypt_hook : NULL,
+    .verify_source_first = verify_first,
     .efivars_dir = efivars,
   };
   plan = imprint_plan_compute (src, target, &o.plan, &error);

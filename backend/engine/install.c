@@ -20,6 +20,7 @@ imprint_install_step_text (guint step)
 {
   switch (step)
     {
+    case IMPRINT_STEP_VERIFY_SOURCE:  return _("Checking the installation source");
     case IMPRINT_STEP_PLAN:           return _("Planning the installation");
     case IMPRINT_STEP_PARTITION:      return _("Partitioning the disk");
     case IMPRINT_STEP_ESP:            return _("Copying the boot loader");
@@ -377,6 +378,15 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
       plan = owned;
     }
   progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
+
+  if (o->verify_source_first)
+    {
+      /* Counted in the total too, so the bar does not go backwards. */
+      progress.total += src->usr.size;
+      imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_VERIFY_SOURCE));
+      if (!imprint_source_verify (src, &progress, error))
+        return FALSE;
+    }
 
   if (!check_cancel (o->cancellable, error))
     return FALSE;

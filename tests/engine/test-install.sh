@@ -236,6 +236,11 @@ tamper-usr|tamper-verity)
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
   grep -q -i "corrupt\|does not match" "$W/err" || fail "no clear message"
   assert_no_version_label "$W/t.img"
+  # With the source checked first, nothing at all is written.
+  rm -f "$W/t.img"; truncate -s 1G "$W/t.img"
+  run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS" --verify-first
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
+  [ "$(du -k "$W/t.img" | cut -f1)" = 0 ] || fail "target blocks were allocated"
   ;;
 truncated)
   cp --sparse=always "$SRC" "$W/src.img"
