@@ -68,8 +68,9 @@ gboolean imprint_copy (const ImprintCopyJob *job,
                        ImprintProgress      *progress,
                        GError              **error);
 
-/* Opens a target disk or image file for writing: O_DIRECT on block
- * devices when the kernel accepts it, buffered otherwise. */
+/* Opens a target disk or image file for writing: O_DIRECT when the kernel
+ * accepts it (block devices, most file systems), buffered otherwise; O_EXCL
+ * on block devices (IMPRINT_ERROR_BUSY while something on it is mounted). */
 int imprint_open_target (const char *path, gboolean *ret_is_block, guint64 *ret_size, GError **error);
 
 G_END_DECLS
