@@ -288,7 +288,11 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError 
     {
       g_autoptr(GPtrArray) parts = NULL;
       ImprintPartition *root = NULL;
-      if (imprint_read_gpt (plan->target, NULL, NULL, &parts, error) <= 0)
+      int r = imprint_read_gpt (plan->target, NULL, NULL, &parts, error);
+      if (r == 0)
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                     _("The partition table of %s disappeared"), plan->target);
+      if (r <= 0)
         goto out;
       for (guint i = 0; i < parts->len; i++)
         {

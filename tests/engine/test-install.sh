@@ -219,6 +219,12 @@ too-small)
   truncate -s 200M "$W/t.img"
   run 3 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
   grep -q "too small" "$W/err" || fail "no clear message"
+  # Room for the slots but not for the root: refused by the plan, before
+  # anything is written.
+  rm -f "$W/t.img"; truncate -s 470M "$W/t.img"
+  run 3 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  grep -q "data partitions" "$W/err" || fail "no clear message"
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
   L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
   LOOPS+=("$L")
   run 3 --source "$SRC" --target "$L" --erase --definitions "$DEFS"

@@ -61,6 +61,9 @@ main (int argc, char **argv)
       .what = "usr-verity-sig", .buffer_size = bufsize },
   };
   gint64 t1 = g_get_monotonic_time ();
+  if (g_getenv ("IMPRINT_BENCH_NBUF"))
+    for (gsize i = 0; i < G_N_ELEMENTS (jobs); i++)
+      jobs[i].n_buffers = (unsigned) atoi (g_getenv ("IMPRINT_BENCH_NBUF"));
   if (g_getenv ("IMPRINT_BENCH_NO_VERIFY"))
     for (gsize i = 0; i < G_N_ELEMENTS (jobs); i++)
       {
