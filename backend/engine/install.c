@@ -228,6 +228,39 @@ install_esp (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *pro
   return TRUE;
 }
 
+/* The removable-media path makes the disk boot on firmware that never saw
+ * it (no Boot#### entry): make sure it is there, with systemd-boot. */
+static gboolean
+ensure_fallback (ImprintPlan *plan, GError **error)
+{
+  g_autofree char *spec = mtools_spec (plan->target, plan->esp->start);
+  g_autofree char *tmp = NULL;
+  g_autofree char *local = NULL;
+  gboolean ok;
+  const char *probe[] = { "mdir", "-b", "-i", spec, "::/EFI/BOOT/BOOTX64.EFI", NULL };
+
+  if (imprint_run (probe, NULL, NULL))
+    return TRUE;
+  tmp = g_dir_make_tmp ("imprint-fallback-XXXXXX", error);
+  if (tmp == NULL)
+    return FALSE;
+  local = g_build_filename (tmp, "BOOTX64.EFI", NULL);
+  const char *get[] = { "mcopy", "-n", "-i", spec, "::/EFI/systemd/systemd-bootx64.efi", local, NULL };
+  const char *mkd[] = { "mmd", "-i", spec, "::/EFI/BOOT", NULL };
+  const char *put[] = { "mcopy", "-o", "-i", spec, local, "::/EFI/BOOT/BOOTX64.EFI", NULL };
+  ok = imprint_run (get, NULL, error);
+  if (ok)
+    {
+      imprint_run (mkd, NULL, NULL); /* fails when it exists */
+      ok = imprint_run (put, NULL, error);
+    }
+  g_unlink (local);
+  g_rmdir (tmp);
+  if (!ok)
+    g_prefix_error (error, _("Cannot install the fallback boot loader: "));
+  return ok;
+}
+
 static gboolean
 copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progress, GError **error)
 {
@@ -412,6 +445,7 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
 
   if (!check_cancel (o->cancellable, error) ||
       !install_esp (src, plan, fd, &progress, error) ||
+      !ensure_fallback (plan, error) ||
       !check_cancel (o->cancellable, error) ||
       !copy_slot (src, plan, fd, &progress, error) ||
       !check_cancel (o->cancellable, error))

@@ -301,6 +301,19 @@ encrypt-hook)
   # repart made no file system there (Format= was left to the hook).
   ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
   ;;
+fallback)
+  # A source whose ESP lacks \EFI\BOOT\BOOTX64.EFI: the install adds it.
+  "$MKSRC" --no-fallback "$CACHE/source-nofallback.img" || fail "make-source-image failed"
+  S2="$CACHE/source-nofallback.img"
+  export MTOOLS_SKIP_CHECK=1
+  ! mdir -b -i "$S2@@$(part start "$S2" $ESP_TYPE)" ::/EFI/BOOT/BOOTX64.EFI >/dev/null 2>&1 \
+    || fail "the test source has the fallback path"
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$S2" --target "$W/t.img" --erase --defer-data-partitions
+  ESP_AT=$(part start "$W/t.img" $ESP_TYPE)
+  mcopy -n -i "$W/t.img@@$ESP_AT" ::/EFI/BOOT/BOOTX64.EFI "$W/fb.efi" || fail "no fallback boot loader"
+  cmp "$W/fb.efi" /usr/lib/systemd/boot/efi/systemd-bootx64.efi || fail "the fallback is not systemd-boot"
+  ;;
 product-definitions)
   # The product's own repart.d (top of the source tree, or
   # IMPRINT_PRODUCT_REPART_D): slots sized as it says, root made through
