@@ -62,7 +62,7 @@ main (int argc, char **argv)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   GOptionEntry entries[] = {
-    { "source", 0, 0, G_OPTION_ARG_FILENAME, &source_path, "Source image or device", "PATH" },
+    { "source", 0, 0, G_OPTION_ARG_FILENAME, &source_path, "Source image or device, or @running", "PATH" },
     { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, "Target disk or image file", "PATH" },
     { "erase", 0, 0, G_OPTION_ARG_NONE, &erase, "Erase the target", NULL },
     { "use-free-space", 0, 0, G_OPTION_ARG_NONE, &free_space, "Use free space", NULL },
@@ -92,7 +92,9 @@ main (int argc, char **argv)
 
   cancel_after = (guint64) cancel_bytes;
   ImprintSourceOptions sopts = { .certificate_path = cert };
-  src = imprint_source_inspect (source_path, &sopts, &error);
+  /* "@running": the disk behind this system's /usr, trusted via usrhash=. */
+  src = g_str_equal (source_path, "@running") ? imprint_source_inspect_running (&error)
+                                              : imprint_source_inspect (source_path, &sopts, &error);
   if (src == NULL)
     goto fail;
   if (inspect)

@@ -301,6 +301,13 @@ encrypt-hook)
   # repart made no file system there (Format= was left to the hook).
   ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
   ;;
+running)
+  # The running system as the source: without usrhash= on the kernel
+  # command line (this host) it must be refused, saying why.
+  grep -q 'usrhash=' /proc/cmdline && skip "this system has usrhash=; covered by the VM tests"
+  run 4 --source @running --inspect
+  grep -q "usrhash=" "$W/err" || fail "no clear message"
+  ;;
 fallback)
   # A source whose ESP lacks \EFI\BOOT\BOOTX64.EFI: the install adds it.
   "$MKSRC" --no-fallback "$CACHE/source-nofallback.img" || fail "make-source-image failed"
