@@ -301,7 +301,8 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
 }
 
 static gboolean
-make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError **error)
+make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, ImprintProgress *progress,
+                      GError **error)
 {
   g_autofree char *defs = NULL;
   g_autofree char *defs_arg = NULL;
@@ -352,6 +353,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError 
         .target = plan->target, .number = root->partno + 1, .uuid = root->uuid,
         .offset = root->offset, .size = root->size, .node = node, .definition = root_def,
       };
+      imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_ENCRYPT));
       if (!o->encrypt_root (&rp, o->encrypt_root_data, error))
         goto out;
     }
@@ -461,7 +463,7 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
   if (!plan->defer_data_partitions)
     {
       imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_DATA));
-      if (!make_data_partitions (plan, o, error))
+      if (!make_data_partitions (plan, o, &progress, error))
         return FALSE;
     }
 
