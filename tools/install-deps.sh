@@ -25,6 +25,7 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
+  qemu-system-x86 qemu-utils ovmf mmdebstrap
   libclang-rt-14-dev
 "
 
