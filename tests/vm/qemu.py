@@ -493,6 +493,7 @@ def _main():
                    help='add a blank virtio disk of SIZE (repeatable)')
     p.add_argument('--script', help='guest test script (file) to run after boot')
     p.add_argument('--fresh', action='store_true', help='new TPM state and disks')
+    p.add_argument('--cmdline', help='extra kernel command line (systemd-stub SMBIOS; not with Secure Boot)')
     p.add_argument('--secure-boot', action='store_true')
     p.add_argument('--timeout', type=int, default=900)
     p.add_argument('--interactive', action='store_true',
@@ -515,12 +516,12 @@ def _main():
         path = os.path.join(m.dir, f'disk{i}.raw')
         disks.append(Disk.blank(path, size) if args.fresh or not os.path.exists(path) else Disk(path))
     if args.interactive:
-        b = m.boot(disks, name='interactive', interactive=True)
+        b = m.boot(disks, name='interactive', interactive=True, cmdline_extra=args.cmdline)
         with b:
             b.proc.wait()
         return 0
     script = open(args.script).read() if args.script else 'true'
-    r = m.run(disks, script, name='cli', timeout=args.timeout)
+    r = m.run(disks, script, name='cli', timeout=args.timeout, cmdline_extra=args.cmdline)
     for mk in r.markers:
         print(f'{mk.elapsed:7.1f}s  {mk.text}')
     print(f'console log: {r.log}')
