@@ -43,6 +43,15 @@ OVMF_CODE_SB = '/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd'
 OVMF_VARS_SB = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd'
 
 MARKER = 'IMPRINT-TEST: '
+# Console lines after which a boot cannot reach the test script: waits fail
+# at once instead of running into their timeout.
+FATAL_PATTERNS = (
+    r'Kernel panic - not syncing',
+    r'You are in emergency mode',
+    r'Entering emergency mode',
+    r'Cannot open access to console, the root account is locked',
+    r'Give root password for maintenance',
+)
 # Terminal control sequences (CSI, OSC, charset selection) that systemd and
 # agetty write to the console.
 ANSI_RE = re.compile(r'\x1b\[[0-9;?!>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78cM]')
@@ -287,6 +296,7 @@ class Boot:
         self._reader = None
         self._eof = False
         self.waits = []
+        self.fatal = [re.compile(p) for p in FATAL_PATTERNS]
         self.start_time = None
         self.args = self._qemu_args(credentials or {}, cmdline_extra, memory, extra_args or [])
 
@@ -384,9 +394,10 @@ class Boot:
     def elapsed(self):
         return time.monotonic() - self.start_time
 
-    def wait_for(self, pattern, timeout, label=None):
+    def wait_for(self, pattern, timeout, label=None, fatal=True):
         """Wait for a console line matching `pattern` (regex, searched) after
-        the previous match. Returns the re.Match. Raises VMTimeout or VMExited."""
+        the previous match. Returns the re.Match. Raises VMTimeout or VMExited,
+        or VMError at once on a FATAL_PATTERNS line (unless fatal=False)."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -398,6 +409,8 @@ class Boot:
                     if m:
                         self.waits.append((label or pattern, t - self.start_time))
                         return m
+                    if fatal and any(f.search(line) for f in self.fatal):
+                        raise VMError(f'{self.name}: {line.strip()!r} while waiting for {pattern!r}', self.log)
                 if self._eof:
                     raise VMExited(f'{self.name}: QEMU exited (rc={self.proc.poll()}) before {pattern!r}', self.log)
                 left = deadline - time.monotonic()
@@ -477,7 +490,11 @@ class Machine:
 def build_image(version=1):
     """Run build-image (cached) and return the image path."""
     out = subprocess.run([os.path.join(HERE, 'build-image'), '--version', str(version)],
-                         check=True, stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        raise VMError(f'build-image --version {version} failed (rc {out.returncode})',
+                      os.path.join(os.environ.get('IMPRINT_VM_CACHE', os.path.join(HERE, 'cache')),
+                                   'mkosi', 'last-build.log'))
     return out.stdout.strip().splitlines()[-1]
 
 
