@@ -26,6 +26,7 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
+  qemu-system-x86 qemu-utils ovmf mmdebstrap
   libclang-rt-14-dev
 "
 # Install engine tests and tools/bench-copy: source image generator
