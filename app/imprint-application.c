@@ -66,15 +66,7 @@ imprint_application_activate (GApplication *app)
 static void
 imprint_application_startup (GApplication *app)
 {
-  g_autoptr(GtkCssProvider) css = NULL;
-
   G_APPLICATION_CLASS (imprint_application_parent_class)->startup (app);
-
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/dev/imprint/Imprint/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
-                                              GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 
   gtk_window_set_default_icon_name (IMPRINT_APP_ID);
 }

@@ -124,6 +124,11 @@ imprint_driver_class_init (ImprintDriverClass *klass)
   object_class->dispose = imprint_driver_dispose;
   object_class->finalize = imprint_driver_finalize;
 
+  /* Register the error names before any reply arrives, so GDBus turns
+   * "dev.imprint.Imprint1.Error.*" into IMPRINT_ERROR codes. */
+  g_type_ensure (G_TYPE_ERROR);
+  (void) imprint_error_quark ();
+
   signals[JOB_LOG] =
     g_signal_new ("job-log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);

@@ -94,7 +94,10 @@ imprint_error_to_sentence (const GError *error)
     g_dbus_error_strip_remote_error (copy);
   headline = error_headline (copy);
 
-  if (copy->domain == IMPRINT_ERROR && copy->message != NULL && copy->message[0] != '\0' &&
+  /* The daemon's own words follow the headline; messages GLib made up
+   * about the bus itself are too technical and are left out. */
+  if ((copy->domain == IMPRINT_ERROR || g_error_matches (copy, G_IO_ERROR, G_IO_ERROR_DBUS_ERROR)) &&
+      copy->message != NULL && copy->message[0] != '\0' &&
       !g_str_equal (copy->message, headline))
     return g_strdup_printf ("%s %s", headline, copy->message);
   return g_strdup (headline);

@@ -297,9 +297,31 @@ imprint_window_class_init (ImprintWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
 }
 
+/* Style and icons of the app, once per display, whoever hosts the window
+ * (the application, a settings panel, the UI tests). */
+static void
+ensure_style (void)
+{
+  static gboolean done;
+  g_autoptr(GtkCssProvider) css = NULL;
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (done || display == NULL)
+    return;
+  done = TRUE;
+
+  css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/dev/imprint/Imprint/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (display),
+                                    "/dev/imprint/Imprint/icons");
+}
+
 static void
 imprint_window_init (ImprintWindow *self)
 {
+  ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
   self->pages = g_ptr_array_new_with_free_func (g_object_unref);
   translate_chrome (self);

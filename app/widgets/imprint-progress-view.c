@@ -222,6 +222,8 @@ imprint_progress_view_handle_request (ImprintProgressView *self,
   gtk_widget_set_visible (GTK_WIDGET (self->request_ok_button), wants_pin);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->pin_entry),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Security key PIN"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->pin_entry))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Security key PIN"), -1);
   gtk_widget_set_visible (self->request_box, TRUE);
   if (wants_pin)
     gtk_widget_grab_focus (GTK_WIDGET (self->pin_entry));

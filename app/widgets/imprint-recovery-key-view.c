@@ -64,7 +64,6 @@ imprint_recovery_key_view_set_key (ImprintRecoveryKeyView *self,
       GtkWidget *label = gtk_label_new (parts[i]);
       g_autofree char *name = g_strdup_printf (_("Group %u: %s"), i + 1, parts[i]);
 
-      gtk_label_set_selectable (GTK_LABEL (label), TRUE);
       gtk_widget_add_css_class (label, "recovery-key");
       gtk_accessible_update_property (GTK_ACCESSIBLE (label),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);

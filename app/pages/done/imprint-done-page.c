@@ -39,6 +39,7 @@ imprint_done_page_shown (ImprintPage *page)
                            "computer to start it. Keep your recovery key safe."), disk_title);
 
       imprint_page_set_title (page, _("Done"));
+      gtk_widget_add_css_class (GTK_WIDGET (self->status_page), "success");
       adw_status_page_set_icon_name (self->status_page, "emblem-ok-symbolic");
       adw_status_page_set_title (self->status_page, _("Installation Complete"));
       adw_status_page_set_description (self->status_page, description);
@@ -64,6 +65,7 @@ imprint_done_page_shown (ImprintPage *page)
       g_autofree char *safe = imprint_error_what_is_safe (error, TRUE);
 
       imprint_page_set_title (page, _("Failed"));
+      gtk_widget_add_css_class (GTK_WIDGET (self->status_page), "failure");
       adw_status_page_set_icon_name (self->status_page, "dialog-error-symbolic");
       adw_status_page_set_title (self->status_page, _("Installation Failed"));
       adw_status_page_set_description (self->status_page, NULL);

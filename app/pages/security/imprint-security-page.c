@@ -427,6 +427,30 @@ imprint_security_page_class_init (ImprintSecurityPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, refresh_cb);
 }
 
+/* AdwExpanderRow's enable switch has no name of its own in 1.2. */
+static gboolean
+name_switch_in (GtkWidget  *widget,
+                const char *name)
+{
+  if (GTK_IS_SWITCH (widget))
+    {
+      gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+      return TRUE;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    if (name_switch_in (c, name))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+name_expander_switch (AdwExpanderRow *row,
+                      const char     *name)
+{
+  name_switch_in (GTK_WIDGET (row), name);
+}
+
 static void
 imprint_security_page_init (ImprintSecurityPage *self)
 {
@@ -445,4 +469,5 @@ imprint_security_page_init (ImprintSecurityPage *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->refresh_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Look for security keys again"), -1);
   gtk_widget_set_visible (GTK_WIDGET (self->hint_label), FALSE);
+  name_expander_switch (self->passphrase_row, _("Unlock with a passphrase"));
 }

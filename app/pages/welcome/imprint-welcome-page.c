@@ -165,6 +165,8 @@ imprint_welcome_page_locale_changed (ImprintPage *page)
   g_object_set (self->search_entry, "placeholder-text", _("Search languages"), NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search_entry),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Search languages"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->search_entry))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Search languages"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->language_list),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Language"), -1);
   gtk_button_set_label (self->try_button, _("_Try"));
