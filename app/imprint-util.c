@@ -1,11 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
 #include "imprint-error.h"
 #include "imprint-util.h"
+
+/* Sets up gettext for the app. GLib decides once, on the first
+ * g_dgettext() (GtkBuilder's), whether to translate at all, and says no
+ * for a C.UTF-8 session without an English catalogue. A live session often
+ * starts like that and switches language later, so make that first call
+ * while LC_MESSAGES is plain "C", which GLib always translates for. */
+void
+imprint_i18n_init (const char *localedir)
+{
+  g_autofree char *saved = NULL;
+
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  saved = g_strdup (setlocale (LC_MESSAGES, NULL));
+  setlocale (LC_MESSAGES, "C");
+  (void) g_dgettext (GETTEXT_PACKAGE, "");
+  setlocale (LC_MESSAGES, saved);
+}
 
 void
 imprint_secret_free (char *secret)

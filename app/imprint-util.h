@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+void      imprint_i18n_init            (const char    *localedir);
+
 void      imprint_secret_free          (char          *secret);
 GVariant *imprint_secret_variant_new   (const char    *secret);
 

@@ -28,6 +28,9 @@ struct _ImprintWindow
 
 G_DEFINE_FINAL_TYPE (ImprintWindow, imprint_window, ADW_TYPE_APPLICATION_WINDOW)
 
+/* glibc's (and GNU libintl's) translation cache generation counter. */
+extern int _nl_msg_cat_cntr;
+
 static void update_navigation (ImprintWindow *self);
 
 static ImprintPage *
@@ -246,6 +249,9 @@ imprint_window_set_language (ImprintWindow *self,
   g_setenv ("LANGUAGE", language, TRUE);
   if (setlocale (LC_MESSAGES, locale) == NULL)
     setlocale (LC_MESSAGES, "C.UTF-8");
+  /* gettext caches translations; tell it the language changed, as the GNU
+   * gettext manual says to after changing LANGUAGE. */
+  _nl_msg_cat_cntr++;
 
   gtk_widget_set_default_direction (gtk_get_locale_direction ());
 

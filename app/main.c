@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include "imprint-application.h"
+#include "imprint-util.h"
 
 int
 main (int   argc,
@@ -13,9 +14,7 @@ main (int   argc,
   g_autoptr(ImprintApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  imprint_i18n_init (LOCALEDIR);
 
   app = imprint_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);

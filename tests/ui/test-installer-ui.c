@@ -13,6 +13,7 @@
 
 #include "imprint-driver.h"
 #include "imprint-page.h"
+#include "imprint-util.h"
 #include "imprint-window.h"
 #include "imprint-disk-row.h"
 #include "imprint-progress-view.h"
@@ -695,9 +696,7 @@ main (int   argc,
 
   setlocale (LC_ALL, "C.UTF-8");
   g_setenv ("LANGUAGE", "en_US", TRUE);
-  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  imprint_i18n_init (localedir ? localedir : LOCALEDIR);
 
   g_test_init (&argc, &argv, NULL);
   if (!gtk_init_check ())
