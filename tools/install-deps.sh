@@ -25,6 +25,7 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
+  fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
   libclang-rt-14-dev
 "
 
