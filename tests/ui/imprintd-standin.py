@@ -67,8 +67,10 @@ def vardict(d):
 
 
 class Job:
-    def __init__(self, daemon, number, outcome, total):
+    def __init__(self, daemon, number, outcome, total, fido2=False):
         self.daemon = daemon
+        self.fido2 = fido2
+        self.waiting = False
         self.path = '/dev/imprint/Imprint1/job/%d' % number
         self.outcome = outcome
         self.props = {
@@ -116,7 +118,14 @@ class Job:
     def tick(self):
         if self.finished:
             return False
+        if self.waiting:
+            return True
         self.steps += 1
+        if self.steps == 2 and self.fido2:
+            self.waiting = True
+            self.signal('Request', '(sss)', ('pin-1', 'fido2-pin',
+                                             'Enter the PIN of your security key “YubiKey 5 NFC”.'))
+            return True
         if self.steps == 2:
             self.signal('Log', '(s)', ('Creating partitions on the disk',))
             self.set(Step=GLib.Variant('s', 'Creating partitions'))
@@ -160,7 +169,18 @@ class Job:
             self.signal('Log', '(s)', ('Cancelled by the user',))
             self.finish(False, 'Cancelled', 'The installation was cancelled.')
         elif method == 'Answer':
+            rid, value, opts = params.unpack()
             inv.return_value(None)
+            if not self.waiting:
+                return
+            if opts.get('cancel'):
+                self.signal('Log', '(s)', ('The security key was skipped',))
+                self.waiting = False
+            elif value == '1234':
+                self.signal('Log', '(s)', ('The security key was enrolled',))
+                self.waiting = False
+            else:
+                self.signal('Request', '(sss)', ('pin-2', 'fido2-pin', 'Wrong PIN. 7 tries left.'))
         else:
             inv.return_dbus_error(ERR + 'NotSupported', method)
 
@@ -286,7 +306,8 @@ class Daemon:
                 if self.outcome == 'denied':
                     inv.return_dbus_error(ERR + 'NotAuthorized', 'Authorization was refused.')
                     return
-                job = Job(self, len(self.jobs) + 1, self.outcome, 4 * GIB)
+                job = Job(self, len(self.jobs) + 1, self.outcome, 4 * GIB,
+                          fido2='fido2' in opts.get('encryption', []))
                 self.jobs.append(job)
                 inv.return_value(GLib.Variant('(o)', (job.path,)))
             else:

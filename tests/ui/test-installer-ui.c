@@ -37,6 +37,7 @@ typedef struct {
   gboolean    rtl;
   const char *outcome;  /* success, fail, slow (cancel), denied */
   gboolean    hotplug;
+  gboolean    fido2;
 } FlowOptions;
 
 /* ---- main loop helpers -------------------------------------------------- */
@@ -235,6 +236,11 @@ snap (GtkWindow         *window,
 
   if (shot_dir == NULL || opts->prefix == NULL)
     return;
+  /* The failure, cancel and denied runs only add their own pages. */
+  if (!g_str_equal (opts->outcome, "success") && page[0] < '5' && page[0] != '\0')
+    return;
+  if (!g_str_equal (opts->outcome, "success") && g_str_equal (page, "5-summary"))
+    return;
 
   settle (400);
   name = g_strdup_printf ("%s%s", opts->prefix, page);
@@ -317,6 +323,14 @@ widget_sensitive (gpointer data)
   Ctx *c = data;
 
   return gtk_widget_is_sensitive (c->widget);
+}
+
+static gboolean
+widget_visible (gpointer data)
+{
+  Ctx *c = data;
+
+  return gtk_widget_get_visible (c->widget);
 }
 
 static gboolean
@@ -456,6 +470,10 @@ run_flow (const FlowOptions *opts)
   /* A passphrase too: too short is refused, a long one rated. */
   adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "passphrase_row")), TRUE);
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "passphrase_row")), TRUE);
+  g_assert_true (gtk_widget_get_sensitive (child (page, IMPRINT_TYPE_SECURITY_PAGE, "fido_switch")));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_SECURITY_PAGE, "fido_switch"))));
+  if (opts->fido2)
+    gtk_switch_set_active (GTK_SWITCH (child (page, IMPRINT_TYPE_SECURITY_PAGE, "fido_switch")), TRUE);
   set_text (child (page, IMPRINT_TYPE_SECURITY_PAGE, "pass_entry"), "short");
   settle (600);
   g_assert_false (imprint_page_get_complete (page));
@@ -541,6 +559,27 @@ run_flow (const FlowOptions *opts)
   g_assert_true (wait_for (on_page, &c, "the progress page"));
   page = imprint_window_get_page (window, "progress");
   check_names (GTK_WIDGET (page), "progress");
+  if (opts->fido2)
+    {
+      GtkWidget *view = child (page, IMPRINT_TYPE_PROGRESS_PAGE, "progress_view");
+      GtkWidget *pin = child (view, IMPRINT_TYPE_PROGRESS_VIEW, "pin_entry");
+
+      /* The PIN prompt shows in the window; a wrong PIN asks again. */
+      c.widget = child (view, IMPRINT_TYPE_PROGRESS_VIEW, "request_box");
+      g_assert_true (wait_for (widget_visible, &c, "the security key PIN prompt"));
+      g_assert_true (gtk_widget_get_visible (pin));
+      check_names (GTK_WIDGET (page), "progress (PIN)");
+      snap (GTK_WINDOW (window), opts, "6-progress-pin");
+      set_text (pin, "0000");
+      g_signal_emit_by_name (child (view, IMPRINT_TYPE_PROGRESS_VIEW, "request_ok_button"), "clicked");
+      g_assert_false (gtk_widget_get_visible (c.widget));
+      g_assert_true (wait_for (widget_visible, &c, "the PIN prompt again"));
+      g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (child (view, IMPRINT_TYPE_PROGRESS_VIEW, "request_label"))),
+                                "Wrong PIN"));
+      set_text (pin, "1234");
+      g_signal_emit_by_name (pin, "activate");
+      g_assert_false (gtk_widget_get_visible (c.widget));
+    }
   if (g_str_equal (opts->outcome, "slow"))
     {
       GtkWidget *view = child (page, IMPRINT_TYPE_PROGRESS_PAGE, "progress_view");
@@ -577,6 +616,9 @@ run_flow (const FlowOptions *opts)
   if (g_str_equal (opts->outcome, "success"))
     {
       g_assert_cmpstr (title, ==, "Installation Complete");
+      if (opts->fido2)
+        g_assert_nonnull (strstr (imprint_driver_get_log (imprint_window_get_driver (window)),
+                                  "security key was enrolled"));
       snap (GTK_WINDOW (window), opts, "7-done");
     }
   else if (g_str_equal (opts->outcome, "fail"))
@@ -609,6 +651,13 @@ static void
 test_success (void)
 {
   FlowOptions opts = { "", 760, 760, TRUE, FALSE, "success", TRUE };
+  run_flow (&opts);
+}
+
+static void
+test_fido2 (void)
+{
+  FlowOptions opts = { "fido2-", 760, 760, FALSE, FALSE, "success", FALSE, TRUE };
   run_flow (&opts);
 }
 
@@ -716,6 +765,7 @@ main (int   argc,
 
   g_test_add_func ("/ui/language", test_language);
   g_test_add_func ("/ui/install/success", test_success);
+  g_test_add_func ("/ui/install/fido2", test_fido2);
   g_test_add_func ("/ui/install/narrow", test_narrow);
   g_test_add_func ("/ui/install/rtl", test_rtl);
   g_test_add_func ("/ui/install/failure", test_failure);

@@ -87,7 +87,8 @@ describe_erased (GVariant *disk)
           size_str = g_format_size (size);
           if (what == NULL || *what == '\0')
             what = _("Unknown data");
-          if (label != NULL && *label != '\0')
+          /* "Windows “Windows”" says nothing twice. */
+          if (label != NULL && *label != '\0' && g_strcmp0 (label, what) != 0)
             /* Translators: one erased partition: "• <contents> “<label>” (<size>)" */
             g_string_append_printf (list, _("\n• %s “%s” (%s)"), what, label, size_str);
           else
