@@ -14,7 +14,7 @@ PKGS="
   build-essential meson ninja-build pkg-config gettext itstool
   libglib2.0-dev libglib2.0-bin libjson-glib-dev
   libgtk-4-dev libadwaita-1-dev libqrencode-dev
-  libcryptsetup-dev libtss2-dev libfido2-dev libssl-dev
+  libcryptsetup-dev libtss2-dev libfido2-dev libcbor-dev libssl-dev
   libblkid-dev libfdisk-dev libmount-dev libudev-dev libsystemd-dev
   libpolkit-gobject-1-dev libpwquality-dev
   scdoc desktop-file-utils appstream
@@ -22,7 +22,7 @@ PKGS="
 # Tests
 PKGS="$PKGS
   dbus dbus-x11 python3-dbusmock python3-gi gir1.2-glib-2.0
-  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin
+  util-linux mount fdisk e2fsprogs dosfstools mtools ntfs-3g cryptsetup-bin
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "imprintctl.h"
+
+static const char *
+lookup_s (GVariant *dict, const char *key)
+{
+  const char *s = NULL;
+
+  if (!g_variant_lookup (dict, key, "&s", &s))
+    return "";
+  return s;
+}
+
+static void
+print_disk_table (GVariant *disks)
+{
+  GVariantIter iter;
+  GVariant *disk;
+
+  /* Column titles are translatable; the widths fit the common values. */
+  g_print ("%-16s %9s %-9s %-24s %-5s %s\n",
+           _("DEVICE"), _("SIZE"), _("TRANSPORT"), _("MODEL"), _("TABLE"), _("CONTENTS"));
+
+  g_variant_iter_init (&iter, disks);
+  while ((disk = g_variant_iter_next_value (&iter)))
+    {
+      g_autofree char *size = NULL;
+      g_autofree char *model = NULL;
+      g_autofree const char **reasons = NULL;
+      guint64 bytes = 0;
+      gboolean usable = FALSE;
+
+      g_variant_lookup (disk, "size", "t", &bytes);
+      g_variant_lookup (disk, "usable", "b", &usable);
+      g_variant_lookup (disk, "reasons", "^a&s", &reasons);
+      size = ctl_format_size (bytes);
+      model = g_strstrip (g_strdup_printf ("%s %s", lookup_s (disk, "vendor"), lookup_s (disk, "model")));
+
+      g_print ("%-16s %9s %-9s %-24.24s %-5s %s\n",
+               lookup_s (disk, "device"), size, lookup_s (disk, "transport"),
+               *model ? model : "-", *lookup_s (disk, "table") ? lookup_s (disk, "table") : "-",
+               lookup_s (disk, "contents"));
+      if (!usable && reasons != NULL)
+        {
+          g_autofree char *joined = g_strjoinv ("; ", (char **) reasons);
+          g_print ("%-16s %s\n", "", joined);
+        }
+      g_variant_unref (disk);
+    }
+}
+
+int
+ctl_verb_list_disks (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GVariant) disks = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) files = NULL;
+  gboolean include_loop = FALSE;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "include-loop", 0, 0, G_OPTION_ARG_NONE, &include_loop, N_("Also offer loop devices"), NULL },
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &files, N_("Also describe this image file"), N_("FILE") },
+    { NULL }
+  };
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("imprintctl: %s\n", error->message);
+      return EXIT_CODE_USAGE;
+    }
+  if (argc > 1)
+    {
+      g_printerr (_("imprintctl: list-disks takes no arguments.\n"));
+      return EXIT_CODE_USAGE;
+    }
+
+  options = ctl_options_new (ctl);
+  if (include_loop)
+    g_variant_builder_add (options, "{sv}", "include-loop", g_variant_new_boolean (TRUE));
+  if (files != NULL)
+    {
+      /* The daemon does not share our working directory. */
+      for (gsize i = 0; files[i] != NULL; i++)
+        if (!g_path_is_absolute (files[i]))
+          {
+            char *abs = g_canonicalize_filename (files[i], NULL);
+            g_free (files[i]);
+            files[i] = abs;
+          }
+      g_variant_builder_add (options, "{sv}", "include-files",
+                             g_variant_new_strv ((const char * const *) files, -1));
+    }
+
+  if (!imprint_manager_call_list_disks_sync (ctl->manager, g_variant_builder_end (options),
+                                             &disks, NULL, &error))
+    return ctl_report_error (error);
+
+  if (json || ctl->json)
+    {
+      g_autofree char *text = ctl_variant_to_json (disks, TRUE);
+      g_print ("%s\n", text);
+    }
+  else
+    print_disk_table (disks);
+
+  return EXIT_CODE_OK;
+}

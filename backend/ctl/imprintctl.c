@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imprint-error.h"
+#include "imprintctl.h"
+
+typedef struct {
+  const char *name;
+  CtlVerbFunc func;
+  const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+  { "list-disks", ctl_verb_list_disks, N_("List the disks Imprint can install onto") },
+};
+
+static void
+print_help (void)
+{
+  g_print (_("Usage: imprintctl [OPTION…] COMMAND [ARGUMENT…]\n"
+             "\n"
+             "Installs and sets up image-based systems through imprintd.\n"
+             "\n"
+             "Options:\n"
+             "  -h, --help            Show this help\n"
+             "      --version         Show the version\n"
+             "      --json            Print machine-readable JSON\n"
+             "      --no-ask-password Do not ask for a password; fail instead\n"
+             "\n"
+             "Commands:\n"));
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    g_print ("  %-20s %s\n", verbs[i].name, _(verbs[i].summary));
+  g_print (_("\nSee imprintctl(1) for the options of each command.\n"));
+}
+
+int
+ctl_exit_code_for (const GError *error)
+{
+  if (error->domain != IMPRINT_ERROR)
+    return EXIT_CODE_FAILED;
+  switch ((ImprintError) error->code)
+    {
+    case IMPRINT_ERROR_NOT_AUTHORIZED:
+    case IMPRINT_ERROR_AUTH_DISMISSED:
+      return EXIT_CODE_NOT_AUTHORIZED;
+    case IMPRINT_ERROR_NOT_FOUND:
+      return EXIT_CODE_NOT_FOUND;
+    case IMPRINT_ERROR_SOURCE_INVALID:
+      return EXIT_CODE_SOURCE_INVALID;
+    case IMPRINT_ERROR_NO_SPACE:
+      return EXIT_CODE_NO_SPACE;
+    case IMPRINT_ERROR_UNAVAILABLE:
+      return EXIT_CODE_UNAVAILABLE;
+    case IMPRINT_ERROR_CANCELLED:
+      return EXIT_CODE_CANCELLED;
+    case IMPRINT_ERROR_INVALID_ARGUMENT:
+      return EXIT_CODE_USAGE;
+    default:
+      return EXIT_CODE_FAILED;
+    }
+}
+
+int
+ctl_report_error (GError *error)
+{
+  imprint_error_strip_remote (error);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    g_printerr (_("imprintctl: imprintd is not running and could not be started.\n"));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+    g_printerr (_("imprintctl: imprintd did not answer in time.\n"));
+  else
+    g_printerr ("imprintctl: %s\n", error->message);
+  return ctl_exit_code_for (error);
+}
+
+GVariantBuilder *
+ctl_options_new (Ctl *ctl)
+{
+  GVariantBuilder *b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+
+  if (ctl->no_ask_password)
+    g_variant_builder_add (b, "{sv}", "auth.no_user_interaction", g_variant_new_boolean (TRUE));
+  return b;
+}
+
+gboolean
+ctl_connect (Ctl *ctl, GError **error)
+{
+  /* G_BUS_TYPE_SYSTEM follows DBUS_SYSTEM_BUS_ADDRESS, so the same
+   * imprintctl drives a test bus. */
+  ctl->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  if (ctl->bus == NULL)
+    return FALSE;
+  ctl->manager = imprint_manager_proxy_new_sync (ctl->bus,
+                                                 G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                                 G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                                 "dev.imprint.Imprint1",
+                                                 "/dev/imprint/Imprint1/Manager",
+                                                 NULL, error);
+  if (ctl->manager == NULL)
+    return FALSE;
+  /* A password dialog can take a person a while. */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (ctl->manager),
+                                    ctl->no_ask_password ? 60 * 1000 : G_MAXINT);
+  return TRUE;
+}
+
+char *
+ctl_variant_to_json (GVariant *value, gboolean pretty)
+{
+  g_autoptr(JsonNode) node = json_gvariant_serialize (value);
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_pretty (gen, pretty);
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+char *
+ctl_format_size (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_DEFAULT);
+}
+
+/* GLib's own debug and info messages are for developers: a person using
+ * imprintctl sees our sentences only. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) &&
+      g_getenv ("IMPRINTCTL_DEBUG") == NULL)
+    return G_LOG_WRITER_HANDLED;
+  return g_log_writer_standard_streams (level, fields, n_fields, user_data);
+}
+
+int
+main (int argc, char **argv)
+{
+  Ctl ctl = { 0 };
+  g_autoptr(GError) error = NULL;
+  const Verb *verb = NULL;
+  int i, r;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_log_set_writer_func (log_writer, NULL, NULL);
+
+  /* Global options come before the command. */
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      if (g_str_equal (argv[i], "-h") || g_str_equal (argv[i], "--help"))
+        {
+          print_help ();
+          return EXIT_CODE_OK;
+        }
+      else if (g_str_equal (argv[i], "--version"))
+        {
+          g_print ("imprintctl %s\n", PACKAGE_VERSION);
+          return EXIT_CODE_OK;
+        }
+      else if (g_str_equal (argv[i], "--json"))
+        ctl.json = TRUE;
+      else if (g_str_equal (argv[i], "--no-ask-password"))
+        ctl.no_ask_password = TRUE;
+      else
+        {
+          g_printerr (_("imprintctl: unknown option “%s”. See imprintctl --help.\n"), argv[i]);
+          return EXIT_CODE_USAGE;
+        }
+    }
+
+  if (i >= argc)
+    {
+      print_help ();
+      return EXIT_CODE_USAGE;
+    }
+
+  for (gsize v = 0; v < G_N_ELEMENTS (verbs); v++)
+    if (g_str_equal (verbs[v].name, argv[i]))
+      verb = &verbs[v];
+  if (verb == NULL)
+    {
+      g_printerr (_("imprintctl: unknown command “%s”. See imprintctl --help.\n"), argv[i]);
+      return EXIT_CODE_USAGE;
+    }
+
+  (void) IMPRINT_ERROR;
+  if (!ctl_connect (&ctl, &error))
+    return ctl_report_error (error);
+
+  r = verb->func (&ctl, argc - i, argv + i);
+
+  g_clear_object (&ctl.manager);
+  g_clear_object (&ctl.bus);
+  return r;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imprint-dbus-generated.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes, documented in imprintctl(1). */
+enum {
+  EXIT_CODE_OK = 0,
+  EXIT_CODE_FAILED = 1,
+  EXIT_CODE_USAGE = 2,
+  EXIT_CODE_NOT_AUTHORIZED = 4,
+  EXIT_CODE_NOT_FOUND = 5,
+  EXIT_CODE_SOURCE_INVALID = 6,
+  EXIT_CODE_NO_SPACE = 7,
+  EXIT_CODE_UNAVAILABLE = 8,
+  EXIT_CODE_CANCELLED = 130,
+};
+
+typedef struct {
+  gboolean json;
+  gboolean no_ask_password;
+  GDBusConnection *bus;
+  ImprintManager *manager;
+} Ctl;
+
+typedef int (*CtlVerbFunc) (Ctl *ctl, int argc, char **argv);
+
+/* Common option a{sv} every call carries. */
+GVariantBuilder *ctl_options_new    (Ctl *ctl);
+int              ctl_report_error   (GError *error);
+int              ctl_exit_code_for  (const GError *error);
+gboolean         ctl_connect        (Ctl *ctl, GError **error);
+char            *ctl_variant_to_json (GVariant *value, gboolean pretty);
+char            *ctl_format_size    (guint64 bytes);
+
+/* Follows a Job to its end: a progress bar on a terminal, JSON lines with
+ * --json. Create the watch BEFORE calling the method that starts the job.
+ * Returns an exit code; @ret_result gets the job's Result. */
+typedef struct _CtlJobWatch CtlJobWatch;
+CtlJobWatch     *ctl_job_watch_new    (Ctl *ctl);
+int              ctl_job_watch_follow (CtlJobWatch *watch, const char *job_path, GVariant **ret_result);
+void             ctl_job_watch_free   (CtlJobWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
+
+int ctl_verb_list_disks (Ctl *ctl, int argc, char **argv);
+
+G_END_DECLS

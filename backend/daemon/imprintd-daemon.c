@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "imprint-dbus-generated.h"
+#include "imprintd-daemon.h"
+
+/* A finished job stays on the bus this long, so a client that was slow to
+ * subscribe can still read its final properties. */
+#define FINISHED_JOB_LINGER_SECONDS 60
+
+struct _ImprintdDaemon {
+  GObject parent_instance;
+
+  GDBusConnection *connection;
+  GMainContext *context;
+  GDBusObjectManagerServer *object_manager;
+
+  guint idle_timeout;
+  guint idle_source;
+  guint holds;            /* method calls in flight */
+  GHashTable *jobs;       /* path -> ImprintdJob, running or lingering */
+  guint running_jobs;
+  guint job_serial;
+
+  int inhibit_fd;
+  gboolean inhibit_pending;
+};
+
+enum {
+  SIGNAL_IDLE_TIMEOUT,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ImprintdDaemon, imprintd_daemon, G_TYPE_OBJECT)
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  ImprintdDaemon *self = user_data;
+
+  self->idle_source = 0;
+  g_debug ("idle for %u s, exiting", self->idle_timeout);
+  g_signal_emit (self, signals[SIGNAL_IDLE_TIMEOUT], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_idle_timer (ImprintdDaemon *self)
+{
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->idle_timeout == 0 || self->holds > 0 || self->running_jobs > 0)
+    return;
+  self->idle_source = g_timeout_add_seconds (self->idle_timeout, on_idle_timeout, self);
+}
+
+void
+imprintd_daemon_hold (ImprintdDaemon *self)
+{
+  self->holds++;
+  update_idle_timer (self);
+}
+
+void
+imprintd_daemon_release (ImprintdDaemon *self)
+{
+  g_return_if_fail (self->holds > 0);
+  self->holds--;
+  update_idle_timer (self);
+}
+
+static void
+on_inhibit (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(ImprintdDaemon) self = user_data;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gint32 handle;
+
+  self->inhibit_pending = FALSE;
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds, res, &error);
+  if (reply == NULL)
+    {
+      /* No logind (a container, a test bus): nothing to inhibit. */
+      g_debug ("could not take a shutdown inhibitor: %s", error->message);
+      return;
+    }
+
+  g_variant_get (reply, "(h)", &handle);
+  if (self->running_jobs == 0)
+    return; /* all jobs ended meanwhile: the fd list closes it */
+  self->inhibit_fd = g_unix_fd_list_get (fds, handle, &error);
+  if (self->inhibit_fd < 0)
+    g_debug ("could not take the inhibitor fd: %s", error->message);
+}
+
+static void
+take_inhibitor (ImprintdDaemon *self)
+{
+  if (self->inhibit_fd >= 0 || self->inhibit_pending)
+    return;
+  self->inhibit_pending = TRUE;
+  /* Shutting down or suspending in the middle of partitioning a disk
+   * leaves a machine that does not boot: block it while a job runs. */
+  g_dbus_connection_call_with_unix_fd_list (self->connection,
+      "org.freedesktop.login1", "/org/freedesktop/login1",
+      "org.freedesktop.login1.Manager", "Inhibit",
+      g_variant_new ("(ssss)", "shutdown:sleep:idle", "Imprint",
+                     _("The system is being installed or changed"), "block"),
+      G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL,
+      on_inhibit, g_object_ref (self));
+}
+
+static void
+release_inhibitor (ImprintdDaemon *self)
+{
+  if (self->inhibit_fd >= 0)
+    {
+      close (self->inhibit_fd);
+      self->inhibit_fd = -1;
+    }
+}
+
+typedef struct {
+  ImprintdDaemon *daemon;
+  char *path;
+} LingerData;
+
+static gboolean
+on_linger_done (gpointer user_data)
+{
+  LingerData *data = user_data;
+
+  g_dbus_object_manager_server_unexport (data->daemon->object_manager, data->path);
+  g_hash_table_remove (data->daemon->jobs, data->path);
+  g_object_unref (data->daemon);
+  g_free (data->path);
+  g_free (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_job_completed (ImprintdJob *job,
+                  gboolean     success,
+                  const char  *message,
+                  gpointer     user_data)
+{
+  ImprintdDaemon *self = user_data;
+  LingerData *data = g_new0 (LingerData, 1);
+  GDBusObject *object = g_dbus_interface_get_object (G_DBUS_INTERFACE (job));
+
+  g_return_if_fail (self->running_jobs > 0);
+  self->running_jobs--;
+  if (self->running_jobs == 0)
+    release_inhibitor (self);
+
+  data->daemon = g_object_ref (self);
+  data->path = g_strdup (g_dbus_object_get_object_path (object));
+  g_timeout_add_seconds (FINISHED_JOB_LINGER_SECONDS, on_linger_done, data);
+  update_idle_timer (self);
+}
+
+const char *
+imprintd_daemon_add_job (ImprintdDaemon *self, ImprintdJob *job)
+{
+  g_autoptr(ImprintObjectSkeleton) object = NULL;
+  g_autofree char *path = NULL;
+
+  path = g_strdup_printf (IMPRINTD_OBJECT_ROOT "/job/%u", ++self->job_serial);
+  object = imprint_object_skeleton_new (path);
+  imprint_object_skeleton_set_job (object, IMPRINT_JOB (job));
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
+
+  g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
+  g_hash_table_insert (self->jobs, g_strdup (path), g_object_ref (job));
+  self->running_jobs++;
+  take_inhibitor (self);
+  update_idle_timer (self);
+
+  return g_dbus_object_get_object_path (G_DBUS_OBJECT (object));
+}
+
+GMainContext *
+imprintd_daemon_get_context (ImprintdDaemon *self)
+{
+  return self->context;
+}
+
+GDBusConnection *
+imprintd_daemon_get_connection (ImprintdDaemon *self)
+{
+  return self->connection;
+}
+
+gboolean
+imprintd_daemon_start (ImprintdDaemon *self, GError **error)
+{
+  self->object_manager = g_dbus_object_manager_server_new (IMPRINTD_OBJECT_ROOT);
+  imprintd_manager_export (self, self->object_manager);
+  g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
+  update_idle_timer (self);
+  return TRUE;
+}
+
+static void
+imprintd_daemon_finalize (GObject *object)
+{
+  ImprintdDaemon *self = IMPRINTD_DAEMON (object);
+
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  release_inhibitor (self);
+  g_clear_pointer (&self->jobs, g_hash_table_unref);
+  g_clear_object (&self->object_manager);
+  g_clear_object (&self->connection);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (imprintd_daemon_parent_class)->finalize (object);
+}
+
+static void
+imprintd_daemon_class_init (ImprintdDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = imprintd_daemon_finalize;
+
+  signals[SIGNAL_IDLE_TIMEOUT] =
+    g_signal_new ("idle-timeout", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+imprintd_daemon_init (ImprintdDaemon *self)
+{
+  self->inhibit_fd = -1;
+  self->context = g_main_context_ref_thread_default ();
+  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+ImprintdDaemon *
+imprintd_daemon_new (GDBusConnection *connection, guint idle_timeout_seconds)
+{
+  ImprintdDaemon *self = g_object_new (IMPRINTD_TYPE_DAEMON, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->idle_timeout = idle_timeout_seconds;
+  return self;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imprintd-job.h"
+
+G_BEGIN_DECLS
+
+#define IMPRINTD_OBJECT_ROOT   "/dev/imprint/Imprint1"
+#define IMPRINTD_MANAGER_PATH  IMPRINTD_OBJECT_ROOT "/Manager"
+#define IMPRINTD_BUS_NAME      "dev.imprint.Imprint1"
+
+#define IMPRINTD_TYPE_DAEMON (imprintd_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (ImprintdDaemon, imprintd_daemon, IMPRINTD, DAEMON, GObject)
+
+ImprintdDaemon *imprintd_daemon_new        (GDBusConnection *connection,
+                                            guint            idle_timeout_seconds);
+/* Exports the objects. Emits "idle-timeout" when nothing happened for the
+ * idle timeout and no job runs (0 = never). */
+gboolean        imprintd_daemon_start      (ImprintdDaemon  *self,
+                                            GError         **error);
+GDBusConnection *imprintd_daemon_get_connection (ImprintdDaemon *self);
+GMainContext   *imprintd_daemon_get_context (ImprintdDaemon *self);
+
+/* Exports @job under /dev/imprint/Imprint1/job/N, keeps the daemon alive
+ * and holds a logind inhibitor while it runs. Returns the object path. */
+const char     *imprintd_daemon_add_job    (ImprintdDaemon  *self,
+                                            ImprintdJob     *job);
+/* Activity: a method call arrived / was answered. */
+void            imprintd_daemon_hold       (ImprintdDaemon  *self);
+void            imprintd_daemon_release    (ImprintdDaemon  *self);
+
+/* Set up by imprintd-manager.c. */
+void            imprintd_manager_export    (ImprintdDaemon            *self,
+                                            GDBusObjectManagerServer  *server);
+
+G_END_DECLS

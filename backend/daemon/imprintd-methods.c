@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <sys/stat.h>
+
+#include "imprint-error.h"
+#include "imprintd-methods.h"
+
+#define ACTION_LIST_DISKS    "dev.imprint.Imprint1.list-disks"
+#define ACTION_INSTALL       "dev.imprint.Imprint1.install"
+#define ACTION_ENROLL        "dev.imprint.Imprint1.enroll"
+#define ACTION_CREATE_USER   "dev.imprint.Imprint1.create-user"
+#define ACTION_UPDATE        "dev.imprint.Imprint1.update"
+#define ACTION_FACTORY_RESET "dev.imprint.Imprint1.factory-reset"
+
+/* The one table of what imprintd does and which polkit action guards it. */
+static const ImprintdMethod methods[] = {
+  { "ListDisks", ACTION_LIST_DISKS, FALSE, imprintd_method_list_disks },
+};
+
+const ImprintdMethod *
+imprintd_methods_lookup (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (methods); i++)
+    if (g_str_equal (methods[i].name, name))
+      return &methods[i];
+  return NULL;
+}
+
+/* imprintd runs as root; a caller may only make it read image files the
+ * caller could read itself. */
+gboolean
+imprintd_check_file_access (const char *path, guint32 uid, GError **error)
+{
+  struct stat st;
+
+  if (stat (path, &st) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Cannot open “%s”: %s"), path, g_strerror (e));
+      return FALSE;
+    }
+  if (uid == 0 || st.st_uid == uid || (st.st_mode & S_IROTH))
+    return TRUE;
+  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
+               _("You are not allowed to read “%s”."), path);
+  return FALSE;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imprintd-daemon.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  ImprintdDaemon *daemon;
+  GDBusMethodInvocation *invocation;
+  GVariant *parameters;   /* the whole in-argument tuple */
+  GVariant *options;      /* its last member, a{sv} */
+  guint32 uid;            /* the caller, already authorised */
+} ImprintdMethodCall;
+
+/* Returns the out-argument tuple (floating is fine) or NULL with @error. */
+typedef GVariant *(*ImprintdMethodFunc) (ImprintdMethodCall *call, GError **error);
+
+typedef struct {
+  const char *name;          /* D-Bus method name */
+  const char *action;        /* polkit action id, NULL: nothing to guard */
+  gboolean main_thread;      /* run in the main loop (quick, or starts a job) */
+  ImprintdMethodFunc func;
+} ImprintdMethod;
+
+const ImprintdMethod *imprintd_methods_lookup (const char *name);
+
+/* Helpers for the method implementations. */
+gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **error);
+
+/* The implementations, one file per topic. */
+GVariant *imprintd_method_list_disks (ImprintdMethodCall *call, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between disk-describe.c, disk-enumerate.c and disk-monitor.c. */
+
+#include <sys/types.h>
+#include <libmount.h>
+
+#include "disk-enumerate.h"
+
+typedef struct {
+  gboolean include_loop;
+  guint64 min_size;
+  struct libmnt_table *mounts;   /* /proc/self/mountinfo, NULL if unreadable */
+  GHashTable *mount_targets;     /* dev_t (as pointer-sized key) -> GPtrArray of char* */
+  GHashTable *swaps;             /* set of dev_t of active swap block devices */
+  GHashTable *live;              /* set of dev_t of whole disks backing the running system */
+} ImprintDiskContext;
+
+int imprint_disk_context_new (const ImprintDiskEnumerateOptions *opts, ImprintDiskContext **ret);
+void imprint_disk_context_free (ImprintDiskContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintDiskContext, imprint_disk_context_free)
+
+int imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, GVariant **ret_disk);
+
+/* Whether a whole-disk block device (its kernel name and sysfs dir) is
+ * listed at all. Partitions, ram, dm, md, optical drives, unattached loop
+ * devices and absent fixed devices are not. */
+gboolean imprint_disk_sysfs_listable (const char *sysname, const char *syspath);
+
+/* "/sys/dev/block/M:m" resolved; NULL when it does not exist. */
+char *imprint_disk_sysfs_path_for_devnum (dev_t devnum);
+
+/* Device nodes of every listable whole disk, sorted. */
+int imprint_disk_list_nodes (GPtrArray *ret_nodes);
+
+/* Pure helpers, exposed for the unit tests. */
+const char *imprint_disk_guess_transport (const char *sysname, const char *syspath);
+char *imprint_disk_id_sanitize (const char *s);
+char *imprint_disk_parse_vpd_serial (const void *data, gsize len);
