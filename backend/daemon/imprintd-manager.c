@@ -232,6 +232,7 @@ imprintd_manager_export (ImprintdDaemon *daemon, GDBusObjectManagerServer *serve
   g_autoptr(ImprintManager) manager = NULL;
   g_autoptr(GError) error = NULL;
   ImprintDiskMonitor *monitor;
+  const ImprintDiskEnumerateOptions monitor_opts = { 0 };
 
   manager = imprint_manager_skeleton_new ();
   imprint_manager_set_version (manager, PACKAGE_VERSION);
@@ -239,7 +240,9 @@ imprintd_manager_export (ImprintdDaemon *daemon, GDBusObjectManagerServer *serve
   g_signal_connect_object (manager, "g-authorize-method",
                            G_CALLBACK (on_authorize_method), daemon, G_CONNECT_DEFAULT);
 
-  monitor = imprint_disk_monitor_new (&error);
+  /* Default options: loop devices are reported, marked unusable; a
+   * client that offers them (tests) re-lists with "include-loop". */
+  monitor = imprint_disk_monitor_new (&monitor_opts, &error);
   if (monitor == NULL)
     g_warning ("disk hotplug is not reported: %s", error->message);
   else

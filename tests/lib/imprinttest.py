@@ -45,7 +45,7 @@ class TestBus:
 
         bus = subprocess.Popen(['dbus-daemon', '--config-file', BUS_CONFIG,
                                 '--nofork', '--print-address=1'],
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.procs.append(bus)
         self.address = bus.stdout.readline().strip()
         bus.stdout.close()
