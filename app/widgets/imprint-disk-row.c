@@ -27,7 +27,8 @@ dup_reasons (GVariant *disk)
 
   if (!g_variant_lookup (disk, "reasons", "^a&s", &reasons) || reasons[0] == NULL)
     return g_strdup (_("This disk cannot be used."));
-  joined = g_strjoinv (" ", (char **) reasons);
+  /* Reasons come as phrases; separate them whatever their punctuation. */
+  joined = g_strjoinv ("; ", (char **) reasons);
   /* Translators: followed by the reasons, e.g. "Cannot be used: it holds the running system." */
   return g_strdup_printf (_("Cannot be used: %s"), joined);
 }

@@ -360,7 +360,16 @@ static ImprintWindow *
 new_window (const FlowOptions *opts)
 {
   g_autoptr(ImprintDriver) driver = imprint_driver_new ();
+  const char *images = g_getenv ("IMPRINT_UI_IMAGES");
   ImprintWindow *window;
+
+  /* What `imprint --target-image=…` does. */
+  if (images != NULL)
+    {
+      g_auto(GStrv) list = g_strsplit (images, ":", -1);
+
+      imprint_driver_set_target_images (driver, (const char * const *) list);
+    }
 
   gtk_widget_set_default_direction (opts->rtl ? GTK_TEXT_DIR_RTL : GTK_TEXT_DIR_LTR);
   window = imprint_window_new (NULL, driver);
@@ -737,6 +746,77 @@ test_language (void)
   settle (100);
 }
 
+static gboolean
+disk_rows_at_least (gpointer data)
+{
+  Ctx *c = data;
+
+  return count_disk_rows (c->window) >= c->count;
+}
+
+/* The disk page over the real imprintd: image files built by layouts.py
+ * show up as disks with what is on them, in words. */
+static void
+test_real_disks (void)
+{
+  FlowOptions opts = { "real-", 760, 760, TRUE, FALSE, "success", FALSE, FALSE };
+  const char *images = g_getenv ("IMPRINT_UI_IMAGES");
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  ImprintDiskRow *windows = NULL;
+  ImprintWindow *window;
+  ImprintPage *page;
+  Ctx c = { 0 };
+  g_auto(GStrv) list = NULL;
+
+  if (images == NULL)
+    {
+      g_test_skip ("needs the real imprintd and disk images (run-ui-real.sh)");
+      return;
+    }
+  list = g_strsplit (images, ":", -1);
+
+  window = new_window (&opts);
+  c.window = window;
+  next (window);
+  c.page_id = "disk";
+  g_assert_true (wait_for (on_page, &c, "the disk page"));
+  c.count = g_strv_length (list);
+  g_assert_true (wait_for (disk_rows_at_least, &c, "the image files as disks"));
+  page = imprint_window_get_page (window, "disk");
+  g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_DISK_PAGE, "error_box")));
+
+  collect (GTK_WIDGET (page), IMPRINT_TYPE_DISK_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      ImprintDiskRow *row = g_ptr_array_index (rows, i);
+      const char *subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+
+      g_test_message ("disk %s: %s | %s", imprint_disk_row_get_device (row),
+                      adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), subtitle);
+      g_assert_null (strstr (subtitle, "dev.imprint"));
+      if (g_str_has_suffix (imprint_disk_row_get_device (row), "gpt-windows.img"))
+        windows = row;
+    }
+  g_assert_nonnull (windows);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (windows)), "Windows"));
+
+  if (imprint_disk_row_get_usable (windows))
+    {
+      const char *warning;
+
+      gtk_widget_activate (GTK_WIDGET (imprint_disk_row_get_check (windows)));
+      g_assert_true (wait_for (page_complete, &c, "the disk choice"));
+      warning = gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DISK_PAGE, "warning_label")));
+      g_test_message ("warning: %s", warning);
+      g_assert_nonnull (strstr (warning, "Windows"));
+    }
+  check_names (GTK_WIDGET (page), "disk (real)");
+  snap (GTK_WINDOW (window), &opts, "2-disk");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -771,5 +851,6 @@ main (int   argc,
   g_test_add_func ("/ui/install/failure", test_failure);
   g_test_add_func ("/ui/install/cancel", test_cancel);
   g_test_add_func ("/ui/install/denied", test_denied);
+  g_test_add_func ("/ui/real/disks", test_real_disks);
   return g_test_run ();
 }
