@@ -58,7 +58,7 @@ error_headline (const GError *error)
       switch ((ImprintError) error->code)
         {
         case IMPRINT_ERROR_NOT_AUTHORIZED:
-          return _("You are not allowed to install on this computer.");
+          return _("You are not allowed to do this. Ask the person who administers this computer.");
         case IMPRINT_ERROR_AUTH_DISMISSED:
           return _("The password prompt was closed, so nothing was done.");
         case IMPRINT_ERROR_INVALID_ARGUMENT:
@@ -92,7 +92,7 @@ error_headline (const GError *error)
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
     return _("The installer service stopped or could not be started.");
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
-    return _("You are not allowed to install on this computer.");
+    return _("You are not allowed to do this. Ask the person who administers this computer.");
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return _("The installation was cancelled.");
 
@@ -117,6 +117,11 @@ imprint_error_to_sentence (const GError *error)
 
   /* The daemon's own words follow the headline; messages GLib made up
    * about the bus itself are too technical and are left out. */
+  /* For a refusal, a dismissed prompt or a cancel the headline says all. */
+  if (g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED) ||
+      g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_AUTH_DISMISSED) ||
+      g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED))
+    return g_strdup (headline);
   if ((copy->domain == IMPRINT_ERROR || g_error_matches (copy, G_IO_ERROR, G_IO_ERROR_DBUS_ERROR)) &&
       copy->message != NULL && copy->message[0] != '\0' &&
       !g_str_equal (copy->message, headline))

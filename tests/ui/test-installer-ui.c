@@ -558,6 +558,7 @@ run_flow (const FlowOptions *opts)
       text = gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "error_label")));
       g_assert_null (strstr (text, "dev.imprint"));
       g_assert_nonnull (strstr (text, "not allowed"));
+      g_assert_null (strstr (text, "Authorization was refused"));
       snap (GTK_WINDOW (window), opts, "5-summary-denied");
       gtk_window_destroy (GTK_WINDOW (window));
       return;
@@ -817,6 +818,81 @@ test_real_disks (void)
   settle (100);
 }
 
+static void
+polkit_mode (const char *mode)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  g_assert_no_error (error);
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                                       "org.freedesktop.DBus.Mock", "SetMode", g_variant_new ("(s)", mode),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct {
+  GtkWidget  *label;
+  const char *needle;
+} LabelWait;
+
+static gboolean
+label_contains (gpointer data)
+{
+  LabelWait *w = data;
+
+  return gtk_widget_is_visible (w->label) &&
+         strstr (gtk_label_get_label (GTK_LABEL (w->label)), w->needle) != NULL;
+}
+
+/* Refused and dismissed polkit prompts become sentences, and "Try Again"
+ * recovers once allowed. */
+static void
+test_real_auth (void)
+{
+  FlowOptions opts = { "real-", 760, 760, FALSE, FALSE, "success", FALSE, FALSE };
+  ImprintWindow *window;
+  ImprintPage *page;
+  Ctx c = { 0 };
+  LabelWait lw;
+
+  if (g_getenv ("IMPRINT_UI_IMAGES") == NULL)
+    {
+      g_test_skip ("needs the real imprintd and the polkit stand-in (run-ui-real.sh)");
+      return;
+    }
+
+  polkit_mode ("deny");
+  window = new_window (&opts);
+  c.window = window;
+  next (window);
+  page = imprint_window_get_page (window, "disk");
+  lw.label = child (page, IMPRINT_TYPE_DISK_PAGE, "error_label");
+  lw.needle = "not allowed";
+  g_assert_true (wait_for (label_contains, &lw, "the refusal in words"));
+  g_assert_null (strstr (gtk_label_get_label (GTK_LABEL (lw.label)), "dev.imprint"));
+  g_assert_false (imprint_page_get_complete (page));
+  check_names (GTK_WIDGET (page), "disk (denied)");
+  snap (GTK_WINDOW (window), &opts, "2-disk-denied");
+
+  polkit_mode ("dismiss");
+  g_signal_emit_by_name (child (page, IMPRINT_TYPE_DISK_PAGE, "retry_button"), "clicked");
+  lw.needle = "closed";
+  g_assert_true (wait_for (label_contains, &lw, "the dismissal in words"));
+  g_assert_null (strstr (gtk_label_get_label (GTK_LABEL (lw.label)), "dev.imprint"));
+
+  polkit_mode ("allow");
+  g_signal_emit_by_name (child (page, IMPRINT_TYPE_DISK_PAGE, "retry_button"), "clicked");
+  c.count = 3;
+  g_assert_true (wait_for (disk_rows_at_least, &c, "the disks after allowing"));
+  g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_DISK_PAGE, "error_box")));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -852,5 +928,6 @@ main (int   argc,
   g_test_add_func ("/ui/install/cancel", test_cancel);
   g_test_add_func ("/ui/install/denied", test_denied);
   g_test_add_func ("/ui/real/disks", test_real_disks);
+  g_test_add_func ("/ui/real/auth", test_real_auth);
   return g_test_run ();
 }

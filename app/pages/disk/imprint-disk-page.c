@@ -15,6 +15,7 @@ struct _ImprintDiskPage
   GtkSpinner          *spinner;
   GtkWidget           *error_box;
   GtkLabel            *error_label;
+  GtkWidget           *retry_button;
   GtkWidget           *empty_label;
   GtkWidget           *mode_group;
   AdwActionRow        *erase_row;
@@ -271,6 +272,7 @@ show_error (ImprintDiskPage *self,
 
   gtk_label_set_label (self->error_label, sentence);
   gtk_widget_set_visible (self->error_box, TRUE);
+  gtk_widget_grab_focus (self->retry_button);
 }
 
 static void
@@ -384,6 +386,7 @@ imprint_disk_page_class_init (ImprintDiskPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, error_box);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, retry_button);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, empty_label);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, mode_group);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, erase_row);
