@@ -23,12 +23,28 @@ PKGS="
 PKGS="$PKGS
   dbus dbus-x11 python3-dbusmock python3-gi gir1.2-glib-2.0
   util-linux mount fdisk e2fsprogs dosfstools mtools ntfs-3g cryptsetup-bin
+  util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
   libclang-rt-14-dev
 "
+# Install engine tests and tools/bench-copy: source image generator
+# (systemd-repart, squashfs, systemd-boot's EFI binary and stub), checks
+# (systemd-dissect, veritysetup, sfdisk, blkid), mtools for FAT without
+# mounting.
+PKGS="$PKGS
+  systemd systemd-container systemd-boot-efi squashfs-tools openssl
+  binutils python3 bc
+"
 
 apt-get update -qq
+
+# systemd's LUKS2 token plugins (libcryptsetup-token-systemd-*.so): part of
+# "systemd" on Debian 12, split into "systemd-cryptsetup" from Debian 13.
+# The crypt tests unlock Imprint's tokens through them.
+if apt-cache show systemd-cryptsetup >/dev/null 2>&1; then
+  PKGS="$PKGS systemd-cryptsetup"
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS

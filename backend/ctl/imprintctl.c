@@ -19,7 +19,11 @@ typedef struct {
 } Verb;
 
 static const Verb verbs[] = {
-  { "list-disks", ctl_verb_list_disks, N_("List the disks Imprint can install onto") },
+  { "list-disks",   ctl_verb_list_disks,   N_("List the disks Imprint can install onto") },
+  { "security",     ctl_verb_security,     N_("Show the TPM2, Secure Boot and FIDO2 keys") },
+  { "inspect",      ctl_verb_inspect,      N_("Check and describe a system image") },
+  { "install",      ctl_verb_install,      N_("Install a system image onto a disk") },
+  { "recovery-key", ctl_verb_recovery_key, N_("Print a new recovery key") },
 };
 
 static void
@@ -88,8 +92,13 @@ ctl_options_new (Ctl *ctl)
 {
   GVariantBuilder *b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
 
+  const char *messages = setlocale (LC_MESSAGES, NULL);
+
   if (ctl->no_ask_password)
     g_variant_builder_add (b, "{sv}", "auth.no_user_interaction", g_variant_new_boolean (TRUE));
+  /* imprintd answers in our language. */
+  if (messages != NULL && !g_str_equal (messages, "C"))
+    g_variant_builder_add (b, "{sv}", "locale", g_variant_new_string (messages));
   return b;
 }
 

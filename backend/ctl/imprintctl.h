@@ -46,6 +46,10 @@ int              ctl_job_watch_follow (CtlJobWatch *watch, const char *job_path,
 void             ctl_job_watch_free   (CtlJobWatch *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
 
-int ctl_verb_list_disks (Ctl *ctl, int argc, char **argv);
+int ctl_verb_list_disks   (Ctl *ctl, int argc, char **argv);
+int ctl_verb_install      (Ctl *ctl, int argc, char **argv);
+int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);
+int ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv);
+int ctl_verb_security     (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <locale.h>
 
 #include "disk-enumerate.h"
 #include "imprint-auth.h"
@@ -67,8 +68,26 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   };
   GError *error = NULL;
   GVariant *reply;
+  const char *locale_name = NULL;
+  locale_t locale = (locale_t) 0;
+  locale_t previous = (locale_t) 0;
+
+  /* Words in replies (disk contents, reasons, errors) are for the person
+   * behind the caller: answer in their language when they name it. */
+  if (g_variant_lookup (options, "locale", "&s", &locale_name) && *locale_name)
+    {
+      locale = newlocale (LC_ALL_MASK, locale_name, (locale_t) 0);
+      if (locale != (locale_t) 0)
+        previous = uselocale (locale);
+    }
 
   reply = call->method->func (&mc, &error);
+
+  if (locale != (locale_t) 0)
+    {
+      uselocale (previous);
+      freelocale (locale);
+    }
   if (reply == NULL)
     g_task_return_error (task, error);
   else

@@ -17,7 +17,13 @@
 
 /* The one table of what imprintd does and which polkit action guards it. */
 static const ImprintdMethod methods[] = {
-  { "ListDisks", ACTION_LIST_DISKS, FALSE, imprintd_method_list_disks },
+  { "ListDisks",               ACTION_LIST_DISKS, FALSE, imprintd_method_list_disks },
+  { "GetSecurityCapabilities", ACTION_LIST_DISKS, FALSE, imprintd_method_get_security_capabilities },
+  { "CheckPassphrase",         NULL,              FALSE, imprintd_method_check_passphrase },
+  { "GenerateRecoveryKey",     NULL,              FALSE, imprintd_method_generate_recovery_key },
+  { "InspectSource",           ACTION_LIST_DISKS, FALSE, imprintd_method_inspect_source },
+  { "PlanInstall",             ACTION_LIST_DISKS, FALSE, imprintd_method_plan_install },
+  { "Install",                 ACTION_INSTALL,    TRUE,  imprintd_method_install },
 };
 
 const ImprintdMethod *

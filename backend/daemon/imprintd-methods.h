@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "imprint-error.h"
 #include "imprintd-daemon.h"
 
 G_BEGIN_DECLS
@@ -32,5 +33,15 @@ gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **err
 
 /* The implementations, one file per topic. */
 GVariant *imprintd_method_list_disks (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_check_passphrase (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_generate_recovery_key (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_plan_install (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_install (ImprintdMethodCall *call, GError **error);
+
+/* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
+const char  *imprintd_crypt_strerror   (int r);
+ImprintError imprintd_crypt_error_code (int r);
 
 G_END_DECLS

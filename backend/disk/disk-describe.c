@@ -37,421 +37,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev *, udev_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC (DIR *, closedir)
 
-#define DEVNUM_KEY(d) ((gpointer) (guintptr) (d))
-
-/* ---- sysfs ------------------------------------------------------------ */
-
-static char *
-sysfs_read (const char *dir, const char *attr)
-{
-  g_autofree char *path = g_build_filename (dir, attr, NULL);
-  g_autofree char *contents = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;
-  return g_strdup (g_strstrip (contents));
-}
-
-static gboolean
-sysfs_read_u64 (const char *dir, const char *attr, guint64 *ret)
-{
-  g_autofree char *s = sysfs_read (dir, attr);
-  guint64 v;
-
-  if (s == NULL || !g_ascii_string_to_unsigned (s, 10, 0, G_MAXUINT64, &v, NULL))
-    return FALSE;
-  *ret = v;
-  return TRUE;
-}
-
-static gboolean
-sysfs_read_bool (const char *dir, const char *attr)
-{
-  guint64 v = 0;
-  return sysfs_read_u64 (dir, attr, &v) && v != 0;
-}
-
-static int
-parse_devnum (const char *s, dev_t *ret)
-{
-  unsigned maj, min;
-
-  if (s == NULL || sscanf (s, "%u:%u", &maj, &min) != 2)
-    return -EINVAL;
-  *ret = makedev (maj, min);
-  return 0;
-}
-
-static int
-sysfs_read_devnum (const char *dir, dev_t *ret)
-{
-  g_autofree char *s = sysfs_read (dir, "dev");
-  return parse_devnum (s, ret);
-}
-
-char *
-imprint_disk_sysfs_path_for_devnum (dev_t devnum)
-{
-  g_autofree char *link = g_strdup_printf ("/sys/dev/block/%u:%u", major (devnum), minor (devnum));
-  return realpath (link, NULL);
-}
-
-static gboolean
-sysfs_is_partition (const char *syspath)
-{
-  g_autofree char *p = g_build_filename (syspath, "partition", NULL);
-  return g_file_test (p, G_FILE_TEST_EXISTS);
-}
-
-/* The whole disk a block device belongs to (itself unless a partition). */
-static char *
-sysfs_whole_disk (dev_t devnum)
-{
-  g_autofree char *path = imprint_disk_sysfs_path_for_devnum (devnum);
-
-  if (path == NULL)
-    return NULL;
-  if (sysfs_is_partition (path))
-    return g_path_get_dirname (path);
-  return TAKE_PTR (path);
-}
-
-typedef struct {
-  guint number;
-  char *name;       /* kernel name, "loop0p1" */
-  dev_t devnum;
-} SysPart;
-
-static void
-sys_part_clear (SysPart *p)
-{
-  g_free (p->name);
-}
-
-/* The partitions the kernel knows of a whole disk (from sysfs). */
-static GArray *
-sysfs_partitions (const char *syspath)
-{
-  GArray *parts = g_array_new (FALSE, TRUE, sizeof (SysPart));
-  _cleanup_(closedirp) DIR *d = NULL;
-  struct dirent *de;
-
-  g_array_set_clear_func (parts, (GDestroyNotify) sys_part_clear);
-  if (syspath == NULL || (d = opendir (syspath)) == NULL)
-    return parts;
-
-  while ((de = readdir (d)) != NULL)
-    {
-      g_autofree char *sub = NULL;
-      guint64 number;
-      SysPart p = { 0 };
-
-      if (de->d_name[0] == '.')
-        continue;
-      sub = g_build_filename (syspath, de->d_name, NULL);
-      if (!sysfs_read_u64 (sub, "partition", &number) || sysfs_read_devnum (sub, &p.devnum) < 0)
-        continue;
-      p.number = (guint) number;
-      p.name = g_strdup (de->d_name);
-      g_array_append_val (parts, p);
-    }
-  return parts;
-}
-
-static const SysPart *
-sys_parts_find (GArray *parts, guint number)
-{
-  for (guint i = 0; i < parts->len; i++)
-    if (g_array_index (parts, SysPart, i).number == number)
-      return &g_array_index (parts, SysPart, i);
-  return NULL;
-}
-
-static void
-sysfs_add_holders (const char *dir, GPtrArray *out)
-{
-  g_autofree char *hdir = g_build_filename (dir, "holders", NULL);
-  _cleanup_(closedirp) DIR *d = opendir (hdir);
-  struct dirent *de;
-
-  if (d == NULL)
-    return;
-  while ((de = readdir (d)) != NULL)
-    if (de->d_name[0] != '.' && !g_ptr_array_find_with_equal_func (out, de->d_name, g_str_equal, NULL))
-      g_ptr_array_add (out, g_strdup (de->d_name));
-}
-
-gboolean
-imprint_disk_sysfs_listable (const char *sysname, const char *syspath)
-{
-  static const char * const skip_prefixes[] = { "ram", "dm-", "md", "sr", "fd", "mtdblock", "zd" };
-  guint64 size = 0;
-
-  if (sysname == NULL || syspath == NULL || sysfs_is_partition (syspath))
-    return FALSE;
-  /* dm and md devices sit on disks we list (and mark in use); optical and
-   * floppy drives and RAM disks are not install targets. */
-  for (size_t i = 0; i < G_N_ELEMENTS (skip_prefixes); i++)
-    if (g_str_has_prefix (sysname, skip_prefixes[i]))
-      return FALSE;
-  /* eMMC hardware boot areas and RPMB are no place for a system. */
-  if (g_str_has_prefix (sysname, "mmcblk") && (strstr (sysname, "boot") != NULL || strstr (sysname, "rpmb") != NULL))
-    return FALSE;
-  /* NVMe multipath hides the per-path namespaces. */
-  if (sysfs_read_bool (syspath, "hidden"))
-    return FALSE;
-  if (g_str_has_prefix (sysname, "loop"))
-    {
-      g_autofree char *backing = sysfs_read (syspath, "loop/backing_file");
-      if (backing == NULL || backing[0] == '\0')
-        return FALSE;
-    }
-  /* Unused nbd/loop-like slots report size 0 and are not removable; a card
-   * reader without a card is removable and listed as "no media". */
-  (void) sysfs_read_u64 (syspath, "size", &size);
-  if (size == 0 && !sysfs_read_bool (syspath, "removable"))
-    return FALSE;
-  return TRUE;
-}
-
-/* ---- context: mounts, swaps, live medium ------------------------------ */
-
-static int
-path_devnum (const char *path, dev_t *ret)
-{
-  struct stat st;
-
-  if (stat (path, &st) < 0)
-    return negative_errno ();
-  if (!S_ISBLK (st.st_mode))
-    return -ENOTBLK;
-  *ret = st.st_rdev;
-  return 0;
-}
-
-static dev_t
-mount_fs_devnum (struct libmnt_fs *fs)
-{
-  const char *src;
-  dev_t d = mnt_fs_get_devno (fs);
-
-  /* btrfs and others report an anonymous device: trust the source then. */
-  if (major (d) != 0)
-    return d;
-  src = mnt_fs_get_srcpath (fs);
-  if (src != NULL && g_str_has_prefix (src, "/dev/") && path_devnum (src, &d) >= 0)
-    return d;
-  return 0;
-}
-
-static void
-ptr_array_unref (gpointer p)
-{
-  g_ptr_array_unref (p);
-}
-
-static void
-context_load_mounts (ImprintDiskContext *ctx)
-{
-  struct libmnt_iter *itr;
-  struct libmnt_fs *fs;
-
-  ctx->mount_targets = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, ptr_array_unref);
-  ctx->mounts = mnt_new_table ();
-  if (ctx->mounts == NULL || mnt_table_parse_file (ctx->mounts, "/proc/self/mountinfo") < 0)
-    {
-      g_clear_pointer (&ctx->mounts, mnt_unref_table);
-      return;
-    }
-
-  itr = mnt_new_iter (MNT_ITER_FORWARD);
-  while (itr != NULL && mnt_table_next_fs (ctx->mounts, itr, &fs) == 0)
-    {
-      dev_t d = mount_fs_devnum (fs);
-      const char *target = mnt_fs_get_target (fs);
-      GPtrArray *targets;
-
-      if (major (d) == 0 || target == NULL)
-        continue;
-      targets = g_hash_table_lookup (ctx->mount_targets, DEVNUM_KEY (d));
-      if (targets == NULL)
-        {
-          targets = g_ptr_array_new_with_free_func (g_free);
-          g_hash_table_insert (ctx->mount_targets, DEVNUM_KEY (d), targets);
-        }
-      if (!g_ptr_array_find_with_equal_func (targets, target, g_str_equal, NULL))
-        g_ptr_array_add (targets, g_strdup (target));
-    }
-  mnt_free_iter (itr);
-}
-
-static void
-context_load_swaps (ImprintDiskContext *ctx)
-{
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  ctx->swaps = g_hash_table_new (g_direct_hash, g_direct_equal);
-  if (!g_file_get_contents ("/proc/swaps", &contents, NULL, NULL))
-    return;
-  lines = g_strsplit (contents, "\n", -1);
-  /* First line is the header; fields are separated by blanks and the
-   * kernel escapes blanks inside the path as \040. */
-  for (guint i = 1; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = g_strsplit_set (lines[i], " \t", 2);
-      g_autofree char *path = NULL;
-      dev_t d;
-
-      if (fields[0] == NULL || fields[0][0] == '\0')
-        continue;
-      path = g_strcompress (fields[0]);
-      if (path_devnum (path, &d) >= 0)
-        g_hash_table_add (ctx->swaps, DEVNUM_KEY (d));
-    }
-}
-
-/* Adds the whole disks underneath @devnum: the disk itself, and through
- * dm/md slaves and loop backing files the disks those sit on. */
-static void
-resolve_backing_disks (ImprintDiskContext *ctx, dev_t devnum, GHashTable *out, guint depth)
-{
-  g_autofree char *whole = NULL;
-  g_autofree char *slaves_dir = NULL;
-  g_autofree char *name = NULL;
-  _cleanup_(closedirp) DIR *d = NULL;
-  struct dirent *de;
-  dev_t wd;
-
-  if (depth > 8 || (whole = sysfs_whole_disk (devnum)) == NULL || sysfs_read_devnum (whole, &wd) < 0)
-    return;
-  if (g_hash_table_contains (out, DEVNUM_KEY (wd)))
-    return;
-  g_hash_table_add (out, DEVNUM_KEY (wd));
-
-  slaves_dir = g_build_filename (whole, "slaves", NULL);
-  if ((d = opendir (slaves_dir)) != NULL)
-    while ((de = readdir (d)) != NULL)
-      {
-        g_autofree char *sub = NULL;
-        dev_t sd;
-
-        if (de->d_name[0] == '.')
-          continue;
-        sub = g_build_filename (slaves_dir, de->d_name, NULL);
-        if (sysfs_read_devnum (sub, &sd) >= 0)
-          resolve_backing_disks (ctx, sd, out, depth + 1);
-      }
-
-  name = g_path_get_basename (whole);
-  if (g_str_has_prefix (name, "loop"))
-    {
-      /* A live system often runs from a squashfs in a file on the medium. */
-      g_autofree char *backing = sysfs_read (whole, "loop/backing_file");
-      struct stat st;
-
-      if (backing != NULL && stat (backing, &st) >= 0 && major (st.st_dev) != 0)
-        resolve_backing_disks (ctx, st.st_dev, out, depth + 1);
-    }
-}
-
-/* The block device a path's filesystem lives on, 0 when there is none
- * (tmpfs, overlay). */
-static dev_t
-path_backing_devnum (ImprintDiskContext *ctx, const char *path)
-{
-  struct stat st;
-  struct libmnt_fs *fs;
-
-  if (stat (path, &st) < 0)
-    return 0;
-  if (major (st.st_dev) != 0)
-    return st.st_dev;
-  if (ctx->mounts == NULL)
-    return 0;
-  fs = mnt_table_find_mountpoint (ctx->mounts, path, MNT_ITER_BACKWARD);
-  return fs != NULL ? mount_fs_devnum (fs) : 0;
-}
-
-static gboolean
-is_mountpoint (ImprintDiskContext *ctx, const char *path)
-{
-  return ctx->mounts != NULL && mnt_table_find_target (ctx->mounts, path, MNT_ITER_BACKWARD) != NULL;
-}
-
-static void
-context_load_live (ImprintDiskContext *ctx, const char *live_device)
-{
-  /* Where live systems mount their medium (Debian live, dracut, archiso,
-   * Ubiquity-style). Only honoured when actually mounted. */
-  static const char * const live_mounts[] = {
-    "/run/live/medium", "/run/initramfs/live", "/run/archiso/bootmnt", "/cdrom",
-  };
-  dev_t d;
-
-  ctx->live = g_hash_table_new (g_direct_hash, g_direct_equal);
-
-  if (live_device != NULL)
-    {
-      /* An explicit (possibly empty: "none") live device replaces detection. */
-      if (live_device[0] != '\0' && path_devnum (live_device, &d) >= 0)
-        resolve_backing_disks (ctx, d, ctx->live, 0);
-      return;
-    }
-
-  d = path_backing_devnum (ctx, "/usr");
-  if (major (d) == 0)
-    d = path_backing_devnum (ctx, "/");
-  if (major (d) != 0)
-    resolve_backing_disks (ctx, d, ctx->live, 0);
-
-  for (size_t i = 0; i < G_N_ELEMENTS (live_mounts); i++)
-    if (is_mountpoint (ctx, live_mounts[i]) && major (d = path_backing_devnum (ctx, live_mounts[i])) != 0)
-      resolve_backing_disks (ctx, d, ctx->live, 0);
-}
-
-int
-imprint_disk_context_new (const ImprintDiskEnumerateOptions *opts, ImprintDiskContext **ret)
-{
-  ImprintDiskContext *ctx = g_new0 (ImprintDiskContext, 1);
-
-  ctx->include_loop = opts != NULL && opts->include_loop;
-  ctx->min_size = opts != NULL ? opts->min_size : 0;
-  context_load_mounts (ctx);
-  context_load_swaps (ctx);
-  context_load_live (ctx, opts != NULL ? opts->live_device : NULL);
-  *ret = ctx;
-  return 0;
-}
-
-void
-imprint_disk_context_free (ImprintDiskContext *ctx)
-{
-  if (ctx == NULL)
-    return;
-  g_clear_pointer (&ctx->mounts, mnt_unref_table);
-  g_clear_pointer (&ctx->mount_targets, g_hash_table_unref);
-  g_clear_pointer (&ctx->swaps, g_hash_table_unref);
-  g_clear_pointer (&ctx->live, g_hash_table_unref);
-  g_free (ctx);
-}
-
-static const char *
-first_mount_target (ImprintDiskContext *ctx, dev_t d)
-{
-  GPtrArray *t = g_hash_table_lookup (ctx->mount_targets, DEVNUM_KEY (d));
-  return t != NULL && t->len > 0 ? t->pdata[0] : NULL;
-}
-
-static void
-add_mount_targets (ImprintDiskContext *ctx, dev_t d, GPtrArray *out)
-{
-  GPtrArray *t = g_hash_table_lookup (ctx->mount_targets, DEVNUM_KEY (d));
-
-  for (guint i = 0; t != NULL && i < t->len; i++)
-    if (!g_ptr_array_find_with_equal_func (out, t->pdata[i], g_str_equal, NULL))
-      g_ptr_array_add (out, g_strdup (t->pdata[i]));
-}
 
 /* ---- device properties ------------------------------------------------- */
 
@@ -619,29 +204,29 @@ props_from_block (DiskProps *p, dev_t devnum, const char *syspath)
   p->kernel_name = g_path_get_basename (syspath);
   p->transport = g_strdup (imprint_disk_guess_transport (p->kernel_name, syspath));
 
-  if (sysfs_read_u64 (syspath, "size", &sectors))
+  if (imprint_sysfs_read_u64 (syspath, "size", &sectors))
     p->size = sectors * 512;   /* sysfs counts 512-byte units whatever the sector size */
-  p->logical_sector_size = sysfs_read_u64 (syspath, "queue/logical_block_size", &v) ? (guint32) v : 512;
-  p->physical_sector_size = sysfs_read_u64 (syspath, "queue/physical_block_size", &v) ? (guint32) v : p->logical_sector_size;
-  p->removable = sysfs_read_bool (syspath, "removable");
-  p->rotational = sysfs_read_bool (syspath, "queue/rotational");
-  p->read_only = sysfs_read_bool (syspath, "ro");
+  p->logical_sector_size = imprint_sysfs_read_u64 (syspath, "queue/logical_block_size", &v) ? (guint32) v : 512;
+  p->physical_sector_size = imprint_sysfs_read_u64 (syspath, "queue/physical_block_size", &v) ? (guint32) v : p->logical_sector_size;
+  p->removable = imprint_sysfs_read_bool (syspath, "removable");
+  p->rotational = imprint_sysfs_read_bool (syspath, "queue/rotational");
+  p->read_only = imprint_sysfs_read_bool (syspath, "ro");
 
   /* SCSI/ATA/USB and NVMe expose model (and SCSI vendor) on the device;
    * MMC calls it "name". virtio and loop have none. */
-  p->model = sysfs_read (syspath, "device/model");
+  p->model = imprint_sysfs_read (syspath, "device/model");
   if (p->model != NULL)
-    p->vendor = sysfs_read (syspath, "device/vendor");
+    p->vendor = imprint_sysfs_read (syspath, "device/vendor");
   else if (g_str_equal (p->transport, "mmc"))
-    p->model = sysfs_read (syspath, "device/name");
-  p->serial = sysfs_read (syspath, "serial");
+    p->model = imprint_sysfs_read (syspath, "device/name");
+  p->serial = imprint_sysfs_read (syspath, "serial");
   if (p->serial == NULL)
-    p->serial = sysfs_read (syspath, "device/serial");
+    p->serial = imprint_sysfs_read (syspath, "device/serial");
   if (p->serial == NULL)
     p->serial = sysfs_vpd_serial (syspath);
-  wwid = sysfs_read (syspath, "wwid");
+  wwid = imprint_sysfs_read (syspath, "wwid");
   if (wwid == NULL)
-    wwid = sysfs_read (syspath, "device/wwid");
+    wwid = imprint_sysfs_read (syspath, "device/wwid");
 
   /* The udev database (present when udevd runs) knows the by-id names and
    * serials of devices whose sysfs hides them (SCSI VPD pages). */
@@ -704,9 +289,9 @@ loops_backed_by (const char *realpath_)
       if (!g_str_has_prefix (de->d_name, "loop"))
         continue;
       link = g_build_filename ("/sys/class/block", de->d_name, NULL);
-      if ((sys = realpath (link, NULL)) == NULL || sysfs_is_partition (sys))
+      if ((sys = realpath (link, NULL)) == NULL || imprint_sysfs_is_partition (sys))
         continue;
-      backing = sysfs_read (sys, "loop/backing_file");
+      backing = imprint_sysfs_read (sys, "loop/backing_file");
       if (backing != NULL && g_str_equal (backing, realpath_))
         g_ptr_array_add (out, TAKE_PTR (sys));
     }
@@ -1046,10 +631,10 @@ collect_use_of_dir (ImprintDiskContext *ctx, const char *dir, dev_t d, UseInfo *
 {
   g_autoptr(GPtrArray) holders = g_ptr_array_new_with_free_func (g_free);
 
-  add_mount_targets (ctx, d, u->mountpoints);
+  imprint_disk_context_add_mounts (ctx, d, u->mountpoints);
   if (g_hash_table_contains (ctx->swaps, DEVNUM_KEY (d)))
     u->swap = TRUE;
-  sysfs_add_holders (dir, holders);
+  imprint_sysfs_add_holders (dir, holders);
   for (guint i = 0; i < holders->len; i++)
     {
       g_autofree char *hdir = g_build_filename (dir, "holders", holders->pdata[i], NULL);
@@ -1057,8 +642,8 @@ collect_use_of_dir (ImprintDiskContext *ctx, const char *dir, dev_t d, UseInfo *
 
       /* An opened LUKS volume or LVM volume mounted somewhere: the mount is
        * on the holder, the disk is just as busy. */
-      if (sysfs_read_devnum (hdir, &hd) >= 0)
-        add_mount_targets (ctx, hd, u->mountpoints);
+      if (imprint_sysfs_read_devnum (hdir, &hd) >= 0)
+        imprint_disk_context_add_mounts (ctx, hd, u->mountpoints);
       if (!g_ptr_array_find_with_equal_func (u->holders, holders->pdata[i], g_str_equal, NULL))
         g_ptr_array_add (u->holders, g_strdup (holders->pdata[i]));
     }
@@ -1067,17 +652,17 @@ collect_use_of_dir (ImprintDiskContext *ctx, const char *dir, dev_t d, UseInfo *
 static void
 collect_use (ImprintDiskContext *ctx, const char *syspath, UseInfo *u)
 {
-  g_autoptr(GArray) parts = sysfs_partitions (syspath);
+  g_autoptr(GArray) parts = imprint_sysfs_partitions (syspath);
   dev_t d;
 
-  if (sysfs_read_devnum (syspath, &d) < 0)
+  if (imprint_sysfs_read_devnum (syspath, &d) < 0)
     return;
   collect_use_of_dir (ctx, syspath, d, u);
   for (guint i = 0; i < parts->len; i++)
     {
-      const SysPart *sp = &g_array_index (parts, SysPart, i);
+      const ImprintSysPart *sp = &g_array_index (parts, ImprintSysPart, i);
       g_autofree char *pdir = g_build_filename (syspath, sp->name, NULL);
-      const char *target = first_mount_target (ctx, sp->devnum);
+      const char *target = imprint_disk_context_first_mount (ctx, sp->devnum);
 
       collect_use_of_dir (ctx, pdir, sp->devnum, u);
       if (target != NULL && !g_hash_table_contains (u->part_mountpoint, GUINT_TO_POINTER (sp->number)))
@@ -1088,14 +673,14 @@ collect_use (ImprintDiskContext *ctx, const char *syspath, UseInfo *u)
 static GVariant *
 build_partitions (const DiskProps *props, const TableInfo *t, const UseInfo *u)
 {
-  g_autoptr(GArray) sysparts = sysfs_partitions (props->is_file ? NULL : props->syspath);
+  g_autoptr(GArray) sysparts = imprint_sysfs_partitions (props->is_file ? NULL : props->syspath);
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < t->parts->len; i++)
     {
       const PartInfo *p = &g_array_index (t->parts, PartInfo, i);
-      const SysPart *sp = sys_parts_find (sysparts, p->number);
+      const ImprintSysPart *sp = imprint_sysfs_parts_find (sysparts, p->number);
       g_autofree char *node = NULL;
       g_autofree char *contents = imprint_disk_partition_contents (p->role, p->fstype);
       const char *mp = g_hash_table_lookup (u->part_mountpoint, GUINT_TO_POINTER (p->number));
@@ -1181,7 +766,7 @@ build_disk (ImprintDiskContext *ctx, const DiskProps *props, const TableInfo *t)
       dev_t d;
 
       collect_use (ctx, props->syspath, &u);
-      live = sysfs_read_devnum (props->syspath, &d) >= 0 && g_hash_table_contains (ctx->live, DEVNUM_KEY (d));
+      live = imprint_sysfs_read_devnum (props->syspath, &d) >= 0 && g_hash_table_contains (ctx->live, DEVNUM_KEY (d));
     }
   g_ptr_array_add (u.mountpoints, NULL);
   g_ptr_array_add (u.holders, NULL);
@@ -1255,7 +840,7 @@ imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, G
 
       if (syspath == NULL)
         return -ENODEV;
-      if (sysfs_is_partition (syspath))
+      if (imprint_sysfs_is_partition (syspath))
         return -EINVAL;
       props_from_block (&props, st.st_rdev, syspath);
       /* A drive without medium refuses to open: still describe it. */

@@ -31,6 +31,29 @@ gboolean imprint_disk_sysfs_listable (const char *sysname, const char *syspath);
 /* "/sys/dev/block/M:m" resolved; NULL when it does not exist. */
 char *imprint_disk_sysfs_path_for_devnum (dev_t devnum);
 
+#define DEVNUM_KEY(d) ((gpointer) (guintptr) (d))
+
+/* sysfs (disk-sysfs.c). Attribute values come back stripped, NULL when
+ * absent. */
+typedef struct {
+  guint number;
+  char *name;       /* kernel name, "loop0p1" */
+  dev_t devnum;
+} ImprintSysPart;
+char *imprint_sysfs_read (const char *dir, const char *attr);
+gboolean imprint_sysfs_read_u64 (const char *dir, const char *attr, guint64 *ret);
+gboolean imprint_sysfs_read_bool (const char *dir, const char *attr);
+int imprint_sysfs_read_devnum (const char *dir, dev_t *ret);
+gboolean imprint_sysfs_is_partition (const char *syspath);
+char *imprint_sysfs_whole_disk (dev_t devnum);
+GArray *imprint_sysfs_partitions (const char *syspath);   /* of ImprintSysPart */
+const ImprintSysPart *imprint_sysfs_parts_find (GArray *parts, guint number);
+void imprint_sysfs_add_holders (const char *dir, GPtrArray *out);
+
+/* Mount points of one block device (disk-context.c). */
+const char *imprint_disk_context_first_mount (ImprintDiskContext *ctx, dev_t d);
+void imprint_disk_context_add_mounts (ImprintDiskContext *ctx, dev_t d, GPtrArray *out);
+
 /* Device nodes of every listable whole disk, sorted. */
 int imprint_disk_list_nodes (GPtrArray *ret_nodes);
 

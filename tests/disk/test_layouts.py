@@ -160,7 +160,7 @@ class TestLoopDevices(LayoutTestCase):
     """The same layouts attached to loop devices, 512 and 4096-byte sectors."""
 
     def test_layouts_on_loop(self):
-        cases = [("empty", 512), ("gpt-empty", 512), ("gpt-windows", 512), ("gpt-windows", 4096),
+        cases = [("empty", 512), ("empty", 4096), ("gpt-empty", 512), ("gpt-empty", 4096), ("gpt-windows", 512), ("gpt-windows", 4096),
                  ("gpt-linux", 512), ("gpt-linux", 4096), ("mbr-windows", 512), ("gpt-4k", 4096),
                  ("gpt-bitlocker", 512), ("gpt-luks", 512), ("gpt-dual", 512)]
         for name, ss in cases:
@@ -175,6 +175,14 @@ class TestLoopDevices(LayoutTestCase):
                 self.assertTrue(disk["usable"], disk["reasons"])
                 self.assertEqual(disk["reason-codes"], [])
                 self.assertEqual(disk["reasons"], [])
+
+    def test_without_partition_scan(self):
+        # Partitions are in the table but have no device nodes.
+        with Layout("gpt-linux", loop=True, partscan=False) as layout:
+            disk = describe(layout.node, "--include-loop")
+            self.assertEqual(layout.mismatches(disk), [])
+            self.assertEqual([p["node"] for p in disk["partitions"]], ["", "", ""])
+            self.assertEqual(disk["contents"], "Linux")
 
     def test_enumerate(self):
         with Layout("gpt-windows", loop=True) as a, Layout("gpt-4k", loop=True) as b, \

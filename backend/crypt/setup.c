@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <linux/loop.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macros.h"
+#include "recovery-key.h"
+#include "setup.h"
+
+#define ONETIME_KEY_SIZE 64
+
+static void
+crypt_freep (struct crypt_device **cd)
+{
+  if (*cd)
+    crypt_free (*cd);
+}
+
+typedef struct {
+  void *data;
+  size_t size;
+} Secret;
+
+static void
+secret_done (Secret *s)
+{
+  erase_and_free (s->data, s->size);
+  s->data = NULL;
+  s->size = 0;
+}
+
+static void
+report (ImprintLuksSetupProgress progress, void *userdata, double fraction, const char *step)
+{
+  if (progress)
+    progress (fraction, step, userdata);
+}
+
+static int
+random_bytes (void *buf, size_t n)
+{
+  size_t done = 0;
+
+  while (done < n)
+    {
+      ssize_t k = getrandom ((char *) buf + done, n - done, 0);
+      if (k < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -errno;
+        }
+      done += (size_t) k;
+    }
+  return 0;
+}
+
+/* Attaches [offset, offset+size) of path as a read-write loop device that
+ * goes away when the returned fd is closed (autoclear). */
+static int
+loop_attach (const char *path, uint64_t offset, uint64_t size, int *ret_fd, char **ret_node)
+{
+  _cleanup_close_ int control = -1, file = -1;
+
+  file = open (path, O_RDWR | O_CLOEXEC);
+  if (file < 0)
+    return -errno;
+
+  control = open ("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0)
+    return -errno;
+
+  for (int attempt = 0; attempt < 64; attempt++)
+    {
+      struct loop_config config = {
+        .fd = (uint32_t) file,
+        .info = {
+          .lo_offset = offset,
+          .lo_sizelimit = size,
+          .lo_flags = LO_FLAGS_AUTOCLEAR,
+        },
+      };
+      g_autofree char *node = NULL;
+      _cleanup_close_ int loop = -1;
+      int nr;
+
+      nr = ioctl (control, LOOP_CTL_GET_FREE);
+      if (nr < 0)
+        return -errno;
+
+      node = g_strdup_printf ("/dev/loop%d", nr);
+      loop = open (node, O_RDWR | O_CLOEXEC);
+      if (loop < 0)
+        return -errno;
+
+      if (ioctl (loop, LOOP_CONFIGURE, &config) < 0)
+        {
+          /* Another process took it between GET_FREE and CONFIGURE. */
+          if (errno == EBUSY)
+            continue;
+          return -errno;
+        }
+
+      *ret_fd = TAKE_FD (loop);
+      *ret_node = g_steal_pointer (&node);
+      return 0;
+    }
+
+  return -EBUSY;
+}
+
+static int
+region_size (const char *path, uint64_t *ret)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  off_t end;
+
+  if (fd < 0)
+    return -errno;
+  end = lseek (fd, 0, SEEK_END);
+  if (end < 0)
+    return -errno;
+  *ret = (uint64_t) end;
+  return 0;
+}
+
+static int
+make_ext4 (const ImprintLuksSetup *cfg, const char *node, uint64_t size)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  if (size <= IMPRINT_LUKS_ENCRYPT_RESERVE + IMPRINT_LUKS_HEADER_SIZE)
+    return -ENOSPC;
+
+  g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
+  g_ptr_array_add (argv, g_strdup ("-q"));
+  g_ptr_array_add (argv, g_strdup ("-F"));
+  if (cfg->fs_label)
+    {
+      g_ptr_array_add (argv, g_strdup ("-L"));
+      g_ptr_array_add (argv, g_strdup (cfg->fs_label));
+    }
+  if (cfg->fs_uuid)
+    {
+      g_ptr_array_add (argv, g_strdup ("-U"));
+      g_ptr_array_add (argv, g_strdup (cfg->fs_uuid));
+    }
+  if (cfg->fs_source_dir)
+    {
+      g_ptr_array_add (argv, g_strdup ("-d"));
+      g_ptr_array_add (argv, g_strdup (cfg->fs_source_dir));
+    }
+  g_ptr_array_add (argv, g_strdup (node));
+  /* The filesystem ends where the reserve for the header shift begins. */
+  g_ptr_array_add (argv, g_strdup_printf ("%" G_GUINT64_FORMAT "k",
+                                          (size - IMPRINT_LUKS_ENCRYPT_RESERVE) / 1024));
+  g_ptr_array_add (argv, NULL);
+
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, &error))
+    {
+      g_info ("Cannot run mkfs.ext4: %s", error->message);
+      return -ENOENT;
+    }
+  if (!g_spawn_check_wait_status (status, &error))
+    {
+      g_info ("mkfs.ext4 failed: %s", err ? g_strstrip (err) : error->message);
+      return -EIO;
+    }
+  return 0;
+}
+
+typedef struct {
+  ImprintLuksSetupProgress progress;
+  void *userdata;
+} EncryptClosure;
+
+static bool
+encrypt_progress (double fraction, void *userdata)
+{
+  EncryptClosure *c = userdata;
+
+  report (c->progress, c->userdata, 0.10 + 0.65 * fraction, _("Encrypting the disk"));
+  return true;
+}
+
+int
+imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot,
+                          const char *pin, const char *signature_json)
+{
+  ImprintLuksToken *tokens = NULL;
+  size_t n = 0;
+  int r, found = -ENOENT;
+
+  r = imprint_luks_list_tokens (cd, &tokens, &n);
+  if (r < 0)
+    return r;
+
+  for (size_t i = 0; i < n && found == -ENOENT; i++)
+    {
+      g_autoptr (JsonNode) node = NULL;
+      ImprintTpm2Sealed sealed = { 0 };
+      _cleanup_erase_free_ char *pass = NULL;
+      Secret secret = { 0 };
+      int slot = -1;
+
+      if (!g_str_equal (tokens[i].type, "systemd-tpm2") ||
+          tokens[i].n_keyslots != 1 || tokens[i].keyslots[0] != keyslot)
+        continue;
+
+      node = json_from_string (tokens[i].json, NULL);
+      if (!node || !JSON_NODE_HOLDS_OBJECT (node))
+        {
+          found = -EBADMSG;
+          break;
+        }
+      found = imprint_tpm2_token_parse (json_node_get_object (node), &sealed);
+      if (found >= 0)
+        found = imprint_tpm2_unseal_full (tpm, &sealed, pin, signature_json, &secret.data, &secret.size);
+      if (found >= 0)
+        found = imprint_tpm2_secret_to_passphrase (secret.data, secret.size, &pass);
+      if (found >= 0)
+        found = imprint_luks_check_passphrase (cd, pass, strlen (pass), &slot);
+      if (found >= 0 && slot != keyslot)
+        found = -EUCLEAN;
+      secret_done (&secret);
+      imprint_tpm2_sealed_done (&sealed);
+    }
+
+  imprint_luks_tokens_free (tokens, n);
+  return found;
+}
+
+int
+imprint_luks_enroll_tpm2 (struct crypt_device *cd,
+                          const void *volume_key, size_t volume_key_size,
+                          ImprintTpm2 *tpm,
+                          const ImprintTpm2SealParams *params,
+                          const char *signature_json,
+                          int *ret_keyslot,
+                          ImprintTpm2Sealed *ret_sealed)
+{
+  ImprintTpm2Sealed sealed = { 0 };
+  g_autoptr (JsonObject) token = NULL;
+  _cleanup_erase_free_ char *pass = NULL;
+  int r, slot = -1, checked = -1;
+
+  if (!cd || !volume_key || !tpm || !params)
+    return -EINVAL;
+
+  r = imprint_tpm2_seal_full (tpm, params, &sealed);
+  if (r < 0)
+    return r;
+
+  r = imprint_tpm2_secret_to_passphrase (sealed.secret, sealed.secret_size, &pass);
+  if (r < 0)
+    goto finish;
+
+  token = imprint_tpm2_token_new (&sealed);
+  r = imprint_luks_enroll (cd, volume_key, volume_key_size, pass, strlen (pass),
+                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, token, &slot, NULL);
+  if (r < 0)
+    goto finish;
+
+  r = imprint_luks_check_passphrase (cd, pass, strlen (pass), &checked);
+  if (r >= 0 && checked != slot)
+    r = -EUCLEAN;
+  /* A signed policy can only be exercised with a signature of the
+   * current PCR values; without one the keyslot check above is all. */
+  if (r >= 0 && (!sealed.pubkey_pem || signature_json))
+    r = imprint_luks_verify_tpm2 (cd, tpm, slot, params->pin, signature_json);
+  if (r < 0)
+    {
+      (void) imprint_luks_remove_keyslot (cd, slot);
+      goto finish;
+    }
+
+  if (ret_keyslot)
+    *ret_keyslot = slot;
+  if (ret_sealed)
+    {
+      /* The caller gets the description, not the secret. */
+      erase_and_free (sealed.secret, sealed.secret_size);
+      sealed.secret = NULL;
+      sealed.secret_size = 0;
+      *ret_sealed = sealed;
+      sealed = (ImprintTpm2Sealed) { 0 };
+    }
+
+finish:
+  imprint_tpm2_sealed_done (&sealed);
+  return r;
+}
+
+void
+imprint_luks_setup_result_done (ImprintLuksSetupResult *r)
+{
+  if (!r)
+    return;
+  g_clear_pointer (&r->luks_uuid, g_free);
+}
+
+static int
+enroll_extra (const ImprintLuksSetup *cfg, struct crypt_device *cd, const Secret *vk, int *ret_keyslot)
+{
+  g_autoptr (JsonObject) token = NULL;
+  _cleanup_erase_free_ char *pass = NULL;
+  int r, slot;
+
+  r = cfg->enroll_extra (cd, vk->data, vk->size, &token, &pass, cfg->enroll_extra_userdata);
+  if (r < 0)
+    return r;
+  if (!token || !pass || !*pass)
+    return -EINVAL;
+
+  r = imprint_luks_enroll (cd, vk->data, vk->size, pass, strlen (pass),
+                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, token, &slot, NULL);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_check_passphrase (cd, pass, strlen (pass), NULL);
+  if (r < 0)
+    return r;
+
+  *ret_keyslot = slot;
+  return 0;
+}
+
+int
+imprint_luks_setup (const ImprintLuksSetup *cfg,
+                    ImprintLuksSetupProgress progress,
+                    void *userdata,
+                    ImprintLuksSetupResult *ret)
+{
+  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
+  _cleanup_ (secret_done) Secret onetime = { 0 }, vk = { 0 };
+  _cleanup_erase_free_ char *recovery = NULL;
+  _cleanup_close_ int loop_fd = -1;
+  g_autofree char *loop_node = NULL;
+  g_autoptr (ImprintTpm2) tpm = NULL;
+  g_autoptr (JsonObject) recovery_token = NULL;
+  ImprintLuksSetupResult result = {
+    .recovery_keyslot = -1,
+    .passphrase_keyslot = -1,
+    .tpm2_keyslot = -1,
+    .extra_keyslot = -1,
+  };
+  EncryptClosure closure = { progress, userdata };
+  const char *node;
+  uint64_t size;
+  int r, onetime_slot = -1;
+
+  if (!cfg || !cfg->device || !cfg->recovery_key)
+    return -EINVAL;
+  if (cfg->mkfs && cfg->mode != IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE)
+    return -EINVAL;
+  if (cfg->passphrase && !*cfg->passphrase)
+    return -EINVAL;
+
+  r = imprint_recovery_key_normalize (cfg->recovery_key, &recovery);
+  if (r < 0)
+    return r;
+
+  /* Open the TPM before touching the disk: a missing TPM must not leave a
+   * half-made volume behind. */
+  if (cfg->tpm2)
+    {
+      r = imprint_tpm2_open (cfg->tpm2_device, &tpm);
+      if (r < 0)
+        return r;
+    }
+
+  report (progress, userdata, 0.0, _("Preparing the disk"));
+
+  node = cfg->device;
+  if (cfg->offset > 0 || cfg->size > 0)
+    {
+      uint64_t total;
+
+      r = region_size (cfg->device, &total);
+      if (r < 0)
+        return r;
+      if (cfg->offset >= total || (cfg->size > 0 && cfg->offset + cfg->size > total))
+        return -ERANGE;
+
+      r = loop_attach (cfg->device, cfg->offset, cfg->size, &loop_fd, &loop_node);
+      if (r < 0)
+        return r;
+      node = loop_node;
+    }
+
+  r = region_size (node, &size);
+  if (r < 0)
+    return r;
+
+  onetime.size = ONETIME_KEY_SIZE;
+  onetime.data = malloc (onetime.size);
+  if (!onetime.data)
+    return -ENOMEM;
+  r = random_bytes (onetime.data, onetime.size);
+  if (r < 0)
+    return r;
+
+  if (cfg->mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE)
+    {
+      if (cfg->mkfs)
+        {
+          report (progress, userdata, 0.02, _("Creating the file system"));
+          r = make_ext4 (cfg, node, size);
+          if (r < 0)
+            return r;
+        }
+
+      report (progress, userdata, 0.10, _("Encrypting the disk"));
+      r = imprint_luks_encrypt_in_place (node, cfg->label, onetime.data, onetime.size,
+                                         encrypt_progress, &closure, &cd, &onetime_slot);
+    }
+  else
+    {
+      report (progress, userdata, 0.10, _("Creating the encrypted volume"));
+      r = imprint_luks_format (node, cfg->label, onetime.data, onetime.size, &cd, &onetime_slot);
+    }
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_volume_key_get (cd, onetime.data, onetime.size, &vk.data, &vk.size, NULL);
+  if (r < 0)
+    return r;
+
+  report (progress, userdata, 0.80, _("Adding the recovery key"));
+  recovery_token = imprint_luks_recovery_token_new ();
+  r = imprint_luks_enroll (cd, vk.data, vk.size, recovery, strlen (recovery),
+                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, recovery_token, &result.recovery_keyslot, NULL);
+  if (r < 0)
+    return r;
+
+  if (tpm)
+    {
+      ImprintTpm2Sealed sealed = { 0 };
+      const ImprintTpm2SealParams params = {
+        .pcr_mask = cfg->tpm2_pcr_mask ? cfg->tpm2_pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK,
+        .pin = cfg->tpm2_pin,
+        .pubkey_pem = cfg->tpm2_pubkey_pem,
+        .pubkey_pcr_mask = cfg->tpm2_pubkey_pcr_mask,
+      };
+
+      report (progress, userdata, 0.84, _("Sealing the key to the TPM"));
+      r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &params, cfg->tpm2_signature_json,
+                                    &result.tpm2_keyslot, &sealed);
+      if (r < 0)
+        return r;
+      result.tpm2_pcr_bank = sealed.pcr_bank;
+      result.tpm2_primary_alg = sealed.primary_alg;
+      result.tpm2_signed_policy = sealed.pubkey_pem != NULL;
+      imprint_tpm2_sealed_done (&sealed);
+    }
+
+  if (cfg->passphrase)
+    {
+      report (progress, userdata, 0.88, _("Adding the passphrase"));
+      r = imprint_luks_enroll (cd, vk.data, vk.size, cfg->passphrase, strlen (cfg->passphrase),
+                               IMPRINT_LUKS_PBKDF_DEFAULT, cfg->passphrase_pbkdf, NULL,
+                               &result.passphrase_keyslot, NULL);
+      if (r < 0)
+        return r;
+    }
+
+  if (cfg->enroll_extra)
+    {
+      report (progress, userdata, 0.92, _("Adding the security key"));
+      r = enroll_extra (cfg, cd, &vk, &result.extra_keyslot);
+      if (r < 0)
+        return r;
+    }
+
+  /* Check each way in before the one-time key goes. */
+  report (progress, userdata, 0.96, _("Checking every way to unlock the disk"));
+  {
+    int slot = -1;
+
+    r = imprint_luks_check_passphrase (cd, recovery, strlen (recovery), &slot);
+    if (r < 0)
+      return r;
+    if (slot != result.recovery_keyslot)
+      return -EUCLEAN;
+
+    if (cfg->passphrase)
+      {
+        r = imprint_luks_check_passphrase (cd, cfg->passphrase, strlen (cfg->passphrase), &slot);
+        if (r < 0)
+          return r;
+      }
+  }
+
+  r = imprint_luks_remove_keyslot (cd, onetime_slot);
+  if (r < 0)
+    return r;
+
+  result.luks_uuid = g_strdup (crypt_get_uuid (cd));
+
+  /* Make sure the header is on the disk before the loop device goes. */
+  crypt_free (g_steal_pointer (&cd));
+  if (loop_fd >= 0)
+    (void) fsync (loop_fd);
+
+  report (progress, userdata, 1.0, _("The disk is encrypted"));
+
+  if (ret)
+    *ret = result;
+  else
+    imprint_luks_setup_result_done (&result);
+  return 0;
+}
+
+int
+imprint_luks_reseal_tpm2 (const char *device,
+                          const void *unlock, size_t unlock_size,
+                          const char *tpm2_device,
+                          const ImprintTpm2SealParams *params,
+                          const char *signature_json,
+                          int *ret_keyslot)
+{
+  ImprintTpm2SealParams p;
+  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
+  _cleanup_ (secret_done) Secret vk = { 0 };
+  g_autoptr (ImprintTpm2) tpm = NULL;
+  ImprintLuksToken *tokens = NULL;
+  size_t n = 0;
+  int r, slot = -1;
+
+  if (!device || !unlock || !params)
+    return -EINVAL;
+  p = *params;
+  if (p.pcr_mask == 0)
+    p.pcr_mask = IMPRINT_TPM2_DEFAULT_PCR_MASK;
+
+  r = imprint_tpm2_open (tpm2_device, &tpm);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_open (device, &cd);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_volume_key_get (cd, unlock, unlock_size, &vk.data, &vk.size, NULL);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &p, signature_json, &slot, NULL);
+  if (r < 0)
+    return r;
+
+  /* Only now the old seals go. */
+  r = imprint_luks_list_tokens (cd, &tokens, &n);
+  for (size_t i = 0; r >= 0 && i < n; i++)
+    {
+      if (!g_str_equal (tokens[i].type, "systemd-tpm2"))
+        continue;
+      if (tokens[i].n_keyslots == 1 && tokens[i].keyslots[0] == slot)
+        continue;
+      r = imprint_luks_remove_token (cd, tokens[i].id);
+    }
+  imprint_luks_tokens_free (tokens, n);
+  if (r < 0)
+    return r;
+
+  if (ret_keyslot)
+    *ret_keyslot = slot;
+  return 0;
+}

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imprint-error.h"
+#include "imprint-fido2.h"
+#include "imprintd-methods.h"
+#include "install.h"
+#include "setup.h"
+
+/* InspectSource, PlanInstall and Install: the engine (backend/engine) does
+ * the partitioning and the verified copy, the crypt library
+ * (backend/crypt) the LUKS2 root and its unlock methods, through the
+ * engine's encryption hook. */
+
+static gboolean
+check_source_access (ImprintdMethodCall *call, const char *path, gboolean admin, GError **error)
+{
+  /* An admin-authorised caller may name any device; list-disks level
+   * callers only what they could read themselves. */
+  if (admin)
+    return TRUE;
+  return imprintd_check_file_access (path, call->uid, error);
+}
+
+static ImprintSource *
+open_source (const char *path, GVariant *options, GError **error)
+{
+  ImprintSourceOptions sopts = { 0 };
+
+  g_variant_lookup (options, "root-hash", "&s", &sopts.trusted_root_hash);
+  g_variant_lookup (options, "certificate", "&s", &sopts.certificate_path);
+
+  /* "" is the running system: the disk behind /usr, anchored by the
+   * usrhash= the kernel already verified. */
+  if (path == NULL || *path == '\0')
+    return imprint_source_inspect_running (error);
+  return imprint_source_inspect (path, &sopts, error);
+}
+
+static GVariant *
+partition_to_variant (const char *what, const ImprintPartition *p)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "role", g_variant_new_string (what));
+  g_variant_builder_add (&b, "{sv}", "number", g_variant_new_uint32 (p->partno + 1));
+  g_variant_builder_add (&b, "{sv}", "type", g_variant_new_string (p->type ? p->type : ""));
+  g_variant_builder_add (&b, "{sv}", "uuid", g_variant_new_string (p->uuid ? p->uuid : ""));
+  g_variant_builder_add (&b, "{sv}", "label", g_variant_new_string (p->label ? p->label : ""));
+  g_variant_builder_add (&b, "{sv}", "start", g_variant_new_uint64 (p->offset));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (p->size));
+  return g_variant_builder_end (&b);
+}
+
+static GVariant *
+source_to_variant (const ImprintSource *s)
+{
+  GVariantBuilder b, parts;
+  guint64 size = s->esp.size + s->usr.size + s->usr_verity.size + s->usr_verity_sig.size;
+
+  g_variant_builder_init (&parts, G_VARIANT_TYPE ("aa{sv}"));
+  if (s->esp.size > 0)
+    g_variant_builder_add_value (&parts, partition_to_variant ("esp", &s->esp));
+  g_variant_builder_add_value (&parts, partition_to_variant ("usr", &s->usr));
+  g_variant_builder_add_value (&parts, partition_to_variant ("usr-verity", &s->usr_verity));
+  g_variant_builder_add_value (&parts, partition_to_variant ("usr-verity-sig", &s->usr_verity_sig));
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "device", g_variant_new_string (s->path));
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (s->name ? s->name : ""));
+  g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (s->version ? s->version : ""));
+#if defined(__x86_64__)
+  g_variant_builder_add (&b, "{sv}", "architecture", g_variant_new_string ("x86-64"));
+#elif defined(__aarch64__)
+  g_variant_builder_add (&b, "{sv}", "architecture", g_variant_new_string ("arm64"));
+#endif
+  g_variant_builder_add (&b, "{sv}", "usr-roothash", g_variant_new_string (s->root_hash));
+  g_variant_builder_add (&b, "{sv}", "root-hash-trusted", g_variant_new_boolean (s->root_hash_trusted));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (size));
+  g_variant_builder_add (&b, "{sv}", "partitions", g_variant_builder_end (&parts));
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error)
+{
+  const char *path;
+  g_autoptr(ImprintSource) source = NULL;
+
+  g_variant_get_child (call->parameters, 0, "&s", &path);
+  if (*path != '\0' && !check_source_access (call, path, FALSE, error))
+    return NULL;
+  source = open_source (path, call->options, error);
+  if (source == NULL)
+    return NULL;
+  return g_variant_new ("(@a{sv})", source_to_variant (source));
+}
+
+static gboolean
+parse_plan_options (GVariant *options, ImprintPlanOptions *ret, GError **error)
+{
+  const char *mode = "erase";
+  ImprintPlanOptions o = { 0 };
+
+  g_variant_lookup (options, "mode", "&s", &mode);
+  if (g_str_equal (mode, "erase"))
+    o.mode = IMPRINT_INSTALL_MODE_ERASE;
+  else if (g_str_equal (mode, "free-space"))
+    o.mode = IMPRINT_INSTALL_MODE_FREE_SPACE;
+  else
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("Unknown install mode “%s”: use “erase” or “free-space”."), mode);
+      return FALSE;
+    }
+  g_variant_lookup (options, "defer-data-partitions", "b", &o.defer_data_partitions);
+  g_variant_lookup (options, "definitions", "&s", &o.definitions_dir);
+  *ret = o;
+  return TRUE;
+}
+
+static gboolean
+check_target (const char *target, GError **error)
+{
+  struct stat st;
+
+  if (target == NULL || *target == '\0')
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("No target disk was given."));
+      return FALSE;
+    }
+  if (stat (target, &st) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Cannot use “%s” as the target: %s"), target, g_strerror (e));
+      return FALSE;
+    }
+  if (!S_ISBLK (st.st_mode) && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is neither a disk nor an image file."), target);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GVariant *
+imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
+{
+  const char *source_path, *target;
+  ImprintPlanOptions popts;
+  g_autoptr(ImprintSource) source = NULL;
+  g_autoptr(ImprintPlan) plan = NULL;
+
+  g_variant_get_child (call->parameters, 0, "&s", &source_path);
+  g_variant_get_child (call->parameters, 1, "&s", &target);
+
+  if (!parse_plan_options (call->options, &popts, error) || !check_target (target, error))
+    return NULL;
+  if (*source_path != '\0' && !check_source_access (call, source_path, FALSE, error))
+    return NULL;
+  source = open_source (source_path, call->options, error);
+  if (source == NULL)
+    return NULL;
+  plan = imprint_plan_compute (source, target, &popts, error);
+  if (plan == NULL)
+    return NULL;
+  return g_variant_new ("(@a{sv})", imprint_plan_to_variant (plan, source));
+}
+
+/* ---- Install ------------------------------------------------------------ */
+
+typedef struct {
+  char *source;
+  char *target;
+  ImprintPlanOptions plan_options;
+  char *definitions_dir;
+  char *root_hash;
+  char *certificate;
+  char *locale;
+  gboolean no_boot_entry;
+
+  /* Unlock methods. Secrets are wiped when the job ends. */
+  gboolean encrypt;
+  char *recovery_key;
+  char *passphrase;
+  gboolean tpm2;
+  char *tpm2_device;
+  char *tpm2_pin;
+  guint32 tpm2_pcr_mask;
+  gboolean fido2;
+  char *fido2_device;
+
+  ImprintdJob *job;              /* not owned: the job owns us */
+  char *luks_uuid;
+} InstallData;
+
+static void
+wipe_string (char **s)
+{
+  if (*s != NULL)
+    {
+      explicit_bzero (*s, strlen (*s));
+      g_clear_pointer (s, g_free);
+    }
+}
+
+static void
+install_data_free (InstallData *d)
+{
+  wipe_string (&d->recovery_key);
+  wipe_string (&d->passphrase);
+  wipe_string (&d->tpm2_pin);
+  g_free (d->source);
+  g_free (d->target);
+  g_free (d->definitions_dir);
+  g_free (d->root_hash);
+  g_free (d->certificate);
+  g_free (d->locale);
+  g_free (d->tpm2_device);
+  g_free (d->fido2_device);
+  g_free (d->luks_uuid);
+  g_free (d);
+}
+
+static void
+on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
+{
+  InstallData *d = user_data;
+  ImprintJob *iface = IMPRINT_JOB (d->job);
+
+  if (step != NULL && g_strcmp0 (step, imprint_job_get_step (iface)) != 0)
+    imprintd_job_set_step (d->job, step);
+  if (total > 0)
+    imprintd_job_set_bytes (d->job, done, total);
+}
+
+static void
+on_luks_progress (double fraction, const char *step, void *userdata)
+{
+  InstallData *d = userdata;
+
+  if (step != NULL)
+    imprintd_job_log (d->job, "%s", step);
+}
+
+/* Reads the values of @key from a repart.d definition ([Partition] only). */
+static GPtrArray *
+definition_values (const char *path, const char *key)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+  gboolean in_partition = FALSE;
+
+  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
+    return values;
+  lines = g_strsplit (text, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *eq;
+
+      if (*line == '#' || *line == ';' || *line == '\0')
+        continue;
+      if (*line == '[')
+        {
+          in_partition = g_str_has_prefix (line, "[Partition]");
+          continue;
+        }
+      eq = strchr (line, '=');
+      if (!in_partition || eq == NULL)
+        continue;
+      *eq = '\0';
+      if (!g_str_equal (g_strstrip (line), key))
+        continue;
+      {
+        g_auto(GStrv) words = g_strsplit_set (g_strstrip (eq + 1), " \t", -1);
+        for (gsize w = 0; words[w] != NULL; w++)
+          if (*words[w] != '\0')
+            g_ptr_array_add (values, g_strdup (words[w]));
+      }
+    }
+  return values;
+}
+
+/* The directories MakeDirectories= asks for, made in a scratch tree that
+ * mkfs.ext4 -d copies into the new file system. */
+static char *
+make_directories_tree (const char *definition, GError **error)
+{
+  g_autoptr(GPtrArray) dirs = definition_values (definition, "MakeDirectories");
+  g_autofree char *tree = NULL;
+
+  if (dirs->len == 0)
+    return NULL;
+  tree = g_dir_make_tmp ("imprint-root-XXXXXX", error);
+  if (tree == NULL)
+    return NULL;
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      g_autofree char *p = g_build_filename (tree, g_ptr_array_index (dirs, i), NULL);
+      if (g_mkdir_with_parents (p, 0755) < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("Could not prepare the directory %s: %s"),
+                       (const char *) g_ptr_array_index (dirs, i), g_strerror (errno));
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&tree);
+}
+
+static void
+remove_tree (const char *tree)
+{
+  g_autofree char *argv0 = NULL;
+  const char *argv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
+
+  if (tree == NULL)
+    return;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+static int
+fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata)
+{
+  InstallData *d = userdata;
+  g_autoptr(GError) error = NULL;
+  char *answer = NULL;
+
+  if (kind == IMPRINT_FIDO2_PROMPT_TOUCH)
+    {
+      /* A notice: the key blinks and waits; nothing to answer. */
+      imprintd_job_log (d->job, "%s", message);
+      g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (d->job));
+      return 0;
+    }
+
+  if (!imprintd_job_request (d->job, "fido2-pin", message, &answer, &error))
+    return -ECANCELED;
+  /* The library wipes and free()s what we give it. */
+  *ret_answer = strdup (answer);
+  imprintd_job_free_answer (answer);
+  return *ret_answer != NULL ? 0 : -ENOMEM;
+}
+
+static int
+enroll_fido2 (struct crypt_device *cd,
+              const void *volume_key, size_t volume_key_size,
+              JsonObject **ret_token, char **ret_passphrase, void *userdata)
+{
+  InstallData *d = userdata;
+  g_autoptr(ImprintFido2Enrollment) e = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  char *passphrase = NULL;
+  int r;
+
+  imprintd_job_set_step (d->job, _("Setting up the security key"));
+  r = imprint_fido2_enroll_luks (NULL, d->fido2_device, crypt_get_uuid (cd), crypt_get_device_name (cd),
+                                 IMPRINT_FIDO2_LOCK_DEFAULT, fido2_prompt, d, &e);
+  if (r < 0)
+    return r;
+  r = imprint_fido2_luks_token_json (e, -1, &json);
+  if (r < 0)
+    return r;
+  node = json_from_string (json, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return -EBADMSG;
+  /* The crypt library adds "keyslots" itself. */
+  json_object_remove_member (json_node_get_object (node), "keyslots");
+  r = imprint_fido2_passphrase (e->secret, e->secret_size, &passphrase);
+  if (r < 0)
+    return r;
+  *ret_token = json_object_ref (json_node_get_object (node));
+  *ret_passphrase = passphrase;
+  return 0;
+}
+
+static gboolean
+encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **error)
+{
+  InstallData *d = user_data;
+  g_autoptr(GPtrArray) labels = definition_values (root->definition, "Label");
+  g_autofree char *tree = NULL;
+  ImprintLuksSetupResult result = { 0 };
+  ImprintLuksSetup cfg = { 0 };
+  int r;
+
+  tree = make_directories_tree (root->definition, error);
+  if (tree == NULL && error != NULL && *error != NULL)
+    return FALSE;
+
+  /* Encrypting in place works without device-mapper, on image files and
+   * on disks alike: the file system is made first, then encrypted. */
+  if (root->node != NULL)
+    cfg.device = root->node;
+  else
+    {
+      cfg.device = root->target;
+      cfg.offset = root->offset;
+      cfg.size = root->size;
+    }
+  cfg.mode = IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
+  cfg.mkfs = TRUE;
+  cfg.label = labels->len > 0 ? g_ptr_array_index (labels, 0) : "root";
+  cfg.fs_label = cfg.label;
+  cfg.fs_source_dir = tree;
+  cfg.recovery_key = d->recovery_key;
+  cfg.passphrase = d->passphrase;
+  cfg.tpm2 = d->tpm2;
+  cfg.tpm2_device = d->tpm2_device;
+  cfg.tpm2_pcr_mask = d->tpm2_pcr_mask;
+  cfg.tpm2_pin = d->tpm2_pin;
+  if (d->fido2)
+    {
+      cfg.enroll_extra = enroll_fido2;
+      cfg.enroll_extra_userdata = d;
+    }
+
+  r = imprint_luks_setup (&cfg, on_luks_progress, d, &result);
+  remove_tree (tree);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+                   _("Could not encrypt the system partition: %s"), imprintd_crypt_strerror (r));
+      return FALSE;
+    }
+  d->luks_uuid = g_strdup (result.luks_uuid);
+  imprint_luks_setup_result_done (&result);
+  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), result.luks_uuid);
+  return TRUE;
+}
+
+static gboolean
+install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  InstallData *d = user_data;
+  ImprintSourceOptions sopts = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate };
+  g_autoptr(ImprintSource) source = NULL;
+  g_autoptr(ImprintPlan) plan = NULL;
+  ImprintInstallOptions iopts = { 0 };
+  GVariantBuilder result;
+  locale_t locale = (locale_t) 0;
+  gboolean ok;
+
+  d->job = job;
+  if (d->locale != NULL)
+    {
+      locale = newlocale (LC_ALL_MASK, d->locale, (locale_t) 0);
+      if (locale != (locale_t) 0)
+        uselocale (locale);
+    }
+
+  imprintd_job_set_step (job, _("Checking the system image"));
+  source = d->source[0] == '\0' ? imprint_source_inspect_running (error)
+                                : imprint_source_inspect (d->source, &sopts, error);
+  if (source == NULL)
+    goto fail;
+  imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
+                    source->name ? source->name : "", source->version ? source->version : "",
+                    source->root_hash);
+
+  imprintd_job_set_step (job, _("Planning the partitions"));
+  plan = imprint_plan_compute (source, d->target, &d->plan_options, error);
+  if (plan == NULL)
+    goto fail;
+
+  iopts.plan = d->plan_options;
+  iopts.progress = on_engine_progress;
+  iopts.progress_data = d;
+  iopts.cancellable = cancellable;
+  iopts.no_boot_entry = d->no_boot_entry;
+  if (d->encrypt && !d->plan_options.defer_data_partitions)
+    {
+      iopts.encrypt_root = encrypt_root;
+      iopts.encrypt_root_data = d;
+    }
+
+  ok = imprint_install (source, d->target, plan, &iopts, error);
+  if (!ok)
+    goto fail;
+
+  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&result, "{sv}", "plan", imprint_plan_to_variant (plan, source));
+  g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
+  if (d->luks_uuid != NULL)
+    g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (d->luks_uuid));
+  imprintd_job_set_result (job, g_variant_builder_end (&result));
+  imprintd_job_set_step (job, _("The system is installed"));
+
+  if (locale != (locale_t) 0)
+    {
+      uselocale (LC_GLOBAL_LOCALE);
+      freelocale (locale);
+    }
+  return TRUE;
+
+fail:
+  if (locale != (locale_t) 0)
+    {
+      uselocale (LC_GLOBAL_LOCALE);
+      freelocale (locale);
+    }
+  return FALSE;
+}
+
+static gboolean
+parse_encryption (GVariant *options, InstallData *d, GError **error)
+{
+  g_autofree const char **methods = NULL;
+  const char *s;
+
+  d->encrypt = TRUE;
+  g_variant_lookup (options, "encrypt", "b", &d->encrypt);
+  if (g_variant_lookup (options, "encryption", "^a&s", &methods))
+    for (gsize i = 0; methods[i] != NULL; i++)
+      {
+        if (g_str_equal (methods[i], "tpm2"))
+          d->tpm2 = TRUE;
+        else if (g_str_equal (methods[i], "fido2"))
+          d->fido2 = TRUE;
+        else if (g_str_equal (methods[i], "recovery-key") || g_str_equal (methods[i], "passphrase"))
+          ;
+        else
+          {
+            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                         _("Unknown unlock method “%s”."), methods[i]);
+            return FALSE;
+          }
+      }
+
+  if (g_variant_lookup (options, "recovery-key", "&s", &s))
+    d->recovery_key = g_strdup (s);
+  if (g_variant_lookup (options, "passphrase", "&s", &s) && *s)
+    d->passphrase = g_strdup (s);
+  if (g_variant_lookup (options, "tpm2-device", "&s", &s) && *s)
+    d->tpm2_device = g_strdup (s);
+  if (g_variant_lookup (options, "tpm2-pin", "&s", &s) && *s)
+    d->tpm2_pin = g_strdup (s);
+  if (g_variant_lookup (options, "tpm2-pcrs", "&s", &s) && *s)
+    {
+      int r = imprint_tpm2_parse_pcr_list (s, &d->tpm2_pcr_mask);
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                       _("“%s” is not a list of PCRs."), s);
+          return FALSE;
+        }
+    }
+  if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s)
+    d->fido2_device = g_strdup (s);
+
+  if (!d->encrypt || d->plan_options.defer_data_partitions)
+    return TRUE;
+
+  /* Every encrypted disk gets a recovery key: a lost TPM (new main board,
+   * firmware update) must never mean lost data. */
+  if (d->recovery_key == NULL || !imprint_recovery_key_is_valid (d->recovery_key))
+    {
+      g_autofree char *normalized = NULL;
+
+      if (d->recovery_key == NULL || imprint_recovery_key_normalize (d->recovery_key, &normalized) < 0)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("A valid recovery key is required (see GenerateRecoveryKey)."));
+          return FALSE;
+        }
+      wipe_string (&d->recovery_key);
+      d->recovery_key = g_steal_pointer (&normalized);
+    }
+  if (!d->tpm2 && !d->fido2 && d->passphrase == NULL)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("Choose how the disk is unlocked at boot: TPM2, a security key or a passphrase."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GVariant *
+imprintd_method_install (ImprintdMethodCall *call, GError **error)
+{
+  const char *source, *target, *s;
+  InstallData *d = g_new0 (InstallData, 1);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  g_variant_get_child (call->parameters, 0, "&s", &source);
+  g_variant_get_child (call->parameters, 1, "&s", &target);
+
+  d->source = g_strdup (source);
+  d->target = g_strdup (target);
+  if (!parse_plan_options (call->options, &d->plan_options, error) ||
+      !check_target (target, error) ||
+      !parse_encryption (call->options, d, error))
+    {
+      install_data_free (d);
+      return NULL;
+    }
+  /* The plan options point into the call's options: keep our own copy. */
+  d->definitions_dir = g_strdup (d->plan_options.definitions_dir);
+  d->plan_options.definitions_dir = d->definitions_dir;
+  if (g_variant_lookup (call->options, "root-hash", "&s", &s))
+    d->root_hash = g_strdup (s);
+  if (g_variant_lookup (call->options, "certificate", "&s", &s))
+    d->certificate = g_strdup (s);
+  if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
+    d->locale = g_strdup (s);
+  g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);
+
+  job = imprintd_job_new ("install", call->uid, TRUE);
+  path = imprintd_daemon_add_job (call->daemon, job);
+  imprintd_job_run (job, install_thread, d, (GDestroyNotify) install_data_free);
+  return g_variant_new ("(o)", path);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+
+#include "imprint-error.h"
+#include "imprint-fido2.h"
+#include "imprintd-methods.h"
+#include "passphrase-quality.h"
+#include "recovery-key.h"
+#include "security-caps.h"
+
+/* Sentences for the errors the crypt and FIDO2 code return, so a person
+ * reads what happened and what to do, not an errno name. */
+const char *
+imprintd_crypt_strerror (int r)
+{
+  switch (-r)
+    {
+    case ENODEV:
+      return _("No TPM2 device was found.");
+    case ESTALE:
+      return _("The TPM refused to unseal the key: the measured boot state changed.");
+    case ENOSPC:
+      return _("The partition is too small to be encrypted.");
+    case EOWNERDEAD:
+    case EKEYREVOKED:
+    case ENOSTR:
+    case EBADSLT:
+    case ENOANO:
+      return imprint_fido2_strerror (r);
+    case ECANCELED:
+      return _("The operation was cancelled.");
+    case EINVAL:
+      return _("An unlock setting is not valid.");
+    default:
+      return g_strerror (-r);
+    }
+}
+
+ImprintError
+imprintd_crypt_error_code (int r)
+{
+  switch (-r)
+    {
+    case ENODEV:
+    case ESTALE:
+    case EOWNERDEAD:
+    case EKEYREVOKED:
+    case ENOSTR:
+    case EBADSLT:
+    case ENOANO:
+      return IMPRINT_ERROR_UNAVAILABLE;
+    default:
+      return imprint_error_from_errno (r);
+    }
+}
+
+GVariant *
+imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **error)
+{
+  const char *tpm2_device = NULL;
+  g_autoptr(GVariant) caps = NULL;
+  g_autoptr(GVariant) fido2 = NULL;
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  int r;
+
+  g_variant_lookup (call->options, "tpm2-device", "&s", &tpm2_device);
+  caps = g_variant_ref_sink (imprint_security_caps_get (tpm2_device, NULL));
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, caps);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_variant_builder_add (&b, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+
+  r = imprint_fido2_list_devices (&fido2);
+  if (r < 0)
+    fido2 = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  g_variant_builder_add (&b, "{sv}", "fido2", fido2);
+
+  return g_variant_new ("(@a{sv})", g_variant_builder_end (&b));
+}
+
+GVariant *
+imprintd_method_check_passphrase (ImprintdMethodCall *call, GError **error)
+{
+  const char *passphrase;
+  g_autofree char *message = NULL;
+  int score = -1, r;
+
+  g_variant_get_child (call->parameters, 0, "&s", &passphrase);
+  r = imprint_passphrase_quality (passphrase, &score, &message);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Could not rate the passphrase: %s"), g_strerror (-r));
+      return NULL;
+    }
+  return g_variant_new ("(is)", score, message ? message : "");
+}
+
+GVariant *
+imprintd_method_generate_recovery_key (ImprintdMethodCall *call, GError **error)
+{
+  char *key = NULL;
+  GVariant *reply;
+  int r;
+
+  r = imprint_recovery_key_generate (&key);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Could not make a recovery key: %s"), g_strerror (-r));
+      return NULL;
+    }
+  reply = g_variant_new ("(s)", key);
+  explicit_bzero (key, strlen (key));
+  free (key);
+  return reply;
+}

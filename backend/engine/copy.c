@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "buffer.h"
+#include "copy.h"
+#include "imprint-error.h"
+#include "macros.h"
+
+#define DEFAULT_BUFFER (8u * 1024 * 1024)
+#define DEFAULT_NBUF 4u
+#define ALIGN 4096
+
+void
+imprint_progress_report (ImprintProgress *p)
+{
+  if (p && p->func)
+    p->func (p->step ? p->step : "", p->done, p->total, p->user_data);
+}
+
+void
+imprint_progress_step (ImprintProgress *p, const char *step)
+{
+  if (p == NULL)
+    return;
+  p->step = step;
+  imprint_progress_report (p);
+}
+
+typedef struct {
+  guint8 *buf;
+  size_t len;
+  guint64 pos;     /* offset inside the range */
+  gboolean ready;  /* read and (when asked) verified: may be written */
+} Slot;
+
+/* The ring: the reader fills slots in order, verifier threads claim filled
+ * slots in any order and mark them ready, the writer (the calling thread)
+ * writes them in order. All counters only grow; slot i lives in
+ * slots[i % n]. */
+typedef struct {
+  const ImprintCopyJob *job;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  Slot *slots;
+  unsigned n;
+  size_t bufsize;
+  guint64 nslots;      /* slots in the whole range */
+  guint64 produced;    /* filled by the reader */
+  guint64 claimed;     /* taken by a verifier */
+  guint64 consumed;    /* written */
+  gboolean verify;
+  gboolean stop;       /* a stage failed, or cancelled */
+  GError *error;       /* first error, under lock */
+} Ring;
+
+static void
+ring_fail (Ring *r, GError *e)
+{
+  pthread_mutex_lock (&r->lock);
+  if (r->error == NULL)
+    r->error = e;
+  else
+    g_error_free (e);
+  r->stop = TRUE;
+  pthread_cond_broadcast (&r->cond);
+  pthread_mutex_unlock (&r->lock);
+}
+
+static void *
+reader_thread (void *userdata)
+{
+  Ring *r = userdata;
+  const ImprintCopyJob *job = r->job;
+  guint64 pos = 0;
+
+  while (pos < job->length)
+    {
+      Slot *s;
+      size_t want = (size_t) MIN ((guint64) r->bufsize, job->length - pos);
+      size_t got = 0;
+
+      pthread_mutex_lock (&r->lock);
+      while (!r->stop && r->produced - r->consumed >= r->n)
+        pthread_cond_wait (&r->cond, &r->lock);
+      if (r->stop)
+        {
+          pthread_mutex_unlock (&r->lock);
+          return NULL;
+        }
+      s = &r->slots[r->produced % r->n];
+      pthread_mutex_unlock (&r->lock);
+
+      while (got < want)
+        {
+          ssize_t k = pread (job->src_fd, s->buf + got, want - got,
+                             (off_t) (job->src_offset + pos + got));
+          if (k < 0 && errno == EINTR)
+            continue;
+          if (k < 0)
+            {
+              int e = errno;
+              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                         _("Reading the %s from the source failed: %s"),
+                                         job->what, g_strerror (e)));
+              return NULL;
+            }
+          if (k == 0)
+            {
+              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                                         _("The source ended %" G_GUINT64_FORMAT " bytes into the %s: "
+                                           "it is truncated"), pos + got, job->what));
+              return NULL;
+            }
+          got += (size_t) k;
+        }
+      s->len = want;
+      s->pos = pos;
+      pos += want;
+
+      pthread_mutex_lock (&r->lock);
+      s->ready = !r->verify;
+      r->produced++;
+      pthread_cond_broadcast (&r->cond);
+      pthread_mutex_unlock (&r->lock);
+    }
+  return NULL;
+}
+
+static gboolean
+verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
+{
+  if (job->expect && s->pos < job->expect_size)
+    {
+      size_t n = (size_t) MIN ((guint64) s->len, job->expect_size - s->pos);
+      if (memcmp (s->buf, job->expect + s->pos, n) != 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The %s changed while it was copied: it no longer matches what was verified"),
+                       job->what);
+          return FALSE;
+        }
+    }
+  if (job->verify_tree &&
+      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->buf, s->len, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* Hashing is the expensive part: one verifier per CPU, each on its own
+ * buffer. */
+static void *
+verifier_thread (void *userdata)
+{
+  Ring *r = userdata;
+
+  for (;;)
+    {
+      GError *e = NULL;
+      Slot *s;
+
+      pthread_mutex_lock (&r->lock);
+      while (!r->stop && r->claimed == r->produced && r->claimed < r->nslots)
+        pthread_cond_wait (&r->cond, &r->lock);
+      if (r->stop || r->claimed >= r->nslots)
+        {
+          pthread_mutex_unlock (&r->lock);
+          return NULL;
+        }
+      s = &r->slots[r->claimed % r->n];
+      r->claimed++;
+      pthread_mutex_unlock (&r->lock);
+
+      if (!verify_slot (r->job, s, &e))
+        {
+          ring_fail (r, e);
+          return NULL;
+        }
+
+      pthread_mutex_lock (&r->lock);
+      s->ready = TRUE;
+      pthread_cond_broadcast (&r->cond);
+      pthread_mutex_unlock (&r->lock);
+    }
+}
+
+static GError *
+write_error (const ImprintCopyJob *job, int err, guint64 at)
+{
+  if (err == ENOSPC || err == EFBIG || err == 0)
+    return g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_NO_SPACE,
+                        _("The target ran out of space after %" G_GUINT64_FORMAT " bytes of the %s"),
+                        at, job->what);
+  return g_error_new (IMPRINT_ERROR, imprint_error_from_errno (-err),
+                      _("Writing the %s to the target failed after %" G_GUINT64_FORMAT " bytes: %s"),
+                      job->what, at, g_strerror (err));
+}
+
+static int
+write_all (int fd, const guint8 *p, size_t len, guint64 off, size_t *ret_written)
+{
+  size_t done = 0;
+
+  while (done < len)
+    {
+      ssize_t k = pwrite (fd, p + done, len - done, (off_t) (off + done));
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k < 0 && errno == EINVAL && (fcntl (fd, F_GETFL) & O_DIRECT))
+        {
+          /* The device refused direct I/O for this request (alignment it
+           * did not announce): carry on buffered. */
+          int fl = fcntl (fd, F_GETFL);
+          if (fcntl (fd, F_SETFL, fl & ~O_DIRECT) < 0)
+            return -EINVAL;
+          continue;
+        }
+      if (k < 0)
+        {
+          *ret_written = done;
+          return -errno;
+        }
+      if (k == 0)
+        {
+          /* A short write means the end of the device or file system. */
+          *ret_written = done;
+          return -ENOSPC;
+        }
+      done += (size_t) k;
+    }
+  *ret_written = done;
+  return 0;
+}
+
+gboolean
+imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **error)
+{
+  Ring r = { 0 };
+  pthread_t reader, verifiers[4];
+  unsigned nverifiers = 0;
+  gboolean ok = FALSE;
+  gboolean reader_started = FALSE;
+  unsigned allocated = 0;
+  int e;
+
+  r.job = job;
+  r.verify = job->verify_tree != NULL || job->expect != NULL;
+  r.bufsize = job->buffer_size ? job->buffer_size : DEFAULT_BUFFER;
+  r.bufsize = (r.bufsize + 65535) & ~(size_t) 65535;
+  r.nslots = (job->length + r.bufsize - 1) / r.bufsize;
+  r.n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
+  if (r.verify)
+    {
+      nverifiers = CLAMP (g_get_num_processors (), 1u, G_N_ELEMENTS (verifiers));
+      /* Enough buffers that every verifier has one while the reader and
+       * the writer have theirs. */
+      r.n = MAX (r.n, nverifiers + 2);
+    }
+  r.n = (unsigned) MIN ((guint64) r.n, MAX (r.nslots, 1));
+  pthread_mutex_init (&r.lock, NULL);
+  pthread_cond_init (&r.cond, NULL);
+  r.slots = g_new0 (Slot, r.n);
+  for (; allocated < r.n; allocated++)
+    if ((r.slots[allocated].buf = imprint_buffer_alloc (r.bufsize)) == NULL)
+      {
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
+        goto out;
+      }
+
+  if (job->length == 0)
+    {
+      ok = TRUE;
+      goto out;
+    }
+
+  posix_fadvise (job->src_fd, (off_t) job->src_offset, (off_t) job->length, POSIX_FADV_SEQUENTIAL);
+
+  e = pthread_create (&reader, NULL, reader_thread, &r);
+  if (e != 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Cannot start a thread: %s"),
+                   g_strerror (e));
+      goto out;
+    }
+  reader_started = TRUE;
+  for (unsigned i = 0; i < nverifiers; i++)
+    {
+      e = pthread_create (&verifiers[i], NULL, verifier_thread, &r);
+      if (e != 0)
+        {
+          if (i == 0)
+            ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                        _("Cannot start a thread: %s"), g_strerror (e)));
+          nverifiers = i;
+          break;
+        }
+    }
+
+  /* The writer: this thread, in order. */
+  while (r.consumed < r.nslots)
+    {
+      Slot *s;
+      size_t written = 0;
+      int k;
+
+      pthread_mutex_lock (&r.lock);
+      while (!r.stop && !(r.consumed < r.produced && r.slots[r.consumed % r.n].ready))
+        pthread_cond_wait (&r.cond, &r.lock);
+      if (r.stop)
+        {
+          pthread_mutex_unlock (&r.lock);
+          break;
+        }
+      s = &r.slots[r.consumed % r.n];
+      pthread_mutex_unlock (&r.lock);
+
+      if (g_cancellable_is_cancelled (progress ? progress->cancellable : NULL))
+        {
+          ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED,
+                                      _("The operation was cancelled")));
+          break;
+        }
+
+      k = write_all (job->dst_fd, s->buf, s->len, job->dst_offset + s->pos, &written);
+      if (progress)
+        progress->done += written;
+      if (k < 0)
+        {
+          ring_fail (&r, write_error (job, -k, s->pos + written));
+          break;
+        }
+      imprint_progress_report (progress);
+
+      pthread_mutex_lock (&r.lock);
+      s->ready = FALSE;
+      r.consumed++;
+      pthread_cond_broadcast (&r.cond);
+      pthread_mutex_unlock (&r.lock);
+    }
+
+out:
+  if (reader_started)
+    {
+      /* Wake everyone (normal end or failure) and collect them. */
+      pthread_mutex_lock (&r.lock);
+      if (r.consumed < r.nslots)
+        r.stop = TRUE;
+      pthread_cond_broadcast (&r.cond);
+      pthread_mutex_unlock (&r.lock);
+      pthread_join (reader, NULL);
+      for (unsigned i = 0; i < nverifiers; i++)
+        pthread_join (verifiers[i], NULL);
+    }
+  if (reader_started)
+    {
+      if (r.error)
+        g_propagate_error (error, g_steal_pointer (&r.error));
+      else if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                     _("The %s was not completely covered by its verity tree"), job->what);
+      else if (fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
+        g_propagate_error (error, write_error (job, errno, job->length));
+      else
+        ok = TRUE;
+    }
+  for (unsigned i = 0; i < allocated; i++)
+    imprint_buffer_free (r.slots[i].buf, r.bufsize);
+  g_free (r.slots);
+  g_clear_error (&r.error);
+  pthread_mutex_destroy (&r.lock);
+  pthread_cond_destroy (&r.cond);
+  return ok;
+}
+
+int
+imprint_open_target (const char *path, gboolean *ret_is_block, guint64 *ret_size, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  struct stat st;
+
+  /* O_EXCL on a block device fails with EBUSY while anything on it is
+   * mounted or claimed: never write under a live file system. */
+  fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_EXCL);
+  if (fd < 0 && errno == EEXIST)
+    fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY); /* a regular file */
+  if (fd < 0 && errno == EBUSY)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+                   _("The target %s is in use (a partition on it is mounted or open)"), path);
+      return -EBUSY;
+    }
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      int err = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-err),
+                   _("Cannot open the target %s: %s"), path, g_strerror (err));
+      return -err;
+    }
+  if (S_ISBLK (st.st_mode))
+    {
+      uint64_t sz = 0;
+      int fl;
+      if (ioctl (fd, BLKGETSIZE64, &sz) < 0)
+        {
+          int err = errno;
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("Cannot get the size of %s: %s"), path, g_strerror (err));
+          return -err;
+        }
+      /* Direct I/O keeps gigabytes of system image out of the page cache
+       * and makes the final flush short. */
+      fl = fcntl (fd, F_GETFL);
+      if (fl >= 0)
+        (void) fcntl (fd, F_SETFL, fl | O_DIRECT);
+      *ret_is_block = TRUE;
+      *ret_size = sz;
+    }
+  else if (S_ISREG (st.st_mode))
+    {
+      *ret_is_block = FALSE;
+      *ret_size = (guint64) st.st_size;
+    }
+  else
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("The target %s is neither a disk nor an image file"), path);
+      return -ENOTBLK;
+    }
+  return TAKE_FD (fd);
+}

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <libfdisk.h>
+#include <sys/stat.h>
+
+#include "efi-boot.h"
+#include "imprint-error.h"
+#include "install.h"
+#include "macros.h"
+#include "plan-private.h"
+
+#define MiB (1024ull * 1024ull)
+
+const char *
+imprint_install_step_text (guint step)
+{
+  switch (step)
+    {
+    case IMPRINT_STEP_PLAN:           return _("Planning the installation");
+    case IMPRINT_STEP_PARTITION:      return _("Partitioning the disk");
+    case IMPRINT_STEP_ESP:            return _("Copying the boot loader");
+    case IMPRINT_STEP_USR:            return _("Copying the system");
+    case IMPRINT_STEP_USR_VERITY:     return _("Copying the system's verity hashes");
+    case IMPRINT_STEP_USR_VERITY_SIG: return _("Copying the system's signature");
+    case IMPRINT_STEP_LABEL:          return _("Marking the system as installed");
+    case IMPRINT_STEP_DATA:           return _("Creating the data partitions");
+    case IMPRINT_STEP_ENCRYPT:        return _("Encrypting the data partition");
+    case IMPRINT_STEP_BOOT_ENTRY:     return _("Registering the boot entry");
+    case IMPRINT_STEP_DONE:           return _("Done");
+    }
+  return "";
+}
+
+static gboolean
+check_cancel (GCancellable *c, GError **error)
+{
+  if (g_cancellable_is_cancelled (c))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED, _("The installation was cancelled"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Stale signatures at the start of a new empty partition would make blkid
+ * (and sysupdate) take it for something it is not. */
+static gboolean
+wipe_start (int fd, guint64 offset, guint64 size, GError **error)
+{
+  size_t len = (size_t) MIN (size, MiB);
+  g_autofree void *zero = NULL;
+
+  if (posix_memalign (&zero, 4096, MiB) != 0)
+    return FALSE;
+  memset (zero, 0, MiB);
+  if (pwrite (fd, zero, len, (off_t) offset) != (ssize_t) len)
+    {
+      int err = errno;
+      g_set_error (error, IMPRINT_ERROR, err == ENOSPC ? IMPRINT_ERROR_NO_SPACE : IMPRINT_ERROR_FAILED,
+                   _("Cannot clear a new partition: %s"), g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
+
+/* Gives the A slot its real labels in one partition table write, after all
+ * three partitions were verified and flushed. */
+static gboolean
+relabel (const char *target, ImprintPlanPartition *const *parts, guint n, GError **error)
+{
+  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context ();
+  int r;
+
+  if (cxt == NULL)
+    return FALSE;
+  r = fdisk_assign_device (cxt, target, 0);
+  for (guint i = 0; r >= 0 && i < n; i++)
+    {
+      struct fdisk_partition *pa = fdisk_new_partition ();
+      fdisk_partition_set_name (pa, parts[i]->final_label);
+      r = fdisk_set_partition (cxt, parts[i]->number - 1, pa);
+      fdisk_unref_partition (pa);
+    }
+  if (r >= 0)
+    r = fdisk_write_disklabel (cxt);
+  if (r >= 0)
+    r = fdisk_deassign_device (cxt, 0);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot label the installed system on %s: %s"), target, g_strerror (-r));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+mtools_spec (const char *path, guint64 offset)
+{
+  return g_strdup_printf ("%s@@%" G_GUINT64_FORMAT, path, offset);
+}
+
+/* Copies @dirs (e.g. "::/EFI") from the source ESP into a FAT file system
+ * on the target, overwriting what is there. */
+static gboolean
+copy_fat_dirs (const char *src, guint64 src_off, const char *dst, guint64 dst_off,
+               const char *const *dirs, GError **error)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("imprint-esp-XXXXXX", error);
+  g_autofree char *sspec = mtools_spec (src, src_off);
+  g_autofree char *dspec = mtools_spec (dst, dst_off);
+  gboolean ok = FALSE;
+
+  if (tmp == NULL)
+    return FALSE;
+  for (const char *const *d = dirs; *d; d++)
+    {
+      g_autofree char *dname = g_path_get_basename (*d);
+      g_autofree char *local = g_build_filename (tmp, dname, NULL);
+      g_autofree char *ddir = g_path_get_dirname (*d + 2);
+      const char *mdir_argv[] = { "mdir", "-b", "-i", sspec, *d, NULL };
+      if (!imprint_run (mdir_argv, NULL, NULL))
+        continue; /* not in the source */
+      const char *get[] = { "mcopy", "-s", "-n", "-i", sspec, *d, tmp, NULL };
+      if (!imprint_run (get, NULL, error))
+        goto out;
+      /* Create the parents on the target (mmd fails on existing ones,
+       * which is fine), then copy recursively over. */
+      g_auto(GStrv) comps = g_strsplit (ddir, "/", -1);
+      g_autoptr(GString) sofar = g_string_new ("::");
+      for (char **c = comps; *c; c++)
+        {
+          if (**c == 0)
+            continue;
+          g_string_append_printf (sofar, "/%s", *c);
+          const char *mmd[] = { "mmd", "-i", dspec, sofar->str, NULL };
+          imprint_run (mmd, NULL, NULL);
+        }
+      g_autofree char *target_dir = g_strdup_printf ("::%s", ddir);
+      const char *put[] = { "mcopy", "-s", "-o", "-n", "-D", "o", "-i", dspec, local, target_dir, NULL };
+      if (!imprint_run (put, NULL, error))
+        goto out;
+    }
+  ok = TRUE;
+out:
+  {
+    const char *rm[] = { "rm", "-rf", tmp, NULL };
+    imprint_run (rm, NULL, NULL);
+  }
+  return ok;
+}
+
+static gboolean
+install_esp (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progress, GError **error)
+{
+  ImprintPlanPartition *esp = plan->esp;
+  static const char *const all[] = { "::/EFI", "::/loader", NULL };
+  static const char *const loader_only[] = { "::/EFI/systemd", "::/EFI/BOOT", "::/loader/loader.conf", NULL };
+  static const char *const ukis[] = { "::/EFI/Linux", "::/loader/entries", NULL };
+
+  imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_ESP));
+
+  if (esp->content == IMPRINT_CONTENT_ESP)
+    {
+      ImprintCopyJob job = {
+        .src_fd = src->fd, .src_offset = src->esp.offset,
+        .dst_fd = fd, .dst_offset = esp->start,
+        .length = src->esp.size, .what = _("boot partition"),
+      };
+      return imprint_copy (&job, progress, error);
+    }
+
+  /* Existing ESP: file level, through mtools (no mount needed). The
+   * buffered fd must not hold stale data for these ranges. */
+  fdatasync (fd);
+  if (plan->xbootldr && plan->xbootldr->action == IMPRINT_PLAN_KEEP)
+    {
+      if (!copy_fat_dirs (src->path, src->esp.offset, plan->target, plan->xbootldr->start, ukis, error) ||
+          !copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, loader_only, error))
+        return FALSE;
+    }
+  else if (plan->xbootldr)
+    {
+      ImprintPlanPartition *x = plan->xbootldr;
+      g_autofree char *img = NULL;
+      g_autofree char *blocks = g_strdup_printf ("%" G_GUINT64_FORMAT, x->size / 1024);
+      gboolean ok;
+      int tfd;
+
+      /* The FAT is made in a scratch file and block-copied in: mkfs.vfat
+       * --offset records hidden sectors that mtools then misreads. */
+      tfd = g_file_open_tmp ("imprint-xbootldr-XXXXXX.img", &img, error);
+      if (tfd < 0)
+        return FALSE;
+      close (tfd);
+      const char *mkfs[] = { "mkfs.vfat", "-C", "-F", "32", "-n", "XBOOTLDR", img, blocks, NULL };
+      g_unlink (img); /* mkfs.vfat -C creates it */
+      ok = imprint_run (mkfs, NULL, error) &&
+           copy_fat_dirs (src->path, src->esp.offset, img, 0, ukis, error) &&
+           copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, loader_only, error);
+      if (ok)
+        {
+          _cleanup_close_ int ifd = open (img, O_RDONLY | O_CLOEXEC);
+          ImprintCopyJob job = {
+            .src_fd = ifd, .src_offset = 0, .dst_fd = fd, .dst_offset = x->start,
+            .length = x->size, .what = _("boot partition"),
+          };
+          guint64 before = progress->done;
+          ok = ifd >= 0 && imprint_copy (&job, progress, error);
+          progress->done = before;
+        }
+      g_unlink (img);
+      if (!ok)
+        return FALSE;
+    }
+  else if (!copy_fat_dirs (src->path, src->esp.offset, plan->target, esp->start, all, error))
+    return FALSE;
+  progress->done += src->esp.size;
+  imprint_progress_report (progress);
+  return TRUE;
+}
+
+static gboolean
+copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progress, GError **error)
+{
+  size_t tree_size = 0;
+  const guint8 *tree = imprint_verity_tree_bytes (src->tree, &tree_size);
+
+  /* The data, each block checked against the (already verified) tree. */
+  imprint_verity_tree_reset (src->tree);
+  imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_USR));
+  ImprintCopyJob usr = {
+    .src_fd = src->fd, .src_offset = src->usr.offset,
+    .dst_fd = fd, .dst_offset = plan->usr_a->start,
+    .length = src->usr.size, .what = _("system partition"),
+    .verify_tree = src->tree,
+  };
+  if (!imprint_copy (&usr, progress, error))
+    return FALSE;
+
+  /* The hash partition must be byte for byte the tree that was verified. */
+  imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_USR_VERITY));
+  ImprintCopyJob ver = {
+    .src_fd = src->fd, .src_offset = src->usr_verity.offset,
+    .dst_fd = fd, .dst_offset = plan->verity_a->start,
+    .length = src->usr_verity.size, .what = _("verity hash partition"),
+    .expect = tree, .expect_size = tree_size,
+  };
+  if (!imprint_copy (&ver, progress, error))
+    return FALSE;
+
+  imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_USR_VERITY_SIG));
+  ImprintCopyJob sig = {
+    .src_fd = src->fd, .src_offset = src->usr_verity_sig.offset,
+    .dst_fd = fd, .dst_offset = plan->sig_a->start,
+    .length = src->usr_verity_sig.size, .what = _("verity signature partition"),
+    .expect = (const guint8 *) src->signature_json, .expect_size = strlen (src->signature_json),
+  };
+  return imprint_copy (&sig, progress, error);
+}
+
+static gboolean
+make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError **error)
+{
+  g_autofree char *defs = NULL;
+  g_autofree char *defs_arg = NULL;
+  gboolean ok = FALSE;
+
+  g_autofree char *root_def = NULL;
+  defs = imprint_prepare_definitions (plan->definitions_dir, o->encrypt_root != NULL, &root_def, error);
+  if (defs == NULL)
+    return FALSE;
+  defs_arg = g_strdup_printf ("--definitions=%s", defs);
+  const char *argv[] = { "systemd-repart", "--no-pager", "--dry-run=no", "--empty=refuse",
+                         "--seed=random", "--discard=no", defs_arg, plan->target, NULL };
+  if (!imprint_run (argv, NULL, error))
+    goto out;
+
+  if (o->encrypt_root)
+    {
+      g_autoptr(GPtrArray) parts = NULL;
+      ImprintPartition *root = NULL;
+      if (imprint_read_gpt (plan->target, NULL, NULL, &parts, error) <= 0)
+        goto out;
+      for (guint i = 0; i < parts->len; i++)
+        {
+          ImprintPartition *p = parts->pdata[i];
+          if (g_str_equal (p->type, imprint_gpt_type_root_native ()))
+            root = p;
+        }
+      if (root == NULL)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
+                       _("The partition definitions created no root partition to encrypt"));
+          goto out;
+        }
+      g_autofree char *node = NULL;
+      if (plan->target_is_block)
+        {
+          const char *base = plan->target;
+          gboolean digit = g_ascii_isdigit (base[strlen (base) - 1]);
+          node = g_strdup_printf ("%s%s%u", base, digit ? "p" : "", root->partno + 1);
+          if (!g_file_test (node, G_FILE_TEST_EXISTS))
+            g_clear_pointer (&node, g_free);
+        }
+      ImprintRootPartition rp = {
+        .target = plan->target, .number = root->partno + 1, .uuid = root->uuid,
+        .offset = root->offset, .size = root->size, .node = node, .definition = root_def,
+      };
+      if (!o->encrypt_root (&rp, o->encrypt_root_data, error))
+        goto out;
+    }
+  ok = TRUE;
+out:
+  if (defs)
+    {
+      const char *rm[] = { "rm", "-rf", defs, NULL };
+      imprint_run (rm, NULL, NULL);
+    }
+  return ok;
+}
+
+static gboolean
+register_boot_entry (ImprintSource *src, ImprintPlan *plan, const ImprintInstallOptions *o, GError **error)
+{
+  const char *dir = o->efivars_dir ? o->efivars_dir : IMPRINT_EFIVARS_DIR;
+  g_autofree char *desc = NULL;
+  g_autoptr(GBytes) opt = NULL;
+  g_autoptr(GError) local = NULL;
+  guint32 ss = plan->sector_size ? plan->sector_size : 512;
+
+  if (o->no_boot_entry || access (dir, W_OK) < 0)
+    return TRUE; /* the removable fallback path in the ESP still boots it */
+  desc = g_strdup_printf ("%s", src->name);
+  opt = imprint_efi_load_option_new (desc, plan->esp->number, plan->esp->start / ss,
+                                     plan->esp->size / ss, plan->esp->uuid, IMPRINT_SYSTEMD_BOOT_PATH);
+  if (!imprint_efi_register_boot_entry (dir, opt, NULL, &local))
+    {
+      /* Not fatal: firmware that forgets or refuses variables still boots
+       * the fallback path. */
+      g_warning ("%s", local->message);
+    }
+  return TRUE;
+}
+
+gboolean
+imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
+                 const ImprintInstallOptions *o, GError **error)
+{
+  ImprintInstallOptions noopts = { 0 };
+  g_autoptr(ImprintPlan) owned = NULL;
+  ImprintPlan *plan = plan_in;
+  ImprintProgress progress = { 0 };
+  _cleanup_close_ int fd = -1;
+  gboolean is_block;
+  guint64 size;
+
+  if (o == NULL)
+    o = &noopts;
+  progress.func = o->progress;
+  progress.user_data = o->progress_data;
+  progress.cancellable = o->cancellable;
+
+  if (plan == NULL)
+    {
+      imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PLAN));
+      owned = imprint_plan_compute (src, target, &o->plan, error);
+      if (owned == NULL)
+        return FALSE;
+      plan = owned;
+    }
+  progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
+
+  if (!check_cancel (o->cancellable, error))
+    return FALSE;
+
+  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
+  if (!imprint_plan_write_table (plan, target, error))
+    return FALSE;
+
+  fd = imprint_open_target (target, &is_block, &size, error);
+  if (fd < 0)
+    return FALSE;
+  for (guint i = 0; i < plan->partitions->len; i++)
+    {
+      ImprintPlanPartition *p = plan->partitions->pdata[i];
+      if (p->action == IMPRINT_PLAN_CREATE && p->content == IMPRINT_CONTENT_NONE &&
+          !wipe_start (fd, p->start, p->size, error))
+        return FALSE;
+    }
+
+  if (!check_cancel (o->cancellable, error) ||
+      !install_esp (src, plan, fd, &progress, error) ||
+      !check_cancel (o->cancellable, error) ||
+      !copy_slot (src, plan, fd, &progress, error) ||
+      !check_cancel (o->cancellable, error))
+    return FALSE;
+
+  /* Everything verified and on disk: now the slot may carry its version. */
+  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_LABEL));
+  ImprintPlanPartition *slot[] = { plan->verity_a, plan->sig_a, plan->usr_a };
+  close (TAKE_FD (fd));
+  if (!relabel (target, slot, G_N_ELEMENTS (slot), error))
+    return FALSE;
+
+  if (!plan->defer_data_partitions)
+    {
+      imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_DATA));
+      if (!make_data_partitions (plan, o, error))
+        return FALSE;
+    }
+
+  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_BOOT_ENTRY));
+  if (!register_boot_entry (src, plan, o, error))
+    return FALSE;
+
+  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_DONE));
+  return TRUE;
+}

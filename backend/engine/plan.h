@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The install plan: which partitions the target disk gets, where, and
+ * where their contents come from. Computing it writes nothing (the dry
+ * run the GUI shows and `imprintctl install --dry-run` prints); writing the
+ * partition table is a separate step (imprint_plan_write_table). */
+
+#include <gio/gio.h>
+
+#include "source.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  IMPRINT_INSTALL_MODE_ERASE,      /* a new GPT over the whole disk */
+  IMPRINT_INSTALL_MODE_FREE_SPACE, /* keep what is there, use free space */
+} ImprintInstallMode;
+
+typedef enum {
+  IMPRINT_PLAN_CREATE,
+  IMPRINT_PLAN_KEEP,
+  IMPRINT_PLAN_DELETE,
+} ImprintPlanAction;
+
+typedef enum {
+  IMPRINT_CONTENT_NONE,            /* created empty (B slot, "_empty") */
+  IMPRINT_CONTENT_EXISTING,        /* kept as it is */
+  IMPRINT_CONTENT_ESP,             /* block copy of the source ESP */
+  IMPRINT_CONTENT_ESP_FILES,       /* existing ESP reused: boot files copied in */
+  IMPRINT_CONTENT_XBOOTLDR,        /* new vfat XBOOTLDR holding the UKIs */
+  IMPRINT_CONTENT_USR,             /* verified block copy, A slot */
+  IMPRINT_CONTENT_USR_VERITY,
+  IMPRINT_CONTENT_USR_VERITY_SIG,
+  IMPRINT_CONTENT_REPART,          /* created by systemd-repart from repart.d */
+} ImprintPlanContent;
+
+typedef struct {
+  guint              number;      /* GPT partition number, 1-based */
+  char              *type;        /* type GUID, lower case */
+  char              *type_name;   /* "esp", "usr-x86-64", "root-x86-64", ... */
+  char              *label;       /* label written with the table */
+  char              *final_label; /* label after verification (A slot), else NULL */
+  char              *uuid;
+  guint64            attrs;       /* GPT attribute bits */
+  guint64            start;       /* bytes */
+  guint64            size;        /* bytes */
+  ImprintPlanAction  action;
+  ImprintPlanContent content;
+  char              *source;      /* where the contents come from, in words */
+} ImprintPlanPartition;
+
+typedef struct {
+  ImprintInstallMode mode;
+  char       *target;
+  gboolean    target_is_block;
+  guint64     target_size;
+  guint32     sector_size;
+  char       *disk_uuid;           /* of the (new or kept) GPT */
+  gboolean    defer_data_partitions;
+  char       *definitions_dir;     /* repart.d used for data partitions */
+
+  GPtrArray  *partitions;          /* ImprintPlanPartition*, by number */
+  GPtrArray  *erased;              /* char*, what will be destroyed, in words */
+  char       *summary;
+
+  /* Shortcuts into partitions (not owned); NULL when absent. */
+  ImprintPlanPartition *esp, *xbootldr, *usr_a, *verity_a, *sig_a, *usr_b, *verity_b, *sig_b;
+  guint64 esp_files_size;          /* bytes the boot files need (free-space mode) */
+} ImprintPlan;
+
+typedef struct {
+  ImprintInstallMode mode;
+  gboolean    defer_data_partitions;  /* OEM mode: data partitions at first boot */
+  const char *definitions_dir;        /* NULL: the installed repart.d (REPART_DIR) */
+  /* B slot size = max(A size * headroom_percent / 100, A size + min_headroom),
+   * 1 MiB aligned. 0 means the defaults (150 %, 64 MiB). Both slots get it. */
+  guint       headroom_percent;
+  guint64     min_headroom;
+} ImprintPlanOptions;
+
+/* Computes the plan for installing @source onto @target (block device or
+ * image file). Writes nothing. Runs `systemd-repart --dry-run=yes` on a
+ * sparse scratch copy of the planned table to list the data partitions.
+ * IMPRINT_ERROR_NO_SPACE when the target is too small (the message says
+ * how much is needed and how much there is). */
+ImprintPlan *imprint_plan_compute (ImprintSource            *source,
+                                   const char               *target,
+                                   const ImprintPlanOptions *options,
+                                   GError                  **error);
+
+/* The plan as PlanInstall returns it (data/dev.imprint.Imprint1.xml):
+ * a{sv} with "partitions" aa{sv} (number u, type s, type-name s, label s,
+ * uuid s, start t, size t, source s, action s), "erased" as, "summary" s,
+ * plus "mode" s, "target" s, "target-size" t, "defer-data-partitions" b,
+ * "version" s, "name" s. Floating reference. */
+GVariant *imprint_plan_to_variant (const ImprintPlan *plan,
+                                   const ImprintSource *source);
+
+/* Writes the planned partition table (only the partitions Imprint creates,
+ * not the repart ones) to @path (the target, or a scratch file of the same
+ * size), with the A slot labelled "_empty". Erase mode creates a new GPT;
+ * free-space mode deletes what the plan deletes and adds the rest. */
+gboolean imprint_plan_write_table (const ImprintPlan *plan,
+                                   const char        *path,
+                                   GError           **error);
+
+void imprint_plan_free (ImprintPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintPlan, imprint_plan_free)
+
+const char *imprint_plan_action_to_string (ImprintPlanAction action);
+
+G_END_DECLS

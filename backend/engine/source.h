@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The install source: a Discoverable-Partitions disk image (an image file,
+ * a block device, or the disk the running system's /usr lives on).
+ * Inspecting it reads the GPT, finds ESP, usr, usr-verity and
+ * usr-verity-sig of the native architecture, takes name and version from
+ * the usr label, the root hash from the signature partition (and, for the
+ * running system, from usrhash= on the kernel command line, the trusted
+ * anchor), and checks that everything fits together: UUIDs = halves of the
+ * root hash, a sane verity superblock, a hash tree that matches the root
+ * hash, no partition beyond the end of the file. Anything wrong is refused
+ * with IMPRINT_ERROR_SOURCE_INVALID and a message saying exactly what. */
+
+#include <gio/gio.h>
+#include <stdint.h>
+
+#include "verity.h"
+
+G_BEGIN_DECLS
+
+/* GPT partition type GUIDs (lower case), Discoverable Partitions spec. */
+#define IMPRINT_GPT_ESP       "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+#define IMPRINT_GPT_XBOOTLDR  "bc13c2ff-59e6-4262-a352-b275fd6f7172"
+
+/* Type GUIDs of the native architecture, NULL when unknown. */
+const char *imprint_gpt_type_usr_native            (void);
+const char *imprint_gpt_type_usr_verity_native     (void);
+const char *imprint_gpt_type_usr_verity_sig_native (void);
+const char *imprint_gpt_type_root_native           (void);
+/* A short human name for a type GUID ("esp", "usr-x86-64", ...), or NULL. */
+const char *imprint_gpt_type_name                  (const char *type_uuid);
+
+/* Label of a slot that holds no valid version (systemd-sysupdate). */
+#define IMPRINT_EMPTY_LABEL "_empty"
+
+typedef struct {
+  guint    partno;       /* 0-based index in the GPT (libfdisk partno) */
+  char    *type;         /* type GUID, lower case */
+  char    *uuid;         /* partition UUID, lower case */
+  char    *label;        /* GPT partition name */
+  guint64  attrs;        /* GPT attribute bits */
+  guint64  offset;       /* bytes from the start of the disk */
+  guint64  size;         /* bytes */
+} ImprintPartition;
+
+typedef struct {
+  char    *path;             /* what was opened */
+  int      fd;               /* read-only, O_CLOEXEC; owned */
+  gboolean is_block_device;
+  guint64  size;             /* bytes */
+  guint32  sector_size;
+  char    *disk_uuid;
+
+  ImprintPartition esp;
+  ImprintPartition usr;
+  ImprintPartition usr_verity;
+  ImprintPartition usr_verity_sig;
+
+  char    *name;             /* "ImprintOS" from label "ImprintOS_1.2" */
+  char    *version;          /* "1.2" */
+  char    *root_hash;        /* hex, lower case */
+  gboolean root_hash_trusted;/* came from usrhash= / the caller, not only the image */
+  char    *certificate_fingerprint; /* from the signature JSON, may be NULL */
+  char    *signature_json;   /* the signature partition's JSON text */
+
+  ImprintVeritySuperblock verity;
+  ImprintVerityTree *tree;   /* verified against root_hash at inspect time */
+} ImprintSource;
+
+typedef struct {
+  /* Hex root hash to trust (e.g. usrhash= of the running system). When set,
+   * the image must carry exactly this hash. NULL: the signature
+   * partition's rootHash is used. */
+  const char *trusted_root_hash;
+  /* PEM certificate: when set, the signature partition's PKCS#7 signature
+   * must verify against it. */
+  const char *certificate_path;
+} ImprintSourceOptions;
+
+/* Inspects an image file or block device. @options may be NULL. */
+ImprintSource *imprint_source_inspect (const char                 *path,
+                                       const ImprintSourceOptions *options,
+                                       GError                    **error);
+
+/* Finds the disk backing /usr of the running system (through dm-verity
+ * and partition layers in sysfs) and usrhash= on /proc/cmdline.
+ * @ret_usrhash may be NULL when the caller does not need it; it is set to
+ * NULL when the command line has no usrhash=. */
+gboolean imprint_source_find_running (char   **ret_device,
+                                      char   **ret_usrhash,
+                                      GError **error);
+
+/* imprint_source_find_running() + imprint_source_inspect() with usrhash= as
+ * the trusted root hash (refused when there is none). */
+ImprintSource *imprint_source_inspect_running (GError **error);
+
+void imprint_source_free (ImprintSource *source);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintSource, imprint_source_free)
+
+/* Parses "Name_Version" labels. FALSE when the label has no version. */
+gboolean imprint_parse_version_label (const char *label,
+                                      char      **ret_name,
+                                      char      **ret_version);
+
+/* Reads the GPT of @path (read-only). Returns 1 and an array of
+ * ImprintPartition* (freed with
+ * imprint_partition_free by the array) when there is a GPT, 0 when there is none
+ * (outputs set to NULL/the sector size), negative errno on failure. */
+int imprint_read_gpt (const char *path,
+                      guint32    *ret_sector_size,
+                      char      **ret_disk_uuid,
+                      GPtrArray **ret_parts,
+                      GError    **error);
+
+void imprint_partition_clear (ImprintPartition *p);
+void imprint_partition_free  (ImprintPartition *p);
+void imprint_partition_copy  (ImprintPartition *dst, const ImprintPartition *src);
+
+G_END_DECLS

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <endian.h>
+#include <glib/gi18n.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "imprint-error.h"
+#include "verity.h"
+
+struct ImprintVerityTree {
+  ImprintVeritySuperblock sb;
+  EVP_MD *md;                                      /* explicitly fetched: no lookup per block */
+  EVP_MD_CTX *ctx;                                 /* for the tree check in _new() */
+  unsigned digest_size;
+  unsigned hash_per_block_bits;
+  unsigned levels;
+  guint64 level_offset[IMPRINT_VERITY_MAX_LEVELS]; /* bytes into the hash partition */
+  guint8 root_hash[IMPRINT_VERITY_MAX_DIGEST];
+  guint8 *bytes;                                   /* hash partition 0..end */
+  size_t size;
+  guint64 verified_blocks;                         /* atomic; blocks checked in this pass */
+};
+
+static gboolean
+is_pow2_in (uint32_t v, uint32_t lo, uint32_t hi)
+{
+  return v >= lo && v <= hi && (v & (v - 1)) == 0;
+}
+
+static unsigned
+log2u (guint64 v)
+{
+  unsigned r = 0;
+  while (v > 1)
+    {
+      v >>= 1;
+      r++;
+    }
+  return r;
+}
+
+gboolean
+imprint_verity_superblock_parse (const void *buf, size_t size,
+                                 ImprintVeritySuperblock *ret, GError **error)
+{
+  const guint8 *p = buf;
+  ImprintVeritySuperblock sb = { 0 };
+  uint32_t u32;
+  uint64_t u64;
+  uint16_t u16;
+
+  if (size < IMPRINT_VERITY_SUPERBLOCK_SIZE || memcmp (p, "verity\0\0", 8) != 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity partition has no verity superblock"));
+      return FALSE;
+    }
+
+  memcpy (&u32, p + 8, 4);  sb.version = le32toh (u32);
+  memcpy (&u32, p + 12, 4); sb.hash_type = le32toh (u32);
+  memcpy (sb.uuid, p + 16, 16);
+  memcpy (sb.algorithm, p + 32, 32);
+  sb.algorithm[32] = 0;
+  memcpy (&u32, p + 64, 4); sb.data_block_size = le32toh (u32);
+  memcpy (&u32, p + 68, 4); sb.hash_block_size = le32toh (u32);
+  memcpy (&u64, p + 72, 8); sb.data_blocks = le64toh (u64);
+  memcpy (&u16, p + 80, 2); sb.salt_size = le16toh (u16);
+
+  if (sb.version != 1)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Unsupported verity superblock version %u"), sb.version);
+      return FALSE;
+    }
+  if (sb.hash_type != 1)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Unsupported verity hash type %u (only type 1 is used by systemd)"),
+                   sb.hash_type);
+      return FALSE;
+    }
+  if (!is_pow2_in (sb.data_block_size, 512, 1024 * 1024) ||
+      !is_pow2_in (sb.hash_block_size, 512, 1024 * 1024))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Invalid verity block sizes (data %u, hash %u bytes)"),
+                   sb.data_block_size, sb.hash_block_size);
+      return FALSE;
+    }
+  if (sb.data_blocks == 0 || sb.data_blocks > (G_MAXUINT64 / sb.data_block_size))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Invalid verity data block count %" G_GUINT64_FORMAT),
+                   (guint64) sb.data_blocks);
+      return FALSE;
+    }
+  if (sb.salt_size > sizeof (sb.salt))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Invalid verity salt size %u"), sb.salt_size);
+      return FALSE;
+    }
+  memcpy (sb.salt, p + 88, sb.salt_size);
+
+  const EVP_MD *md = EVP_get_digestbyname (sb.algorithm);
+  if (md == NULL || EVP_MD_get_size (md) <= 0 || EVP_MD_get_size (md) > IMPRINT_VERITY_MAX_DIGEST ||
+      (uint32_t) EVP_MD_get_size (md) * 2 > sb.hash_block_size)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Unsupported verity hash algorithm \"%s\""), sb.algorithm);
+      return FALSE;
+    }
+
+  *ret = sb;
+  return TRUE;
+}
+
+/* The geometry the kernel computes in dm-verity-target.c: hashes per block
+ * rounded down to a power of two, and the number of levels such that the
+ * top level is a single block. */
+static void
+geometry (const ImprintVeritySuperblock *sb, unsigned digest_size,
+          unsigned *ret_bits, unsigned *ret_levels)
+{
+  unsigned bits = log2u (sb->hash_block_size / digest_size);
+  unsigned levels = 0;
+
+  while (bits * levels < 64 && ((sb->data_blocks - 1) >> (bits * levels)) != 0)
+    levels++;
+
+  *ret_bits = bits;
+  *ret_levels = levels;
+}
+
+static guint64
+level_blocks (const ImprintVeritySuperblock *sb, unsigned bits, unsigned level)
+{
+  unsigned shift = bits * (level + 1);
+  if (shift >= 64)
+    return 1;
+  return (sb->data_blocks + ((guint64) 1 << shift) - 1) >> shift;
+}
+
+/* The hash area starts at the first hash block after the superblock. */
+static guint64
+hash_area_offset (const ImprintVeritySuperblock *sb)
+{
+  return ((IMPRINT_VERITY_SUPERBLOCK_SIZE + sb->hash_block_size - 1) / sb->hash_block_size)
+         * (guint64) sb->hash_block_size;
+}
+
+guint64
+imprint_verity_tree_end (const ImprintVeritySuperblock *sb)
+{
+  const EVP_MD *md = EVP_get_digestbyname (sb->algorithm);
+  unsigned bits, levels;
+  guint64 blocks = 0;
+
+  g_return_val_if_fail (md != NULL, 0);
+  geometry (sb, EVP_MD_get_size (md), &bits, &levels);
+  for (unsigned i = 0; i < levels; i++)
+    blocks += level_blocks (sb, bits, i);
+  return hash_area_offset (sb) + blocks * sb->hash_block_size;
+}
+
+guint64
+imprint_verity_data_size (const ImprintVeritySuperblock *sb)
+{
+  return sb->data_blocks * (guint64) sb->data_block_size;
+}
+
+gssize
+imprint_verity_unhex (const char *hex, guint8 *buf, size_t size)
+{
+  size_t n = strlen (hex);
+
+  if (n == 0 || n % 2 != 0 || n / 2 > size)
+    return -1;
+  for (size_t i = 0; i < n / 2; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]);
+      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+      if (hi < 0 || lo < 0)
+        return -1;
+      buf[i] = (guint8) (hi << 4 | lo);
+    }
+  return (gssize) (n / 2);
+}
+
+char *
+imprint_verity_hex (const guint8 *buf, size_t size)
+{
+  char *s = g_malloc (size * 2 + 1);
+  for (size_t i = 0; i < size; i++)
+    g_snprintf (s + 2 * i, 3, "%02x", buf[i]);
+  s[size * 2] = 0;
+  return s;
+}
+
+static gboolean
+hash_block_ctx (ImprintVerityTree *t, EVP_MD_CTX *ctx, const void *block, size_t len, guint8 *out)
+{
+  unsigned out_len = 0;
+
+  /* Hash type 1: the salt goes first. Re-initialising the same context
+   * with the same fetched digest keeps the provider's state, which matters
+   * at millions of blocks. */
+  return EVP_DigestInit_ex2 (ctx, t->md, NULL) == 1 &&
+         EVP_DigestUpdate (ctx, t->sb.salt, t->sb.salt_size) == 1 &&
+         EVP_DigestUpdate (ctx, block, len) == 1 &&
+         EVP_DigestFinal_ex (ctx, out, &out_len) == 1 &&
+         out_len == t->digest_size;
+}
+
+static gboolean
+hash_block (ImprintVerityTree *t, const void *block, size_t len, guint8 *out)
+{
+  return hash_block_ctx (t, t->ctx, block, len, out);
+}
+
+/* Where the expected hash of block @idx of level @level - 1 (or of data
+ * block @idx when @level is 0) lives. */
+static const guint8 *
+entry (ImprintVerityTree *t, unsigned level, guint64 idx)
+{
+  guint64 block = idx >> t->hash_per_block_bits;
+  guint64 slot = idx & (((guint64) 1 << t->hash_per_block_bits) - 1);
+  size_t stride = t->sb.hash_block_size >> t->hash_per_block_bits;
+
+  return t->bytes + t->level_offset[level] + block * t->sb.hash_block_size + slot * stride;
+}
+
+static gboolean
+check_spare (ImprintVerityTree *t, unsigned level, guint64 blocks_below, GError **error)
+{
+  guint64 nblocks = level_blocks (&t->sb, t->hash_per_block_bits, level);
+  size_t stride = t->sb.hash_block_size >> t->hash_per_block_bits;
+  guint64 slots = nblocks << t->hash_per_block_bits;
+
+  /* Padding after each digest and the unused slots of the last block must
+   * be zero, as veritysetup verify insists. */
+  for (guint64 i = 0; i < slots; i++)
+    {
+      const guint8 *e = entry (t, level, i);
+      size_t from = i < blocks_below ? t->digest_size : 0;
+      for (size_t k = from; k < stride; k++)
+        if (e[k] != 0)
+          {
+            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                         _("The verity hash partition is corrupt: spare area of level %u is not zero"),
+                         level);
+            return FALSE;
+          }
+    }
+  /* Bytes after the last slot of a block when the stride does not fill it. */
+  size_t used = ((size_t) 1 << t->hash_per_block_bits) * stride;
+  for (guint64 b = 0; b < nblocks && used < t->sb.hash_block_size; b++)
+    {
+      const guint8 *blk = t->bytes + t->level_offset[level] + b * t->sb.hash_block_size;
+      for (size_t k = used; k < t->sb.hash_block_size; k++)
+        if (blk[k] != 0)
+          {
+            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                         _("The verity hash partition is corrupt: spare area of level %u is not zero"),
+                         level);
+            return FALSE;
+          }
+    }
+  return TRUE;
+}
+
+ImprintVerityTree *
+imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
+                         const void *hash_partition, size_t size,
+                         const guint8 *root_hash, size_t root_hash_size,
+                         GError **error)
+{
+  g_autoptr(ImprintVerityTree) t = g_new0 (ImprintVerityTree, 1);
+  guint8 digest[IMPRINT_VERITY_MAX_DIGEST];
+  guint64 end, pos;
+
+  t->sb = *sb;
+  t->md = EVP_MD_fetch (NULL, sb->algorithm, NULL);
+  t->ctx = EVP_MD_CTX_new ();
+  if (t->md == NULL || t->ctx == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot set up hash algorithm \"%s\""), sb->algorithm);
+      return NULL;
+    }
+  t->digest_size = EVP_MD_get_size (t->md);
+  geometry (sb, t->digest_size, &t->hash_per_block_bits, &t->levels);
+
+  if (root_hash_size != t->digest_size)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The root hash has %zu bytes, but %s needs %u"),
+                   root_hash_size, sb->algorithm, t->digest_size);
+      return NULL;
+    }
+  memcpy (t->root_hash, root_hash, root_hash_size);
+
+  end = imprint_verity_tree_end (sb);
+  if (size < end)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity hash partition is too small for its tree (%" G_GUINT64_FORMAT
+                     " bytes needed, %zu present)"), end, size);
+      return NULL;
+    }
+  t->bytes = imprint_buffer_alloc (end);
+  if (t->bytes == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
+      return NULL;
+    }
+  memcpy (t->bytes, hash_partition, end);
+  t->size = end;
+
+  /* Kernel order: the top level is stored first. */
+  pos = hash_area_offset (sb);
+  for (int i = (int) t->levels - 1; i >= 0; i--)
+    {
+      t->level_offset[i] = pos;
+      pos += level_blocks (sb, t->hash_per_block_bits, i) * sb->hash_block_size;
+    }
+
+  if (t->levels == 0)
+    return g_steal_pointer (&t);
+
+  /* Top level block against the root hash. */
+  if (!hash_block (t, t->bytes + t->level_offset[t->levels - 1], sb->hash_block_size, digest))
+    goto hash_failed;
+  if (memcmp (digest, t->root_hash, t->digest_size) != 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity hash tree does not match the root hash"));
+      return NULL;
+    }
+
+  /* Every lower level block against its entry one level up. */
+  for (int i = (int) t->levels - 2; i >= 0; i--)
+    {
+      guint64 n = level_blocks (sb, t->hash_per_block_bits, i);
+      for (guint64 b = 0; b < n; b++)
+        {
+          if (!hash_block (t, t->bytes + t->level_offset[i] + b * sb->hash_block_size,
+                           sb->hash_block_size, digest))
+            goto hash_failed;
+          if (memcmp (digest, entry (t, i + 1, b), t->digest_size) != 0)
+            {
+              g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                           _("The verity hash partition is corrupt: block %" G_GUINT64_FORMAT
+                             " of level %d does not match its hash"), b, i);
+              return NULL;
+            }
+        }
+      if (!check_spare (t, i + 1, n, error))
+        return NULL;
+    }
+  if (!check_spare (t, 0, sb->data_blocks, error))
+    return NULL;
+
+  return g_steal_pointer (&t);
+
+hash_failed:
+  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Hashing failed"));
+  return NULL;
+}
+
+void
+imprint_verity_tree_free (ImprintVerityTree *t)
+{
+  if (t == NULL)
+    return;
+  EVP_MD_CTX_free (t->ctx);
+  EVP_MD_free (t->md);
+  imprint_buffer_free (t->bytes, t->size);
+  g_free (t);
+}
+
+gboolean
+imprint_verity_tree_verify_data (ImprintVerityTree *t, guint64 offset,
+                                 const void *buf, size_t len, GError **error)
+{
+  const guint8 *p = buf;
+  guint32 bs = t->sb.data_block_size;
+  guint8 digest[IMPRINT_VERITY_MAX_DIGEST];
+  EVP_MD_CTX *ctx;
+  guint64 count = 0;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (offset % bs == 0, FALSE);
+
+  /* A context per call, so disjoint ranges can be checked in parallel. */
+  ctx = EVP_MD_CTX_new ();
+  if (ctx == NULL)
+    goto hash_failed;
+
+  guint64 blk = offset / bs;
+  for (; len >= bs && blk < t->sb.data_blocks; blk++, p += bs, len -= bs)
+    {
+      const guint8 *expected = t->levels == 0 ? t->root_hash : entry (t, 0, blk);
+
+      if (!hash_block_ctx (t, ctx, p, bs, digest))
+        goto hash_failed;
+      if (memcmp (digest, expected, t->digest_size) != 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The system partition is corrupt: data block %" G_GUINT64_FORMAT
+                         " (at byte %" G_GUINT64_FORMAT ") does not match its verity hash"),
+                       blk, blk * bs);
+          goto out;
+        }
+      count++;
+    }
+  if (len > 0 && blk < t->sb.data_blocks)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("Verity data must be checked in whole blocks"));
+      goto out;
+    }
+  __atomic_fetch_add (&t->verified_blocks, count, __ATOMIC_RELAXED);
+  ok = TRUE;
+  goto out;
+
+hash_failed:
+  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Hashing failed"));
+out:
+  EVP_MD_CTX_free (ctx);
+  return ok;
+}
+
+guint32
+imprint_verity_tree_block_size (ImprintVerityTree *t)
+{
+  return t->sb.data_block_size;
+}
+
+void
+imprint_verity_tree_reset (ImprintVerityTree *t)
+{
+  __atomic_store_n (&t->verified_blocks, 0, __ATOMIC_RELAXED);
+}
+
+gboolean
+imprint_verity_tree_complete (ImprintVerityTree *t)
+{
+  return __atomic_load_n (&t->verified_blocks, __ATOMIC_RELAXED) == t->sb.data_blocks;
+}
+
+const guint8 *
+imprint_verity_tree_bytes (ImprintVerityTree *t, size_t *ret_size)
+{
+  *ret_size = t->size;
+  return t->bytes;
+}

@@ -1,0 +1,329 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Install-engine tests on image files and loop devices, driven through the
+# test-only driver imprint-engine-test-install.
+# Usage: test-install.sh DRIVER MAKE_SOURCE_IMAGE CACHE_DIR CASE
+set -uo pipefail
+
+DRIVER="$1"; MKSRC="$2"; CACHE="$3"; CASE="$4"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DEFS="$HERE/repart.d"
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (loop devices)"
+for t in sfdisk veritysetup systemd-repart mkfs.vfat mcopy losetup; do
+  command -v "$t" >/dev/null || skip "$t not installed"
+done
+
+W="$(mktemp -d "${TMPDIR:-/tmp}/imprint-engine-test.XXXXXX")"
+LOOPS=()
+MOUNTS=()
+cleanup() {
+  for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+"$MKSRC" "$CACHE/source.img"; rc=$?
+[ $rc = 77 ] && skip "cannot build the source image"
+[ $rc = 0 ] || fail "make-source-image failed"
+SRC="$CACHE/source.img"
+ROOTHASH="$(cat "$SRC.roothash")"
+USR_TYPE=8484680C-9521-48C6-9C11-B0720656F69E
+VER_TYPE=77FF5F63-E7B6-4633-ACF4-1565B864C0E6
+SIG_TYPE=E7BB33FB-06CF-4E81-8273-E543B413E2E2
+ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
+ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+
+# part FIELD DISK TYPE [NTH]: a field of the NTH partition of a type.
+part() {
+  /usr/bin/python3 - "$@" <<'PY'
+import json, subprocess, sys
+field, disk, typ = sys.argv[1:4]
+nth = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+t = json.loads(subprocess.check_output(["sfdisk", "--json", disk]))["partitiontable"]
+ps = [p for p in t["partitions"] if p["type"].upper() == typ.upper()]
+if nth >= len(ps):
+    sys.exit(1)
+p = ps[nth]
+v = {"start": p["start"] * t.get("sectorsize", 512), "size": p["size"] * t.get("sectorsize", 512),
+     "name": p.get("name", ""), "uuid": p["uuid"].lower(), "count": len(ps)}[field]
+print(v)
+PY
+}
+
+# No usr/verity/sig partition on the target may carry a version label.
+assert_no_version_label() {
+  local disk="$1"
+  sfdisk --json "$disk" >/dev/null 2>&1 || return 0
+  /usr/bin/python3 - "$disk" "$USR_TYPE" "$VER_TYPE" "$SIG_TYPE" <<'PY' || fail "a slot carries a version label"
+import json, subprocess, sys
+t = json.loads(subprocess.check_output(["sfdisk", "--json", sys.argv[1]]))["partitiontable"]
+bad = [p for p in t["partitions"] if p["type"].upper() in sys.argv[2:] and p.get("name") != "_empty"]
+for p in bad:
+    print("labelled slot:", p, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
+extract() { # DISK OFFSET SIZE OUT
+  dd if="$1" of="$4" bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none
+}
+
+# Full check of an installed target.
+check_installed() {
+  local disk="$1" data="${2:-yes}"
+  sfdisk --json "$disk" > "$W/table.json" || fail "no partition table on $disk"
+  [ "$(part name "$disk" $USR_TYPE 0)" = ImprintOS_1 ] || fail "A slot usr not labelled"
+  [ "$(part name "$disk" $VER_TYPE 0)" = ImprintOS_1 ] || fail "A slot verity not labelled"
+  [ "$(part name "$disk" $SIG_TYPE 0)" = ImprintOS_1 ] || fail "A slot sig not labelled"
+  [ "$(part name "$disk" $USR_TYPE 1)" = _empty ] || fail "B slot usr missing or labelled"
+  [ "$(part name "$disk" $VER_TYPE 1)" = _empty ] || fail "B slot verity missing or labelled"
+  [ "$(part name "$disk" $SIG_TYPE 1)" = _empty ] || fail "B slot sig missing or labelled"
+  # UUIDs = the halves of the root hash (usrhash= discovery).
+  local u v
+  u="$(part uuid "$disk" $USR_TYPE 0 | tr -d -)"; v="$(part uuid "$disk" $VER_TYPE 0 | tr -d -)"
+  [ "$u$v" = "$ROOTHASH" ] || fail "A slot UUIDs $u $v are not the root hash halves"
+  # The copied slot verifies with veritysetup against the root hash.
+  extract "$disk" "$(part start "$disk" $USR_TYPE 0)" "$(part size "$SRC" $USR_TYPE 0)" "$W/usr"
+  extract "$disk" "$(part start "$disk" $VER_TYPE 0)" "$(part size "$SRC" $VER_TYPE 0)" "$W/verity"
+  veritysetup verify "$W/usr" "$W/verity" "$ROOTHASH" || fail "veritysetup verify of the copied slot failed"
+  rm -f "$W/usr" "$W/verity"
+  if [ "$data" = yes ]; then
+    [ "$(part count "$disk" $ROOT_TYPE)" = 1 ] || fail "no root-x86-64 partition"
+  else
+    ! part count "$disk" $ROOT_TYPE >/dev/null || fail "data partitions were not deferred"
+  fi
+  echo "checked $disk"
+}
+
+run() { # expected-rc args...
+  local want="$1"; shift
+  "$DRIVER" "$@" > "$W/out" 2> "$W/err"; local rc=$?
+  cat "$W/err" >&2
+  [ "$rc" = "$want" ] || fail "driver exited $rc, expected $want ($*)"
+}
+
+case "$CASE" in
+erase-file)
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --dry-run
+  grep -q "root-x86-64" "$W/out" || fail "plan lacks the root partition"
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "dry run wrote something"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --certificate "$SRC.crt"
+  check_installed "$W/t.img"
+  # The ESP is a block copy of the source's.
+  cmp <(extract "$SRC" "$(part start "$SRC" $ESP_TYPE)" "$(part size "$SRC" $ESP_TYPE)" /dev/stdout) \
+      <(extract "$W/t.img" "$(part start "$W/t.img" $ESP_TYPE)" "$(part size "$SRC" $ESP_TYPE)" /dev/stdout) \
+      || fail "ESP differs"
+  # Rerunning the same install works.
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  check_installed "$W/t.img"
+  ;;
+erase-loop)
+  truncate -s 1G "$W/t.img"
+  L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+  LOOPS+=("$L")
+  run 0 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
+  check_installed "$L"
+  ;;
+defer)
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions
+  check_installed "$W/t.img" no
+  # systemd-dissect 252 cannot acquire metadata when an "_empty" B slot
+  # (no file system) sits beside the A slot; dissect the A slot alone, on a
+  # copy with the B slot entries removed.
+  if command -v systemd-dissect >/dev/null && systemd-dissect --no-pager "$SRC" >/dev/null 2>&1; then
+    cp --sparse=always "$W/t.img" "$W/a.img"
+    nums=$(sfdisk -d "$W/a.img" | grep -n 'name="_empty"' | sed 's/.*img\([0-9]*\) :.*/\1/')
+    sfdisk -q --delete "$W/a.img" $nums || fail "cannot drop B slots from the copy"
+    systemd-dissect --no-pager "$W/a.img" > "$W/dissect" 2>&1 || { cat "$W/dissect"; fail "systemd-dissect failed"; }
+    cat "$W/dissect"
+    grep -q "IMAGE_VERSION=1" "$W/dissect" || fail "systemd-dissect does not see the OS"
+    grep -q "usr-verity-sig" "$W/dissect" || fail "systemd-dissect does not see the signature"
+    grep -q "bootable system for UEFI" "$W/dissect" || fail "not bootable for UEFI"
+  else
+    echo "systemd-dissect does not work offline here; sfdisk checks only"
+  fi
+  ;;
+efivars)
+  truncate -s 1G "$W/t.img"
+  mkdir "$W/efivars"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions --efivars "$W/efivars"
+  ls "$W/efivars" | grep -q '^Boot0000-8be4df61' || fail "no Boot0000 variable"
+  od -An -c "$W/efivars"/Boot0000-* | tr -d ' \n' | grep -q 'E\\0F\\0I\\0\\\\0s\\0y\\0s\\0t\\0e\\0m\\0d' \
+    || fail "Boot0000 does not point to systemd-boot"
+  ;;
+free-space|free-space-xbootldr)
+  # A Windows-like disk: ESP (FAT with Windows' boot manager), MSR, basic
+  # data, free space behind.
+  truncate -s 2G "$W/t.img"
+  esp_mib=100; [ "$CASE" = free-space-xbootldr ] && esp_mib=40
+  sfdisk -q "$W/t.img" <<SF || fail "sfdisk failed"
+label: gpt
+start=2048, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"
+size=16MiB, type=E3C9E316-0B5C-4DB8-817D-F92DF00215AE, name="Microsoft reserved partition"
+size=400MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="Basic data partition"
+SF
+  # mkfs.vfat --offset records hidden sectors that mtools 4.0.32 then
+  # misreads; build the FAT separately and put it in place.
+  truncate -s ${esp_mib}M "$W/esp.img"
+  mkfs.vfat -F 32 -n SYSTEM "$W/esp.img" >/dev/null || fail "mkfs.vfat"
+  dd if="$W/esp.img" of="$W/t.img" bs=1M seek=1 conv=notrunc status=none
+  export MTOOLS_SKIP_CHECK=1
+  head -c 1M /dev/urandom > "$W/bootmgfw.efi"
+  mmd -i "$W/t.img@@1048576" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot
+  mcopy -i "$W/t.img@@1048576" "$W/bootmgfw.efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
+  if [ "$CASE" = free-space-xbootldr ]; then
+    # Leave less room than the kernel images need.
+    free=$(LC_ALL=C mdir -i "$W/t.img@@1048576" ::/ | sed -n 's/ bytes free//p' | tr -d ' ')
+    [ -n "$free" ] || fail "cannot read the free space of the test ESP"
+    head -c $(( free - 700 * 1024 )) /dev/zero > "$W/filler"
+    mcopy -i "$W/t.img@@1048576" "$W/filler" ::/EFI/Microsoft/filler
+  fi
+  sfdisk -d "$W/t.img" | grep '^/' > "$W/before"
+  BD=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+  bd_start=$(part start "$W/t.img" $BD)
+  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum > "$W/data.sum"
+  run 0 --source "$SRC" --target "$W/t.img" --use-free-space --definitions "$DEFS"
+  check_installed "$W/t.img"
+  # The existing partitions are untouched.
+  sfdisk -d "$W/t.img" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
+  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "data changed"
+  mdir -i "$W/t.img@@1048576" ::/EFI/Microsoft/Boot | grep -qi bootmgfw || fail "Windows boot manager gone"
+  mdir -i "$W/t.img@@1048576" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
+  mdir -i "$W/t.img@@1048576" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
+  if [ "$CASE" = free-space-xbootldr ]; then
+    XB=BC13C2FF-59E6-4262-A352-B275FD6F7172
+    [ "$(part count "$W/t.img" $XB)" = 1 ] || fail "no XBOOTLDR partition"
+    mdir -i "$W/t.img@@$(part start "$W/t.img" $XB)" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in XBOOTLDR"
+  else
+    mdir -i "$W/t.img@@1048576" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in the ESP"
+  fi
+  # Rerun on the same disk: the leftovers of the first run are reclaimed.
+  run 0 --source "$SRC" --target "$W/t.img" --use-free-space --definitions "$DEFS"
+  check_installed "$W/t.img"
+  [ "$(part count "$W/t.img" $USR_TYPE)" = 2 ] || fail "rerun piled up slots"
+  ;;
+too-small)
+  truncate -s 200M "$W/t.img"
+  run 3 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  grep -q "too small" "$W/err" || fail "no clear message"
+  L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+  LOOPS+=("$L")
+  run 3 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
+  ;;
+tamper-usr|tamper-verity)
+  cp --sparse=always "$SRC" "$W/src.img"
+  if [ "$CASE" = tamper-usr ]; then
+    at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) / 2 + 77 ))
+  else
+    at=$(( $(part start "$SRC" $VER_TYPE) + 4096 + 1000 ))
+  fi
+  b=$(dd if="$W/src.img" bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
+  printf "$(printf '\\%03o' $(( b ^ 0xff )))" | dd of="$W/src.img" bs=1 seek=$at conv=notrunc status=none
+  truncate -s 1G "$W/t.img"
+  run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
+  grep -q -i "corrupt\|does not match" "$W/err" || fail "no clear message"
+  assert_no_version_label "$W/t.img"
+  ;;
+truncated)
+  cp --sparse=always "$SRC" "$W/src.img"
+  truncate -s $(( $(stat -c %s "$SRC") - 4 * 1024 * 1024 )) "$W/src.img"
+  truncate -s 1G "$W/t.img"
+  run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
+  grep -q "truncated" "$W/err" || fail "no clear message"
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
+  ;;
+kill)
+  truncate -s 1G "$W/t.img"
+  # Each progress report sleeps, so a kill lands inside the step.
+  for point in "Copying the boot loader:1" "Copying the system:1" "Copying the system:4" \
+               "Copying the system's verity hashes:1" "Marking the system as installed:1"; do
+    step="${point%:*}"; nth="${point##*:}"
+    IMPRINT_TEST_SLOW_MS=150 "$DRIVER" --source "$SRC" --target "$W/t.img" --erase \
+      --definitions "$DEFS" > "$W/fifo.out" 2>&1 &
+    pid=$!
+    seen=0
+    for _ in $(seq 1 300); do
+      seen=$(grep -c "\"step\":\"$step\"" "$W/fifo.out" 2>/dev/null || true)
+      [ "$seen" -ge "$nth" ] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.02
+    done
+    kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    echo "killed at '$step' #$seen"
+    [ "$seen" -ge "$nth" ] || fail "never reached '$step'"
+    if [ "$step" != "Marking the system as installed" ]; then
+      assert_no_version_label "$W/t.img"
+    fi
+  done
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  check_installed "$W/t.img"
+  ;;
+cancel)
+  truncate -s 1G "$W/t.img"
+  run 5 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --cancel-after-bytes 80000000
+  grep -q "cancelled" "$W/err" || fail "no clear message"
+  assert_no_version_label "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  check_installed "$W/t.img"
+  ;;
+encrypt-hook)
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --test-encrypt-hook
+  check_installed "$W/t.img"
+  rs=$(part start "$W/t.img" $ROOT_TYPE)
+  grep -q "\"hook\":\"IMPRINT-TEST-HOOK [0-9]* $(part uuid "$W/t.img" $ROOT_TYPE) $rs " "$W/out" \
+    || fail "the hook was not called with the root partition"
+  head -c 17 <(extract "$W/t.img" "$rs" 4096 /dev/stdout) | grep -q IMPRINT-TEST-HOOK || fail "hook mark missing"
+  # repart made no file system there (Format= was left to the hook).
+  ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
+  ;;
+product-definitions)
+  # The product's own repart.d (top of the source tree, or
+  # IMPRINT_PRODUCT_REPART_D): slots sized as it says, root made through
+  # the encryption hook (no TPM, no device-mapper here).
+  PROD="${IMPRINT_PRODUCT_REPART_D:-$HERE/../../repart.d}"
+  [ -d "$PROD" ] || skip "no product repart.d at $PROD"
+  truncate -s 4G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$PROD" --test-encrypt-hook
+  check_installed "$W/t.img"
+  want=$(sed -n 's/^SizeMinBytes=//p' "$PROD"/*usr-b.conf | head -1)
+  [ -z "$want" ] || [ "$(part size "$W/t.img" $USR_TYPE 1)" = "$(numfmt --from=iec "$want")" ] \
+    || fail "B slot size differs from the definitions ($want)"
+  ;;
+busy)
+  truncate -s 1G "$W/t.img"
+  L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+  LOOPS+=("$L")
+  /usr/bin/python3 -c 'import os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY|os.O_EXCL); time.sleep(30)' "$L" &
+  holder=$!
+  sleep 0.5
+  run 6 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
+  kill $holder; wait $holder 2>/dev/null
+  grep -q "in use" "$W/err" || fail "no clear message"
+  ;;
+enospc)
+  mkdir "$W/mnt"
+  mount -t tmpfs -o size=120M tmpfs "$W/mnt" || skip "cannot mount tmpfs"
+  MOUNTS+=("$W/mnt")
+  truncate -s 1G "$W/mnt/t.img"
+  timeout 120 "$DRIVER" --source "$SRC" --target "$W/mnt/t.img" --erase --definitions "$DEFS" \
+    > "$W/out" 2> "$W/err"; rc=$?
+  cat "$W/err"
+  [ $rc = 124 ] && fail "hang on a full target"
+  [ $rc = 3 ] || fail "exit $rc, expected 3 (NoSpace)"
+  grep -q "ran out of space" "$W/err" || fail "no clear message"
+  assert_no_version_label "$W/mnt/t.img"
+  ;;
+*)
+  fail "unknown case $CASE"
+  ;;
+esac
+echo "PASS: $CASE"
