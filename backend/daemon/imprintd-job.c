@@ -167,6 +167,11 @@ void
 imprintd_job_set_step (ImprintdJob *self, const char *step)
 {
   g_mutex_lock (&self->lock);
+  if (g_strcmp0 (self->step, step) == 0)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
   g_free (self->step);
   self->step = g_strdup (step);
   /* A new step is worth showing at once, and worth a log line. */

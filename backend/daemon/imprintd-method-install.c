@@ -12,6 +12,7 @@
 #include "imprint-fido2.h"
 #include "imprintd-methods.h"
 #include "install.h"
+#include "recovery-key.h"
 #include "setup.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
@@ -203,6 +204,7 @@ typedef struct {
 
   ImprintdJob *job;              /* not owned: the job owns us */
   char *luks_uuid;
+  double copy_weight;            /* share of the progress bar the copy gets */
 } InstallData;
 
 static void
@@ -237,12 +239,16 @@ static void
 on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
 {
   InstallData *d = user_data;
-  ImprintJob *iface = IMPRINT_JOB (d->job);
 
-  if (step != NULL && g_strcmp0 (step, imprint_job_get_step (iface)) != 0)
+  if (step != NULL)
     imprintd_job_set_step (d->job, step);
   if (total > 0)
-    imprintd_job_set_bytes (d->job, done, total);
+    {
+      /* Bytes give the rate and time left; the bar also leaves room for
+       * the encryption that follows the copy. */
+      imprintd_job_set_bytes (d->job, done, total);
+      imprintd_job_set_progress (d->job, d->copy_weight * ((double) done / (double) total));
+    }
 }
 
 static void
@@ -251,7 +257,8 @@ on_luks_progress (double fraction, const char *step, void *userdata)
   InstallData *d = userdata;
 
   if (step != NULL)
-    imprintd_job_log (d->job, "%s", step);
+    imprintd_job_set_step (d->job, step);
+  imprintd_job_set_progress (d->job, d->copy_weight + (1.0 - d->copy_weight) * CLAMP (fraction, 0.0, 1.0));
 }
 
 /* Reads the values of @key from a repart.d definition ([Partition] only). */
@@ -483,8 +490,10 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   iopts.progress_data = d;
   iopts.cancellable = cancellable;
   iopts.no_boot_entry = d->no_boot_entry;
+  d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
+      d->copy_weight = 0.85;
       iopts.encrypt_root = encrypt_root;
       iopts.encrypt_root_data = d;
     }
