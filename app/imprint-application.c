@@ -14,6 +14,9 @@ struct _ImprintApplication
   char     *source;
   char    **target_images;
   char     *tpm2_device;
+  char     *source_certificate;
+  char     *source_root_hash;
+  char     *definitions;
   gboolean  include_loop;
 };
 
@@ -35,6 +38,9 @@ imprint_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "target-image", "^aay", &self->target_images);
   g_variant_dict_lookup (options, "tpm2-device", "s", &self->tpm2_device);
   g_variant_dict_lookup (options, "include-loop", "b", &self->include_loop);
+  g_variant_dict_lookup (options, "source-certificate", "^ay", &self->source_certificate);
+  g_variant_dict_lookup (options, "source-root-hash", "s", &self->source_root_hash);
+  g_variant_dict_lookup (options, "definitions", "^ay", &self->definitions);
 
   return -1;
 }
@@ -58,6 +64,8 @@ imprint_application_activate (GApplication *app)
   imprint_driver_set_target_images (driver, (const char * const *) self->target_images);
   imprint_driver_set_include_loop (driver, self->include_loop);
   imprint_driver_set_tpm2_device (driver, self->tpm2_device);
+  imprint_driver_set_source_trust (driver, self->source_certificate, self->source_root_hash);
+  imprint_driver_set_definitions (driver, self->definitions);
 
   window = GTK_WINDOW (imprint_window_new (self, driver));
   gtk_window_present (window);
@@ -79,6 +87,9 @@ imprint_application_finalize (GObject *object)
   g_free (self->source);
   g_strfreev (self->target_images);
   g_free (self->tpm2_device);
+  g_free (self->source_certificate);
+  g_free (self->source_root_hash);
+  g_free (self->definitions);
 
   G_OBJECT_CLASS (imprint_application_parent_class)->finalize (object);
 }
@@ -107,6 +118,12 @@ imprint_application_init (ImprintApplication *self)
       N_("Also offer loop devices as disks"), NULL },
     { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, NULL,
       N_("Use this TPM2 device or TCTI instead of finding one"), N_("DEVICE") },
+    { "source-certificate", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Trust a source image signed with this certificate"), N_("FILE") },
+    { "source-root-hash", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Trust a source image with this verity root hash"), N_("HASH") },
+    { "definitions", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Use the partition definitions in this directory"), N_("DIRECTORY") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Show the version and exit"), NULL },
     { NULL }

@@ -17,6 +17,9 @@ struct _ImprintDriver
   char               *source;
   char              **target_images;
   char               *tpm2_device;
+  char               *source_certificate;
+  char               *source_root_hash;
+  char               *definitions;
   gboolean            include_loop;
 
   char               *language;
@@ -103,6 +106,9 @@ imprint_driver_finalize (GObject *object)
   g_free (self->source);
   g_strfreev (self->target_images);
   g_free (self->tpm2_device);
+  g_free (self->source_certificate);
+  g_free (self->source_root_hash);
+  g_free (self->definitions);
   g_free (self->language);
   g_clear_pointer (&self->target, g_variant_unref);
   g_clear_pointer (&self->plan, g_variant_unref);
@@ -364,6 +370,28 @@ imprint_driver_set_tpm2_device (ImprintDriver *self,
   self->tpm2_device = g_strdup (device);
 }
 
+/* How to trust a source image that is not the running system (OEM lines,
+ * tests): its signing certificate or its verity root hash. */
+void
+imprint_driver_set_source_trust (ImprintDriver *self,
+                                 const char    *certificate,
+                                 const char    *root_hash)
+{
+  g_free (self->source_certificate);
+  self->source_certificate = g_strdup (certificate);
+  g_free (self->source_root_hash);
+  self->source_root_hash = g_strdup (root_hash);
+}
+
+/* Partition definitions other than the installed system's own. */
+void
+imprint_driver_set_definitions (ImprintDriver *self,
+                                const char    *directory)
+{
+  g_free (self->definitions);
+  self->definitions = g_strdup (directory);
+}
+
 GVariant *
 imprint_driver_build_list_options (ImprintDriver *self)
 {
@@ -514,6 +542,13 @@ add_common_install_options (ImprintDriver   *self,
   /* Always: without it a lost TPM or key means lost data. */
   g_variant_builder_add (&enc, "s", "recovery-key");
   g_variant_builder_add (b, "{sv}", "encryption", g_variant_builder_end (&enc));
+
+  if (self->source_certificate != NULL)
+    g_variant_builder_add (b, "{sv}", "certificate", g_variant_new_string (self->source_certificate));
+  if (self->source_root_hash != NULL)
+    g_variant_builder_add (b, "{sv}", "root-hash", g_variant_new_string (self->source_root_hash));
+  if (self->definitions != NULL)
+    g_variant_builder_add (b, "{sv}", "definitions", g_variant_new_string (self->definitions));
 }
 
 GVariant *

@@ -55,6 +55,11 @@ void            imprint_driver_set_include_loop      (ImprintDriver        *self
 gboolean        imprint_driver_get_include_loop      (ImprintDriver        *self);
 void            imprint_driver_set_tpm2_device       (ImprintDriver        *self,
                                                       const char           *device);
+void            imprint_driver_set_source_trust      (ImprintDriver        *self,
+                                                      const char           *certificate,
+                                                      const char           *root_hash);
+void            imprint_driver_set_definitions       (ImprintDriver        *self,
+                                                      const char           *directory);
 GVariant       *imprint_driver_build_list_options    (ImprintDriver        *self);
 GVariant       *imprint_driver_build_security_options(ImprintDriver        *self);
 

@@ -111,6 +111,22 @@ translate_chrome (ImprintWindow *self)
                                   -1);
 }
 
+static gboolean
+focus_page_idle (gpointer user_data)
+{
+  GtkWidget *page = user_data;
+  GtkRoot *root = gtk_widget_get_root (page);
+
+  if (root != NULL && gtk_widget_get_mapped (page))
+    {
+      GtkWidget *focus = gtk_root_get_focus (root);
+
+      if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+        gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 switch_to (ImprintWindow *self,
            guint          index)
@@ -124,8 +140,9 @@ switch_to (ImprintWindow *self,
   adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (page));
   imprint_page_shown (page);
   update_navigation (self);
-  /* Keyboard users land in the new page, not on the old button. */
-  gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
+  /* Keyboard users land in the new page, not on the old button; once the
+   * page is in place, not from inside the switch. */
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, focus_page_idle, g_object_ref (page), g_object_unref);
 }
 
 static void

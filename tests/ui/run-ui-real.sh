@@ -4,11 +4,14 @@
 # imprintd on a private bus (with the polkit stand-in from tests/lib), with
 # image files built by tests/lib/layouts.py offered as disks.
 #
-#   run-ui-real.sh HARNESS IMPRINTD LIBDIR LOCALEDIR [harness args]
+#   run-ui-real.sh HARNESS IMPRINTD LIBDIR LOCALEDIR CACHEDIR [harness args]
+#
+# CACHEDIR keeps the source image (tests/image/make-source-image caches it).
 set -eu
 
-harness=$1 imprintd=$2 libdir=$3 localedir=$4
-shift 4
+harness=$1 imprintd=$2 libdir=$3 localedir=$4 cache=$5
+shift 5
+srcdir=$(cd "$libdir/../.." && pwd)
 
 skip() { echo "1..0 # SKIP $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "building disk images needs root"
@@ -17,7 +20,7 @@ command -v dbus-daemon >/dev/null || skip "dbus-daemon is not installed"
 command -v sfdisk >/dev/null || skip "sfdisk is not installed"
 if [ -z "${DISPLAY:-}" ] && [ -z "${IMPRINT_UI_IN_XVFB:-}" ]; then
   command -v xvfb-run >/dev/null || skip "xvfb-run is not installed"
-  IMPRINT_UI_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x1024x24" "$0" "$harness" "$imprintd" "$libdir" "$localedir" "$@"
+  IMPRINT_UI_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x1024x24" "$0" "$harness" "$imprintd" "$libdir" "$localedir" "$cache" "$@"
 fi
 
 tmp=$(mktemp -d)
@@ -67,6 +70,20 @@ pids="$pids $!"
 wait_name dev.imprint.Imprint1
 
 export IMPRINT_UI_IMAGES="$tmp/disks/gpt-windows.img:$tmp/disks/gpt-linux.img:$tmp/disks/empty.img"
+
+# A real signed source image for the whole installation, and an empty
+# target file; without the tools the install case skips itself.
+mkdir -p "$cache"
+if "$srcdir/tests/image/make-source-image" "$cache/source.img" >"$tmp/mksrc.log" 2>&1; then
+  truncate -s 2G "$tmp/target.img"
+  export IMPRINT_UI_SOURCE="$cache/source.img"
+  export IMPRINT_UI_SOURCE_CERT="$cache/source.img.crt"
+  export IMPRINT_UI_DEFINITIONS="$srcdir/tests/engine/repart.d"
+  export IMPRINT_UI_TARGET="$tmp/target.img"
+  IMPRINT_UI_IMAGES="$IMPRINT_UI_IMAGES:$tmp/target.img"
+else
+  echo "# no source image: $(tail -n1 "$tmp/mksrc.log")"
+fi
 rc=0
 "$harness" -p /ui/real "$@" || rc=$?
 if [ $rc != 0 ]; then

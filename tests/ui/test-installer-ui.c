@@ -62,12 +62,13 @@ settle (guint ms)
 }
 
 static gboolean
-wait_for (Condition   cond,
-          gpointer    data,
-          const char *what)
+wait_for_ms (Condition   cond,
+             gpointer    data,
+             const char *what,
+             guint       timeout_ms)
 {
   gboolean timed_out = FALSE;
-  guint id = g_timeout_add (TIMEOUT_MS, timeout_cb, &timed_out);
+  guint id = g_timeout_add (timeout_ms, timeout_cb, &timed_out);
 
   while (!cond (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
@@ -79,6 +80,14 @@ wait_for (Condition   cond,
     }
   g_source_remove (id);
   return TRUE;
+}
+
+static gboolean
+wait_for (Condition   cond,
+          gpointer    data,
+          const char *what)
+{
+  return wait_for_ms (cond, data, what, TIMEOUT_MS);
 }
 
 /* ---- widget helpers ----------------------------------------------------- */
@@ -370,6 +379,13 @@ new_window (const FlowOptions *opts)
 
       imprint_driver_set_target_images (driver, (const char * const *) list);
     }
+  /* What --source, --source-certificate and --definitions do. */
+  if (g_getenv ("IMPRINT_UI_SOURCE") != NULL)
+    imprint_driver_set_source (driver, g_getenv ("IMPRINT_UI_SOURCE"));
+  if (g_getenv ("IMPRINT_UI_SOURCE_CERT") != NULL)
+    imprint_driver_set_source_trust (driver, g_getenv ("IMPRINT_UI_SOURCE_CERT"), NULL);
+  if (g_getenv ("IMPRINT_UI_DEFINITIONS") != NULL)
+    imprint_driver_set_definitions (driver, g_getenv ("IMPRINT_UI_DEFINITIONS"));
 
   gtk_widget_set_default_direction (opts->rtl ? GTK_TEXT_DIR_RTL : GTK_TEXT_DIR_LTR);
   window = imprint_window_new (NULL, driver);
@@ -893,6 +909,154 @@ test_real_auth (void)
   settle (100);
 }
 
+static gboolean
+security_loaded (gpointer data)
+{
+  Ctx *c = data;
+
+  /* Loaded once the TPM row says something. */
+  return *adw_action_row_get_subtitle (ADW_ACTION_ROW (c->widget)) != '\0';
+}
+
+static gboolean
+plan_or_error (gpointer data)
+{
+  Ctx *c = data;
+  ImprintPage *page = imprint_window_get_page (c->window, "summary");
+
+  return gtk_widget_get_sensitive (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "install_button")) ||
+         gtk_widget_get_visible (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "error_box"));
+}
+
+/* The whole installation over the real imprintd: a signed verity source
+ * image (tests/image/make-source-image) onto an image file. */
+static void
+test_real_install (void)
+{
+  FlowOptions opts = { "real-", 760, 760, TRUE, FALSE, "success", FALSE, FALSE };
+  const char *target = g_getenv ("IMPRINT_UI_TARGET");
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  ImprintDiskRow *row = NULL;
+  ImprintWindow *window;
+  ImprintPage *page;
+  Ctx c = { 0 };
+  const char *title;
+  guint group = 0;
+  g_autofree char *typed = NULL;
+
+  if (target == NULL || g_getenv ("IMPRINT_UI_SOURCE") == NULL)
+    {
+      g_test_skip ("needs the real imprintd, a source image and a target image (run-ui-real.sh)");
+      return;
+    }
+
+  window = new_window (&opts);
+  c.window = window;
+  next (window);
+
+  /* Disk: the target image file. */
+  c.page_id = "disk";
+  g_assert_true (wait_for (on_page, &c, "the disk page"));
+  c.count = 1;
+  g_assert_true (wait_for (disk_rows_at_least, &c, "the disks"));
+  page = imprint_window_get_page (window, "disk");
+  collect (GTK_WIDGET (page), IMPRINT_TYPE_DISK_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (imprint_disk_row_get_device (g_ptr_array_index (rows, i)), target) == 0)
+      row = g_ptr_array_index (rows, i);
+  g_assert_nonnull (row);
+  g_assert_true (imprint_disk_row_get_usable (row));
+  gtk_widget_activate (GTK_WIDGET (imprint_disk_row_get_check (row)));
+  g_assert_true (wait_for (page_complete, &c, "the disk choice"));
+  next (window);
+
+  /* Security: what this machine has; a passphrase when there is no TPM. */
+  c.page_id = "security";
+  g_assert_true (wait_for (on_page, &c, "the security page"));
+  page = imprint_window_get_page (window, "security");
+  c.widget = child (page, IMPRINT_TYPE_SECURITY_PAGE, "tpm_row");
+  g_assert_true (wait_for (security_loaded, &c, "the security capabilities"));
+  g_test_message ("TPM: %s", adw_action_row_get_subtitle (ADW_ACTION_ROW (c.widget)));
+  g_test_message ("Secure Boot: %s", adw_action_row_get_subtitle (ADW_ACTION_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "secure_boot_row"))));
+  g_assert_null (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (c.widget)), "dev.imprint"));
+  if (!gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_SECURITY_PAGE, "tpm_switch"))))
+    {
+      adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "passphrase_row")), TRUE);
+      adw_expander_row_set_expanded (ADW_EXPANDER_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "passphrase_row")), TRUE);
+      set_text (child (page, IMPRINT_TYPE_SECURITY_PAGE, "pass_entry"), "Vivid-Otter-Quartz-81");
+      set_text (child (page, IMPRINT_TYPE_SECURITY_PAGE, "confirm_entry"), "Vivid-Otter-Quartz-81");
+    }
+  c.page_id = "security";
+  g_assert_true (wait_for (page_complete, &c, "a way to unlock"));
+  g_test_message ("strength: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SECURITY_PAGE, "strength_label"))));
+  snap (GTK_WINDOW (window), &opts, "3-security");
+  next (window);
+
+  /* Recovery key from the daemon, in systemd's format. */
+  c.page_id = "recovery";
+  g_assert_true (wait_for (on_page, &c, "the recovery key page"));
+  page = imprint_window_get_page (window, "recovery");
+  c.widget = gtk_widget_get_first_child (gtk_widget_get_first_child (child (page, IMPRINT_TYPE_RECOVERY_PAGE, "key_view")));
+  g_assert_true (wait_for (flowbox_filled, &c, "the recovery key"));
+  title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child (page, IMPRINT_TYPE_RECOVERY_PAGE, "group_entry")));
+  for (const char *p = title; *p; p++)
+    if (g_ascii_isdigit (*p))
+      {
+        group = (guint) (*p - '0');
+        break;
+      }
+  {
+    g_auto(GStrv) parts = g_strsplit (imprint_driver_get_recovery_key (imprint_window_get_driver (window)), "-", -1);
+
+    g_assert_cmpuint (g_strv_length (parts), ==, 8);
+    for (guint i = 0; parts[i]; i++)
+      g_assert_cmpuint (strspn (parts[i], "cbdefghijklnrtuv"), ==, 8);   /* modhex */
+    typed = g_strdup (parts[group - 1]);
+  }
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (child (page, IMPRINT_TYPE_RECOVERY_PAGE, "saved_check")), TRUE);
+  set_text (child (page, IMPRINT_TYPE_RECOVERY_PAGE, "group_entry"), typed);
+  g_assert_true (imprint_page_get_complete (page));
+  snap (GTK_WINDOW (window), &opts, "4-recovery");
+  next (window);
+
+  /* Summary: the daemon's dry run. */
+  c.page_id = "summary";
+  g_assert_true (wait_for (on_page, &c, "the summary page"));
+  page = imprint_window_get_page (window, "summary");
+  g_assert_true (wait_for (plan_or_error, &c, "the plan"));
+  if (gtk_widget_get_visible (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "error_box")))
+    g_error ("PlanInstall failed: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "error_label"))));
+  g_test_message ("plan: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "summary_label"))));
+  snap (GTK_WINDOW (window), &opts, "5-summary");
+  g_signal_emit_by_name (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "install_button"), "clicked");
+
+  /* Progress, then the end. */
+  c.page_id = "progress";
+  if (!wait_for (on_page, &c, "the progress page"))
+    g_error ("Install failed: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "error_label"))));
+  page = imprint_window_get_page (window, "progress");
+  {
+    GtkWidget *view = child (page, IMPRINT_TYPE_PROGRESS_PAGE, "progress_view");
+
+    gtk_expander_set_expanded (GTK_EXPANDER (child (view, IMPRINT_TYPE_PROGRESS_VIEW, "details")), TRUE);
+  }
+  settle (700);
+  if (imprint_window_get_current_page (window) == page)
+    snap (GTK_WINDOW (window), &opts, "6-progress");
+  c.page_id = "done";
+  g_assert_true (wait_for_ms (on_page, &c, "the end of the installation", 240000));
+  page = imprint_window_get_page (window, "done");
+  title = adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_DONE_PAGE, "status_page")));
+  g_test_message ("log:\n%s", imprint_driver_get_log (imprint_window_get_driver (window)));
+  snap (GTK_WINDOW (window), &opts, "7-done");
+  if (!imprint_driver_get_job_succeeded (imprint_window_get_driver (window)))
+    g_test_message ("failed: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DONE_PAGE, "error_label"))));
+  g_assert_cmpstr (title, ==, "Installation Complete");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -929,5 +1093,6 @@ main (int   argc,
   g_test_add_func ("/ui/install/denied", test_denied);
   g_test_add_func ("/ui/real/disks", test_real_disks);
   g_test_add_func ("/ui/real/auth", test_real_auth);
+  g_test_add_func ("/ui/real/install", test_real_install);
   return g_test_run ();
 }
