@@ -931,9 +931,9 @@ plan_or_error (gpointer data)
 /* The whole installation over the real imprintd: a signed verity source
  * image (tests/image/make-source-image) onto an image file. */
 static void
-test_real_install (void)
+real_install (gboolean cancel)
 {
-  FlowOptions opts = { "real-", 760, 760, TRUE, FALSE, "success", FALSE, FALSE };
+  FlowOptions opts = { "real-", 760, 760, TRUE, FALSE, cancel ? "slow" : "success", FALSE, FALSE };
   const char *target = g_getenv ("IMPRINT_UI_TARGET");
   g_autoptr(GPtrArray) rows = g_ptr_array_new ();
   ImprintDiskRow *row = NULL;
@@ -1040,21 +1040,64 @@ test_real_install (void)
 
     gtk_expander_set_expanded (GTK_EXPANDER (child (view, IMPRINT_TYPE_PROGRESS_VIEW, "details")), TRUE);
   }
-  settle (700);
-  if (imprint_window_get_current_page (window) == page)
-    snap (GTK_WINDOW (window), &opts, "6-progress");
+  if (cancel)
+    {
+      GtkWidget *view = child (page, IMPRINT_TYPE_PROGRESS_PAGE, "progress_view");
+      GListModel *toplevels = gtk_window_get_toplevels ();
+      AdwMessageDialog *dialog = NULL;
+
+      /* Cancel asks first, then the daemon stops the job. */
+      g_assert_true (gtk_widget_activate_action (view, "progress.cancel", NULL));
+      settle (200);
+      for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+        {
+          g_autoptr(GObject) top = g_list_model_get_item (toplevels, i);
+
+          if (ADW_IS_MESSAGE_DIALOG (top))
+            dialog = ADW_MESSAGE_DIALOG (top);
+        }
+      g_assert_nonnull (dialog);
+      adw_message_dialog_response (dialog, "stop");
+      gtk_window_destroy (GTK_WINDOW (dialog));
+    }
+  else
+    {
+      settle (700);
+      if (imprint_window_get_current_page (window) == page)
+        snap (GTK_WINDOW (window), &opts, "6-progress");
+    }
   c.page_id = "done";
   g_assert_true (wait_for_ms (on_page, &c, "the end of the installation", 240000));
   page = imprint_window_get_page (window, "done");
   title = adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_DONE_PAGE, "status_page")));
   g_test_message ("log:\n%s", imprint_driver_get_log (imprint_window_get_driver (window)));
-  snap (GTK_WINDOW (window), &opts, "7-done");
   if (!imprint_driver_get_job_succeeded (imprint_window_get_driver (window)))
     g_test_message ("failed: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DONE_PAGE, "error_label"))));
-  g_assert_cmpstr (title, ==, "Installation Complete");
+  if (cancel)
+    {
+      g_assert_cmpstr (title, ==, "Installation Stopped");
+      snap (GTK_WINDOW (window), &opts, "7-cancelled");
+    }
+  else
+    {
+      g_assert_cmpstr (title, ==, "Installation Complete");
+      snap (GTK_WINDOW (window), &opts, "7-done");
+    }
 
   gtk_window_destroy (GTK_WINDOW (window));
   settle (100);
+}
+
+static void
+test_real_install (void)
+{
+  real_install (FALSE);
+}
+
+static void
+test_real_cancel (void)
+{
+  real_install (TRUE);
 }
 
 int
@@ -1094,5 +1137,6 @@ main (int   argc,
   g_test_add_func ("/ui/real/disks", test_real_disks);
   g_test_add_func ("/ui/real/auth", test_real_auth);
   g_test_add_func ("/ui/real/install", test_real_install);
+  g_test_add_func ("/ui/real/cancel", test_real_cancel);
   return g_test_run ();
 }
