@@ -415,6 +415,8 @@ run_flow (const FlowOptions *opts)
   /* Welcome */
   page = imprint_window_get_page (window, "welcome");
   g_assert_true (imprint_window_get_current_page (window) == page);
+  /* As it first shows up, the chosen language in view. */
+  snap (GTK_WINDOW (window), opts, "1-welcome");
   check_names (GTK_WIDGET (page), "welcome");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "install_button"), "Install");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "language_list"), "the language list");
@@ -422,7 +424,6 @@ run_flow (const FlowOptions *opts)
   set_text (child (page, IMPRINT_TYPE_WELCOME_PAGE, "search_entry"), "deu");
   settle (300);
   set_text (child (page, IMPRINT_TYPE_WELCOME_PAGE, "search_entry"), "");
-  snap (GTK_WINDOW (window), opts, "1-welcome");
   next (window);
 
   /* Disk */

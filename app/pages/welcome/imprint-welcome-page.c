@@ -14,48 +14,50 @@ struct _ImprintWelcomePage
   GtkLabel       *intro;
   GtkSearchEntry *search_entry;
   GtkListBox     *language_list;
+  GtkScrolledWindow *language_scroll;
   GtkButton      *try_button;
   GtkButton      *install_button;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintWelcomePage, imprint_welcome_page, IMPRINT_TYPE_PAGE)
 
-/* The languages offered, each named in itself. The English name is only
- * used for searching, translated into the current language. */
+/* The languages offered, each named in itself, in the order a reader of
+ * that script expects (Latin alphabetical, then by script). The English
+ * name is only used for searching, translated into the current language. */
 static const struct {
   const char *locale;
   const char *own_name;
   const char *english_name;
 } languages[] = {
-  { "ar_EG.UTF-8", "العربية", N_("Arabic") },
   { "ca_ES.UTF-8", "Català", N_("Catalan") },
   { "cs_CZ.UTF-8", "Čeština", N_("Czech") },
   { "da_DK.UTF-8", "Dansk", N_("Danish") },
   { "de_DE.UTF-8", "Deutsch", N_("German") },
-  { "el_GR.UTF-8", "Ελληνικά", N_("Greek") },
   { "en_GB.UTF-8", "English (United Kingdom)", N_("English (United Kingdom)") },
   { "en_US.UTF-8", "English (United States)", N_("English (United States)") },
   { "es_ES.UTF-8", "Español", N_("Spanish") },
-  { "fi_FI.UTF-8", "Suomi", N_("Finnish") },
   { "fr_FR.UTF-8", "Français", N_("French") },
-  { "he_IL.UTF-8", "עברית", N_("Hebrew") },
-  { "hi_IN.UTF-8", "हिन्दी", N_("Hindi") },
-  { "hu_HU.UTF-8", "Magyar", N_("Hungarian") },
   { "it_IT.UTF-8", "Italiano", N_("Italian") },
-  { "ja_JP.UTF-8", "日本語", N_("Japanese") },
-  { "ko_KR.UTF-8", "한국어", N_("Korean") },
-  { "nb_NO.UTF-8", "Norsk bokmål", N_("Norwegian Bokmål") },
+  { "hu_HU.UTF-8", "Magyar", N_("Hungarian") },
   { "nl_NL.UTF-8", "Nederlands", N_("Dutch") },
+  { "nb_NO.UTF-8", "Norsk bokmål", N_("Norwegian Bokmål") },
   { "pl_PL.UTF-8", "Polski", N_("Polish") },
   { "pt_BR.UTF-8", "Português (Brasil)", N_("Portuguese (Brazil)") },
   { "pt_PT.UTF-8", "Português (Portugal)", N_("Portuguese (Portugal)") },
   { "ro_RO.UTF-8", "Română", N_("Romanian") },
-  { "ru_RU.UTF-8", "Русский", N_("Russian") },
+  { "fi_FI.UTF-8", "Suomi", N_("Finnish") },
   { "sv_SE.UTF-8", "Svenska", N_("Swedish") },
   { "tr_TR.UTF-8", "Türkçe", N_("Turkish") },
+  { "el_GR.UTF-8", "Ελληνικά", N_("Greek") },
+  { "ru_RU.UTF-8", "Русский", N_("Russian") },
   { "uk_UA.UTF-8", "Українська", N_("Ukrainian") },
+  { "he_IL.UTF-8", "עברית", N_("Hebrew") },
+  { "ar_EG.UTF-8", "العربية", N_("Arabic") },
+  { "hi_IN.UTF-8", "हिन्दी", N_("Hindi") },
   { "zh_CN.UTF-8", "中文（简体）", N_("Chinese (Simplified)") },
   { "zh_TW.UTF-8", "中文（繁體）", N_("Chinese (Traditional)") },
+  { "ja_JP.UTF-8", "日本語", N_("Japanese") },
+  { "ko_KR.UTF-8", "한국어", N_("Korean") },
 };
 
 static char *
@@ -152,6 +154,33 @@ try_clicked_cb (ImprintWelcomePage *self)
     gtk_window_close (GTK_WINDOW (root));
 }
 
+/* Bring the chosen language into view: it is usually far down the list. */
+static gboolean
+scroll_to_selected_tick (GtkWidget     *widget,
+                         GdkFrameClock *clock,
+                         gpointer       user_data)
+{
+  ImprintWelcomePage *self = IMPRINT_WELCOME_PAGE (widget);
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->language_list);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->language_scroll);
+  graphene_rect_t bounds;
+
+  /* Not laid out yet: try again on the next frame. */
+  if (gtk_adjustment_get_page_size (adj) <= 0)
+    return G_SOURCE_CONTINUE;
+  if (row != NULL &&
+      gtk_widget_compute_bounds (GTK_WIDGET (row), GTK_WIDGET (self->language_list), &bounds))
+    gtk_adjustment_set_value (adj, bounds.origin.y - (gtk_adjustment_get_page_size (adj) - bounds.size.height) / 2);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+imprint_welcome_page_shown (ImprintPage *page)
+{
+  /* On the next frame, once the list has its size. */
+  gtk_widget_add_tick_callback (GTK_WIDGET (page), scroll_to_selected_tick, NULL, NULL);
+}
+
 static void
 imprint_welcome_page_locale_changed (ImprintPage *page)
 {
@@ -221,6 +250,7 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
 
   object_class->constructed = imprint_welcome_page_constructed;
   page_class->locale_changed = imprint_welcome_page_locale_changed;
+  page_class->shown = imprint_welcome_page_shown;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/welcome/imprint-welcome-page.ui");
@@ -228,6 +258,7 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, intro);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, language_list);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, language_scroll);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, try_button);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, install_button);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
