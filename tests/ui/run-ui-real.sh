@@ -71,6 +71,29 @@ wait_name dev.imprint.Imprint1
 
 export IMPRINT_UI_IMAGES="$tmp/disks/gpt-windows.img:$tmp/disks/gpt-linux.img:$tmp/disks/empty.img"
 
+# A software TPM, as `imprint --tpm2-device=TCTI` would name one.
+if command -v swtpm >/dev/null; then
+  mkdir -p "$tmp/swtpm"
+  port=$(/usr/bin/python3 -c 'import random, socket
+for _ in range(50):
+    p = random.randrange(20000, 60000) & ~1
+    try:
+        for q in (p, p + 1):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass')
+  swtpm socket --tpm2 --server type=tcp,port="$port",bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
+    --flags not-need-init,startup-clear --tpmstate dir="$tmp/swtpm" >"$tmp/swtpm.log" 2>&1 &
+  pids="$pids $!"
+  for _ in $(seq 50); do
+    /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+    sleep 0.1
+  done
+  export IMPRINT_UI_TPM2="swtpm:host=127.0.0.1,port=$port"
+fi
+
 # A real signed source image for the whole installation, and an empty
 # target file; without the tools the install case skips itself.
 mkdir -p "$cache"

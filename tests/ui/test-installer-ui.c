@@ -384,6 +384,8 @@ new_window (const FlowOptions *opts)
     imprint_driver_set_source (driver, g_getenv ("IMPRINT_UI_SOURCE"));
   if (g_getenv ("IMPRINT_UI_SOURCE_CERT") != NULL)
     imprint_driver_set_source_trust (driver, g_getenv ("IMPRINT_UI_SOURCE_CERT"), NULL);
+  if (g_getenv ("IMPRINT_UI_TPM2") != NULL)
+    imprint_driver_set_tpm2_device (driver, g_getenv ("IMPRINT_UI_TPM2"));
   if (g_getenv ("IMPRINT_UI_DEFINITIONS") != NULL)
     imprint_driver_set_definitions (driver, g_getenv ("IMPRINT_UI_DEFINITIONS"));
 
@@ -980,6 +982,9 @@ real_install (gboolean cancel)
   g_test_message ("TPM: %s", adw_action_row_get_subtitle (ADW_ACTION_ROW (c.widget)));
   g_test_message ("Secure Boot: %s", adw_action_row_get_subtitle (ADW_ACTION_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "secure_boot_row"))));
   g_assert_null (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (c.widget)), "dev.imprint"));
+  /* With a (software) TPM, it is recommended and on by default. */
+  if (g_getenv ("IMPRINT_UI_TPM2") != NULL)
+    g_assert_true (gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_SECURITY_PAGE, "tpm_switch"))));
   if (!gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_SECURITY_PAGE, "tpm_switch"))))
     {
       adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (child (page, IMPRINT_TYPE_SECURITY_PAGE, "passphrase_row")), TRUE);
