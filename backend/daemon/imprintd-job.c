@@ -186,7 +186,6 @@ imprintd_job_set_bytes (ImprintdJob *self, guint64 done, guint64 total)
   g_mutex_lock (&self->lock);
   self->bytes_done = done;
   self->bytes_total = total;
-  self->fraction_valid = FALSE;
   schedule_flush_locked (self, FLUSH_INTERVAL_MS);
   g_mutex_unlock (&self->lock);
 }
@@ -195,7 +194,10 @@ void
 imprintd_job_set_progress (ImprintdJob *self, double fraction)
 {
   g_mutex_lock (&self->lock);
-  self->fraction = fraction;
+  /* A bar that jumps back looks like something went wrong: phases that
+   * report late (a last byte count after the next step began) never move
+   * it backwards. */
+  self->fraction = MAX (fraction, self->fraction);
   self->fraction_valid = TRUE;
   schedule_flush_locked (self, FLUSH_INTERVAL_MS);
   g_mutex_unlock (&self->lock);

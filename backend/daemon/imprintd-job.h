@@ -27,7 +27,9 @@ gboolean     imprintd_job_is_finished  (ImprintdJob    *job);
 GCancellable *imprintd_job_get_cancellable (ImprintdJob *job);
 
 /* Thread-safe; coalesced into property changes at most a few times a
- * second, so a tight copy loop may call them for every block. */
+ * second, so a tight copy loop may call them for every block. Progress is
+ * bytes done / total unless set_progress() gives it explicitly; it never
+ * goes backwards. */
 void imprintd_job_set_step     (ImprintdJob *job, const char *step);
 void imprintd_job_set_bytes    (ImprintdJob *job, guint64 done, guint64 total);
 void imprintd_job_set_progress (ImprintdJob *job, double fraction);

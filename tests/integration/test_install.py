@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+'''imprintctl install through imprintd on a test bus: a real source image
+onto an image file, LUKS2 root with TPM2 (swtpm) + recovery key +
+passphrase; polkit refusal, cancel and a tampered source.'''
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
+import imprinttest  # noqa: E402
+from imprinttest import ACTION_LIST_DISKS  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(HERE))
+MAKE_SOURCE = os.path.join(TOP, 'tests', 'image', 'make-source-image')
+DEFINITIONS = os.path.join(TOP, 'tests', 'engine', 'repart.d')
+CACHE = os.environ.get('IMPRINT_TEST_CACHE', os.path.join(tempfile.gettempdir(), 'imprint-test-cache'))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def source_image():
+    '''The test source image, built once and cached (the script caches too).'''
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, 'source.img')
+    r = subprocess.run([MAKE_SOURCE, path], capture_output=True, text=True)
+    if r.returncode == 77:
+        raise imprinttest.unittest.SkipTest('source image: ' + r.stderr.strip())
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+    return path
+
+
+class Swtpm:
+    def __init__(self, directory):
+        if not shutil.which('swtpm'):
+            raise imprinttest.unittest.SkipTest('swtpm is not installed')
+        # The swtpm TCTI talks to the control channel on port + 1.
+        self.port = free_port()
+        ctrl = self.port + 1
+        os.makedirs(directory, exist_ok=True)
+        self.proc = subprocess.Popen(['swtpm', 'socket', '--tpm2',
+                                      '--server', f'type=tcp,port={self.port},bindaddr=127.0.0.1',
+                                      '--ctrl', f'type=tcp,port={ctrl},bindaddr=127.0.0.1',
+                                      '--flags', 'not-need-init,startup-clear',
+                                      '--tpmstate', f'dir={directory}'])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.tcti = f'swtpm:host=127.0.0.1,port={self.port}'
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def gpt(path):
+    r = subprocess.run(['sfdisk', '--json', path], capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)['partitiontable']
+
+
+def luks_metadata(path, offset):
+    r = subprocess.run(['cryptsetup', 'luksDump', '--dump-json-metadata', f'--header-offset={offset}', path]
+                       if False else ['cryptsetup', 'luksDump', '--dump-json-metadata', path],
+                       capture_output=True, text=True)
+    return r
+
+
+class InstallTest(imprinttest.ImprintTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ('cryptsetup', 'sfdisk', 'systemd-repart', 'veritysetup'):
+            if not shutil.which(tool):
+                raise imprinttest.unittest.SkipTest(f'{tool} is not installed')
+        cls.source = source_image()
+
+    def setUp(self):
+        super().setUp()
+        self.work = tempfile.mkdtemp(prefix='imprint-install-')
+        self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
+        self.target = os.path.join(self.work, 'target.img')
+        with open(self.target, 'wb') as f:
+            f.truncate(1024 * 1024 * 1024)
+
+    def install(self, *extra, check=0, timeout=600):
+        return self.bus.ctl('--json', 'install', '--source', self.source, '--target', self.target,
+                            '--definitions', DEFINITIONS, '--no-boot-entry', *extra,
+                            check=check, timeout=timeout)
+
+    def events(self, r):
+        return [json.loads(line) for line in r.stdout.splitlines() if line.startswith('{')]
+
+    def labels(self):
+        return [p.get('name', '') for p in gpt(self.target).get('partitions', [])]
+
+    def partition_file(self, number, out):
+        '''Copies partition @number out of the target, for tools that need a
+        device or file of its own (no loop partitions needed).'''
+        part = gpt(self.target)['partitions'][number - 1]
+        subprocess.run(['dd', f'if={self.target}', f'of={out}', 'bs=512', f'skip={part["start"]}',
+                        f'count={part["size"]}', 'status=none'], check=True)
+        return out
+
+    def test_dry_run_writes_nothing(self):
+        r = self.bus.ctl('--json', 'install', '--source', self.source, '--target', self.target,
+                         '--erase', '--dry-run', '--definitions', DEFINITIONS, check=0)
+        plan = json.loads(r.stdout)
+        types = [p['type-name'] for p in plan['partitions']]
+        self.assertIn('esp', types)
+        self.assertEqual(types.count('usr-x86-64'), 2)
+        self.assertIn('root-x86-64', types)
+        self.assertTrue(plan['erased'])
+        with open(self.target, 'rb') as f:
+            self.assertEqual(f.read(1024 * 1024), bytes(1024 * 1024))
+
+    def test_install_tpm2_recovery_passphrase(self):
+        tpm = Swtpm(os.path.join(self.work, 'tpm'))
+        self.addCleanup(tpm.stop)
+        pw = os.path.join(self.work, 'pw')
+        with open(pw, 'w') as f:
+            f.write('correct horse battery staple 42\n')
+        r = self.install('--erase', '--tpm2', f'--tpm2-device={tpm.tcti}', f'--passphrase-file={pw}')
+        ev = self.events(r)
+        kinds = [e['event'] for e in ev]
+        self.assertIn('progress', kinds)
+        self.assertEqual(ev[-1]['event'], 'recovery-key')
+        done = next(e for e in ev if e['event'] == 'completed')
+        self.assertTrue(done['success'], done)
+        key = ev[-1]['recovery-key']
+        self.assertRegex(key, r'^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$')
+        # Progress went forward and reached the end.
+        progress = [e['Progress'] for e in ev if e['event'] == 'progress' and 'Progress' in e]
+        self.assertEqual(progress, sorted(progress))
+        self.assertEqual(progress[-1], 1.0)
+
+        labels = self.labels()
+        self.assertEqual(labels.count('ImprintOS_1'), 3, labels)
+        self.assertEqual(labels.count('_empty'), 3, labels)
+
+        root_no = next(i + 1 for i, p in enumerate(gpt(self.target)['partitions'])
+                       if p['type'].upper() == '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709')
+        root = self.partition_file(root_no, os.path.join(self.work, 'root.img'))
+        meta = json.loads(subprocess.run(['cryptsetup', 'luksDump', '--dump-json-metadata', root],
+                                         capture_output=True, text=True, check=True).stdout)
+        tokens = {t['type']: t for t in meta['tokens'].values()}
+        self.assertEqual(set(tokens), {'systemd-tpm2', 'systemd-recovery'})
+        self.assertEqual(set(tokens['systemd-recovery']), {'type', 'keyslots'})
+        tpm2 = tokens['systemd-tpm2']
+        for field in ('tpm2-blob', 'tpm2-pcrs', 'tpm2-policy-hash', 'tpm2-pcr-bank', 'tpm2-primary-alg', 'tpm2-pin'):
+            self.assertIn(field, tpm2)
+        self.assertEqual(tpm2['tpm2-pcrs'], [7])
+        self.assertNotIn('tpm2_srk', tpm2)
+        self.assertEqual(len(tpm2['keyslots']), 1)
+
+        def opens(secret):
+            return subprocess.run(['cryptsetup', 'open', '--test-passphrase', '--key-file=-', root],
+                                  input=secret.encode(), capture_output=True).returncode
+        self.assertEqual(opens(key), 0)
+        self.assertEqual(opens('correct horse battery staple 42'), 0)
+        self.assertEqual(opens(key.upper().replace('-', 'x')), 2)
+        self.assertEqual(opens('wrong'), 2)
+
+        # The copied A slot verifies against the image's root hash.
+        with open(self.source + '.roothash') as f:
+            roothash = f.read().strip()
+        usr = self.partition_file(2, os.path.join(self.work, 'usr.img'))
+        verity = self.partition_file(3, os.path.join(self.work, 'verity.img'))
+        v = subprocess.run(['veritysetup', 'verify', usr, verity, roothash], capture_output=True, text=True)
+        self.assertEqual(v.returncode, 0, v.stderr)
+
+    def test_unauthorised_install_is_refused(self):
+        self.bus.polkit_call('SetMode', 'deny')
+        self.bus.polkit_call('SetAllowed', [ACTION_LIST_DISKS])
+        r = self.bus.ctl('install', '--source', self.source, '--target', self.target, '--erase',
+                         '--definitions', DEFINITIONS, '--no-encrypt', check=4)
+        self.assertIn('not allowed', r.stderr)
+        self.assertNotIn('dev.imprint', r.stderr)
+        calls = self.bus.polkit_call('GetCalls')
+        self.assertIn('dev.imprint.Imprint1.install', calls)
+        with open(self.target, 'rb') as f:
+            self.assertEqual(f.read(1024 * 1024), bytes(1024 * 1024))
+
+    def test_cancel_leaves_no_version_label(self):
+        cmd = [self.bus.imprintctl, '--json', 'install', '--source', self.source, '--target', self.target,
+               '--erase', '--definitions', DEFINITIONS, '--no-boot-entry', '--no-encrypt']
+        p = subprocess.Popen(cmd, env=self.bus.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in p.stdout:
+            if '"Partitioning' in line or '"Copying' in line:
+                p.send_signal(signal.SIGINT)
+                break
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 130, out + err)
+        completed = [json.loads(l) for l in out.splitlines() if '"completed"' in l]
+        self.assertTrue(completed and not completed[0]['success'])
+        self.assertEqual(completed[0]['error'], 'dev.imprint.Imprint1.Error.Cancelled')
+        self.assertNotIn('ImprintOS_1', self.labels())
+        # And the same install runs to the end afterwards.
+        self.install('--erase', '--no-encrypt')
+        self.assertEqual(self.labels().count('ImprintOS_1'), 3)
+
+    def test_tampered_source_is_refused(self):
+        bad = os.path.join(self.work, 'bad.img')
+        shutil.copy(self.source, bad)
+        usr = next(p for p in gpt(bad)['partitions'] if p.get('name') == 'ImprintOS_1')
+        with open(bad, 'r+b') as f:
+            f.seek(usr['start'] * 512 + 4096 * 3 + 17)
+            b = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([b[0] ^ 0xFF]))
+        r = self.bus.ctl('install', '--source', bad, '--target', self.target, '--erase',
+                         '--definitions', DEFINITIONS, '--no-encrypt', '--no-boot-entry', check=6)
+        self.assertNotIn('GDBus', r.stderr)
+        if os.path.getsize(self.target) and gpt_or_none(self.target):
+            self.assertNotIn('ImprintOS_1', self.labels())
+
+
+def gpt_or_none(path):
+    r = subprocess.run(['sfdisk', '--json', path], capture_output=True, text=True)
+    return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else None
+
+
+if __name__ == '__main__':
+    imprinttest.main()
