@@ -64,8 +64,13 @@ imprint_disk_row_set_disk (ImprintDiskRow *self,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
   gtk_image_set_from_icon_name (self->icon, imprint_disk_get_icon_name (disk));
+  /* An unusable disk stays focusable, so keyboard and screen reader users
+   * can read why; only its radio button cannot be chosen. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->check), self->usable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self), self->usable);
+  if (self->usable)
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "dim-label");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self), "dim-label");
   if (!self->usable)
     gtk_check_button_set_active (self->check, FALSE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->check),

@@ -441,7 +441,13 @@ run_flow (const FlowOptions *opts)
       ImprintDiskRow *row = g_ptr_array_index (rows, i);
 
       if (g_strcmp0 (imprint_disk_row_get_device (row), "/dev/sdb") == 0)
-        g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (row)));   /* live medium */
+        {
+          /* The live medium: says why, cannot be chosen, still readable. */
+          g_assert_false (imprint_disk_row_get_usable (row));
+          g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (imprint_disk_row_get_check (row))));
+          g_assert_true (gtk_widget_get_focusable (GTK_WIDGET (row)));
+          g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "installer that is running"));
+        }
       if (g_strcmp0 (imprint_disk_row_get_device (row), "/dev/nvme0n1") == 0)
         chosen = row;
     }

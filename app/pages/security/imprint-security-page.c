@@ -83,6 +83,14 @@ changed_cb (ImprintSecurityPage *self)
 }
 
 static void
+confirm_activated_cb (ImprintSecurityPage *self)
+{
+  /* Enter in the last field moves on, as the Next button would. */
+  if (imprint_page_get_complete (IMPRINT_PAGE (self)))
+    imprint_page_go_forward (IMPRINT_PAGE (self));
+}
+
+static void
 check_passphrase_cb (GObject      *object,
                      GAsyncResult *result,
                      gpointer      user_data)
@@ -425,6 +433,7 @@ imprint_security_page_class_init (ImprintSecurityPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, passphrase_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, refresh_cb);
+  gtk_widget_class_bind_template_callback (widget_class, confirm_activated_cb);
 }
 
 /* AdwExpanderRow's enable switch has no name of its own in 1.2. */
