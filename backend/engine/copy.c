@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <linux/fs.h>
@@ -123,7 +125,7 @@ reader_thread (void *userdata)
           if (k == 0)
             {
               ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                                         _("The source ended %" G_GUINT64_FORMAT " bytes into the %s: "
+                                         _("The source ended %" PRIu64 " bytes into the %s: "
                                            "it is truncated"), pos + got, job->what));
               return NULL;
             }
@@ -204,10 +206,10 @@ write_error (const ImprintCopyJob *job, int err, guint64 at)
 {
   if (err == ENOSPC || err == EFBIG || err == 0)
     return g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_NO_SPACE,
-                        _("The target ran out of space after %" G_GUINT64_FORMAT " bytes of the %s"),
+                        _("The target ran out of space after %" PRIu64 " bytes of the %s"),
                         at, job->what);
   return g_error_new (IMPRINT_ERROR, imprint_error_from_errno (-err),
-                      _("Writing the %s to the target failed after %" G_GUINT64_FORMAT " bytes: %s"),
+                      _("Writing the %s to the target failed after %" PRIu64 " bytes: %s"),
                       job->what, at, g_strerror (err));
 }
 

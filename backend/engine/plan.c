@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -197,7 +199,7 @@ imprint_vfat_usage (const char *image, guint64 offset, guint64 *ret_used, guint6
       if (!have)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                       _("Cannot read the free space of the FAT file system at offset %" G_GUINT64_FORMAT),
+                       _("Cannot read the free space of the FAT file system at offset %" PRIu64),
                        offset);
           return FALSE;
         }

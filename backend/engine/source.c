@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
@@ -216,7 +218,7 @@ read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **err
   if (p->size == 0 || p->size > 4 * 1024 * 1024)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition has an implausible size (%" G_GUINT64_FORMAT " bytes)"),
+                   _("The verity signature partition has an implausible size (%" PRIu64 " bytes)"),
                    p->size);
       return FALSE;
     }
@@ -430,8 +432,8 @@ check_within (const ImprintSource *s, const ImprintPartition *p, const char *wha
   if (p->offset + p->size > s->size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source is truncated: the %s partition ends at byte %" G_GUINT64_FORMAT
-                     " but %s has only %" G_GUINT64_FORMAT " bytes"),
+                   _("The source is truncated: the %s partition ends at byte %" PRIu64
+                     " but %s has only %" PRIu64 " bytes"),
                    what, p->offset + p->size, s->path, s->size);
       return FALSE;
     }
@@ -494,8 +496,8 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
       if (alt < G_MAXUINT64 / ss && (alt + 1) * ss > s->size)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The source is truncated: its partition table describes %" G_GUINT64_FORMAT
-                         " bytes but %s has only %" G_GUINT64_FORMAT " bytes"),
+                       _("The source is truncated: its partition table describes %" PRIu64
+                         " bytes but %s has only %" PRIu64 " bytes"),
                        (alt + 1) * ss, path, s->size);
           return NULL;
         }
@@ -662,8 +664,8 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   if (imprint_verity_data_size (&s->verity) > s->usr.size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity superblock covers %" G_GUINT64_FORMAT " bytes of data, but the usr "
-                     "partition has only %" G_GUINT64_FORMAT " bytes"),
+                   _("The verity superblock covers %" PRIu64 " bytes of data, but the usr "
+                     "partition has only %" PRIu64 " bytes"),
                    imprint_verity_data_size (&s->verity), s->usr.size);
       return NULL;
     }
@@ -671,8 +673,8 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   if (end > s->usr_verity.size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity hash tree needs %" G_GUINT64_FORMAT " bytes, but the usr-verity "
-                     "partition has only %" G_GUINT64_FORMAT " bytes"), end, s->usr_verity.size);
+                   _("The verity hash tree needs %" PRIu64 " bytes, but the usr-verity "
+                     "partition has only %" PRIu64 " bytes"), end, s->usr_verity.size);
       return NULL;
     }
   hashpart = imprint_buffer_alloc (end);

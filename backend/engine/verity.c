@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <endian.h>
 #include <glib/gi18n.h>
 #include <openssl/evp.h>
@@ -93,7 +95,7 @@ imprint_verity_superblock_parse (const void *buf, size_t size,
   if (sb.data_blocks == 0 || sb.data_blocks > (G_MAXUINT64 / sb.data_block_size))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Invalid verity data block count %" G_GUINT64_FORMAT),
+                   _("Invalid verity data block count %" PRIu64),
                    (guint64) sb.data_blocks);
       return FALSE;
     }
@@ -307,7 +309,7 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
   if (size < end)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity hash partition is too small for its tree (%" G_GUINT64_FORMAT
+                   _("The verity hash partition is too small for its tree (%" PRIu64
                      " bytes needed, %zu present)"), end, size);
       return NULL;
     }
@@ -353,7 +355,7 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
           if (memcmp (digest, entry (t, i + 1, b), t->digest_size) != 0)
             {
               g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                           _("The verity hash partition is corrupt: block %" G_GUINT64_FORMAT
+                           _("The verity hash partition is corrupt: block %" PRIu64
                              " of level %d does not match its hash"), b, i);
               return NULL;
             }
@@ -410,8 +412,8 @@ imprint_verity_tree_verify_data (ImprintVerityTree *t, guint64 offset,
       if (memcmp (digest, expected, t->digest_size) != 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The system partition is corrupt: data block %" G_GUINT64_FORMAT
-                         " (at byte %" G_GUINT64_FORMAT ") does not match its verity hash"),
+                       _("The system partition is corrupt: data block %" PRIu64
+                         " (at byte %" PRIu64 ") does not match its verity hash"),
                        blk, blk * bs);
           goto out;
         }
