@@ -30,7 +30,9 @@ def free_port():
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build-demo')
+    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    gui = '--gui' in sys.argv
+    build = os.path.abspath(args[0] if args else 'build-demo')
     os.environ['IMPRINTD'] = os.path.join(build, 'backend', 'daemon', 'imprintd')
     os.environ['IMPRINTCTL'] = os.path.join(build, 'backend', 'ctl', 'imprintctl')
     work = tempfile.mkdtemp(prefix='imprint-demo-')
@@ -56,6 +58,18 @@ def main():
         # As root, imprintd needs no polkit: nothing else is asked.
         bus = imprinttest.TestBus(start_polkit=False)
         ctl = [os.environ['IMPRINTCTL']]
+
+        tcti = f'swtpm:host=127.0.0.1,port={port}'
+        definitions = os.path.join(TOP, 'tests', 'engine', 'repart.d')
+        if gui:
+            # The installer itself, on this display, over the same private
+            # bus: pick the image file as the disk and install onto it.
+            say('The installer: choose "disk.img" on the disk page')
+            subprocess.run([os.path.join(build, 'app', 'imprint'), '--source', source,
+                            '--target-image', target, '--tpm2-device', tcti,
+                            '--definitions', definitions], env=bus.env)
+            bus.stop()
+            return
 
         say(f'imprintctl inspect {source}')
         subprocess.run(ctl + ['inspect', source], env=bus.env)

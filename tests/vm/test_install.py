@@ -29,7 +29,7 @@ from test_boot import GUEST_SCRIPT as CHECKS, check  # noqa: E402
 
 # The live session: tmpfs root, /usr from the stick; the initrd's
 # systemd-repart must not grow the stick into an installed system.
-LIVE = 'systemd.volatile=yes rd.systemd.mask=systemd-repart.service systemd.show_status=yes'
+LIVE = 'root=tmpfs rd.systemd.mask=systemd-repart.service systemd.show_status=yes'
 
 INSTALL = r'''
 set -u
