@@ -51,6 +51,7 @@ FATAL_PATTERNS = (
     r'Entering emergency mode',
     r'Cannot open access to console, the root account is locked',
     r'Give root password for maintenance',
+    r'Freezing execution',
 )
 # Terminal control sequences (CSI, OSC, charset selection) that systemd and
 # agetty write to the console.
