@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.normpath(os.path.join(HERE, '..', '..'))
 REPART_D = os.path.join(SRCDIR, 'tests', 'update', 'repart.d')
 SYSUPDATE_D = os.path.join(SRCDIR, 'data', 'sysupdate.d')
+SYSUPDATED_MOCK = os.path.join(SRCDIR, 'tests', 'update', 'sysupdated_mock.py')
 EFI_FACTORY_RESET = 'FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67'
 ACTION_LIST_DISKS = 'dev.imprint.Imprint1.list-disks'
 ACTION_FACTORY_RESET = 'dev.imprint.Imprint1.factory-reset'
@@ -317,6 +319,93 @@ class RealSysupdateTest(UpdateTestBase):
         r = self.bus.ctl('update', '9', timeout=120)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('not available', r.stdout + r.stderr)
+
+
+class SysupdatedTest(UpdateTestBase):
+    '''The systemd >= 257 path: imprintd talks to systemd-sysupdated over
+    D-Bus (a stand-in here, tests/update/sysupdated_mock.py: no Debian
+    release ships sysupdated).'''
+    mock_parameters = '{}'
+
+    def setUp(self):
+        super().setUp()
+        self.mock = subprocess.Popen(
+            ['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template', SYSUPDATED_MOCK,
+             '--parameters', self.mock_parameters],
+            env=self.bus.env, stdout=subprocess.DEVNULL)
+        self.bus.procs.append(self.mock)
+        self.bus.wait_for_name('org.freedesktop.sysupdate1')
+
+    def test_status_uses_sysupdated(self):
+        st = self.bus.ctl_json('update-status')
+        self.assertTrue(st['supported'], st.get('reason'))
+        self.assertEqual(st['backend'], 'sysupdated')
+
+    def test_check(self):
+        versions = self.bus.ctl_json('check-updates')
+        self.assertEqual([v['version'] for v in versions], ['2', '1'])
+        self.assertTrue(versions[1]['installed'])
+        self.assertTrue(versions[1]['protected'])
+        self.assertTrue(versions[0]['available'])
+        self.assertFalse(versions[0]['installed'])
+
+    def test_update(self):
+        r = self.bus.ctl('--json', 'update', check=0, timeout=60)
+        lines = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        self.assertEqual(lines[-1], {'version': '2', 'reboot-required': True})
+        progress, valid = [], False
+        for line in lines:
+            if line.get('event') == 'progress':
+                valid = line.get('ProgressValid', valid)
+                if valid and 'Progress' in line:
+                    progress.append(line['Progress'])
+        self.assertEqual(progress, sorted(progress))
+        self.assertEqual(progress[-1], 1.0)
+
+
+class SysupdatedCancelTest(SysupdatedTest):
+    mock_parameters = '{"step_ms": 3000}'
+
+    def test_update(self):
+        p = subprocess.Popen([self.bus.imprintctl, '--json', 'update'], env=self.bus.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # Wait until sysupdated's job moved once, then interrupt.
+            for line in p.stdout:
+                event = json.loads(line)
+                if event.get('event') == 'progress' and event.get('ProgressValid'):
+                    break
+            p.send_signal(signal.SIGINT)
+            out, _err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 130, out)
+        self.assertIn('cancelled', out)
+        self.assertDaemonAlive()
+
+    def test_check(self):
+        pass
+
+    def test_status_uses_sysupdated(self):
+        pass
+
+
+class SysupdatedFailureTest(SysupdatedTest):
+    mock_parameters = '{"fail": true}'
+
+    def test_update(self):
+        r = self.bus.ctl('update', timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('failed', r.stderr)
+        self.assertDaemonAlive()
+
+    def test_check(self):
+        pass
+
+    def test_status_uses_sysupdated(self):
+        pass
 
 
 if __name__ == '__main__':
