@@ -25,6 +25,7 @@ SRCDIR = os.path.normpath(os.path.join(HERE, '..', '..'))
 REPART_D = os.path.join(SRCDIR, 'tests', 'update', 'repart.d')
 SYSUPDATE_D = os.path.join(SRCDIR, 'data', 'sysupdate.d')
 SYSUPDATED_MOCK = os.path.join(SRCDIR, 'tests', 'update', 'sysupdated_mock.py')
+MAKE_UPDATE_SOURCE = os.path.join(SRCDIR, 'tests', 'update', 'make-update-source')
 EFI_FACTORY_RESET = 'FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67'
 ACTION_LIST_DISKS = 'dev.imprint.Imprint1.list-disks'
 ACTION_FACTORY_RESET = 'dev.imprint.Imprint1.factory-reset'
@@ -47,6 +48,36 @@ def make_disk(path, labels_b):
              f'size=64K, type={SIG}, name="{labels_b}"\n')
     subprocess.run(['sfdisk', '-q', path], input=table, text=True, check=True,
                    stdout=subprocess.DEVNULL)
+
+
+RELEASE_USR_UUID = '5e1ea5e0-0000-4000-8000-000000000002'
+RELEASE_VERITY_UUID = '5e1ea5e0-0000-4000-8000-0000000000f2'
+
+
+def make_release(path, version):
+    '''A release image like mkosi builds: ESP with the UKI, and /usr,
+    usr-verity, usr-verity-sig labelled ImprintOS_<version>.'''
+    esp = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b'
+    with open(path, 'wb') as f:
+        f.truncate(48 << 20)
+    table = ('label: gpt\n'
+             f'start=2048, size=32M, type={esp}, name="esp"\n'
+             f'size=4M, type={USR}, name="ImprintOS_{version}", uuid={RELEASE_USR_UUID}\n'
+             f'size=512K, type={VER}, name="ImprintOS_{version}", uuid={RELEASE_VERITY_UUID}\n'
+             f'size=16K, type={SIG}, name="ImprintOS_{version}"\n')
+    subprocess.run(['sfdisk', '-q', path], input=table, text=True, check=True, stdout=subprocess.DEVNULL)
+    with open(path, 'r+b') as f:
+        f.seek((2048 + 65536) * 512)
+        f.write(os.urandom(4 << 20))
+    subprocess.run(['mkfs.vfat', '--offset=2048', path, str(32 * 1024)],
+                   check=True, capture_output=True)
+    uki = os.path.join(os.path.dirname(path), f'ImprintOS_{version}.efi')
+    with open(uki, 'wb') as f:
+        f.write(b'MZ' + os.urandom(65534))
+    target = f'{path}@@{2048 * 512}'
+    subprocess.run(['mmd', '-i', target, '::EFI', '::EFI/Linux'], check=True)
+    subprocess.run(['mcopy', '-i', target, uki, f'::EFI/Linux/ImprintOS_{version}.efi'], check=True)
+    os.unlink(uki)
 
 
 class UpdateTestBase(imprinttest.ImprintTestCase):
@@ -256,11 +287,11 @@ class RealSysupdateTest(UpdateTestBase):
         os.makedirs(esp)
         with open(os.path.join(esp, 'ImprintOS_1.efi'), 'wb') as f:
             f.write(os.urandom(65536))
-        u1, u2 = 'aaaaaaaa-0000-4000-8000-000000000002', 'bbbbbbbb-0000-4000-8000-000000000002'
-        for name, size in ((f'ImprintOS_2_{u1}.usr.raw', 4 << 20), (f'ImprintOS_2_{u2}.usr-verity.raw', 512 << 10),
-                           ('ImprintOS_2.usr-verity-sig.raw', 4096), ('ImprintOS_2.efi', 65536)):
-            with open(os.path.join(source, name), 'wb') as f:
-                f.write(os.urandom(size))
+        make_release(os.path.join(self.tmp, 'release.raw'), '2')
+        r = subprocess.run([MAKE_UPDATE_SOURCE, os.path.join(self.tmp, 'release.raw'), source],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), '2')
         defs = os.path.join(self.work, 'defs')
         os.makedirs(defs)
         for name in os.listdir(SYSUPDATE_D):
@@ -309,6 +340,9 @@ class RealSysupdateTest(UpdateTestBase):
 
         gpt = subprocess.run(['sfdisk', '-d', self.disk], capture_output=True, text=True, check=True).stdout
         self.assertEqual(gpt.count('name="ImprintOS_2"'), 3, gpt)
+        # The release's partition UUIDs (root hash halves) came along.
+        self.assertIn(RELEASE_USR_UUID.upper(), gpt.upper())
+        self.assertIn(RELEASE_VERITY_UUID.upper(), gpt.upper())
         self.assertNotIn('_empty', gpt)
         st = self.bus.ctl_json('update-status')
         self.assertEqual(st['other-version'], '2')
