@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "factory-reset.h"
 #include "update.h"
@@ -377,6 +380,44 @@ test_slot_versions (void)
   g_rmdir (dir);
 }
 
+static void
+make_link (const char *target, const char *link)
+{
+  g_autofree char *dir = g_path_get_dirname (link);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+}
+
+static void
+test_backing_disk (void)
+{
+  g_autofree char *sysfs = g_dir_make_tmp ("imprint-sysfs-XXXXXX", NULL);
+  g_autofree char *dm = g_build_filename (sysfs, "devices/virtual/block/dm-0", NULL);
+  g_autofree char *part = g_build_filename (sysfs, "devices/pci0000:00/block/vda/vda3", NULL);
+  g_autofree char *dm_link = NULL, *part_link = NULL, *slave = NULL, *disk = NULL, *rm = NULL;
+  struct stat st;
+
+  /* A dm-verity /usr (dm-0) over vda3: the disk is vda. The device
+   * numbers of dm-0 are those of the file system this test runs on. */
+  g_assert_cmpint (stat ("/", &st), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dm, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (part, 0755), ==, 0);
+  write_file (part, "dev", "254:3\n");
+  write_file (part, "partition", "3\n");
+  dm_link = g_strdup_printf ("%s/dev/block/%u:%u", sysfs, major (st.st_dev), minor (st.st_dev));
+  make_link (dm, dm_link);
+  part_link = g_strdup_printf ("%s/dev/block/254:3", sysfs);
+  make_link (part, part_link);
+  slave = g_build_filename (dm, "slaves", "vda3", NULL);
+  make_link (part, slave);
+
+  g_assert_cmpint (imprint_update_backing_disk (sysfs, "/", &disk), ==, 0);
+  g_assert_cmpstr (disk, ==, "/dev/vda");
+
+  rm = g_strdup_printf ("rm -rf %s", sysfs);
+  g_assert_true (g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -391,6 +432,7 @@ main (int argc, char **argv)
   g_test_add_func ("/update/sysupdate/misc", test_sysupdate_misc);
   g_test_add_func ("/update/sysupdate/definitions", test_sysupdate_definitions_shipped);
   g_test_add_func ("/update/slots", test_slot_versions);
+  g_test_add_func ("/update/backing-disk", test_backing_disk);
   g_test_add_func ("/factory-reset/efi-encoding", test_efi_encoding);
   g_test_add_func ("/factory-reset/efi-files", test_efi_files);
   g_test_add_func ("/factory-reset/repart-definitions", test_repart_definitions);
