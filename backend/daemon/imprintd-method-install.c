@@ -190,6 +190,7 @@ typedef struct {
   char *certificate;
   char *locale;
   gboolean no_boot_entry;
+  gboolean verify_first;
 
   /* Unlock methods. Secrets are wiped when the job ends. */
   gboolean encrypt;
@@ -567,6 +568,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   iopts.progress_data = d;
   iopts.cancellable = cancellable;
   iopts.no_boot_entry = d->no_boot_entry;
+  iopts.verify_source_first = d->verify_first;
   d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
@@ -706,6 +708,11 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
     d->locale = g_strdup (s);
   g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);
+  /* A tampered image is refused before anything is written: the whole
+   * system partition is checked against the root hash first. Reading it
+   * twice is the price; the second read mostly comes from the cache. */
+  d->verify_first = TRUE;
+  g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
 
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);
