@@ -22,7 +22,7 @@ import imprinttest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.normpath(os.path.join(HERE, '..', '..'))
-REPART_D = os.path.join(SRCDIR, 'tests', 'update', 'repart.d')
+REPART_D = os.path.join(SRCDIR, 'repart.d')
 SYSUPDATE_D = os.path.join(SRCDIR, 'data', 'sysupdate.d')
 SYSUPDATED_MOCK = os.path.join(SRCDIR, 'tests', 'update', 'sysupdated_mock.py')
 MAKE_UPDATE_SOURCE = os.path.join(SRCDIR, 'tests', 'update', 'make-update-source')
