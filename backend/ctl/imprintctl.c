@@ -24,6 +24,12 @@ static const Verb verbs[] = {
   { "inspect",      ctl_verb_inspect,      N_("Check and describe a system image") },
   { "install",      ctl_verb_install,      N_("Install a system image onto a disk") },
   { "recovery-key", ctl_verb_recovery_key, N_("Print a new recovery key") },
+  { "update-status", ctl_verb_update_status, N_("Show the running version and the other slot") },
+  { "check-updates", ctl_verb_check_updates, N_("List the installed and available versions") },
+  { "update",       ctl_verb_update,       N_("Install a new version into the free slot") },
+  { "auto-update",  ctl_verb_auto_update,  N_("Turn automatic updates on or off") },
+  { "factory-reset-info", ctl_verb_factory_reset_info, N_("Show what a factory reset erases") },
+  { "factory-reset", ctl_verb_factory_reset, N_("Request (or --cancel) a factory reset at the next boot") },
 };
 
 static void

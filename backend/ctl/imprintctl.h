@@ -51,5 +51,11 @@ int ctl_verb_install      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv);
 int ctl_verb_security     (Ctl *ctl, int argc, char **argv);
+int ctl_verb_update_status (Ctl *ctl, int argc, char **argv);
+int ctl_verb_check_updates (Ctl *ctl, int argc, char **argv);
+int ctl_verb_update        (Ctl *ctl, int argc, char **argv);
+int ctl_verb_auto_update   (Ctl *ctl, int argc, char **argv);
+int ctl_verb_factory_reset_info (Ctl *ctl, int argc, char **argv);
+int ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS

@@ -24,6 +24,13 @@ static const ImprintdMethod methods[] = {
   { "InspectSource",           ACTION_LIST_DISKS, FALSE, imprintd_method_inspect_source },
   { "PlanInstall",             ACTION_LIST_DISKS, FALSE, imprintd_method_plan_install },
   { "Install",                 ACTION_INSTALL,    TRUE,  imprintd_method_install },
+  { "GetUpdateStatus",         ACTION_LIST_DISKS, FALSE, imprintd_method_get_update_status },
+  { "CheckForUpdates",         ACTION_LIST_DISKS, FALSE, imprintd_method_check_for_updates },
+  { "Update",                  ACTION_UPDATE,     TRUE,  imprintd_method_update },
+  { "SetAutomaticUpdates",     ACTION_UPDATE,     FALSE, imprintd_method_set_automatic_updates },
+  { "GetFactoryResetInfo",     ACTION_LIST_DISKS, FALSE, imprintd_method_get_factory_reset_info },
+  { "RequestFactoryReset",     ACTION_FACTORY_RESET, FALSE, imprintd_method_request_factory_reset },
+  { "CancelFactoryReset",      ACTION_FACTORY_RESET, FALSE, imprintd_method_cancel_factory_reset },
 };
 
 const ImprintdMethod *

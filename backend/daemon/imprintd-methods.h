@@ -39,6 +39,13 @@ GVariant *imprintd_method_generate_recovery_key (ImprintdMethodCall *call, GErro
 GVariant *imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_plan_install (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_install (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_update_status (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_check_for_updates (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_update (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_set_automatic_updates (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_factory_reset_info (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_request_factory_reset (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_cancel_factory_reset (ImprintdMethodCall *call, GError **error);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

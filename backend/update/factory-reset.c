@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "factory-reset.h"
+#include "imprint-error.h"
+#include "macros.h"
+
+#define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
+#define FACTORY_RESET_TOOL "/usr/lib/systemd/systemd-factory-reset"
+#define TPM_PPI_CLEAR "5"
+
+/* ---- EFI variables ---------------------------------------------------------- */
+
+int
+imprint_efi_string_encode (const char *value, guint32 attributes, guint8 **ret, gsize *ret_size)
+{
+  g_autofree gunichar2 *u16 = NULL;
+  glong n = 0;
+  gsize size;
+  guint8 *buf;
+
+  u16 = g_utf8_to_utf16 (value, -1, NULL, &n, NULL);
+  if (u16 == NULL)
+    return -EINVAL;
+  size = 4 + ((gsize) n + 1) * 2;
+  buf = g_malloc0 (size);
+  buf[0] = attributes & 0xff;
+  buf[1] = (attributes >> 8) & 0xff;
+  buf[2] = (attributes >> 16) & 0xff;
+  buf[3] = (attributes >> 24) & 0xff;
+  for (glong i = 0; i < n; i++)
+    {
+      buf[4 + i * 2] = u16[i] & 0xff;
+      buf[4 + i * 2 + 1] = (u16[i] >> 8) & 0xff;
+    }
+  /* The last two bytes stay zero: the terminating NUL character. */
+  *ret = buf;
+  *ret_size = size;
+  return 0;
+}
+
+int
+imprint_efi_string_decode (const guint8 *data, gsize size, guint32 *ret_attributes, char **ret_value)
+{
+  g_autofree gunichar2 *u16 = NULL;
+  gsize n;
+  char *s;
+
+  if (size < 4 || (size - 4) % 2 != 0)
+    return -EBADMSG;
+  n = (size - 4) / 2;
+  u16 = g_new0 (gunichar2, n + 1);
+  for (gsize i = 0; i < n; i++)
+    u16[i] = (gunichar2) (data[4 + i * 2] | (data[4 + i * 2 + 1] << 8));
+  s = g_utf16_to_utf8 (u16, -1, NULL, NULL, NULL);  /* stops at the first NUL */
+  if (s == NULL)
+    return -EBADMSG;
+  if (ret_attributes)
+    *ret_attributes = (guint32) data[0] | ((guint32) data[1] << 8) | ((guint32) data[2] << 16) | ((guint32) data[3] << 24);
+  *ret_value = s;
+  return 0;
+}
+
+static char *
+efi_path (const char *efivars, const char *name)
+{
+  return g_build_filename (efivars ? efivars : DEFAULT_EFIVARS, name, NULL);
+}
+
+int
+imprint_efi_read_string (const char *efivars, const char *name, char **ret_value)
+{
+  g_autofree char *path = efi_path (efivars, name);
+  g_autofree char *data = NULL;
+  gsize size;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_get_contents (path, &data, &size, &error))
+    return g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? -ENOENT : -EIO;
+  return imprint_efi_string_decode ((const guint8 *) data, size, NULL, ret_value);
+}
+
+/* efivarfs marks variables immutable so a stray rm cannot brick a board;
+ * lift it for the variable we own. Not every file system has the flag
+ * (tests run on tmpfs): ENOTTY/EOPNOTSUPP are fine. */
+static int
+clear_immutable (int fd)
+{
+  int flags;
+
+  if (ioctl (fd, FS_IOC_GETFLAGS, &flags) < 0)
+    return (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL) ? 0 : -errno;
+  if (!(flags & FS_IMMUTABLE_FL))
+    return 0;
+  flags &= ~FS_IMMUTABLE_FL;
+  if (ioctl (fd, FS_IOC_SETFLAGS, &flags) < 0)
+    return -errno;
+  return 0;
+}
+
+int
+imprint_efi_write_string (const char *efivars, const char *name, const char *value)
+{
+  g_autofree char *path = efi_path (efivars, name);
+  g_autofree guint8 *buf = NULL;
+  _cleanup_close_ int fd = -1;
+  gsize size;
+  ssize_t n;
+  int r;
+
+  r = imprint_efi_string_encode (value, IMPRINT_EFI_ATTR_NV_BS_RT, &buf, &size);
+  if (r < 0)
+    return r;
+
+  /* An existing variable: lift the immutable flag first. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0)
+    {
+      r = clear_immutable (fd);
+      if (r < 0)
+        return r;
+      close (TAKE_FD (fd));
+    }
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+  if (fd < 0)
+    return -errno;
+  /* efivarfs takes the whole variable in a single write(). */
+  n = write (fd, buf, size);
+  if (n < 0)
+    return -errno;
+  if ((gsize) n != size)
+    return -EIO;
+  return 0;
+}
+
+int
+imprint_efi_remove (const char *efivars, const char *name)
+{
+  g_autofree char *path = efi_path (efivars, name);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int r;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -errno;
+  r = clear_immutable (fd);
+  if (r < 0)
+    return r;
+  if (unlink (path) < 0 && errno != ENOENT)
+    return -errno;
+  return 0;
+}
+
+/* ---- repart.d ----------------------------------------------------------------- */
+
+void
+imprint_reset_partition_free (ImprintResetPartition *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->definition);
+  g_free (p->type);
+  g_free (p->label);
+  g_free (p->description);
+  g_free (p);
+}
+
+static gboolean
+parse_bool (const char *v, gboolean *ret)
+{
+  const char *yes[] = { "1", "yes", "y", "true", "t", "on" };
+  const char *no[] = { "0", "no", "n", "false", "f", "off" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (yes); i++)
+    if (g_ascii_strcasecmp (v, yes[i]) == 0)
+      return (*ret = TRUE), TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS (no); i++)
+    if (g_ascii_strcasecmp (v, no[i]) == 0)
+      return (*ret = FALSE), TRUE;
+  return FALSE;
+}
+
+/* Reads Type=, Label= and FactoryReset= of one definition. */
+static int
+read_definition (const char *path, char **ret_type, char **ret_label, gboolean *ret_reset)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *type = NULL, *label = NULL;
+  gboolean in_partition = FALSE, reset = FALSE;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return -EIO;
+  lines = g_strsplit (text, "\n", -1);
+  for (gsize i = 0; lines[i]; i++)
+    {
+      char *line = g_strstrip (lines[i]), *eq, *key, *value;
+
+      if (*line == '#' || *line == ';' || *line == '\0')
+        continue;
+      if (*line == '[')
+        {
+          in_partition = g_str_has_prefix (line, "[Partition]");
+          continue;
+        }
+      eq = strchr (line, '=');
+      if (!in_partition || eq == NULL)
+        continue;
+      *eq = '\0';
+      key = g_strstrip (line);
+      value = g_strstrip (eq + 1);
+      if (g_str_equal (key, "Type"))
+        {
+          g_free (type);
+          type = g_strdup (value);
+        }
+      else if (g_str_equal (key, "Label"))
+        {
+          g_free (label);
+          label = g_strdup (value);
+        }
+      else if (g_str_equal (key, "FactoryReset"))
+        {
+          gboolean b;
+          if (parse_bool (value, &b))
+            reset = b;
+        }
+    }
+  *ret_type = g_steal_pointer (&type);
+  *ret_label = g_steal_pointer (&label);
+  *ret_reset = reset;
+  return 0;
+}
+
+char *
+imprint_factory_reset_describe_type (const char *type)
+{
+  if (type == NULL)
+    return g_strdup (_("A partition without a type"));
+  if (g_str_has_prefix (type, "root") && !strstr (type, "verity"))
+    return g_strdup (_("The system partition: all settings (/etc), installed data and logs (/var), and the homes of all users, unless they live on a separate partition"));
+  if (g_str_equal (type, "home"))
+    return g_strdup (_("The home partition: every user’s files and settings"));
+  if (g_str_equal (type, "srv"))
+    return g_strdup (_("The server data partition (/srv)"));
+  if (g_str_equal (type, "var"))
+    return g_strdup (_("The /var partition: installed data, databases, logs and containers"));
+  if (g_str_equal (type, "tmp"))
+    return g_strdup (_("The temporary files partition (/var/tmp)"));
+  if (g_str_equal (type, "swap"))
+    return g_strdup (_("The swap partition"));
+  if (g_str_equal (type, "esp") || g_str_equal (type, "xbootldr"))
+    return g_strdup (_("The boot partition: the boot loader and every installed version’s kernel"));
+  if (g_str_has_prefix (type, "usr"))
+    return g_strdup (_("An operating system partition (/usr)"));
+  return g_strdup_printf (_("A data partition (type %s)"), type);
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+int
+imprint_factory_reset_partitions (const char *root, GPtrArray **ret)
+{
+  /* Highest priority first: a file name seen once hides the same name in
+   * later directories (repart's conf_files_list semantics). */
+  const char *dirs[] = { "etc/repart.d", "run/repart.d", "usr/local/lib/repart.d", "usr/lib/repart.d" };
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) imprint_reset_partition_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *dir_path = g_build_filename (root ? root : "/", dirs[i], NULL);
+      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_suffix (name, ".conf") && !g_hash_table_contains (seen, name))
+          g_hash_table_insert (seen, g_strdup (name), g_build_filename (dir_path, name, NULL));
+    }
+
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, seen);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_ptr_array_add (names, key);
+  }
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      const char *path = g_hash_table_lookup (seen, name);
+      g_autofree char *type = NULL, *label = NULL;
+      gboolean reset = FALSE;
+      ImprintResetPartition *p;
+      struct stat st;
+
+      /* A symlink to /dev/null masks a definition. */
+      if (stat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
+        continue;
+      if (read_definition (path, &type, &label, &reset) < 0 || !reset)
+        continue;
+      p = g_new0 (ImprintResetPartition, 1);
+      p->definition = g_strdup (name);
+      p->description = imprint_factory_reset_describe_type (type);
+      p->type = g_steal_pointer (&type);
+      p->label = g_steal_pointer (&label);
+      g_ptr_array_add (result, p);
+    }
+  *ret = g_steal_pointer (&result);
+  return 0;
+}
+
+/* ---- Mechanism, state, TPM ------------------------------------------------- */
+
+static gboolean
+use_factory_reset_tool (const ImprintUpdatePaths *paths)
+{
+  /* Tests redirect the EFI variables; the tool would write the real ones. */
+  return paths->efivars == NULL && g_file_test (FACTORY_RESET_TOOL, G_FILE_TEST_IS_EXECUTABLE);
+}
+
+static gboolean
+efi_available (const ImprintUpdatePaths *paths)
+{
+  return g_file_test (paths->efivars ? paths->efivars : DEFAULT_EFIVARS, G_FILE_TEST_IS_DIR);
+}
+
+static char *
+tpm_ppi_request_path (const ImprintUpdatePaths *paths)
+{
+  return g_build_filename (paths->sysfs ? paths->sysfs : "/sys", "class/tpm/tpm0/ppi/request", NULL);
+}
+
+static gboolean
+tpm_clear_pending (const ImprintUpdatePaths *paths)
+{
+  g_autofree char *path = tpm_ppi_request_path (paths);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  g_strstrip (text);
+  return g_str_equal (text, TPM_PPI_CLEAR) || g_str_has_prefix (text, TPM_PPI_CLEAR " ");
+}
+
+static int
+tpm_ppi_write (const ImprintUpdatePaths *paths, const char *op)
+{
+  g_autofree char *path = tpm_ppi_request_path (paths);
+  _cleanup_close_ int fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY | (paths->sysfs ? O_TRUNC : 0));
+
+  if (fd < 0)
+    return -errno;
+  if (write (fd, op, strlen (op)) < 0)
+    return -errno;
+  return 0;
+}
+
+static gboolean
+reset_pending (const ImprintUpdatePaths *paths)
+{
+  g_autofree char *value = NULL, *request = NULL;
+  gboolean b = FALSE;
+
+  if (imprint_efi_read_string (paths->efivars, IMPRINT_EFI_FACTORY_RESET, &value) >= 0 &&
+      parse_bool (value, &b) && b)
+    return TRUE;
+  /* v258's JSON request: present means requested (the tool itself tells
+   * "pending" from "on" by the boot ID it holds). */
+  return imprint_efi_read_string (paths->efivars, IMPRINT_EFI_FACTORY_RESET_REQUEST, &request) >= 0;
+}
+
+static gboolean
+run_tool (const char *verb, GError **error)
+{
+  const char *argv[] = { FACTORY_RESET_TOOL, verb, NULL };
+  g_autofree char *err = NULL;
+  int status;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("systemd-factory-reset %s failed: %s"),
+                   verb, err && *err ? g_strstrip (err) : _("no reason given"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+can_factory_reset (const ImprintUpdatePaths *paths)
+{
+  const char *argv[] = { "systemd-repart", "--can-factory-reset", NULL };
+  int status;
+
+  /* It examines the disk of the running system: meaningless against a
+   * test root. */
+  if (paths->root != NULL)
+    return -1;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL))
+    return -1;
+  return g_spawn_check_wait_status (status, NULL) ? 1 : 0;
+}
+
+GVariant *
+imprint_factory_reset_info (const ImprintUpdatePaths *paths)
+{
+  g_autoptr(GPtrArray) parts = NULL;
+  g_autoptr(GHashTable) os = NULL;
+  GVariantBuilder b, erased, kept;
+  const char *reason = NULL;
+  gboolean tool = use_factory_reset_tool (paths);
+  g_autofree char *tpm_path = tpm_ppi_request_path (paths);
+  int can;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_init (&erased, G_VARIANT_TYPE ("aa{sv}"));
+  g_variant_builder_init (&kept, G_VARIANT_TYPE ("as"));
+
+  if (imprint_factory_reset_partitions (paths->root, &parts) < 0)
+    parts = g_ptr_array_new ();
+  for (guint i = 0; i < parts->len; i++)
+    {
+      ImprintResetPartition *p = g_ptr_array_index (parts, i);
+      GVariantBuilder e;
+
+      g_variant_builder_init (&e, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&e, "{sv}", "definition", g_variant_new_string (p->definition));
+      g_variant_builder_add (&e, "{sv}", "type", g_variant_new_string (p->type ? p->type : ""));
+      g_variant_builder_add (&e, "{sv}", "label", g_variant_new_string (p->label ? p->label : ""));
+      g_variant_builder_add (&e, "{sv}", "description", g_variant_new_string (p->description));
+      g_variant_builder_add_value (&erased, g_variant_builder_end (&e));
+    }
+
+  if (imprint_os_release_read (paths->root, &os) >= 0)
+    {
+      const char *name = g_hash_table_lookup (os, "PRETTY_NAME") ?: g_hash_table_lookup (os, "NAME");
+      const char *version = g_hash_table_lookup (os, "IMAGE_VERSION");
+
+      g_autofree char *sentence = NULL;
+
+      if (name && version)
+        sentence = g_strdup_printf (_("The operating system, %s version %s (the read-only /usr partitions)"), name, version);
+      else if (name)
+        sentence = g_strdup_printf (_("The operating system, %s (the read-only /usr partitions)"), name);
+      if (sentence)
+        g_variant_builder_add (&kept, "s", sentence);
+    }
+  g_variant_builder_add (&kept, "s", _("Installed updates and the boot loader (the EFI system partition)"));
+
+  if (parts->len == 0)
+    reason = _("No partition of this system is marked to be erased by a factory reset (FactoryReset=yes in repart.d).");
+  else if (!tool && !efi_available (paths))
+    reason = _("This computer did not start through UEFI, so a factory reset cannot be requested for the next boot.");
+
+  g_variant_builder_add (&b, "{sv}", "supported", g_variant_new_boolean (reason == NULL));
+  if (reason != NULL)
+    g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (reason));
+  g_variant_builder_add (&b, "{sv}", "pending", g_variant_new_boolean (reset_pending (paths)));
+  g_variant_builder_add (&b, "{sv}", "mechanism", g_variant_new_string (tool ? "systemd-factory-reset" : "efi-variable"));
+  g_variant_builder_add (&b, "{sv}", "erased", g_variant_builder_end (&erased));
+  g_variant_builder_add (&b, "{sv}", "kept", g_variant_builder_end (&kept));
+  g_variant_builder_add (&b, "{sv}", "tpm-clear-supported", g_variant_new_boolean (g_file_test (tpm_path, G_FILE_TEST_EXISTS)));
+  g_variant_builder_add (&b, "{sv}", "tpm-clear-pending", g_variant_new_boolean (tpm_clear_pending (paths)));
+  can = can_factory_reset (paths);
+  if (can >= 0)
+    g_variant_builder_add (&b, "{sv}", "repart-can-factory-reset", g_variant_new_boolean (can > 0));
+  return g_variant_builder_end (&b);
+}
+
+gboolean
+imprint_factory_reset_request (const ImprintUpdatePaths *paths, gboolean clear_tpm, GError **error)
+{
+  g_autoptr(GPtrArray) parts = NULL;
+  g_autofree char *tpm_path = tpm_ppi_request_path (paths);
+  int r;
+
+  if (imprint_factory_reset_partitions (paths->root, &parts) < 0 || parts->len == 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                           _("No partition of this system is marked to be erased by a factory reset (FactoryReset=yes in repart.d)."));
+      return FALSE;
+    }
+  if (clear_tpm && !g_file_test (tpm_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                           _("This computer’s firmware offers no way to clear the TPM from the running system."));
+      return FALSE;
+    }
+
+  if (use_factory_reset_tool (paths))
+    {
+      if (!run_tool ("request", error))
+        return FALSE;
+    }
+  else
+    {
+      if (!efi_available (paths))
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                               _("This computer did not start through UEFI, so a factory reset cannot be requested for the next boot."));
+          return FALSE;
+        }
+      r = imprint_efi_write_string (paths->efivars, IMPRINT_EFI_FACTORY_RESET, "1");
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                       _("Could not request the factory reset (EFI variable): %s"), g_strerror (-r));
+          return FALSE;
+        }
+    }
+
+  if (clear_tpm)
+    {
+      r = tpm_ppi_write (paths, TPM_PPI_CLEAR);
+      if (r < 0)
+        {
+          g_autoptr(GError) ignored = NULL;
+
+          /* All or nothing: a reset without the TPM clear the person asked
+           * for is not what they confirmed. */
+          imprint_factory_reset_cancel (paths, &ignored);
+          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                       _("Could not ask the firmware to clear the TPM: %s. No factory reset was requested."),
+                       g_strerror (-r));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+imprint_factory_reset_cancel (const ImprintUpdatePaths *paths, GError **error)
+{
+  int r;
+
+  if (use_factory_reset_tool (paths) && !run_tool ("cancel", error))
+    return FALSE;
+  /* Whatever the tool did, no variable of either form may survive. */
+  r = imprint_efi_remove (paths->efivars, IMPRINT_EFI_FACTORY_RESET);
+  if (r >= 0)
+    r = imprint_efi_remove (paths->efivars, IMPRINT_EFI_FACTORY_RESET_REQUEST);
+  if (r < 0 && r != -ENOENT)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not withdraw the factory reset request: %s"), g_strerror (-r));
+      return FALSE;
+    }
+  if (tpm_clear_pending (paths))
+    {
+      r = tpm_ppi_write (paths, "0");
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                       _("Could not withdraw the TPM clear request: %s"), g_strerror (-r));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
