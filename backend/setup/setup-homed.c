@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imprint-error.h"
+#include "imprint-setup.h"
+#include "macros.h"
+
+#define HOME1_NAME  "org.freedesktop.home1"
+#define HOME1_PATH  "/org/freedesktop/home1"
+#define HOME1_IFACE "org.freedesktop.home1.Manager"
+
+/* CreateHomeEx (v256) takes file descriptors for blobs and flags; plain
+ * CreateHome is what v252 has. Which one exists is asked of homed itself,
+ * not guessed from a version number. */
+static gboolean
+homed_has_method (GDBusConnection *bus, const char *method, GCancellable *cancellable)
+{
+  g_autoptr(GVariant) r = NULL;
+  g_autoptr(GDBusNodeInfo) node = NULL;
+  const char *xml;
+  GDBusInterfaceInfo *iface;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, "org.freedesktop.DBus.Introspectable",
+                                   "Introspect", NULL, G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                   30 * 1000, cancellable, NULL);
+  if (r == NULL)
+    return FALSE;
+  g_variant_get (r, "(&s)", &xml);
+  node = g_dbus_node_info_new_for_xml (xml, NULL);
+  if (node == NULL)
+    return FALSE;
+  iface = g_dbus_node_info_lookup_interface (node, HOME1_IFACE);
+  return iface != NULL && g_dbus_interface_info_lookup_method (iface, method) != NULL;
+}
+
+static void
+explain_homed_error (GError **error)
+{
+  g_autofree char *remote = NULL;
+
+  if (error == NULL || *error == NULL)
+    return;
+  remote = g_dbus_error_get_remote_error (*error);
+  g_dbus_error_strip_remote_error (*error);
+  if (g_error_matches (*error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (*error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_UNAVAILABLE,
+                           _("systemd-homed is not running: encrypted home directories cannot be created."));
+      return;
+    }
+  if (remote != NULL && g_str_equal (remote, "org.freedesktop.home1.UserRecordExists"))
+    {
+      g_autofree char *msg = g_strdup ((*error)->message);
+      g_clear_error (error);
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY, _("The user already exists: %s"), msg);
+    }
+}
+
+gboolean
+imprint_homed_create (GDBusConnection *bus, const char *record_json,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+  GVariant *args;
+  const char *method;
+
+  if (homed_has_method (bus, "CreateHomeEx", cancellable))
+    {
+      method = "CreateHomeEx";
+      args = g_variant_new ("(s@a{sh}t)", record_json, g_variant_new_array (G_VARIANT_TYPE ("{sh}"), NULL, 0),
+                            (guint64) 0);
+    }
+  else
+    {
+      method = "CreateHome";
+      args = g_variant_new ("(s)", record_json);
+    }
+  /* Making a LUKS home (keyslots with a slow KDF, mkfs, fallocate) takes
+   * a while: no D-Bus timeout of ours cuts it short. */
+  r = g_dbus_connection_call_with_unix_fd_list_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, method, args,
+                                                     NULL, G_DBUS_CALL_FLAGS_NONE, G_MAXINT, NULL, NULL,
+                                                     cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+imprint_homed_unregister (GDBusConnection *bus, const char *user_name,
+                          GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "UnregisterHome",
+                                   g_variant_new ("(s)", user_name), NULL, G_DBUS_CALL_FLAGS_NONE,
+                                   5 * 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* homed reads *.public in /etc/systemd/home/ only when the file is
+ * regular, owned by root and writable by nobody else
+ * (src/home/homed-manager.c, manager_load_public_key_one()). */
+gboolean
+imprint_homed_trust_local_key (const char *homed_dir, const char *root,
+                               const char *name, GError **error)
+{
+  g_autofree char *src = g_build_filename (homed_dir, "local.public", NULL);
+  g_autofree char *dir = g_build_filename (root, "etc/systemd/home", NULL);
+  g_autofree char *file = g_strconcat (name, ".public", NULL);
+  g_autofree char *dst = g_build_filename (dir, file, NULL);
+  g_autofree char *pem = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (src, &pem, &len, NULL) || strstr (pem, "-----BEGIN PUBLIC KEY-----") == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
+                   _("systemd-homed’s signing key (%s) could not be read."), src);
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not create %s: %s"), dir, g_strerror (e));
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (dst, pem, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
+    return FALSE;
+  if (chown (dst, 0, 0) < 0 || chmod (dst, 0644) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not protect %s: %s"), dst, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
