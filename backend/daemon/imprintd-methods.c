@@ -24,6 +24,8 @@ static const ImprintdMethod methods[] = {
   { "InspectSource",           ACTION_LIST_DISKS, FALSE, imprintd_method_inspect_source },
   { "PlanInstall",             ACTION_LIST_DISKS, FALSE, imprintd_method_plan_install },
   { "Install",                 ACTION_INSTALL,    TRUE,  imprintd_method_install },
+  { "GetSetupDefaults",        ACTION_LIST_DISKS, FALSE, imprintd_method_get_setup_defaults },
+  { "ApplySetup",              ACTION_CREATE_USER, TRUE, imprintd_method_apply_setup },
 };
 
 const ImprintdMethod *

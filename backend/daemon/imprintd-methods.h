@@ -39,6 +39,8 @@ GVariant *imprintd_method_generate_recovery_key (ImprintdMethodCall *call, GErro
 GVariant *imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_plan_install (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_install (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

@@ -135,11 +135,19 @@ gboolean imprint_homed_create (GDBusConnection *bus, const char *record_json,
 gboolean imprint_homed_unregister (GDBusConnection *bus, const char *user_name,
                                    GCancellable *cancellable, GError **error);
 
-/* Makes @root's homed trust records signed by this system's homed: copies
- * HOMED_DIR/local.public to ROOT/etc/systemd/home/@name.public (root-owned,
- * 0644, as homed demands). */
-gboolean imprint_homed_trust_local_key (const char *homed_dir, const char *root,
-                                        const char *name, GError **error);
+/* RemoveHome: deletes a home and its image (undoing a creation). */
+gboolean imprint_homed_remove (GDBusConnection *bus, const char *user_name,
+                               GCancellable *cancellable, GError **error);
+
+/* The public key (PEM) that signed the record homed holds for @user_name,
+ * from the record's "signature" section (GetUserRecordByName). */
+gboolean imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char **ret_pem,
+                                        GCancellable *cancellable, GError **error);
+
+/* Makes @root's homed trust records signed by @pem: writes
+ * ROOT/etc/systemd/home/@name.public, root-owned and 0644, as homed
+ * demands of trusted keys. */
+gboolean imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error);
 
 /* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
 char *imprint_setup_machine_id (const char *root);

@@ -115,24 +115,71 @@ imprint_homed_unregister (GDBusConnection *bus, const char *user_name,
   return TRUE;
 }
 
+/* The key that signed the record homed keeps for @user_name: the first
+ * signature's "key" (PEM), as every signed record carries it
+ * (docs/USER_RECORD.md, "signature" section). */
+gboolean
+imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char **ret_pem,
+                               GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char *json;
+  gboolean incomplete;
+  JsonObject *o;
+  JsonArray *sigs;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "GetUserRecordByName",
+                                   g_variant_new ("(s)", user_name), G_VARIANT_TYPE ("(sbo)"),
+                                   G_DBUS_CALL_FLAGS_NONE, 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  g_variant_get (r, "(&sbo)", &json, &incomplete, NULL);
+  node = json_from_string (json, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto none;
+  o = json_node_get_object (node);
+  if (!json_object_has_member (o, "signature") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "signature")))
+    goto none;
+  sigs = json_object_get_array_member (o, "signature");
+  for (guint i = 0; i < json_array_get_length (sigs); i++)
+    {
+      JsonNode *e = json_array_get_element (sigs, i);
+      const char *key;
+
+      if (!JSON_NODE_HOLDS_OBJECT (e))
+        continue;
+      key = json_object_get_string_member_with_default (json_node_get_object (e), "key", NULL);
+      if (key != NULL && strstr (key, "-----BEGIN PUBLIC KEY-----") != NULL)
+        {
+          *ret_pem = g_strdup (key);
+          return TRUE;
+        }
+    }
+none:
+  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+               _("systemd-homed did not sign the record of “%s”."), user_name);
+  return FALSE;
+}
+
 /* homed reads *.public in /etc/systemd/home/ only when the file is
  * regular, owned by root and writable by nobody else
  * (src/home/homed-manager.c, manager_load_public_key_one()). */
 gboolean
-imprint_homed_trust_local_key (const char *homed_dir, const char *root,
-                               const char *name, GError **error)
+imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error)
 {
-  g_autofree char *src = g_build_filename (homed_dir, "local.public", NULL);
   g_autofree char *dir = g_build_filename (root, "etc/systemd/home", NULL);
   g_autofree char *file = g_strconcat (name, ".public", NULL);
   g_autofree char *dst = g_build_filename (dir, file, NULL);
-  g_autofree char *pem = NULL;
-  gsize len;
 
-  if (!g_file_get_contents (src, &pem, &len, NULL) || strstr (pem, "-----BEGIN PUBLIC KEY-----") == NULL)
+  if (pem == NULL || strstr (pem, "-----BEGIN PUBLIC KEY-----") == NULL)
     {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
-                   _("systemd-homed’s signing key (%s) could not be read."), src);
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("The signing key is not a PEM public key."));
       return FALSE;
     }
   if (g_mkdir_with_parents (dir, 0755) < 0)
@@ -142,7 +189,7 @@ imprint_homed_trust_local_key (const char *homed_dir, const char *root,
                    _("Could not create %s: %s"), dir, g_strerror (e));
       return FALSE;
     }
-  if (!g_file_set_contents_full (dst, pem, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+  if (!g_file_set_contents_full (dst, pem, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0644, error))
     return FALSE;
   if (chown (dst, 0, 0) < 0 || chmod (dst, 0644) < 0)
@@ -150,6 +197,23 @@ imprint_homed_trust_local_key (const char *homed_dir, const char *root,
       int e = errno;
       g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
                    _("Could not protect %s: %s"), dst, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+imprint_homed_remove (GDBusConnection *bus, const char *user_name,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "RemoveHome",
+                                   g_variant_new ("(s)", user_name), NULL, G_DBUS_CALL_FLAGS_NONE,
+                                   5 * 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
       return FALSE;
     }
   return TRUE;
