@@ -24,6 +24,8 @@ static const Verb verbs[] = {
   { "inspect",      ctl_verb_inspect,      N_("Check and describe a system image") },
   { "install",      ctl_verb_install,      N_("Install a system image onto a disk") },
   { "recovery-key", ctl_verb_recovery_key, N_("Print a new recovery key") },
+  { "setup-defaults", ctl_verb_setup_defaults, N_("Show what first-boot setup would start from") },
+  { "setup",        ctl_verb_setup,        N_("Apply first-boot setup: settings and the first user") },
 };
 
 static void

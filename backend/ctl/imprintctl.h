@@ -51,5 +51,7 @@ int ctl_verb_install      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv);
 int ctl_verb_security     (Ctl *ctl, int argc, char **argv);
+int ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv);
+int ctl_verb_setup        (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS
