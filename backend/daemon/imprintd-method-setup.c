@@ -261,9 +261,19 @@ apply_settings (SetupData *d, GCancellable *cancellable, GError **error)
   return ok;
 }
 
+/* This system's homed keeps its signing key pair here. Tests point it
+ * elsewhere: homed does not run on a test host. */
+static const char *
+homed_state_dir (void)
+{
+  const char *e = g_getenv ("IMPRINT_HOMED_STATE_DIR");
+  return e != NULL && e[0] != '\0' ? e : "/var/lib/systemd/home";
+}
+
 /* The installed system's homed must accept a home made here: the record
- * is signed by this (live) system's homed, so its public key goes into the
- * target's /etc/systemd/home/, and the image is made directly on the
+ * is signed by this (live) system's homed, so the installed system gets
+ * that key pair as its own (or, when it has one already, trusts the public
+ * key in /etc/systemd/home/), and the image is made directly on the
  * target's /home (the perMachine imagePath only matches this machine, so
  * the installed system looks for it at /home/NAME.home). Then this
  * system forgets the home again. */
@@ -274,6 +284,7 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   _cleanup_erase_free_ char *record = NULL;
   g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
   g_autofree char *pem = NULL, *key_name = NULL;
+  int adopted = 0;
   ImprintHomeParams p = {
     .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
     .recovery_key = d->recovery_key, .disk_size = d->disk_size,
@@ -341,7 +352,8 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
 
   key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
   if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
-      !imprint_homed_trust_key (d->target, key_name, pem, error))
+      (adopted = imprint_homed_adopt_key_pair (homed_state_dir (), d->target, pem, error)) < 0 ||
+      (adopted == 0 && !imprint_homed_trust_key (d->target, key_name, pem, error)))
     {
       /* Without the key the installed system refuses the home: take it
        * away again so a retry starts clean. */
@@ -350,7 +362,11 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
         imprintd_job_log (d->job, _("The half-made home could not be removed: %s"), undo->message);
       return FALSE;
     }
-  imprintd_job_log (d->job, _("The installed system trusts this system’s signing key (%s.public)."), key_name);
+  if (adopted > 0)
+    imprintd_job_log (d->job, _("The installed system’s homed signs with the key that made the home."));
+  else
+    imprintd_job_log (d->job, _("The installed system trusts this system’s signing key (%s.public). "
+                                "It does not hold that key, so homed there cannot re-sign the user’s record."), key_name);
 
   /* Only the installed system should know the home. A leftover
    * registration here is harmless (it ends with the live session). */

@@ -149,6 +149,13 @@ gboolean imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_n
  * demands of trusted keys. */
 gboolean imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error);
 
+/* Gives @root's homed the key pair in @homed_dir (this system's homed,
+ * /var/lib/systemd/home) when that pair made @pem and @root has none yet:
+ * copies local.private (0600) and local.public to
+ * ROOT/var/lib/systemd/home/. Returns 1 when adopted, 0 when not
+ * applicable (then use imprint_homed_trust_key()), -1 with @error. */
+int imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error);
+
 /* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
 char *imprint_setup_machine_id (const char *root);
 

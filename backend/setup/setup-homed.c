@@ -202,6 +202,81 @@ imprint_homed_trust_key (const char *root, const char *name, const char *pem, GE
   return TRUE;
 }
 
+static char *
+squeeze (const char *pem)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const char *c = pem; *c; c++)
+    if (!g_ascii_isspace (*c))
+      g_string_append_c (s, *c);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+copy_key_file (const char *src, const char *dst, mode_t mode, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  gboolean ok;
+
+  if (!g_file_get_contents (src, &text, &len, error))
+    return FALSE;
+  ok = g_file_set_contents_full (dst, text, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 mode, error);
+  explicit_bzero (text, len);
+  if (ok && (chown (dst, 0, 0) < 0 || chmod (dst, mode) < 0))
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not protect %s: %s"), dst, g_strerror (e));
+      return FALSE;
+    }
+  return ok;
+}
+
+/* homed loads local.private/local.public from its state directory and
+ * makes a new pair only when there is none (homed-manager.c,
+ * manager_load_key_pair()). Handing the installed system the pair that
+ * signed its first home makes that home "signed exclusively by our key"
+ * there: the user can change the password and the record later, which a
+ * home signed by a merely trusted foreign key does not allow. */
+int
+imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error)
+{
+  g_autofree char *src_priv = g_build_filename (homed_dir, "local.private", NULL);
+  g_autofree char *src_pub = g_build_filename (homed_dir, "local.public", NULL);
+  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
+  g_autofree char *dst_priv = g_build_filename (dir, "local.private", NULL);
+  g_autofree char *dst_pub = g_build_filename (dir, "local.public", NULL);
+  g_autofree char *ours = NULL, *a = NULL, *b = NULL;
+
+  if (g_file_test (dst_priv, G_FILE_TEST_EXISTS) || g_file_test (dst_pub, G_FILE_TEST_EXISTS))
+    return 0;   /* the installed system has its own pair already */
+  if (!g_file_get_contents (src_pub, &ours, NULL, NULL) || !g_file_test (src_priv, G_FILE_TEST_IS_REGULAR))
+    return 0;
+  a = squeeze (ours);
+  b = squeeze (pem);
+  if (!g_str_equal (a, b))
+    return 0;   /* not the pair that signed the record */
+
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not create %s: %s"), dir, g_strerror (e));
+      return -1;
+    }
+  if (!copy_key_file (src_priv, dst_priv, 0600, error) ||
+      !copy_key_file (src_pub, dst_pub, 0644, error))
+    {
+      (void) unlink (dst_priv);
+      (void) unlink (dst_pub);
+      return -1;
+    }
+  return 1;
+}
+
 gboolean
 imprint_homed_remove (GDBusConnection *bus, const char *user_name,
                       GCancellable *cancellable, GError **error)

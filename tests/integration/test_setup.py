@@ -337,7 +337,8 @@ class TestApplyInstalledRoot(SetupTestCase):
         self.assertEqual(rec['secret'], {'password': [PASSWORD, key]})
         self.assertTrue(os.path.exists(image))
 
-        # The installed homed trusts the key that signed the record.
+        # No key pair of this system's homed to hand over (the test host has
+        # no homed): the installed homed trusts the key that signed the record.
         pub = os.path.join(root, 'etc', 'systemd', 'home', f'imprint-setup-{machine_id()}.public')
         st = os.stat(pub)
         self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o644))
@@ -361,6 +362,49 @@ class TestApplyInstalledRoot(SetupTestCase):
         self.assertFalse(os.path.exists(os.path.join(root, 'home', 'anna.home')))
         self.assertFalse(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home')))
         self.assertSetupComplete(os.path.join(root, 'var', 'lib', 'imprint'), complete=False)
+
+
+class TestApplyInstalledRootKeyPair(TestApplyInstalledRoot):
+    '''This system's homed key pair made the record: the installed system
+    gets the pair itself.'''
+    PRIVATE = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ7k0b8s\n-----END PRIVATE KEY-----\n'
+
+    def setUp(self):
+        self.homed_dir = tempfile.mkdtemp(prefix='imprint-homed-')
+        self.addCleanup(shutil.rmtree, self.homed_dir, True)
+        sys.path.insert(0, LIB)
+        import homed_imprint
+        with open(os.path.join(self.homed_dir, 'local.public'), 'w') as f:
+            f.write(homed_imprint.PEM)
+        with open(os.path.join(self.homed_dir, 'local.private'), 'w') as f:
+            f.write(self.PRIVATE)
+        os.environ['IMPRINT_HOMED_STATE_DIR'] = self.homed_dir
+        self.addCleanup(os.environ.pop, 'IMPRINT_HOMED_STATE_DIR', None)
+        super().setUp()
+
+    def test_settings_and_home(self):
+        root = self.make_root()
+        self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file(), check=0)
+        keys = os.path.join(root, 'var', 'lib', 'systemd', 'home')
+        self.assertEqual(self.read(keys, 'local.private'), self.PRIVATE)
+        st = os.stat(os.path.join(keys, 'local.private'))
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o600))
+        with open(os.path.join(self.homed_dir, 'local.public')) as f:
+            self.assertEqual(self.read(keys, 'local.public'), f.read())
+        # Its own key: nothing to trust in /etc.
+        self.assertFalse(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home')))
+        self.assertEqual([c[0] for c in self.homed_calls()], ['create', 'get', 'unregister'])
+
+    def test_existing_pair_is_kept(self):
+        root = self.make_root()
+        keys = os.path.join(root, 'var', 'lib', 'systemd', 'home')
+        os.makedirs(keys)
+        with open(os.path.join(keys, 'local.private'), 'w') as f:
+            f.write('theirs')
+        self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file(), check=0)
+        self.assertEqual(self.read(keys, 'local.private'), 'theirs')
+        self.assertTrue(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home',
+                                                    f'imprint-setup-{machine_id()}.public')))
 
 
 if __name__ == '__main__':
