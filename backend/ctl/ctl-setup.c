@@ -186,8 +186,10 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   g_autofree char *locale = NULL, *keymap = NULL, *timezone = NULL, *hostname = NULL, *pretty = NULL;
   g_autofree char *user = NULL, *real_name = NULL, *password_file = NULL, *disk_size = NULL;
   g_autofree char *recovery_key_file = NULL, *fido2_device = NULL;
-  char *password = NULL, *recovery_key = NULL;
+  g_autofree char *disk_key_file = NULL, *disk_fido2_device = NULL, *disk_device = NULL, *disk_tpm2 = NULL;
+  char *password = NULL, *recovery_key = NULL, *disk_key = NULL;
   gboolean json = FALSE, recovery = FALSE, fido2 = FALSE, auto_login = FALSE, no_admin = FALSE;
+  gboolean disk_recovery = FALSE, disk_fido2 = FALSE;
   GVariantBuilder settings, u;
   guint64 size = 0;
   int r = EXIT_CODE_FAILED;
@@ -208,6 +210,12 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
     { "disk-size", 0, 0, G_OPTION_ARG_STRING, &disk_size, N_("Size of the home (default: from the free space)"), N_("BYTES[K|M|G|T]") },
     { "auto-login", 0, 0, G_OPTION_ARG_NONE, &auto_login, N_("Log the user in automatically"), NULL },
     { "no-administrator", 0, 0, G_OPTION_ARG_NONE, &no_admin, N_("Do not make the user an administrator"), NULL },
+    { "disk-recovery-key", 0, 0, G_OPTION_ARG_NONE, &disk_recovery, N_("Add a recovery key to the system disk and print it"), NULL },
+    { "disk-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &disk_key_file, N_("Add a recovery key to the system disk and write it to FILE (mode 0600)"), N_("FILE") },
+    { "disk-fido2", 0, 0, G_OPTION_ARG_NONE, &disk_fido2, N_("Also unlock the system disk with a FIDO2 security key"), NULL },
+    { "disk-fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_fido2_device, N_("FIDO2 device for the system disk"), N_("DEVICE") },
+    { "disk-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_device, N_("The encrypted system partition (default: the one under /)"), N_("DEVICE") },
+    { "disk-tpm2-device", 0, 0, G_OPTION_ARG_STRING, &disk_tpm2, N_("TPM2 that unlocks it (default: the system’s)"), N_("DEVICE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -283,6 +291,33 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
       g_variant_builder_add (&settings, "{sv}", "user", g_variant_builder_end (&u));
     }
 
+  if (disk_recovery || disk_key_file != NULL)
+    {
+      g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+      if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
+                                                            &disk_key, NULL, &error))
+        goto out_error;
+      if (disk_key_file != NULL)
+        {
+          int w = write_secret_file (disk_key_file, disk_key);
+          if (w < 0)
+            {
+              g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
+                          disk_key_file, g_strerror (-w));
+              goto out;
+            }
+        }
+      g_variant_builder_add (&settings, "{sv}", "disk-recovery-key", g_variant_new_string (disk_key));
+    }
+  if (disk_fido2)
+    g_variant_builder_add (&settings, "{sv}", "disk-fido2", g_variant_new_boolean (TRUE));
+  if (disk_fido2_device != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-fido2-device", g_variant_new_string (disk_fido2_device));
+  if (disk_device != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-device", g_variant_new_take_string (g_canonicalize_filename (disk_device, NULL)));
+  if (disk_tpm2 != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-tpm2-device", g_variant_new_string (disk_tpm2));
+
   t = target_arg (target);
   options = ctl_options_new (ctl);
   watch = ctl_job_watch_new (ctl);
@@ -306,7 +341,23 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
         g_print (_("\nRecovery key for the home of %s (write it down; it is shown only once):\n\n    %s\n\n"),
                  user, recovery_key);
     }
-  else if (r == EXIT_CODE_OK && !json)
+  if (r == EXIT_CODE_OK && disk_key != NULL && disk_key_file == NULL)
+    {
+      if (json)
+        {
+          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+          g_autofree char *text = NULL;
+          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("disk-recovery-key"));
+          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (disk_key));
+          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
+          g_print ("%s\n", text);
+          explicit_bzero (text, strlen (text));
+        }
+      else
+        g_print (_("\nRecovery key for the system disk (write it down; it is shown only once):\n\n    %s\n\n"),
+                 disk_key);
+    }
+  if (r == EXIT_CODE_OK && !json)
     g_print (_("Setup is complete.\n"));
   goto out;
 
@@ -316,5 +367,6 @@ out:
   g_variant_builder_clear (&settings);
   wipe (&password);
   wipe (&recovery_key);
+  wipe (&disk_key);
   return r;
 }

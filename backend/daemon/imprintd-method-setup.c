@@ -12,6 +12,8 @@
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprint-setup.h"
+#include "imprint-setup-disk.h"
+#include "luks.h"
 #include "imprintd-job.h"
 #include "imprintd-methods.h"
 #include "macros.h"
@@ -189,6 +191,13 @@ typedef struct {
   gboolean auto_login;
   gboolean administrator;
 
+  /* Extra unlock methods for the root (OEM first boot). */
+  char *disk_recovery_key;
+  gboolean disk_fido2;
+  char *disk_fido2_device;
+  char *disk_device;            /* NULL: the device under "/" */
+  char *disk_tpm2_device;       /* NULL: the system's TPM */
+
   GDBusConnection *bus;
   ImprintdJob *job;             /* not owned */
   guint n_steps, step;
@@ -199,6 +208,10 @@ setup_data_free (SetupData *d)
 {
   wipe_string (&d->password);
   wipe_string (&d->recovery_key);
+  wipe_string (&d->disk_recovery_key);
+  g_free (d->disk_fido2_device);
+  g_free (d->disk_device);
+  g_free (d->disk_tpm2_device);
   imprint_system_settings_clear (&d->settings);
   g_free (d->target);
   g_free (d->locale);
@@ -378,6 +391,123 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+static void
+crypt_freep (struct crypt_device **cd)
+{
+  if (*cd != NULL)
+    crypt_free (*cd);
+}
+
+/* A signed PCR policy needs the UKI's signature of the current PCR 11;
+ * systemd looks for it in these places (tpm2-util.c). */
+static char *
+read_pcr_signature (void)
+{
+  static const char *const paths[] = {
+    "/run/systemd/tpm2-pcr-signature.json",
+    "/etc/systemd/tpm2-pcr-signature.json",
+    "/usr/lib/systemd/tpm2-pcr-signature.json",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      char *text = NULL;
+      if (g_file_get_contents (paths[i], &text, NULL, NULL))
+        return text;
+    }
+  return NULL;
+}
+
+static gboolean
+add_disk_methods (SetupData *d, GError **error)
+{
+  _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+  g_autofree char *device = NULL, *signature = NULL;
+  void *vk = NULL;
+  size_t vk_size = 0;
+  int r, slot = -1;
+
+  if (d->disk_device != NULL)
+    device = g_strdup (d->disk_device);
+  else
+    {
+      r = imprint_setup_disk_find_root ("/", &device);
+      if (r < 0)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
+                               _("The system’s root file system is not on an encrypted (LUKS2) partition."));
+          return FALSE;
+        }
+    }
+  r = imprint_luks_open (device, &cd);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+                   _("Could not open the encrypted partition %s: %s"), device, imprintd_crypt_strerror (r));
+      return FALSE;
+    }
+  signature = read_pcr_signature ();
+  r = imprint_setup_disk_unlock_tpm2 (cd, d->disk_tpm2_device, signature, &vk, &vk_size);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+                   _("The TPM did not unlock the system partition: %s"),
+                   r == -ENOKEY ? _("it has no TPM2 unlock method.") : imprintd_crypt_strerror (r));
+      return FALSE;
+    }
+
+  if (d->disk_recovery_key != NULL)
+    {
+      imprintd_job_set_step (d->job, _("Adding the recovery key to the system disk"));
+      r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
+      if (r < 0)
+        {
+          erase_and_free (vk, vk_size);
+          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+                       _("Could not add the recovery key: %s"), imprintd_crypt_strerror (r));
+          return FALSE;
+        }
+      imprintd_job_log (d->job, _("The system disk has a recovery key (keyslot %d)."), slot);
+    }
+
+  if (d->disk_fido2)
+    {
+      g_autoptr(ImprintFido2Enrollment) e = NULL;
+      g_autofree char *json = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      _cleanup_erase_free_ char *pass = NULL;
+
+      imprintd_job_set_step (d->job, _("Adding the security key to the system disk"));
+      r = imprint_fido2_enroll_luks (NULL, d->disk_fido2_device, crypt_get_uuid (cd), device,
+                                     IMPRINT_FIDO2_LOCK_DEFAULT, fido2_prompt, d, &e);
+      if (r >= 0)
+        r = imprint_fido2_luks_token_json (e, -1, &json);
+      if (r >= 0)
+        {
+          node = json_from_string (json, NULL);
+          r = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? 0 : -EBADMSG;
+        }
+      if (r >= 0)
+        {
+          /* imprint_luks_enroll sets "keyslots" itself. */
+          json_object_remove_member (json_node_get_object (node), "keyslots");
+          r = imprint_fido2_passphrase (e->secret, e->secret_size, &pass);
+        }
+      if (r >= 0)
+        r = imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                 json_node_get_object (node), &slot, NULL);
+      if (r < 0)
+        {
+          erase_and_free (vk, vk_size);
+          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+                       _("Could not add the security key: %s"), imprintd_crypt_strerror (r));
+          return FALSE;
+        }
+      imprintd_job_log (d->job, _("The system disk opens with the security key (keyslot %d)."), slot);
+    }
+  erase_and_free (vk, vk_size);
+  return TRUE;
+}
+
 static gboolean
 setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
@@ -396,7 +526,7 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
       if (locale != (locale_t) 0)
         uselocale (locale);
     }
-  d->n_steps = 2 + (d->have_user ? 1 : 0);
+  d->n_steps = 2 + (d->have_user ? 1 : 0) + (d->disk_recovery_key != NULL || d->disk_fido2 ? 1 : 0);
 
   /* 1. Settings: each is a small, complete change of its own; a later
    * failure leaves them set, which is what the person chose anyway. */
@@ -420,7 +550,21 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
         }
     }
 
-  /* 3. Only now is setup complete: a failure above leaves it pending, so
+  /* 3. Disk unlock methods: each keyslot is checked once written and
+   * removed again if the check fails; one added before a later failure
+   * stays, complete and usable. */
+  if (d->disk_recovery_key != NULL || d->disk_fido2)
+    {
+      step = _("Adding unlock methods to the system disk");
+      begin_step (d, step);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) || !add_disk_methods (d, error))
+        {
+          step_failed (error, step);
+          goto out;
+        }
+    }
+
+  /* 4. Only now is setup complete: a failure above leaves it pending, so
    * setup runs again at the next boot. */
   step = _("Finishing setup");
   begin_step (d, step);
@@ -515,7 +659,6 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   g_autoptr(GVariant) user = NULL;
   g_autoptr(ImprintdJob) job = NULL;
   SetupData *d = g_new0 (SetupData, 1);
-  gboolean disk_fido2 = FALSE;
   const char *path;
 
   g_variant_get_child (call->parameters, 0, "&s", &target);
@@ -536,16 +679,32 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   if (user != NULL && !parse_user (user, d, error))
     goto fail;
 
-  /* Disk unlock methods for an OEM root are not added here yet: refuse
-   * rather than silently skip what the person asked for. */
-  g_variant_lookup (settings, "disk-fido2", "b", &disk_fido2);
-  if ((g_variant_lookup (settings, "disk-recovery-key", "&s", &s) && s[0] != '\0') || disk_fido2)
+  if (g_variant_lookup (settings, "disk-recovery-key", "&s", &s) && s[0] != '\0')
     {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
-                           _("Adding a recovery key or security key to the system disk during setup "
-                             "is not supported yet."));
+      char *normalized = NULL;
+      if (imprint_recovery_key_normalize (s, &normalized) < 0)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."));
+          goto fail;
+        }
+      d->disk_recovery_key = g_strdup (normalized);
+      erase_and_free (normalized, strlen (normalized));
+    }
+  g_variant_lookup (settings, "disk-fido2", "b", &d->disk_fido2);
+  d->disk_fido2_device = lookup_nonempty (settings, "disk-fido2-device");
+  d->disk_device = lookup_nonempty (settings, "disk-device");
+  d->disk_tpm2_device = lookup_nonempty (settings, "disk-tpm2-device");
+  /* An installed disk got its unlock methods when it was installed; the
+   * running system's root is the one first boot sealed to the TPM only. */
+  if ((d->disk_recovery_key != NULL || d->disk_fido2) && d->kind != TARGET_RUNNING)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("Unlock methods for the system disk can only be added to the running system."));
       goto fail;
     }
+  if (d->disk_device != NULL && !imprintd_check_file_access (d->disk_device, call->uid, error))
+    goto fail;
 
   if (g_variant_lookup (call->options, "locale", "&s", &s) && s[0] != '\0')
     d->locale = g_strdup (s);

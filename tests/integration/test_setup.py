@@ -407,5 +407,100 @@ class TestApplyInstalledRootKeyPair(TestApplyInstalledRoot):
                                                     f'imprint-setup-{machine_id()}.public')))
 
 
+class TestDiskRecoveryKey(SetupTestCase):
+    '''OEM first boot: the root is sealed to the TPM2 only, by systemd's own
+    tools (systemd-cryptenroll here, systemd-repart on a real machine);
+    setup adds a recovery key through that token.'''
+
+    def setUp(self):
+        for tool in ('swtpm', 'systemd-cryptenroll', 'cryptsetup'):
+            if shutil.which(tool) is None:
+                self.skipTest(f'{tool} is not installed')
+        super().setUp()
+        self.tcti = self.start_swtpm('swtpm')
+        self.image = os.path.join(self.tmp, 'root.img')
+        with open(self.image, 'wb') as f:
+            f.truncate(32 << 20)
+        pwfile = os.path.join(self.tmp, 'one-time')
+        with open(pwfile, 'w') as f:
+            f.write('one-time')
+        subprocess.run(['cryptsetup', 'luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2',
+                        '--pbkdf-force-iterations', '1000', self.image, pwfile], check=True)
+        subprocess.run(['systemd-cryptenroll', f'--tpm2-device={self.tcti}', '--tpm2-pcrs=7', self.image],
+                       env=dict(os.environ, PASSWORD='one-time'), check=True, capture_output=True)
+        subprocess.run(['cryptsetup', 'luksKillSlot', '--batch-mode', self.image, '0'], check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+        self.assertNotIn('"0"', json.loads(self.dump())['keyslots'])
+
+    def start_swtpm(self, name):
+        import random
+        import socket
+        import time
+        state = os.path.join(self.tmp, name)
+        os.makedirs(state)
+        for _ in range(20):
+            port = random.randrange(20000, 60000) & ~1
+            p = subprocess.Popen(['swtpm', 'socket', '--tpm2', '--server', f'type=tcp,port={port},bindaddr=127.0.0.1',
+                                  '--ctrl', f'type=tcp,port={port + 1},bindaddr=127.0.0.1',
+                                  '--flags', 'not-need-init,startup-clear', '--tpmstate', f'dir={state}'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if p.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
+                    self.bus.procs.append(p)
+                    return f'swtpm:host=127.0.0.1,port={port}'
+                except OSError:
+                    time.sleep(0.05)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.fail('swtpm did not start')
+
+    def dump(self):
+        return subprocess.run(['cryptsetup', 'luksDump', '--dump-json-metadata', self.image],
+                              capture_output=True, text=True, check=True).stdout
+
+    def test_add_recovery_key(self):
+        keyfile = os.path.join(self.tmp, 'disk-key')
+        self.bus.ctl('setup', '--hostname', 'oem-7', '--disk-recovery-key-file', keyfile,
+                     '--disk-device', self.image, '--disk-tpm2-device', self.tcti, check=0)
+        with open(keyfile) as f:
+            key = f.read().strip()
+        # cryptsetup opens the disk with the key (typed: no newline) ...
+        r = subprocess.run(['cryptsetup', 'open', '--test-passphrase', '--key-file', '-', self.image],
+                           input=key, text=True)
+        self.assertEqual(r.returncode, 0)
+        # ... its slot carries the token systemd-cryptenroll would write ...
+        meta = json.loads(self.dump())
+        tokens = [t for t in meta['tokens'].values() if t['type'] == 'systemd-recovery']
+        self.assertEqual(len(tokens), 1)
+        self.assertEqual(sorted(tokens[0]), ['keyslots', 'type'])
+        # ... and systemd's TPM2 token is still there.
+        self.assertEqual(len([t for t in meta['tokens'].values() if t['type'] == 'systemd-tpm2']), 1)
+        self.assertEqual(len(key), 71)
+        self.assertSetupComplete(self.state)
+
+    def test_no_tpm2_unlock(self):
+        # Another TPM than the one the disk is sealed to: the step fails by
+        # name and nothing was added.
+        other = self.start_swtpm('other-swtpm')
+        before = self.dump()
+        r = self.bus.ctl('setup', '--disk-recovery-key', '--disk-device', self.image,
+                         '--disk-tpm2-device', other)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Adding unlock methods to the system disk failed: The TPM did not unlock', r.stderr)
+        self.assertEqual(self.dump(), before)
+        self.assertSetupComplete(self.state, complete=False)
+
+    def test_only_running_system(self):
+        root = os.path.join(self.tmp, 'target')
+        os.makedirs(root)
+        r = self.bus.ctl('setup', '--target', root, '--disk-recovery-key', '--disk-device', self.image)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('only be added to the running system', r.stderr)
+
+
 if __name__ == '__main__':
     imprinttest.main()
