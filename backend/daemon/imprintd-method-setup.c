@@ -162,10 +162,18 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
                          g_variant_new_strv ((const char *const *) creds.decided->pdata, -1));
   g_variant_builder_add (&b, "{sv}", "setup-pending", g_variant_new_boolean (pending));
   g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (have_default_route ()));
-  /* An OEM first boot: the running system is set up for the first time
-   * (the root was made by systemd-repart at this boot). An installed
-   * root set up from the live session got its disk keys at install. */
-  g_variant_builder_add (&b, "{sv}", "oem", g_variant_new_boolean (kind == TARGET_RUNNING && pending));
+  /* An OEM machine: the running system's root is LUKS2 sealed to the TPM2
+   * only, as systemd-repart made it at first boot; a recovery key (and a
+   * FIDO2 key) may be added. An installed root set up from the live
+   * session got its disk keys at install. */
+  {
+    gboolean oem = FALSE;
+    g_autofree char *device = NULL;
+
+    if (kind == TARGET_RUNNING && imprint_setup_disk_find_root ("/", &device) >= 0)
+      oem = imprint_setup_disk_is_tpm2_only (device);
+    g_variant_builder_add (&b, "{sv}", "oem", g_variant_new_boolean (oem));
+  }
 
   imprint_system_settings_clear (&current);
   imprint_setup_credentials_clear (&creds);

@@ -6,6 +6,7 @@
  * libcryptsetup and tpm2-tss. */
 
 #include <libcryptsetup.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <glib.h>
@@ -33,5 +34,9 @@ int imprint_setup_disk_add_recovery_key (struct crypt_device *cd,
                                          const void *volume_key, size_t volume_key_size,
                                          const char *recovery_key,
                                          int *ret_keyslot);
+
+/* True when @device is LUKS2 and its only tokens are "systemd-tpm2":
+ * what systemd-repart leaves at an OEM machine's first boot. */
+bool imprint_setup_disk_is_tpm2_only (const char *device);
 
 G_END_DECLS

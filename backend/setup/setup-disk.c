@@ -161,3 +161,26 @@ imprint_setup_disk_add_recovery_key (struct crypt_device *cd,
     *ret_keyslot = slot;
   return 0;
 }
+
+bool
+imprint_setup_disk_is_tpm2_only (const char *device)
+{
+  struct crypt_device *cd = NULL;
+  ImprintLuksToken *tokens = NULL;
+  size_t n = 0;
+  bool tpm2 = false, other = false;
+
+  if (imprint_luks_open (device, &cd) < 0)
+    return false;
+  if (imprint_luks_list_tokens (cd, &tokens, &n) >= 0)
+    {
+      for (size_t i = 0; i < n; i++)
+        if (g_strcmp0 (tokens[i].type, "systemd-tpm2") == 0)
+          tpm2 = true;
+        else
+          other = true;
+      imprint_luks_tokens_free (tokens, n);
+    }
+  crypt_free (cd);
+  return tpm2 && !other;
+}

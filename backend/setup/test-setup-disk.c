@@ -67,6 +67,7 @@ test_add_recovery_key (void)
       return;
     }
   image = make_tpm2_only_volume (dir);
+  g_assert_true (imprint_setup_disk_is_tpm2_only (image));
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, NULL, &vk, &vk_size), ==, 0);
   g_assert_cmpuint (vk_size, ==, IMPRINT_LUKS_VOLUME_KEY_SIZE);
@@ -93,6 +94,7 @@ test_add_recovery_key (void)
       }
   g_assert_cmpuint (recovery, ==, 1);
   imprint_luks_tokens_free (tokens, n);
+  g_assert_false (imprint_setup_disk_is_tpm2_only (image));
 
   /* cryptsetup itself agrees, when it is installed. */
   if (test_have_program ("cryptsetup"))
@@ -123,6 +125,8 @@ test_no_tpm2_token (void)
   test_make_file (image, 32 * MiB);
   g_assert_cmpint (imprint_luks_format (image, "root", "typed passphrase", 16, &cd, &slot), ==, 0);
   g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, NULL, &vk, &vk_size), ==, -ENOKEY);
+  g_assert_false (imprint_setup_disk_is_tpm2_only (image));
+  g_assert_false (imprint_setup_disk_is_tpm2_only (dir));
   test_rm_rf (dir);
 }
 
