@@ -1,36 +1,85 @@
 #!/usr/bin/python3
-'''The demo behind tools/demo: imprintd on a private bus, image files on
-loop devices as disks, driven by the real imprintctl.'''
+'''The demo behind tools/demo: Imprint's main job, installing an
+image-based OS, on a safe default. imprintd runs on a private bus (not the
+system bus); the source is a real signed verity image made by
+tests/image/make-source-image; the target is an image file; the TPM is
+swtpm. Nothing on this machine's own disks is touched.'''
 
+import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'tests', 'lib'))
 import imprinttest  # noqa: E402
-import layouts  # noqa: E402
 
 
 def say(text):
     print(f'\n\033[1m== {text}\033[0m', flush=True)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build-demo')
     os.environ['IMPRINTD'] = os.path.join(build, 'backend', 'daemon', 'imprintd')
     os.environ['IMPRINTCTL'] = os.path.join(build, 'backend', 'ctl', 'imprintctl')
+    work = tempfile.mkdtemp(prefix='imprint-demo-')
+    source = os.path.join(work, 'ImprintOS_1.raw')
+    target = os.path.join(work, 'disk.img')
+    procs = []
 
-    # As root, imprintd needs no polkit: nothing else is asked.
-    bus = imprinttest.TestBus(start_polkit=False)
     try:
-        with layouts.Layout('gpt-windows', loop=True) as windows, \
-             layouts.Layout('gpt-empty', loop=True) as empty:
-            say(f'Two disks: {windows.node} (Windows-like, free space) and {empty.node} (empty)')
-            say('imprintctl list-disks --include-loop')
-            subprocess.run([os.environ['IMPRINTCTL'], 'list-disks', '--include-loop'], env=bus.env)
-    finally:
+        say('Building a small image-based OS to install (ESP, verity-signed /usr, version label)')
+        subprocess.run([os.path.join(TOP, 'tests', 'image', 'make-source-image'), source], check=True)
+        with open(target, 'wb') as f:
+            f.truncate(1024 ** 3)
+
+        port = free_port()
+        tpmdir = os.path.join(work, 'tpm')
+        os.makedirs(tpmdir)
+        procs.append(subprocess.Popen(['swtpm', 'socket', '--tpm2',
+                                       '--server', f'type=tcp,port={port},bindaddr=127.0.0.1',
+                                       '--ctrl', f'type=tcp,port={port + 1},bindaddr=127.0.0.1',
+                                       '--flags', 'not-need-init,startup-clear', '--tpmstate', f'dir={tpmdir}']))
+        time.sleep(0.5)
+
+        # As root, imprintd needs no polkit: nothing else is asked.
+        bus = imprinttest.TestBus(start_polkit=False)
+        ctl = [os.environ['IMPRINTCTL']]
+
+        say(f'imprintctl inspect {source}')
+        subprocess.run(ctl + ['inspect', source], env=bus.env)
+        say('imprintctl security --tpm2-device=swtpm (the TPM2 is a software TPM here)')
+        subprocess.run(ctl + ['security', f'--tpm2-device=swtpm:host=127.0.0.1,port={port}'], env=bus.env)
+        say(f'imprintctl install --dry-run: the plan for {target} (1 GiB image file)')
+        common = ['--source', source, '--target', target, '--erase',
+                  '--definitions', os.path.join(TOP, 'tests', 'engine', 'repart.d'), '--no-boot-entry']
+        subprocess.run(ctl + ['install', '--dry-run'] + common, env=bus.env)
+        say('imprintctl install --tpm2: copy, verify, encrypt, enroll')
+        r = subprocess.run(ctl + ['install', '--tpm2', f'--tpm2-device=swtpm:host=127.0.0.1,port={port}'] + common,
+                           env=bus.env)
+        if r.returncode != 0:
+            sys.exit(r.returncode)
+
+        say('The result: the partition table of the installed disk')
+        subprocess.run(['sfdisk', '--list', target])
         bus.stop()
+        print(f'\nThe installed disk image is {target} (removed when the demo ends).')
+        print('The VM suite (meson test --suite vm) boots such a disk under QEMU + OVMF + swtpm.')
+    finally:
+        for p in procs:
+            p.terminate()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

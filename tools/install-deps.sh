@@ -27,6 +27,8 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
+  qemu-system-x86 qemu-utils ovmf mmdebstrap
+  fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
   libclang-rt-14-dev
 "
 # Install engine tests and tools/bench-copy: source image generator

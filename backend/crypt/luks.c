@@ -150,6 +150,40 @@ rmdir_and_free (char **p)
     }
 }
 
+/* If the region starts with an ext2/3/4 filesystem, returns its size in
+ * bytes (0 otherwise): in-place encryption must not start when the
+ * filesystem reaches into the space the header shift needs. */
+static int
+ext4_size (int fd, uint64_t *ret)
+{
+  uint8_t sb[1024];
+  uint64_t blocks;
+  uint32_t log_bs;
+
+  if (pread (fd, sb, sizeof (sb), 1024) != (ssize_t) sizeof (sb))
+    {
+      *ret = 0;
+      return 0;
+    }
+  if (sb[0x38] != 0x53 || sb[0x39] != 0xef)
+    {
+      *ret = 0;
+      return 0;
+    }
+
+  blocks = (uint64_t) sb[0x04] | (uint64_t) sb[0x05] << 8 | (uint64_t) sb[0x06] << 16 | (uint64_t) sb[0x07] << 24;
+  /* INCOMPAT_64BIT: the high half of the block count is valid. */
+  if (sb[0x60] & 0x80)
+    blocks |= ((uint64_t) sb[0x150] | (uint64_t) sb[0x151] << 8 | (uint64_t) sb[0x152] << 16 |
+               (uint64_t) sb[0x153] << 24) << 32;
+  log_bs = (uint32_t) sb[0x18] | (uint32_t) sb[0x19] << 8 | (uint32_t) sb[0x1a] << 16 | (uint32_t) sb[0x1b] << 24;
+  if (log_bs > 6)
+    return -EBADMSG;
+
+  *ret = blocks * (UINT64_C (1024) << log_bs);
+  return 0;
+}
+
 int
 imprint_luks_encrypt_in_place (const char *device,
                                const char *label,
@@ -200,9 +234,22 @@ imprint_luks_encrypt_in_place (const char *device,
         return -errno;
       size = (uint64_t) end;
     }
-  close (TAKE_FD (fd));
   if (size <= IMPRINT_LUKS_ENCRYPT_RESERVE + IMPRINT_LUKS_HEADER_SIZE)
     return -ENOSPC;
+  {
+    uint64_t fs_size = 0;
+
+    r = ext4_size (fd, &fs_size);
+    if (r < 0)
+      return r;
+    if (fs_size > size - IMPRINT_LUKS_ENCRYPT_RESERVE)
+      {
+        g_info ("The filesystem on %s fills the space the LUKS2 header needs; shrink it by %" G_GUINT64_FORMAT " bytes",
+                device, fs_size - (size - IMPRINT_LUKS_ENCRYPT_RESERVE));
+        return -ENOSPC;
+      }
+  }
+  close (TAKE_FD (fd));
 
   /* The new header is built detached first, in a private directory, then
    * restored to the head of the device once the first segment is moved,

@@ -64,7 +64,9 @@ int imprint_luks_format (const char *device,
  * device-mapper needed). The data (e.g. a filesystem) must end at least
  * IMPRINT_LUKS_ENCRYPT_RESERVE bytes before the end of device: it ends up
  * IMPRINT_LUKS_HEADER_SIZE bytes further in, behind the new header. One
- * keyslot is added for passphrase (minimal PBKDF, as above). */
+ * keyslot is added for passphrase (minimal PBKDF, as above). An ext2/3/4
+ * filesystem that is too large is refused (-ENOSPC) before anything is
+ * written; for other data the caller must make sure. */
 int imprint_luks_encrypt_in_place (const char *device,
                                    const char *label,
                                    const void *passphrase, size_t passphrase_size,

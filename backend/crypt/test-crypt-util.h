@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "macros.h"
 #include "tpm2.h"
 
 /* Everything a test creates lives under one directory per process, which
@@ -362,5 +363,38 @@ make_signature_json (ImprintTpm2 *t, EVP_PKEY *pk, uint32_t pcr_mask)
   sig_b64 = g_base64_encode (sig, sig_len);
   return g_strdup_printf ("{\"sha256\":[{\"pcrs\":[%s],\"pkfp\":\"%s\",\"pol\":\"%s\",\"sig\":\"%s\"}]}",
                           pcrs->str, fp_hex, pol_hex, sig_b64);
+}
+
+
+/* Decrypts the data segment with the volume key (aes-xts-plain64, 512-byte
+ * sectors, IV = sector number) into out: proof without device-mapper that
+ * the volume really holds the original data. */
+static inline void
+decrypt_volume (const char *image, uint64_t offset, uint64_t size,
+                const void *vk, size_t vk_size, const char *out)
+{
+  _cleanup_close_ int in_fd = open (image, O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int out_fd = open (out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  unsigned char in[512], plain[512];
+
+  g_assert_cmpint (in_fd, >=, 0);
+  g_assert_cmpint (out_fd, >=, 0);
+  g_assert_cmpuint (vk_size, ==, 64);
+
+  for (uint64_t sector = 0; sector < size / 512; sector++)
+    {
+      unsigned char iv[16] = { 0 };
+      int len = 0;
+
+      for (int i = 0; i < 8; i++)
+        iv[i] = (unsigned char) (sector >> (8 * i));
+      g_assert_cmpint (pread (in_fd, in, 512, (off_t) (offset + sector * 512)), ==, 512);
+      g_assert_cmpint (EVP_DecryptInit_ex (ctx, EVP_aes_256_xts (), NULL, vk, iv), ==, 1);
+      g_assert_cmpint (EVP_DecryptUpdate (ctx, plain, &len, in, 512), ==, 1);
+      g_assert_cmpint (len, ==, 512);
+      g_assert_cmpint (write (out_fd, plain, 512), ==, 512);
+    }
+  EVP_CIPHER_CTX_free (ctx);
 }
 

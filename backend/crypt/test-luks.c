@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include "luks.h"
@@ -197,38 +196,6 @@ test_existing_volume_changes (Fixture *f, gconstpointer data)
   g_assert_cmpint (imprint_luks_check_passphrase (cd, rk2, strlen (rk2), NULL), ==, 0);
 }
 
-/* Decrypts the data segment with the volume key (aes-xts-plain64, 512-byte
- * sectors, IV = sector number) into out: proof without device-mapper that
- * the volume really holds the original data. */
-static void
-decrypt_volume (const char *image, uint64_t offset, uint64_t size,
-                const void *vk, size_t vk_size, const char *out)
-{
-  _cleanup_close_ int in_fd = open (image, O_RDONLY | O_CLOEXEC);
-  _cleanup_close_ int out_fd = open (out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  unsigned char in[512], plain[512];
-
-  g_assert_cmpint (in_fd, >=, 0);
-  g_assert_cmpint (out_fd, >=, 0);
-  g_assert_cmpuint (vk_size, ==, 64);
-
-  for (uint64_t sector = 0; sector < size / 512; sector++)
-    {
-      unsigned char iv[16] = { 0 };
-      int len = 0;
-
-      for (int i = 0; i < 8; i++)
-        iv[i] = (unsigned char) (sector >> (8 * i));
-      g_assert_cmpint (pread (in_fd, in, 512, (off_t) (offset + sector * 512)), ==, 512);
-      g_assert_cmpint (EVP_DecryptInit_ex (ctx, EVP_aes_256_xts (), NULL, vk, iv), ==, 1);
-      g_assert_cmpint (EVP_DecryptUpdate (ctx, plain, &len, in, 512), ==, 1);
-      g_assert_cmpint (len, ==, 512);
-      g_assert_cmpint (write (out_fd, plain, 512), ==, 512);
-    }
-  EVP_CIPHER_CTX_free (ctx);
-}
-
 static bool
 progress_cb (double fraction, void *userdata)
 {
@@ -300,6 +267,28 @@ test_encrypt_in_place (Fixture *f, gconstpointer data)
 }
 
 static void
+test_fs_too_large (Fixture *f, gconstpointer data)
+{
+  struct crypt_device *cd = NULL;
+  const char *key = "k";
+  g_autofree char *out = NULL;
+
+  if (!test_have_program ("mkfs.ext4") || !test_have_program ("e2fsck"))
+    {
+      g_test_skip ("e2fsprogs not installed");
+      return;
+    }
+
+  /* A filesystem over the whole region: the header shift would destroy
+   * its end, so nothing may be written. */
+  test_make_file (f->image, 64 * MiB);
+  test_run ((const char *[]) { "mkfs.ext4", "-q", "-F", f->image, NULL });
+  g_assert_cmpint (imprint_luks_encrypt_in_place (f->image, NULL, key, 1, NULL, NULL, &cd, NULL), ==, -ENOSPC);
+  g_assert_null (cd);
+  test_run ((const char *[]) { "e2fsck", "-f", "-n", f->image, NULL });
+}
+
+static void
 test_too_small (Fixture *f, gconstpointer data)
 {
   struct crypt_device *cd = NULL;
@@ -332,5 +321,6 @@ main (int argc, char *argv[])
   g_test_add ("/luks/existing-volume-changes", Fixture, NULL, fixture_setup, test_existing_volume_changes, fixture_teardown);
   g_test_add ("/luks/encrypt-in-place", Fixture, NULL, fixture_setup, test_encrypt_in_place, fixture_teardown);
   g_test_add ("/luks/encrypt-in-place-too-small", Fixture, NULL, fixture_setup, test_too_small, fixture_teardown);
+  g_test_add ("/luks/encrypt-in-place-fs-too-large", Fixture, NULL, fixture_setup, test_fs_too_large, fixture_teardown);
   return g_test_run ();
 }

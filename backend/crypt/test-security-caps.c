@@ -273,6 +273,31 @@ test_tpm2 (void)
     g_assert_true (g_variant_lookup (all, "secure-boot", "@a{sv}", NULL));
     g_assert_true (g_variant_lookup (all, "uki", "@a{sv}", NULL));
   }
+
+  /* Wrong PINs until the TPM locks out: reported, with what to do. */
+  {
+    g_autoptr (ImprintTpm2) t = NULL;
+    ImprintTpm2Sealed sealed = { 0 };
+    void *secret = NULL;
+    size_t size = 0;
+    int r = 0, tries = 0;
+
+    g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+    g_assert_cmpint (imprint_tpm2_seal (t, 1u << 7, 0, "1234", &sealed), ==, 0);
+    while (tries++ < 10 && (r = imprint_tpm2_unseal (t, &sealed, "9999", &secret, &size)) == -EPERM)
+      ;
+    g_assert_cmpint (r, ==, -ENOLCK);
+    g_assert_null (secret);
+    imprint_tpm2_sealed_done (&sealed);
+
+    v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti));
+    g_assert_false (lookup_b (v, "available"));
+    g_assert_true (lookup_b (v, "lockout"));
+    g_assert_nonnull (strstr (lookup_s (v, "reason"), "locked"));
+    g_test_message ("%s", lookup_s (v, "reason"));
+    g_variant_unref (v);
+  }
+
   test_swtpm_stop (swtpm);
 }
 

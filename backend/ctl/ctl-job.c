@@ -99,13 +99,11 @@ draw_progress (CtlJobWatch *w, GVariant *props)
   if (!w->tty)
     {
       /* A log file gets a line every few seconds, not a redrawn bar. */
-      if (now - w->last_line < 5 * G_USEC_PER_SEC)
+      /* Steps arrive as log lines; only the percentage is added. */
+      if (!valid || now - w->last_line < 5 * G_USEC_PER_SEC)
         return;
       w->last_line = now;
-      if (valid)
-        g_print ("%3.0f%% %s\n", progress * 100, step);
-      else
-        g_print ("%s\n", step);
+      g_print ("%3.0f%% %s\n", progress * 100, step);
       return;
     }
 

@@ -13,7 +13,7 @@
 #include "imprintd-methods.h"
 #include "install.h"
 #include "recovery-key.h"
-#include "setup.h"
+#include "luks-setup.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
  * the partitioning and the verified copy, the crypt library
@@ -190,6 +190,7 @@ typedef struct {
   char *certificate;
   char *locale;
   gboolean no_boot_entry;
+  gboolean verify_first;
 
   /* Unlock methods. Secrets are wiped when the job ends. */
   gboolean encrypt;
@@ -396,6 +397,73 @@ enroll_fido2 (struct crypt_device *cd,
   return 0;
 }
 
+/* With device-mapper, a fresh LUKS2 volume is opened and the file system
+ * made inside it: only what mkfs writes is encrypted, instead of every
+ * sector of a large partition rewritten by in-place encryption. */
+static gboolean
+can_activate (const ImprintRootPartition *root)
+{
+  return root->node != NULL && access ("/dev/mapper/control", W_OK) == 0;
+}
+
+static gboolean
+make_fs_inside (const char *node, const char *key, const char *label, const char *tree, GError **error)
+{
+  struct crypt_device *cd = NULL;
+  g_autofree char *name = g_strdup_printf ("imprint-root-%d", (int) getpid ());
+  g_autofree char *mapped = g_strdup_printf ("/dev/mapper/%s", name);
+  g_autofree char *err = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  int status = 0, r;
+  gboolean ok = FALSE;
+
+  r = crypt_init (&cd, node);
+  if (r >= 0)
+    r = crypt_load (cd, CRYPT_LUKS2, NULL);
+  if (r >= 0)
+    r = crypt_activate_by_passphrase (cd, name, CRYPT_ANY_SLOT, key, strlen (key), 0);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Could not open the new encrypted partition: %s"), g_strerror (-r));
+      crypt_free (cd);
+      return FALSE;
+    }
+
+  g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
+  g_ptr_array_add (argv, g_strdup ("-q"));
+  g_ptr_array_add (argv, g_strdup ("-L"));
+  g_ptr_array_add (argv, g_strdup (label));
+  if (tree != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("-d"));
+      g_ptr_array_add (argv, g_strdup (tree));
+    }
+  g_ptr_array_add (argv, g_strdup (mapped));
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, error))
+    goto out;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Could not make the file system: %s"), err ? g_strstrip (err) : "");
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  r = crypt_deactivate (cd, name);
+  if (r < 0 && ok)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Could not close the encrypted partition: %s"), g_strerror (-r));
+      ok = FALSE;
+    }
+  crypt_free (cd);
+  return ok;
+}
+
 static gboolean
 encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **error)
 {
@@ -420,8 +488,8 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
       cfg.offset = root->offset;
       cfg.size = root->size;
     }
-  cfg.mode = IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.mkfs = TRUE;
+  cfg.mode = can_activate (root) ? IMPRINT_LUKS_SETUP_FORMAT : IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
+  cfg.mkfs = cfg.mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
   cfg.label = labels->len > 0 ? g_ptr_array_index (labels, 0) : "root";
   cfg.fs_label = cfg.label;
   cfg.fs_source_dir = tree;
@@ -438,6 +506,16 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
     }
 
   r = imprint_luks_setup (&cfg, on_luks_progress, d, &result);
+  if (r >= 0 && cfg.mode == IMPRINT_LUKS_SETUP_FORMAT)
+    {
+      imprintd_job_set_step (d->job, _("Creating the file system"));
+      if (!make_fs_inside (cfg.device, d->recovery_key, cfg.fs_label, tree, error))
+        {
+          imprint_luks_setup_result_done (&result);
+          remove_tree (tree);
+          return FALSE;
+        }
+    }
   remove_tree (tree);
   if (r < 0)
     {
@@ -447,7 +525,7 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
     }
   d->luks_uuid = g_strdup (result.luks_uuid);
   imprint_luks_setup_result_done (&result);
-  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), result.luks_uuid);
+  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), d->luks_uuid);
   return TRUE;
 }
 
@@ -490,6 +568,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   iopts.progress_data = d;
   iopts.cancellable = cancellable;
   iopts.no_boot_entry = d->no_boot_entry;
+  iopts.verify_source_first = d->verify_first;
   d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
@@ -629,6 +708,11 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
     d->locale = g_strdup (s);
   g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);
+  /* A tampered image is refused before anything is written: the whole
+   * system partition is checked against the root hash first. Reading it
+   * twice is the price; the second read mostly comes from the cache. */
+  d->verify_first = TRUE;
+  g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
 
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);

@@ -22,6 +22,10 @@ imprintd_crypt_strerror (int r)
       return _("No TPM2 device was found.");
     case ESTALE:
       return _("The TPM refused to unseal the key: the measured boot state changed.");
+    case ENOLCK:
+      return _("The TPM is in lockout after too many wrong PINs: clear it in the firmware setup or wait.");
+    case EPERM:
+      return _("The PIN is wrong.");
     case ENOSPC:
       return _("The partition is too small to be encrypted.");
     case EOWNERDEAD:
@@ -46,6 +50,7 @@ imprintd_crypt_error_code (int r)
     {
     case ENODEV:
     case ESTALE:
+    case ENOLCK:
     case EOWNERDEAD:
     case EKEYREVOKED:
     case ENOSTR:

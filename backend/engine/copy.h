@@ -41,7 +41,8 @@ typedef struct {
   int          src_fd;
   guint64      src_offset;
   int          dst_fd;       /* may carry O_DIRECT; then offsets/length must be
-                              * multiples of the logical block size */
+                              * multiples of the logical block size. -1: read
+                              * and verify only, write nothing */
   guint64      dst_offset;
   guint64      length;
   const char  *what;         /* for messages, e.g. "usr partition" */
@@ -67,8 +68,9 @@ gboolean imprint_copy (const ImprintCopyJob *job,
                        ImprintProgress      *progress,
                        GError              **error);
 
-/* Opens a target disk or image file for writing: O_DIRECT on block
- * devices when the kernel accepts it, buffered otherwise. */
+/* Opens a target disk or image file for writing: O_DIRECT when the kernel
+ * accepts it (block devices, most file systems), buffered otherwise; O_EXCL
+ * on block devices (IMPRINT_ERROR_BUSY while something on it is mounted). */
 int imprint_open_target (const char *path, gboolean *ret_is_block, guint64 *ret_size, GError **error);
 
 G_END_DECLS

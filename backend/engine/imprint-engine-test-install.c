@@ -57,12 +57,12 @@ main (int argc, char **argv)
 {
   g_autofree char *source_path = NULL, *target = NULL, *defs = NULL, *efivars = NULL, *cert = NULL;
   gboolean erase = FALSE, free_space = FALSE, defer = FALSE, dry_run = FALSE, inspect = FALSE;
-  gboolean hook = FALSE;
+  gboolean hook = FALSE, verify_first = FALSE;
   gint64 cancel_bytes = 0;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   GOptionEntry entries[] = {
-    { "source", 0, 0, G_OPTION_ARG_FILENAME, &source_path, "Source image or device", "PATH" },
+    { "source", 0, 0, G_OPTION_ARG_FILENAME, &source_path, "Source image or device, or @running", "PATH" },
     { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, "Target disk or image file", "PATH" },
     { "erase", 0, 0, G_OPTION_ARG_NONE, &erase, "Erase the target", NULL },
     { "use-free-space", 0, 0, G_OPTION_ARG_NONE, &free_space, "Use free space", NULL },
@@ -73,6 +73,7 @@ main (int argc, char **argv)
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Print the plan only", NULL },
     { "inspect", 0, 0, G_OPTION_ARG_NONE, &inspect, "Inspect the source only", NULL },
     { "cancel-after-bytes", 0, 0, G_OPTION_ARG_INT64, &cancel_bytes, "Cancel once this much was copied", "N" },
+    { "verify-first", 0, 0, G_OPTION_ARG_NONE, &verify_first, "Verify the source before writing", NULL },
     { "test-encrypt-hook", 0, 0, G_OPTION_ARG_NONE, &hook, "Use the test encryption hook", NULL },
     { NULL }
   };
@@ -91,7 +92,9 @@ main (int argc, char **argv)
 
   cancel_after = (guint64) cancel_bytes;
   ImprintSourceOptions sopts = { .certificate_path = cert };
-  src = imprint_source_inspect (source_path, &sopts, &error);
+  /* "@running": the disk behind this system's /usr, trusted via usrhash=. */
+  src = g_str_equal (source_path, "@running") ? imprint_source_inspect_running (&error)
+                                              : imprint_source_inspect (source_path, &sopts, &error);
   if (src == NULL)
     goto fail;
   if (inspect)
@@ -110,6 +113,7 @@ main (int argc, char **argv)
     .progress_data = cancellable,
     .cancellable = cancellable,
     .encrypt_root = hook ? test_encrypt_hook : NULL,
+    .verify_source_first = verify_first,
     .efivars_dir = efivars,
   };
   plan = imprint_plan_compute (src, target, &o.plan, &error);

@@ -20,6 +20,7 @@ imprint_install_step_text (guint step)
 {
   switch (step)
     {
+    case IMPRINT_STEP_VERIFY_SOURCE:  return _("Checking the installation source");
     case IMPRINT_STEP_PLAN:           return _("Planning the installation");
     case IMPRINT_STEP_PARTITION:      return _("Partitioning the disk");
     case IMPRINT_STEP_ESP:            return _("Copying the boot loader");
@@ -227,6 +228,39 @@ install_esp (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *pro
   return TRUE;
 }
 
+/* The removable-media path makes the disk boot on firmware that never saw
+ * it (no Boot#### entry): make sure it is there, with systemd-boot. */
+static gboolean
+ensure_fallback (ImprintPlan *plan, GError **error)
+{
+  g_autofree char *spec = mtools_spec (plan->target, plan->esp->start);
+  g_autofree char *tmp = NULL;
+  g_autofree char *local = NULL;
+  gboolean ok;
+  const char *probe[] = { "mdir", "-b", "-i", spec, "::/EFI/BOOT/BOOTX64.EFI", NULL };
+
+  if (imprint_run (probe, NULL, NULL))
+    return TRUE;
+  tmp = g_dir_make_tmp ("imprint-fallback-XXXXXX", error);
+  if (tmp == NULL)
+    return FALSE;
+  local = g_build_filename (tmp, "BOOTX64.EFI", NULL);
+  const char *get[] = { "mcopy", "-n", "-i", spec, "::/EFI/systemd/systemd-bootx64.efi", local, NULL };
+  const char *mkd[] = { "mmd", "-i", spec, "::/EFI/BOOT", NULL };
+  const char *put[] = { "mcopy", "-o", "-i", spec, local, "::/EFI/BOOT/BOOTX64.EFI", NULL };
+  ok = imprint_run (get, NULL, error);
+  if (ok)
+    {
+      imprint_run (mkd, NULL, NULL); /* fails when it exists */
+      ok = imprint_run (put, NULL, error);
+    }
+  g_unlink (local);
+  g_rmdir (tmp);
+  if (!ok)
+    g_prefix_error (error, _("Cannot install the fallback boot loader: "));
+  return ok;
+}
+
 static gboolean
 copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progress, GError **error)
 {
@@ -267,7 +301,8 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
 }
 
 static gboolean
-make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError **error)
+make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, ImprintProgress *progress,
+                      GError **error)
 {
   g_autofree char *defs = NULL;
   g_autofree char *defs_arg = NULL;
@@ -287,7 +322,11 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError 
     {
       g_autoptr(GPtrArray) parts = NULL;
       ImprintPartition *root = NULL;
-      if (imprint_read_gpt (plan->target, NULL, NULL, &parts, error) <= 0)
+      int r = imprint_read_gpt (plan->target, NULL, NULL, &parts, error);
+      if (r == 0)
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                     _("The partition table of %s disappeared"), plan->target);
+      if (r <= 0)
         goto out;
       for (guint i = 0; i < parts->len; i++)
         {
@@ -314,6 +353,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, GError 
         .target = plan->target, .number = root->partno + 1, .uuid = root->uuid,
         .offset = root->offset, .size = root->size, .node = node, .definition = root_def,
       };
+      imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_ENCRYPT));
       if (!o->encrypt_root (&rp, o->encrypt_root_data, error))
         goto out;
     }
@@ -378,6 +418,15 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
     }
   progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
 
+  if (o->verify_source_first)
+    {
+      /* Counted in the total too, so the bar does not go backwards. */
+      progress.total += src->usr.size;
+      imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_VERIFY_SOURCE));
+      if (!imprint_source_verify (src, &progress, error))
+        return FALSE;
+    }
+
   if (!check_cancel (o->cancellable, error))
     return FALSE;
 
@@ -398,6 +447,7 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
 
   if (!check_cancel (o->cancellable, error) ||
       !install_esp (src, plan, fd, &progress, error) ||
+      !ensure_fallback (plan, error) ||
       !check_cancel (o->cancellable, error) ||
       !copy_slot (src, plan, fd, &progress, error) ||
       !check_cancel (o->cancellable, error))
@@ -413,7 +463,7 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
   if (!plan->defer_data_partitions)
     {
       imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_DATA));
-      if (!make_data_partitions (plan, o, error))
+      if (!make_data_partitions (plan, o, &progress, error))
         return FALSE;
     }
 

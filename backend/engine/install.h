@@ -57,6 +57,11 @@ typedef struct {
   ImprintEncryptRootFunc encrypt_root;  /* may be NULL */
   gpointer               encrypt_root_data;
   gboolean               no_boot_entry; /* do not touch EFI variables */
+  /* Read and verify the whole usr partition before writing anything, so a
+   * tampered source is refused with the target untouched (costs one more
+   * read of usr). Without it a bad block stops the copy mid-way, with the
+   * A slot still "_empty". */
+  gboolean               verify_source_first;
   const char            *efivars_dir;   /* NULL: /sys/firmware/efi/efivars */
 } ImprintInstallOptions;
 
@@ -73,6 +78,7 @@ gboolean imprint_install (ImprintSource               *source,
 const char *imprint_install_step_text (guint step);
 
 enum {
+  IMPRINT_STEP_VERIFY_SOURCE,
   IMPRINT_STEP_PLAN,
   IMPRINT_STEP_PARTITION,
   IMPRINT_STEP_ESP,

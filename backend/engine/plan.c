@@ -6,6 +6,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libfdisk.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "copy.h"
@@ -491,6 +493,24 @@ slots_size (const SlotSizes *sz)
   return 2 * (sz->usr + sz->verity + sz->sig);
 }
 
+static void
+remove_stale_scratch (void)
+{
+  g_autoptr(GDir) d = g_dir_open (g_get_tmp_dir (), 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      int pid;
+      if (sscanf (name, "imprint-plan-%d-", &pid) != 1 || !g_str_has_suffix (name, ".img"))
+        continue;
+      if (kill (pid, 0) == 0 || errno != ESRCH)
+        continue;
+      g_autofree char *p = g_build_filename (g_get_tmp_dir (), name, NULL);
+      g_unlink (p);
+    }
+}
+
 /* Data partitions: systemd-repart's own dry run on a sparse scratch file
  * that carries the planned table, so the plan shows exactly what repart
  * will do on the target. */
@@ -504,7 +524,7 @@ plan_repart (ImprintPlan *plan, GError **error)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   gboolean ok = FALSE;
-  int fd;
+  _cleanup_close_ int fd = -1;
 
   if (plan->defer_data_partitions)
     return TRUE;
@@ -515,17 +535,20 @@ plan_repart (ImprintPlan *plan, GError **error)
       return FALSE;
     }
 
-  fd = g_file_open_tmp ("imprint-plan-XXXXXX.img", &scratch, error);
+  /* A sparse file (repart wants a real file with a backing device, so no
+   * memfd). Its name carries our PID, so scratch files of a killed run are
+   * recognised and removed by the next one. */
+  remove_stale_scratch ();
+  g_autofree char *tmpl = g_strdup_printf ("imprint-plan-%d-XXXXXX.img", (int) getpid ());
+  fd = g_file_open_tmp (tmpl, &scratch, error);
   if (fd < 0)
     return FALSE;
   if (ftruncate (fd, (off_t) plan->target_size) < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Cannot create a scratch file: %s"),
                    g_strerror (errno));
-      close (fd);
       goto out;
     }
-  close (fd);
   if (!imprint_plan_write_table (plan, scratch, error))
     goto out;
 

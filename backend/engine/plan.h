@@ -73,8 +73,11 @@ typedef struct {
   ImprintInstallMode mode;
   gboolean    defer_data_partitions;  /* OEM mode: data partitions at first boot */
   const char *definitions_dir;        /* NULL: the installed repart.d (REPART_DIR) */
-  /* B slot size = max(A size * headroom_percent / 100, A size + min_headroom),
-   * 1 MiB aligned. 0 means the defaults (150 %, 64 MiB). Both slots get it. */
+  /* Slot size (A and B alike): the SizeMinBytes= of the B slot definitions
+   * in definitions_dir when they have one (the OS fixes its slot sizes),
+   * else max(A size * headroom_percent / 100, A size + min_headroom);
+   * never less than the source's partition; 1 MiB aligned. 0 means the
+   * defaults (150 %, 64 MiB). */
   guint       headroom_percent;
   guint64     min_headroom;
 } ImprintPlanOptions;

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "buffer.h"
+#include "copy.h"
 #include "imprint-error.h"
 #include "macros.h"
 #include "source.h"
@@ -696,6 +697,18 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
     return NULL;
 
   return g_steal_pointer (&s);
+}
+
+gboolean
+imprint_source_verify (ImprintSource *s, ImprintProgress *progress, GError **error)
+{
+  ImprintCopyJob job = {
+    .src_fd = s->fd, .src_offset = s->usr.offset, .dst_fd = -1,
+    .length = s->usr.size, .what = _("system partition"), .verify_tree = s->tree,
+  };
+
+  imprint_verity_tree_reset (s->tree);
+  return imprint_copy (&job, progress, error);
 }
 
 static char *

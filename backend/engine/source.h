@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 #include <stdint.h>
 
+#include "copy.h"
 #include "verity.h"
 
 G_BEGIN_DECLS
@@ -94,6 +95,14 @@ gboolean imprint_source_find_running (char   **ret_device,
 /* imprint_source_find_running() + imprint_source_inspect() with usrhash= as
  * the trusted root hash (refused when there is none). */
 ImprintSource *imprint_source_inspect_running (GError **error);
+
+/* Reads the whole usr partition and checks every block against the
+ * (already verified) tree: the full check of the source without writing
+ * anything. Progress as for imprint_copy() (step text left to the
+ * caller). IMPRINT_ERROR_SOURCE_INVALID names the first bad block. */
+gboolean imprint_source_verify (ImprintSource   *source,
+                                ImprintProgress *progress,
+                                GError         **error);
 
 void imprint_source_free (ImprintSource *source);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintSource, imprint_source_free)

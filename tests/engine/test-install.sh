@@ -159,7 +159,7 @@ efivars)
   od -An -c "$W/efivars"/Boot0000-* | tr -d ' \n' | grep -q 'E\\0F\\0I\\0\\\\0s\\0y\\0s\\0t\\0e\\0m\\0d' \
     || fail "Boot0000 does not point to systemd-boot"
   ;;
-free-space|free-space-xbootldr)
+free-space|free-space-xbootldr|free-space-loop)
   # A Windows-like disk: ESP (FAT with Windows' boot manager), MSR, basic
   # data, free space behind.
   truncate -s 2G "$W/t.img"
@@ -186,34 +186,45 @@ SF
     head -c $(( free - 700 * 1024 )) /dev/zero > "$W/filler"
     mcopy -i "$W/t.img@@1048576" "$W/filler" ::/EFI/Microsoft/filler
   fi
-  sfdisk -d "$W/t.img" | grep '^/' > "$W/before"
+  T="$W/t.img"
+  if [ "$CASE" = free-space-loop ]; then
+    T="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+    LOOPS+=("$T")
+  fi
+  sfdisk -d "$T" | grep '^/' > "$W/before"
   BD=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
-  bd_start=$(part start "$W/t.img" $BD)
-  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum > "$W/data.sum"
-  run 0 --source "$SRC" --target "$W/t.img" --use-free-space --definitions "$DEFS"
-  check_installed "$W/t.img"
+  bd_start=$(part start "$T" $BD)
+  extract "$T" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum > "$W/data.sum"
+  run 0 --source "$SRC" --target "$T" --use-free-space --definitions "$DEFS"
+  check_installed "$T"
   # The existing partitions are untouched.
-  sfdisk -d "$W/t.img" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
-  extract "$W/t.img" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "data changed"
-  mdir -i "$W/t.img@@1048576" ::/EFI/Microsoft/Boot | grep -qi bootmgfw || fail "Windows boot manager gone"
-  mdir -i "$W/t.img@@1048576" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
-  mdir -i "$W/t.img@@1048576" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
+  sfdisk -d "$T" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
+  extract "$T" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "data changed"
+  mdir -i "$T@@1048576" ::/EFI/Microsoft/Boot | grep -qi bootmgfw || fail "Windows boot manager gone"
+  mdir -i "$T@@1048576" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
+  mdir -i "$T@@1048576" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
   if [ "$CASE" = free-space-xbootldr ]; then
     XB=BC13C2FF-59E6-4262-A352-B275FD6F7172
-    [ "$(part count "$W/t.img" $XB)" = 1 ] || fail "no XBOOTLDR partition"
-    mdir -i "$W/t.img@@$(part start "$W/t.img" $XB)" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in XBOOTLDR"
+    [ "$(part count "$T" $XB)" = 1 ] || fail "no XBOOTLDR partition"
+    mdir -i "$T@@$(part start "$T" $XB)" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in XBOOTLDR"
   else
-    mdir -i "$W/t.img@@1048576" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in the ESP"
+    mdir -i "$T@@1048576" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in the ESP"
   fi
   # Rerun on the same disk: the leftovers of the first run are reclaimed.
-  run 0 --source "$SRC" --target "$W/t.img" --use-free-space --definitions "$DEFS"
-  check_installed "$W/t.img"
-  [ "$(part count "$W/t.img" $USR_TYPE)" = 2 ] || fail "rerun piled up slots"
+  run 0 --source "$SRC" --target "$T" --use-free-space --definitions "$DEFS"
+  check_installed "$T"
+  [ "$(part count "$T" $USR_TYPE)" = 2 ] || fail "rerun piled up slots"
   ;;
 too-small)
   truncate -s 200M "$W/t.img"
   run 3 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
   grep -q "too small" "$W/err" || fail "no clear message"
+  # Room for the slots but not for the root: refused by the plan, before
+  # anything is written.
+  rm -f "$W/t.img"; truncate -s 470M "$W/t.img"
+  run 3 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS"
+  grep -q "data partitions" "$W/err" || fail "no clear message"
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
   L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
   LOOPS+=("$L")
   run 3 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
@@ -231,6 +242,11 @@ tamper-usr|tamper-verity)
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
   grep -q -i "corrupt\|does not match" "$W/err" || fail "no clear message"
   assert_no_version_label "$W/t.img"
+  # With the source checked first, nothing at all is written.
+  rm -f "$W/t.img"; truncate -s 1G "$W/t.img"
+  run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS" --verify-first
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
+  [ "$(du -k "$W/t.img" | cut -f1)" = 0 ] || fail "target blocks were allocated"
   ;;
 truncated)
   cp --sparse=always "$SRC" "$W/src.img"
@@ -284,6 +300,26 @@ encrypt-hook)
   head -c 17 <(extract "$W/t.img" "$rs" 4096 /dev/stdout) | grep -q IMPRINT-TEST-HOOK || fail "hook mark missing"
   # repart made no file system there (Format= was left to the hook).
   ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
+  ;;
+running)
+  # The running system as the source: without usrhash= on the kernel
+  # command line (this host) it must be refused, saying why.
+  grep -q 'usrhash=' /proc/cmdline && skip "this system has usrhash=; covered by the VM tests"
+  run 4 --source @running --inspect
+  grep -q "usrhash=" "$W/err" || fail "no clear message"
+  ;;
+fallback)
+  # A source whose ESP lacks \EFI\BOOT\BOOTX64.EFI: the install adds it.
+  "$MKSRC" --no-fallback "$CACHE/source-nofallback.img" || fail "make-source-image failed"
+  S2="$CACHE/source-nofallback.img"
+  export MTOOLS_SKIP_CHECK=1
+  ! mdir -b -i "$S2@@$(part start "$S2" $ESP_TYPE)" ::/EFI/BOOT/BOOTX64.EFI >/dev/null 2>&1 \
+    || fail "the test source has the fallback path"
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$S2" --target "$W/t.img" --erase --defer-data-partitions
+  ESP_AT=$(part start "$W/t.img" $ESP_TYPE)
+  mcopy -n -i "$W/t.img@@$ESP_AT" ::/EFI/BOOT/BOOTX64.EFI "$W/fb.efi" || fail "no fallback boot loader"
+  cmp "$W/fb.efi" /usr/lib/systemd/boot/efi/systemd-bootx64.efi || fail "the fallback is not systemd-boot"
   ;;
 product-definitions)
   # The product's own repart.d (top of the source tree, or

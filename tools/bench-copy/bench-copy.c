@@ -38,6 +38,9 @@ main (int argc, char **argv)
   fd = imprint_open_target (argv[2], &is_block, &size, &error);
   if (fd < 0)
     goto fail;
+  /* Bench knob: direct I/O on a file target too, as dd oflag=direct. */
+  if (g_getenv ("IMPRINT_BENCH_DIRECT"))
+    (void) fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_DIRECT);
   if (size < src->size)
     {
       fprintf (stderr, "target smaller than the source\n");
@@ -58,6 +61,9 @@ main (int argc, char **argv)
       .what = "usr-verity-sig", .buffer_size = bufsize },
   };
   gint64 t1 = g_get_monotonic_time ();
+  if (g_getenv ("IMPRINT_BENCH_NBUF"))
+    for (gsize i = 0; i < G_N_ELEMENTS (jobs); i++)
+      jobs[i].n_buffers = (unsigned) atoi (g_getenv ("IMPRINT_BENCH_NBUF"));
   if (g_getenv ("IMPRINT_BENCH_NO_VERIFY"))
     for (gsize i = 0; i < G_N_ELEMENTS (jobs); i++)
       {

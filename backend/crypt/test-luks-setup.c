@@ -9,7 +9,7 @@
 
 #include "macros.h"
 #include "recovery-key.h"
-#include "setup.h"
+#include "luks-setup.h"
 #include "test-crypt-util.h"
 
 #define MiB (UINT64_C (1024) * 1024)
@@ -223,6 +223,22 @@ test_in_place_region (void)
   g_assert_cmpstr (crypt_get_uuid (cd), ==, res.luks_uuid);
   g_assert_cmpstr (crypt_get_label (cd), ==, "root");
 
+  /* The data is the filesystem made from the source directory. */
+  if (test_have_program ("debugfs"))
+    {
+      g_autofree char *plain = g_build_filename (dir, "plain.img", NULL);
+      g_autofree char *out = NULL;
+      void *vk = NULL;
+      size_t vk_size = 0;
+
+      g_assert_cmpint (imprint_luks_volume_key_get (cd, key, strlen (key), &vk, &vk_size, NULL), ==, 0);
+      decrypt_volume (region, IMPRINT_LUKS_HEADER_SIZE, size - IMPRINT_LUKS_ENCRYPT_RESERVE, vk, vk_size, plain);
+      erase_and_free (vk, vk_size);
+      test_run ((const char *[]) { "e2fsck", "-f", "-n", plain, NULL });
+      out = test_run_output ((const char *[]) { "debugfs", "-R", "cat /os-release", plain, NULL });
+      g_assert_cmpstr (out, ==, "ID=imprint\n");
+    }
+
   /* Every method opens it; nothing else does. */
   g_assert_cmpint (imprint_luks_check_passphrase (cd, key, strlen (key), NULL), ==, 0);
   g_assert_cmpint (imprint_luks_check_passphrase (cd, cfg.passphrase, strlen (cfg.passphrase), NULL), ==, 0);
@@ -433,10 +449,10 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
   swtpm = test_swtpm_start ();
 
-  g_test_add_func ("/setup/in-place-region", test_in_place_region);
-  g_test_add_func ("/setup/format-and-reseal", test_format_and_reseal);
-  g_test_add_func ("/setup/signed-policy", test_signed_policy);
-  g_test_add_func ("/setup/refusals", test_refusals);
+  g_test_add_func ("/luks-setup/in-place-region", test_in_place_region);
+  g_test_add_func ("/luks-setup/format-and-reseal", test_format_and_reseal);
+  g_test_add_func ("/luks-setup/signed-policy", test_signed_policy);
+  g_test_add_func ("/luks-setup/refusals", test_refusals);
 
   r = g_test_run ();
   test_swtpm_stop (swtpm);

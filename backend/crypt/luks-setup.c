@@ -14,7 +14,7 @@
 
 #include "macros.h"
 #include "recovery-key.h"
-#include "setup.h"
+#include "luks-setup.h"
 
 #define ONETIME_KEY_SIZE 64
 

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "imprint-application.h"
+#include "imprint-driver.h"
+#include "imprint-window.h"
+
+struct _ImprintApplication
+{
+  AdwApplication parent_instance;
+
+  char     *source;
+  char    **target_images;
+  char     *tpm2_device;
+  char     *source_certificate;
+  char     *source_root_hash;
+  char     *definitions;
+  gboolean  include_loop;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintApplication, imprint_application, ADW_TYPE_APPLICATION)
+
+static int
+imprint_application_handle_local_options (GApplication *app,
+                                          GVariantDict *options)
+{
+  ImprintApplication *self = IMPRINT_APPLICATION (app);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("imprint %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+
+  g_variant_dict_lookup (options, "source", "^ay", &self->source);
+  g_variant_dict_lookup (options, "target-image", "^aay", &self->target_images);
+  g_variant_dict_lookup (options, "tpm2-device", "s", &self->tpm2_device);
+  g_variant_dict_lookup (options, "include-loop", "b", &self->include_loop);
+  g_variant_dict_lookup (options, "source-certificate", "^ay", &self->source_certificate);
+  g_variant_dict_lookup (options, "source-root-hash", "s", &self->source_root_hash);
+  g_variant_dict_lookup (options, "definitions", "^ay", &self->definitions);
+
+  return -1;
+}
+
+static void
+imprint_application_activate (GApplication *app)
+{
+  ImprintApplication *self = IMPRINT_APPLICATION (app);
+  g_autoptr(ImprintDriver) driver = NULL;
+  GtkWindow *window;
+
+  window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  if (window != NULL)
+    {
+      gtk_window_present (window);
+      return;
+    }
+
+  driver = imprint_driver_new ();
+  imprint_driver_set_source (driver, self->source);
+  imprint_driver_set_target_images (driver, (const char * const *) self->target_images);
+  imprint_driver_set_include_loop (driver, self->include_loop);
+  imprint_driver_set_tpm2_device (driver, self->tpm2_device);
+  imprint_driver_set_source_trust (driver, self->source_certificate, self->source_root_hash);
+  imprint_driver_set_definitions (driver, self->definitions);
+
+  window = GTK_WINDOW (imprint_window_new (self, driver));
+  gtk_window_present (window);
+}
+
+static void
+imprint_application_startup (GApplication *app)
+{
+  G_APPLICATION_CLASS (imprint_application_parent_class)->startup (app);
+
+  gtk_window_set_default_icon_name (IMPRINT_APP_ID);
+}
+
+static void
+imprint_application_finalize (GObject *object)
+{
+  ImprintApplication *self = IMPRINT_APPLICATION (object);
+
+  g_free (self->source);
+  g_strfreev (self->target_images);
+  g_free (self->tpm2_device);
+  g_free (self->source_certificate);
+  g_free (self->source_root_hash);
+  g_free (self->definitions);
+
+  G_OBJECT_CLASS (imprint_application_parent_class)->finalize (object);
+}
+
+static void
+imprint_application_class_init (ImprintApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = imprint_application_finalize;
+  app_class->handle_local_options = imprint_application_handle_local_options;
+  app_class->activate = imprint_application_activate;
+  app_class->startup = imprint_application_startup;
+}
+
+static void
+imprint_application_init (ImprintApplication *self)
+{
+  const GOptionEntry entries[] = {
+    { "source", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Install from this image file or device instead of the live medium"), N_("PATH") },
+    { "target-image", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL,
+      N_("Also offer this image file as a disk to install to"), N_("FILE") },
+    { "include-loop", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Also offer loop devices as disks"), NULL },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Use this TPM2 device or TCTI instead of finding one"), N_("DEVICE") },
+    { "source-certificate", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Trust a source image signed with this certificate"), N_("FILE") },
+    { "source-root-hash", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Trust a source image with this verity root hash"), N_("HASH") },
+    { "definitions", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Use the partition definitions in this directory"), N_("DIRECTORY") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Show the version and exit"), NULL },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Install this system on a disk of this computer."));
+}
+
+ImprintApplication *
+imprint_application_new (void)
+{
+  return g_object_new (IMPRINT_TYPE_APPLICATION,
+                       "application-id", IMPRINT_APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       NULL);
+}

@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "imprint-driver.h"
+#include "imprint-error.h"
+#include "imprint-util.h"
+
+struct _ImprintDriver
+{
+  GObject             parent_instance;
+
+  ImprintManager     *manager;
+
+  char               *source;
+  char              **target_images;
+  char               *tpm2_device;
+  char               *source_certificate;
+  char               *source_root_hash;
+  char               *definitions;
+  gboolean            include_loop;
+
+  char               *language;
+  GVariant           *target;
+  ImprintInstallMode  mode;
+  gboolean            use_tpm2;
+  gboolean            use_fido2;
+  char               *passphrase;     /* secret */
+  char               *recovery_key;   /* secret */
+  GVariant           *plan;
+
+  /* The job, once Install returned it. Job signals are subscribed to before
+   * Install is called and buffered until its path is known, so a fast job
+   * cannot finish before we listen. */
+  guint               job_subscription;
+  GPtrArray          *job_early_events;
+  char               *job_path;
+  ImprintJob         *job;
+  gboolean            job_finished;
+  gboolean            job_succeeded;
+  GError             *job_error;
+  GString            *log;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintDriver, imprint_driver, G_TYPE_OBJECT)
+
+enum {
+  JOB_LOG,
+  JOB_REQUEST,
+  JOB_COMPLETED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+typedef struct {
+  char     *path;
+  char     *member;
+  GVariant *parameters;
+} JobEvent;
+
+static void
+job_event_free (gpointer data)
+{
+  JobEvent *ev = data;
+
+  g_free (ev->path);
+  g_free (ev->member);
+  g_variant_unref (ev->parameters);
+  g_free (ev);
+}
+
+static void
+secret_replace (char      **secret,
+                const char *value)
+{
+  imprint_secret_free (*secret);
+  *secret = g_strdup (value);
+}
+
+static void
+imprint_driver_dispose (GObject *object)
+{
+  ImprintDriver *self = IMPRINT_DRIVER (object);
+
+  if (self->job_subscription != 0 && self->manager != NULL)
+    {
+      GDBusConnection *bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
+
+      g_dbus_connection_signal_unsubscribe (bus, self->job_subscription);
+      self->job_subscription = 0;
+    }
+  g_clear_object (&self->job);
+  g_clear_object (&self->manager);
+
+  G_OBJECT_CLASS (imprint_driver_parent_class)->dispose (object);
+}
+
+static void
+imprint_driver_finalize (GObject *object)
+{
+  ImprintDriver *self = IMPRINT_DRIVER (object);
+
+  g_free (self->source);
+  g_strfreev (self->target_images);
+  g_free (self->tpm2_device);
+  g_free (self->source_certificate);
+  g_free (self->source_root_hash);
+  g_free (self->definitions);
+  g_free (self->language);
+  g_clear_pointer (&self->target, g_variant_unref);
+  g_clear_pointer (&self->plan, g_variant_unref);
+  imprint_secret_free (self->passphrase);
+  imprint_secret_free (self->recovery_key);
+  g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
+  g_free (self->job_path);
+  g_clear_error (&self->job_error);
+  g_string_free (self->log, TRUE);
+
+  G_OBJECT_CLASS (imprint_driver_parent_class)->finalize (object);
+}
+
+static void
+imprint_driver_class_init (ImprintDriverClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = imprint_driver_dispose;
+  object_class->finalize = imprint_driver_finalize;
+
+  /* Register the error names before any reply arrives, so GDBus turns
+   * "dev.imprint.Imprint1.Error.*" into IMPRINT_ERROR codes. */
+  g_type_ensure (G_TYPE_ERROR);
+  (void) imprint_error_quark ();
+
+  signals[JOB_LOG] =
+    g_signal_new ("job-log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[JOB_REQUEST] =
+    g_signal_new ("job-request", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                  G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[JOB_COMPLETED] =
+    g_signal_new ("job-completed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+imprint_driver_init (ImprintDriver *self)
+{
+  self->use_tpm2 = TRUE;
+  self->log = g_string_new (NULL);
+  self->source = g_strdup ("");
+}
+
+ImprintDriver *
+imprint_driver_new (void)
+{
+  return g_object_new (IMPRINT_TYPE_DRIVER, NULL);
+}
+
+/* ---- connection ------------------------------------------------------ */
+
+static void
+manager_proxy_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ImprintDriver *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  ImprintManager *manager;
+
+  manager = imprint_manager_proxy_new_for_bus_finish (result, &error);
+  if (manager == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* Long calls (Install waits for polkit) must not time out on us. */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (manager), G_MAXINT);
+  g_set_object (&self->manager, manager);
+  g_task_return_pointer (task, manager, g_object_unref);
+}
+
+void
+imprint_driver_connect_async (ImprintDriver       *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, imprint_driver_connect_async);
+
+  if (self->manager != NULL)
+    {
+      g_task_return_pointer (task, g_object_ref (self->manager), g_object_unref);
+      return;
+    }
+
+  /* imprintd lives on the system bus and is started on demand. */
+  imprint_manager_proxy_new_for_bus (G_BUS_TYPE_SYSTEM,
+                                     G_DBUS_PROXY_FLAGS_NONE,
+                                     IMPRINT_BUS_NAME,
+                                     IMPRINT_MANAGER_PATH,
+                                     cancellable,
+                                     manager_proxy_cb,
+                                     g_steal_pointer (&task));
+}
+
+ImprintManager *
+imprint_driver_connect_finish (ImprintDriver  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+ImprintManager *
+imprint_driver_get_manager (ImprintDriver *self)
+{
+  g_return_val_if_fail (IMPRINT_IS_DRIVER (self), NULL);
+  return self->manager;
+}
+
+typedef struct {
+  char     *method;
+  GVariant *parameters;
+} CallData;
+
+static void
+call_data_free (gpointer data)
+{
+  CallData *cd = data;
+
+  g_free (cd->method);
+  g_clear_pointer (&cd->parameters, g_variant_unref);
+  g_free (cd);
+}
+
+static void
+call_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GVariant *reply;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (object), result, &error);
+  if (reply == NULL)
+    {
+      imprint_error_strip_remote (error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, reply, (GDestroyNotify) g_variant_unref);
+}
+
+static void
+call_connected_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ImprintDriver *self = g_task_get_source_object (task);
+  CallData *cd = g_task_get_task_data (task);
+  g_autoptr(ImprintManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+
+  manager = imprint_driver_connect_finish (self, result, &error);
+  if (manager == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* Every call may bring up the system's polkit agent. */
+  g_dbus_proxy_call (G_DBUS_PROXY (manager),
+                     cd->method,
+                     g_steal_pointer (&cd->parameters),
+                     G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                     -1,
+                     g_task_get_cancellable (task),
+                     call_done_cb,
+                     g_object_ref (task));
+}
+
+void
+imprint_driver_call (ImprintDriver       *self,
+                     const char          *method,
+                     GVariant            *parameters,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  CallData *cd;
+
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, imprint_driver_call);
+  cd = g_new0 (CallData, 1);
+  cd->method = g_strdup (method);
+  cd->parameters = g_variant_ref_sink (parameters);
+  g_task_set_task_data (task, cd, call_data_free);
+
+  imprint_driver_connect_async (self, cancellable, call_connected_cb,
+                                g_steal_pointer (&task));
+}
+
+GVariant *
+imprint_driver_call_finish (ImprintDriver  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- command-line settings ------------------------------------------- */
+
+const char *
+imprint_driver_get_source (ImprintDriver *self)
+{
+  return self->source;
+}
+
+void
+imprint_driver_set_source (ImprintDriver *self,
+                           const char    *source)
+{
+  g_free (self->source);
+  self->source = g_strdup (source ? source : "");
+}
+
+void
+imprint_driver_set_target_images (ImprintDriver      *self,
+                                  const char * const *images)
+{
+  g_strfreev (self->target_images);
+  self->target_images = g_strdupv ((char **) images);
+}
+
+void
+imprint_driver_set_include_loop (ImprintDriver *self,
+                                 gboolean       include_loop)
+{
+  self->include_loop = !!include_loop;
+}
+
+gboolean
+imprint_driver_get_include_loop (ImprintDriver *self)
+{
+  return self->include_loop;
+}
+
+void
+imprint_driver_set_tpm2_device (ImprintDriver *self,
+                                const char    *device)
+{
+  g_free (self->tpm2_device);
+  self->tpm2_device = g_strdup (device);
+}
+
+/* How to trust a source image that is not the running system (OEM lines,
+ * tests): its signing certificate or its verity root hash. */
+void
+imprint_driver_set_source_trust (ImprintDriver *self,
+                                 const char    *certificate,
+                                 const char    *root_hash)
+{
+  g_free (self->source_certificate);
+  self->source_certificate = g_strdup (certificate);
+  g_free (self->source_root_hash);
+  self->source_root_hash = g_strdup (root_hash);
+}
+
+/* Partition definitions other than the installed system's own. */
+void
+imprint_driver_set_definitions (ImprintDriver *self,
+                                const char    *directory)
+{
+  g_free (self->definitions);
+  self->definitions = g_strdup (directory);
+}
+
+GVariant *
+imprint_driver_build_list_options (ImprintDriver *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (self->include_loop)
+    g_variant_builder_add (&b, "{sv}", "include-loop", g_variant_new_boolean (TRUE));
+  if (self->target_images != NULL && self->target_images[0] != NULL)
+    g_variant_builder_add (&b, "{sv}", "include-files",
+                           g_variant_new_strv ((const char * const *) self->target_images, -1));
+  if (self->source[0] != '\0')
+    g_variant_builder_add (&b, "{sv}", "source", g_variant_new_string (self->source));
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+imprint_driver_build_security_options (ImprintDriver *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (self->tpm2_device != NULL)
+    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
+  return g_variant_builder_end (&b);
+}
+
+/* ---- choices ------------------------------------------------------------ */
+
+const char *
+imprint_driver_get_language (ImprintDriver *self)
+{
+  return self->language;
+}
+
+void
+imprint_driver_set_language (ImprintDriver *self,
+                             const char    *locale)
+{
+  g_free (self->language);
+  self->language = g_strdup (locale);
+}
+
+GVariant *
+imprint_driver_get_target (ImprintDriver *self)
+{
+  return self->target;
+}
+
+const char *
+imprint_driver_get_target_device (ImprintDriver *self)
+{
+  const char *device = NULL;
+
+  if (self->target == NULL ||
+      !g_variant_lookup (self->target, "device", "&s", &device))
+    return NULL;
+  return device;
+}
+
+void
+imprint_driver_set_target (ImprintDriver *self,
+                           GVariant      *disk)
+{
+  if (disk != NULL)
+    g_variant_ref_sink (disk);
+  g_clear_pointer (&self->target, g_variant_unref);
+  self->target = disk;
+  /* A plan belongs to one disk. */
+  g_clear_pointer (&self->plan, g_variant_unref);
+}
+
+ImprintInstallMode
+imprint_driver_get_mode (ImprintDriver *self)
+{
+  return self->mode;
+}
+
+void
+imprint_driver_set_mode (ImprintDriver      *self,
+                         ImprintInstallMode  mode)
+{
+  if (self->mode != mode)
+    g_clear_pointer (&self->plan, g_variant_unref);
+  self->mode = mode;
+}
+
+void
+imprint_driver_set_encryption (ImprintDriver *self,
+                               gboolean       tpm2,
+                               gboolean       fido2,
+                               const char    *passphrase)
+{
+  self->use_tpm2 = !!tpm2;
+  self->use_fido2 = !!fido2;
+  secret_replace (&self->passphrase, (passphrase && *passphrase) ? passphrase : NULL);
+  g_clear_pointer (&self->plan, g_variant_unref);
+}
+
+gboolean
+imprint_driver_get_use_tpm2 (ImprintDriver *self)
+{
+  return self->use_tpm2;
+}
+
+gboolean
+imprint_driver_get_use_fido2 (ImprintDriver *self)
+{
+  return self->use_fido2;
+}
+
+gboolean
+imprint_driver_get_use_passphrase (ImprintDriver *self)
+{
+  return self->passphrase != NULL;
+}
+
+const char *
+imprint_driver_get_recovery_key (ImprintDriver *self)
+{
+  return self->recovery_key;
+}
+
+void
+imprint_driver_set_recovery_key (ImprintDriver *self,
+                                 const char    *key)
+{
+  secret_replace (&self->recovery_key, key);
+}
+
+static void
+add_common_install_options (ImprintDriver   *self,
+                            GVariantBuilder *b)
+{
+  GVariantBuilder enc;
+
+  g_variant_builder_add (b, "{sv}", "mode",
+                         g_variant_new_string (self->mode == IMPRINT_INSTALL_FREE_SPACE
+                                               ? "free-space" : "erase"));
+
+  g_variant_builder_init (&enc, G_VARIANT_TYPE_STRING_ARRAY);
+  if (self->use_tpm2)
+    g_variant_builder_add (&enc, "s", "tpm2");
+  if (self->use_fido2)
+    g_variant_builder_add (&enc, "s", "fido2");
+  if (self->passphrase != NULL)
+    g_variant_builder_add (&enc, "s", "passphrase");
+  /* Always: without it a lost TPM or key means lost data. */
+  g_variant_builder_add (&enc, "s", "recovery-key");
+  g_variant_builder_add (b, "{sv}", "encryption", g_variant_builder_end (&enc));
+
+  if (self->source_certificate != NULL)
+    g_variant_builder_add (b, "{sv}", "certificate", g_variant_new_string (self->source_certificate));
+  if (self->source_root_hash != NULL)
+    g_variant_builder_add (b, "{sv}", "root-hash", g_variant_new_string (self->source_root_hash));
+  if (self->definitions != NULL)
+    g_variant_builder_add (b, "{sv}", "definitions", g_variant_new_string (self->definitions));
+}
+
+GVariant *
+imprint_driver_build_plan_options (ImprintDriver *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_common_install_options (self, &b);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+imprint_driver_get_plan (ImprintDriver *self)
+{
+  return self->plan;
+}
+
+void
+imprint_driver_set_plan (ImprintDriver *self,
+                         GVariant      *plan)
+{
+  if (plan != NULL)
+    g_variant_ref_sink (plan);
+  g_clear_pointer (&self->plan, g_variant_unref);
+  self->plan = plan;
+}
+
+/* ---- the job ---------------------------------------------------------- */
+
+void
+imprint_driver_append_log (ImprintDriver *self,
+                           const char    *line)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+
+  g_string_append_printf (self->log, "%s %s\n", stamp, line);
+}
+
+static void
+dispatch_job_event (ImprintDriver *self,
+                    const char    *member,
+                    GVariant      *parameters)
+{
+  if (g_str_equal (member, "Log") &&
+      g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(s)")))
+    {
+      const char *message;
+
+      g_variant_get (parameters, "(&s)", &message);
+      imprint_driver_append_log (self, message);
+      g_signal_emit (self, signals[JOB_LOG], 0, message);
+    }
+  else if (g_str_equal (member, "Request") &&
+           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
+    {
+      const char *id, *kind, *message;
+
+      g_variant_get (parameters, "(&s&s&s)", &id, &kind, &message);
+      g_signal_emit (self, signals[JOB_REQUEST], 0, id, kind, message);
+    }
+  else if (g_str_equal (member, "Completed") &&
+           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(bs)")) &&
+           !self->job_finished)
+    {
+      gboolean success;
+      const char *message;
+
+      g_variant_get (parameters, "(b&s)", &success, &message);
+      self->job_finished = TRUE;
+      self->job_succeeded = success;
+      if (!success)
+        {
+          const char *name = NULL;
+
+          if (self->job != NULL)
+            name = imprint_job_get_error_name (self->job);
+          if (name == NULL || *name == '\0')
+            name = imprint_error_to_dbus_name (IMPRINT_ERROR_FAILED);
+          /* The registered domain turns the name back into IMPRINT_ERROR. */
+          self->job_error = g_dbus_error_new_for_dbus_error (name, message);
+          imprint_error_strip_remote (self->job_error);
+          imprint_driver_append_log (self, message);
+        }
+      g_signal_emit (self, signals[JOB_COMPLETED], 0);
+    }
+}
+
+static void
+job_signal_cb (GDBusConnection *connection,
+               const char      *sender,
+               const char      *path,
+               const char      *interface,
+               const char      *member,
+               GVariant        *parameters,
+               gpointer         user_data)
+{
+  ImprintDriver *self = user_data;
+
+  if (self->job == NULL)
+    {
+      JobEvent *ev = g_new0 (JobEvent, 1);
+
+      ev->path = g_strdup (path);
+      ev->member = g_strdup (member);
+      ev->parameters = g_variant_ref (parameters);
+      g_ptr_array_add (self->job_early_events, ev);
+      return;
+    }
+
+  if (g_strcmp0 (path, self->job_path) == 0)
+    dispatch_job_event (self, member, parameters);
+}
+
+static void
+job_proxy_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ImprintDriver *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImprintJob) job = NULL;
+
+  job = imprint_job_proxy_new_finish (result, &error);
+  if (job == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_set_object (&self->job, job);
+  g_task_return_pointer (task, g_object_ref (job), g_object_unref);
+
+  /* Replay what the job said before we knew its path. */
+  for (guint i = 0; i < self->job_early_events->len; i++)
+    {
+      JobEvent *ev = g_ptr_array_index (self->job_early_events, i);
+
+      if (g_strcmp0 (ev->path, self->job_path) == 0)
+        dispatch_job_event (self, ev->member, ev->parameters);
+    }
+  g_ptr_array_set_size (self->job_early_events, 0);
+}
+
+static void
+install_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ImprintDriver *self = g_task_get_source_object (task);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = imprint_driver_call_finish (self, result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_variant_get (reply, "(o)", &self->job_path);
+  imprint_job_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
+                         G_DBUS_PROXY_FLAGS_GET_INVALIDATED_PROPERTIES,
+                         IMPRINT_BUS_NAME,
+                         self->job_path,
+                         g_task_get_cancellable (task),
+                         job_proxy_cb,
+                         g_object_ref (task));
+}
+
+void
+imprint_driver_install_async (ImprintDriver       *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GDBusConnection *bus;
+  GVariantBuilder b;
+  const char *target;
+
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, imprint_driver_install_async);
+
+  target = imprint_driver_get_target_device (self);
+  if (self->manager == NULL || target == NULL || self->recovery_key == NULL ||
+      self->job != NULL || self->job_path != NULL)
+    {
+      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The installation is not ready to start."));
+      return;
+    }
+
+  bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
+  self->job_early_events = g_ptr_array_new_with_free_func (job_event_free);
+  self->job_subscription =
+    g_dbus_connection_signal_subscribe (bus,
+                                        g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->manager)),
+                                        IMPRINT_JOB_INTERFACE,
+                                        NULL, NULL, NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE,
+                                        job_signal_cb, self, NULL);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_common_install_options (self, &b);
+  if (self->tpm2_device != NULL && self->use_tpm2)
+    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
+  if (self->passphrase != NULL)
+    g_variant_builder_add (&b, "{sv}", "passphrase", imprint_secret_variant_new (self->passphrase));
+  g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
+
+  imprint_driver_append_log (self, _("Starting the installation"));
+  imprint_driver_call (self, "Install",
+                       g_variant_new ("(ss@a{sv})", self->source, target,
+                                      g_variant_builder_end (&b)),
+                       cancellable, install_cb, g_steal_pointer (&task));
+}
+
+ImprintJob *
+imprint_driver_install_finish (ImprintDriver  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  ImprintJob *job = g_task_propagate_pointer (G_TASK (result), error);
+
+  /* A failed start leaves no job: forget the subscription so a retry can
+   * start afresh. */
+  if (job == NULL)
+    {
+      g_autofree char *path = g_steal_pointer (&self->job_path);
+
+      if (self->job_subscription != 0)
+        g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
+                                              self->job_subscription);
+      self->job_subscription = 0;
+      g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
+    }
+  return job;
+}
+
+ImprintJob *
+imprint_driver_get_job (ImprintDriver *self)
+{
+  return self->job;
+}
+
+gboolean
+imprint_driver_get_job_finished (ImprintDriver *self)
+{
+  return self->job_finished;
+}
+
+gboolean
+imprint_driver_get_job_succeeded (ImprintDriver *self)
+{
+  return self->job_succeeded;
+}
+
+const GError *
+imprint_driver_get_job_error (ImprintDriver *self)
+{
+  return self->job_error;
+}
+
+const char *
+imprint_driver_get_log (ImprintDriver *self)
+{
+  return self->log->str;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+void      imprint_i18n_init            (const char    *localedir);
+
+void      imprint_secret_free          (char          *secret);
+GVariant *imprint_secret_variant_new   (const char    *secret);
+
+char     *imprint_error_to_sentence    (const GError  *error);
+char     *imprint_error_what_is_safe   (const GError  *error,
+                                        gboolean       writing_started);
+
+char     *imprint_format_rate          (guint64        bytes_per_second);
+char     *imprint_format_time_left     (gint64         seconds);
+
+char     *imprint_disk_dup_title       (GVariant      *disk);
+char     *imprint_disk_dup_description (GVariant      *disk);
+const char *imprint_disk_get_icon_name (GVariant      *disk);
+guint64   imprint_disk_get_largest_free(GVariant      *disk);
+
+G_END_DECLS

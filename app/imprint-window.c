@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <locale.h>
+#include <glib/gi18n.h>
+
+#include "imprint-pages.h"
+#include "imprint-window.h"
+
+struct _ImprintWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  AdwHeaderBar         *header_bar;
+  AdwWindowTitle       *window_title;
+  GtkButton            *back_button;
+  GtkButton            *next_button;
+  GtkSpinner           *spinner;
+  AdwLeaflet           *leaflet;
+
+  ImprintDriver        *driver;
+  GPtrArray            *pages;          /* ImprintPage, in table order */
+  guint                 current;
+  GCancellable         *apply_cancellable;
+  gulong                apply_done_id;
+  gboolean              applying;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintWindow, imprint_window, ADW_TYPE_APPLICATION_WINDOW)
+
+/* glibc's (and GNU libintl's) translation cache generation counter. */
+extern int _nl_msg_cat_cntr;
+
+static void update_navigation (ImprintWindow *self);
+
+static ImprintPage *
+page_at (ImprintWindow *self,
+         guint          i)
+{
+  if (i >= self->pages->len)
+    return NULL;
+  return g_ptr_array_index (self->pages, i);
+}
+
+ImprintPage *
+imprint_window_get_current_page (ImprintWindow *self)
+{
+  g_return_val_if_fail (IMPRINT_IS_WINDOW (self), NULL);
+  return page_at (self, self->current);
+}
+
+ImprintPage *
+imprint_window_get_page (ImprintWindow *self,
+                         const char    *id)
+{
+  guint n;
+  const ImprintPageEntry *table = imprint_pages_installer (&n);
+
+  for (guint i = 0; i < n && i < self->pages->len; i++)
+    if (g_str_equal (table[i].id, id))
+      return page_at (self, i);
+  return NULL;
+}
+
+ImprintDriver *
+imprint_window_get_driver (ImprintWindow *self)
+{
+  return self->driver;
+}
+
+static void
+page_notify_cb (ImprintWindow *self)
+{
+  update_navigation (self);
+}
+
+static void
+update_navigation (ImprintWindow *self)
+{
+  ImprintPage *page = imprint_window_get_current_page (self);
+  gboolean can_back, can_next;
+
+  if (page == NULL)
+    return;
+
+  can_back = self->current > 0 && imprint_page_get_can_go_back (page);
+  /* Pages without the header button (Install, a finished job) still move
+   * on through win.next. */
+  can_next = imprint_page_get_complete (page) && !self->applying &&
+             self->current + 1 < self->pages->len;
+
+  adw_window_title_set_title (self->window_title, imprint_page_get_title (page));
+  gtk_widget_set_visible (GTK_WIDGET (self->back_button), can_back);
+  gtk_widget_set_visible (GTK_WIDGET (self->next_button), imprint_page_get_has_forward (page));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.back", can_back);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next", can_next);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->applying);
+  gtk_spinner_set_spinning (self->spinner, self->applying);
+}
+
+static void
+translate_chrome (ImprintWindow *self)
+{
+  gtk_button_set_label (self->back_button, _("_Back"));
+  gtk_button_set_label (self->next_button, _("_Next"));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->back_button), _("Go to the previous step (Alt+Left)"));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->next_button), _("Go to the next step (Alt+Right)"));
+  gtk_window_set_title (GTK_WINDOW (self), _("Install System"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Working…"),
+                                  -1);
+}
+
+static gboolean
+focus_page_idle (gpointer user_data)
+{
+  GtkWidget *page = user_data;
+  GtkRoot *root = gtk_widget_get_root (page);
+
+  if (root != NULL && gtk_widget_get_mapped (page))
+    {
+      GtkWidget *focus = gtk_root_get_focus (root);
+
+      if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+        gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+switch_to (ImprintWindow *self,
+           guint          index)
+{
+  ImprintPage *page = page_at (self, index);
+
+  if (page == NULL)
+    return;
+
+  self->current = index;
+  adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (page));
+  imprint_page_shown (page);
+  update_navigation (self);
+  /* Keyboard users land in the new page, not on the old button; once the
+   * page is in place, not from inside the switch. */
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, focus_page_idle, g_object_ref (page), g_object_unref);
+}
+
+static void
+apply_done_cb (ImprintPage   *page,
+               gboolean       valid,
+               ImprintWindow *self)
+{
+  g_clear_signal_handler (&self->apply_done_id, page);
+  self->applying = FALSE;
+  if (valid && page == imprint_window_get_current_page (self))
+    switch_to (self, self->current + 1);
+  else
+    update_navigation (self);
+}
+
+static void
+next_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ImprintWindow *self = IMPRINT_WINDOW (widget);
+  ImprintPage *page = imprint_window_get_current_page (self);
+
+  if (page == NULL || self->applying || !imprint_page_get_complete (page))
+    return;
+
+  g_cancellable_cancel (self->apply_cancellable);
+  g_clear_object (&self->apply_cancellable);
+  self->apply_cancellable = g_cancellable_new ();
+
+  self->apply_done_id = g_signal_connect (page, "apply-done", G_CALLBACK (apply_done_cb), self);
+  if (imprint_page_apply (page, self->apply_cancellable))
+    {
+      self->applying = TRUE;
+      update_navigation (self);
+      return;
+    }
+  g_clear_signal_handler (&self->apply_done_id, page);
+  switch_to (self, self->current + 1);
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ImprintWindow *self = IMPRINT_WINDOW (widget);
+  ImprintPage *page = imprint_window_get_current_page (self);
+
+  if (self->current == 0 || page == NULL || !imprint_page_get_can_go_back (page))
+    return;
+
+  g_cancellable_cancel (self->apply_cancellable);
+  g_clear_signal_handler (&self->apply_done_id, page);
+  self->applying = FALSE;
+  switch_to (self, self->current - 1);
+}
+
+static void
+language_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  imprint_window_set_language (IMPRINT_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+add_page (ImprintWindow *self,
+          GType          type)
+{
+  ImprintPage *page = g_object_ref_sink (g_object_new (type, "driver", self->driver, NULL));
+
+  g_ptr_array_add (self->pages, page);
+  adw_leaflet_append (self->leaflet, GTK_WIDGET (page));
+  g_signal_connect_object (page, "notify::complete", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (page, "notify::title", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (page, "notify::has-forward", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (page, "notify::can-go-back", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+}
+
+/* Builds the pages from @first on. Pages are rebuilt after a language
+ * change so their templates are translated again; that only happens on the
+ * first page, before any other choice is made. */
+static void
+build_pages_from (ImprintWindow *self,
+                  guint          first)
+{
+  guint n;
+  const ImprintPageEntry *table = imprint_pages_installer (&n);
+
+  while (self->pages->len > first)
+    {
+      ImprintPage *page = g_ptr_array_steal_index (self->pages, self->pages->len - 1);
+
+      adw_leaflet_remove (self->leaflet, GTK_WIDGET (page));
+      g_object_unref (page);
+    }
+
+  for (guint i = first; i < n; i++)
+    add_page (self, table[i].get_type ());
+}
+
+void
+imprint_window_set_language (ImprintWindow *self,
+                             const char    *locale)
+{
+  g_autofree char *language = NULL;
+  const char *dot;
+
+  g_return_if_fail (IMPRINT_IS_WINDOW (self));
+  g_return_if_fail (locale != NULL);
+
+  if (g_strcmp0 (imprint_driver_get_language (self->driver), locale) == 0)
+    return;
+  imprint_driver_set_language (self->driver, locale);
+
+  /* The live system may not have every locale generated; LANGUAGE still
+   * picks the translation then, as long as LC_MESSAGES is not plain "C". */
+  dot = strchr (locale, '.');
+  language = dot ? g_strndup (locale, dot - locale) : g_strdup (locale);
+  g_setenv ("LANGUAGE", language, TRUE);
+  if (setlocale (LC_MESSAGES, locale) == NULL)
+    setlocale (LC_MESSAGES, "C.UTF-8");
+  /* gettext caches translations; tell it the language changed, as the GNU
+   * gettext manual says to after changing LANGUAGE. */
+  _nl_msg_cat_cntr++;
+
+  gtk_widget_set_default_direction (gtk_get_locale_direction ());
+
+  translate_chrome (self);
+  if (self->pages->len > 0)
+    {
+      build_pages_from (self, self->current + 1);
+      for (guint i = 0; i <= self->current; i++)
+        imprint_page_locale_changed (page_at (self, i));
+    }
+  update_navigation (self);
+}
+
+static void
+imprint_window_dispose (GObject *object)
+{
+  ImprintWindow *self = IMPRINT_WINDOW (object);
+
+  g_cancellable_cancel (self->apply_cancellable);
+  g_clear_object (&self->apply_cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_WINDOW);
+  g_clear_pointer (&self->pages, g_ptr_array_unref);
+  g_clear_object (&self->driver);
+
+  G_OBJECT_CLASS (imprint_window_parent_class)->dispose (object);
+}
+
+static void
+imprint_window_class_init (ImprintWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = imprint_window_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/dev/imprint/Imprint/imprint-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, header_bar);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, next_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWindow, leaflet);
+
+  gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "win.language", "s", language_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
+}
+
+/* Style and icons of the app, once per display, whoever hosts the window
+ * (the application, a settings panel, the UI tests). */
+static void
+ensure_style (void)
+{
+  static gboolean done;
+  g_autoptr(GtkCssProvider) css = NULL;
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (done || display == NULL)
+    return;
+  done = TRUE;
+
+  css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/dev/imprint/Imprint/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (display),
+                                    "/dev/imprint/Imprint/icons");
+}
+
+static void
+imprint_window_init (ImprintWindow *self)
+{
+  ensure_style ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->pages = g_ptr_array_new_with_free_func (g_object_unref);
+  translate_chrome (self);
+}
+
+ImprintWindow *
+imprint_window_new (ImprintApplication *app,
+                    ImprintDriver      *driver)
+{
+  ImprintWindow *self;
+
+  g_return_val_if_fail (IMPRINT_IS_DRIVER (driver), NULL);
+
+  self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
+  self->driver = g_object_ref (driver);
+  build_pages_from (self, 0);
+  switch_to (self, 0);
+  return self;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "imprint-application.h"
+#include "imprint-driver.h"
+#include "imprint-page.h"
+
+G_BEGIN_DECLS
+
+#define IMPRINT_TYPE_WINDOW (imprint_window_get_type ())
+G_DECLARE_FINAL_TYPE (ImprintWindow, imprint_window, IMPRINT, WINDOW, AdwApplicationWindow)
+
+ImprintWindow *imprint_window_new              (ImprintApplication *app,
+                                                ImprintDriver      *driver);
+ImprintDriver *imprint_window_get_driver       (ImprintWindow      *self);
+ImprintPage   *imprint_window_get_current_page (ImprintWindow      *self);
+ImprintPage   *imprint_window_get_page         (ImprintWindow      *self,
+                                                const char         *id);
+void           imprint_window_set_language     (ImprintWindow      *self,
+                                                const char         *locale);
+
+G_END_DECLS

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "imprint-disk-page.h"
+#include "imprint-disk-row.h"
+#include "imprint-util.h"
+
+struct _ImprintDiskPage
+{
+  ImprintPage          parent_instance;
+
+  AdwPreferencesGroup *disks_group;
+  GtkSpinner          *spinner;
+  GtkWidget           *error_box;
+  GtkLabel            *error_label;
+  GtkWidget           *retry_button;
+  GtkWidget           *empty_label;
+  GtkWidget           *mode_group;
+  AdwActionRow        *erase_row;
+  AdwActionRow        *free_row;
+  GtkCheckButton      *erase_check;
+  GtkCheckButton      *free_check;
+  GtkWidget           *warning_box;
+  GtkLabel            *warning_label;
+
+  GPtrArray           *rows;        /* ImprintDiskRow, borrowed from the group */
+  GtkCheckButton      *group_leader; /* an invisible radio so none is preselected */
+  GCancellable        *cancellable;
+  gboolean             loaded;
+  gboolean             loading;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintDiskPage, imprint_disk_page, IMPRINT_TYPE_PAGE)
+
+static ImprintDiskRow *
+selected_row (ImprintDiskPage *self)
+{
+  for (guint i = 0; i < self->rows->len; i++)
+    {
+      ImprintDiskRow *row = g_ptr_array_index (self->rows, i);
+
+      if (gtk_check_button_get_active (imprint_disk_row_get_check (row)) &&
+          imprint_disk_row_get_usable (row))
+        return row;
+    }
+  return NULL;
+}
+
+static ImprintDiskRow *
+find_row (ImprintDiskPage *self,
+          const char      *device)
+{
+  for (guint i = 0; i < self->rows->len; i++)
+    {
+      ImprintDiskRow *row = g_ptr_array_index (self->rows, i);
+
+      if (g_strcmp0 (imprint_disk_row_get_device (row), device) == 0)
+        return row;
+    }
+  return NULL;
+}
+
+static char *
+describe_erased (GVariant *disk)
+{
+  g_autoptr(GVariant) partitions = NULL;
+  g_autoptr(GString) list = g_string_new (NULL);
+  g_autofree char *title = imprint_disk_dup_title (disk);
+  GVariantIter iter;
+  GVariant *part;
+  const char *contents = NULL;
+
+  partitions = g_variant_lookup_value (disk, "partitions", G_VARIANT_TYPE ("aa{sv}"));
+  if (partitions != NULL)
+    {
+      g_variant_iter_init (&iter, partitions);
+      while ((part = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          const char *what = NULL, *label = NULL;
+          guint64 size = 0;
+          g_autofree char *size_str = NULL;
+
+          g_variant_lookup (part, "contents", "&s", &what);
+          g_variant_lookup (part, "filesystem-label", "&s", &label);
+          g_variant_lookup (part, "size", "t", &size);
+          size_str = g_format_size (size);
+          if (what == NULL || *what == '\0')
+            what = _("Unknown data");
+          /* "Windows “Windows”" says nothing twice. */
+          if (label != NULL && *label != '\0' && g_strcmp0 (label, what) != 0)
+            /* Translators: one erased partition: "• <contents> “<label>” (<size>)" */
+            g_string_append_printf (list, _("\n• %s “%s” (%s)"), what, label, size_str);
+          else
+            /* Translators: one erased partition: "• <contents> (<size>)" */
+            g_string_append_printf (list, _("\n• %s (%s)"), what, size_str);
+          g_variant_unref (part);
+        }
+    }
+
+  if (list->len == 0)
+    {
+      g_variant_lookup (disk, "contents", "&s", &contents);
+      if (contents != NULL && *contents != '\0')
+        g_string_append_printf (list, "\n• %s", contents);
+    }
+
+  if (list->len == 0)
+    return g_strdup_printf (_("Everything on %s will be erased."), title);
+  return g_strdup_printf (_("Everything on %s will be erased for ever:%s"), title, list->str);
+}
+
+static void
+update_choice (ImprintDiskPage *self)
+{
+  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintDiskRow *row = selected_row (self);
+  GVariant *disk = row ? imprint_disk_row_get_disk (row) : NULL;
+  guint64 free_space = disk ? imprint_disk_get_largest_free (disk) : 0;
+  const char *table = NULL;
+  gboolean can_use_free;
+
+  if (disk != NULL)
+    g_variant_lookup (disk, "table", "&s", &table);
+  /* Beside another system only on a partitioned disk with room. */
+  can_use_free = free_space > 0 && table != NULL && *table != '\0';
+
+  if (can_use_free)
+    {
+      g_autofree char *size = g_format_size (free_space);
+      g_autofree char *subtitle = g_strdup_printf (_("Keep what is on the disk and install into its "
+                                                     "free space (%s)"), size);
+      adw_action_row_set_subtitle (self->free_row, subtitle);
+    }
+  else
+    adw_action_row_set_subtitle (self->free_row, _("This disk has no free space"));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->free_row), can_use_free);
+  if (!can_use_free && gtk_check_button_get_active (self->free_check))
+    gtk_check_button_set_active (self->erase_check, TRUE);
+
+  gtk_widget_set_sensitive (self->mode_group, disk != NULL);
+
+  imprint_driver_set_target (driver, disk);
+  imprint_driver_set_mode (driver, gtk_check_button_get_active (self->free_check)
+                                   ? IMPRINT_INSTALL_FREE_SPACE : IMPRINT_INSTALL_ERASE);
+
+  if (disk != NULL && gtk_check_button_get_active (self->erase_check))
+    {
+      g_autofree char *warning = describe_erased (disk);
+
+      gtk_label_set_label (self->warning_label, warning);
+      gtk_widget_set_visible (self->warning_box, TRUE);
+    }
+  else
+    gtk_widget_set_visible (self->warning_box, FALSE);
+
+  imprint_page_set_complete (IMPRINT_PAGE (self), disk != NULL);
+}
+
+static void
+mode_toggled_cb (ImprintDiskPage *self)
+{
+  update_choice (self);
+}
+
+static void
+row_toggled_cb (ImprintDiskPage *self)
+{
+  update_choice (self);
+}
+
+static gboolean
+wanted (ImprintDiskPage *self,
+        GVariant        *disk)
+{
+  const char *transport = NULL;
+
+  /* Signals report loop devices too; show them only when asked for. */
+  g_variant_lookup (disk, "transport", "&s", &transport);
+  return g_strcmp0 (transport, "loop") != 0 ||
+         imprint_driver_get_include_loop (imprint_page_get_driver (IMPRINT_PAGE (self)));
+}
+
+static void
+update_empty (ImprintDiskPage *self)
+{
+  gtk_widget_set_visible (self->empty_label,
+                          self->loaded && self->rows->len == 0 &&
+                          !gtk_widget_get_visible (self->error_box));
+}
+
+static void
+add_disk (ImprintDiskPage *self,
+          GVariant        *disk)
+{
+  const char *device = NULL;
+  GtkWidget *row;
+
+  if (!g_variant_lookup (disk, "device", "&s", &device) || !wanted (self, disk))
+    return;
+  if (find_row (self, device) != NULL)
+    return;
+
+  row = imprint_disk_row_new (disk);
+  gtk_check_button_set_group (imprint_disk_row_get_check (IMPRINT_DISK_ROW (row)), self->group_leader);
+  g_signal_connect_object (imprint_disk_row_get_check (IMPRINT_DISK_ROW (row)), "toggled",
+                           G_CALLBACK (row_toggled_cb), self, G_CONNECT_SWAPPED);
+  adw_preferences_group_add (self->disks_group, row);
+  g_ptr_array_add (self->rows, row);
+  update_empty (self);
+}
+
+static void
+remove_disk (ImprintDiskPage *self,
+             const char      *device)
+{
+  ImprintDiskRow *row = find_row (self, device);
+  gboolean was_selected;
+
+  if (row == NULL)
+    return;
+
+  was_selected = row == selected_row (self);
+  g_ptr_array_remove (self->rows, row);
+  adw_preferences_group_remove (self->disks_group, GTK_WIDGET (row));
+  if (was_selected)
+    gtk_check_button_set_active (self->group_leader, TRUE);
+  update_choice (self);
+  update_empty (self);
+}
+
+static void
+disk_added_cb (ImprintDiskPage *self,
+               GVariant        *disk)
+{
+  if (self->loaded)
+    add_disk (self, disk);
+}
+
+static void
+disk_changed_cb (ImprintDiskPage *self,
+                 GVariant        *disk)
+{
+  const char *device = NULL;
+  ImprintDiskRow *row;
+
+  if (!self->loaded || !g_variant_lookup (disk, "device", "&s", &device))
+    return;
+  row = find_row (self, device);
+  if (row == NULL)
+    {
+      add_disk (self, disk);
+      return;
+    }
+  imprint_disk_row_set_disk (row, disk);
+  update_choice (self);
+}
+
+static void
+disk_removed_cb (ImprintDiskPage *self,
+                 const char      *device)
+{
+  remove_disk (self, device);
+}
+
+static void
+show_error (ImprintDiskPage *self,
+            const GError    *error)
+{
+  g_autofree char *sentence = imprint_error_to_sentence (error);
+
+  gtk_label_set_label (self->error_label, sentence);
+  gtk_widget_set_visible (self->error_box, TRUE);
+  gtk_widget_grab_focus (self->retry_button);
+}
+
+static void
+list_disks_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ImprintDiskPage) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) disks = NULL;
+  g_autoptr(GError) error = NULL;
+  ImprintManager *manager;
+  GVariantIter iter;
+  GVariant *disk;
+
+  self->loading = FALSE;
+  gtk_spinner_set_spinning (self->spinner, FALSE);
+
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (reply == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, error);
+      return;
+    }
+
+  manager = imprint_driver_get_manager (IMPRINT_DRIVER (object));
+  if (!self->loaded)
+    {
+      g_signal_connect_object (manager, "disk-added", G_CALLBACK (disk_added_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (manager, "disk-changed", G_CALLBACK (disk_changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (manager, "disk-removed", G_CALLBACK (disk_removed_cb), self, G_CONNECT_SWAPPED);
+    }
+  self->loaded = TRUE;
+
+  disks = g_variant_get_child_value (reply, 0);
+  g_variant_iter_init (&iter, disks);
+  while ((disk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *device = NULL;
+      ImprintDiskRow *row;
+
+      if (g_variant_lookup (disk, "device", "&s", &device) &&
+          (row = find_row (self, device)) != NULL)
+        imprint_disk_row_set_disk (row, disk);
+      else
+        add_disk (self, disk);
+      g_variant_unref (disk);
+    }
+
+  update_choice (self);
+  update_empty (self);
+}
+
+static void
+reload (ImprintDiskPage *self)
+{
+  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+
+  if (self->loading)
+    return;
+  self->loading = TRUE;
+  gtk_widget_set_visible (self->error_box, FALSE);
+  gtk_spinner_set_spinning (self->spinner, TRUE);
+  imprint_driver_call (driver, "ListDisks",
+                       g_variant_new ("(@a{sv})", imprint_driver_build_list_options (driver)),
+                       self->cancellable, list_disks_cb, g_object_ref (self));
+}
+
+static void
+reload_cb (ImprintDiskPage *self)
+{
+  reload (self);
+}
+
+static void
+imprint_disk_page_shown (ImprintPage *page)
+{
+  ImprintDiskPage *self = IMPRINT_DISK_PAGE (page);
+
+  if (!self->loaded)
+    reload (self);
+}
+
+static void
+imprint_disk_page_dispose (GObject *object)
+{
+  ImprintDiskPage *self = IMPRINT_DISK_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->rows, g_ptr_array_unref);
+  g_clear_object (&self->group_leader);
+
+  G_OBJECT_CLASS (imprint_disk_page_parent_class)->dispose (object);
+}
+
+static void
+imprint_disk_page_class_init (ImprintDiskPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
+
+  object_class->dispose = imprint_disk_page_dispose;
+  page_class->shown = imprint_disk_page_shown;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/dev/imprint/Imprint/pages/disk/imprint-disk-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, disks_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, spinner);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, error_box);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, mode_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, erase_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, free_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, erase_check);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, free_check);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, warning_box);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, warning_label);
+  gtk_widget_class_bind_template_callback (widget_class, mode_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, reload_cb);
+}
+
+static void
+imprint_disk_page_init (ImprintDiskPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->rows = g_ptr_array_new ();
+  self->cancellable = g_cancellable_new ();
+  /* Never shown: it holds the radio group's "nothing chosen" state. */
+  self->group_leader = g_object_ref_sink (GTK_CHECK_BUTTON (gtk_check_button_new ()));
+  gtk_check_button_set_active (self->group_leader, TRUE);
+}

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "imprint-security-page.h"
+#include "imprint-util.h"
+
+struct _ImprintSecurityPage
+{
+  ImprintPage     parent_instance;
+
+  GtkSpinner     *spinner;
+  AdwActionRow   *tpm_row;
+  GtkSwitch      *tpm_switch;
+  AdwActionRow   *fido_row;
+  GtkWidget      *refresh_button;
+  GtkSwitch      *fido_switch;
+  AdwExpanderRow *passphrase_row;
+  GtkEditable    *pass_entry;
+  GtkEditable    *confirm_entry;
+  GtkLevelBar    *strength_bar;
+  GtkLabel       *strength_label;
+  AdwActionRow   *secure_boot_row;
+  GtkLabel       *hint_label;
+
+  GCancellable   *cancellable;
+  GCancellable   *check_cancellable;
+  guint           check_timeout;
+  int             score;          /* for the passphrase last rated */
+  gboolean        score_current;  /* the score is for the text shown */
+  gboolean        loaded;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintSecurityPage, imprint_security_page, IMPRINT_TYPE_PAGE)
+
+static void
+update_complete (ImprintSecurityPage *self)
+{
+  gboolean tpm = gtk_switch_get_active (self->tpm_switch);
+  gboolean fido = gtk_switch_get_active (self->fido_switch);
+  gboolean pass = adw_expander_row_get_enable_expansion (self->passphrase_row);
+  const char *p1 = gtk_editable_get_text (self->pass_entry);
+  const char *p2 = gtk_editable_get_text (self->confirm_entry);
+  const char *hint = "";
+  gboolean complete = TRUE;
+
+  if (pass)
+    {
+      if (*p1 == '\0')
+        {
+          hint = _("Type a passphrase, or turn the passphrase off.");
+          complete = FALSE;
+        }
+      else if (!self->score_current)
+        complete = FALSE;
+      else if (self->score < 0)
+        {
+          hint = _("This passphrase is too easy to guess. Choose another one.");
+          complete = FALSE;
+        }
+      else if (!g_str_equal (p1, p2))
+        {
+          hint = *p2 ? _("The passphrases do not match.") : "";
+          complete = FALSE;
+        }
+    }
+  if (!tpm && !fido && !pass)
+    {
+      hint = _("Choose at least one way to unlock the disk.");
+      complete = FALSE;
+    }
+
+  gtk_label_set_label (self->hint_label, hint);
+  gtk_widget_set_visible (GTK_WIDGET (self->hint_label), *hint != '\0');
+  imprint_page_set_complete (IMPRINT_PAGE (self), complete && self->loaded);
+}
+
+static void
+changed_cb (ImprintSecurityPage *self)
+{
+  update_complete (self);
+}
+
+static void
+confirm_activated_cb (ImprintSecurityPage *self)
+{
+  /* Enter in the last field moves on, as the Next button would. */
+  if (imprint_page_get_complete (IMPRINT_PAGE (self)))
+    imprint_page_go_forward (IMPRINT_PAGE (self));
+}
+
+static void
+check_passphrase_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(ImprintSecurityPage) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *message;
+  int score;
+
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (reply == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Without a rating, do not block: the daemon checks again at install. */
+      g_autofree char *sentence = imprint_error_to_sentence (error);
+      gtk_label_set_label (self->strength_label, sentence);
+      self->score = 0;
+      self->score_current = TRUE;
+      update_complete (self);
+      return;
+    }
+
+  g_variant_get (reply, "(i&s)", &score, &message);
+  self->score = score;
+  self->score_current = TRUE;
+
+  gtk_level_bar_set_value (self->strength_bar, MAX (score, 0));
+  if (*message == '\0')
+    {
+      if (score < 0)
+        message = _("Too easy to guess");
+      else if (score < 40)
+        message = _("Weak");
+      else if (score < 70)
+        message = _("Fair");
+      else
+        message = _("Strong");
+    }
+  gtk_label_set_label (self->strength_label, message);
+  update_complete (self);
+}
+
+static gboolean
+check_timeout_cb (gpointer user_data)
+{
+  ImprintSecurityPage *self = user_data;
+  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+
+  self->check_timeout = 0;
+  g_cancellable_cancel (self->check_cancellable);
+  g_clear_object (&self->check_cancellable);
+  self->check_cancellable = g_cancellable_new ();
+
+  imprint_driver_call (driver, "CheckPassphrase",
+                       g_variant_new ("(@sa{sv})",
+                                      imprint_secret_variant_new (gtk_editable_get_text (self->pass_entry)),
+                                      NULL),
+                       self->check_cancellable, check_passphrase_cb, g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+passphrase_changed_cb (ImprintSecurityPage *self)
+{
+  self->score_current = FALSE;
+  g_clear_handle_id (&self->check_timeout, g_source_remove);
+
+  if (*gtk_editable_get_text (self->pass_entry) == '\0')
+    {
+      gtk_level_bar_set_value (self->strength_bar, 0);
+      gtk_label_set_label (self->strength_label, "");
+    }
+  else
+    /* Rate after a short pause in typing, not at every key. */
+    self->check_timeout = g_timeout_add (250, check_timeout_cb, self);
+  update_complete (self);
+}
+
+static gboolean
+lookup_available (GVariant    *dict,
+                  const char **reason)
+{
+  gboolean available = FALSE;
+
+  *reason = NULL;
+  if (dict == NULL)
+    return FALSE;
+  g_variant_lookup (dict, "available", "b", &available);
+  g_variant_lookup (dict, "reason", "&s", reason);
+  return available;
+}
+
+static void
+show_tpm (ImprintSecurityPage *self,
+          GVariant            *tpm)
+{
+  const char *reason;
+  const char *manufacturer = NULL;
+  g_autofree char *subtitle = NULL;
+  gboolean available = lookup_available (tpm, &reason);
+
+  if (available)
+    {
+      if (tpm != NULL)
+        g_variant_lookup (tpm, "manufacturer", "&s", &manufacturer);
+      if (manufacturer != NULL && *manufacturer != '\0')
+        /* Translators: %s is the TPM maker, e.g. "Infineon" */
+        subtitle = g_strdup_printf (_("Recommended. A TPM 2.0 chip by %s is present and ready. The disk "
+                                      "unlocks by itself as long as the system was not tampered with."),
+                                    manufacturer);
+      else
+        subtitle = g_strdup (_("Recommended. A TPM 2.0 chip is present and ready. The disk unlocks "
+                               "by itself as long as the system was not tampered with."));
+    }
+  else
+    subtitle = g_strdup (reason && *reason ? reason : _("This computer has no usable TPM 2.0 chip."));
+
+  adw_action_row_set_subtitle (self->tpm_row, subtitle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->tpm_switch), available);
+  if (!available)
+    gtk_switch_set_active (self->tpm_switch, FALSE);
+  else if (!self->loaded)
+    gtk_switch_set_active (self->tpm_switch,
+                           imprint_driver_get_use_tpm2 (imprint_page_get_driver (IMPRINT_PAGE (self))));
+
+  /* Without a TPM, a passphrase is the way in. */
+  if (!available && !self->loaded)
+    adw_expander_row_set_enable_expansion (self->passphrase_row, TRUE);
+}
+
+static const char *
+fido_name (GVariant *dev)
+{
+  static const char * const keys[] = { "product", "name", "manufacturer", "path" };
+  const char *name = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_variant_lookup (dev, keys[i], "&s", &name) && *name != '\0')
+      return name;
+  return NULL;
+}
+
+static void
+show_fido (ImprintSecurityPage *self,
+           GVariant            *devices)
+{
+  g_autofree char *subtitle = NULL;
+  const char *first_reason = NULL;
+  const char *name = NULL;
+  gboolean available = FALSE;
+
+  if (devices != NULL && g_variant_is_of_type (devices, G_VARIANT_TYPE ("aa{sv}")))
+    {
+      GVariantIter iter;
+      GVariant *dev;
+
+      g_variant_iter_init (&iter, devices);
+      while ((dev = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          const char *reason;
+
+          if (lookup_available (dev, &reason) && !available)
+            {
+              available = TRUE;
+              name = fido_name (dev);
+            }
+          else if (first_reason == NULL)
+            first_reason = reason;
+          g_variant_unref (dev);
+        }
+    }
+
+  if (available && name != NULL)
+    /* Translators: %s is the security key's name, e.g. "YubiKey 5 NFC" */
+    subtitle = g_strdup_printf (_("%s is connected. You will be asked to touch it, and maybe "
+                                  "for its PIN, during the installation."), name);
+  else if (available)
+    subtitle = g_strdup (_("A security key is connected. You will be asked to touch it, and maybe "
+                           "for its PIN, during the installation."));
+  else if (first_reason != NULL && *first_reason != '\0')
+    subtitle = g_strdup (first_reason);
+  else
+    subtitle = g_strdup (_("No security key is connected. Plug one in, then look again."));
+
+  adw_action_row_set_subtitle (self->fido_row, subtitle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->fido_switch), available);
+  gtk_widget_set_visible (self->refresh_button, !available);
+  if (!available)
+    gtk_switch_set_active (self->fido_switch, FALSE);
+  else if (!self->loaded)
+    gtk_switch_set_active (self->fido_switch,
+                           imprint_driver_get_use_fido2 (imprint_page_get_driver (IMPRINT_PAGE (self))));
+}
+
+static void
+show_secure_boot (ImprintSecurityPage *self,
+                  GVariant            *sb)
+{
+  const char *reason;
+  gboolean enabled = TRUE;
+
+  if (lookup_available (sb, &reason))
+    {
+      g_variant_lookup (sb, "enabled", "b", &enabled);
+      adw_action_row_set_subtitle (self->secure_boot_row,
+                                   enabled ? _("On: this computer only starts systems signed by a key it trusts.")
+                                           : _("Available but off. The system still checks itself at every start."));
+    }
+  else
+    adw_action_row_set_subtitle (self->secure_boot_row,
+                                 reason && *reason ? reason : _("Not available on this computer."));
+}
+
+static void
+capabilities_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(ImprintSecurityPage) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) caps = NULL;
+  g_autoptr(GVariant) tpm = NULL;
+  g_autoptr(GVariant) fido = NULL;
+  g_autoptr(GVariant) sb = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gtk_spinner_set_spinning (self->spinner, FALSE);
+
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *sentence = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      sentence = imprint_error_to_sentence (error);
+      adw_action_row_set_subtitle (self->tpm_row, sentence);
+      /* Still allow a passphrase: it needs nothing from the hardware. */
+      show_tpm (self, NULL);
+      show_fido (self, NULL);
+      self->loaded = TRUE;
+      update_complete (self);
+      return;
+    }
+
+  caps = g_variant_get_child_value (reply, 0);
+  tpm = g_variant_lookup_value (caps, "tpm2", G_VARIANT_TYPE_VARDICT);
+  fido = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
+  sb = g_variant_lookup_value (caps, "secure-boot", G_VARIANT_TYPE_VARDICT);
+
+  show_tpm (self, tpm);
+  show_fido (self, fido);
+  show_secure_boot (self, sb);
+  self->loaded = TRUE;
+  update_complete (self);
+}
+
+static void
+load (ImprintSecurityPage *self)
+{
+  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+
+  gtk_spinner_set_spinning (self->spinner, TRUE);
+  imprint_driver_call (driver, "GetSecurityCapabilities",
+                       g_variant_new ("(@a{sv})", imprint_driver_build_security_options (driver)),
+                       self->cancellable, capabilities_cb, g_object_ref (self));
+}
+
+static void
+refresh_cb (ImprintSecurityPage *self)
+{
+  load (self);
+}
+
+static void
+imprint_security_page_shown (ImprintPage *page)
+{
+  ImprintSecurityPage *self = IMPRINT_SECURITY_PAGE (page);
+
+  if (!self->loaded)
+    load (self);
+}
+
+static gboolean
+imprint_security_page_apply (ImprintPage  *page,
+                             GCancellable *cancellable)
+{
+  ImprintSecurityPage *self = IMPRINT_SECURITY_PAGE (page);
+  gboolean pass = adw_expander_row_get_enable_expansion (self->passphrase_row);
+
+  imprint_driver_set_encryption (imprint_page_get_driver (page),
+                                 gtk_switch_get_active (self->tpm_switch),
+                                 gtk_switch_get_active (self->fido_switch),
+                                 pass ? gtk_editable_get_text (self->pass_entry) : NULL);
+  return FALSE;
+}
+
+static void
+imprint_security_page_dispose (GObject *object)
+{
+  ImprintSecurityPage *self = IMPRINT_SECURITY_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_cancellable_cancel (self->check_cancellable);
+  g_clear_object (&self->check_cancellable);
+  g_clear_handle_id (&self->check_timeout, g_source_remove);
+
+  G_OBJECT_CLASS (imprint_security_page_parent_class)->dispose (object);
+}
+
+static void
+imprint_security_page_class_init (ImprintSecurityPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
+
+  object_class->dispose = imprint_security_page_dispose;
+  page_class->shown = imprint_security_page_shown;
+  page_class->apply = imprint_security_page_apply;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/dev/imprint/Imprint/pages/security/imprint-security-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, spinner);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, tpm_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, tpm_switch);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, fido_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, refresh_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, fido_switch);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, passphrase_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, pass_entry);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, confirm_entry);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, strength_bar);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, strength_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, secure_boot_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, hint_label);
+  gtk_widget_class_bind_template_callback (widget_class, changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, passphrase_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, refresh_cb);
+  gtk_widget_class_bind_template_callback (widget_class, confirm_activated_cb);
+}
+
+/* AdwExpanderRow's enable switch has no name of its own in 1.2. */
+static gboolean
+name_switch_in (GtkWidget  *widget,
+                const char *name)
+{
+  if (GTK_IS_SWITCH (widget))
+    {
+      gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+      return TRUE;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    if (name_switch_in (c, name))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+name_expander_switch (AdwExpanderRow *row,
+                      const char     *name)
+{
+  name_switch_in (GTK_WIDGET (row), name);
+}
+
+static void
+imprint_security_page_init (ImprintSecurityPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+
+  gtk_level_bar_add_offset_value (self->strength_bar, "low", 40);
+  gtk_level_bar_add_offset_value (self->strength_bar, "medium", 70);
+  gtk_level_bar_add_offset_value (self->strength_bar, "high", 100);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->strength_bar),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Passphrase strength"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->tpm_switch),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unlock with the TPM"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fido_switch),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unlock with a security key"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->refresh_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Look for security keys again"), -1);
+  gtk_widget_set_visible (GTK_WIDGET (self->hint_label), FALSE);
+  name_expander_switch (self->passphrase_row, _("Unlock with a passphrase"));
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include "imprint-error.h"
+#include "imprint-util.h"
+
+/* Every daemon error becomes a sentence without a D-Bus name in it. */
+static void
+test_error_sentences (void)
+{
+  (void) imprint_error_quark ();
+
+  for (int code = 0; code < IMPRINT_ERROR_N_ERRORS; code++)
+    {
+      g_autoptr(GError) remote = NULL;
+      g_autofree char *sentence = NULL;
+
+      remote = g_dbus_error_new_for_dbus_error (imprint_error_to_dbus_name (code), "The daemon's words.");
+      g_assert_true (g_error_matches (remote, IMPRINT_ERROR, code));
+      sentence = imprint_error_to_sentence (remote);
+      g_assert_null (strstr (sentence, "dev.imprint"));
+      g_assert_null (strstr (sentence, "GDBus"));
+      g_assert_cmpuint (strlen (sentence), >, 10);
+      /* The daemon's explanation follows, except where the headline says all. */
+      if (code != IMPRINT_ERROR_NOT_AUTHORIZED && code != IMPRINT_ERROR_AUTH_DISMISSED &&
+          code != IMPRINT_ERROR_CANCELLED)
+        g_assert_nonnull (strstr (sentence, "The daemon's words."));
+    }
+}
+
+static void
+test_error_unregistered (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sentence = NULL;
+
+  error = g_dbus_error_new_for_dbus_error ("org.example.Weird.Failure", "it broke");
+  sentence = imprint_error_to_sentence (error);
+  g_assert_null (strstr (sentence, "org.example"));
+  g_assert_nonnull (strstr (sentence, "it broke"));
+
+  g_clear_error (&error);
+  g_clear_pointer (&sentence, g_free);
+  error = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.ServiceUnknown", "no such name");
+  sentence = imprint_error_to_sentence (error);
+  g_assert_cmpstr (sentence, ==, "The installer service stopped or could not be started.");
+}
+
+static void
+test_time_left (void)
+{
+  g_autofree char *a = imprint_format_time_left (30);
+  g_autofree char *b = imprint_format_time_left (61);
+  g_autofree char *c = imprint_format_time_left (3600 + 5 * 60);
+  g_autofree char *d = imprint_format_time_left (-1);
+
+  g_assert_cmpstr (a, ==, "Less than a minute left");
+  g_assert_cmpstr (b, ==, "About 2 minutes left");
+  g_assert_cmpstr (c, ==, "About 1 hour 5 minutes left");
+  g_assert_cmpstr (d, ==, "");
+}
+
+static void
+test_secret_variant (void)
+{
+  g_autoptr(GVariant) v = g_variant_ref_sink (imprint_secret_variant_new ("hunter2 hunter2"));
+
+  g_assert_true (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING));
+  g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "hunter2 hunter2");
+  g_assert_true (g_variant_is_normal_form (v));
+}
+
+static void
+test_disk_words (void)
+{
+  g_autoptr(GVariant) disk = NULL;
+  g_autofree char *title = NULL;
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "device", g_variant_new_string ("/dev/sda"));
+  g_variant_builder_add (&b, "{sv}", "vendor", g_variant_new_string ("ATA"));
+  g_variant_builder_add (&b, "{sv}", "model", g_variant_new_string ("Disk 1"));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (G_GUINT64_CONSTANT (2000000000000)));
+  g_variant_builder_add (&b, "{sv}", "transport", g_variant_new_string ("usb"));
+  g_variant_builder_add (&b, "{sv}", "free", g_variant_new_parsed ("[(@t 1, @t 10), (20, 300)]"));
+  disk = g_variant_ref_sink (g_variant_builder_end (&b));
+
+  title = imprint_disk_dup_title (disk);
+  g_assert_cmpstr (title, ==, "ATA Disk 1 (2.0\u00a0TB)");   /* g_format_size uses a no-break space */
+  g_assert_cmpstr (imprint_disk_get_icon_name (disk), ==, "drive-harddisk-usb-symbolic");
+  g_assert_cmpuint (imprint_disk_get_largest_free (disk), ==, 300);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  setlocale (LC_ALL, "C.UTF-8");
+  g_setenv ("LANGUAGE", "C", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/util/error/sentences", test_error_sentences);
+  g_test_add_func ("/util/error/unregistered", test_error_unregistered);
+  g_test_add_func ("/util/time-left", test_time_left);
+  g_test_add_func ("/util/secret-variant", test_secret_variant);
+  g_test_add_func ("/util/disk-words", test_disk_words);
+  return g_test_run ();
+}

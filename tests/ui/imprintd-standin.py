@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A test stand-in for imprintd, for the UI tests only.
+
+It serves dev.imprint.Imprint1 exactly as data/dev.imprint.Imprint1.xml
+defines it, on whatever bus DBUS_SYSTEM_BUS_ADDRESS points at, with disks,
+capabilities and job outcomes taken from a JSON scenario file. It writes
+nothing anywhere. It exists so the installer's pages can be driven and
+screenshotted before (and independently of) the real daemon; the UI tests
+prefer the real imprintd when it is built (see run-ui-tests.sh).
+
+Extra, test-only interface dev.imprint.Test at /dev/imprint/Test:
+  AddDisk(a{sv}), RemoveDisk(s): emit DiskAdded / DiskRemoved (hotplug)
+  SetOutcome(s): "success", "fail" or "slow" for the next Install
+"""
+import json
+import os
+import secrets
+import sys
+
+import gi
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio, GLib  # noqa: E402
+
+BUS_NAME = 'dev.imprint.Imprint1'
+MANAGER_PATH = '/dev/imprint/Imprint1/Manager'
+MANAGER_IFACE = 'dev.imprint.Imprint1.Manager'
+JOB_IFACE = 'dev.imprint.Imprint1.Job'
+ERR = 'dev.imprint.Imprint1.Error.'
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+
+TEST_XML = """
+<node>
+  <interface name="dev.imprint.Test">
+    <method name="AddDisk"><arg name="disk" type="a{sv}" direction="in"/></method>
+    <method name="RemoveDisk"><arg name="device" type="s" direction="in"/></method>
+    <method name="SetOutcome"><arg name="outcome" type="s" direction="in"/></method>
+  </interface>
+</node>
+"""
+
+MODHEX = 'cbdefghijklnrtuv'
+
+
+def vardict(d):
+    """Python dict -> a{sv} with the types the contract gives."""
+    types = {
+        'size': 't', 'start': 't', 'logical-sector-size': 'u',
+        'physical-sector-size': 'u', 'number': 'u',
+        'removable': 'b', 'rotational': 'b', 'read-only': 'b', 'usable': 'b',
+        'available': 'b', 'enabled': 'b',
+        'reasons': 'as', 'reason-codes': 'as', 'erased': 'as',
+        'free': 'a(tt)',
+    }
+    out = {}
+    for k, v in d.items():
+        if k == 'partitions':
+            out[k] = GLib.Variant('aa{sv}', [vardict(p) for p in v])
+        elif k == 'free':
+            out[k] = GLib.Variant('a(tt)', [tuple(x) for x in v])
+        elif k in types:
+            out[k] = GLib.Variant(types[k], v)
+        else:
+            out[k] = GLib.Variant('s', v)
+    return out
+
+
+class Job:
+    def __init__(self, daemon, number, outcome, total, fido2=False):
+        self.daemon = daemon
+        self.fido2 = fido2
+        self.waiting = False
+        self.path = '/dev/imprint/Imprint1/job/%d' % number
+        self.outcome = outcome
+        self.props = {
+            'Operation': GLib.Variant('s', 'install'),
+            'Step': GLib.Variant('s', ''),
+            'Progress': GLib.Variant('d', 0.0),
+            'ProgressValid': GLib.Variant('b', False),
+            'BytesDone': GLib.Variant('t', 0),
+            'BytesTotal': GLib.Variant('t', total),
+            'Rate': GLib.Variant('t', 0),
+            'StartTime': GLib.Variant('t', GLib.get_real_time()),
+            'ExpectedEndTime': GLib.Variant('t', 0),
+            'Cancelable': GLib.Variant('b', True),
+            'StartedByUid': GLib.Variant('u', os.getuid()),
+            'ErrorName': GLib.Variant('s', ''),
+            'Result': GLib.Variant('a{sv}', {}),
+        }
+        self.total = total
+        self.done = 0
+        self.finished = False
+        self.tick_ms = 400 if outcome == 'slow' else 60
+        self.steps = 0
+        self.reg = daemon.bus.register_object(self.path, daemon.job_iface,
+                                              self.method_call, self.get_property, None)
+        GLib.timeout_add(150, self.start)
+
+    def set(self, **kw):
+        changed = {}
+        for k, v in kw.items():
+            self.props[k] = v
+            changed[k] = v
+        self.daemon.bus.emit_signal(None, self.path, 'org.freedesktop.DBus.Properties',
+                                    'PropertiesChanged',
+                                    GLib.Variant('(sa{sv}as)', (JOB_IFACE, changed, [])))
+
+    def signal(self, name, sig, args):
+        self.daemon.bus.emit_signal(None, self.path, JOB_IFACE, name, GLib.Variant(sig, args))
+
+    def start(self):
+        self.signal('Log', '(s)', ('Checking the installation medium',))
+        self.set(Step=GLib.Variant('s', 'Checking the installation medium'))
+        GLib.timeout_add(self.tick_ms, self.tick)
+        return False
+
+    def tick(self):
+        if self.finished:
+            return False
+        if self.waiting:
+            return True
+        self.steps += 1
+        if self.steps == 2 and self.fido2:
+            self.waiting = True
+            self.signal('Request', '(sss)', ('pin-1', 'fido2-pin',
+                                             'Enter the PIN of your security key “YubiKey 5 NFC”.'))
+            return True
+        if self.steps == 2:
+            self.signal('Log', '(s)', ('Creating partitions on the disk',))
+            self.set(Step=GLib.Variant('s', 'Creating partitions'))
+            return True
+        if self.steps == 3:
+            self.signal('Log', '(s)', ('Copying the system (usr-A) from the medium',))
+            self.set(Step=GLib.Variant('s', 'Copying the system'))
+        rate = 180 * MIB
+        self.done = min(self.total, self.done + self.total // 25)
+        fraction = self.done / self.total
+        remaining_s = (self.total - self.done) / rate
+        self.set(Progress=GLib.Variant('d', fraction),
+                 ProgressValid=GLib.Variant('b', True),
+                 BytesDone=GLib.Variant('t', self.done),
+                 Rate=GLib.Variant('t', rate),
+                 ExpectedEndTime=GLib.Variant('t', GLib.get_real_time() + int(remaining_s * 1e6) + 60 * 1000000))
+        if self.outcome == 'fail' and fraction >= 0.4:
+            self.finish(False, 'NoSpace',
+                        'Writing to /dev/sdb failed at 1.6 GB: no space left on the device.')
+            return False
+        if fraction >= 1.0:
+            self.signal('Log', '(s)', ('Verified usr-A against its verity root hash',))
+            self.signal('Log', '(s)', ('Encrypting the root partition and enrolling the TPM',))
+            self.finish(True, '', '')
+            return False
+        return True
+
+    def finish(self, success, error, message):
+        self.finished = True
+        self.set(Cancelable=GLib.Variant('b', False),
+                 ErrorName=GLib.Variant('s', ERR + error if error else ''),
+                 Step=GLib.Variant('s', 'Finished' if success else 'Failed'))
+        self.signal('Completed', '(bs)', (success, message))
+
+    def method_call(self, conn, sender, path, iface, method, params, inv):
+        if method == 'Cancel':
+            if self.finished:
+                inv.return_dbus_error(ERR + 'Busy', 'The job has already finished.')
+                return
+            inv.return_value(None)
+            self.signal('Log', '(s)', ('Cancelled by the user',))
+            self.finish(False, 'Cancelled', 'The installation was cancelled.')
+        elif method == 'Answer':
+            rid, value, opts = params.unpack()
+            inv.return_value(None)
+            if not self.waiting:
+                return
+            if opts.get('cancel'):
+                self.signal('Log', '(s)', ('The security key was skipped',))
+                self.waiting = False
+            elif value == '1234':
+                self.signal('Log', '(s)', ('The security key was enrolled',))
+                self.waiting = False
+            else:
+                self.signal('Request', '(sss)', ('pin-2', 'fido2-pin', 'Wrong PIN. 7 tries left.'))
+        else:
+            inv.return_dbus_error(ERR + 'NotSupported', method)
+
+    def get_property(self, conn, sender, path, iface, prop):
+        return self.props[prop]
+
+
+class Daemon:
+    def __init__(self, scenario, xml_path):
+        with open(xml_path) as f:
+            info = Gio.DBusNodeInfo.new_for_xml(f.read())
+        self.manager_iface = info.lookup_interface(MANAGER_IFACE)
+        self.job_iface = info.lookup_interface(JOB_IFACE)
+        self.test_iface = Gio.DBusNodeInfo.new_for_xml(TEST_XML).interfaces[0]
+        self.scenario = scenario
+        self.disks = list(scenario.get('disks', []))
+        self.outcome = scenario.get('outcome', 'success')
+        self.jobs = []
+        self.bus = None
+
+    def run(self):
+        address = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+        self.bus = Gio.DBusConnection.new_for_address_sync(
+            address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+            Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.bus.register_object(MANAGER_PATH, self.manager_iface,
+                                 self.manager_call, self.manager_property, None)
+        self.bus.register_object('/dev/imprint/Test', self.test_iface,
+                                 self.test_call, None, None)
+        loop = GLib.MainLoop()
+        Gio.bus_own_name_on_connection(self.bus, BUS_NAME, Gio.BusNameOwnerFlags.NONE,
+                                       lambda *a: print('standin: ready', flush=True),
+                                       lambda *a: loop.quit())
+        loop.run()
+
+    def manager_property(self, conn, sender, path, iface, prop):
+        if prop == 'Version':
+            return GLib.Variant('s', 'standin')
+        return None
+
+    def disk_by_device(self, device):
+        for d in self.disks:
+            if d['device'] == device:
+                return d
+        return None
+
+    def plan(self, target, options):
+        disk = self.disk_by_device(target)
+        if disk is None:
+            raise LookupError('No disk %s.' % target)
+        if not disk.get('usable', False):
+            raise PermissionError(' '.join(disk.get('reasons', [])))
+        mode = options.get('mode', 'erase')
+        size = disk['size']
+        parts = [
+            ('EFI System Partition', 'ESP', 512 * MIB, 'Boot loader and signed kernel', 'create'),
+            ('Linux /usr (x86-64)', 'usr-A', 2 * GIB, 'The system, version 1.0', 'create'),
+            ('Linux /usr verity (x86-64)', 'usr-verity-A', 128 * MIB, 'Verity hashes of version 1.0', 'create'),
+            ('Linux /usr (x86-64)', '_empty', 2 * GIB, 'Left empty for the next update', 'create'),
+            ('Linux /usr verity (x86-64)', '_empty', 128 * MIB, 'Left empty for the next update', 'create'),
+        ]
+        used = sum(p[2] for p in parts)
+        root = size - used - 2 * MIB
+        parts.append(('Linux root (x86-64)', 'root', root, 'Encrypted, for your files', 'create'))
+        out = []
+        start = MIB
+        for i, (tname, label, psize, src, action) in enumerate(parts):
+            out.append({'number': i + 1, 'type': '', 'type-name': tname, 'label': label,
+                        'uuid': '', 'start': start, 'size': psize, 'source': src,
+                        'action': action})
+            start += psize
+        erased = []
+        if mode == 'erase':
+            erased = [p.get('contents', '') + (' “%s”' % p['filesystem-label']
+                      if p.get('filesystem-label') else '')
+                      for p in disk.get('partitions', [])] or [disk.get('contents', '')]
+        summary = ('%s will be erased and get 6 new partitions: the system, room for one '
+                   'update, and an encrypted partition for your files.' % disk['model'])
+        return {'partitions': out, 'erased': erased, 'summary': summary}
+
+    def manager_call(self, conn, sender, path, iface, method, params, inv):
+        try:
+            if method == 'ListDisks':
+                opts = params.unpack()[0]
+                disks = [d for d in self.disks
+                         if d.get('transport') != 'loop' or opts.get('include-loop')]
+                inv.return_value(GLib.Variant('(aa{sv})', ([vardict(d) for d in disks],)))
+            elif method == 'GetSecurityCapabilities':
+                caps = self.scenario.get('capabilities', {})
+                v = {
+                    'tpm2': GLib.Variant('a{sv}', vardict(caps.get('tpm2', {'available': False}))),
+                    'secure-boot': GLib.Variant('a{sv}', vardict(caps.get('secure-boot', {'available': False}))),
+                    'fido2': GLib.Variant('aa{sv}', [vardict(x) for x in caps.get('fido2', [])]),
+                    'uki': GLib.Variant('a{sv}', vardict({'available': True})),
+                }
+                inv.return_value(GLib.Variant('(a{sv})', (v,)))
+            elif method == 'CheckPassphrase':
+                pw = params.unpack()[0]
+                if len(pw) < 8:
+                    inv.return_value(GLib.Variant('(is)', (-1, 'The password is shorter than 8 characters')))
+                else:
+                    score = min(100, len(set(pw)) * 6)
+                    inv.return_value(GLib.Variant('(is)', (score, '')))
+            elif method == 'GenerateRecoveryKey':
+                key = '-'.join(''.join(secrets.choice(MODHEX) for _ in range(8)) for _ in range(8))
+                inv.return_value(GLib.Variant('(s)', (key,)))
+            elif method == 'InspectSource':
+                inv.return_value(GLib.Variant('(a{sv})', ({'name': GLib.Variant('s', 'Imprint OS')},)))
+            elif method == 'PlanInstall':
+                source, target, opts = params.unpack()
+                plan = self.plan(target, opts)
+                inv.return_value(GLib.Variant('(a{sv})', ({
+                    'partitions': GLib.Variant('aa{sv}', [vardict(p) for p in plan['partitions']]),
+                    'erased': GLib.Variant('as', plan['erased']),
+                    'summary': GLib.Variant('s', plan['summary']),
+                },)))
+            elif method == 'Install':
+                source, target, opts = params.unpack()
+                self.plan(target, opts)
+                if 'recovery-key' not in opts:
+                    raise ValueError('A recovery key is required.')
+                if self.outcome == 'denied':
+                    inv.return_dbus_error(ERR + 'NotAuthorized', 'Authorization was refused.')
+                    return
+                job = Job(self, len(self.jobs) + 1, self.outcome, 4 * GIB,
+                          fido2='fido2' in opts.get('encryption', []))
+                self.jobs.append(job)
+                inv.return_value(GLib.Variant('(o)', (job.path,)))
+            else:
+                inv.return_dbus_error(ERR + 'NotSupported', method)
+        except LookupError as e:
+            inv.return_dbus_error(ERR + 'NotFound', str(e))
+        except PermissionError as e:
+            inv.return_dbus_error(ERR + 'Busy', str(e))
+        except ValueError as e:
+            inv.return_dbus_error(ERR + 'InvalidArgument', str(e))
+
+    def test_call(self, conn, sender, path, iface, method, params, inv):
+        if method == 'AddDisk':
+            disk = params.unpack()[0]
+            self.disks.append(disk)
+            self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskAdded',
+                                 GLib.Variant('(a{sv})', (vardict(disk),)))
+        elif method == 'RemoveDisk':
+            device = params.unpack()[0]
+            self.disks = [d for d in self.disks if d['device'] != device]
+            self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskRemoved',
+                                 GLib.Variant('(s)', (device,)))
+        elif method == 'SetOutcome':
+            self.outcome = params.unpack()[0]
+        inv.return_value(None)
+
+
+def main():
+    scenario_path, xml_path = sys.argv[1], sys.argv[2]
+    with open(scenario_path) as f:
+        scenario = json.load(f)
+    Daemon(scenario, xml_path).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,549 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Boot ImprintOS disk images under QEMU (TCG) + OVMF + swtpm for the VM tests.
+
+Stdlib only. Used as a module by the tests and as a CLI (see --help).
+
+    import qemu
+    m = qemu.Machine('out/test_boot/machine')          # firmware vars + TPM, kept between boots
+    disk = qemu.Disk.overlay('out/test_boot/disk.qcow2', image, size='8G')
+    r = m.run([disk], script='marker hello; findmnt /', timeout=900, name='boot1')
+    r.check()                                          # raises with the log path unless rc == 0
+    print(r.marker_value('ROOT'))
+
+A test script runs in the guest as root once multi-user.target is reached
+(imprint-test.service, fed through the SMBIOS credential "imprint.test"); its
+output goes to the serial console; lines "IMPRINT-TEST: TEXT" (or `marker TEXT`
+in the script) are markers. The guest powers off when the script ends.
+
+Every process started here (qemu, swtpm) dies with the Python process, even
+when that process is killed: they get PR_SET_PDEATHSIG and are killed in
+finally blocks.
+"""
+
+import argparse
+import base64
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.environ.get('IMPRINT_VM_OUT', os.path.join(HERE, 'out'))
+
+OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+OVMF_CODE_SB = '/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd'
+OVMF_VARS_SB = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd'
+
+MARKER = 'IMPRINT-TEST: '
+# Console lines after which a boot cannot reach the test script: waits fail
+# at once instead of running into their timeout.
+FATAL_PATTERNS = (
+    r'Kernel panic - not syncing',
+    r'You are in emergency mode',
+    r'Entering emergency mode',
+    r'Cannot open access to console, the root account is locked',
+    r'Give root password for maintenance',
+)
+# Terminal control sequences (CSI, OSC, charset selection) that systemd and
+# agetty write to the console.
+ANSI_RE = re.compile(r'\x1b\[[0-9;?!>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78cM]')
+
+
+class VMError(Exception):
+    """A VM did not do what was expected; `log` is the console log path."""
+
+    def __init__(self, message, log=None):
+        super().__init__(f'{message} (console log: {log})' if log else message)
+        self.log = log
+
+
+class VMTimeout(VMError):
+    pass
+
+
+class VMExited(VMError):
+    pass
+
+
+def missing_tools():
+    """Names of what the VM tests need and this host lacks."""
+    missing = []
+    for tool, package in (('qemu-system-x86_64', 'qemu-system-x86'), ('qemu-img', 'qemu-utils'),
+                          ('swtpm', 'swtpm'), ('swtpm_setup', 'swtpm-tools'),
+                          ('mmdebstrap', 'mmdebstrap')):
+        if not shutil.which(tool):
+            missing.append(package)
+    if not os.path.exists(OVMF_CODE) or not os.path.exists(OVMF_VARS):
+        missing.append('ovmf')
+    return missing
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: get SIGKILL when the test dies.
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _kill(proc, grace=5.0):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def install_signal_handlers():
+    """Turn SIGTERM/SIGHUP (meson's timeout, CI cancel) into SystemExit so
+    that finally blocks run and kill the VM."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+def parse_size(size):
+    """'8G', '512M', 1024 -> bytes."""
+    if isinstance(size, int):
+        return size
+    m = re.fullmatch(r'(\d+)([KMGT]?)i?B?', str(size).strip(), re.I)
+    if not m:
+        raise ValueError(f'bad size {size!r}')
+    return int(m.group(1)) * 1024 ** ' KMGT'.index((m.group(2) or ' ').upper())
+
+
+class Disk:
+    """A disk attached to the VM. interface: 'virtio' (default) or 'usb'
+    (usb-storage on xhci, removable: what a live stick looks like)."""
+
+    def __init__(self, path, fmt=None, interface='virtio', serial=None, readonly=False):
+        self.path = os.path.abspath(path)
+        self.format = fmt or ('qcow2' if path.endswith('.qcow2') else 'raw')
+        self.interface = interface
+        self.serial = serial
+        self.readonly = readonly
+
+    @classmethod
+    def blank(cls, path, size, **kw):
+        """A new sparse, all-zero raw disk."""
+        if os.path.exists(path):
+            os.unlink(path)
+        with open(path, 'wb') as f:
+            f.truncate(parse_size(size))
+        return cls(path, 'raw', **kw)
+
+    @classmethod
+    def overlay(cls, path, backing, size=None, **kw):
+        """A qcow2 copy-on-write disk over `backing` (left untouched), grown to
+        `size` when given: instant, whatever the image size."""
+        if os.path.exists(path):
+            os.unlink(path)
+        cmd = ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'raw',
+               '-b', os.path.abspath(backing), path]
+        if size is not None:
+            cmd.append(str(parse_size(size)))
+        subprocess.run(cmd, check=True)
+        return cls(path, 'qcow2', **kw)
+
+    @classmethod
+    def copy(cls, path, source, size=None, **kw):
+        """A sparse raw copy of `source` (e.g. to hand the guest a raw image file)."""
+        subprocess.run(['cp', '--sparse=always', source, path], check=True)
+        if size is not None and parse_size(size) > os.path.getsize(path):
+            with open(path, 'r+b') as f:
+                f.truncate(parse_size(size))
+        return cls(path, 'raw', **kw)
+
+    def qemu_args(self, index, bootindex=None):
+        drive = f'if=none,id=disk{index},file={self.path},format={self.format},cache=unsafe,discard=unmap'
+        if self.readonly:
+            drive += ',readonly=on'
+        args = ['-drive', drive]
+        serial = self.serial or f'disk{index}'
+        boot = f',bootindex={bootindex}' if bootindex is not None else ''
+        if self.interface == 'virtio':
+            args += ['-device', f'virtio-blk-pci,drive=disk{index},serial={serial}{boot}']
+        elif self.interface == 'usb':
+            args += ['-device', f'usb-storage,bus=xhci.0,drive=disk{index},removable=on,serial={serial}{boot}']
+        else:
+            raise ValueError(f'unknown disk interface {self.interface}')
+        return args
+
+
+class SWTPM:
+    """A software TPM 2.0 whose state lives in `state_dir` (kept between boots:
+    same endorsement key, same sealed secrets)."""
+
+    def __init__(self, state_dir):
+        self.state_dir = os.path.abspath(state_dir)
+        self.sock = os.path.join(self.state_dir, 'sock')
+        self.proc = None
+
+    def setup(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        if os.path.exists(os.path.join(self.state_dir, 'tpm2-00.permall')):
+            return
+        subprocess.run(['swtpm_setup', '--tpm2', '--tpmstate', self.state_dir,
+                        '--create-ek-cert', '--create-platform-cert', '--overwrite'],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self):
+        self.setup()
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.proc = subprocess.Popen(
+            ['swtpm', 'socket', '--tpm2', '--tpmstate', f'dir={self.state_dir}',
+             '--ctrl', f'type=unixio,path={self.sock}',
+             '--log', f'file={os.path.join(self.state_dir, "swtpm.log")},level=1'],
+            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None:
+                raise VMError(f'swtpm exited with {self.proc.returncode}')
+            if time.monotonic() > deadline:
+                raise VMError('swtpm did not create its socket')
+            time.sleep(0.05)
+
+    def stop(self):
+        _kill(self.proc)
+        self.proc = None
+
+    def qemu_args(self):
+        return ['-chardev', f'socket,id=chrtpm,path={self.sock}',
+                '-tpmdev', 'emulator,id=tpm0,chardev=chrtpm',
+                '-device', 'tpm-crb,tpmdev=tpm0']
+
+
+class Marker:
+    def __init__(self, text, elapsed):
+        self.text = text
+        self.elapsed = elapsed  # seconds since QEMU started
+
+    def __repr__(self):
+        return f'Marker({self.text!r} at {self.elapsed:.1f}s)'
+
+
+class Result:
+    """What a finished boot left: exit status, markers, the console log."""
+
+    def __init__(self, name, rc, markers, log, duration, waits):
+        self.name = name
+        self.rc = rc                  # rc of the guest script (END rc=), None if it never ended
+        self.markers = markers        # [Marker]
+        self.log = log                # console log path
+        self.duration = duration      # QEMU wall time, seconds
+        self.waits = waits            # [(label, seconds since start)] of matched waits
+
+    def texts(self):
+        return [m.text for m in self.markers]
+
+    def has(self, text):
+        return any(m.text == text for m in self.markers)
+
+    def marker_value(self, key):
+        """Value of the last marker "KEY=value" (None when absent)."""
+        value = None
+        for m in self.markers:
+            if m.text.startswith(key + '='):
+                value = m.text[len(key) + 1:]
+        return value
+
+    def elapsed(self, text_prefix):
+        for m in self.markers:
+            if m.text.startswith(text_prefix):
+                return m.elapsed
+        return None
+
+    def check(self):
+        if self.rc != 0:
+            raise VMError(f'{self.name}: guest script ended with rc={self.rc}', self.log)
+        return self
+
+    def console(self):
+        with open(self.log, errors='replace') as f:
+            return f.read()
+
+
+class Boot:
+    """A running VM. Reads the serial console into `log` (a file) and lets the
+    caller wait for patterns and type text. Use as a context manager: QEMU and
+    swtpm are always killed on exit."""
+
+    def __init__(self, machine, disks, name, credentials=None, cmdline_extra=None,
+                 memory=None, extra_args=None, interactive=False):
+        self.machine = machine
+        self.name = name
+        self.disks = disks
+        self.log = os.path.join(machine.dir, f'{name}.log')
+        self.tpm = SWTPM(machine.tpm_dir) if machine.tpm else None
+        self.proc = None
+        self.interactive = interactive
+        self._lines = []          # [(monotonic time, cleaned line)]
+        self._partial = ''
+        self._cursor = 0          # index into _lines where the next wait starts
+        self._cond = threading.Condition()
+        self._reader = None
+        self._eof = False
+        self.waits = []
+        self.fatal = [re.compile(p) for p in FATAL_PATTERNS]
+        self.start_time = None
+        self.args = self._qemu_args(credentials or {}, cmdline_extra, memory, extra_args or [])
+
+    def _qemu_args(self, credentials, cmdline_extra, memory, extra_args):
+        m = self.machine
+        args = ['qemu-system-x86_64',
+                '-machine', 'q35,smm=on' if m.secure_boot else 'q35',
+                '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', str(m.smp),
+                '-m', str(memory or m.memory),
+                '-nodefaults', '-no-user-config', '-display', 'none',
+                '-nic', 'none',
+                '-device', 'virtio-rng-pci',
+                '-device', 'qemu-xhci,id=xhci']
+        if m.secure_boot:
+            args += ['-global', 'driver=cfi.pflash01,property=secure,value=on']
+        args += ['-drive', f'if=pflash,format=raw,unit=0,readonly=on,file={m.ovmf_code}',
+                 '-drive', f'if=pflash,format=raw,unit=1,file={m.vars}']
+        if self.interactive:
+            args += ['-serial', 'mon:stdio']
+        else:
+            args += ['-serial', 'stdio', '-monitor', 'none']
+        if self.tpm:
+            args += self.tpm.qemu_args()
+        for i, disk in enumerate(self.disks):
+            args += disk.qemu_args(i, bootindex=i + 1)
+        for name, value in credentials.items():
+            if isinstance(value, str):
+                value = value.encode()
+            b64 = base64.b64encode(value).decode()
+            args += ['-smbios', f'type=11,value=io.systemd.credential.binary:{name}={b64}']
+        if cmdline_extra:
+            # Honoured by systemd-stub when Secure Boot is off.
+            value = cmdline_extra.replace(',', ',,')
+            args += ['-smbios', f'type=11,value=io.systemd.stub.kernel-cmdline-extra={value}']
+        return args + list(extra_args)
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self):
+        os.makedirs(self.machine.dir, exist_ok=True)
+        if self.tpm:
+            self.tpm.start()
+        with open(os.path.join(self.machine.dir, f'{self.name}.cmdline'), 'w') as f:
+            f.write(' '.join(self.args) + '\n')
+        self.start_time = time.monotonic()
+        if self.interactive:
+            self.proc = subprocess.Popen(self.args, preexec_fn=_die_with_parent)
+            return self
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self):
+        with open(self.log, 'wb') as logf:
+            fd = self.proc.stdout.fileno()
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b''
+                if not data:
+                    break
+                logf.write(data)
+                logf.flush()
+                text = self._partial + data.decode('utf-8', 'replace')
+                parts = text.split('\n')
+                self._partial = parts.pop()
+                now = time.monotonic()
+                with self._cond:
+                    for p in parts:
+                        self._lines.append((now, ANSI_RE.sub('', p).replace('\r', '')))
+                    self._cond.notify_all()
+        with self._cond:
+            if self._partial:
+                self._lines.append((time.monotonic(), ANSI_RE.sub('', self._partial).replace('\r', '')))
+            self._eof = True
+            self._cond.notify_all()
+
+    def stop(self):
+        _kill(self.proc, grace=3)
+        if self._reader:
+            self._reader.join(10)
+        if self.tpm:
+            self.tpm.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # -- console ---------------------------------------------------------------
+    def elapsed(self):
+        return time.monotonic() - self.start_time
+
+    def wait_for(self, pattern, timeout, label=None, fatal=True):
+        """Wait for a console line matching `pattern` (regex, searched) after
+        the previous match. Returns the re.Match. Raises VMTimeout or VMExited,
+        or VMError at once on a FATAL_PATTERNS line (unless fatal=False)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                while self._cursor < len(self._lines):
+                    t, line = self._lines[self._cursor]
+                    self._cursor += 1
+                    m = regex.search(line)
+                    if m:
+                        self.waits.append((label or pattern, t - self.start_time))
+                        return m
+                    if fatal and any(f.search(line) for f in self.fatal):
+                        raise VMError(f'{self.name}: {line.strip()!r} while waiting for {pattern!r}', self.log)
+                if self._eof:
+                    raise VMExited(f'{self.name}: QEMU exited (rc={self.proc.poll()}) before {pattern!r}', self.log)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise VMTimeout(f'{self.name}: no {pattern!r} within {timeout}s', self.log)
+                self._cond.wait(min(left, 1.0))
+
+    def send(self, text):
+        """Type `text` on the serial console (e.g. a passphrase plus '\\n')."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_exit(self, timeout):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise VMTimeout(f'{self.name}: QEMU still running after {timeout}s', self.log) from None
+        if self._reader:
+            self._reader.join(10)
+        return rc
+
+    def lines(self):
+        with self._cond:
+            return [line for _, line in self._lines]
+
+    def markers(self):
+        with self._cond:
+            return [Marker(line.split(MARKER, 1)[1].strip(), t - self.start_time)
+                    for t, line in self._lines if MARKER in line]
+
+
+class Machine:
+    """A virtual machine's persistent identity in `dir`: its UEFI variables
+    (a copy of OVMF's) and its TPM state. Boots of the same Machine see the same
+    TPM (sealed keys unlock); `reset_tpm()` gives it a new one."""
+
+    def __init__(self, dir, secure_boot=False, tpm=True, memory=2048, smp=2):
+        self.dir = os.path.abspath(dir)
+        self.secure_boot = secure_boot
+        self.tpm = tpm
+        self.memory = memory
+        self.smp = smp
+        self.tpm_dir = os.path.join(self.dir, 'tpm')
+        self.vars = os.path.join(self.dir, 'OVMF_VARS.fd')
+        self.ovmf_code = OVMF_CODE_SB if secure_boot else OVMF_CODE
+        os.makedirs(self.dir, exist_ok=True)
+        if not os.path.exists(self.vars):
+            shutil.copyfile(OVMF_VARS_SB if secure_boot else OVMF_VARS, self.vars)
+
+    def reset_tpm(self):
+        shutil.rmtree(self.tpm_dir, ignore_errors=True)
+
+    def boot(self, disks, name='boot', script=None, credentials=None, **kw):
+        """A Boot (not yet started; use `with m.boot(...) as b:`)."""
+        creds = dict(credentials or {})
+        if script is not None:
+            creds['imprint.test'] = script
+        return Boot(self, disks, name, credentials=creds, **kw)
+
+    def run(self, disks, script, name='boot', timeout=900, expect=None, **kw):
+        """Boot `disks` (the first one boots), run `script` in the guest after
+        multi-user.target, wait for the guest to power off. `expect` is a list
+        of (label, regex, timeout) console waits done in order on the way (for
+        stage timings). Returns a Result; raises VMError/VMTimeout on a hang or
+        when QEMU dies before the script ended."""
+        start = time.monotonic()
+        with self.boot(disks, name=name, script=script, **kw) as b:
+            for label, pattern, t in expect or ():
+                b.wait_for(pattern, t, label=label)
+            left = max(1, timeout - (time.monotonic() - start))
+            m = b.wait_for(r'IMPRINT-TEST: END rc=(\d+)', left, label='script end')
+            rc = int(m.group(1))
+            b.wait_exit(120)
+            return Result(name, rc, b.markers(), b.log, time.monotonic() - start, b.waits)
+
+
+def build_image(version=1):
+    """Run build-image (cached) and return the image path."""
+    out = subprocess.run([os.path.join(HERE, 'build-image'), '--version', str(version)],
+                         stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        raise VMError(f'build-image --version {version} failed (rc {out.returncode})',
+                      os.path.join(os.environ.get('IMPRINT_VM_CACHE', os.path.join(HERE, 'cache')),
+                                   'mkosi', 'last-build.log'))
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--machine', default=os.path.join(OUT_DIR, 'cli'),
+                   help='machine directory (UEFI vars + TPM state, console logs)')
+    p.add_argument('--image', help='ImprintOS image to boot (default: build-image --version 1)')
+    p.add_argument('--version', default='1', help='image version to build when --image is not given')
+    p.add_argument('--size', default='8G', help='size of the boot disk (a qcow2 overlay of the image)')
+    p.add_argument('--usb', action='store_true', help='attach the image as a USB stick')
+    p.add_argument('--blank', action='append', default=[], metavar='SIZE',
+                   help='add a blank virtio disk of SIZE (repeatable)')
+    p.add_argument('--script', help='guest test script (file) to run after boot')
+    p.add_argument('--fresh', action='store_true', help='new TPM state and disks')
+    p.add_argument('--cmdline', help='extra kernel command line (systemd-stub SMBIOS; not with Secure Boot)')
+    p.add_argument('--secure-boot', action='store_true')
+    p.add_argument('--timeout', type=int, default=900)
+    p.add_argument('--interactive', action='store_true',
+                   help='console on this terminal (Ctrl-A X quits QEMU)')
+    args = p.parse_args()
+
+    install_signal_handlers()
+    missing = missing_tools()
+    if missing:
+        sys.exit(f'missing: {" ".join(missing)} (run tools/install-deps.sh)')
+    image = args.image or build_image(args.version)
+    m = Machine(args.machine, secure_boot=args.secure_boot)
+    if args.fresh:
+        m.reset_tpm()
+    boot_disk = os.path.join(m.dir, 'disk0.qcow2')
+    if args.fresh or not os.path.exists(boot_disk):
+        Disk.overlay(boot_disk, image, size=args.size)
+    disks = [Disk(boot_disk, interface='usb' if args.usb else 'virtio')]
+    for i, size in enumerate(args.blank, 1):
+        path = os.path.join(m.dir, f'disk{i}.raw')
+        disks.append(Disk.blank(path, size) if args.fresh or not os.path.exists(path) else Disk(path))
+    if args.interactive:
+        b = m.boot(disks, name='interactive', interactive=True, cmdline_extra=args.cmdline)
+        with b:
+            b.proc.wait()
+        return 0
+    script = open(args.script).read() if args.script else 'true'
+    r = m.run(disks, script, name='cli', timeout=args.timeout, cmdline_extra=args.cmdline)
+    for mk in r.markers:
+        print(f'{mk.elapsed:7.1f}s  {mk.text}')
+    print(f'console log: {r.log}')
+    return 0 if r.rc == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(_main())
