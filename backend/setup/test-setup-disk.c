@@ -9,7 +9,7 @@
 #include "luks.h"
 #include "macros.h"
 #include "recovery-key.h"
-#include "setup.h"
+#include "luks-setup.h"
 #include "test-crypt-util.h"
 
 #define MiB (UINT64_C (1024) * 1024)
