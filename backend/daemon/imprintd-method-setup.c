@@ -137,6 +137,9 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
     }
   else
     {
+      /* Only a directory the caller could read anyway. */
+      if (!imprintd_check_file_access (target, call->uid, error))
+        return NULL;
       imprint_setup_read_root (target, &current);
       creds.decided = g_ptr_array_new_with_free_func (g_free);
     }
