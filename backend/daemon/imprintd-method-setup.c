@@ -308,11 +308,12 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   _cleanup_erase_free_ char *record = NULL;
   g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
   g_autofree char *pem = NULL, *key_name = NULL;
+  g_autofree char *admin_group = imprint_setup_admin_group (d->kind == TARGET_ROOT ? d->target : "");
   int adopted = 0;
   ImprintHomeParams p = {
     .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
     .recovery_key = d->recovery_key, .disk_size = d->disk_size,
-    .administrator = d->administrator, .auto_login = d->auto_login,
+    .administrator = d->administrator, .admin_group = admin_group, .auto_login = d->auto_login,
   };
   int r;
 

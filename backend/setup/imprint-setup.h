@@ -32,7 +32,8 @@ typedef struct {
   const char *password;            /* required (storage "luks" needs it) */
   const char *recovery_key;        /* modhex64, dashed; may be NULL */
   guint64 disk_size;               /* bytes; 0: left to homed */
-  bool administrator;              /* memberOf ["wheel"] */
+  bool administrator;              /* memberOf [admin_group] */
+  const char *admin_group;         /* NULL: "wheel" */
   bool auto_login;                 /* "autoLogin" in the record */
   const ImprintFido2Enrollment *fido2;   /* from imprint_fido2_enroll_homed(); may be NULL */
   const char *image_path;          /* where the LUKS image goes; NULL: homed's default */
@@ -155,6 +156,10 @@ gboolean imprint_homed_trust_key (const char *root, const char *name, const char
  * ROOT/var/lib/systemd/home/. Returns 1 when adopted, 0 when not
  * applicable (then use imprint_homed_trust_key()), -1 with @error. */
 int imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error);
+
+/* The group that makes a user an administrator on @root ("" = this
+ * system): "wheel" where it exists, else Debian's "sudo", else "wheel". */
+char *imprint_setup_admin_group (const char *root);
 
 /* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
 char *imprint_setup_machine_id (const char *root);

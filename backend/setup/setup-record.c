@@ -177,8 +177,8 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
     }
   if (p->administrator)
     {
-      const char *wheel[] = { "wheel" };
-      add_string_array (b, "memberOf", wheel, 1);
+      const char *groups[] = { p->admin_group != NULL ? p->admin_group : "wheel" };
+      add_string_array (b, "memberOf", groups, 1);
     }
   if (p->auto_login)
     {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -675,4 +676,35 @@ imprint_setup_mark_complete (const char *root)
   if (unlink (pending) < 0 && errno != ENOENT)
     return -errno;
   return 0;
+}
+
+static bool
+group_exists (const char *root, const char *name)
+{
+  g_autofree char *path = NULL, *text = NULL;
+  g_autofree char *prefix = g_strconcat (name, ":", NULL);
+  g_auto(GStrv) lines = NULL;
+
+  if (root == NULL || root[0] == '\0' || g_str_equal (root, "/"))
+    return getgrnam (name) != NULL;
+  path = root_path (root, "etc/group");
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return false;
+  lines = g_strsplit (text, "\n", -1);
+  for (size_t i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return true;
+  return false;
+}
+
+/* polkit and sudo call administrators "wheel" on most distributions and
+ * "sudo" on Debian and its derivatives. */
+char *
+imprint_setup_admin_group (const char *root)
+{
+  if (group_exists (root, "wheel"))
+    return g_strdup ("wheel");
+  if (group_exists (root, "sudo"))
+    return g_strdup ("sudo");
+  return g_strdup ("wheel");
 }

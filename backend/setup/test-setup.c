@@ -144,7 +144,7 @@ test_record_full (void)
   ImprintFido2Enrollment e = { 0 };
   ImprintHomeParams p = {
     .user_name = "anna", .real_name = "Anna Example", .password = "pw one",
-    .recovery_key = RECOVERY_KEY, .disk_size = 8ull << 30, .administrator = true,
+    .recovery_key = RECOVERY_KEY, .disk_size = 8ull << 30, .administrator = true, .admin_group = "wheel",
     .auto_login = false, .fido2 = &e,
     .image_path = "/mnt/target/home/anna.home",
     .image_path_machine_id = "0123456789abcdef0123456789abcdef",
@@ -401,6 +401,25 @@ test_markers (void)
 }
 
 static void
+test_admin_group (void)
+{
+  g_autofree char *root = make_tmpdir ();
+  g_autofree char *g = NULL;
+
+  g = imprint_setup_admin_group (root);
+  g_assert_cmpstr (g, ==, "wheel");
+  g_free (g);
+  put (root, "etc/group", "root:x:0:\nsudo:x:27:\n");
+  g = imprint_setup_admin_group (root);
+  g_assert_cmpstr (g, ==, "sudo");
+  g_free (g);
+  put (root, "etc/group", "root:x:0:\nsudo:x:27:\nwheel:x:10:\n");
+  g = imprint_setup_admin_group (root);
+  g_assert_cmpstr (g, ==, "wheel");
+  rm_rf (root);
+}
+
+static void
 test_trust_key (void)
 {
   g_autofree char *root = make_tmpdir ();
@@ -439,5 +458,6 @@ main (int argc, char **argv)
   g_test_add_func ("/setup/credentials", test_credentials);
   g_test_add_func ("/setup/markers", test_markers);
   g_test_add_func ("/setup/trust-key", test_trust_key);
+  g_test_add_func ("/setup/admin-group", test_admin_group);
   return g_test_run ();
 }

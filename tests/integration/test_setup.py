@@ -32,6 +32,17 @@ def crypt(phrase, setting):
     return r.decode() if r is not None else None
 
 
+def admin_group():
+    import grp
+    for g in ('wheel', 'sudo'):
+        try:
+            grp.getgrnam(g)
+            return g
+        except KeyError:
+            pass
+    return 'wheel'
+
+
 def machine_id():
     with open('/etc/machine-id') as f:
         return f.read().strip()
@@ -218,7 +229,7 @@ class TestApplyRunning(SetupTestCase):
         self.assertEqual(rec['realName'], 'Anna Example')
         self.assertEqual(rec['storage'], 'luks')
         self.assertEqual(rec['diskSize'], 2 << 30)
-        self.assertEqual(rec['memberOf'], ['wheel'])
+        self.assertEqual(rec['memberOf'], [admin_group()])
         self.assertEqual(rec['recoveryKeyType'], ['modhex64'])
         self.assertEqual(sorted(rec['privileged']), ['hashedPassword', 'recoveryKey'])
         self.assertEqual(len(rec['privileged']['hashedPassword']), 1)
@@ -333,6 +344,8 @@ class TestApplyInstalledRoot(SetupTestCase):
         # The image is made on the installed disk; only this (live) machine
         # looks for it there, the installed system at /home/anna.home.
         self.assertEqual(rec['perMachine'], [{'matchMachineId': [machine_id()], 'imagePath': image}])
+        # The target has no /etc/group of its own here: the common name.
+        self.assertEqual(rec['memberOf'], ['wheel'])
         self.assertHash(PASSWORD, rec['privileged']['hashedPassword'][0])
         self.assertHash(key, rec['privileged']['recoveryKey'][0]['hashedPassword'])
         self.assertEqual(rec['secret'], {'password': [PASSWORD, key]})
