@@ -459,7 +459,14 @@ add_disk_methods (SetupData *d, GError **error)
     }
   signature = read_pcr_signature ();
   r = imprint_setup_disk_unlock_tpm2 (cd, d->disk_tpm2_device, signature, &vk, &vk_size);
-  if (r < 0)
+  if (r == -EOPNOTSUPP)
+    {
+      /* A token from a newer systemd than our TPM2 code reads: systemd's
+       * own token plugin unlocks it (by_token below). */
+      imprintd_job_log (d->job, _("Unlocking the system partition through systemd’s TPM2 token plugin."));
+      vk = NULL;
+    }
+  else if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
                    _("The TPM did not unlock the system partition: %s"),
@@ -470,7 +477,14 @@ add_disk_methods (SetupData *d, GError **error)
   if (d->disk_recovery_key != NULL)
     {
       imprintd_job_set_step (d->job, _("Adding the recovery key to the system disk"));
-      r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
+      if (vk != NULL)
+        r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
+      else
+        {
+          g_autoptr(JsonObject) token = json_object_new ();
+          json_object_set_string_member (token, "type", "systemd-recovery");
+          r = imprint_setup_disk_enroll_by_token (cd, d->disk_recovery_key, token, &slot);
+        }
       if (r < 0)
         {
           erase_and_free (vk, vk_size);
@@ -500,13 +514,14 @@ add_disk_methods (SetupData *d, GError **error)
         }
       if (r >= 0)
         {
-          /* imprint_luks_enroll sets "keyslots" itself. */
+          /* The keyslot is bound when the token is imported. */
           json_object_remove_member (json_node_get_object (node), "keyslots");
           r = imprint_fido2_passphrase (e->secret, e->secret_size, &pass);
         }
       if (r >= 0)
-        r = imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
-                                 json_node_get_object (node), &slot, NULL);
+        r = vk != NULL ? imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                              json_node_get_object (node), &slot, NULL)
+                       : imprint_setup_disk_enroll_by_token (cd, pass, json_node_get_object (node), &slot);
       if (r < 0)
         {
           erase_and_free (vk, vk_size);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,16 @@ int imprint_setup_disk_add_recovery_key (struct crypt_device *cd,
                                          const void *volume_key, size_t volume_key_size,
                                          const char *recovery_key,
                                          int *ret_keyslot);
+
+/* Adds a keyslot for @passphrase (minimal PBKDF) unlocked through the
+ * "systemd-tpm2" token by libcryptsetup's token plugin (systemd's own
+ * code: tokens of any systemd version), binds @token (may be NULL) to it
+ * and checks it. For tokens imprint_setup_disk_unlock_tpm2() cannot read
+ * (-EOPNOTSUPP). */
+int imprint_setup_disk_enroll_by_token (struct crypt_device *cd,
+                                        const char *passphrase,
+                                        JsonObject *token,
+                                        int *ret_keyslot);
 
 /* True when @device is LUKS2 and its only tokens are "systemd-tpm2":
  * what systemd-repart leaves at an OEM machine's first boot. */

@@ -184,3 +184,67 @@ imprint_setup_disk_is_tpm2_only (const char *device)
   crypt_free (cd);
   return tpm2 && !other;
 }
+
+/* systemd-cryptenroll's PBKDF for high-entropy secrets. */
+static const struct crypt_pbkdf_type minimal_pbkdf = {
+  .type = CRYPT_KDF_PBKDF2,
+  .hash = "sha512",
+  .iterations = 1000,
+  .flags = CRYPT_PBKDF_NO_BENCHMARK,
+};
+
+/* Newer systemd writes "systemd-tpm2" tokens our TPM2 code does not read
+ * (tpm2_srk, tpm2_salt, pcrlock: imprint_tpm2_token_parse() says
+ * -EOPNOTSUPP). The installed systemd's own token plugin unlocks them:
+ * libcryptsetup (2.6+) adds the new keyslot from a keyslot context opened
+ * by that token, so the volume key never passes through us. */
+int
+imprint_setup_disk_enroll_by_token (struct crypt_device *cd,
+                                    const char *passphrase,
+                                    JsonObject *token,
+                                    int *ret_keyslot)
+{
+  struct crypt_keyslot_context *from = NULL, *to = NULL;
+  int r, slot, checked = -1;
+
+  if (cd == NULL || passphrase == NULL)
+    return -EINVAL;
+  r = crypt_set_pbkdf_type (cd, &minimal_pbkdf);
+  if (r < 0)
+    return r;
+  r = crypt_keyslot_context_init_by_token (cd, CRYPT_ANY_TOKEN, "systemd-tpm2", NULL, 0, NULL, &from);
+  if (r < 0)
+    return r;
+  r = crypt_keyslot_context_init_by_passphrase (cd, passphrase, strlen (passphrase), &to);
+  if (r < 0)
+    {
+      crypt_keyslot_context_free (from);
+      return r;
+    }
+  slot = crypt_keyslot_add_by_keyslot_context (cd, CRYPT_ANY_SLOT, from, CRYPT_ANY_SLOT, to, 0);
+  crypt_keyslot_context_free (from);
+  crypt_keyslot_context_free (to);
+  if (slot < 0)
+    return slot;
+
+  if (token != NULL)
+    {
+      r = imprint_luks_token_import (cd, slot, token, NULL);
+      if (r < 0)
+        {
+          (void) crypt_keyslot_destroy (cd, slot);
+          return r;
+        }
+    }
+  r = imprint_luks_check_passphrase (cd, passphrase, strlen (passphrase), &checked);
+  if (r >= 0 && checked != slot)
+    r = -EUCLEAN;
+  if (r < 0)
+    {
+      (void) imprint_luks_remove_keyslot (cd, slot);
+      return r;
+    }
+  if (ret_keyslot != NULL)
+    *ret_keyslot = slot;
+  return 0;
+}
