@@ -652,8 +652,14 @@ imprint_setup_is_pending (const char *root)
   if (g_file_test (complete, G_FILE_TEST_EXISTS))
     return false;
   /* ConditionFirstBoot=: PID 1 finds /etc/machine-id missing, empty or
-   * "uninitialized" (it then writes "uninitialized" until first boot
-   * completes). */
+   * "uninitialized", and remembers that for the rest of the boot in
+   * /run/systemd/first-boot (the machine ID itself is committed before
+   * the boot ends, so that flag is what counts on a running system). */
+  {
+    g_autofree char *flag = root_path (root, "run/systemd/first-boot");
+    if (g_file_test (flag, G_FILE_TEST_EXISTS))
+      return true;
+  }
   machine_id = imprint_setup_machine_id (root);
   return machine_id == NULL;
 }

@@ -386,6 +386,15 @@ test_markers (void)
   g_assert_true (imprint_setup_is_pending (root));
   put (root, "etc/machine-id", "0123456789abcdef0123456789abcdef\n");
   g_assert_false (imprint_setup_is_pending (root));
+  /* The machine ID is committed during the first boot; PID 1's flag
+   * says it still is the first boot. */
+  put (root, "run/systemd/first-boot", "");
+  g_assert_true (imprint_setup_is_pending (root));
+  {
+    g_autofree char *flag = g_build_filename (root, "run/systemd/first-boot", NULL);
+    g_assert_cmpint (unlink (flag), ==, 0);
+  }
+  g_assert_false (imprint_setup_is_pending (root));
   /* An explicit marker wins. */
   put (root, "var/lib/imprint/setup-pending", "");
   g_assert_true (imprint_setup_is_pending (root));
