@@ -18,6 +18,7 @@ PKGS="
   libblkid-dev libfdisk-dev libmount-dev libudev-dev libsystemd-dev
   libpolkit-gobject-1-dev libpwquality-dev
   scdoc desktop-file-utils appstream
+  libcrypt-dev
 "
 # Tests
 PKGS="$PKGS

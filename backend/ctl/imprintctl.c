@@ -30,6 +30,8 @@ static const Verb verbs[] = {
   { "auto-update",  ctl_verb_auto_update,  N_("Turn automatic updates on or off") },
   { "factory-reset-info", ctl_verb_factory_reset_info, N_("Show what a factory reset erases") },
   { "factory-reset", ctl_verb_factory_reset, N_("Request (or --cancel) a factory reset at the next boot") },
+  { "setup-defaults", ctl_verb_setup_defaults, N_("Show what first-boot setup would start from") },
+  { "setup",        ctl_verb_setup,        N_("Apply first-boot setup: settings and the first user") },
 };
 
 static void

@@ -57,5 +57,7 @@ int ctl_verb_update        (Ctl *ctl, int argc, char **argv);
 int ctl_verb_auto_update   (Ctl *ctl, int argc, char **argv);
 int ctl_verb_factory_reset_info (Ctl *ctl, int argc, char **argv);
 int ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv);
+int ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv);
+int ctl_verb_setup        (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS

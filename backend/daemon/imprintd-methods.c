@@ -31,6 +31,8 @@ static const ImprintdMethod methods[] = {
   { "GetFactoryResetInfo",     ACTION_LIST_DISKS, FALSE, imprintd_method_get_factory_reset_info },
   { "RequestFactoryReset",     ACTION_FACTORY_RESET, FALSE, imprintd_method_request_factory_reset },
   { "CancelFactoryReset",      ACTION_FACTORY_RESET, FALSE, imprintd_method_cancel_factory_reset },
+  { "GetSetupDefaults",        ACTION_LIST_DISKS, FALSE, imprintd_method_get_setup_defaults },
+  { "ApplySetup",              ACTION_CREATE_USER, TRUE, imprintd_method_apply_setup },
 };
 
 const ImprintdMethod *

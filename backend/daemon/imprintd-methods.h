@@ -46,6 +46,8 @@ GVariant *imprintd_method_set_automatic_updates (ImprintdMethodCall *call, GErro
 GVariant *imprintd_method_get_factory_reset_info (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_request_factory_reset (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_cancel_factory_reset (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

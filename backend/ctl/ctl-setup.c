@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imprintctl.h"
+
+/* setup-defaults and setup: first-boot setup through GetSetupDefaults and
+ * ApplySetup, the same calls the graphical setup makes. */
+
+static gboolean
+parse (GOptionContext *context, int *argc, char ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("imprintctl: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* "" = the running system; "disk:DEV" as given; a directory made absolute. */
+static char *
+target_arg (const char *target)
+{
+  if (target == NULL || target[0] == '\0')
+    return g_strdup ("");
+  if (g_str_has_prefix (target, "disk:"))
+    return g_strdup (target);
+  return g_canonicalize_filename (target, NULL);
+}
+
+static char *
+read_secret (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  if (g_str_equal (path, "-"))
+    {
+      char buf[1024];
+      if (fgets (buf, sizeof buf, stdin) == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Nothing to read on standard input."));
+          return NULL;
+        }
+      text = g_strdup (buf);
+      explicit_bzero (buf, sizeof buf);
+    }
+  else if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  /* One line: the newline is not part of the password. */
+  text[strcspn (text, "\r\n")] = '\0';
+  return g_steal_pointer (&text);
+}
+
+static void
+wipe (char **s)
+{
+  if (*s != NULL)
+    {
+      explicit_bzero (*s, strlen (*s));
+      g_clear_pointer (s, g_free);
+    }
+}
+
+static int
+write_secret_file (const char *path, const char *secret)
+{
+  size_t n = strlen (secret);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    return -errno;
+  if (fchmod (fd, 0600) < 0 || write (fd, secret, n) != (ssize_t) n ||
+      write (fd, "\n", 1) != 1 || fsync (fd) < 0)
+    {
+      int r = -errno;
+      close (fd);
+      return r;
+    }
+  return close (fd) < 0 ? -errno : 0;
+}
+
+/* 1024-based K, M, G, T suffixes, like homectl --disk-size. */
+static gboolean
+parse_size (const char *s, guint64 *ret)
+{
+  char *end = NULL;
+  guint64 v, mult = 1;
+
+  if (s == NULL || !g_ascii_isdigit (s[0]))
+    return FALSE;
+  v = g_ascii_strtoull (s, &end, 10);
+  switch (g_ascii_toupper (*end))
+    {
+    case '\0': break;
+    case 'K': mult = 1ull << 10; end++; break;
+    case 'M': mult = 1ull << 20; end++; break;
+    case 'G': mult = 1ull << 30; end++; break;
+    case 'T': mult = 1ull << 40; end++; break;
+    default: return FALSE;
+    }
+  if (*end != '\0' || v > G_MAXUINT64 / mult)
+    return FALSE;
+  *ret = v * mult;
+  return TRUE;
+}
+
+static const char *
+lookup_s (GVariant *dict, const char *key)
+{
+  const char *s = "";
+
+  g_variant_lookup (dict, key, "&s", &s);
+  return s;
+}
+
+int
+ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GVariant) defaults = NULL, user = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = NULL, *t = NULL;
+  g_autofree const char **decided = NULL;
+  gboolean json = FALSE, b;
+  const GOptionEntry entries[] = {
+    { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, N_("Root directory of an installed system (default: this system)"), N_("DIR") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse (context, &argc, &argv))
+    return EXIT_CODE_USAGE;
+  t = target_arg (target);
+  options = ctl_options_new (ctl);
+  if (!imprint_manager_call_get_setup_defaults_sync (ctl->manager, t, g_variant_builder_end (options),
+                                                     &defaults, NULL, &error))
+    return ctl_report_error (error);
+
+  if (json || ctl->json)
+    {
+      g_autofree char *text = ctl_variant_to_json (defaults, TRUE);
+      g_print ("%s\n", text);
+      return EXIT_CODE_OK;
+    }
+  g_print ("%-16s %s\n", _("Language:"), lookup_s (defaults, "locale"));
+  g_print ("%-16s %s\n", _("Keyboard:"), lookup_s (defaults, "keymap"));
+  g_print ("%-16s %s\n", _("Time zone:"), lookup_s (defaults, "timezone"));
+  g_print ("%-16s %s\n", _("Computer name:"), lookup_s (defaults, "hostname"));
+  g_print ("%-16s %s\n", _("Display name:"), lookup_s (defaults, "pretty-hostname"));
+  user = g_variant_lookup_value (defaults, "user", G_VARIANT_TYPE_VARDICT);
+  if (user != NULL && g_variant_n_children (user) > 0)
+    g_print ("%-16s %s (%s)\n", _("User:"), lookup_s (user, "user-name"), lookup_s (user, "real-name"));
+  if (g_variant_lookup (defaults, "decided", "^a&s", &decided) && decided[0] != NULL)
+    {
+      g_autofree char *j = g_strjoinv (", ", (char **) decided);
+      g_print ("%-16s %s\n", _("Decided:"), j);
+    }
+  b = FALSE;
+  g_variant_lookup (defaults, "setup-pending", "b", &b);
+  g_print ("%-16s %s\n", _("Setup pending:"), b ? _("yes") : _("no"));
+  return EXIT_CODE_OK;
+}
+
+int
+ctl_verb_setup (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(CtlJobWatch) watch = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = NULL, *t = NULL, *job_path = NULL;
+  g_autofree char *locale = NULL, *keymap = NULL, *timezone = NULL, *hostname = NULL, *pretty = NULL;
+  g_autofree char *user = NULL, *real_name = NULL, *password_file = NULL, *disk_size = NULL;
+  g_autofree char *recovery_key_file = NULL, *fido2_device = NULL;
+  g_autofree char *disk_key_file = NULL, *disk_fido2_device = NULL, *disk_device = NULL, *disk_tpm2 = NULL;
+  char *password = NULL, *recovery_key = NULL, *disk_key = NULL;
+  gboolean json = FALSE, recovery = FALSE, fido2 = FALSE, auto_login = FALSE, no_admin = FALSE;
+  gboolean disk_recovery = FALSE, disk_fido2 = FALSE;
+  GVariantBuilder settings, u;
+  guint64 size = 0;
+  int r = EXIT_CODE_FAILED;
+  const GOptionEntry entries[] = {
+    { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, N_("Root directory of an installed system, or disk:DEVICE (default: this system)"), N_("DIR") },
+    { "locale", 0, 0, G_OPTION_ARG_STRING, &locale, N_("Language, e.g. de_DE.UTF-8"), N_("LOCALE") },
+    { "keymap", 0, 0, G_OPTION_ARG_STRING, &keymap, N_("Keyboard layout (console keymap), e.g. de-nodeadkeys"), N_("KEYMAP") },
+    { "timezone", 0, 0, G_OPTION_ARG_STRING, &timezone, N_("Time zone, e.g. Europe/Berlin"), N_("ZONE") },
+    { "hostname", 0, 0, G_OPTION_ARG_STRING, &hostname, N_("Computer name"), N_("NAME") },
+    { "pretty-hostname", 0, 0, G_OPTION_ARG_STRING, &pretty, N_("Computer name as people see it"), N_("TEXT") },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &user, N_("Create this user (an encrypted systemd-homed home)"), N_("NAME") },
+    { "real-name", 0, 0, G_OPTION_ARG_STRING, &real_name, N_("The user’s full name"), N_("TEXT") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("Read the user’s password from FILE (- for standard input)"), N_("FILE") },
+    { "home-recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Add a recovery key to the home and print it"), NULL },
+    { "home-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &recovery_key_file, N_("Add a recovery key to the home and write it to FILE (mode 0600)"), N_("FILE") },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Also unlock the home with a FIDO2 security key"), NULL },
+    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
+    { "disk-size", 0, 0, G_OPTION_ARG_STRING, &disk_size, N_("Size of the home (default: from the free space)"), N_("BYTES[K|M|G|T]") },
+    { "auto-login", 0, 0, G_OPTION_ARG_NONE, &auto_login, N_("Log the user in automatically"), NULL },
+    { "no-administrator", 0, 0, G_OPTION_ARG_NONE, &no_admin, N_("Do not make the user an administrator"), NULL },
+    { "disk-recovery-key", 0, 0, G_OPTION_ARG_NONE, &disk_recovery, N_("Add a recovery key to the system disk and print it"), NULL },
+    { "disk-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &disk_key_file, N_("Add a recovery key to the system disk and write it to FILE (mode 0600)"), N_("FILE") },
+    { "disk-fido2", 0, 0, G_OPTION_ARG_NONE, &disk_fido2, N_("Also unlock the system disk with a FIDO2 security key"), NULL },
+    { "disk-fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_fido2_device, N_("FIDO2 device for the system disk"), N_("DEVICE") },
+    { "disk-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_device, N_("The encrypted system partition (default: the one under /)"), N_("DEVICE") },
+    { "disk-tpm2-device", 0, 0, G_OPTION_ARG_STRING, &disk_tpm2, N_("TPM2 that unlocks it (default: the system’s)"), N_("DEVICE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse (context, &argc, &argv))
+    return EXIT_CODE_USAGE;
+  json = json || ctl->json;
+  ctl->json = json;
+  if (disk_size != NULL && !parse_size (disk_size, &size))
+    {
+      g_printerr (_("imprintctl: “%s” is not a size.\n"), disk_size);
+      return EXIT_CODE_USAGE;
+    }
+  if (user == NULL && (password_file || real_name || recovery || recovery_key_file || fido2 || disk_size))
+    {
+      g_printerr (_("imprintctl: user options need --user.\n"));
+      return EXIT_CODE_USAGE;
+    }
+  if (user != NULL && password_file == NULL)
+    {
+      g_printerr (_("imprintctl: --user needs --password-file.\n"));
+      return EXIT_CODE_USAGE;
+    }
+
+  g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
+#define ADD(key, v) if (v != NULL) g_variant_builder_add (&settings, "{sv}", key, g_variant_new_string (v))
+  ADD ("locale", locale);
+  ADD ("keymap", keymap);
+  ADD ("timezone", timezone);
+  ADD ("hostname", hostname);
+  ADD ("pretty-hostname", pretty);
+#undef ADD
+
+  if (user != NULL)
+    {
+      password = read_secret (password_file, &error);
+      if (password == NULL)
+        goto out_error;
+      if (recovery || recovery_key_file != NULL)
+        {
+          g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+          if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
+                                                                &recovery_key, NULL, &error))
+            goto out_error;
+          /* Saved before the home exists: never a key nobody has. */
+          if (recovery_key_file != NULL)
+            {
+              int w = write_secret_file (recovery_key_file, recovery_key);
+              if (w < 0)
+                {
+                  g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
+                              recovery_key_file, g_strerror (-w));
+                  goto out;
+                }
+            }
+        }
+      g_variant_builder_init (&u, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&u, "{sv}", "user-name", g_variant_new_string (user));
+      if (real_name != NULL)
+        g_variant_builder_add (&u, "{sv}", "real-name", g_variant_new_string (real_name));
+      g_variant_builder_add (&u, "{sv}", "password", g_variant_new_string (password));
+      if (recovery_key != NULL)
+        g_variant_builder_add (&u, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
+      if (fido2)
+        g_variant_builder_add (&u, "{sv}", "fido2", g_variant_new_boolean (TRUE));
+      if (fido2_device != NULL)
+        g_variant_builder_add (&u, "{sv}", "fido2-device", g_variant_new_string (fido2_device));
+      if (size > 0)
+        g_variant_builder_add (&u, "{sv}", "disk-size", g_variant_new_uint64 (size));
+      g_variant_builder_add (&u, "{sv}", "auto-login", g_variant_new_boolean (auto_login));
+      g_variant_builder_add (&u, "{sv}", "administrator", g_variant_new_boolean (!no_admin));
+      g_variant_builder_add (&settings, "{sv}", "user", g_variant_builder_end (&u));
+    }
+
+  if (disk_recovery || disk_key_file != NULL)
+    {
+      g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+      if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
+                                                            &disk_key, NULL, &error))
+        goto out_error;
+      if (disk_key_file != NULL)
+        {
+          int w = write_secret_file (disk_key_file, disk_key);
+          if (w < 0)
+            {
+              g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
+                          disk_key_file, g_strerror (-w));
+              goto out;
+            }
+        }
+      g_variant_builder_add (&settings, "{sv}", "disk-recovery-key", g_variant_new_string (disk_key));
+    }
+  if (disk_fido2)
+    g_variant_builder_add (&settings, "{sv}", "disk-fido2", g_variant_new_boolean (TRUE));
+  if (disk_fido2_device != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-fido2-device", g_variant_new_string (disk_fido2_device));
+  if (disk_device != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-device", g_variant_new_take_string (g_canonicalize_filename (disk_device, NULL)));
+  if (disk_tpm2 != NULL)
+    g_variant_builder_add (&settings, "{sv}", "disk-tpm2-device", g_variant_new_string (disk_tpm2));
+
+  t = target_arg (target);
+  options = ctl_options_new (ctl);
+  watch = ctl_job_watch_new (ctl);
+  if (!imprint_manager_call_apply_setup_sync (ctl->manager, t, g_variant_builder_end (&settings),
+                                              g_variant_builder_end (options), &job_path, NULL, &error))
+    goto out_error;
+  r = ctl_job_watch_follow (watch, job_path, &result);
+  if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
+    {
+      if (json)
+        {
+          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+          g_autofree char *text = NULL;
+          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("home-recovery-key"));
+          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
+          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
+          g_print ("%s\n", text);
+          explicit_bzero (text, strlen (text));
+        }
+      else
+        g_print (_("\nRecovery key for the home of %s (write it down; it is shown only once):\n\n    %s\n\n"),
+                 user, recovery_key);
+    }
+  if (r == EXIT_CODE_OK && disk_key != NULL && disk_key_file == NULL)
+    {
+      if (json)
+        {
+          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+          g_autofree char *text = NULL;
+          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("disk-recovery-key"));
+          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (disk_key));
+          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
+          g_print ("%s\n", text);
+          explicit_bzero (text, strlen (text));
+        }
+      else
+        g_print (_("\nRecovery key for the system disk (write it down; it is shown only once):\n\n    %s\n\n"),
+                 disk_key);
+    }
+  if (r == EXIT_CODE_OK && !json)
+    g_print (_("Setup is complete.\n"));
+  goto out;
+
+out_error:
+  r = ctl_report_error (error);
+out:
+  g_variant_builder_clear (&settings);
+  wipe (&password);
+  wipe (&recovery_key);
+  wipe (&disk_key);
+  return r;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* First-boot setup: the systemd-homed user record, system settings (for the
+ * running system through localed/timedated/hostnamed, or written into an
+ * installed system's root like `systemd-firstboot --root`), prefill from
+ * systemd credentials, and the "setup pending/complete" markers.
+ * See backend/setup/README.md for the formats and why. */
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+#include "imprint-fido2.h"
+
+G_BEGIN_DECLS
+
+/* ---- passwords ---------------------------------------------------------- */
+
+/* crypt(3) hash of @password with a fresh salt: yescrypt ("$y$") where
+ * libxcrypt offers it, else SHA-512 ("$6$"). *ret: g_free(). Negative errno. */
+int imprint_setup_hash_password (const char *password, char **ret);
+
+/* True when @password matches the crypt(3) string @hash. */
+bool imprint_setup_verify_password (const char *password, const char *hash);
+
+/* ---- the homed user record ---------------------------------------------- */
+
+typedef struct {
+  const char *user_name;           /* required, checked by imprint_setup_user_name_is_valid() */
+  const char *real_name;           /* may be NULL */
+  const char *password;            /* required (storage "luks" needs it) */
+  const char *recovery_key;        /* modhex64, dashed; may be NULL */
+  guint64 disk_size;               /* bytes; 0: left to homed */
+  bool administrator;              /* memberOf [admin_group] */
+  const char *admin_group;         /* NULL: "wheel" */
+  bool auto_login;                 /* "autoLogin" in the record */
+  const ImprintFido2Enrollment *fido2;   /* from imprint_fido2_enroll_homed(); may be NULL */
+  const char *image_path;          /* where the LUKS image goes; NULL: homed's default */
+  const char *image_path_machine_id;  /* image_path only applies on this machine (perMachine) */
+} ImprintHomeParams;
+
+/* The user-name rules homed applies (valid_user_group_name(), strict):
+ * [a-z_][a-z0-9_-]*, at most 31 chars, not a reserved name. */
+bool imprint_setup_user_name_is_valid (const char *name);
+
+/* Builds the record for org.freedesktop.home1 CreateHome: userName,
+ * realName, storage "luks", diskSize, memberOf, autoLogin, recoveryKeyType,
+ * fido2HmacCredential, privileged {hashedPassword, recoveryKey,
+ * fido2HmacSalt}, secret {password, tokenPin}, perMachine {imagePath}.
+ * The returned JSON holds secrets: wipe it (erase_and_freep_str). */
+int imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json);
+
+/* ---- system settings ----------------------------------------------------- */
+
+typedef struct {
+  char *locale;            /* e.g. "de_DE.UTF-8" (LANG=) */
+  char *keymap;            /* vconsole keymap, e.g. "de-nodeadkeys" */
+  char *timezone;          /* e.g. "Europe/Berlin" */
+  char *hostname;          /* static host name */
+  char *pretty_hostname;   /* PRETTY_HOSTNAME= */
+} ImprintSystemSettings;
+
+void imprint_system_settings_clear (ImprintSystemSettings *s);
+
+bool imprint_setup_hostname_is_valid (const char *name);
+bool imprint_setup_timezone_is_valid (const char *tz);
+bool imprint_setup_locale_is_valid (const char *locale);
+bool imprint_setup_keymap_is_valid (const char *keymap);
+
+/* Checks every set field; a translated message names the bad one. */
+gboolean imprint_system_settings_check (const ImprintSystemSettings *s, GError **error);
+
+/* Writes into an installed system's root directory what systemd-firstboot
+ * --root writes: etc/locale.conf, etc/vconsole.conf, etc/localtime,
+ * etc/hostname, etc/machine-info (other keys in those files are kept).
+ * Caveats the caller should show (translated) go to @warnings. */
+gboolean imprint_setup_write_root (const char *root, const ImprintSystemSettings *s,
+                                   GPtrArray *warnings, GError **error);
+
+/* Reads the current settings of @root ("" or "/" for the running system's
+ * files). Missing files leave fields NULL. */
+void imprint_setup_read_root (const char *root, ImprintSystemSettings *ret);
+
+/* The running system: localed SetLocale + SetVConsoleKeyboard (convert to
+ * X11 too), timedated SetTimezone, hostnamed SetStaticHostname +
+ * SetPrettyHostname. Stops at the first failure. */
+gboolean imprint_setup_apply_running (GDBusConnection *bus, const ImprintSystemSettings *s,
+                                      GPtrArray *warnings, GCancellable *cancellable, GError **error);
+
+/* Current settings from localed/timedated/hostnamed; fields the services
+ * do not answer stay NULL. */
+void imprint_setup_read_running (GDBusConnection *bus, ImprintSystemSettings *ret);
+
+/* ---- credentials --------------------------------------------------------- */
+
+typedef struct {
+  ImprintSystemSettings settings;  /* firstboot.locale, firstboot.keymap, firstboot.timezone, system.hostname */
+  char *user_name;                 /* from the first home.create.* record */
+  char *real_name;
+  GPtrArray *decided;              /* keys given: "locale", "keymap", "timezone", "hostname", "user" */
+} ImprintSetupCredentials;
+
+void imprint_setup_credentials_clear (ImprintSetupCredentials *c);
+
+/* $CREDENTIALS_DIRECTORY when @dir is NULL and it is set, else
+ * /run/credentials/@system. A missing directory is not an error. */
+const char *imprint_setup_credentials_dir (void);
+void imprint_setup_read_credentials (const char *dir, ImprintSetupCredentials *ret);
+
+/* ---- setup markers -------------------------------------------------------- */
+
+/* Imprint's state directory inside @root: $STATE_DIRECTORY for the running
+ * system when set (systemd StateDirectory=imprint), else
+ * ROOT/var/lib/imprint. */
+char *imprint_setup_state_dir (const char *root);
+
+/* Setup is pending when ROOT/var/lib/imprint/setup-pending exists, or when
+ * nothing completed it yet (no setup-complete) and this is the machine's
+ * first boot (ConditionFirstBoot: /etc/machine-id missing, empty or
+ * "uninitialized"). */
+bool imprint_setup_is_pending (const char *root);
+
+/* Writes setup-complete (the time, for people reading it) and removes
+ * setup-pending. */
+int imprint_setup_mark_complete (const char *root);
+
+/* ---- homed ----------------------------------------------------------------- */
+
+/* CreateHomeEx(record, {}, 0) when homed offers it (v256+, found by
+ * introspection), else CreateHome(record). */
+gboolean imprint_homed_create (GDBusConnection *bus, const char *record_json,
+                               GCancellable *cancellable, GError **error);
+
+/* UnregisterHome: forgets a home without touching its image. */
+gboolean imprint_homed_unregister (GDBusConnection *bus, const char *user_name,
+                                   GCancellable *cancellable, GError **error);
+
+/* RemoveHome: deletes a home and its image (undoing a creation). */
+gboolean imprint_homed_remove (GDBusConnection *bus, const char *user_name,
+                               GCancellable *cancellable, GError **error);
+
+/* The public key (PEM) that signed the record homed holds for @user_name,
+ * from the record's "signature" section (GetUserRecordByName). */
+gboolean imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char **ret_pem,
+                                        GCancellable *cancellable, GError **error);
+
+/* Makes @root's homed trust records signed by @pem: writes
+ * ROOT/etc/systemd/home/@name.public, root-owned and 0644, as homed
+ * demands of trusted keys. */
+gboolean imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error);
+
+/* Gives @root's homed the key pair in @homed_dir (this system's homed,
+ * /var/lib/systemd/home) when that pair made @pem and @root has none yet:
+ * copies local.private (0600) and local.public to
+ * ROOT/var/lib/systemd/home/. Returns 1 when adopted, 0 when not
+ * applicable (then use imprint_homed_trust_key()), -1 with @error. */
+int imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error);
+
+/* The group that makes a user an administrator on @root ("" = this
+ * system): "wheel" where it exists, else Debian's "sudo", else "wheel". */
+char *imprint_setup_admin_group (const char *root);
+
+/* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
+char *imprint_setup_machine_id (const char *root);
+
+G_END_DECLS

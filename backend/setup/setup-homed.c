@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imprint-error.h"
+#include "imprint-setup.h"
+#include "macros.h"
+
+#define HOME1_NAME  "org.freedesktop.home1"
+#define HOME1_PATH  "/org/freedesktop/home1"
+#define HOME1_IFACE "org.freedesktop.home1.Manager"
+
+/* CreateHomeEx (v256) takes file descriptors for blobs and flags; plain
+ * CreateHome is what v252 has. Which one exists is asked of homed itself,
+ * not guessed from a version number. */
+static gboolean
+homed_has_method (GDBusConnection *bus, const char *method, GCancellable *cancellable)
+{
+  g_autoptr(GVariant) r = NULL;
+  g_autoptr(GDBusNodeInfo) node = NULL;
+  const char *xml;
+  GDBusInterfaceInfo *iface;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, "org.freedesktop.DBus.Introspectable",
+                                   "Introspect", NULL, G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                   30 * 1000, cancellable, NULL);
+  if (r == NULL)
+    return FALSE;
+  g_variant_get (r, "(&s)", &xml);
+  node = g_dbus_node_info_new_for_xml (xml, NULL);
+  if (node == NULL)
+    return FALSE;
+  iface = g_dbus_node_info_lookup_interface (node, HOME1_IFACE);
+  return iface != NULL && g_dbus_interface_info_lookup_method (iface, method) != NULL;
+}
+
+static void
+explain_homed_error (GError **error)
+{
+  g_autofree char *remote = NULL;
+
+  if (error == NULL || *error == NULL)
+    return;
+  remote = g_dbus_error_get_remote_error (*error);
+  g_dbus_error_strip_remote_error (*error);
+  if (g_error_matches (*error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (*error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_UNAVAILABLE,
+                           _("systemd-homed is not running: encrypted home directories cannot be created."));
+      return;
+    }
+  if (remote != NULL && g_str_equal (remote, "org.freedesktop.home1.UserRecordExists"))
+    {
+      g_autofree char *msg = g_strdup ((*error)->message);
+      g_clear_error (error);
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY, _("The user already exists: %s"), msg);
+    }
+}
+
+gboolean
+imprint_homed_create (GDBusConnection *bus, const char *record_json,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+  GVariant *args;
+  const char *method;
+
+  if (homed_has_method (bus, "CreateHomeEx", cancellable))
+    {
+      method = "CreateHomeEx";
+      args = g_variant_new ("(s@a{sh}t)", record_json, g_variant_new_array (G_VARIANT_TYPE ("{sh}"), NULL, 0),
+                            (guint64) 0);
+    }
+  else
+    {
+      method = "CreateHome";
+      args = g_variant_new ("(s)", record_json);
+    }
+  /* Making a LUKS home (keyslots with a slow KDF, mkfs, fallocate) takes
+   * a while: no D-Bus timeout of ours cuts it short. */
+  r = g_dbus_connection_call_with_unix_fd_list_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, method, args,
+                                                     NULL, G_DBUS_CALL_FLAGS_NONE, G_MAXINT, NULL, NULL,
+                                                     cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+imprint_homed_unregister (GDBusConnection *bus, const char *user_name,
+                          GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "UnregisterHome",
+                                   g_variant_new ("(s)", user_name), NULL, G_DBUS_CALL_FLAGS_NONE,
+                                   5 * 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The key that signed the record homed keeps for @user_name: the first
+ * signature's "key" (PEM), as every signed record carries it
+ * (docs/USER_RECORD.md, "signature" section). */
+gboolean
+imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char **ret_pem,
+                               GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char *json;
+  gboolean incomplete;
+  JsonObject *o;
+  JsonArray *sigs;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "GetUserRecordByName",
+                                   g_variant_new ("(s)", user_name), G_VARIANT_TYPE ("(sbo)"),
+                                   G_DBUS_CALL_FLAGS_NONE, 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  g_variant_get (r, "(&sbo)", &json, &incomplete, NULL);
+  node = json_from_string (json, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto none;
+  o = json_node_get_object (node);
+  if (!json_object_has_member (o, "signature") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "signature")))
+    goto none;
+  sigs = json_object_get_array_member (o, "signature");
+  for (guint i = 0; i < json_array_get_length (sigs); i++)
+    {
+      JsonNode *e = json_array_get_element (sigs, i);
+      const char *key;
+
+      if (!JSON_NODE_HOLDS_OBJECT (e))
+        continue;
+      key = json_object_get_string_member_with_default (json_node_get_object (e), "key", NULL);
+      if (key != NULL && strstr (key, "-----BEGIN PUBLIC KEY-----") != NULL)
+        {
+          *ret_pem = g_strdup (key);
+          return TRUE;
+        }
+    }
+none:
+  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+               _("systemd-homed did not sign the record of “%s”."), user_name);
+  return FALSE;
+}
+
+/* homed reads *.public in /etc/systemd/home/ only when the file is
+ * regular, owned by root and writable by nobody else
+ * (src/home/homed-manager.c, manager_load_public_key_one()). */
+gboolean
+imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error)
+{
+  g_autofree char *dir = g_build_filename (root, "etc/systemd/home", NULL);
+  g_autofree char *file = g_strconcat (name, ".public", NULL);
+  g_autofree char *dst = g_build_filename (dir, file, NULL);
+
+  if (pem == NULL || strstr (pem, "-----BEGIN PUBLIC KEY-----") == NULL)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("The signing key is not a PEM public key."));
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not create %s: %s"), dir, g_strerror (e));
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (dst, pem, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
+    return FALSE;
+  if (chown (dst, 0, 0) < 0 || chmod (dst, 0644) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not protect %s: %s"), dst, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+squeeze (const char *pem)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const char *c = pem; *c; c++)
+    if (!g_ascii_isspace (*c))
+      g_string_append_c (s, *c);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+copy_key_file (const char *src, const char *dst, mode_t mode, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  gboolean ok;
+
+  if (!g_file_get_contents (src, &text, &len, error))
+    return FALSE;
+  ok = g_file_set_contents_full (dst, text, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 mode, error);
+  explicit_bzero (text, len);
+  if (ok && (chown (dst, 0, 0) < 0 || chmod (dst, mode) < 0))
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not protect %s: %s"), dst, g_strerror (e));
+      return FALSE;
+    }
+  return ok;
+}
+
+/* homed loads local.private/local.public from its state directory and
+ * makes a new pair only when there is none (homed-manager.c,
+ * manager_load_key_pair()). Handing the installed system the pair that
+ * signed its first home makes that home "signed exclusively by our key"
+ * there: the user can change the password and the record later, which a
+ * home signed by a merely trusted foreign key does not allow. */
+int
+imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error)
+{
+  g_autofree char *src_priv = g_build_filename (homed_dir, "local.private", NULL);
+  g_autofree char *src_pub = g_build_filename (homed_dir, "local.public", NULL);
+  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
+  g_autofree char *dst_priv = g_build_filename (dir, "local.private", NULL);
+  g_autofree char *dst_pub = g_build_filename (dir, "local.public", NULL);
+  g_autofree char *ours = NULL, *a = NULL, *b = NULL;
+
+  if (g_file_test (dst_priv, G_FILE_TEST_EXISTS) || g_file_test (dst_pub, G_FILE_TEST_EXISTS))
+    return 0;   /* the installed system has its own pair already */
+  if (!g_file_get_contents (src_pub, &ours, NULL, NULL) || !g_file_test (src_priv, G_FILE_TEST_IS_REGULAR))
+    return 0;
+  a = squeeze (ours);
+  b = squeeze (pem);
+  if (!g_str_equal (a, b))
+    return 0;   /* not the pair that signed the record */
+
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not create %s: %s"), dir, g_strerror (e));
+      return -1;
+    }
+  if (!copy_key_file (src_priv, dst_priv, 0600, error) ||
+      !copy_key_file (src_pub, dst_pub, 0644, error))
+    {
+      (void) unlink (dst_priv);
+      (void) unlink (dst_pub);
+      return -1;
+    }
+  return 1;
+}
+
+gboolean
+imprint_homed_remove (GDBusConnection *bus, const char *user_name,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GVariant) r = NULL;
+
+  r = g_dbus_connection_call_sync (bus, HOME1_NAME, HOME1_PATH, HOME1_IFACE, "RemoveHome",
+                                   g_variant_new ("(s)", user_name), NULL, G_DBUS_CALL_FLAGS_NONE,
+                                   5 * 60 * 1000, cancellable, error);
+  if (r == NULL)
+    {
+      explain_homed_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}

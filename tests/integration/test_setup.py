@@ -1,0 +1,520 @@
+#!/usr/bin/python3
+'''First-boot setup through imprintd (GetSetupDefaults, ApplySetup) driven by
+imprintctl, with systemd-homed, localed, timedated and hostnamed replaced by
+python-dbusmock stand-ins on the private bus. Asserts the exact user record
+homed receives and the files written into an installed system's root.'''
+
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import imprinttest  # noqa: E402
+
+LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib')
+PASSWORD = 'Tr0ub4dor&3 horse'
+MOCK_IFACE = 'org.freedesktop.DBus.Mock'
+
+
+# crypt(3) from libxcrypt itself: Python's crypt module is gone in 3.13.
+_libcrypt = ctypes.CDLL('libcrypt.so.1')
+_libcrypt.crypt.restype = ctypes.c_char_p
+_libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+
+
+def crypt(phrase, setting):
+    r = _libcrypt.crypt(phrase.encode(), setting.encode())
+    return r.decode() if r is not None else None
+
+
+def admin_group():
+    import grp
+    for g in ('wheel', 'sudo'):
+        try:
+            grp.getgrnam(g)
+            return g
+        except KeyError:
+            pass
+    return 'wheel'
+
+
+def machine_id():
+    with open('/etc/machine-id') as f:
+        return f.read().strip()
+
+
+class SetupTestCase(unittest.TestCase):
+    homed_ex = False
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='imprint-setup-test-')
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        # imprintd's own state and credentials, the way systemd hands them
+        # to the service (StateDirectory=, ImportCredential=).
+        self.state = os.path.join(self.tmp, 'state')
+        self.creds = os.path.join(self.tmp, 'credentials')
+        os.makedirs(self.state)
+        os.makedirs(self.creds)
+        self.saved_env = {k: os.environ.get(k) for k in ('STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY')}
+        os.environ['STATE_DIRECTORY'] = self.state
+        os.environ['CREDENTIALS_DIRECTORY'] = self.creds
+        self.addCleanup(self.restore_env)
+        self.write_credentials()
+
+        self.bus = imprinttest.TestBus(polkit_mode='allow')
+        self.addCleanup(self.bus.stop)
+        self.start_mock('homed_imprint.py', 'org.freedesktop.home1', {'ex': self.homed_ex})
+        self.start_mock('localed_imprint.py', 'org.freedesktop.locale1',
+                        {'Locale': ['LANG=en_US.UTF-8'], 'VConsoleKeymap': 'us'})
+        self.start_mock('timedated', 'org.freedesktop.timedate1', {'Timezone': 'Etc/UTC'})
+        self.start_mock('hostnamed_imprint.py', 'org.freedesktop.hostname1',
+                        {'StaticHostname': 'live', 'PrettyHostname': ''})
+
+    def write_credentials(self):
+        pass
+
+    def restore_env(self):
+        for k, v in self.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def start_mock(self, template, name, parameters):
+        path = os.path.join(LIB, template) if template.endswith('.py') else template
+        p = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template', path,
+                              '--parameters', json.dumps(parameters)],
+                             env=self.bus.env, stdout=subprocess.DEVNULL)
+        self.bus.procs.append(p)
+        self.bus.wait_for_name(name)
+
+    def mock_call(self, name, path, method, *args):
+        cmd = ['gdbus', 'call', '--system', '--dest', name, '--object-path', path,
+               '--method', f'{MOCK_IFACE}.{method}', *args]
+        r = subprocess.run(cmd, env=self.bus.env, capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def py_mock_call(self, name, path, method, *args):
+        '''Calls a mock method and returns the answer as Python values.'''
+        code = ('import dbus, json, sys\n'
+                f'o = dbus.SystemBus().get_object({name!r}, {path!r})\n'
+                f'r = o.get_dbus_method({method!r}, {MOCK_IFACE!r})(*json.loads(sys.argv[1]))\n'
+                'def conv(v):\n'
+                '    if isinstance(v, (list, tuple, dbus.Array, dbus.Struct)): return [conv(x) for x in v]\n'
+                '    if isinstance(v, dict): return {str(k): conv(x) for k, x in v.items()}\n'
+                '    if isinstance(v, dbus.Boolean): return bool(v)\n'
+                '    if isinstance(v, (int, dbus.UInt32, dbus.Int32, dbus.UInt64)): return int(v)\n'
+                '    return str(v)\n'
+                'print(json.dumps(conv(r)))\n')
+        r = subprocess.run(['/usr/bin/python3', '-c', code, json.dumps(list(args))],
+                           env=self.bus.env, capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def method_calls(self, name, path, method):
+        return [c[1] for c in self.py_mock_call(name, path, 'GetMethodCalls', method)]
+
+    def homed_records(self):
+        return [json.loads(r) for r in self.py_mock_call('org.freedesktop.home1', '/org/freedesktop/home1',
+                                                         'GetRecords')]
+
+    def homed_calls(self):
+        return [tuple(c) for c in self.py_mock_call('org.freedesktop.home1', '/org/freedesktop/home1',
+                                                    'GetHomeCalls')]
+
+    def password_file(self):
+        path = os.path.join(self.tmp, 'password')
+        with open(path, 'w') as f:
+            f.write(PASSWORD + '\n')
+        os.chmod(path, 0o600)
+        return path
+
+    def assertHash(self, plaintext, hashed):
+        self.assertTrue(hashed.startswith('$y$') or hashed.startswith('$6$'), hashed)
+        self.assertEqual(crypt(plaintext, hashed), hashed)
+        self.assertNotEqual(crypt(plaintext + 'x', hashed), hashed)
+
+    def assertSetupComplete(self, root_state, complete=True):
+        self.assertEqual(os.path.exists(os.path.join(root_state, 'setup-complete')), complete,
+                         self.bus.daemon_output())
+
+
+class TestDefaults(SetupTestCase):
+    def write_credentials(self):
+        for name, value in (('firstboot.locale', 'fr_FR.UTF-8\n'), ('system.hostname', 'kiosk-7'),
+                            ('home.create.zoe', json.dumps({'realName': 'Zoé Martin'}))):
+            with open(os.path.join(self.creds, name), 'w') as f:
+                f.write(value)
+
+    def test_running_system(self):
+        d = self.bus.ctl_json('setup-defaults')
+        # Credentials win over the current settings; the rest comes from
+        # localed/timedated/hostnamed.
+        self.assertEqual(d['locale'], 'fr_FR.UTF-8')
+        self.assertEqual(d['hostname'], 'kiosk-7')
+        self.assertEqual(d['keymap'], 'us')
+        self.assertEqual(d['timezone'], 'Etc/UTC')
+        self.assertEqual(d['user'], {'user-name': 'zoe', 'real-name': 'Zoé Martin'})
+        self.assertEqual(d['decided'], ['locale', 'hostname', 'user'])
+        # This host has a machine-id and no marker: not pending ...
+        self.assertFalse(d['setup-pending'])
+        self.assertIn('online', d)
+        # ... until an OEM line asks for it.
+        open(os.path.join(self.state, 'setup-pending'), 'w').close()
+        d = self.bus.ctl_json('setup-defaults')
+        self.assertTrue(d['setup-pending'])
+        # The test host's root is not a TPM2-sealed LUKS2 volume.
+        self.assertFalse(d['oem'])
+
+    def test_installed_root(self):
+        root = os.path.join(self.tmp, 'root')
+        os.makedirs(os.path.join(root, 'etc'))
+        with open(os.path.join(root, 'etc', 'locale.conf'), 'w') as f:
+            f.write('LANG=sv_SE.UTF-8\n')
+        os.symlink('../usr/share/zoneinfo/Europe/Stockholm', os.path.join(root, 'etc', 'localtime'))
+        d = self.bus.ctl_json('setup-defaults', '--target', root)
+        self.assertEqual(d['locale'], 'sv_SE.UTF-8')
+        self.assertEqual(d['timezone'], 'Europe/Stockholm')
+        # The live session's credentials are not the installed system's.
+        self.assertEqual(d['decided'], [])
+        self.assertEqual(d['user'], {})
+        # No machine-id yet: its first boot is ahead.
+        self.assertTrue(d['setup-pending'])
+        self.assertFalse(d['oem'])
+        self.assertDaemonAlive()
+
+    def assertDaemonAlive(self):
+        self.assertIsNone(self.bus.daemon.poll(), 'imprintd died' + self.bus.daemon_output())
+
+
+class TestApplyRunning(SetupTestCase):
+    def test_settings_and_user(self):
+        keyfile = os.path.join(self.tmp, 'home-recovery-key')
+        r = self.bus.ctl('setup', '--locale', 'de_DE.UTF-8', '--keymap', 'de-nodeadkeys',
+                         '--timezone', 'Europe/Berlin', '--hostname', 'anna-laptop',
+                         '--pretty-hostname', "Anna's Laptop",
+                         '--user', 'anna', '--real-name', 'Anna Example',
+                         '--password-file', self.password_file(),
+                         '--home-recovery-key-file', keyfile, '--disk-size', '2G', check=0)
+        self.assertIn('Setup is complete', r.stdout)
+
+        L = ('org.freedesktop.locale1', '/org/freedesktop/locale1')
+        T = ('org.freedesktop.timedate1', '/org/freedesktop/timedate1')
+        H = ('org.freedesktop.hostname1', '/org/freedesktop/hostname1')
+        self.assertEqual(self.method_calls(*L, 'SetLocale'), [[['LANG=de_DE.UTF-8'], False]])
+        self.assertEqual(self.method_calls(*L, 'SetVConsoleKeyboard'), [['de-nodeadkeys', '', True, False]])
+        self.assertEqual(self.method_calls(*T, 'SetTimezone'), [['Europe/Berlin', False]])
+        self.assertEqual(self.method_calls(*H, 'SetStaticHostname'), [['anna-laptop', False]])
+        self.assertEqual(self.method_calls(*H, 'SetPrettyHostname'), [["Anna's Laptop", False]])
+
+        with open(keyfile) as f:
+            key = f.read().strip()
+        self.assertEqual(os.stat(keyfile).st_mode & 0o777, 0o600)
+        self.assertEqual(len(key), 71)
+
+        calls = self.homed_calls()
+        self.assertEqual([c[0] for c in calls], ['create'])
+        records = self.homed_records()
+        self.assertEqual(len(records), 1)
+        rec = records[0]
+        self.assertEqual(sorted(rec), ['diskSize', 'memberOf', 'privileged', 'realName', 'recoveryKeyType',
+                                       'secret', 'storage', 'userName'])
+        self.assertEqual(rec['userName'], 'anna')
+        self.assertEqual(rec['realName'], 'Anna Example')
+        self.assertEqual(rec['storage'], 'luks')
+        self.assertEqual(rec['diskSize'], 2 << 30)
+        self.assertEqual(rec['memberOf'], [admin_group()])
+        self.assertEqual(rec['recoveryKeyType'], ['modhex64'])
+        self.assertEqual(sorted(rec['privileged']), ['hashedPassword', 'recoveryKey'])
+        self.assertEqual(len(rec['privileged']['hashedPassword']), 1)
+        self.assertHash(PASSWORD, rec['privileged']['hashedPassword'][0])
+        self.assertEqual(len(rec['privileged']['recoveryKey']), 1)
+        self.assertEqual(sorted(rec['privileged']['recoveryKey'][0]), ['hashedPassword', 'type'])
+        self.assertEqual(rec['privileged']['recoveryKey'][0]['type'], 'modhex64')
+        self.assertHash(key, rec['privileged']['recoveryKey'][0]['hashedPassword'])
+        self.assertEqual(rec['secret'], {'password': [PASSWORD, key]})
+
+        self.assertSetupComplete(self.state)
+        # The job's log carries the boot-prompt keymap caveat.
+        self.assertNotIn(PASSWORD, self.bus.daemon_output())
+
+    def test_user_only_minimal(self):
+        self.bus.ctl('setup', '--user', 'bob', '--password-file', self.password_file(),
+                     '--no-administrator', check=0)
+        rec = self.homed_records()[0]
+        self.assertEqual(sorted(rec), ['privileged', 'secret', 'storage', 'userName'])
+        self.assertEqual(rec['secret'], {'password': [PASSWORD]})
+        self.assertEqual(self.method_calls('org.freedesktop.locale1', '/org/freedesktop/locale1', 'SetLocale'), [])
+        self.assertSetupComplete(self.state)
+
+    def test_failure_names_the_step(self):
+        self.mock_call('org.freedesktop.home1', '/org/freedesktop/home1', 'SetFailure', 'exists')
+        r = self.bus.ctl('setup', '--hostname', 'anna-laptop', '--user', 'anna',
+                         '--password-file', self.password_file())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Creating the user failed', r.stderr)
+        self.assertIn('already exists', r.stderr)
+        # What succeeded stays; setup stays pending for a retry.
+        self.assertEqual(self.method_calls('org.freedesktop.hostname1', '/org/freedesktop/hostname1',
+                                           'SetStaticHostname'), [['anna-laptop', False]])
+        self.assertSetupComplete(self.state, complete=False)
+
+    def test_refused_before_the_job(self):
+        pw = self.password_file()
+        for args, text in ((['--hostname', 'bad name'], 'not a valid computer name'),
+                           (['--timezone', '../etc/passwd'], 'not a valid time zone'),
+                           (['--user', 'Root', '--password-file', pw], 'cannot be a user name'),
+                           (['--target', 'disk:/dev/null'], 'not supported yet'),
+                           (['--target', os.path.join(self.tmp, 'nonexistent')], 'not the root directory')):
+            r = self.bus.ctl('setup', *args)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(text, r.stderr, args)
+        self.assertEqual(self.homed_calls(), [])
+        self.assertSetupComplete(self.state, complete=False)
+
+    def test_not_authorized(self):
+        self.bus.polkit_call('SetMode', 'deny')
+        r = self.bus.ctl('--no-ask-password', 'setup', '--hostname', 'x', user=65534)
+        self.assertEqual(r.returncode, 4, r.stderr)
+        actions = self.bus.polkit_call('GetCalls')
+        self.assertIn('dev.imprint.Imprint1.create-user', actions)
+        self.assertEqual(self.method_calls('org.freedesktop.hostname1', '/org/freedesktop/hostname1',
+                                           'SetStaticHostname'), [])
+
+
+class TestApplyRunningHomed256(SetupTestCase):
+    homed_ex = True
+
+    def test_create_home_ex(self):
+        self.bus.ctl('setup', '--user', 'anna', '--password-file', self.password_file(), check=0)
+        calls = self.method_calls('org.freedesktop.home1', '/org/freedesktop/home1', 'CreateHomeEx')
+        self.assertEqual(len(calls), 1)
+        record, fds, flags = calls[0]
+        self.assertEqual((fds, flags), ({}, 0))
+        self.assertEqual(json.loads(record)['userName'], 'anna')
+        self.assertEqual(self.method_calls('org.freedesktop.home1', '/org/freedesktop/home1', 'CreateHome'), [])
+
+
+class TestApplyInstalledRoot(SetupTestCase):
+    def make_root(self):
+        root = os.path.join(self.tmp, 'target')
+        os.makedirs(os.path.join(root, 'etc'))
+        os.makedirs(os.path.join(root, 'usr', 'share', 'zoneinfo', 'Europe'))
+        open(os.path.join(root, 'usr', 'share', 'zoneinfo', 'Europe', 'Berlin'), 'w').close()
+        with open(os.path.join(root, 'etc', 'vconsole.conf'), 'w') as f:
+            f.write('FONT=eurlatgr\n')
+        return root
+
+    def read(self, root, path):
+        with open(os.path.join(root, path)) as f:
+            return f.read()
+
+    def test_settings_and_home(self):
+        root = self.make_root()
+        r = self.bus.ctl('--json', 'setup', '--target', root, '--locale', 'de_DE.UTF-8',
+                         '--keymap', 'de-nodeadkeys', '--timezone', 'Europe/Berlin',
+                         '--hostname', 'anna-laptop', '--pretty-hostname', 'Anna’s Laptop',
+                         '--user', 'anna', '--password-file', self.password_file(),
+                         '--home-recovery-key', check=0)
+        events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith('{')]
+        keys = [e['recovery-key'] for e in events if e.get('event') == 'home-recovery-key']
+        self.assertEqual(len(keys), 1)
+        key = keys[0]
+        # The keymap caveat reaches the person.
+        self.assertIn('passphrase prompt at boot', r.stdout)
+
+        self.assertEqual(self.read(root, 'etc/locale.conf'), 'LANG=de_DE.UTF-8\n')
+        self.assertEqual(self.read(root, 'etc/vconsole.conf'), 'FONT=eurlatgr\nKEYMAP=de-nodeadkeys\n')
+        self.assertEqual(self.read(root, 'etc/hostname'), 'anna-laptop\n')
+        self.assertEqual(self.read(root, 'etc/machine-info'), 'PRETTY_HOSTNAME="Anna’s Laptop"\n')
+        self.assertEqual(os.readlink(os.path.join(root, 'etc/localtime')), '../usr/share/zoneinfo/Europe/Berlin')
+        # Nothing went to the live system's services.
+        self.assertEqual(self.method_calls('org.freedesktop.locale1', '/org/freedesktop/locale1', 'SetLocale'), [])
+
+        image = os.path.join(root, 'home', 'anna.home')
+        rec = self.homed_records()[0]
+        self.assertEqual(sorted(rec), ['memberOf', 'perMachine', 'privileged', 'recoveryKeyType', 'secret',
+                                       'storage', 'userName'])
+        # The image is made on the installed disk; only this (live) machine
+        # looks for it there, the installed system at /home/anna.home.
+        self.assertEqual(rec['perMachine'], [{'matchMachineId': [machine_id()], 'imagePath': image}])
+        # The target has no /etc/group of its own here: the common name.
+        self.assertEqual(rec['memberOf'], ['wheel'])
+        self.assertHash(PASSWORD, rec['privileged']['hashedPassword'][0])
+        self.assertHash(key, rec['privileged']['recoveryKey'][0]['hashedPassword'])
+        self.assertEqual(rec['secret'], {'password': [PASSWORD, key]})
+        self.assertTrue(os.path.exists(image))
+
+        # No key pair of this system's homed to hand over (the test host has
+        # no homed): the installed homed trusts the key that signed the record.
+        pub = os.path.join(root, 'etc', 'systemd', 'home', f'imprint-setup-{machine_id()}.public')
+        st = os.stat(pub)
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o644))
+        self.assertIn('BEGIN PUBLIC KEY', self.read(root, pub))
+        # ... and the live system forgot the home again.
+        self.assertEqual([c[0] for c in self.homed_calls()], ['create', 'get', 'unregister'])
+
+        self.assertSetupComplete(os.path.join(root, 'var', 'lib', 'imprint'))
+        # The live system's own marker is untouched.
+        self.assertSetupComplete(self.state, complete=False)
+
+    def test_unsigned_record_is_undone(self):
+        root = self.make_root()
+        self.mock_call('org.freedesktop.home1', '/org/freedesktop/home1', 'SetFailure', 'unsigned')
+        r = self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Creating the user failed', r.stderr)
+        self.assertIn('did not sign', r.stderr)
+        # The home the installed system would refuse is gone again.
+        self.assertEqual([c[0] for c in self.homed_calls()], ['create', 'get', 'remove'])
+        self.assertFalse(os.path.exists(os.path.join(root, 'home', 'anna.home')))
+        self.assertFalse(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home')))
+        self.assertSetupComplete(os.path.join(root, 'var', 'lib', 'imprint'), complete=False)
+
+
+class TestApplyInstalledRootKeyPair(TestApplyInstalledRoot):
+    '''This system's homed key pair made the record: the installed system
+    gets the pair itself.'''
+    PRIVATE = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ7k0b8s\n-----END PRIVATE KEY-----\n'
+
+    def setUp(self):
+        self.homed_dir = tempfile.mkdtemp(prefix='imprint-homed-')
+        self.addCleanup(shutil.rmtree, self.homed_dir, True)
+        sys.path.insert(0, LIB)
+        import homed_imprint
+        with open(os.path.join(self.homed_dir, 'local.public'), 'w') as f:
+            f.write(homed_imprint.PEM)
+        with open(os.path.join(self.homed_dir, 'local.private'), 'w') as f:
+            f.write(self.PRIVATE)
+        os.environ['IMPRINT_HOMED_STATE_DIR'] = self.homed_dir
+        self.addCleanup(os.environ.pop, 'IMPRINT_HOMED_STATE_DIR', None)
+        super().setUp()
+
+    def test_settings_and_home(self):
+        root = self.make_root()
+        self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file(), check=0)
+        keys = os.path.join(root, 'var', 'lib', 'systemd', 'home')
+        self.assertEqual(self.read(keys, 'local.private'), self.PRIVATE)
+        st = os.stat(os.path.join(keys, 'local.private'))
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o600))
+        with open(os.path.join(self.homed_dir, 'local.public')) as f:
+            self.assertEqual(self.read(keys, 'local.public'), f.read())
+        # Its own key: nothing to trust in /etc.
+        self.assertFalse(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home')))
+        self.assertEqual([c[0] for c in self.homed_calls()], ['create', 'get', 'unregister'])
+
+    def test_existing_pair_is_kept(self):
+        root = self.make_root()
+        keys = os.path.join(root, 'var', 'lib', 'systemd', 'home')
+        os.makedirs(keys)
+        with open(os.path.join(keys, 'local.private'), 'w') as f:
+            f.write('theirs')
+        self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file(), check=0)
+        self.assertEqual(self.read(keys, 'local.private'), 'theirs')
+        self.assertTrue(os.path.exists(os.path.join(root, 'etc', 'systemd', 'home',
+                                                    f'imprint-setup-{machine_id()}.public')))
+
+
+class TestDiskRecoveryKey(SetupTestCase):
+    '''OEM first boot: the root is sealed to the TPM2 only, by systemd's own
+    tools (systemd-cryptenroll here, systemd-repart on a real machine);
+    setup adds a recovery key through that token.'''
+
+    def setUp(self):
+        for tool in ('swtpm', 'systemd-cryptenroll', 'cryptsetup'):
+            if shutil.which(tool) is None:
+                self.skipTest(f'{tool} is not installed')
+        super().setUp()
+        self.tcti = self.start_swtpm('swtpm')
+        self.image = os.path.join(self.tmp, 'root.img')
+        with open(self.image, 'wb') as f:
+            f.truncate(32 << 20)
+        pwfile = os.path.join(self.tmp, 'one-time')
+        with open(pwfile, 'w') as f:
+            f.write('one-time')
+        subprocess.run(['cryptsetup', 'luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2',
+                        '--pbkdf-force-iterations', '1000', self.image, pwfile], check=True)
+        subprocess.run(['systemd-cryptenroll', f'--tpm2-device={self.tcti}', '--tpm2-pcrs=7', self.image],
+                       env=dict(os.environ, PASSWORD='one-time'), check=True, capture_output=True)
+        subprocess.run(['cryptsetup', 'luksKillSlot', '--batch-mode', self.image, '0'], check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+        self.assertNotIn('"0"', json.loads(self.dump())['keyslots'])
+
+    def start_swtpm(self, name):
+        import random
+        import socket
+        import time
+        state = os.path.join(self.tmp, name)
+        os.makedirs(state)
+        for _ in range(20):
+            port = random.randrange(20000, 60000) & ~1
+            p = subprocess.Popen(['swtpm', 'socket', '--tpm2', '--server', f'type=tcp,port={port},bindaddr=127.0.0.1',
+                                  '--ctrl', f'type=tcp,port={port + 1},bindaddr=127.0.0.1',
+                                  '--flags', 'not-need-init,startup-clear', '--tpmstate', f'dir={state}'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if p.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
+                    self.bus.procs.append(p)
+                    return f'swtpm:host=127.0.0.1,port={port}'
+                except OSError:
+                    time.sleep(0.05)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.fail('swtpm did not start')
+
+    def dump(self):
+        return subprocess.run(['cryptsetup', 'luksDump', '--dump-json-metadata', self.image],
+                              capture_output=True, text=True, check=True).stdout
+
+    def test_add_recovery_key(self):
+        keyfile = os.path.join(self.tmp, 'disk-key')
+        self.bus.ctl('setup', '--hostname', 'oem-7', '--disk-recovery-key-file', keyfile,
+                     '--disk-device', self.image, '--disk-tpm2-device', self.tcti, check=0)
+        with open(keyfile) as f:
+            key = f.read().strip()
+        # cryptsetup opens the disk with the key (typed: no newline) ...
+        r = subprocess.run(['cryptsetup', 'open', '--test-passphrase', '--key-file', '-', self.image],
+                           input=key, text=True)
+        self.assertEqual(r.returncode, 0)
+        # ... its slot carries the token systemd-cryptenroll would write ...
+        meta = json.loads(self.dump())
+        tokens = [t for t in meta['tokens'].values() if t['type'] == 'systemd-recovery']
+        self.assertEqual(len(tokens), 1)
+        self.assertEqual(sorted(tokens[0]), ['keyslots', 'type'])
+        # ... and systemd's TPM2 token is still there.
+        self.assertEqual(len([t for t in meta['tokens'].values() if t['type'] == 'systemd-tpm2']), 1)
+        self.assertEqual(len(key), 71)
+        self.assertSetupComplete(self.state)
+
+    def test_no_tpm2_unlock(self):
+        # Another TPM than the one the disk is sealed to: the step fails by
+        # name and nothing was added.
+        other = self.start_swtpm('other-swtpm')
+        before = self.dump()
+        r = self.bus.ctl('setup', '--disk-recovery-key', '--disk-device', self.image,
+                         '--disk-tpm2-device', other)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Adding unlock methods to the system disk failed: The TPM did not unlock', r.stderr)
+        self.assertEqual(self.dump(), before)
+        self.assertSetupComplete(self.state, complete=False)
+
+    def test_only_running_system(self):
+        root = os.path.join(self.tmp, 'target')
+        os.makedirs(root)
+        r = self.bus.ctl('setup', '--target', root, '--disk-recovery-key', '--disk-device', self.image)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('only be added to the running system', r.stderr)
+
+
+if __name__ == '__main__':
+    imprinttest.main()
