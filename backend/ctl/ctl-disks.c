@@ -6,16 +6,6 @@
 
 #include "imprintctl.h"
 
-static const char *
-lookup_s (GVariant *dict, const char *key)
-{
-  const char *s = NULL;
-
-  if (!g_variant_lookup (dict, key, "&s", &s))
-    return "";
-  return s;
-}
-
 static void
 print_disk_table (GVariant *disks)
 {
@@ -39,12 +29,12 @@ print_disk_table (GVariant *disks)
       g_variant_lookup (disk, "usable", "b", &usable);
       g_variant_lookup (disk, "reasons", "^a&s", &reasons);
       size = ctl_format_size (bytes);
-      model = g_strstrip (g_strdup_printf ("%s %s", lookup_s (disk, "vendor"), lookup_s (disk, "model")));
+      model = g_strstrip (g_strdup_printf ("%s %s", ctl_lookup_s (disk, "vendor"), ctl_lookup_s (disk, "model")));
 
       g_print ("%-16s %9s %-9s %-24.24s %-5s %s\n",
-               lookup_s (disk, "device"), size, lookup_s (disk, "transport"),
-               *model ? model : "-", *lookup_s (disk, "table") ? lookup_s (disk, "table") : "-",
-               lookup_s (disk, "contents"));
+               ctl_lookup_s (disk, "device"), size, ctl_lookup_s (disk, "transport"),
+               *model ? model : "-", *ctl_lookup_s (disk, "table") ? ctl_lookup_s (disk, "table") : "-",
+               ctl_lookup_s (disk, "contents"));
       if (!usable && reasons != NULL)
         {
           g_autofree char *joined = g_strjoinv ("; ", (char **) reasons);

@@ -11,35 +11,12 @@
 
 #include "imprintctl.h"
 
-static gboolean
-parse (GOptionContext *context, int *argc, char ***argv)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("imprintctl: %s\n", error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static char *
 absolute (const char *path)
 {
   if (path == NULL || *path == '\0')
     return g_strdup ("");
   return g_canonicalize_filename (path, NULL);
-}
-
-static const char *
-lookup_s (GVariant *dict, const char *key)
-{
-  const char *s = "";
-
-  g_variant_lookup (dict, key, "&s", &s);
-  return s;
 }
 
 static void
@@ -77,56 +54,10 @@ print_plan (GVariant *plan)
       g_variant_lookup (p, "number", "u", &number);
       g_variant_lookup (p, "size", "t", &size);
       size_s = ctl_format_size (size);
-      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", number, lookup_s (p, "action"),
-               lookup_s (p, "type-name"), lookup_s (p, "label"), size_s, lookup_s (p, "source"));
+      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", number, ctl_lookup_s (p, "action"),
+               ctl_lookup_s (p, "type-name"), ctl_lookup_s (p, "label"), size_s, ctl_lookup_s (p, "source"));
       g_variant_unref (p);
     }
-}
-
-static int
-write_secret_file (const char *path, const char *secret)
-{
-  int fd;
-  size_t n = strlen (secret);
-
-  /* 0600 from the start: the key must never be readable by others, not
-   * even for a moment. */
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return -errno;
-  if (fchmod (fd, 0600) < 0 ||
-      write (fd, secret, n) != (ssize_t) n || write (fd, "\n", 1) != 1 ||
-      fsync (fd) < 0)
-    {
-      int r = -errno;
-      close (fd);
-      return r;
-    }
-  return close (fd) < 0 ? -errno : 0;
-}
-
-static char *
-read_secret_file (const char *path, GError **error)
-{
-  g_autofree char *text = NULL;
-  gsize len;
-
-  if (g_str_equal (path, "-"))
-    {
-      char buf[1024];
-      if (fgets (buf, sizeof buf, stdin) == NULL)
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Nothing to read on standard input."));
-          return NULL;
-        }
-      text = g_strdup (buf);
-      explicit_bzero (buf, sizeof buf);
-    }
-  else if (!g_file_get_contents (path, &text, &len, error))
-    return NULL;
-  /* One line: a trailing newline is not part of the passphrase. */
-  text[strcspn (text, "\r\n")] = '\0';
-  return g_steal_pointer (&text);
 }
 
 int
@@ -173,7 +104,7 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   json = json || ctl->json;
   ctl->json = json;
@@ -239,14 +170,14 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
     g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (fido2_device));
   if (tpm2_pin_file)
     {
-      tpm2_pin = read_secret_file (tpm2_pin_file, &error);
+      tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error);
       if (tpm2_pin == NULL)
         goto out_error;
       g_variant_builder_add (options, "{sv}", "tpm2-pin", g_variant_new_string (tpm2_pin));
     }
   if (passphrase_file)
     {
-      passphrase = read_secret_file (passphrase_file, &error);
+      passphrase = ctl_read_secret_file (passphrase_file, &error);
       if (passphrase == NULL)
         goto out_error;
       g_variant_builder_add (options, "{sv}", "passphrase", g_variant_new_string (passphrase));
@@ -262,7 +193,7 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
        * with a key nobody has. */
       if (recovery_key_file != NULL)
         {
-          int w = write_secret_file (recovery_key_file, recovery_key);
+          int w = ctl_write_secret_file (recovery_key_file, recovery_key);
           if (w < 0)
             {
               g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
@@ -283,15 +214,7 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
   if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
     {
       if (json)
-        {
-          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-          g_autofree char *text = NULL;
-          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("recovery-key"));
-          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
-          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
-          g_print ("%s\n", text);
-          explicit_bzero (text, strlen (text));
-        }
+        ctl_print_key_event ("recovery-key", recovery_key);
       else
         g_print (_("\nRecovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
                  recovery_key);
@@ -332,7 +255,7 @@ ctl_verb_inspect (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 2)
     {
@@ -363,8 +286,8 @@ ctl_verb_inspect (Ctl *ctl, int argc, char **argv)
       g_variant_lookup (info, "size", "t", &size);
       size_s = ctl_format_size (size);
       g_print (_("Image:      %s\nSystem:     %s %s\nRoot hash:  %s\nTo copy:    %s\n"),
-               lookup_s (info, "device"), lookup_s (info, "name"), lookup_s (info, "version"),
-               lookup_s (info, "usr-roothash"), size_s);
+               ctl_lookup_s (info, "device"), ctl_lookup_s (info, "name"), ctl_lookup_s (info, "version"),
+               ctl_lookup_s (info, "usr-roothash"), size_s);
     }
   return EXIT_CODE_OK;
 }
@@ -408,7 +331,7 @@ ctl_verb_security (Ctl *ctl, int argc, char **argv)
   const char *titles[] = { N_("TPM2"), N_("Secure Boot"), N_("Signed PCR policy") };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   options = ctl_options_new (ctl);
   if (tpm2_device)
@@ -434,13 +357,13 @@ ctl_verb_security (Ctl *ctl, int argc, char **argv)
       g_variant_lookup (part, "available", "b", &available);
       g_print ("%-18s %s", _(titles[i]), available ? _("yes") : _("no"));
       if (g_str_equal (parts[i], "tpm2") && available)
-        g_print (" (%s %s, %s)", lookup_s (part, "manufacturer"), lookup_s (part, "firmware-version"),
-                 lookup_s (part, "best-bank"));
+        g_print (" (%s %s, %s)", ctl_lookup_s (part, "manufacturer"), ctl_lookup_s (part, "firmware-version"),
+                 ctl_lookup_s (part, "best-bank"));
       if (g_str_equal (parts[i], "secure-boot"))
-        g_print (" (%s)", lookup_s (part, "state"));
+        g_print (" (%s)", ctl_lookup_s (part, "state"));
       g_print ("\n");
-      if (*lookup_s (part, "reason"))
-        g_print ("%-18s %s\n", "", lookup_s (part, "reason"));
+      if (*ctl_lookup_s (part, "reason"))
+        g_print ("%-18s %s\n", "", ctl_lookup_s (part, "reason"));
     }
   {
     g_autoptr(GVariant) keys = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
@@ -452,7 +375,7 @@ ctl_verb_security (Ctl *ctl, int argc, char **argv)
     for (gsize i = 0; i < n; i++)
       {
         g_autoptr(GVariant) k = g_variant_get_child_value (keys, i);
-        g_print ("%s%s %s\n", i ? "                   " : "", lookup_s (k, "path"), lookup_s (k, "product"));
+        g_print ("%s%s %s\n", i ? "                   " : "", ctl_lookup_s (k, "path"), ctl_lookup_s (k, "product"));
       }
   }
   return EXIT_CODE_OK;

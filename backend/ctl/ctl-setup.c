@@ -14,20 +14,6 @@
 /* setup-defaults and setup: first-boot setup through GetSetupDefaults and
  * ApplySetup, the same calls the graphical setup makes. */
 
-static gboolean
-parse (GOptionContext *context, int *argc, char ***argv)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("imprintctl: %s\n", error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* "" = the running system; "disk:DEV" as given; a directory made absolute. */
 static char *
 target_arg (const char *target)
@@ -37,57 +23,6 @@ target_arg (const char *target)
   if (g_str_has_prefix (target, "disk:"))
     return g_strdup (target);
   return g_canonicalize_filename (target, NULL);
-}
-
-static char *
-read_secret (const char *path, GError **error)
-{
-  g_autofree char *text = NULL;
-
-  if (g_str_equal (path, "-"))
-    {
-      char buf[1024];
-      if (fgets (buf, sizeof buf, stdin) == NULL)
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Nothing to read on standard input."));
-          return NULL;
-        }
-      text = g_strdup (buf);
-      explicit_bzero (buf, sizeof buf);
-    }
-  else if (!g_file_get_contents (path, &text, NULL, error))
-    return NULL;
-  /* One line: the newline is not part of the password. */
-  text[strcspn (text, "\r\n")] = '\0';
-  return g_steal_pointer (&text);
-}
-
-static void
-wipe (char **s)
-{
-  if (*s != NULL)
-    {
-      explicit_bzero (*s, strlen (*s));
-      g_clear_pointer (s, g_free);
-    }
-}
-
-static int
-write_secret_file (const char *path, const char *secret)
-{
-  size_t n = strlen (secret);
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-  if (fd < 0)
-    return -errno;
-  if (fchmod (fd, 0600) < 0 || write (fd, secret, n) != (ssize_t) n ||
-      write (fd, "\n", 1) != 1 || fsync (fd) < 0)
-    {
-      int r = -errno;
-      close (fd);
-      return r;
-    }
-  return close (fd) < 0 ? -errno : 0;
 }
 
 /* 1024-based K, M, G, T suffixes, like homectl --disk-size. */
@@ -115,15 +50,6 @@ parse_size (const char *s, guint64 *ret)
   return TRUE;
 }
 
-static const char *
-lookup_s (GVariant *dict, const char *key)
-{
-  const char *s = "";
-
-  g_variant_lookup (dict, key, "&s", &s);
-  return s;
-}
-
 int
 ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
 {
@@ -141,7 +67,7 @@ ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   t = target_arg (target);
   options = ctl_options_new (ctl);
@@ -155,14 +81,14 @@ ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
       g_print ("%s\n", text);
       return EXIT_CODE_OK;
     }
-  g_print ("%-16s %s\n", _("Language:"), lookup_s (defaults, "locale"));
-  g_print ("%-16s %s\n", _("Keyboard:"), lookup_s (defaults, "keymap"));
-  g_print ("%-16s %s\n", _("Time zone:"), lookup_s (defaults, "timezone"));
-  g_print ("%-16s %s\n", _("Computer name:"), lookup_s (defaults, "hostname"));
-  g_print ("%-16s %s\n", _("Display name:"), lookup_s (defaults, "pretty-hostname"));
+  g_print ("%-16s %s\n", _("Language:"), ctl_lookup_s (defaults, "locale"));
+  g_print ("%-16s %s\n", _("Keyboard:"), ctl_lookup_s (defaults, "keymap"));
+  g_print ("%-16s %s\n", _("Time zone:"), ctl_lookup_s (defaults, "timezone"));
+  g_print ("%-16s %s\n", _("Computer name:"), ctl_lookup_s (defaults, "hostname"));
+  g_print ("%-16s %s\n", _("Display name:"), ctl_lookup_s (defaults, "pretty-hostname"));
   user = g_variant_lookup_value (defaults, "user", G_VARIANT_TYPE_VARDICT);
   if (user != NULL && g_variant_n_children (user) > 0)
-    g_print ("%-16s %s (%s)\n", _("User:"), lookup_s (user, "user-name"), lookup_s (user, "real-name"));
+    g_print ("%-16s %s (%s)\n", _("User:"), ctl_lookup_s (user, "user-name"), ctl_lookup_s (user, "real-name"));
   if (g_variant_lookup (defaults, "decided", "^a&s", &decided) && decided[0] != NULL)
     {
       g_autofree char *j = g_strjoinv (", ", (char **) decided);
@@ -221,7 +147,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   json = json || ctl->json;
   ctl->json = json;
@@ -252,7 +178,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
 
   if (user != NULL)
     {
-      password = read_secret (password_file, &error);
+      password = ctl_read_secret_file (password_file, &error);
       if (password == NULL)
         goto out_error;
       if (recovery || recovery_key_file != NULL)
@@ -264,7 +190,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
           /* Saved before the home exists: never a key nobody has. */
           if (recovery_key_file != NULL)
             {
-              int w = write_secret_file (recovery_key_file, recovery_key);
+              int w = ctl_write_secret_file (recovery_key_file, recovery_key);
               if (w < 0)
                 {
                   g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
@@ -299,7 +225,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
         goto out_error;
       if (disk_key_file != NULL)
         {
-          int w = write_secret_file (disk_key_file, disk_key);
+          int w = ctl_write_secret_file (disk_key_file, disk_key);
           if (w < 0)
             {
               g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
@@ -328,15 +254,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
     {
       if (json)
-        {
-          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-          g_autofree char *text = NULL;
-          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("home-recovery-key"));
-          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
-          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
-          g_print ("%s\n", text);
-          explicit_bzero (text, strlen (text));
-        }
+        ctl_print_key_event ("home-recovery-key", recovery_key);
       else
         g_print (_("\nRecovery key for the home of %s (write it down; it is shown only once):\n\n    %s\n\n"),
                  user, recovery_key);
@@ -344,15 +262,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   if (r == EXIT_CODE_OK && disk_key != NULL && disk_key_file == NULL)
     {
       if (json)
-        {
-          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-          g_autofree char *text = NULL;
-          g_variant_builder_add (b, "{sv}", "event", g_variant_new_string ("disk-recovery-key"));
-          g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (disk_key));
-          text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
-          g_print ("%s\n", text);
-          explicit_bzero (text, strlen (text));
-        }
+        ctl_print_key_event ("disk-recovery-key", disk_key);
       else
         g_print (_("\nRecovery key for the system disk (write it down; it is shown only once):\n\n    %s\n\n"),
                  disk_key);
@@ -365,8 +275,8 @@ out_error:
   r = ctl_report_error (error);
 out:
   g_variant_builder_clear (&settings);
-  wipe (&password);
-  wipe (&recovery_key);
-  wipe (&disk_key);
+  ctl_wipe_string (&password);
+  ctl_wipe_string (&recovery_key);
+  ctl_wipe_string (&disk_key);
   return r;
 }

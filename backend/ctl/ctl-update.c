@@ -12,29 +12,6 @@
  * factory-reset. */
 
 static gboolean
-parse (GOptionContext *context, int *argc, char ***argv)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("imprintctl: %s\n", error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static const char *
-lookup_s (GVariant *dict, const char *key)
-{
-  const char *s = "";
-
-  g_variant_lookup (dict, key, "&s", &s);
-  return s;
-}
-
-static gboolean
 lookup_b (GVariant *dict, const char *key)
 {
   gboolean b = FALSE;
@@ -77,13 +54,13 @@ ctl_verb_update_status (Ctl *ctl, int argc, char **argv)
       print_json (status);
       return EXIT_CODE_OK;
     }
-  g_print (_("System:           %s %s\n"), lookup_s (status, "image-id"), lookup_s (status, "current-version"));
-  g_print (_("Other slot:       %s\n"), *lookup_s (status, "other-version") ? lookup_s (status, "other-version") : _("empty"));
-  if (*lookup_s (status, "pending-version"))
-    g_print (_("Pending:          version %s is installed; restart to use it\n"), lookup_s (status, "pending-version"));
+  g_print (_("System:           %s %s\n"), ctl_lookup_s (status, "image-id"), ctl_lookup_s (status, "current-version"));
+  g_print (_("Other slot:       %s\n"), *ctl_lookup_s (status, "other-version") ? ctl_lookup_s (status, "other-version") : _("empty"));
+  if (*ctl_lookup_s (status, "pending-version"))
+    g_print (_("Pending:          version %s is installed; restart to use it\n"), ctl_lookup_s (status, "pending-version"));
   g_print (_("Automatic:        %s\n"), lookup_b (status, "automatic") ? _("on") : _("off"));
   if (!lookup_b (status, "supported"))
-    g_print (_("Updates:          not possible here: %s\n"), lookup_s (status, "reason"));
+    g_print (_("Updates:          not possible here: %s\n"), ctl_lookup_s (status, "reason"));
   return EXIT_CODE_OK;
 }
 
@@ -119,7 +96,7 @@ ctl_verb_check_updates (Ctl *ctl, int argc, char **argv)
         note = _("obsolete");
       else if (lookup_b (v, "newest") && !lookup_b (v, "installed"))
         note = _("newest");
-      g_print ("%-16s %-9s %-9s %s\n", lookup_s (v, "version"),
+      g_print ("%-16s %-9s %-9s %s\n", ctl_lookup_s (v, "version"),
                lookup_b (v, "installed") ? _("yes") : "-", lookup_b (v, "available") ? _("yes") : "-", note);
       g_variant_unref (v);
     }
@@ -137,7 +114,7 @@ ctl_verb_update (Ctl *ctl, int argc, char **argv)
   g_autofree char *job_path = NULL;
   int r;
 
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 2)
     {
@@ -157,12 +134,12 @@ ctl_verb_update (Ctl *ctl, int argc, char **argv)
     }
   else if (r == EXIT_CODE_OK && result != NULL)
     {
-      if (*lookup_s (result, "version") == '\0')
+      if (*ctl_lookup_s (result, "version") == '\0')
         g_print (_("The system is up to date.\n"));
       else if (lookup_b (result, "reboot-required"))
-        g_print (_("Version %s is installed. Restart the computer to use it.\n"), lookup_s (result, "version"));
+        g_print (_("Version %s is installed. Restart the computer to use it.\n"), ctl_lookup_s (result, "version"));
       else
-        g_print (_("Version %s is installed.\n"), lookup_s (result, "version"));
+        g_print (_("Version %s is installed.\n"), ctl_lookup_s (result, "version"));
     }
   return r;
 }
@@ -196,7 +173,7 @@ print_reset_info (GVariant *info)
   GVariant *p;
 
   if (!lookup_b (info, "supported"))
-    g_print (_("A factory reset is not possible here: %s\n"), lookup_s (info, "reason"));
+    g_print (_("A factory reset is not possible here: %s\n"), ctl_lookup_s (info, "reason"));
   if (lookup_b (info, "pending"))
     g_print (_("A factory reset is already requested: it happens at the next restart.\n"));
   g_print (_("A factory reset erases:\n"));
@@ -205,7 +182,7 @@ print_reset_info (GVariant *info)
       g_variant_iter_init (&iter, erased);
       while ((p = g_variant_iter_next_value (&iter)))
         {
-          g_print ("  • %s\n", lookup_s (p, "description"));
+          g_print ("  • %s\n", ctl_lookup_s (p, "description"));
           g_variant_unref (p);
         }
     }
@@ -265,7 +242,7 @@ ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse (context, &argc, &argv))
+  if (!ctl_parse_options (context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 1 || (cancel && clear_tpm))
     {

@@ -46,6 +46,15 @@ int              ctl_job_watch_follow (CtlJobWatch *watch, const char *job_path,
 void             ctl_job_watch_free   (CtlJobWatch *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
 
+/* ctl-util.c */
+gboolean    ctl_parse_options     (GOptionContext *context, int *argc, char ***argv);
+const char *ctl_lookup_s          (GVariant *dict, const char *key);
+char       *ctl_read_secret_file  (const char *path, GError **error);
+int         ctl_write_secret_file (const char *path, const char *secret);
+void        ctl_wipe_string       (char **s);
+/* One JSON line {"event": EVENT, "recovery-key": KEY}, wiped after use. */
+void        ctl_print_key_event   (const char *event, const char *key);
+
 int ctl_verb_list_disks   (Ctl *ctl, int argc, char **argv);
 int ctl_verb_install      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);

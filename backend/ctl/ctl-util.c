@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imprintctl.h"
+
+/* Helpers the verbs share: option parsing, secrets read from and written
+ * to files, dictionary look-ups. */
+
+gboolean
+ctl_parse_options (GOptionContext *context, int *argc, char ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("imprintctl: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+ctl_lookup_s (GVariant *dict, const char *key)
+{
+  const char *s = "";
+
+  g_variant_lookup (dict, key, "&s", &s);
+  return s;
+}
+
+char *
+ctl_read_secret_file (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  if (g_str_equal (path, "-"))
+    {
+      char buf[1024];
+      if (fgets (buf, sizeof buf, stdin) == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Nothing to read on standard input."));
+          return NULL;
+        }
+      text = g_strdup (buf);
+      explicit_bzero (buf, sizeof buf);
+    }
+  else if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  /* One line: a trailing newline is not part of the secret. */
+  text[strcspn (text, "\r\n")] = '\0';
+  return g_steal_pointer (&text);
+}
+
+int
+ctl_write_secret_file (const char *path, const char *secret)
+{
+  size_t n = strlen (secret);
+  int fd;
+
+  /* 0600 from the start: a key must never be readable by others, not even
+   * for a moment. */
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -errno;
+  if (fchmod (fd, 0600) < 0 || write (fd, secret, n) != (ssize_t) n ||
+      write (fd, "\n", 1) != 1 || fsync (fd) < 0)
+    {
+      int r = -errno;
+      close (fd);
+      return r;
+    }
+  return close (fd) < 0 ? -errno : 0;
+}
+
+void
+ctl_wipe_string (char **s)
+{
+  if (*s != NULL)
+    {
+      explicit_bzero (*s, strlen (*s));
+      g_clear_pointer (s, g_free);
+    }
+}
+
+void
+ctl_print_key_event (const char *event, const char *key)
+{
+  g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+  g_autofree char *text = NULL;
+
+  g_variant_builder_add (b, "{sv}", "event", g_variant_new_string (event));
+  g_variant_builder_add (b, "{sv}", "recovery-key", g_variant_new_string (key));
+  text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
+  g_print ("%s\n", text);
+  explicit_bzero (text, strlen (text));
+}
