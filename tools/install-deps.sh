@@ -29,7 +29,6 @@ PKGS="$PKGS
   xvfb xauth
   qemu-system-x86 qemu-utils ovmf mmdebstrap
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
-  libclang-rt-14-dev
 "
 # Install engine tests and tools/bench-copy: source image generator
 # (systemd-repart, squashfs, systemd-boot's EFI binary and stub), checks
