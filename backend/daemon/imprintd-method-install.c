@@ -342,29 +342,6 @@ remove_tree (const char *tree)
 }
 
 static int
-fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata)
-{
-  InstallData *d = userdata;
-  g_autoptr(GError) error = NULL;
-  char *answer = NULL;
-
-  if (kind == IMPRINT_FIDO2_PROMPT_TOUCH)
-    {
-      /* A notice: the key blinks and waits; nothing to answer. */
-      imprintd_job_log (d->job, "%s", message);
-      g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (d->job));
-      return 0;
-    }
-
-  if (!imprintd_job_request (d->job, "fido2-pin", message, &answer, &error))
-    return -ECANCELED;
-  /* The library wipes and free()s what we give it. */
-  *ret_answer = strdup (answer);
-  imprintd_job_free_answer (answer);
-  return *ret_answer != NULL ? 0 : -ENOMEM;
-}
-
-static int
 enroll_fido2 (struct crypt_device *cd,
               const void *volume_key, size_t volume_key_size,
               JsonObject **ret_token, char **ret_passphrase, void *userdata)
@@ -378,7 +355,7 @@ enroll_fido2 (struct crypt_device *cd,
 
   imprintd_job_set_step (d->job, _("Setting up the security key"));
   r = imprint_fido2_enroll_luks (NULL, d->fido2_device, crypt_get_uuid (cd), crypt_get_device_name (cd),
-                                 IMPRINT_FIDO2_LOCK_DEFAULT, fido2_prompt, d, &e);
+                                 IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &e);
   if (r < 0)
     return r;
   r = imprint_fido2_luks_token_json (e, -1, &json);

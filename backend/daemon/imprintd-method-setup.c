@@ -250,26 +250,6 @@ step_failed (GError **error, const char *step)
   return FALSE;
 }
 
-static int
-fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata)
-{
-  SetupData *d = userdata;
-  g_autoptr(GError) error = NULL;
-  char *answer = NULL;
-
-  if (kind == IMPRINT_FIDO2_PROMPT_TOUCH)
-    {
-      imprintd_job_log (d->job, "%s", message);
-      g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (d->job));
-      return 0;
-    }
-  if (!imprintd_job_request (d->job, "fido2-pin", message, &answer, &error))
-    return -ECANCELED;
-  *ret_answer = strdup (answer);
-  imprintd_job_free_answer (answer);
-  return *ret_answer != NULL ? 0 : -ENOMEM;
-}
-
 static gboolean
 apply_settings (SetupData *d, GCancellable *cancellable, GError **error)
 {
@@ -349,7 +329,7 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
     {
       imprintd_job_set_step (d->job, _("Setting up the security key for the home"));
       r = imprint_fido2_enroll_homed (NULL, d->fido2_device, d->user_name, NULL, d->real_name,
-                                      IMPRINT_FIDO2_LOCK_DEFAULT, fido2_prompt, d, &fido2);
+                                      IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &fido2);
       if (r < 0)
         {
           g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
@@ -504,7 +484,7 @@ add_disk_methods (SetupData *d, GError **error)
 
       imprintd_job_set_step (d->job, _("Adding the security key to the system disk"));
       r = imprint_fido2_enroll_luks (NULL, d->disk_fido2_device, crypt_get_uuid (cd), device,
-                                     IMPRINT_FIDO2_LOCK_DEFAULT, fido2_prompt, d, &e);
+                                     IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &e);
       if (r >= 0)
         r = imprint_fido2_luks_token_json (e, -1, &json);
       if (r >= 0)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "imprint-error.h"
+#include "imprint-fido2.h"
 #include "imprintd-methods.h"
 
 #define ACTION_LIST_DISKS    "dev.imprint.Imprint1.list-disks"
@@ -63,4 +64,26 @@ imprintd_check_file_access (const char *path, guint32 uid, GError **error)
   g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
                _("You are not allowed to read “%s”."), path);
   return FALSE;
+}
+
+int
+imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata)
+{
+  ImprintdJob *job = userdata;
+  g_autoptr(GError) error = NULL;
+  char *answer = NULL;
+
+  if (kind == IMPRINT_FIDO2_PROMPT_TOUCH)
+    {
+      /* A notice: the key blinks and waits; nothing to answer. */
+      imprintd_job_log (job, "%s", message);
+      return 0;
+    }
+
+  if (!imprintd_job_request (job, "fido2-pin", message, &answer, &error))
+    return -ECANCELED;
+  /* The FIDO2 library wipes and free()s what it is given. */
+  *ret_answer = strdup (answer);
+  imprintd_job_free_answer (answer);
+  return *ret_answer != NULL ? 0 : -ENOMEM;
 }

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "imprint-error.h"
+#include "imprint-fido2.h"
 #include "imprintd-daemon.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,10 @@ GVariant *imprintd_method_request_factory_reset (ImprintdMethodCall *call, GErro
 GVariant *imprintd_method_cancel_factory_reset (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error);
+
+/* ImprintFido2PromptFunc for a job (userdata: the ImprintdJob): a PIN is
+ * asked through the job's Request signal, a touch is shown in its log. */
+int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);
