@@ -46,22 +46,29 @@ class Swtpm:
     def __init__(self, directory):
         if not shutil.which('swtpm'):
             raise imprinttest.unittest.SkipTest('swtpm is not installed')
-        # The swtpm TCTI talks to the control channel on port + 1.
-        self.port = free_port()
-        ctrl = self.port + 1
         os.makedirs(directory, exist_ok=True)
-        self.proc = subprocess.Popen(['swtpm', 'socket', '--tpm2',
-                                      '--server', f'type=tcp,port={self.port},bindaddr=127.0.0.1',
-                                      '--ctrl', f'type=tcp,port={ctrl},bindaddr=127.0.0.1',
-                                      '--flags', 'not-need-init,startup-clear',
-                                      '--tpmstate', f'dir={directory}'])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+        # The swtpm TCTI talks to the control channel on port + 1, which may
+        # be taken by someone else: try a few ports until swtpm listens.
+        for _ in range(10):
+            self.port = free_port()
+            self.proc = subprocess.Popen(['swtpm', 'socket', '--tpm2',
+                                          '--server', f'type=tcp,port={self.port},bindaddr=127.0.0.1',
+                                          '--ctrl', f'type=tcp,port={self.port + 1},bindaddr=127.0.0.1',
+                                          '--flags', 'not-need-init,startup-clear',
+                                          '--tpmstate', f'dir={directory}'],
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+                    socket.create_connection(('127.0.0.1', self.port + 1), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            if self.proc.poll() is None:
                 break
-            except OSError:
-                time.sleep(0.05)
+        else:
+            raise RuntimeError('swtpm did not start')
         self.tcti = f'swtpm:host=127.0.0.1,port={self.port}'
 
     def stop(self):
