@@ -29,9 +29,48 @@ def free_port():
         return s.getsockname()[1]
 
 
+def live_vm():
+    '''The real thing, by hand: ImprintOS (built from Debian 13 packages by
+    tests/vm/build-image, cached) boots as a live USB stick under QEMU + OVMF
+    + swtpm with a blank 8 GiB disk beside it, on this terminal.'''
+    sys.path.insert(0, os.path.join(TOP, 'tests', 'vm'))
+    import qemu  # noqa: E402
+    missing = qemu.missing_tools()
+    if missing:
+        sys.exit(f'missing: {" ".join(missing)} (tools/install-deps.sh installs them)')
+    qemu.install_signal_handlers()
+    say('Building (or reusing) the ImprintOS image: a few minutes the first time')
+    image = qemu.build_image(1)
+    work = os.path.join(qemu.OUT_DIR, 'demo-vm')
+    shutil.rmtree(work, ignore_errors=True)
+    m = qemu.Machine(work)
+    stick = qemu.Disk.overlay(os.path.join(work, 'stick.qcow2'), image, interface='usb')
+    target = qemu.Disk.blank(os.path.join(work, 'target.raw'), '8G')
+    say('Booting the live stick (TCG: about two minutes to the login prompt)')
+    print('Log in as root with the password "imprint", then for example:\n'
+          '  imprintctl list-disks\n'
+          '  imprintctl install --target /dev/vda --erase --tpm2 --dry-run\n'
+          '  imprintctl install --target /dev/vda --erase --tpm2\n'
+          '  poweroff\n'
+          'Ctrl-A X quits QEMU at any time. The target disk stays in\n'
+          f'{target.path}; the TPM state in {m.tpm_dir}.', flush=True)
+    # The same live session as the VM install test: a tmpfs root and /usr
+    # from the stick, and no systemd-repart growing the stick into an
+    # installed system. The root password is a system credential that
+    # systemd-sysusers reads when it creates root on the empty /etc.
+    live = 'root=tmpfs rd.systemd.mask=systemd-repart.service systemd.show_status=yes'
+    b = m.boot([stick, target], name='demo-vm', interactive=True, cmdline_extra=live,
+               credentials={'passwd.plaintext-password.root': 'imprint'})
+    with b:
+        b.proc.wait()
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith('--')]
     gui = '--gui' in sys.argv
+    if '--vm' in sys.argv:
+        live_vm()
+        return
     build = os.path.abspath(args[0] if args else 'build-demo')
     os.environ['IMPRINTD'] = os.path.join(build, 'backend', 'daemon', 'imprintd')
     os.environ['IMPRINTCTL'] = os.path.join(build, 'backend', 'ctl', 'imprintctl')
