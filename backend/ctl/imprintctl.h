@@ -68,5 +68,8 @@ int ctl_verb_factory_reset_info (Ctl *ctl, int argc, char **argv);
 int ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv);
 int ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv);
 int ctl_verb_setup        (Ctl *ctl, int argc, char **argv);
+int ctl_verb_enrollments  (Ctl *ctl, int argc, char **argv);
+int ctl_verb_enroll       (Ctl *ctl, int argc, char **argv);
+int ctl_verb_unenroll     (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS

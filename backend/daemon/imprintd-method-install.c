@@ -347,31 +347,9 @@ enroll_fido2 (struct crypt_device *cd,
               JsonObject **ret_token, char **ret_passphrase, void *userdata)
 {
   InstallData *d = userdata;
-  g_autoptr(ImprintFido2Enrollment) e = NULL;
-  g_autofree char *json = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  char *passphrase = NULL;
-  int r;
 
-  imprintd_job_set_step (d->job, _("Setting up the security key"));
-  r = imprint_fido2_enroll_luks (NULL, d->fido2_device, crypt_get_uuid (cd), crypt_get_device_name (cd),
-                                 IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &e);
-  if (r < 0)
-    return r;
-  r = imprint_fido2_luks_token_json (e, -1, &json);
-  if (r < 0)
-    return r;
-  node = json_from_string (json, NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return -EBADMSG;
-  /* The crypt library adds "keyslots" itself. */
-  json_object_remove_member (json_node_get_object (node), "keyslots");
-  r = imprint_fido2_passphrase (e->secret, e->secret_size, &passphrase);
-  if (r < 0)
-    return r;
-  *ret_token = json_object_ref (json_node_get_object (node));
-  *ret_passphrase = passphrase;
-  return 0;
+  return imprintd_fido2_luks_token (d->job, d->fido2_device, cd, IMPRINT_FIDO2_LOCK_DEFAULT,
+                                    ret_token, ret_passphrase);
 }
 
 /* With device-mapper, a fresh LUKS2 volume is opened and the file system
