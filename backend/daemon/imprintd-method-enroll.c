@@ -303,6 +303,11 @@ fail (GError **error, int r, const char *what)
       code = IMPRINT_ERROR_NOT_FOUND;
       why = _("The disk has no such unlock method.");
       break;
+    case ENXIO:
+      /* tpm2.c: no signature in the .pcrsig JSON is for this boot's PCRs. */
+      code = IMPRINT_ERROR_UNAVAILABLE;
+      why = _("The PCR signature is not for this boot's measurements, so the signed TPM policy cannot unlock.");
+      break;
     default:
       break;
     }
