@@ -7,6 +7,7 @@ Volumes are LUKS2 image files (no device-mapper needed).'''
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -289,6 +290,44 @@ class Fido2Test(EnrollTestBase):
         self.assertEqual(self.types(), ['fido2'])
         # A key the volume does not know cannot unlock it.
         self.unenroll('--fido2', '--unlock-fido2', '--fido2-device=soft:9', check=8)
+
+
+class Fido2PinTest(Fido2Test):
+    '''A key with a PIN: imprintd asks for it through the Job's Request
+    signal, imprintctl on the terminal (a pty here) and answers.'''
+    daemon_env = dict(Fido2Test.daemon_env, IMPRINT_SOFT_FIDO2_PIN='123456')
+
+    def ctl_with_terminal(self, *args, answers=()):
+        master, slave = pty.openpty()
+        try:
+            # Typed ahead: the terminal keeps the lines until imprintctl reads.
+            os.write(master, ''.join(a + '\n' for a in answers).encode())
+            r = subprocess.run([self.bus.imprintctl, '--json', *args], env=self.bus.env, stdin=slave,
+                               capture_output=True, text=True, timeout=120)
+        finally:
+            os.close(slave)
+            os.close(master)
+        return r
+
+    def test_add_unlock_remove(self):
+        key = '--fido2-device=soft:0'
+        # Without a terminal to ask on, the PIN request is cancelled.
+        self.enroll('--fido2', key, '--unlock-key-file', self.pw_file, check=130)
+        self.assertEqual(self.types(), ['passphrase'])
+
+        r = self.ctl_with_terminal('enroll', self.volume, '--fido2', key, '--unlock-key-file', self.pw_file,
+                                   answers=['123456'] * 4)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.bus.daemon_output())
+        token = next(t for t in self.metadata()['tokens'].values() if t['type'] == 'systemd-fido2')
+        self.assertTrue(token['fido2-clientPin-required'])
+
+        # A wrong PIN first: asked again, then the right one unlocks.
+        r = self.ctl_with_terminal('unenroll', self.volume, '--passphrase', '--unlock-fido2', key,
+                                   answers=['000000'] + ['123456'] * 4)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.bus.daemon_output())
+        self.assertIn('rong PIN', r.stdout + r.stderr)
+        self.assertEqual(self.types(), ['fido2'])
+        self.assertFalse(self.opens(PASSPHRASE))
 
 
 if __name__ == '__main__':
