@@ -190,23 +190,8 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
 
   if (!defer && !no_encrypt)
     {
-      g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
-      if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                            &recovery_key, NULL, &error))
-        goto out_error;
-      /* Saved before anything is written: a disk must never be encrypted
-       * with a key nobody has. */
-      if (recovery_key_file != NULL)
-        {
-          int w = ctl_write_secret_file (recovery_key_file, recovery_key);
-          if (w < 0)
-            {
-              g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
-                          recovery_key_file, g_strerror (-w));
-              r = EXIT_CODE_FAILED;
-              goto out;
-            }
-        }
+      if ((recovery_key = ctl_new_recovery_key (ctl, recovery_key_file, &r)) == NULL)
+        goto out;
       g_variant_builder_add (options, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
     }
 
