@@ -251,8 +251,17 @@ class Tpm2Test(EnrollTestBase):
         self.new_recovery_key('--unlock-tpm2', self.dev, f'--unlock-tpm2-pin={pin}')
 
 
+def preload_env():
+    '''imprintd's environment with the soft FIDO2 key preloaded. In a
+    sanitizer build the preloaded library comes before libasan, which ASan
+    would refuse at start-up.'''
+    asan = os.environ.get('ASAN_OPTIONS')
+    return {'LD_PRELOAD': os.environ.get('IMPRINT_SOFT_FIDO2_PRELOAD', ''),
+            'ASAN_OPTIONS': (asan + ':' if asan else '') + 'verify_asan_link_order=0'}
+
+
 class Fido2Test(EnrollTestBase):
-    daemon_env = {'LD_PRELOAD': os.environ.get('IMPRINT_SOFT_FIDO2_PRELOAD', '')}
+    daemon_env = preload_env()
 
     @classmethod
     def setUpClass(cls):
