@@ -760,25 +760,21 @@ secret_done (Secret *s)
 }
 
 int
-imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
-                                      const void *unlock, size_t unlock_size,
-                                      char **ret_key)
+imprint_luks_set_recovery_key (struct crypt_device *cd,
+                               const void *unlock, size_t unlock_size,
+                               const char *key,
+                               int *ret_keyslot)
 {
   _cleanup_ (secret_done) Secret vk = { 0 };
-  _cleanup_erase_free_ char *key = NULL;
   g_autoptr (JsonObject) token = imprint_luks_recovery_token_new ();
   ImprintLuksToken *tokens = NULL;
   size_t n = 0;
   int r, slot;
 
-  if (!cd || !unlock || !ret_key)
+  if (!cd || !unlock || !key || !imprint_recovery_key_is_valid (key))
     return -EINVAL;
 
   r = imprint_luks_volume_key_get (cd, unlock, unlock_size, &vk.data, &vk.size, NULL);
-  if (r < 0)
-    return r;
-
-  r = imprint_recovery_key_generate (&key);
   if (r < 0)
     return r;
 
@@ -801,6 +797,30 @@ imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
         r = imprint_luks_remove_token (cd, tokens[i].id);
     }
   imprint_luks_tokens_free (tokens, n);
+  if (r < 0)
+    return r;
+
+  if (ret_keyslot)
+    *ret_keyslot = slot;
+  return 0;
+}
+
+int
+imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
+                                      const void *unlock, size_t unlock_size,
+                                      char **ret_key)
+{
+  _cleanup_erase_free_ char *key = NULL;
+  int r;
+
+  if (!cd || !unlock || !ret_key)
+    return -EINVAL;
+
+  r = imprint_recovery_key_generate (&key);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_set_recovery_key (cd, unlock, unlock_size, key, NULL);
   if (r < 0)
     return r;
 

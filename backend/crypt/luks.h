@@ -165,6 +165,14 @@ int imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
                                           const void *unlock, size_t unlock_size,
                                           char **ret_key);
 
+/* Same with a key the caller made (canonical form, e.g. from
+ * imprint_recovery_key_generate(), so it can be shown or saved before
+ * anything changes). ret_keyslot may be NULL. */
+int imprint_luks_set_recovery_key (struct crypt_device *cd,
+                                   const void *unlock, size_t unlock_size,
+                                   const char *key,
+                                   int *ret_keyslot);
+
 /* Sets the typed passphrase: adds a slot for new_passphrase (PBKDF DEFAULT
  * or pbkdf_override), then removes the other token-less keyslots. With
  * new_passphrase NULL, only removes them (-EBUSY when nothing else would

@@ -418,11 +418,32 @@ imprint_security_caps_get (const char *tpm2_device, const ImprintSecurityPaths *
 }
 
 int
+imprint_uki_read_pcr_signing (const char *uki, char **ret_pubkey_pem, char **ret_signature_json)
+{
+  g_autofree char *pem = NULL, *sig = NULL;
+  size_t pem_size = 0, sig_size = 0;
+  int r;
+
+  r = pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
+  if (r < 0)
+    return r;
+  r = pe_read_section (uki, ".pcrsig", &sig, &sig_size);
+  if (r < 0)
+    return r;
+  /* Text sections: an embedded NUL would cut the key or the JSON short. */
+  if (strlen (pem) != pem_size || strlen (sig) != sig_size)
+    return -EBADMSG;
+
+  *ret_pubkey_pem = g_steal_pointer (&pem);
+  *ret_signature_json = g_steal_pointer (&sig);
+  return 0;
+}
+
+int
 imprint_security_read_pcr_signing (const ImprintSecurityPaths *paths, char **ret_pubkey_pem, char **ret_signature_json)
 {
   const char *const *sig_dirs = paths && paths->pcr_signature_dirs ? paths->pcr_signature_dirs : default_sig_dirs;
   g_autofree char *uki = NULL, *pem = NULL, *sig = NULL;
-  size_t pem_size = 0, sig_size = 0;
   int r;
 
   /* What systemd-stub handed to the OS... */
@@ -441,14 +462,9 @@ imprint_security_read_pcr_signing (const ImprintSecurityPaths *paths, char **ret
   uki = find_booted_uki (paths);
   if (!uki)
     return -ENOENT;
-  r = pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
+  r = imprint_uki_read_pcr_signing (uki, &pem, &sig);
   if (r < 0)
     return r;
-  r = pe_read_section (uki, ".pcrsig", &sig, &sig_size);
-  if (r < 0)
-    return r;
-  if (strlen (pem) != pem_size || strlen (sig) != sig_size)
-    return -EBADMSG;
 
 found:
   *ret_pubkey_pem = g_steal_pointer (&pem);

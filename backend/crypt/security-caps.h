@@ -41,6 +41,11 @@ GVariant *imprint_security_caps_get (const char *tpm2_device, const ImprintSecur
  * when it is not a PE file). */
 int imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey);
 
+/* The .pcrpkey (PEM) and .pcrsig (JSON) sections of the UKI at path
+ * (e.g. the one an install source ships). -ENOENT when either is missing,
+ * -EBADMSG when it is not a PE file. g_free both. */
+int imprint_uki_read_pcr_signing (const char *uki, char **ret_pubkey_pem, char **ret_signature_json);
+
 /* The signed-PCR-policy material of the running system: the public key
  * (PEM, the UKI's .pcrpkey) and the signatures (JSON, its .pcrsig), from
  * where systemd-stub left them (tpm2-pcr-public-key.pem and

@@ -10,6 +10,7 @@
 #include "macros.h"
 #include "recovery-key.h"
 #include "luks-setup.h"
+#include "luks-enroll.h"
 #include "test-crypt-util.h"
 
 #define MiB (UINT64_C (1024) * 1024)
@@ -281,6 +282,92 @@ test_in_place_region (void)
   test_rm_rf (dir);
 }
 
+/* Later changes (luks-enroll.c): unlock through the TPM2 token, add and
+ * remove methods, never the last keyslot. */
+static void
+test_enroll_changes (void)
+{
+  g_autofree char *dir = NULL, *image = NULL;
+  _cleanup_erase_free_ char *key = NULL, *tpm_pass = NULL, *key2 = NULL;
+  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
+  g_autoptr (ImprintTpm2) t = NULL;
+  ImprintLuksSetupResult res = { 0 };
+  g_autofree int *plain = NULL;
+  size_t n_plain = 0;
+  unsigned removed = 0;
+  bool known = false;
+  int slot = -1;
+
+  g_assert_cmpstr (imprint_luks_method_from_token_type ("systemd-tpm2"), ==, "tpm2");
+  g_assert_cmpstr (imprint_luks_method_from_token_type (NULL), ==, "passphrase");
+  g_assert_cmpstr (imprint_luks_method_from_token_type ("x-other"), ==, "x-other");
+  g_assert_cmpstr (imprint_luks_method_to_token_type ("recovery-key", &known), ==, "systemd-recovery");
+  g_assert_true (known);
+  g_assert_null (imprint_luks_method_to_token_type ("passphrase", &known));
+  g_assert_true (known);
+  g_assert_null (imprint_luks_method_to_token_type ("pkcs12", &known));
+  g_assert_false (known);
+
+  if (!can_run (true, false))
+    return;
+
+  dir = test_make_tmpdir ();
+  image = g_build_filename (dir, "disk.img", NULL);
+  test_make_file (image, 32 * MiB);
+  g_assert_cmpint (imprint_recovery_key_generate (&key), ==, 0);
+  ImprintLuksSetup cfg = {
+    .device = image,
+    .mode = IMPRINT_LUKS_SETUP_FORMAT,
+    .recovery_key = key,
+    .passphrase = "first passphrase",
+    .passphrase_pbkdf = test_cheap_argon2id (),
+    .tpm2 = true,
+    .tpm2_device = swtpm->tcti,
+  };
+  g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, &res), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
+
+  /* The TPM gives back the keyslot passphrase, which opens the volume. */
+  g_assert_cmpint (imprint_luks_unlock_tpm2 (cd, t, NULL, NULL, &tpm_pass), ==, 0);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, tpm_pass, strlen (tpm_pass), &slot), ==, 0);
+  g_assert_cmpint (slot, ==, res.tpm2_keyslot);
+
+  /* A wrong secret proves nothing; unknown methods and foreign keyslots
+   * are refused; nothing of a method is -ENOENT. */
+  g_assert_cmpint (imprint_luks_remove_method (cd, "nope", 4, "passphrase", -1, NULL), ==, -EPERM);
+  g_assert_cmpint (imprint_luks_remove_method (cd, key, strlen (key), "pkcs12", -1, NULL), ==, -EINVAL);
+  g_assert_cmpint (imprint_luks_remove_method (cd, key, strlen (key), "fido2", -1, NULL), ==, -ENOENT);
+  g_assert_cmpint (imprint_luks_remove_method (cd, key, strlen (key), "tpm2", res.recovery_keyslot, NULL), ==, -ENOENT);
+
+  /* An extra machine-made secret, then the typed passphrase goes. */
+  g_assert_cmpint (imprint_luks_add_method (cd, tpm_pass, strlen (tpm_pass), NULL, "extra secret", &slot), ==, 0);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, "extra secret", 12, NULL), ==, 0);
+  g_assert_cmpint (imprint_luks_remove_method (cd, tpm_pass, strlen (tpm_pass), "passphrase", res.passphrase_keyslot,
+                                               &removed), ==, 0);
+  g_assert_cmpuint (removed, ==, 1);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, "first passphrase", 16, NULL), ==, -EPERM);
+
+  /* A recovery key the caller made replaces the old one. */
+  g_assert_cmpint (imprint_luks_set_recovery_key (cd, key, strlen (key), "not-a-key", NULL), ==, -EINVAL);
+  g_assert_cmpint (imprint_recovery_key_generate (&key2), ==, 0);
+  g_assert_cmpint (imprint_luks_set_recovery_key (cd, key, strlen (key), key2, &slot), ==, 0);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, key, strlen (key), NULL), ==, -EPERM);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, key2, strlen (key2), NULL), ==, 0);
+
+  /* Down to the last keyslot: its removal is refused and changes nothing. */
+  g_assert_cmpint (imprint_luks_remove_method (cd, key2, strlen (key2), "tpm2", -1, &removed), ==, 0);
+  g_assert_cmpint (imprint_luks_remove_method (cd, key2, strlen (key2), "passphrase", -1, &removed), ==, 0);
+  g_assert_cmpint (imprint_luks_remove_method (cd, key2, strlen (key2), "recovery-key", -1, NULL), ==, -EBUSY);
+  g_assert_cmpint (imprint_luks_check_passphrase (cd, key2, strlen (key2), NULL), ==, 0);
+  g_assert_cmpint (imprint_luks_list_plain_keyslots (cd, &plain, &n_plain), ==, 0);
+  g_assert_cmpuint (n_plain, ==, 0);
+  g_assert_cmpint (imprint_luks_unlock_tpm2 (cd, t, NULL, NULL, &tpm_pass), ==, -ENOENT);
+
+  imprint_luks_setup_result_done (&res);
+  test_rm_rf (dir);
+}
+
 static void
 test_format_and_reseal (void)
 {
@@ -451,6 +538,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/luks-setup/in-place-region", test_in_place_region);
   g_test_add_func ("/luks-setup/format-and-reseal", test_format_and_reseal);
+  g_test_add_func ("/luks-setup/enroll-changes", test_enroll_changes);
   g_test_add_func ("/luks-setup/signed-policy", test_signed_policy);
   g_test_add_func ("/luks-setup/refusals", test_refusals);
 

@@ -73,11 +73,11 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
   g_autofree char *source = NULL, *target = NULL, *definitions = NULL;
   g_autofree char *tpm2_device = NULL, *tpm2_pcrs = NULL, *tpm2_pin_file = NULL;
   g_autofree char *passphrase_file = NULL, *recovery_key_file = NULL, *root_hash = NULL;
-  g_autofree char *fido2_device = NULL, *certificate = NULL;
+  g_autofree char *fido2_device = NULL, *certificate = NULL, *tpm2_public_key = NULL;
   g_autofree char *job_path = NULL;
   char *recovery_key = NULL, *passphrase = NULL, *tpm2_pin = NULL;
   gboolean erase = FALSE, free_space = FALSE, defer = FALSE, dry_run = FALSE, json = FALSE;
-  gboolean tpm2 = FALSE, fido2 = FALSE, no_encrypt = FALSE, no_boot_entry = FALSE;
+  gboolean tpm2 = FALSE, fido2 = FALSE, no_encrypt = FALSE, no_boot_entry = FALSE, no_public_key = FALSE;
   int r = EXIT_CODE_FAILED;
   const GOptionEntry entries[] = {
     { "source", 0, 0, G_OPTION_ARG_FILENAME, &source, N_("Image file or device to install (default: the running system)"), N_("IMAGE|DEVICE") },
@@ -91,6 +91,8 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
     { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &tpm2_device, N_("TPM2 device node, “auto”, or a TCTI such as swtpm:port=2321"), N_("DEVICE") },
     { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
     { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE (- for standard input)"), N_("FILE") },
+    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_public_key, N_("Signed PCR 11 policy key (PEM; default: the image's UKI .pcrpkey)"), N_("FILE") },
+    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &no_public_key, N_("No signed PCR 11 policy"), NULL },
     { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Unlock the disk with a FIDO2 security key"), NULL },
     { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file, N_("Unlock the disk with the passphrase in FILE (- for standard input)"), N_("FILE") },
@@ -168,6 +170,9 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
     g_variant_builder_add (options, "{sv}", "tpm2-pcrs", g_variant_new_string (tpm2_pcrs));
   if (fido2_device)
     g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (fido2_device));
+  if (tpm2_public_key || no_public_key)
+    g_variant_builder_add (options, "{sv}", "tpm2-public-key",
+                           g_variant_new_take_string (no_public_key ? g_strdup ("") : absolute (tpm2_public_key)));
   if (tpm2_pin_file)
     {
       tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error);
@@ -185,23 +190,8 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
 
   if (!defer && !no_encrypt)
     {
-      g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
-      if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                            &recovery_key, NULL, &error))
-        goto out_error;
-      /* Saved before anything is written: a disk must never be encrypted
-       * with a key nobody has. */
-      if (recovery_key_file != NULL)
-        {
-          int w = ctl_write_secret_file (recovery_key_file, recovery_key);
-          if (w < 0)
-            {
-              g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
-                          recovery_key_file, g_strerror (-w));
-              r = EXIT_CODE_FAILED;
-              goto out;
-            }
-        }
+      if ((recovery_key = ctl_new_recovery_key (ctl, recovery_key_file, &r)) == NULL)
+        goto out;
       g_variant_builder_add (options, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
     }
 

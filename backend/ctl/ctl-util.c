@@ -91,6 +91,32 @@ ctl_wipe_string (char **s)
     }
 }
 
+char *
+ctl_new_recovery_key (Ctl *ctl, const char *save_to, int *ret_exit)
+{
+  g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+  g_autoptr(GError) error = NULL;
+  char *key = NULL;
+  int w;
+
+  if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
+                                                        &key, NULL, &error))
+    {
+      *ret_exit = ctl_report_error (error);
+      return NULL;
+    }
+  /* Saved before the disk changes: a disk must never be encrypted with a
+   * key nobody has. */
+  if (save_to != NULL && (w = ctl_write_secret_file (save_to, key)) < 0)
+    {
+      g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"), save_to, g_strerror (-w));
+      ctl_wipe_string (&key);
+      *ret_exit = EXIT_CODE_FAILED;
+      return NULL;
+    }
+  return key;
+}
+
 void
 ctl_print_key_event (const char *event, const char *key)
 {

@@ -32,6 +32,9 @@ static const Verb verbs[] = {
   { "factory-reset", ctl_verb_factory_reset, N_("Request (or --cancel) a factory reset at the next boot") },
   { "setup-defaults", ctl_verb_setup_defaults, N_("Show what first-boot setup would start from") },
   { "setup",        ctl_verb_setup,        N_("Apply first-boot setup: settings and the first user") },
+  { "enrollments",  ctl_verb_enrollments,  N_("Show how an encrypted disk unlocks") },
+  { "enroll",       ctl_verb_enroll,       N_("Add or replace a way to unlock an encrypted disk") },
+  { "unenroll",     ctl_verb_unenroll,     N_("Remove a way to unlock an encrypted disk") },
 };
 
 static void

@@ -52,6 +52,10 @@ const char *ctl_lookup_s          (GVariant *dict, const char *key);
 char       *ctl_read_secret_file  (const char *path, GError **error);
 int         ctl_write_secret_file (const char *path, const char *secret);
 void        ctl_wipe_string       (char **s);
+/* A new recovery key from imprintd (GenerateRecoveryKey), written to
+ * save_to (mode 0600) first when not NULL. NULL with *ret_exit set (the
+ * error already printed) on failure. Wipe it with ctl_wipe_string(). */
+char       *ctl_new_recovery_key  (Ctl *ctl, const char *save_to, int *ret_exit);
 /* One JSON line {"event": EVENT, "recovery-key": KEY}, wiped after use. */
 void        ctl_print_key_event   (const char *event, const char *key);
 
@@ -68,5 +72,8 @@ int ctl_verb_factory_reset_info (Ctl *ctl, int argc, char **argv);
 int ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv);
 int ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv);
 int ctl_verb_setup        (Ctl *ctl, int argc, char **argv);
+int ctl_verb_enrollments  (Ctl *ctl, int argc, char **argv);
+int ctl_verb_enroll       (Ctl *ctl, int argc, char **argv);
+int ctl_verb_unenroll     (Ctl *ctl, int argc, char **argv);
 
 G_END_DECLS

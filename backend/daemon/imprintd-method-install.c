@@ -14,6 +14,7 @@
 #include "install.h"
 #include "recovery-key.h"
 #include "luks-setup.h"
+#include "security-caps.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
  * the partitioning and the verified copy, the crypt library
@@ -202,6 +203,8 @@ typedef struct {
   guint32 tpm2_pcr_mask;
   gboolean fido2;
   char *fido2_device;
+  char *tpm2_public_key;         /* option: PEM path, "" none, NULL the UKI's */
+  char *tpm2_pubkey_pem;         /* signed PCR 11 policy key, if any */
 
   ImprintdJob *job;              /* not owned: the job owns us */
   char *luks_uuid;
@@ -232,6 +235,8 @@ install_data_free (InstallData *d)
   g_free (d->locale);
   g_free (d->tpm2_device);
   g_free (d->fido2_device);
+  g_free (d->tpm2_public_key);
+  g_free (d->tpm2_pubkey_pem);
   g_free (d->luks_uuid);
   g_free (d);
 }
@@ -347,31 +352,9 @@ enroll_fido2 (struct crypt_device *cd,
               JsonObject **ret_token, char **ret_passphrase, void *userdata)
 {
   InstallData *d = userdata;
-  g_autoptr(ImprintFido2Enrollment) e = NULL;
-  g_autofree char *json = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  char *passphrase = NULL;
-  int r;
 
-  imprintd_job_set_step (d->job, _("Setting up the security key"));
-  r = imprint_fido2_enroll_luks (NULL, d->fido2_device, crypt_get_uuid (cd), crypt_get_device_name (cd),
-                                 IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &e);
-  if (r < 0)
-    return r;
-  r = imprint_fido2_luks_token_json (e, -1, &json);
-  if (r < 0)
-    return r;
-  node = json_from_string (json, NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return -EBADMSG;
-  /* The crypt library adds "keyslots" itself. */
-  json_object_remove_member (json_node_get_object (node), "keyslots");
-  r = imprint_fido2_passphrase (e->secret, e->secret_size, &passphrase);
-  if (r < 0)
-    return r;
-  *ret_token = json_object_ref (json_node_get_object (node));
-  *ret_passphrase = passphrase;
-  return 0;
+  return imprintd_fido2_luks_token (d->job, d->fido2_device, cd, IMPRINT_FIDO2_LOCK_DEFAULT,
+                                    ret_token, ret_passphrase);
 }
 
 /* With device-mapper, a fresh LUKS2 volume is opened and the file system
@@ -476,6 +459,9 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
   cfg.tpm2_device = d->tpm2_device;
   cfg.tpm2_pcr_mask = d->tpm2_pcr_mask;
   cfg.tpm2_pin = d->tpm2_pin;
+  /* Only the key: the UKI's signatures are for the installed system's
+   * PCR 11, not this boot's, so they cannot check the seal here. */
+  cfg.tpm2_pubkey_pem = d->tpm2_pubkey_pem;
   if (d->fido2)
     {
       cfg.enroll_extra = enroll_fido2;
@@ -503,6 +489,37 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
   d->luks_uuid = g_strdup (result.luks_uuid);
   imprint_luks_setup_result_done (&result);
   imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), d->luks_uuid);
+  return TRUE;
+}
+
+/* The signed PCR 11 policy key, as systemd-cryptenroll --tpm2-public-key:
+ * the caller's file, or the .pcrpkey of the UKI the source ships when it
+ * also carries .pcrsig (a policy nothing signs would lock the disk). */
+static gboolean
+find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **error)
+{
+  g_autofree char *tmp = NULL, *uki = NULL, *sig = NULL;
+  int r;
+
+  if (d->tpm2_public_key != NULL)
+    {
+      if (*d->tpm2_public_key == '\0')
+        return TRUE;
+      return g_file_get_contents (d->tpm2_public_key, &d->tpm2_pubkey_pem, NULL, error);
+    }
+
+  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
+  if (tmp == NULL)
+    return FALSE;
+  uki = imprint_source_extract_uki (source, tmp, NULL);
+  r = uki != NULL ? imprint_uki_read_pcr_signing (uki, &d->tpm2_pubkey_pem, &sig) : -ENOENT;
+  if (uki != NULL)
+    (void) g_unlink (uki);
+  (void) g_rmdir (tmp);
+  if (r >= 0)
+    imprintd_job_log (d->job, _("The system image is signed for measured boot: the TPM key also gets a signed PCR 11 policy."));
+  else
+    imprintd_job_log (d->job, _("The system image carries no PCR signature: the TPM key is bound to PCR 7 only."));
   return TRUE;
 }
 
@@ -538,6 +555,9 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   imprintd_job_set_step (job, _("Planning the partitions"));
   plan = imprint_plan_compute (source, d->target, &d->plan_options, error);
   if (plan == NULL)
+    goto fail;
+  if (d->encrypt && d->tpm2 && !d->plan_options.defer_data_partitions &&
+      !find_tpm2_public_key (d, source, error))
     goto fail;
 
   iopts.plan = d->plan_options;
@@ -627,6 +647,8 @@ parse_encryption (GVariant *options, InstallData *d, GError **error)
     }
   if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s)
     d->fido2_device = g_strdup (s);
+  if (g_variant_lookup (options, "tpm2-public-key", "&s", &s))
+    d->tpm2_public_key = g_strdup (s);
 
   if (!d->encrypt || d->plan_options.defer_data_partitions)
     return TRUE;

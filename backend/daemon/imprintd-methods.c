@@ -15,6 +15,8 @@
 #define ACTION_CREATE_USER   "dev.imprint.Imprint1.create-user"
 #define ACTION_UPDATE        "dev.imprint.Imprint1.update"
 #define ACTION_FACTORY_RESET "dev.imprint.Imprint1.factory-reset"
+#define ACTION_LIST_ENROLLMENTS "dev.imprint.Imprint1.list-enrollments"
+#define ACTION_UNENROLL      "dev.imprint.Imprint1.unenroll"
 
 /* The one table of what imprintd does and which polkit action guards it. */
 static const ImprintdMethod methods[] = {
@@ -34,6 +36,9 @@ static const ImprintdMethod methods[] = {
   { "CancelFactoryReset",      ACTION_FACTORY_RESET, FALSE, imprintd_method_cancel_factory_reset },
   { "GetSetupDefaults",        ACTION_LIST_DISKS, FALSE, imprintd_method_get_setup_defaults },
   { "ApplySetup",              ACTION_CREATE_USER, TRUE, imprintd_method_apply_setup },
+  { "ListEnrollments",         ACTION_LIST_ENROLLMENTS, FALSE, imprintd_method_list_enrollments },
+  { "Enroll",                  ACTION_ENROLL,     TRUE,  imprintd_method_enroll },
+  { "Unenroll",                ACTION_UNENROLL,   TRUE,  imprintd_method_unenroll },
 };
 
 const ImprintdMethod *

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libcryptsetup.h>
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
@@ -49,10 +51,20 @@ GVariant *imprintd_method_request_factory_reset (ImprintdMethodCall *call, GErro
 GVariant *imprintd_method_cancel_factory_reset (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_enroll (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_unenroll (ImprintdMethodCall *call, GError **error);
 
 /* ImprintFido2PromptFunc for a job (userdata: the ImprintdJob): a PIN is
  * asked through the job's Request signal, a touch is shown in its log. */
 int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata);
+
+/* Enrolls a FIDO2 key for cd (PIN and touch through the job): the
+ * "systemd-fido2" token without "keyslots" and the keyslot passphrase
+ * (malloc()ed; wipe it). Used by Install and Enroll. */
+int imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
+                               ImprintFido2LockFlags lock_with,
+                               JsonObject **ret_token, char **ret_passphrase);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

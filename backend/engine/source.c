@@ -20,6 +20,7 @@
 #include "copy.h"
 #include "imprint-error.h"
 #include "macros.h"
+#include "plan-private.h"
 #include "source.h"
 
 typedef struct {
@@ -804,4 +805,60 @@ imprint_source_inspect_running (GError **error)
     }
   opts.trusted_root_hash = usrhash;
   return imprint_source_inspect (dev, &opts, error);
+}
+
+/* The source's UKI: the one named for its version in \EFI\Linux of its
+ * ESP (systemd-boot's Type #2 entries), else the only one there. */
+char *
+imprint_source_extract_uki (const ImprintSource *source, const char *dir, GError **error)
+{
+  g_autofree char *spec = NULL, *listing = NULL, *chosen = NULL, *out = NULL;
+  g_autofree char *suffix = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n_efi = 0;
+  gboolean matches = FALSE;
+
+  if (source->esp.size == 0)
+    return NULL;
+  spec = g_strdup_printf ("%s@@%" G_GUINT64_FORMAT, source->path, source->esp.offset);
+  {
+    const char *ls[] = { "mdir", "-b", "-i", spec, "::/EFI/Linux", NULL };
+    if (!imprint_run (ls, &listing, NULL))
+      return NULL;   /* no \EFI\Linux: no UKI */
+  }
+
+  suffix = source->version ? g_ascii_strdown (source->version, -1) : NULL;
+  if (suffix != NULL)
+    {
+      char *s = g_strdup_printf ("_%s.efi", suffix);
+      g_free (suffix);
+      suffix = s;
+    }
+  lines = g_strsplit (listing, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_autofree char *lower = g_ascii_strdown (g_strstrip (*l), -1);
+
+      if (!g_str_has_suffix (lower, ".efi"))
+        continue;
+      n_efi++;
+      if (matches)
+        continue;
+      matches = suffix != NULL && g_str_has_suffix (lower, suffix);
+      if (chosen == NULL || matches)
+        {
+          g_free (chosen);
+          chosen = g_strdup (*l);
+        }
+    }
+  if (chosen == NULL || (n_efi > 1 && !matches))
+    return NULL;   /* none, or no way to tell which */
+
+  out = g_build_filename (dir, "uki.efi", NULL);
+  {
+    const char *get[] = { "mcopy", "-n", "-i", spec, chosen, out, NULL };
+    if (!imprint_run (get, NULL, error))
+      return NULL;
+  }
+  return g_steal_pointer (&out);
 }

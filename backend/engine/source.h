@@ -105,6 +105,11 @@ gboolean imprint_source_verify (ImprintSource   *source,
                                 GError         **error);
 
 void imprint_source_free (ImprintSource *source);
+
+/* Copies the source's unified kernel image (\EFI\Linux\NAME_VERSION.efi in
+ * its ESP, or the only .efi there) to DIR/uki.efi and returns that path.
+ * NULL without @error set when the source has no (unambiguous) UKI. */
+char *imprint_source_extract_uki (const ImprintSource *source, const char *dir, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintSource, imprint_source_free)
 
 /* Parses "Name_Version" labels. FALSE when the label has no version. */

@@ -3,6 +3,7 @@
 onto an image file, LUKS2 root with TPM2 (swtpm) + recovery key +
 passphrase; polkit refusal, cancel and a tampered source.'''
 
+import base64
 import json
 import os
 import shutil
@@ -30,11 +31,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def source_image():
+def source_image(*options, name='source.img'):
     '''The test source image, built once and cached (the script caches too).'''
     os.makedirs(CACHE, exist_ok=True)
-    path = os.path.join(CACHE, 'source.img')
-    r = subprocess.run([MAKE_SOURCE, path], capture_output=True, text=True)
+    path = os.path.join(CACHE, name)
+    r = subprocess.run([MAKE_SOURCE, *options, path], capture_output=True, text=True)
     if r.returncode == 77:
         raise imprinttest.unittest.SkipTest('source image: ' + r.stderr.strip())
     if r.returncode != 0:
@@ -190,6 +191,48 @@ class InstallTest(imprinttest.ImprintTestCase):
         verity = self.partition_file(3, os.path.join(self.work, 'verity.img'))
         v = subprocess.run(['veritysetup', 'verify', usr, verity, roothash], capture_output=True, text=True)
         self.assertEqual(v.returncode, 0, v.stderr)
+
+    def test_install_tpm2_signed_pcr11_policy(self):
+        '''A source whose UKI carries .pcrsig/.pcrpkey: the TPM2 token gets
+        the signed PCR 11 policy, and once PCR 11 holds what the signed boot
+        would measure, the TPM unlocks the installed root with the UKI's
+        signature (through imprintd's enroll, which proves a way in first).'''
+        source = source_image('--pcr-signature', name='source-pcrsig.img')
+        tpm = Swtpm(os.path.join(self.work, 'tpm'))
+        self.addCleanup(tpm.stop)
+        r = self.bus.ctl('--json', 'install', '--source', source, '--target', self.target, '--erase',
+                         '--definitions', DEFINITIONS, '--no-boot-entry', '--tpm2',
+                         f'--tpm2-device={tpm.tcti}', check=0, timeout=600)
+        self.assertIn('signed PCR 11 policy', r.stdout)
+        key = self.events(r)[-1]['recovery-key']
+
+        root_no = next(i + 1 for i, p in enumerate(gpt(self.target)['partitions'])
+                       if p['type'].upper() == '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709')
+        root = self.partition_file(root_no, os.path.join(self.work, 'root.img'))
+        meta = json.loads(subprocess.run(['cryptsetup', 'luksDump', '--dump-json-metadata', root],
+                                         capture_output=True, text=True, check=True).stdout)
+        tpm2 = next(t for t in meta['tokens'].values() if t['type'] == 'systemd-tpm2')
+        self.assertEqual(tpm2['tpm2-pcrs'], [7])
+        self.assertEqual(tpm2['tpm2_pubkey_pcrs'], [11])
+        with open(source + '.pcrpkey.pem', 'rb') as f:
+            self.assertEqual(base64.b64decode(tpm2['tpm2_pubkey']), f.read())
+
+        # This boot's PCR 11 is not the signed one: the TPM refuses.
+        signature = source + '.pcrsig.json'
+        enroll = ['--json', 'enroll', root, '--recovery-key', '--unlock-tpm2', f'--tpm2-device={tpm.tcti}',
+                  f'--tpm2-signature={signature}']
+        self.bus.ctl(*enroll, check=8)
+        # Measure what systemd-stub and systemd-pcrphase would: now it opens.
+        with open(source + '.pcr11') as f:
+            for digest in f.read().split():
+                subprocess.run(['tpm2_pcrextend', '-T', tpm.tcti, f'11:sha256={digest}'],
+                               check=True, capture_output=True)
+        r = self.bus.ctl(*enroll, check=0)
+        new_key = self.events(r)[-1]['recovery-key']
+        self.assertNotEqual(new_key, key)
+        opens = subprocess.run(['cryptsetup', 'open', '--test-passphrase', '--key-file=-', root],
+                               input=new_key.encode(), capture_output=True)
+        self.assertEqual(opens.returncode, 0)
 
     def test_unauthorised_install_is_refused(self):
         self.bus.polkit_call('SetMode', 'deny')

@@ -36,7 +36,7 @@ def which_or_env(var, name):
 class TestBus:
     '''A private dbus-daemon, a polkit stand-in and imprintd.'''
 
-    def __init__(self, polkit_mode='allow', polkit_timeout=3, start_polkit=True):
+    def __init__(self, polkit_mode='allow', polkit_timeout=3, start_polkit=True, daemon_env=None):
         self.tmp = tempfile.mkdtemp(prefix='imprint-test-')
         self.procs = []
         self.imprintd = which_or_env('IMPRINTD', 'imprintd')
@@ -70,7 +70,7 @@ class TestBus:
         self.daemon_log = open(os.path.join(self.tmp, 'imprintd.log'), 'w+')
         self.daemon = subprocess.Popen(
             [self.imprintd, '--debug', '--idle-timeout=0', f'--polkit-timeout={polkit_timeout}'],
-            env=self.env, stdout=self.daemon_log, stderr=subprocess.STDOUT)
+            env=dict(self.env, **(daemon_env or {})), stdout=self.daemon_log, stderr=subprocess.STDOUT)
         self.procs.append(self.daemon)
         self.wait_for_name('dev.imprint.Imprint1')
 
@@ -143,9 +143,10 @@ class TestBus:
 
 class ImprintTestCase(unittest.TestCase):
     polkit_mode = 'allow'
+    daemon_env = None
 
     def setUp(self):
-        self.bus = TestBus(polkit_mode=self.polkit_mode)
+        self.bus = TestBus(polkit_mode=self.polkit_mode, daemon_env=self.daemon_env)
         self.addCleanup(self.bus.stop)
 
     def assertDaemonAlive(self):

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "imprintctl.h"
+
+/* enrollments, enroll, unenroll: later changes to how a LUKS2 volume
+ * unlocks (Manager.ListEnrollments, Enroll, Unenroll). */
+
+static char *
+device_arg (int argc, char **argv, const char *verb)
+{
+  if (argc != 2)
+    {
+      g_printerr (_("imprintctl: %s takes one encrypted device or image file.\n"), verb);
+      return NULL;
+    }
+  return g_canonicalize_filename (argv[1], NULL);
+}
+
+static void
+print_pcrs (GVariant *e, const char *key, const char *label)
+{
+  g_autoptr(GVariant) pcrs = g_variant_lookup_value (e, key, G_VARIANT_TYPE ("au"));
+  gsize n = 0;
+  const guint32 *p = pcrs ? g_variant_get_fixed_array (pcrs, &n, sizeof (guint32)) : NULL;
+
+  if (pcrs == NULL)
+    return;
+  g_print (" %s", label);
+  for (gsize i = 0; i < n; i++)
+    g_print ("%s%u", i ? "+" : "", p[i]);
+}
+
+static void
+print_flag (GVariant *e, const char *key, const char *label)
+{
+  gboolean b = FALSE;
+
+  if (g_variant_lookup (e, key, "b", &b) && b)
+    g_print (" %s", label);
+}
+
+int
+ctl_verb_enrollments (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device = NULL;
+  gboolean json = FALSE;
+  GVariantIter iter;
+  GVariant *e;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "enrollments")) == NULL)
+    return EXIT_CODE_USAGE;
+  options = ctl_options_new (ctl);
+  if (!imprint_manager_call_list_enrollments_sync (ctl->manager, device, g_variant_builder_end (options),
+                                                   &list, NULL, &error))
+    return ctl_report_error (error);
+
+  if (json || ctl->json)
+    {
+      g_autofree char *text = ctl_variant_to_json (list, TRUE);
+      g_print ("%s\n", text);
+      return EXIT_CODE_OK;
+    }
+
+  g_print ("%-8s %-6s %-14s %s\n", _("KEYSLOT"), _("TOKEN"), _("TYPE"), _("DETAILS"));
+  g_variant_iter_init (&iter, list);
+  while ((e = g_variant_iter_next_value (&iter)))
+    {
+      gint32 keyslot = -1, token = -1;
+      g_autofree char *token_s = NULL;
+
+      g_variant_lookup (e, "keyslot", "i", &keyslot);
+      g_variant_lookup (e, "token", "i", &token);
+      token_s = token >= 0 ? g_strdup_printf ("%d", token) : g_strdup ("-");
+      g_print ("%-8d %-6s %-14s", keyslot, token_s, ctl_lookup_s (e, "type"));
+      print_pcrs (e, "tpm2-pcrs", "pcrs=");
+      if (*ctl_lookup_s (e, "tpm2-pcr-bank"))
+        g_print (" bank=%s", ctl_lookup_s (e, "tpm2-pcr-bank"));
+      print_pcrs (e, "tpm2-pubkey-pcrs", "signed-pcrs=");
+      print_flag (e, "tpm2-pin", "pin");
+      print_flag (e, "fido2-pin-required", "pin");
+      print_flag (e, "fido2-up-required", "touch");
+      print_flag (e, "fido2-uv-required", "uv");
+      g_print ("\n");
+      g_variant_unref (e);
+    }
+  return EXIT_CODE_OK;
+}
+
+/* How the caller proves a way in: shared by enroll and unenroll. */
+typedef struct {
+  char *key_file;
+  gboolean tpm2;
+  char *tpm2_pin_file;
+  gboolean fido2;
+  char *tpm2_device;
+  char *fido2_device;
+  char *tpm2_signature;
+  char *secret;          /* read from key_file */
+  char *tpm2_pin;
+} Unlock;
+
+static void
+unlock_add_entries (GOptionContext *context, Unlock *u)
+{
+  const GOptionEntry entries[] = {
+    { "unlock-key-file", 0, 0, G_OPTION_ARG_FILENAME, &u->key_file, N_("Unlock with the passphrase or recovery key in FILE (- for standard input)"), N_("FILE") },
+    { "unlock-tpm2", 0, 0, G_OPTION_ARG_NONE, &u->tpm2, N_("Unlock with the TPM2"), NULL },
+    { "unlock-tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &u->tpm2_pin_file, N_("The TPM2 PIN for unlocking, read from FILE"), N_("FILE") },
+    { "unlock-fido2", 0, 0, G_OPTION_ARG_NONE, &u->fido2, N_("Unlock with an enrolled FIDO2 security key"), NULL },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &u->tpm2_device, N_("TPM2 device node, “auto”, or a TCTI such as swtpm:port=2321"), N_("DEVICE") },
+    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &u->fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
+    { "tpm2-signature", 0, 0, G_OPTION_ARG_FILENAME, &u->tpm2_signature, N_("PCR signature JSON for a signed TPM2 policy"), N_("FILE") },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+static gboolean
+unlock_given (const Unlock *u)
+{
+  if ((u->key_file != NULL) + u->tpm2 + u->fido2 == 1)
+    return TRUE;
+  g_printerr (_("imprintctl: say how to unlock the disk: exactly one of --unlock-key-file, --unlock-tpm2 or --unlock-fido2.\n"));
+  return FALSE;
+}
+
+static gboolean
+unlock_to_options (Unlock *u, GVariantBuilder *options, GError **error)
+{
+  if (u->key_file != NULL)
+    {
+      u->secret = ctl_read_secret_file (u->key_file, error);
+      if (u->secret == NULL)
+        return FALSE;
+      g_variant_builder_add (options, "{sv}", "unlock-passphrase", g_variant_new_string (u->secret));
+    }
+  if (u->tpm2)
+    g_variant_builder_add (options, "{sv}", "unlock-tpm2", g_variant_new_boolean (TRUE));
+  if (u->tpm2_pin_file != NULL)
+    {
+      u->tpm2_pin = ctl_read_secret_file (u->tpm2_pin_file, error);
+      if (u->tpm2_pin == NULL)
+        return FALSE;
+      g_variant_builder_add (options, "{sv}", "unlock-tpm2-pin", g_variant_new_string (u->tpm2_pin));
+    }
+  if (u->fido2)
+    g_variant_builder_add (options, "{sv}", "unlock-fido2", g_variant_new_boolean (TRUE));
+  if (u->tpm2_device)
+    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (u->tpm2_device));
+  if (u->fido2_device)
+    g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (u->fido2_device));
+  if (u->tpm2_signature)
+    g_variant_builder_add (options, "{sv}", "tpm2-signature",
+                           g_variant_new_take_string (g_canonicalize_filename (u->tpm2_signature, NULL)));
+  return TRUE;
+}
+
+static void
+unlock_clear (Unlock *u)
+{
+  ctl_wipe_string (&u->secret);
+  ctl_wipe_string (&u->tpm2_pin);
+  g_free (u->key_file);
+  g_free (u->tpm2_pin_file);
+  g_free (u->tpm2_device);
+  g_free (u->fido2_device);
+  g_free (u->tpm2_signature);
+}
+
+/* Exactly one method flag; returns its D-Bus name or NULL. */
+static const char *
+one_method (const char *verb, gboolean tpm2, gboolean fido2, gboolean recovery, gboolean passphrase)
+{
+  if (tpm2 + fido2 + recovery + passphrase != 1)
+    {
+      g_printerr (_("imprintctl: %s needs exactly one of --tpm2, --fido2, --recovery-key or --passphrase.\n"), verb);
+      return NULL;
+    }
+  return tpm2 ? "tpm2" : fido2 ? "fido2" : recovery ? "recovery-key" : "passphrase";
+}
+
+static int
+run_job (Ctl *ctl, gboolean remove, const char *device, const char *method, GVariantBuilder *options)
+{
+  g_autoptr(CtlJobWatch) watch = ctl_job_watch_new (ctl);
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *job_path = NULL;
+  gboolean ok;
+
+  if (remove)
+    ok = imprint_manager_call_unenroll_sync (ctl->manager, device, method, g_variant_builder_end (options),
+                                             &job_path, NULL, &error);
+  else
+    ok = imprint_manager_call_enroll_sync (ctl->manager, device, method, g_variant_builder_end (options),
+                                           &job_path, NULL, &error);
+  if (!ok)
+    return ctl_report_error (error);
+  return ctl_job_watch_follow (watch, job_path, &result);
+}
+
+int
+ctl_verb_enroll (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device = NULL, *passphrase_file = NULL, *tpm2_pcrs = NULL, *tpm2_pin_file = NULL;
+  g_autofree char *tpm2_public_key = NULL, *recovery_key_file = NULL;
+  char *passphrase = NULL, *tpm2_pin = NULL, *recovery_key = NULL;
+  gboolean tpm2 = FALSE, fido2 = FALSE, recovery = FALSE, no_public_key = FALSE, json = FALSE;
+  gboolean fido2_no_pin = FALSE, fido2_no_touch = FALSE, fido2_uv = FALSE;
+  const char *method;
+  Unlock u = { 0 };
+  int r = EXIT_CODE_USAGE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &tpm2, N_("Seal to the TPM2 again (replaces the old TPM2 keyslots)"), NULL },
+    { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
+    { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE"), N_("FILE") },
+    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_public_key, N_("Signed PCR policy key (PEM)"), N_("FILE") },
+    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &no_public_key, N_("No signed PCR policy"), NULL },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Add a FIDO2 security key"), NULL },
+    { "fido2-no-pin", 0, 0, G_OPTION_ARG_NONE, &fido2_no_pin, N_("Do not require the key's PIN"), NULL },
+    { "fido2-no-touch", 0, 0, G_OPTION_ARG_NONE, &fido2_no_touch, N_("Do not require a touch"), NULL },
+    { "fido2-uv", 0, 0, G_OPTION_ARG_NONE, &fido2_uv, N_("Require user verification (e.g. a fingerprint)"), NULL },
+    { "recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Replace the recovery key with a new one"), NULL },
+    { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &recovery_key_file, N_("Write the new recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file, N_("Set the passphrase to the one in FILE (- for standard input)"), N_("FILE") },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  unlock_add_entries (context, &u);
+  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "enroll")) == NULL ||
+      (method = one_method ("enroll", tpm2, fido2, recovery, passphrase_file != NULL)) == NULL ||
+      !unlock_given (&u))
+    goto out;
+  ctl->json = json || ctl->json;
+
+  options = ctl_options_new (ctl);
+  if (!unlock_to_options (&u, options, &error))
+    goto out_error;
+  if (tpm2_pcrs)
+    g_variant_builder_add (options, "{sv}", "tpm2-pcrs", g_variant_new_string (tpm2_pcrs));
+  if (tpm2_public_key || no_public_key)
+    g_variant_builder_add (options, "{sv}", "tpm2-public-key",
+                           g_variant_new_take_string (no_public_key ? g_strdup ("")
+                                                      : g_canonicalize_filename (tpm2_public_key, NULL)));
+  if (tpm2_pin_file)
+    {
+      if ((tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error)) == NULL)
+        goto out_error;
+      g_variant_builder_add (options, "{sv}", "tpm2-pin", g_variant_new_string (tpm2_pin));
+    }
+  if (fido2)
+    {
+      g_variant_builder_add (options, "{sv}", "fido2-with-client-pin", g_variant_new_boolean (!fido2_no_pin));
+      g_variant_builder_add (options, "{sv}", "fido2-with-user-presence", g_variant_new_boolean (!fido2_no_touch));
+      g_variant_builder_add (options, "{sv}", "fido2-with-user-verification", g_variant_new_boolean (fido2_uv));
+    }
+  if (passphrase_file)
+    {
+      if ((passphrase = ctl_read_secret_file (passphrase_file, &error)) == NULL)
+        goto out_error;
+      g_variant_builder_add (options, "{sv}", "passphrase", g_variant_new_string (passphrase));
+    }
+  if (recovery)
+    {
+      if ((recovery_key = ctl_new_recovery_key (ctl, recovery_key_file, &r)) == NULL)
+        goto out;
+      g_variant_builder_add (options, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
+    }
+
+  r = run_job (ctl, FALSE, device, method, options);
+  if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
+    {
+      if (ctl->json)
+        ctl_print_key_event ("recovery-key", recovery_key);
+      else
+        g_print (_("\nNew recovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
+                 recovery_key);
+    }
+  goto out;
+
+out_error:
+  r = ctl_report_error (error);
+out:
+  ctl_wipe_string (&passphrase);
+  ctl_wipe_string (&tpm2_pin);
+  ctl_wipe_string (&recovery_key);
+  unlock_clear (&u);
+  return r;
+}
+
+int
+ctl_verb_unenroll (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
+  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device = NULL;
+  gboolean tpm2 = FALSE, fido2 = FALSE, recovery = FALSE, passphrase = FALSE, json = FALSE;
+  gint keyslot = -1;
+  const char *method;
+  Unlock u = { 0 };
+  int r = EXIT_CODE_USAGE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &tpm2, N_("Remove the TPM2 keyslots"), NULL },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Remove the FIDO2 security keys"), NULL },
+    { "recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Remove the recovery key"), NULL },
+    { "passphrase", 0, 0, G_OPTION_ARG_NONE, &passphrase, N_("Remove the passphrase"), NULL },
+    { "keyslot", 0, 0, G_OPTION_ARG_INT, &keyslot, N_("Remove only this keyslot"), N_("N") },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  unlock_add_entries (context, &u);
+  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "unenroll")) == NULL ||
+      (method = one_method ("unenroll", tpm2, fido2, recovery, passphrase)) == NULL ||
+      !unlock_given (&u))
+    goto out;
+  ctl->json = json || ctl->json;
+
+  options = ctl_options_new (ctl);
+  if (!unlock_to_options (&u, options, &error))
+    {
+      r = ctl_report_error (error);
+      goto out;
+    }
+  if (keyslot >= 0)
+    g_variant_builder_add (options, "{sv}", "keyslot", g_variant_new_int32 (keyslot));
+  r = run_job (ctl, TRUE, device, method, options);
+
+out:
+  unlock_clear (&u);
+  return r;
+}
