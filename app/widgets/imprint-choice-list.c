@@ -209,6 +209,9 @@ imprint_choice_list_set_search_label (ImprintChoiceList *self,
   g_object_set (self->search_entry, "placeholder-text", label, NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search_entry),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  /* The text inside is what gets the focus; screen readers ask it. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->search_entry))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->list),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }

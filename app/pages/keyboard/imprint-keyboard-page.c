@@ -119,6 +119,8 @@ imprint_keyboard_page_constructed (GObject *object)
     }
   imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "keymap");
   imprint_choice_list_set_search_label (self->choice_list, _("Search keyboard layouts"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->test_entry))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Test the keyboard"), -1);
 }
 
 static void
