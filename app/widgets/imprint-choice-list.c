@@ -181,7 +181,7 @@ imprint_choice_list_add (ImprintChoiceList *self,
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  if (subtitle != NULL && *subtitle != '\0')
+  if (subtitle != NULL && *subtitle != '\0' && g_strcmp0 (subtitle, title) != 0)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Selected"), -1);
@@ -294,6 +294,8 @@ imprint_choice_list_init (ImprintChoiceList *self)
   self->list = GTK_LIST_BOX (gtk_list_box_new ());
   gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_NONE);
   gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  /* A short (filtered) list ends after its last row, not at the bottom. */
+  gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
   gtk_list_box_set_filter_func (self->list, filter_func, self, NULL);
   g_signal_connect_swapped (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
 
@@ -324,7 +326,14 @@ bound_selected_cb (ImprintChoiceList *self,
   const char *key = g_object_get_data (G_OBJECT (self), "imprint-setting");
 
   if (self->selected != NULL)
-    imprint_driver_set_setting (imprint_page_get_driver (page), key, self->selected);
+    {
+      g_autofree char *title_key = g_strconcat (key, "-title", NULL);
+
+      imprint_driver_set_setting (imprint_page_get_driver (page), key, self->selected);
+      /* For the summary; ApplySetup is sent the known keys only. */
+      imprint_driver_set_setting (imprint_page_get_driver (page), title_key,
+                                  imprint_choice_list_get_selected_title (self));
+    }
   imprint_page_set_complete (page, self->selected != NULL);
 }
 

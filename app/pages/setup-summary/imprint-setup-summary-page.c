@@ -73,7 +73,9 @@ show_choices (ImprintSetupSummaryPage *self)
     g_string_append_printf (login, ", %s", _("automatic login"));
 
   add_row (self, _("Language"), language_name (imprint_driver_get_setting (driver, "locale")));
-  add_row (self, _("Keyboard"), imprint_driver_get_setting (driver, "keymap"));
+  add_row (self, _("Keyboard"), *imprint_driver_get_setting (driver, "keymap-title")
+                                 ? imprint_driver_get_setting (driver, "keymap-title")
+                                 : imprint_driver_get_setting (driver, "keymap"));
   add_row (self, _("Time zone"), imprint_driver_get_setting (driver, "timezone"));
   add_row (self, _("Computer name"), computer);
   add_row (self, _("Account"), account);

@@ -74,6 +74,7 @@ changed_cb (ImprintUserPage *self)
     return;
   why = problem (self);
   gtk_label_set_label (self->hint_label, why ? why : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->hint_label), why != NULL && *why != '\0');
   if (g_str_equal (text_of (self->password_row), text_of (self->confirm_row)) ||
       *text_of (self->confirm_row) == '\0')
     gtk_widget_remove_css_class (GTK_WIDGET (self->confirm_row), "error");
