@@ -18,6 +18,7 @@ struct _ImprintStrengthMeter
   guint          timeout;
   GCancellable  *cancellable;
   gboolean       acceptable;
+  gboolean       refused;       /* rated, and libpwquality said no */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintStrengthMeter, imprint_strength_meter, GTK_TYPE_WIDGET)
@@ -78,6 +79,7 @@ rated_cb (GObject      *object,
         message = _("Strong");
     }
   gtk_label_set_label (self->label, message);
+  self->refused = score < 0;
   set_acceptable (self, score >= 0);
 }
 
@@ -108,6 +110,7 @@ imprint_strength_meter_rate (ImprintStrengthMeter *self,
   self->text = g_strdup (text);
   g_clear_handle_id (&self->timeout, g_source_remove);
   g_cancellable_cancel (self->cancellable);
+  self->refused = FALSE;
   set_acceptable (self, FALSE);
 
   if (*text == '\0')
@@ -124,6 +127,26 @@ gboolean
 imprint_strength_meter_get_acceptable (ImprintStrengthMeter *self)
 {
   return self->acceptable;
+}
+
+gboolean
+imprint_strength_meter_get_refused (ImprintStrengthMeter *self)
+{
+  return self->refused;
+}
+
+const char *
+imprint_strength_meter_get_message (ImprintStrengthMeter *self)
+{
+  return gtk_label_get_label (self->label);
+}
+
+/* "Password strength", "Passphrase strength": what a screen reader says. */
+void
+imprint_strength_meter_set_label (ImprintStrengthMeter *self,
+                                  const char           *label)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->bar), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }
 
 static void
@@ -197,9 +220,10 @@ imprint_strength_meter_init (ImprintStrengthMeter *self)
   gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (layout), 6);
 
   self->bar = GTK_LEVEL_BAR (gtk_level_bar_new_for_interval (0, 100));
-  gtk_level_bar_add_offset_value (self->bar, GTK_LEVEL_BAR_OFFSET_LOW, 40);
-  gtk_level_bar_add_offset_value (self->bar, GTK_LEVEL_BAR_OFFSET_HIGH, 70);
-  gtk_level_bar_add_offset_value (self->bar, GTK_LEVEL_BAR_OFFSET_FULL, 100);
+  /* Coloured by style.css (.strength-bar). */
+  gtk_level_bar_add_offset_value (self->bar, "low", 40);
+  gtk_level_bar_add_offset_value (self->bar, "medium", 70);
+  gtk_level_bar_add_offset_value (self->bar, "high", 100);
   gtk_widget_add_css_class (GTK_WIDGET (self->bar), "strength-bar");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->bar), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Password strength"), -1);
@@ -208,7 +232,6 @@ imprint_strength_meter_init (ImprintStrengthMeter *self)
   self->label = GTK_LABEL (gtk_label_new (""));
   gtk_label_set_wrap (self->label, TRUE);
   gtk_label_set_xalign (self->label, 0);
-  gtk_widget_add_css_class (GTK_WIDGET (self->label), "dim-label");
   gtk_widget_add_css_class (GTK_WIDGET (self->label), "caption");
   gtk_widget_set_parent (GTK_WIDGET (self->label), GTK_WIDGET (self));
 }

@@ -19,5 +19,9 @@ void       imprint_strength_meter_rate           (ImprintStrengthMeter *self,
                                                   ImprintDriver        *driver,
                                                   const char           *text);
 gboolean   imprint_strength_meter_get_acceptable (ImprintStrengthMeter *self);
+gboolean   imprint_strength_meter_get_refused    (ImprintStrengthMeter *self);
+const char *imprint_strength_meter_get_message   (ImprintStrengthMeter *self);
+void       imprint_strength_meter_set_label      (ImprintStrengthMeter *self,
+                                                  const char           *label);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "imprint-util.h"
 #include "imprint-window.h"
 #include "ui-harness.h"
+#include "imprint-strength-meter.h"
 #include "imprint-disk-row.h"
 #include "imprint-progress-view.h"
 #include "welcome/imprint-welcome-page.h"
@@ -803,7 +804,7 @@ real_install (gboolean cancel)
     }
   c.page_id = "security";
   g_assert_true (wait_for (page_complete, &c, "a way to unlock"));
-  g_test_message ("strength: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_SECURITY_PAGE, "strength_label"))));
+  g_test_message ("strength: %s", imprint_strength_meter_get_message (IMPRINT_STRENGTH_METER (child (page, IMPRINT_TYPE_SECURITY_PAGE, "strength_meter"))));
   snap (GTK_WINDOW (window), &opts, "3-security");
   next (window);
 
