@@ -807,15 +807,7 @@ imprint_driver_install_finish (ImprintDriver  *self,
   /* A failed start leaves no job: forget the subscription so a retry can
    * start afresh. */
   if (job == NULL)
-    {
-      g_autofree char *path = g_steal_pointer (&self->job_path);
-
-      if (self->job_subscription != 0)
-        g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
-                                              self->job_subscription);
-      self->job_subscription = 0;
-      g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
-    }
+    imprint_driver_reset_job (self);
   return job;
 }
 

@@ -12,6 +12,7 @@
 #include "language/imprint-language-page.h"
 #include "keyboard/imprint-keyboard-page.h"
 #include "timezone/imprint-timezone-page.h"
+#include "network/imprint-network-page.h"
 #include "hostname/imprint-hostname-page.h"
 #include "user/imprint-user-page.h"
 #include "setup-summary/imprint-setup-summary-page.h"
@@ -63,6 +64,7 @@ hostname_decided (ImprintDriver *driver)
 static const ImprintPageEntry setup_pages[] = {
   { "language", imprint_language_page_get_type,      locale_decided },
   { "keyboard", imprint_keyboard_page_get_type,      keymap_decided },
+  { "network",  imprint_network_page_get_type,       imprint_network_page_skip },
   { "timezone", imprint_timezone_page_get_type,      timezone_decided },
   { "hostname", imprint_hostname_page_get_type,      hostname_decided },
   { "user",     imprint_user_page_get_type,          NULL },

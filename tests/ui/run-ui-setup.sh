@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs first-boot setup's UI test under Xvfb against the real imprintd on a
 # private bus, with the polkit, homed, localed, timedated and hostnamed
-# stand-ins from tests/lib (python-dbusmock).
+# stand-ins from tests/lib and dbusmock's NetworkManager.
 #
 #   run-ui-setup.sh HARNESS IMPRINTD LIBDIR LOCALEDIR [harness args]
 set -eu
@@ -63,6 +63,7 @@ gdbus call --system --dest org.freedesktop.PolicyKit1 --object-path /org/freedes
 mock "$libdir/homed_imprint.py" org.freedesktop.home1 '{"ex": false}'
 mock "$libdir/localed_imprint.py" org.freedesktop.locale1 '{"Locale": ["LANG=en_US.UTF-8"], "VConsoleKeymap": "us"}'
 mock timedated org.freedesktop.timedate1 '{"Timezone": "Etc/UTC"}'
+mock networkmanager org.freedesktop.NetworkManager '{}'
 mock "$libdir/hostnamed_imprint.py" org.freedesktop.hostname1 '{"StaticHostname": "live", "PrettyHostname": ""}'
 
 # imprintd's state and credentials, as systemd hands them to the service.

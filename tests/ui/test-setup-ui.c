@@ -25,6 +25,7 @@
 #include "language/imprint-language-page.h"
 #include "keyboard/imprint-keyboard-page.h"
 #include "timezone/imprint-timezone-page.h"
+#include "network/imprint-network-page.h"
 #include "hostname/imprint-hostname-page.h"
 #include "user/imprint-user-page.h"
 #include "setup-summary/imprint-setup-summary-page.h"
@@ -330,12 +331,21 @@ test_flow (void)
   snap (window, "2-keyboard");
   next (window);
 
+  /* Network: only when imprintd finds no default route (this host may
+   * have one); never in the way. */
+  settle (100);
+  if (imprint_window_get_current_page (window) == imprint_window_get_page (window, "network"))
+    {
+      g_assert_true (imprint_page_get_complete (imprint_window_get_current_page (window)));
+      next (window);
+    }
+
   /* Time zone: the tz database, searched by city. */
   page = arrive (&c, "timezone");
   g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Etc/UTC");
   search_and_pick (page, IMPRINT_TYPE_TIMEZONE_PAGE, "Berlin");
   g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Europe/Berlin");
-  snap (window, "3-timezone");
+  snap (window, "4-timezone");
   next (window);
 
   /* Computer name: the network name is derived and checked. */
@@ -350,7 +360,7 @@ test_flow (void)
   gtk_editable_set_text (GTK_EDITABLE (child (page, IMPRINT_TYPE_HOSTNAME_PAGE, "hostname_row")), "annas-laptop");
   g_assert_true (imprint_page_get_complete (page));
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_HOSTNAME_PAGE, "pretty_row"), "the computer name");
-  snap (window, "4-hostname");
+  snap (window, "5-hostname");
   next (window);
 
   /* User: name derived, password rated by imprintd, confirmed. */
@@ -371,13 +381,13 @@ test_flow (void)
   g_assert_true (wait_for (page_complete, &c, "the password rating"));
   g_assert_false (gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_USER_PAGE, "autologin_switch"))));
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_USER_PAGE, "autologin_switch"), "the auto-login switch");
-  snap (window, "5-user");
+  snap (window, "6-user");
   next (window);
 
   /* Recovery key for the home: the installer's page. */
   page = arrive (&c, "recovery");
   key = confirm_recovery_key (window, page);
-  snap (window, "6-recovery");
+  snap (window, "7-recovery");
   next (window);
 
   /* Summary: only its button applies. */
@@ -385,7 +395,7 @@ test_flow (void)
   g_assert_false (imprint_page_get_complete (page));
   g_assert_false (gtk_widget_activate_action (GTK_WIDGET (window), "win.next", NULL) &&
                   imprint_window_get_current_page (window) != page);
-  snap (window, "7-summary");
+  snap (window, "8-summary");
   g_signal_emit_by_name (child (page, IMPRINT_TYPE_SETUP_SUMMARY_PAGE, "apply_button"), "clicked");
 
   /* Progress, then done. */
@@ -399,7 +409,7 @@ test_flow (void)
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_SETUP_DONE_PAGE, "status_page"))),
                    ==, "All Set");
   check_names (GTK_WIDGET (page), "done");
-  snap (window, "9-done");
+  snap (window, "10-done");
 
   /* What the system services got, exactly. */
   calls = mock_calls ("org.freedesktop.locale1", "/org/freedesktop/locale1", "SetLocale");
@@ -443,6 +453,7 @@ test_decided (void)
   g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("fr_FR.UTF-8"));
   g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("fr"));
   g_variant_builder_add (&b, "{sv}", "timezone", g_variant_new_string ("Europe/Paris"));
+  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
   g_variant_builder_init (&user, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&user, "{sv}", "user-name", g_variant_new_string ("zoe"));
   g_variant_builder_add (&user, "{sv}", "real-name", g_variant_new_string ("Zoé Martin"));
@@ -472,32 +483,81 @@ test_decided (void)
   settle (100);
 }
 
+static gboolean
+has_rows (gpointer data)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+
+  collect (data, ADW_TYPE_ACTION_ROW, rows);
+  return rows->len >= 2;
+}
+
+/* Offline with NetworkManager (dbusmock's) on the bus: its Wi-Fi networks,
+ * a password for a secured one, and Next always works. */
+static void
+test_network (void)
+{
+  GVariantBuilder b;
+  ImprintWindow *window;
+  ImprintPage *page;
+  Ctx c = { 0 };
+  g_autoptr(GVariant) dev = NULL;
+  g_autoptr(GVariant) ap = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  const char *dev_path;
+  GtkWidget *group;
+
+  dev = bus_call ("org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Mock",
+                  "AddWiFiDevice", g_variant_new ("(ssi)", "wlan0", "wlan0", 30), G_VARIANT_TYPE ("(s)"));
+  g_variant_get (dev, "(&s)", &dev_path);
+  ap = bus_call ("org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Mock",
+                 "AddAccessPoint", g_variant_new ("(ssssuuuyu)", dev_path, "ap1", "Home Network", "00:11:22:33:44:55",
+                                                  2, 2437, 54000, 80, 2), G_VARIANT_TYPE ("(s)"));
+  g_clear_pointer (&ap, g_variant_unref);
+  ap = bus_call ("org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager", "org.freedesktop.DBus.Mock",
+                 "AddAccessPoint", g_variant_new ("(ssssuuuyu)", dev_path, "ap2", "Café Guest", "00:11:22:33:44:66",
+                                                  2, 2437, 54000, 40, 0), G_VARIANT_TYPE ("(s)"));
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (FALSE));
+  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("us"));
+  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_US.UTF-8"));
+  window = new_setup_window (g_variant_builder_end (&b));
+  c.window = window;
+  arrive (&c, "language");
+  next (window);
+  arrive (&c, "keyboard");
+  next (window);
+  page = arrive (&c, "network");
+  g_assert_true (imprint_page_get_complete (page));
+  group = child (page, IMPRINT_TYPE_NETWORK_PAGE, "networks_group");
+  g_assert_true (wait_for (has_rows, group, "the Wi-Fi networks"));
+  collect (group, ADW_TYPE_ACTION_ROW, rows);
+  g_assert_cmpuint (rows->len, ==, 2);
+  check_names (GTK_WIDGET (page), "network");
+  for (guint i = 0; i < rows->len; i++)
+    if (g_str_equal (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Home Network"))
+      g_signal_emit_by_name (g_ptr_array_index (rows, i), "activated");
+  g_assert_true (gtk_widget_get_visible (child (page, IMPRINT_TYPE_NETWORK_PAGE, "password_group")));
+  snap (window, "3-network");
+  next (window);
+  arrive (&c, "timezone");
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  const char *localedir = g_getenv ("IMPRINT_TEST_LOCALEDIR");
-
-  setlocale (LC_ALL, "C.UTF-8");
-  g_setenv ("LANGUAGE", "en_US", TRUE);
-  imprint_i18n_init (localedir ? localedir : LOCALEDIR);
-
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!ui_test_init (&argc, &argv))
     {
       g_print ("1..0 # SKIP no display\n");
       return 77;
     }
-  adw_init ();
-  g_object_set (gtk_settings_get_default (),
-                "gtk-enable-animations", FALSE,
-                "gtk-font-name", "Cantarell 11",
-                "gtk-icon-theme-name", "Adwaita",
-                NULL);
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
-  shot_dir = g_getenv ("IMPRINT_SCREENSHOT_DIR");
 
   g_test_add_func ("/ui/setup/decided", test_decided);
+  g_test_add_func ("/ui/setup/network", test_network);
   g_test_add_func ("/ui/setup/flow", test_flow);
   return g_test_run ();
 }

@@ -3,10 +3,12 @@
  * children, accessible names, Tab reachability, PNG screenshots. */
 #include "config.h"
 
+#include <locale.h>
 #include <gtk/gtk.h>
 #include <adwaita.h>
 
 #include "ui-harness.h"
+#include "imprint-util.h"
 #include "recovery/imprint-recovery-page.h"
 
 const char *shot_dir;
@@ -237,4 +239,31 @@ confirm_recovery_key (ImprintWindow *window,
   gtk_editable_set_text (GTK_EDITABLE (entry), typed);
   g_assert_true (imprint_page_get_complete (page));
   return g_strdup (imprint_driver_get_recovery_key (driver));
+}
+
+/* The same start for every UI test program: C locale with English
+ * messages from the build's catalogs, no animations, a fixed font and the
+ * light style. FALSE when there is no display. */
+gboolean
+ui_test_init (int    *argc,
+              char ***argv)
+{
+  const char *localedir = g_getenv ("IMPRINT_TEST_LOCALEDIR");
+
+  setlocale (LC_ALL, "C.UTF-8");
+  g_setenv ("LANGUAGE", "en_US", TRUE);
+  imprint_i18n_init (localedir ? localedir : LOCALEDIR);
+
+  g_test_init (argc, argv, NULL);
+  if (!gtk_init_check ())
+    return FALSE;
+  adw_init ();
+  g_object_set (gtk_settings_get_default (),
+                "gtk-enable-animations", FALSE,
+                "gtk-font-name", "Cantarell 11",
+                "gtk-icon-theme-name", "Adwaita",
+                NULL);
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
+  shot_dir = g_getenv ("IMPRINT_SCREENSHOT_DIR");
+  return TRUE;
 }

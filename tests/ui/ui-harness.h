@@ -26,3 +26,4 @@ gboolean tab_reaches (GtkWindow *window, GtkWidget *target);
 void assert_reachable (GtkWindow *window, GtkWidget *target, const char *what);
 void save_png (GtkWindow *window, const char *name);
 char * confirm_recovery_key (ImprintWindow *window, ImprintPage *page);
+gboolean ui_test_init (int *argc, char ***argv);
