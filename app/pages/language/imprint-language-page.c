@@ -38,6 +38,18 @@ selected_cb (ImprintLanguagePage *self)
 }
 
 static void
+imprint_language_page_shown (ImprintPage *page)
+{
+  ImprintLanguagePage *self = IMPRINT_LANGUAGE_PAGE (page);
+  const char *locale = imprint_choice_list_get_selected (self->choice_list);
+
+  /* Setup speaks the system's language from the start, not the kiosk
+   * session's (often plain C). */
+  if (locale != NULL && g_strcmp0 (imprint_driver_get_language (imprint_page_get_driver (page)), locale) != 0)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.language", "s", locale);
+}
+
+static void
 imprint_language_page_locale_changed (ImprintPage *page)
 {
   translate (IMPRINT_LANGUAGE_PAGE (page));
@@ -80,6 +92,7 @@ imprint_language_page_class_init (ImprintLanguagePageClass *klass)
 
   object_class->constructed = imprint_language_page_constructed;
   page_class->locale_changed = imprint_language_page_locale_changed;
+  page_class->shown = imprint_language_page_shown;
 
   g_type_ensure (IMPRINT_TYPE_CHOICE_LIST);
   gtk_widget_class_set_template_from_resource (widget_class,
