@@ -381,6 +381,11 @@ test_flow (void)
   g_assert_true (wait_for (page_complete, &c, "the password rating"));
   g_assert_false (gtk_switch_get_active (GTK_SWITCH (child (page, IMPRINT_TYPE_USER_PAGE, "autologin_switch"))));
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_USER_PAGE, "autologin_switch"), "the auto-login switch");
+  /* The page from its top, as a person arrives at it. */
+  gtk_widget_grab_focus (child (page, IMPRINT_TYPE_USER_PAGE, "real_row"));
+  settle (100);
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (
+    gtk_widget_get_ancestor (child (page, IMPRINT_TYPE_USER_PAGE, "real_row"), GTK_TYPE_SCROLLED_WINDOW))), 0);
   snap (window, "6-user");
   next (window);
 
