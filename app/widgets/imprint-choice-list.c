@@ -345,7 +345,7 @@ bound_activated_cb (ImprintPage *page)
 }
 
 /* A setup page's list: shows the driver's @key (the choice or the
- * default) as selected, stores a new selection there, makes @page complete
+ * default, added as a row of its own when not listed) as selected, stores a new selection there, makes @page complete
  * while something is selected, and goes on when the chosen row is
  * activated again. Call after the rows are added. */
 void
@@ -356,7 +356,11 @@ imprint_choice_list_bind_setting (ImprintChoiceList *self,
   const char *value = imprint_driver_get_setting (imprint_page_get_driver (page), key);
 
   g_object_set_data_full (G_OBJECT (self), "imprint-setting", g_strdup (key), g_free);
-  if (*value != '\0' && find_row (self, value) != NULL)
+  /* What the OEM or the system has stays choosable even when the list
+   * does not know it. */
+  if (*value != '\0' && find_row (self, value) == NULL)
+    imprint_choice_list_add (self, value, value, NULL, NULL);
+  if (*value != '\0')
     imprint_choice_list_set_selected (self, value);
   g_signal_connect_object (self, "notify::selected", G_CALLBACK (bound_selected_cb), page, 0);
   g_signal_connect_object (self, "activated", G_CALLBACK (bound_activated_cb), page, G_CONNECT_SWAPPED);

@@ -105,18 +105,10 @@ imprint_keyboard_page_constructed (GObject *object)
 {
   ImprintKeyboardPage *self = IMPRINT_KEYBOARD_PAGE (object);
   g_autoptr(GHashTable) names = load_layout_names ();
-  const char *current;
 
   G_OBJECT_CLASS (imprint_keyboard_page_parent_class)->constructed (object);
 
   add_keymaps (self, names);
-  current = imprint_driver_get_setting (imprint_page_get_driver (IMPRINT_PAGE (self)), "keymap");
-  if (*current != '\0')
-    {
-      imprint_choice_list_set_selected (self->choice_list, current);
-      if (imprint_choice_list_get_selected_title (self->choice_list) == NULL)
-        imprint_choice_list_add (self->choice_list, current, current, NULL, NULL);
-    }
   imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "keymap");
   imprint_choice_list_set_search_label (self->choice_list, _("Search keyboard layouts"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->test_entry))),

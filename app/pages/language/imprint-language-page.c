@@ -59,23 +59,14 @@ static void
 imprint_language_page_constructed (GObject *object)
 {
   ImprintLanguagePage *self = IMPRINT_LANGUAGE_PAGE (object);
-  const char *current;
-  gboolean listed = FALSE;
   guint n;
   const ImprintLanguage *languages = imprint_languages (&n);
 
   G_OBJECT_CLASS (imprint_language_page_parent_class)->constructed (object);
 
-  current = imprint_driver_get_setting (imprint_page_get_driver (IMPRINT_PAGE (self)), "locale");
   for (guint i = 0; i < n; i++)
-    {
-      imprint_choice_list_add (self->choice_list, languages[i].locale, languages[i].own_name,
-                               _(languages[i].english_name), languages[i].english_name);
-      listed |= g_str_equal (languages[i].locale, current);
-    }
-  /* What the OEM or the system has, even when it is not one of ours. */
-  if (!listed && *current != '\0')
-    imprint_choice_list_add (self->choice_list, current, current, NULL, NULL);
+    imprint_choice_list_add (self->choice_list, languages[i].locale, languages[i].own_name,
+                             _(languages[i].english_name), languages[i].english_name);
 
   imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "locale");
   g_signal_connect_object (self->choice_list, "notify::selected", G_CALLBACK (selected_cb),
