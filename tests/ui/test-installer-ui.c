@@ -459,6 +459,18 @@ run_flow (const FlowOptions *opts)
         g_assert_nonnull (strstr (imprint_driver_get_log (imprint_window_get_driver (window)),
                                   "security key was enrolled"));
       snap (GTK_WINDOW (window), opts, "7-done");
+
+      /* Setting up the installed system: a daemon that cannot (the
+       * stand-in, like imprintd for "disk:" targets today) leaves a
+       * sentence, not a dead end. */
+      c.widget = child (page, IMPRINT_TYPE_DONE_PAGE, "setup_button");
+      g_assert_true (gtk_widget_get_visible (c.widget));
+      check_names (GTK_WIDGET (page), "done");
+      g_signal_emit_by_name (c.widget, "clicked");
+      c.widget = child (page, IMPRINT_TYPE_DONE_PAGE, "error_label");
+      g_assert_true (wait_for (widget_visible, &c, "the setup refusal"));
+      g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (c.widget)), "first starts"));
+      g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_DONE_PAGE, "setup_button")));
     }
   else if (g_str_equal (opts->outcome, "fail"))
     {
