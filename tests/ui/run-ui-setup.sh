@@ -27,44 +27,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-dbus-daemon --config-file="$libdir/test-bus.conf" --nofork --print-address=3 3>"$tmp/address" &
-pids="$pids $!"
-for _ in $(seq 50); do [ -s "$tmp/address" ] && break; sleep 0.1; done
-address=$(head -n1 "$tmp/address")
-[ -n "$address" ] || { echo "Bail out! the private bus did not start"; exit 1; }
-
-export DBUS_SYSTEM_BUS_ADDRESS="$address"
-export DBUS_SESSION_BUS_ADDRESS="$address"
-export GTK_A11Y=test NO_AT_BRIDGE=1 GSETTINGS_BACKEND=memory GDK_BACKEND=x11 GSK_RENDERER=cairo
+. "$(dirname "$0")/ui-bus.sh"
+ui_bus_start "$libdir"
 export IMPRINT_TEST_LOCALEDIR="$localedir"
-export XDG_RUNTIME_DIR="$tmp"
-export LC_ALL=C.UTF-8
 
-wait_name() {
-  for _ in $(seq 100); do
-    if gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-         --method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "Bail out! $1 did not appear"; exit 1
-}
-
-mock() {
-  /usr/bin/python3 -m dbusmock --system --template "$1" --parameters "$3" >/dev/null 2>&1 &
-  pids="$pids $!"
-  wait_name "$2"
-}
-
-mock "$libdir/polkitd_imprint.py" org.freedesktop.PolicyKit1 '{}'
-gdbus call --system --dest org.freedesktop.PolicyKit1 --object-path /org/freedesktop/PolicyKit1/Authority \
-  --method org.freedesktop.DBus.Mock.SetMode allow >/dev/null
-mock "$libdir/homed_imprint.py" org.freedesktop.home1 '{"ex": false}'
-mock "$libdir/localed_imprint.py" org.freedesktop.locale1 '{"Locale": ["LANG=en_US.UTF-8"], "VConsoleKeymap": "us"}'
-mock timedated org.freedesktop.timedate1 '{"Timezone": "Etc/UTC"}'
-mock networkmanager org.freedesktop.NetworkManager '{}'
-mock "$libdir/hostnamed_imprint.py" org.freedesktop.hostname1 '{"StaticHostname": "live", "PrettyHostname": ""}'
+ui_polkit_allow
+ui_mock "$libdir/homed_imprint.py" org.freedesktop.home1 '{"ex": false}'
+ui_mock "$libdir/localed_imprint.py" org.freedesktop.locale1 '{"Locale": ["LANG=en_US.UTF-8"], "VConsoleKeymap": "us"}'
+ui_mock timedated org.freedesktop.timedate1 '{"Timezone": "Etc/UTC"}'
+ui_mock networkmanager org.freedesktop.NetworkManager '{}'
+ui_mock "$libdir/hostnamed_imprint.py" org.freedesktop.hostname1 '{"StaticHostname": "live", "PrettyHostname": ""}'
 
 # imprintd's state and credentials, as systemd hands them to the service.
 mkdir -p "$tmp/state" "$tmp/credentials"
