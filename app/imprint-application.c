@@ -18,6 +18,8 @@ struct _ImprintApplication
   char     *source_root_hash;
   char     *definitions;
   gboolean  include_loop;
+  gboolean  setup;
+  char     *setup_target;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintApplication, imprint_application, ADW_TYPE_APPLICATION)
@@ -41,8 +43,37 @@ imprint_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "source-certificate", "^ay", &self->source_certificate);
   g_variant_dict_lookup (options, "source-root-hash", "s", &self->source_root_hash);
   g_variant_dict_lookup (options, "definitions", "^ay", &self->definitions);
+  g_variant_dict_lookup (options, "setup", "b", &self->setup);
+  g_variant_dict_lookup (options, "setup-target", "^ay", &self->setup_target);
 
   return -1;
+}
+
+static void
+setup_defaults_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(ImprintApplication) self = user_data;
+  ImprintDriver *driver = IMPRINT_DRIVER (object);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = imprint_driver_call_finish (driver, result, &error);
+  if (reply != NULL)
+    {
+      g_autoptr(GVariant) defaults = g_variant_get_child_value (reply, 0);
+
+      imprint_driver_set_setup_defaults (driver, defaults);
+    }
+  else
+    /* The pages still work without prefilled values; the error is in the
+     * log the done page can save. */
+    imprint_driver_append_log (driver, error->message);
+
+  gtk_window_present (GTK_WINDOW (imprint_window_new (self, driver)));
+  g_object_unref (driver);
+  g_application_release (G_APPLICATION (self));
 }
 
 static void
@@ -67,6 +98,19 @@ imprint_application_activate (GApplication *app)
   imprint_driver_set_source_trust (driver, self->source_certificate, self->source_root_hash);
   imprint_driver_set_definitions (driver, self->definitions);
 
+  if (self->setup || self->setup_target != NULL)
+    {
+      const char *target = self->setup_target ? self->setup_target : "";
+
+      /* The first page may be skipped (an OEM decided it): ask first. */
+      imprint_driver_set_setup_target (driver, target);
+      g_application_hold (app);
+      imprint_driver_call (driver, "GetSetupDefaults", g_variant_new ("(sa{sv})", target, NULL),
+                           NULL, setup_defaults_cb, g_object_ref (self));
+      g_steal_pointer (&driver);
+      return;
+    }
+
   window = GTK_WINDOW (imprint_window_new (self, driver));
   gtk_window_present (window);
 }
@@ -90,6 +134,7 @@ imprint_application_finalize (GObject *object)
   g_free (self->source_certificate);
   g_free (self->source_root_hash);
   g_free (self->definitions);
+  g_free (self->setup_target);
 
   G_OBJECT_CLASS (imprint_application_parent_class)->finalize (object);
 }
@@ -124,6 +169,10 @@ imprint_application_init (ImprintApplication *self)
       N_("Trust a source image with this verity root hash"), N_("HASH") },
     { "definitions", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Use the partition definitions in this directory"), N_("DIRECTORY") },
+    { "setup", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Set up this system: language, keyboard, time zone, name and the first account"), NULL },
+    { "setup-target", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Set up the installed system whose root directory is mounted here"), N_("DIRECTORY") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Show the version and exit"), NULL },
     { NULL }

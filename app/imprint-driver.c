@@ -31,6 +31,16 @@ struct _ImprintDriver
   char               *recovery_key;   /* secret */
   GVariant           *plan;
 
+  /* First-boot setup (NULL target: the installer) */
+  char               *setup_target;
+  GVariant           *setup_defaults;
+  GHashTable         *settings;       /* locale, keymap, timezone, hostname, pretty-hostname */
+  char               *user_name;
+  char               *real_name;
+  char               *password;       /* secret */
+  gboolean            user_fido2;
+  gboolean            auto_login;
+
   /* The job, once Install returned it. Job signals are subscribed to before
    * Install is called and buffered until its path is known, so a fast job
    * cannot finish before we listen. */
@@ -114,6 +124,12 @@ imprint_driver_finalize (GObject *object)
   g_clear_pointer (&self->plan, g_variant_unref);
   imprint_secret_free (self->passphrase);
   imprint_secret_free (self->recovery_key);
+  g_free (self->setup_target);
+  g_clear_pointer (&self->setup_defaults, g_variant_unref);
+  g_hash_table_unref (self->settings);
+  g_free (self->user_name);
+  g_free (self->real_name);
+  imprint_secret_free (self->password);
   g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
   g_free (self->job_path);
   g_clear_error (&self->job_error);
@@ -153,6 +169,7 @@ imprint_driver_init (ImprintDriver *self)
   self->use_tpm2 = TRUE;
   self->log = g_string_new (NULL);
   self->source = g_strdup ("");
+  self->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 ImprintDriver *
@@ -722,6 +739,27 @@ install_cb (GObject      *object,
                          g_object_ref (task));
 }
 
+/* Starts @method, which returns a Job path, listening to the job's signals
+ * before the call so a fast job cannot finish unseen. */
+static void
+start_job (ImprintDriver *self,
+           GTask         *task,
+           const char    *method,
+           GVariant      *parameters)
+{
+  GDBusConnection *bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
+
+  self->job_early_events = g_ptr_array_new_with_free_func (job_event_free);
+  self->job_subscription =
+    g_dbus_connection_signal_subscribe (bus,
+                                        g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->manager)),
+                                        IMPRINT_JOB_INTERFACE,
+                                        NULL, NULL, NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE,
+                                        job_signal_cb, self, NULL);
+  imprint_driver_call (self, method, parameters, g_task_get_cancellable (task), install_cb, task);
+}
+
 void
 imprint_driver_install_async (ImprintDriver       *self,
                               GCancellable        *cancellable,
@@ -729,7 +767,6 @@ imprint_driver_install_async (ImprintDriver       *self,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  GDBusConnection *bus;
   GVariantBuilder b;
   const char *target;
 
@@ -747,16 +784,6 @@ imprint_driver_install_async (ImprintDriver       *self,
       return;
     }
 
-  bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
-  self->job_early_events = g_ptr_array_new_with_free_func (job_event_free);
-  self->job_subscription =
-    g_dbus_connection_signal_subscribe (bus,
-                                        g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->manager)),
-                                        IMPRINT_JOB_INTERFACE,
-                                        NULL, NULL, NULL,
-                                        G_DBUS_SIGNAL_FLAGS_NONE,
-                                        job_signal_cb, self, NULL);
-
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   add_common_install_options (self, &b);
   if (self->tpm2_device != NULL && self->use_tpm2)
@@ -766,10 +793,8 @@ imprint_driver_install_async (ImprintDriver       *self,
   g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
 
   imprint_driver_append_log (self, _("Starting the installation"));
-  imprint_driver_call (self, "Install",
-                       g_variant_new ("(ss@a{sv})", self->source, target,
-                                      g_variant_builder_end (&b)),
-                       cancellable, install_cb, g_steal_pointer (&task));
+  start_job (self, g_steal_pointer (&task), "Install",
+             g_variant_new ("(ss@a{sv})", self->source, target, g_variant_builder_end (&b)));
 }
 
 ImprintJob *
@@ -782,15 +807,7 @@ imprint_driver_install_finish (ImprintDriver  *self,
   /* A failed start leaves no job: forget the subscription so a retry can
    * start afresh. */
   if (job == NULL)
-    {
-      g_autofree char *path = g_steal_pointer (&self->job_path);
-
-      if (self->job_subscription != 0)
-        g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
-                                              self->job_subscription);
-      self->job_subscription = 0;
-      g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
-    }
+    imprint_driver_reset_job (self);
   return job;
 }
 
@@ -822,4 +839,244 @@ const char *
 imprint_driver_get_log (ImprintDriver *self)
 {
   return self->log->str;
+}
+
+/* ---- first-boot setup ------------------------------------------------- */
+
+/* g_set_str() is GLib 2.76. */
+static void
+replace_str (char      **field,
+             const char *value)
+{
+  char *copy = g_strdup (value);
+
+  g_free (*field);
+  *field = copy;
+}
+
+const char *
+imprint_driver_get_setup_target (ImprintDriver *self)
+{
+  return self->setup_target;
+}
+
+void
+imprint_driver_set_setup_target (ImprintDriver *self,
+                                 const char    *target)
+{
+  g_free (self->setup_target);
+  self->setup_target = g_strdup (target);
+}
+
+gboolean
+imprint_driver_get_setup_mode (ImprintDriver *self)
+{
+  return self->setup_target != NULL;
+}
+
+GVariant *
+imprint_driver_get_setup_defaults (ImprintDriver *self)
+{
+  if (self->setup_defaults == NULL)
+    self->setup_defaults = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  return self->setup_defaults;
+}
+
+void
+imprint_driver_set_setup_defaults (ImprintDriver *self,
+                                   GVariant      *defaults)
+{
+  g_autoptr(GVariant) user = NULL;
+  const char *value;
+
+  g_clear_pointer (&self->setup_defaults, g_variant_unref);
+  self->setup_defaults = defaults ? g_variant_ref_sink (defaults) : NULL;
+  if (defaults == NULL)
+    return;
+
+  /* Prefill: the pages start from what the OEM or the system says. */
+  user = g_variant_lookup_value (defaults, "user", G_VARIANT_TYPE_VARDICT);
+  if (user != NULL && g_variant_lookup (user, "user-name", "&s", &value))
+    replace_str (&self->user_name, value);
+  if (user != NULL && g_variant_lookup (user, "real-name", "&s", &value))
+    replace_str (&self->real_name, value);
+}
+
+gboolean
+imprint_driver_setup_decided (ImprintDriver *self,
+                              const char    *key)
+{
+  g_autofree const char **decided = NULL;
+
+  if (self->setup_defaults == NULL ||
+      !g_variant_lookup (self->setup_defaults, "decided", "^a&s", &decided))
+    return FALSE;
+  return g_strv_contains (decided, key);
+}
+
+gboolean
+imprint_driver_get_setup_flag (ImprintDriver *self,
+                               const char    *key)
+{
+  gboolean value = FALSE;
+
+  if (self->setup_defaults != NULL)
+    g_variant_lookup (self->setup_defaults, key, "b", &value);
+  return value;
+}
+
+/* The person's choice, else the default; "" when neither. */
+const char *
+imprint_driver_get_setting (ImprintDriver *self,
+                            const char    *key)
+{
+  const char *value = g_hash_table_lookup (self->settings, key);
+
+  if (value == NULL && self->setup_defaults != NULL)
+    g_variant_lookup (self->setup_defaults, key, "&s", &value);
+  return value ? value : "";
+}
+
+void
+imprint_driver_set_setting (ImprintDriver *self,
+                            const char    *key,
+                            const char    *value)
+{
+  g_hash_table_replace (self->settings, g_strdup (key), g_strdup (value));
+}
+
+void
+imprint_driver_set_user (ImprintDriver *self,
+                         const char    *user_name,
+                         const char    *real_name,
+                         const char    *password,
+                         gboolean       fido2,
+                         gboolean       auto_login)
+{
+  replace_str (&self->user_name, user_name);
+  replace_str (&self->real_name, real_name);
+  secret_replace (&self->password, password);
+  self->user_fido2 = fido2;
+  self->auto_login = auto_login;
+}
+
+const char *
+imprint_driver_get_user_name (ImprintDriver *self)
+{
+  return self->user_name ? self->user_name : "";
+}
+
+const char *
+imprint_driver_get_real_name (ImprintDriver *self)
+{
+  return self->real_name ? self->real_name : "";
+}
+
+gboolean
+imprint_driver_get_user_fido2 (ImprintDriver *self)
+{
+  return self->user_fido2;
+}
+
+gboolean
+imprint_driver_get_auto_login (ImprintDriver *self)
+{
+  return self->auto_login;
+}
+
+static void
+add_setting (ImprintDriver   *self,
+             GVariantBuilder *b,
+             const char      *key)
+{
+  const char *value = imprint_driver_get_setting (self, key);
+
+  /* Decided values are applied as the OEM gave them: send ours only when
+   * there is one; imprintd keeps what is not sent. */
+  if (*value != '\0')
+    g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
+}
+
+GVariant *
+imprint_driver_build_setup_settings (ImprintDriver *self)
+{
+  GVariantBuilder b, user;
+  static const char * const keys[] = { "locale", "keymap", "timezone", "hostname", "pretty-hostname" };
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    add_setting (self, &b, keys[i]);
+
+  g_variant_builder_init (&user, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&user, "{sv}", "user-name", g_variant_new_string (imprint_driver_get_user_name (self)));
+  if (self->real_name != NULL && *self->real_name != '\0')
+    g_variant_builder_add (&user, "{sv}", "real-name", g_variant_new_string (self->real_name));
+  if (self->password != NULL)
+    g_variant_builder_add (&user, "{sv}", "password", imprint_secret_variant_new (self->password));
+  if (self->recovery_key != NULL)
+    g_variant_builder_add (&user, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
+  g_variant_builder_add (&user, "{sv}", "fido2", g_variant_new_boolean (self->user_fido2));
+  g_variant_builder_add (&user, "{sv}", "auto-login", g_variant_new_boolean (self->auto_login));
+  g_variant_builder_add (&b, "{sv}", "user", g_variant_builder_end (&user));
+
+  /* On an OEM machine the disk was sealed to the TPM only; the same
+   * recovery key (systemd's format works for both) opens it too, so the
+   * person keeps one key, not two. */
+  if (imprint_driver_get_setup_flag (self, "oem") && self->recovery_key != NULL &&
+      self->setup_target != NULL && *self->setup_target == '\0')
+    g_variant_builder_add (&b, "{sv}", "disk-recovery-key", imprint_secret_variant_new (self->recovery_key));
+
+  return g_variant_builder_end (&b);
+}
+
+/* Forgets a finished job, so setup can follow an installation, or a failed
+ * setup can be retried. */
+void
+imprint_driver_reset_job (ImprintDriver *self)
+{
+  if (self->job_subscription != 0 && self->manager != NULL)
+    g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
+                                          self->job_subscription);
+  self->job_subscription = 0;
+  g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
+  g_clear_pointer (&self->job_path, g_free);
+  g_clear_object (&self->job);
+  g_clear_error (&self->job_error);
+  self->job_finished = FALSE;
+  self->job_succeeded = FALSE;
+}
+
+void
+imprint_driver_apply_setup_async (ImprintDriver       *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, imprint_driver_apply_setup_async);
+
+  if (self->manager == NULL || self->setup_target == NULL || self->password == NULL ||
+      self->job != NULL || self->job_path != NULL)
+    {
+      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The setup is not ready to start."));
+      return;
+    }
+
+  imprint_driver_append_log (self, _("Starting the setup"));
+  start_job (self, g_steal_pointer (&task), "ApplySetup",
+             g_variant_new ("(s@a{sv}a{sv})", self->setup_target,
+                            imprint_driver_build_setup_settings (self), NULL));
+}
+
+ImprintJob *
+imprint_driver_apply_setup_finish (ImprintDriver  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  return imprint_driver_install_finish (self, result, error);
 }

@@ -105,4 +105,42 @@ const char     *imprint_driver_get_log               (ImprintDriver        *self
 void            imprint_driver_append_log            (ImprintDriver        *self,
                                                       const char           *line);
 
+/* First-boot setup. The setup target is NULL in the installer, "" for the
+ * running system, or an installed system's root (ApplySetup's target). */
+const char     *imprint_driver_get_setup_target      (ImprintDriver        *self);
+void            imprint_driver_set_setup_target      (ImprintDriver        *self,
+                                                      const char           *target);
+gboolean        imprint_driver_get_setup_mode        (ImprintDriver        *self);
+GVariant       *imprint_driver_get_setup_defaults    (ImprintDriver        *self);
+void            imprint_driver_set_setup_defaults    (ImprintDriver        *self,
+                                                      GVariant             *defaults);
+gboolean        imprint_driver_setup_decided         (ImprintDriver        *self,
+                                                      const char           *key);
+gboolean        imprint_driver_get_setup_flag        (ImprintDriver        *self,
+                                                      const char           *key);
+const char     *imprint_driver_get_setting           (ImprintDriver        *self,
+                                                      const char           *key);
+void            imprint_driver_set_setting           (ImprintDriver        *self,
+                                                      const char           *key,
+                                                      const char           *value);
+void            imprint_driver_set_user              (ImprintDriver        *self,
+                                                      const char           *user_name,
+                                                      const char           *real_name,
+                                                      const char           *password,
+                                                      gboolean              fido2,
+                                                      gboolean              auto_login);
+const char     *imprint_driver_get_user_name         (ImprintDriver        *self);
+const char     *imprint_driver_get_real_name         (ImprintDriver        *self);
+gboolean        imprint_driver_get_user_fido2        (ImprintDriver        *self);
+gboolean        imprint_driver_get_auto_login        (ImprintDriver        *self);
+GVariant       *imprint_driver_build_setup_settings  (ImprintDriver        *self);
+void            imprint_driver_reset_job             (ImprintDriver        *self);
+void            imprint_driver_apply_setup_async     (ImprintDriver        *self,
+                                                      GCancellable         *cancellable,
+                                                      GAsyncReadyCallback   callback,
+                                                      gpointer              user_data);
+ImprintJob     *imprint_driver_apply_setup_finish    (ImprintDriver        *self,
+                                                      GAsyncResult         *result,
+                                                      GError              **error);
+
 G_END_DECLS

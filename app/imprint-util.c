@@ -262,3 +262,167 @@ imprint_disk_get_largest_free (GVariant *disk)
     largest = MAX (largest, size);
   return largest;
 }
+
+/* ---- first-boot setup ---------------------------------------------------- */
+
+/* The languages offered, each named in itself, in the order a reader of
+ * that script expects (Latin alphabetical, then by script). The English
+ * name is only used for searching, translated into the current language. */
+static const ImprintLanguage languages[] = {
+  { "ca_ES.UTF-8", "Català", N_("Catalan") },
+  { "cs_CZ.UTF-8", "Čeština", N_("Czech") },
+  { "da_DK.UTF-8", "Dansk", N_("Danish") },
+  { "de_DE.UTF-8", "Deutsch", N_("German") },
+  { "en_GB.UTF-8", "English (United Kingdom)", N_("English (United Kingdom)") },
+  { "en_US.UTF-8", "English (United States)", N_("English (United States)") },
+  { "es_ES.UTF-8", "Español", N_("Spanish") },
+  { "fr_FR.UTF-8", "Français", N_("French") },
+  { "it_IT.UTF-8", "Italiano", N_("Italian") },
+  { "hu_HU.UTF-8", "Magyar", N_("Hungarian") },
+  { "nl_NL.UTF-8", "Nederlands", N_("Dutch") },
+  { "nb_NO.UTF-8", "Norsk bokmål", N_("Norwegian Bokmål") },
+  { "pl_PL.UTF-8", "Polski", N_("Polish") },
+  { "pt_BR.UTF-8", "Português (Brasil)", N_("Portuguese (Brazil)") },
+  { "pt_PT.UTF-8", "Português (Portugal)", N_("Portuguese (Portugal)") },
+  { "ro_RO.UTF-8", "Română", N_("Romanian") },
+  { "fi_FI.UTF-8", "Suomi", N_("Finnish") },
+  { "sv_SE.UTF-8", "Svenska", N_("Swedish") },
+  { "tr_TR.UTF-8", "Türkçe", N_("Turkish") },
+  { "el_GR.UTF-8", "Ελληνικά", N_("Greek") },
+  { "ru_RU.UTF-8", "Русский", N_("Russian") },
+  { "uk_UA.UTF-8", "Українська", N_("Ukrainian") },
+  { "he_IL.UTF-8", "עברית", N_("Hebrew") },
+  { "ar_EG.UTF-8", "العربية", N_("Arabic") },
+  { "hi_IN.UTF-8", "हिन्दी", N_("Hindi") },
+  { "zh_CN.UTF-8", "中文（简体）", N_("Chinese (Simplified)") },
+  { "zh_TW.UTF-8", "中文（繁體）", N_("Chinese (Traditional)") },
+  { "ja_JP.UTF-8", "日本語", N_("Japanese") },
+  { "ko_KR.UTF-8", "한국어", N_("Korean") },
+};
+
+const ImprintLanguage *
+imprint_languages (guint *n)
+{
+  *n = G_N_ELEMENTS (languages);
+  return languages;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+/* Lower-case ASCII letters and digits of @text (accents dropped the way the
+ * current locale spells them in ASCII), every other run of characters one
+ * @sep; none at either end; at most @max bytes. */
+static char *
+ascii_slug (const char *text,
+            char        sep,
+            gsize       max)
+{
+  g_autofree char *ascii = g_str_to_ascii (text ? text : "", NULL);
+  GString *s = g_string_new (NULL);
+  gboolean pending = FALSE;
+
+  for (const char *p = ascii; *p && s->len < max; p++)
+    {
+      if (g_ascii_isalnum (*p))
+        {
+          if (pending && s->len > 0 && s->len + 1 < max)
+            g_string_append_c (s, sep);
+          pending = FALSE;
+          g_string_append_c (s, g_ascii_tolower (*p));
+        }
+      else
+        pending = TRUE;
+    }
+  while (s->len > 0 && s->str[s->len - 1] == sep)
+    g_string_truncate (s, s->len - 1);
+  return g_string_free (s, FALSE);
+}
+
+/* "Anna's Laptop" → "annas-laptop": what hostnamed would accept as the
+ * static host name (one DNS label). */
+char *
+imprint_hostname_from_pretty (const char *pretty)
+{
+  g_autofree char *cleaned = NULL;
+  GString *s;
+
+  /* Apostrophes join words ("Anna's" → "annas"), not split them. */
+  s = g_string_new (pretty ? pretty : "");
+  g_string_replace (s, "'", "", 0);
+  g_string_replace (s, "’", "", 0);
+  cleaned = g_string_free (s, FALSE);
+  return ascii_slug (cleaned, '-', 63);
+}
+
+/* RFC 1123 labels, dot-separated, as hostnamed's SetStaticHostname takes
+ * them: letters, digits and inner dashes, 1..63 each, 64 in all. */
+gboolean
+imprint_hostname_is_valid (const char *name)
+{
+  g_auto(GStrv) labels = NULL;
+
+  if (name == NULL || *name == '\0' || strlen (name) > 64)
+    return FALSE;
+  labels = g_strsplit (name, ".", -1);
+  for (guint i = 0; labels[i]; i++)
+    {
+      gsize n = strlen (labels[i]);
+
+      if (n == 0 || n > 63 || labels[i][0] == '-' || labels[i][n - 1] == '-')
+        return FALSE;
+      for (gsize j = 0; j < n; j++)
+        if (!g_ascii_isalnum (labels[i][j]) && labels[i][j] != '-')
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* "Zoé Martin" → "zoe": the first name, as people are used to from other
+ * systems; the person may change it. */
+char *
+imprint_user_name_from_real_name (const char *real_name)
+{
+  g_autofree char *slug = ascii_slug (real_name, ' ', 31);
+  char *space = strchr (slug, ' ');
+  char *name;
+
+  if (space != NULL)
+    *space = '\0';
+  /* A name starting with a digit is not allowed: prefix it. */
+  if (g_ascii_isdigit (slug[0]))
+    name = g_strconcat ("u", slug, NULL);
+  else
+    name = g_strdup (slug);
+  if (strlen (name) > 31)
+    name[31] = '\0';
+  return name;
+}
+
+/* The names the base system owns; homed refuses them too. */
+static const char *const reserved_user_names[] = {
+  "root", "nobody", "nfsnobody", "daemon", "bin", "sys", "sync", "adm", "wheel",
+  "systemd-coredump", "systemd-network", "systemd-resolve", "systemd-timesync",
+  "messagebus", "polkitd", "gdm", "sddm",
+};
+
+/* NULL when @name is a user name homed accepts (systemd's strict rule,
+ * which imprintd checks again), else why not, in a sentence. */
+const char *
+imprint_user_name_problem (const char *name)
+{
+  gsize n = name ? strlen (name) : 0;
+
+  if (n == 0)
+    return _("Choose a user name.");
+  if (n > 31)
+    return _("The user name is too long: at most 31 characters.");
+  if (!(g_ascii_islower (name[0]) || name[0] == '_'))
+    return _("The user name must start with a lower-case letter.");
+  for (gsize i = 1; i < n; i++)
+    if (!(g_ascii_islower (name[i]) || g_ascii_isdigit (name[i]) || name[i] == '_' || name[i] == '-'))
+      return _("Use only lower-case letters, digits, “-” and “_”.");
+  for (gsize i = 0; i < G_N_ELEMENTS (reserved_user_names); i++)
+    if (g_str_equal (name, reserved_user_names[i]))
+      return _("That name is reserved for the system.");
+  return NULL;
+}

@@ -22,4 +22,17 @@ char     *imprint_disk_dup_description (GVariant      *disk);
 const char *imprint_disk_get_icon_name (GVariant      *disk);
 guint64   imprint_disk_get_largest_free(GVariant      *disk);
 
+/* First-boot setup */
+typedef struct {
+  const char *locale;
+  const char *own_name;      /* the language named in itself */
+  const char *english_name;  /* N_(): for searching, translated */
+} ImprintLanguage;
+
+const ImprintLanguage *imprint_languages          (guint         *n);
+char     *imprint_hostname_from_pretty   (const char    *pretty);
+gboolean  imprint_hostname_is_valid      (const char    *name);
+char     *imprint_user_name_from_real_name (const char  *real_name);
+const char *imprint_user_name_problem    (const char    *name);
+
 G_END_DECLS

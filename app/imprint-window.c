@@ -33,6 +33,45 @@ extern int _nl_msg_cat_cntr;
 
 static void update_navigation (ImprintWindow *self);
 
+/* The installer's pages, or first-boot setup's when the driver has a setup
+ * target. */
+static const ImprintPageEntry *
+page_table (ImprintWindow *self,
+            guint         *n)
+{
+  if (self->driver != NULL && imprint_driver_get_setup_mode (self->driver))
+    return imprint_pages_setup (n);
+  return imprint_pages_installer (n);
+}
+
+/* A setup page whose question the OEM already answered. */
+static gboolean
+page_skipped (ImprintWindow *self,
+              guint          i)
+{
+  guint n;
+  const ImprintPageEntry *table = page_table (self, &n);
+
+  return i < n && table[i].skip != NULL && table[i].skip (self->driver);
+}
+
+static guint
+step_from (ImprintWindow *self,
+           guint          from,
+           int            direction)
+{
+  guint i = from;
+
+  do
+    {
+      if (direction < 0 && i == 0)
+        return from;
+      i += direction;
+    }
+  while (i < self->pages->len && page_skipped (self, i));
+  return i < self->pages->len ? i : from;
+}
+
 static ImprintPage *
 page_at (ImprintWindow *self,
          guint          i)
@@ -54,7 +93,7 @@ imprint_window_get_page (ImprintWindow *self,
                          const char    *id)
 {
   guint n;
-  const ImprintPageEntry *table = imprint_pages_installer (&n);
+  const ImprintPageEntry *table = page_table (self, &n);
 
   for (guint i = 0; i < n && i < self->pages->len; i++)
     if (g_str_equal (table[i].id, id))
@@ -83,7 +122,8 @@ update_navigation (ImprintWindow *self)
   if (page == NULL)
     return;
 
-  can_back = self->current > 0 && imprint_page_get_can_go_back (page);
+  can_back = step_from (self, self->current, -1) != self->current &&
+             imprint_page_get_can_go_back (page);
   /* Pages without the header button (Install, a finished job) still move
    * on through win.next. */
   can_next = imprint_page_get_complete (page) && !self->applying &&
@@ -105,7 +145,9 @@ translate_chrome (ImprintWindow *self)
   gtk_button_set_label (self->next_button, _("_Next"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->back_button), _("Go to the previous step (Alt+Left)"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->next_button), _("Go to the next step (Alt+Right)"));
-  gtk_window_set_title (GTK_WINDOW (self), _("Install System"));
+  gtk_window_set_title (GTK_WINDOW (self),
+                        self->driver != NULL && imprint_driver_get_setup_mode (self->driver)
+                        ? _("Set Up the System") : _("Install System"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Working…"),
                                   -1);
@@ -153,7 +195,7 @@ apply_done_cb (ImprintPage   *page,
   g_clear_signal_handler (&self->apply_done_id, page);
   self->applying = FALSE;
   if (valid && page == imprint_window_get_current_page (self))
-    switch_to (self, self->current + 1);
+    switch_to (self, step_from (self, self->current, +1));
   else
     update_navigation (self);
 }
@@ -181,7 +223,7 @@ next_action (GtkWidget  *widget,
       return;
     }
   g_clear_signal_handler (&self->apply_done_id, page);
-  switch_to (self, self->current + 1);
+  switch_to (self, step_from (self, self->current, +1));
 }
 
 static void
@@ -192,13 +234,34 @@ back_action (GtkWidget  *widget,
   ImprintWindow *self = IMPRINT_WINDOW (widget);
   ImprintPage *page = imprint_window_get_current_page (self);
 
-  if (self->current == 0 || page == NULL || !imprint_page_get_can_go_back (page))
+  if (step_from (self, self->current, -1) == self->current || page == NULL ||
+      !imprint_page_get_can_go_back (page))
     return;
 
   g_cancellable_cancel (self->apply_cancellable);
   g_clear_signal_handler (&self->apply_done_id, page);
   self->applying = FALSE;
-  switch_to (self, self->current - 1);
+  switch_to (self, step_from (self, self->current, -1));
+}
+
+/* Straight to a page by id: a failed setup's "Try Again" goes back to its
+ * summary. */
+static void
+show_page_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  ImprintWindow *self = IMPRINT_WINDOW (widget);
+  ImprintPage *page = imprint_window_get_page (self, g_variant_get_string (parameter, NULL));
+
+  for (guint i = 0; page != NULL && i < self->pages->len; i++)
+    if (page_at (self, i) == page)
+      {
+        g_cancellable_cancel (self->apply_cancellable);
+        self->applying = FALSE;
+        switch_to (self, i);
+        return;
+      }
 }
 
 static void
@@ -231,7 +294,7 @@ build_pages_from (ImprintWindow *self,
                   guint          first)
 {
   guint n;
-  const ImprintPageEntry *table = imprint_pages_installer (&n);
+  const ImprintPageEntry *table = page_table (self, &n);
 
   while (self->pages->len > first)
     {
@@ -315,6 +378,7 @@ imprint_window_class_init (ImprintWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
   gtk_widget_class_install_action (widget_class, "win.language", "s", language_action);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.next", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
@@ -360,7 +424,38 @@ imprint_window_new (ImprintApplication *app,
 
   self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
   self->driver = g_object_ref (driver);
+  translate_chrome (self);
   build_pages_from (self, 0);
-  switch_to (self, 0);
+  switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
   return self;
+}
+
+static gboolean
+start_setup_idle (gpointer user_data)
+{
+  ImprintWindow *self = user_data;
+
+  imprint_driver_reset_job (self->driver);
+  /* The installation's disk key is not the home's. */
+  imprint_driver_set_recovery_key (self->driver, NULL);
+  build_pages_from (self, 0);
+  translate_chrome (self);
+  switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* After an installation: the same window goes on with first-boot setup's
+ * pages for the installed system (@target as ApplySetup takes it). The
+ * installer's pages go away from an idle, not from under their own
+ * button's handler. */
+void
+imprint_window_start_setup (ImprintWindow *self,
+                            const char    *target,
+                            GVariant      *defaults)
+{
+  g_return_if_fail (IMPRINT_IS_WINDOW (self));
+
+  imprint_driver_set_setup_target (self->driver, target);
+  imprint_driver_set_setup_defaults (self->driver, defaults);
+  g_idle_add_full (G_PRIORITY_DEFAULT, start_setup_idle, g_object_ref (self), g_object_unref);
 }

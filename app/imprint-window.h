@@ -21,4 +21,8 @@ ImprintPage   *imprint_window_get_page         (ImprintWindow      *self,
 void           imprint_window_set_language     (ImprintWindow      *self,
                                                 const char         *locale);
 
+void           imprint_window_start_setup      (ImprintWindow      *self,
+                                                const char         *target,
+                                                GVariant           *defaults);
+
 G_END_DECLS

@@ -95,6 +95,53 @@ test_disk_words (void)
   g_assert_cmpuint (imprint_disk_get_largest_free (disk), ==, 300);
 }
 
+static void
+test_names (void)
+{
+  static const struct { const char *in, *out; } hosts[] = {
+    { "Anna's Laptop", "annas-laptop" },
+    { "  Zoé’s  PC!! ", "zoes-pc" },
+    { "Büro-Rechner 2", "buro-rechner-2" },
+    { "日本語", "" },
+  };
+  static const struct { const char *in, *out; } users[] = {
+    { "Anna Example", "anna" },
+    { "Zoé Martin", "zoe" },
+    { "007 Bond", "u007" },
+    { "", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+    {
+      g_autofree char *h = imprint_hostname_from_pretty (hosts[i].in);
+
+      g_assert_cmpstr (h, ==, hosts[i].out);
+      g_assert_true (*h == '\0' || imprint_hostname_is_valid (h));
+    }
+  g_assert_true (imprint_hostname_is_valid ("a"));
+  g_assert_true (imprint_hostname_is_valid ("host.example"));
+  g_assert_false (imprint_hostname_is_valid ("-bad"));
+  g_assert_false (imprint_hostname_is_valid ("bad-"));
+  g_assert_false (imprint_hostname_is_valid ("two..dots"));
+  g_assert_false (imprint_hostname_is_valid ("under_score"));
+  g_assert_false (imprint_hostname_is_valid (""));
+
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      g_autofree char *u = imprint_user_name_from_real_name (users[i].in);
+
+      g_assert_cmpstr (u, ==, users[i].out);
+    }
+  g_assert_null (imprint_user_name_problem ("anna"));
+  g_assert_null (imprint_user_name_problem ("_svc-1"));
+  g_assert_nonnull (imprint_user_name_problem (""));
+  g_assert_nonnull (imprint_user_name_problem ("Anna"));
+  g_assert_nonnull (imprint_user_name_problem ("1anna"));
+  g_assert_nonnull (imprint_user_name_problem ("an na"));
+  g_assert_nonnull (imprint_user_name_problem ("root"));
+  g_assert_nonnull (imprint_user_name_problem ("abcdefghijklmnopqrstuvwxyzabcdef"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -108,5 +155,6 @@ main (int   argc,
   g_test_add_func ("/util/time-left", test_time_left);
   g_test_add_func ("/util/secret-variant", test_secret_variant);
   g_test_add_func ("/util/disk-words", test_disk_words);
+  g_test_add_func ("/util/names", test_names);
   return g_test_run ();
 }

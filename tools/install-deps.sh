@@ -27,6 +27,7 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
+  tzdata xkb-data
   qemu-system-x86 qemu-utils ovmf mmdebstrap
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
 "

@@ -35,35 +35,10 @@ trap cleanup EXIT INT TERM
 /usr/bin/python3 "$libdir/layouts.py" build gpt-windows gpt-linux empty --dir "$tmp/disks" >/dev/null \
   || skip "tests/lib/layouts.py could not build the disk images"
 
-dbus-daemon --config-file="$libdir/test-bus.conf" --nofork --print-address=3 3>"$tmp/address" &
-pids="$pids $!"
-for _ in $(seq 50); do [ -s "$tmp/address" ] && break; sleep 0.1; done
-address=$(head -n1 "$tmp/address")
-[ -n "$address" ] || { echo "Bail out! the private bus did not start"; exit 1; }
-
-export DBUS_SYSTEM_BUS_ADDRESS="$address"
-export DBUS_SESSION_BUS_ADDRESS="$address"
-export GTK_A11Y=test NO_AT_BRIDGE=1 GSETTINGS_BACKEND=memory GDK_BACKEND=x11 GSK_RENDERER=cairo
+. "$(dirname "$0")/ui-bus.sh"
+ui_bus_start "$libdir"
 export IMPRINT_TEST_LOCALEDIR="$localedir"
-export XDG_RUNTIME_DIR="$tmp"
-export LC_ALL=C.UTF-8
-
-wait_name() {
-  for _ in $(seq 100); do
-    if gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-         --method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "Bail out! $1 did not appear"; exit 1
-}
-
-/usr/bin/python3 -m dbusmock --system --template "$libdir/polkitd_imprint.py" >/dev/null 2>&1 &
-pids="$pids $!"
-wait_name org.freedesktop.PolicyKit1
-gdbus call --system --dest org.freedesktop.PolicyKit1 --object-path /org/freedesktop/PolicyKit1/Authority \
-  --method org.freedesktop.DBus.Mock.SetMode allow >/dev/null
+ui_polkit_allow
 
 "$imprintd" --debug --idle-timeout=0 >"$tmp/imprintd.log" 2>&1 &
 pids="$pids $!"

@@ -7,6 +7,7 @@
 #include "imprint-done-page.h"
 #include "imprint-error.h"
 #include "imprint-util.h"
+#include "imprint-window.h"
 
 struct _ImprintDonePage
 {
@@ -17,6 +18,7 @@ struct _ImprintDonePage
   GtkLabel             *safe_label;
   GtkWidget            *save_log_button;
   GtkWidget            *close_button;
+  GtkWidget            *setup_button;
 
   GtkFileChooserNative *chooser;
 };
@@ -45,6 +47,7 @@ imprint_done_page_shown (ImprintPage *page)
       adw_status_page_set_description (self->status_page, description);
       gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->safe_label), FALSE);
+      gtk_widget_set_visible (self->setup_button, TRUE);
     }
   else if (g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED))
     {
@@ -153,6 +156,58 @@ save_log_cb (ImprintDonePage *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* ApplySetup's name for an installed disk that imprintd mounts itself. */
+static char *
+installed_target (ImprintDonePage *self)
+{
+  const char *device = imprint_driver_get_target_device (imprint_page_get_driver (IMPRINT_PAGE (self)));
+
+  return g_strconcat ("disk:", device ? device : "", NULL);
+}
+
+static void
+setup_defaults_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(ImprintDonePage) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) defaults = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = installed_target (self);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  gtk_widget_set_sensitive (self->setup_button, TRUE);
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (reply == NULL)
+    {
+      /* Not a dead end: the installed system runs setup at its first boot. */
+      g_autofree char *sentence = imprint_error_to_sentence (error);
+      g_autofree char *text = g_strdup_printf (_("%s Setup will run when the installed system first starts."),
+                                               sentence);
+
+      gtk_label_set_label (self->error_label, text);
+      gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
+      gtk_widget_set_visible (self->setup_button, FALSE);
+      return;
+    }
+  if (!IMPRINT_IS_WINDOW (root))
+    return;
+  defaults = g_variant_get_child_value (reply, 0);
+  imprint_window_start_setup (IMPRINT_WINDOW (root), target, defaults);
+}
+
+static void
+setup_cb (ImprintDonePage *self)
+{
+  g_autofree char *target = installed_target (self);
+
+  gtk_widget_set_sensitive (self->setup_button, FALSE);
+  imprint_driver_call (imprint_page_get_driver (IMPRINT_PAGE (self)), "GetSetupDefaults",
+                       g_variant_new ("(sa{sv})", target, NULL), NULL,
+                       setup_defaults_cb, g_object_ref (self));
+}
+
 static void
 close_cb (ImprintDonePage *self)
 {
@@ -194,6 +249,8 @@ imprint_done_page_class_init (ImprintDonePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintDonePage, safe_label);
   gtk_widget_class_bind_template_child (widget_class, ImprintDonePage, save_log_button);
   gtk_widget_class_bind_template_child (widget_class, ImprintDonePage, close_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDonePage, setup_button);
+  gtk_widget_class_bind_template_callback (widget_class, setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, save_log_cb);
   gtk_widget_class_bind_template_callback (widget_class, close_cb);
 }

@@ -11,7 +11,10 @@ struct _ImprintProgressPage
   ImprintPage          parent_instance;
 
   ImprintProgressView *progress_view;
+  GtkLabel            *heading_label;
+  GtkLabel            *intro_label;
   gboolean             connected;
+  ImprintJob          *job;          /* the one shown */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintProgressPage, imprint_progress_page, IMPRINT_TYPE_PAGE)
@@ -54,14 +57,30 @@ imprint_progress_page_shown (ImprintPage *page)
   ImprintProgressPage *self = IMPRINT_PROGRESS_PAGE (page);
   ImprintDriver *driver = imprint_page_get_driver (page);
 
-  if (self->connected)
+  /* A retried setup comes back here with a new job. */
+  if (self->connected && imprint_driver_get_job (driver) == self->job)
     return;
-  self->connected = TRUE;
+  g_set_object (&self->job, imprint_driver_get_job (driver));
+  imprint_page_set_complete (page, FALSE);
+
+  /* First-boot setup follows its job on this page too. */
+  if (imprint_driver_get_setup_mode (driver))
+    {
+      imprint_page_set_title (page, _("Setting Up"));
+      gtk_label_set_label (self->heading_label, _("Setting Up the System"));
+      gtk_label_set_label (self->intro_label,
+                           _("Your settings are applied and your account with its encrypted home "
+                             "folder is created. This takes a minute."));
+    }
 
   imprint_progress_view_set_log (self->progress_view, imprint_driver_get_log (driver));
-  g_signal_connect_object (driver, "job-log", G_CALLBACK (job_log_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (driver, "job-request", G_CALLBACK (job_request_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (driver, "job-completed", G_CALLBACK (job_completed_cb), self, G_CONNECT_SWAPPED);
+  if (!self->connected)
+    {
+      g_signal_connect_object (driver, "job-log", G_CALLBACK (job_log_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (driver, "job-request", G_CALLBACK (job_request_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (driver, "job-completed", G_CALLBACK (job_completed_cb), self, G_CONNECT_SWAPPED);
+    }
+  self->connected = TRUE;
   imprint_progress_view_set_job (self->progress_view, imprint_driver_get_job (driver));
 
   /* Whatever the job said before this page was up is in the driver's log. */
@@ -70,8 +89,17 @@ imprint_progress_page_shown (ImprintPage *page)
 }
 
 static void
+imprint_progress_page_dispose (GObject *object)
+{
+  g_clear_object (&IMPRINT_PROGRESS_PAGE (object)->job);
+
+  G_OBJECT_CLASS (imprint_progress_page_parent_class)->dispose (object);
+}
+
+static void
 imprint_progress_page_class_init (ImprintProgressPageClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = imprint_progress_page_dispose;
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
 
@@ -81,6 +109,8 @@ imprint_progress_page_class_init (ImprintProgressPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/progress/imprint-progress-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ImprintProgressPage, progress_view);
+  gtk_widget_class_bind_template_child (widget_class, ImprintProgressPage, heading_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintProgressPage, intro_label);
 }
 
 static void

@@ -18,6 +18,7 @@ struct _ImprintRecoveryPage
   GtkCheckButton         *saved_check;
   AdwEntryRow            *group_entry;
   GtkLabel               *hint_label;
+  GtkLabel               *intro_label;
 
   GCancellable           *cancellable;
   guint                   group;       /* 1-based group the person types back */
@@ -163,6 +164,13 @@ imprint_recovery_page_shown (ImprintPage *page)
   ImprintRecoveryPage *self = IMPRINT_RECOVERY_PAGE (page);
   ImprintDriver *driver = imprint_page_get_driver (page);
 
+  /* First-boot setup: the key is for the home folder (and an OEM disk). */
+  if (imprint_driver_get_setup_mode (driver))
+    gtk_label_set_label (self->intro_label,
+                         _("If you forget your password or lose your security key, this key is the only "
+                           "way into your home folder. Write it down, save it on another device or scan "
+                           "the code. Do not keep it on this computer."));
+
   if (imprint_driver_get_recovery_key (driver) != NULL || self->loading)
     return;
 
@@ -204,6 +212,7 @@ imprint_recovery_page_class_init (ImprintRecoveryPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintRecoveryPage, saved_check);
   gtk_widget_class_bind_template_child (widget_class, ImprintRecoveryPage, group_entry);
   gtk_widget_class_bind_template_child (widget_class, ImprintRecoveryPage, hint_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintRecoveryPage, intro_label);
   gtk_widget_class_bind_template_callback (widget_class, changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, entry_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, saved_cb);

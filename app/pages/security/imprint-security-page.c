@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-security-page.h"
+#include "imprint-strength-meter.h"
 #include "imprint-util.h"
 
 struct _ImprintSecurityPage
@@ -19,16 +20,11 @@ struct _ImprintSecurityPage
   AdwExpanderRow *passphrase_row;
   GtkEditable    *pass_entry;
   GtkEditable    *confirm_entry;
-  GtkLevelBar    *strength_bar;
-  GtkLabel       *strength_label;
+  ImprintStrengthMeter *strength_meter;
   AdwActionRow   *secure_boot_row;
   GtkLabel       *hint_label;
 
   GCancellable   *cancellable;
-  GCancellable   *check_cancellable;
-  guint           check_timeout;
-  int             score;          /* for the passphrase last rated */
-  gboolean        score_current;  /* the score is for the text shown */
   gboolean        loaded;
 };
 
@@ -52,13 +48,13 @@ update_complete (ImprintSecurityPage *self)
           hint = _("Type a passphrase, or turn the passphrase off.");
           complete = FALSE;
         }
-      else if (!self->score_current)
-        complete = FALSE;
-      else if (self->score < 0)
+      else if (imprint_strength_meter_get_refused (self->strength_meter))
         {
           hint = _("This passphrase is too easy to guess. Choose another one.");
           complete = FALSE;
         }
+      else if (!imprint_strength_meter_get_acceptable (self->strength_meter))
+        complete = FALSE;
       else if (!g_str_equal (p1, p2))
         {
           hint = *p2 ? _("The passphrases do not match.") : "";
@@ -91,83 +87,10 @@ confirm_activated_cb (ImprintSecurityPage *self)
 }
 
 static void
-check_passphrase_cb (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(ImprintSecurityPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *message;
-  int score;
-
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      /* Without a rating, do not block: the daemon checks again at install. */
-      g_autofree char *sentence = imprint_error_to_sentence (error);
-      gtk_label_set_label (self->strength_label, sentence);
-      self->score = 0;
-      self->score_current = TRUE;
-      update_complete (self);
-      return;
-    }
-
-  g_variant_get (reply, "(i&s)", &score, &message);
-  self->score = score;
-  self->score_current = TRUE;
-
-  gtk_level_bar_set_value (self->strength_bar, MAX (score, 0));
-  if (*message == '\0')
-    {
-      if (score < 0)
-        message = _("Too easy to guess");
-      else if (score < 40)
-        message = _("Weak");
-      else if (score < 70)
-        message = _("Fair");
-      else
-        message = _("Strong");
-    }
-  gtk_label_set_label (self->strength_label, message);
-  update_complete (self);
-}
-
-static gboolean
-check_timeout_cb (gpointer user_data)
-{
-  ImprintSecurityPage *self = user_data;
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-
-  self->check_timeout = 0;
-  g_cancellable_cancel (self->check_cancellable);
-  g_clear_object (&self->check_cancellable);
-  self->check_cancellable = g_cancellable_new ();
-
-  imprint_driver_call (driver, "CheckPassphrase",
-                       g_variant_new ("(@sa{sv})",
-                                      imprint_secret_variant_new (gtk_editable_get_text (self->pass_entry)),
-                                      NULL),
-                       self->check_cancellable, check_passphrase_cb, g_object_ref (self));
-  return G_SOURCE_REMOVE;
-}
-
-static void
 passphrase_changed_cb (ImprintSecurityPage *self)
 {
-  self->score_current = FALSE;
-  g_clear_handle_id (&self->check_timeout, g_source_remove);
-
-  if (*gtk_editable_get_text (self->pass_entry) == '\0')
-    {
-      gtk_level_bar_set_value (self->strength_bar, 0);
-      gtk_label_set_label (self->strength_label, "");
-    }
-  else
-    /* Rate after a short pause in typing, not at every key. */
-    self->check_timeout = g_timeout_add (250, check_timeout_cb, self);
+  imprint_strength_meter_rate (self->strength_meter, imprint_page_get_driver (IMPRINT_PAGE (self)),
+                               gtk_editable_get_text (self->pass_entry));
   update_complete (self);
 }
 
@@ -397,9 +320,6 @@ imprint_security_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_cancellable_cancel (self->check_cancellable);
-  g_clear_object (&self->check_cancellable);
-  g_clear_handle_id (&self->check_timeout, g_source_remove);
 
   G_OBJECT_CLASS (imprint_security_page_parent_class)->dispose (object);
 }
@@ -426,8 +346,8 @@ imprint_security_page_class_init (ImprintSecurityPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, passphrase_row);
   gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, pass_entry);
   gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, confirm_entry);
-  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, strength_bar);
-  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, strength_label);
+  g_type_ensure (IMPRINT_TYPE_STRENGTH_METER);
+  gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, strength_meter);
   gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, secure_boot_row);
   gtk_widget_class_bind_template_child (widget_class, ImprintSecurityPage, hint_label);
   gtk_widget_class_bind_template_callback (widget_class, changed_cb);
@@ -466,11 +386,7 @@ imprint_security_page_init (ImprintSecurityPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
 
-  gtk_level_bar_add_offset_value (self->strength_bar, "low", 40);
-  gtk_level_bar_add_offset_value (self->strength_bar, "medium", 70);
-  gtk_level_bar_add_offset_value (self->strength_bar, "high", 100);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->strength_bar),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Passphrase strength"), -1);
+  imprint_strength_meter_set_label (self->strength_meter, _("Passphrase strength"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->tpm_switch),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unlock with the TPM"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->fido_switch),

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-welcome-page.h"
+#include "imprint-util.h"
 
 struct _ImprintWelcomePage
 {
@@ -21,44 +22,9 @@ struct _ImprintWelcomePage
 
 G_DEFINE_FINAL_TYPE (ImprintWelcomePage, imprint_welcome_page, IMPRINT_TYPE_PAGE)
 
-/* The languages offered, each named in itself, in the order a reader of
- * that script expects (Latin alphabetical, then by script). The English
- * name is only used for searching, translated into the current language. */
-static const struct {
-  const char *locale;
-  const char *own_name;
-  const char *english_name;
-} languages[] = {
-  { "ca_ES.UTF-8", "Català", N_("Catalan") },
-  { "cs_CZ.UTF-8", "Čeština", N_("Czech") },
-  { "da_DK.UTF-8", "Dansk", N_("Danish") },
-  { "de_DE.UTF-8", "Deutsch", N_("German") },
-  { "en_GB.UTF-8", "English (United Kingdom)", N_("English (United Kingdom)") },
-  { "en_US.UTF-8", "English (United States)", N_("English (United States)") },
-  { "es_ES.UTF-8", "Español", N_("Spanish") },
-  { "fr_FR.UTF-8", "Français", N_("French") },
-  { "it_IT.UTF-8", "Italiano", N_("Italian") },
-  { "hu_HU.UTF-8", "Magyar", N_("Hungarian") },
-  { "nl_NL.UTF-8", "Nederlands", N_("Dutch") },
-  { "nb_NO.UTF-8", "Norsk bokmål", N_("Norwegian Bokmål") },
-  { "pl_PL.UTF-8", "Polski", N_("Polish") },
-  { "pt_BR.UTF-8", "Português (Brasil)", N_("Portuguese (Brazil)") },
-  { "pt_PT.UTF-8", "Português (Portugal)", N_("Portuguese (Portugal)") },
-  { "ro_RO.UTF-8", "Română", N_("Romanian") },
-  { "fi_FI.UTF-8", "Suomi", N_("Finnish") },
-  { "sv_SE.UTF-8", "Svenska", N_("Swedish") },
-  { "tr_TR.UTF-8", "Türkçe", N_("Turkish") },
-  { "el_GR.UTF-8", "Ελληνικά", N_("Greek") },
-  { "ru_RU.UTF-8", "Русский", N_("Russian") },
-  { "uk_UA.UTF-8", "Українська", N_("Ukrainian") },
-  { "he_IL.UTF-8", "עברית", N_("Hebrew") },
-  { "ar_EG.UTF-8", "العربية", N_("Arabic") },
-  { "hi_IN.UTF-8", "हिन्दी", N_("Hindi") },
-  { "zh_CN.UTF-8", "中文（简体）", N_("Chinese (Simplified)") },
-  { "zh_TW.UTF-8", "中文（繁體）", N_("Chinese (Traditional)") },
-  { "ja_JP.UTF-8", "日本語", N_("Japanese") },
-  { "ko_KR.UTF-8", "한국어", N_("Korean") },
-};
+/* The languages offered (imprint-util.c), shared with first-boot setup. */
+static const ImprintLanguage *languages;
+static guint n_languages;
 
 static char *
 fold (const char *s)
@@ -214,14 +180,14 @@ initial_locale (void)
 
   if (current == NULL)
     return fallback;
-  for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
+  for (guint i = 0; i < n_languages; i++)
     if (g_str_equal (languages[i].locale, current))
       return languages[i].locale;
   /* "de_DE.utf8", "de_AT" and friends: match on the language part. */
-  for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
+  for (guint i = 0; i < n_languages; i++)
     if (strncmp (languages[i].locale, current, 5) == 0)
       return languages[i].locale;
-  for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
+  for (guint i = 0; i < n_languages; i++)
     if (strncmp (languages[i].locale, current, 2) == 0 && current[2] != '\0' && current[2] == '_')
       return languages[i].locale;
   return fallback;
@@ -248,6 +214,8 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
 
+  languages = imprint_languages (&n_languages);
+
   object_class->constructed = imprint_welcome_page_constructed;
   page_class->locale_changed = imprint_welcome_page_locale_changed;
   page_class->shown = imprint_welcome_page_shown;
@@ -272,7 +240,7 @@ imprint_welcome_page_init (ImprintWelcomePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
+  for (guint i = 0; i < n_languages; i++)
     {
       GtkWidget *row = gtk_list_box_row_new ();
       GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);

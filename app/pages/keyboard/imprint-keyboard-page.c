@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "imprint-choice-list.h"
+#include "imprint-keyboard-page.h"
+
+/* xkeyboard-config and systemd (localed) data, where Debian and Fedora keep them. */
+#define XKB_RULES_LIST "/usr/share/X11/xkb/rules/base.lst"
+#define KBD_MODEL_MAP  "/usr/share/systemd/kbd-model-map"
+
+struct _ImprintKeyboardPage
+{
+  ImprintPage        parent_instance;
+
+  ImprintChoiceList *choice_list;
+  GtkWidget         *test_entry;
+  GtkWidget         *warning_box;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintKeyboardPage, imprint_keyboard_page, IMPRINT_TYPE_PAGE)
+
+/* X11 layout code → its name, from xkeyboard-config's rules ("! layout"). */
+static GHashTable *
+load_layout_names (void)
+{
+  GHashTable *names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean in_layouts = FALSE;
+
+  if (!g_file_get_contents (XKB_RULES_LIST, &text, NULL, NULL))
+    return names;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+
+      if (lines[i][0] == '!')
+        {
+          in_layouts = g_str_has_prefix (lines[i], "! layout");
+          continue;
+        }
+      if (!in_layouts)
+        continue;
+      fields = g_strsplit_set (g_strstrip (lines[i]), " \t", 2);
+      if (fields[0] != NULL && fields[1] != NULL)
+        g_hash_table_insert (names, g_strdup (fields[0]), g_strdup (g_strstrip (fields[1])));
+    }
+  return names;
+}
+
+/* The console keymaps localed knows how to pair with an X11 layout
+ * (systemd's kbd-model-map), one per plain layout, named like the X11
+ * layout. imprintd sets the console keymap with convert=true, so localed
+ * sets the matching graphical layout too. */
+static void
+add_keymaps (ImprintKeyboardPage *self,
+             GHashTable          *names)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) fields_kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+  if (!g_file_get_contents (KBD_MODEL_MAP, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      const char *name;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit_set (lines[i], " \t", -1);
+      /* consolelayout xlayout xmodel xvariant xoptions, separated by runs
+       * of blanks: drop the empty fields. */
+      {
+        guint k = 0;
+
+        for (guint j = 0; fields[j]; j++)
+          if (*fields[j] != '\0')
+            fields[k++] = fields[j];
+          else
+            g_free (fields[j]);
+        fields[k] = NULL;
+        if (k < 4)
+          continue;
+      }
+      if (strchr (fields[1], ',') != NULL || !g_str_equal (fields[3], "-") ||
+          g_hash_table_contains (seen, fields[1]))
+        continue;
+      name = g_hash_table_lookup (names, fields[1]);
+      g_hash_table_add (seen, fields[1]);
+      imprint_choice_list_add (self->choice_list, fields[0], name ? name : fields[0], fields[0], fields[1]);
+      g_ptr_array_add (fields_kept, g_steal_pointer (&fields));
+    }
+}
+
+static void
+imprint_keyboard_page_constructed (GObject *object)
+{
+  ImprintKeyboardPage *self = IMPRINT_KEYBOARD_PAGE (object);
+  g_autoptr(GHashTable) names = load_layout_names ();
+
+  G_OBJECT_CLASS (imprint_keyboard_page_parent_class)->constructed (object);
+
+  add_keymaps (self, names);
+  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "keymap");
+  imprint_choice_list_set_search_label (self->choice_list, _("Search keyboard layouts"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->test_entry))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Test the keyboard"), -1);
+}
+
+static void
+imprint_keyboard_page_class_init (ImprintKeyboardPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = imprint_keyboard_page_constructed;
+
+  g_type_ensure (IMPRINT_TYPE_CHOICE_LIST);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/dev/imprint/Imprint/pages/keyboard/imprint-keyboard-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintKeyboardPage, choice_list);
+  gtk_widget_class_bind_template_child (widget_class, ImprintKeyboardPage, test_entry);
+  gtk_widget_class_bind_template_child (widget_class, ImprintKeyboardPage, warning_box);
+}
+
+static void
+imprint_keyboard_page_init (ImprintKeyboardPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
