@@ -696,7 +696,7 @@ job_proxy_cb (GObject      *object,
 }
 
 static void
-install_cb (GObject      *object,
+job_started_cb (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
@@ -722,28 +722,43 @@ install_cb (GObject      *object,
                          g_object_ref (task));
 }
 
+/* Starts @method, which answers with a Job's path, and follows that job:
+ * its signals are subscribed to before the call and buffered until the
+ * path is known, so a fast job cannot finish unseen. A finished job is
+ * forgotten when the next one starts (a panel may update twice). */
 void
-imprint_driver_install_async (ImprintDriver       *self,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+imprint_driver_start_job_async (ImprintDriver       *self,
+                                const char          *method,
+                                GVariant            *parameters,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   GDBusConnection *bus;
-  GVariantBuilder b;
-  const char *target;
 
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, imprint_driver_install_async);
+  g_task_set_source_tag (task, imprint_driver_start_job_async);
+  g_variant_ref_sink (parameters);
 
-  target = imprint_driver_get_target_device (self);
-  if (self->manager == NULL || target == NULL || self->recovery_key == NULL ||
-      self->job != NULL || self->job_path != NULL)
+  if (self->job != NULL && self->job_finished)
     {
+      g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
+                                            self->job_subscription);
+      self->job_subscription = 0;
+      g_clear_object (&self->job);
+      g_clear_pointer (&self->job_path, g_free);
+      g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
+      g_clear_error (&self->job_error);
+      self->job_finished = self->job_succeeded = FALSE;
+    }
+  if (self->manager == NULL || self->job != NULL || self->job_path != NULL)
+    {
+      g_variant_unref (parameters);
       g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                               _("The installation is not ready to start."));
+                               _("The system service is not ready, or still busy."));
       return;
     }
 
@@ -756,26 +771,14 @@ imprint_driver_install_async (ImprintDriver       *self,
                                         NULL, NULL, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         job_signal_cb, self, NULL);
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  add_common_install_options (self, &b);
-  if (self->tpm2_device != NULL && self->use_tpm2)
-    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
-  if (self->passphrase != NULL)
-    g_variant_builder_add (&b, "{sv}", "passphrase", imprint_secret_variant_new (self->passphrase));
-  g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
-
-  imprint_driver_append_log (self, _("Starting the installation"));
-  imprint_driver_call (self, "Install",
-                       g_variant_new ("(ss@a{sv})", self->source, target,
-                                      g_variant_builder_end (&b)),
-                       cancellable, install_cb, g_steal_pointer (&task));
+  imprint_driver_call (self, method, parameters, cancellable, job_started_cb, g_steal_pointer (&task));
+  g_variant_unref (parameters);
 }
 
 ImprintJob *
-imprint_driver_install_finish (ImprintDriver  *self,
-                               GAsyncResult   *result,
-                               GError        **error)
+imprint_driver_start_job_finish (ImprintDriver  *self,
+                                 GAsyncResult   *result,
+                                 GError        **error)
 {
   ImprintJob *job = g_task_propagate_pointer (G_TASK (result), error);
 
@@ -792,6 +795,50 @@ imprint_driver_install_finish (ImprintDriver  *self,
       g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
     }
   return job;
+}
+
+void
+imprint_driver_install_async (ImprintDriver       *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GVariantBuilder b;
+  const char *target;
+
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  target = imprint_driver_get_target_device (self);
+  if (self->manager == NULL || target == NULL || self->recovery_key == NULL ||
+      self->job != NULL || self->job_path != NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, imprint_driver_install_async,
+                               IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The installation is not ready to start."));
+      return;
+    }
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_common_install_options (self, &b);
+  if (self->tpm2_device != NULL && self->use_tpm2)
+    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
+  if (self->passphrase != NULL)
+    g_variant_builder_add (&b, "{sv}", "passphrase", imprint_secret_variant_new (self->passphrase));
+  g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
+
+  imprint_driver_append_log (self, _("Starting the installation"));
+  imprint_driver_start_job_async (self, "Install",
+                                  g_variant_new ("(ss@a{sv})", self->source, target,
+                                                 g_variant_builder_end (&b)),
+                                  cancellable, callback, user_data);
+}
+
+ImprintJob *
+imprint_driver_install_finish (ImprintDriver  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  return imprint_driver_start_job_finish (self, result, error);
 }
 
 ImprintJob *

@@ -99,11 +99,32 @@ error_headline (const GError *error)
   return _("Something went wrong.");
 }
 
+/* The update and reset errors of imprintd are whole sentences already
+ * ("The update server cannot be reached..."): they stand alone, under a
+ * headline only when the daemon said nothing. */
+static char *
+panel_sentence (const GError *error,
+                const char   *headline)
+{
+  if (g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED) ||
+      g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_AUTH_DISMISSED) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    return g_strdup (error_headline (error));
+  if (error->domain == G_DBUS_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    return g_strdup (_("The system service stopped or could not be started."));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return g_strdup (headline);
+  if (error->message != NULL && error->message[0] != '\0')
+    return g_strdup (error->message);
+  return g_strdup (headline);
+}
+
 /* Errors from imprintd become sentences: a headline chosen by code, then
  * the daemon's own (translated) explanation. D-Bus error names are never
  * shown; a message from an unregistered remote error is stripped first. */
 char *
-imprint_error_to_sentence (const GError *error)
+imprint_error_to_sentence_for (const GError *error,
+                               ImprintTopic  topic)
 {
   g_autoptr(GError) copy = NULL;
   const char *headline;
@@ -113,6 +134,11 @@ imprint_error_to_sentence (const GError *error)
   copy = g_error_copy (error);
   if (g_dbus_error_is_remote_error (copy))
     g_dbus_error_strip_remote_error (copy);
+  if (topic == IMPRINT_TOPIC_UPDATE)
+    return panel_sentence (copy, g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED)
+                                 ? _("The update was cancelled.") : _("The update failed."));
+  if (topic == IMPRINT_TOPIC_RESET)
+    return panel_sentence (copy, _("The factory reset could not be requested."));
   headline = error_headline (copy);
 
   /* The daemon's own words follow the headline; messages GLib made up
@@ -127,6 +153,12 @@ imprint_error_to_sentence (const GError *error)
       !g_str_equal (copy->message, headline))
     return g_strdup_printf ("%s %s", headline, copy->message);
   return g_strdup (headline);
+}
+
+char *
+imprint_error_to_sentence (const GError *error)
+{
+  return imprint_error_to_sentence_for (error, IMPRINT_TOPIC_INSTALL);
 }
 
 char *
@@ -261,4 +293,53 @@ imprint_disk_get_largest_free (GVariant *disk)
   while (g_variant_iter_next (&iter, "(tt)", &start, &size))
     largest = MAX (largest, size);
   return largest;
+}
+
+/* ---- restart ------------------------------------------------------------ */
+
+static void
+reboot_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Restarts the computer through systemd-logind, which asks polkit (and so
+ * the person) itself when others are logged in. */
+void
+imprint_reboot_async (GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GDBusConnection) bus = NULL;
+  GError *error = NULL;
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, cancellable, &error);
+  if (bus == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_dbus_connection_call (bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                          "org.freedesktop.login1.Manager", "Reboot",
+                          g_variant_new ("(b)", TRUE), NULL,
+                          G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1,
+                          cancellable, reboot_done_cb, g_steal_pointer (&task));
+}
+
+gboolean
+imprint_reboot_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

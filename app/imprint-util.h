@@ -10,7 +10,16 @@ void      imprint_i18n_init            (const char    *localedir);
 void      imprint_secret_free          (char          *secret);
 GVariant *imprint_secret_variant_new   (const char    *secret);
 
+/* What an error is about: the headline when the daemon said nothing. */
+typedef enum {
+  IMPRINT_TOPIC_INSTALL,
+  IMPRINT_TOPIC_UPDATE,
+  IMPRINT_TOPIC_RESET,
+} ImprintTopic;
+
 char     *imprint_error_to_sentence    (const GError  *error);
+char     *imprint_error_to_sentence_for(const GError  *error,
+                                        ImprintTopic   topic);
 char     *imprint_error_what_is_safe   (const GError  *error,
                                         gboolean       writing_started);
 
@@ -21,5 +30,11 @@ char     *imprint_disk_dup_title       (GVariant      *disk);
 char     *imprint_disk_dup_description (GVariant      *disk);
 const char *imprint_disk_get_icon_name (GVariant      *disk);
 guint64   imprint_disk_get_largest_free(GVariant      *disk);
+
+void      imprint_reboot_async         (GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+gboolean  imprint_reboot_finish        (GAsyncResult        *result,
+                                        GError             **error);
 
 G_END_DECLS

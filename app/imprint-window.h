@@ -20,5 +20,7 @@ ImprintPage   *imprint_window_get_page         (ImprintWindow      *self,
                                                 const char         *id);
 void           imprint_window_set_language     (ImprintWindow      *self,
                                                 const char         *locale);
+/* The app's style and icons, for any window of it (panels too). */
+void           imprint_window_ensure_style     (void);
 
 G_END_DECLS
