@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "imprint-driver.h"
+#include "imprint-util.h"
+#include "imprint-window.h"
+#include "reset/imprint-reset-panel.h"
+
+struct _ImprintResetPanel
+{
+  AdwApplicationWindow parent_instance;
+
+  GtkSpinner          *spinner;
+  GtkWidget           *error_group;
+  GtkLabel            *error_label;
+  AdwPreferencesGroup *pending_group;
+  GtkButton           *cancel_button;
+  GtkButton           *restart_button;
+  AdwPreferencesGroup *erased_group;
+  AdwPreferencesGroup *kept_group;
+  GtkWidget           *tpm_group;
+  GtkSwitch           *tpm_switch;
+  AdwPreferencesGroup *confirm_group;
+  AdwEntryRow         *confirm_row;
+  GtkButton           *reset_button;
+
+  ImprintDriver       *driver;
+  GCancellable        *cancellable;
+  GPtrArray           *rows;          /* (group, row) pairs shown from the info */
+  gboolean             supported;
+  gboolean             pending;
+  gboolean             busy;
+};
+
+G_DEFINE_FINAL_TYPE (ImprintResetPanel, imprint_reset_panel, ADW_TYPE_APPLICATION_WINDOW)
+
+const char *
+imprint_reset_panel_get_confirm_word (void)
+{
+  /* Translators: the word typed to confirm a factory reset; one word,
+   * lower case, easy to type on this language's keyboard. */
+  return _("erase");
+}
+
+static void
+set_busy (ImprintResetPanel *self,
+          gboolean           busy)
+{
+  self->busy = busy;
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+  gtk_spinner_set_spinning (self->spinner, busy);
+}
+
+static void
+show_error (ImprintResetPanel *self,
+            const char        *sentence)
+{
+  gtk_label_set_label (self->error_label, sentence ? sentence : "");
+  gtk_widget_set_visible (self->error_group, sentence != NULL);
+}
+
+static void
+show_gerror (ImprintResetPanel *self,
+             const GError      *error)
+{
+  g_autofree char *sentence = imprint_error_to_sentence_for (error, IMPRINT_TOPIC_RESET);
+
+  show_error (self, sentence);
+}
+
+static gboolean
+confirmed (ImprintResetPanel *self)
+{
+  g_autofree char *typed = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->confirm_row))));
+  g_autofree char *a = g_utf8_casefold (typed, -1);
+  g_autofree char *b = g_utf8_casefold (imprint_reset_panel_get_confirm_word (), -1);
+
+  return g_str_equal (a, b);
+}
+
+static void
+update_sensitivity (ImprintResetPanel *self)
+{
+  gboolean can_request = self->supported && !self->pending && !self->busy;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->reset_button), can_request && confirmed (self));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->confirm_row), can_request);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->tpm_switch), can_request);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !self->busy);
+}
+
+static void
+confirm_changed_cb (ImprintResetPanel *self)
+{
+  update_sensitivity (self);
+}
+
+/* ---- the info ----------------------------------------------------------- */
+
+static const char *
+lookup_s (GVariant   *dict,
+          const char *key)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (dict, key, "&s", &value))
+    return "";
+  return value;
+}
+
+static gboolean
+lookup_b (GVariant   *dict,
+          const char *key)
+{
+  gboolean value = FALSE;
+
+  g_variant_lookup (dict, key, "b", &value);
+  return value;
+}
+
+static void
+clear_rows (ImprintResetPanel *self)
+{
+  for (guint i = 0; i + 1 < self->rows->len; i += 2)
+    adw_preferences_group_remove (g_ptr_array_index (self->rows, i), g_ptr_array_index (self->rows, i + 1));
+  g_ptr_array_set_size (self->rows, 0);
+}
+
+static void
+add_row (ImprintResetPanel   *self,
+         AdwPreferencesGroup *group,
+         const char          *icon_name,
+         const char          *title,
+         const char          *subtitle)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), icon_name);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (subtitle != NULL && *subtitle)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  /* The descriptions are sentences: let them wrap. */
+  adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+  adw_preferences_group_add (group, row);
+  g_ptr_array_add (self->rows, group);
+  g_ptr_array_add (self->rows, row);
+}
+
+static void
+set_info (ImprintResetPanel *self,
+          GVariant          *info)
+{
+  g_autoptr(GVariant) erased = g_variant_lookup_value (info, "erased", G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr(GVariant) kept = g_variant_lookup_value (info, "kept", G_VARIANT_TYPE_STRING_ARRAY);
+  const char *reason = lookup_s (info, "reason");
+  GVariantIter iter;
+  GVariant *part;
+  const char *line;
+  g_autofree char *pending_text = NULL;
+
+  self->supported = lookup_b (info, "supported");
+  self->pending = lookup_b (info, "pending");
+
+  clear_rows (self);
+  if (erased != NULL)
+    {
+      g_variant_iter_init (&iter, erased);
+      while ((part = g_variant_iter_next_value (&iter)))
+        {
+          const char *label = lookup_s (part, "label");
+          const char *definition = lookup_s (part, "definition");
+          g_autofree char *where = NULL;
+
+          if (*label)
+            /* Translators: where an erased partition is defined, e.g. "Partition “root” · 50-root.conf" */
+            where = g_strdup_printf (_("Partition “%s” · %s"), label, definition);
+          add_row (self, self->erased_group, "user-trash-symbolic", lookup_s (part, "description"),
+                   where ? where : definition);
+          g_variant_unref (part);
+        }
+    }
+  if (kept != NULL)
+    {
+      g_variant_iter_init (&iter, kept);
+      while (g_variant_iter_next (&iter, "&s", &line))
+        add_row (self, self->kept_group, "emblem-ok-symbolic", line, NULL);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->erased_group), erased != NULL && g_variant_n_children (erased) > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->kept_group), kept != NULL && g_variant_n_children (kept) > 0);
+
+  gtk_widget_set_visible (self->tpm_group, self->supported && !self->pending &&
+                                            lookup_b (info, "tpm-clear-supported"));
+  gtk_widget_set_visible (GTK_WIDGET (self->confirm_group), self->supported && !self->pending);
+  gtk_widget_set_visible (GTK_WIDGET (self->pending_group), self->pending);
+  if (self->pending)
+    {
+      if (lookup_b (info, "tpm-clear-pending"))
+        pending_text = g_strdup (_("Everything listed below is erased, and the firmware is asked to clear the "
+                                   "TPM, the next time this computer starts. Until then the reset can still "
+                                   "be cancelled."));
+      else
+        pending_text = g_strdup (_("Everything listed below is erased the next time this computer starts. "
+                                   "Until then the reset can still be cancelled."));
+      adw_preferences_group_set_description (self->pending_group, pending_text);
+    }
+  if (!self->supported)
+    show_error (self, *reason ? reason : _("This computer cannot be reset from here."));
+  update_sensitivity (self);
+}
+
+static void
+info_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  ImprintResetPanel *self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  set_busy (self, FALSE);
+  if (reply == NULL)
+    {
+      show_gerror (self, error);
+      update_sensitivity (self);
+      return;
+    }
+  g_variant_get (reply, "(@a{sv})", &info);
+  set_info (self, info);
+}
+
+static void
+refresh_info (ImprintResetPanel *self)
+{
+  set_busy (self, TRUE);
+  update_sensitivity (self);
+  imprint_driver_call (self->driver, "GetFactoryResetInfo", g_variant_new ("(a{sv})", NULL),
+                       self->cancellable, info_cb, self);
+}
+
+/* ---- request, cancel, restart ---------------------------------------------- */
+
+static void
+changed_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  ImprintResetPanel *self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL)
+    show_gerror (self, error);
+  /* Either way, show what is really pending now. */
+  refresh_info (self);
+  if (reply != NULL)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (self->confirm_row), "");
+      gtk_switch_set_active (self->tpm_switch, FALSE);
+    }
+}
+
+static void
+reset_clicked_cb (ImprintResetPanel *self)
+{
+  GVariantBuilder options;
+
+  if (!gtk_widget_is_sensitive (GTK_WIDGET (self->reset_button)))
+    return;
+
+  show_error (self, NULL);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (gtk_widget_get_visible (self->tpm_group) && gtk_switch_get_active (self->tpm_switch))
+    g_variant_builder_add (&options, "{sv}", "clear-tpm", g_variant_new_boolean (TRUE));
+  set_busy (self, TRUE);
+  update_sensitivity (self);
+  imprint_driver_call (self->driver, "RequestFactoryReset", g_variant_new ("(@a{sv})", g_variant_builder_end (&options)),
+                       self->cancellable, changed_cb, self);
+}
+
+static void
+cancel_clicked_cb (ImprintResetPanel *self)
+{
+  show_error (self, NULL);
+  set_busy (self, TRUE);
+  update_sensitivity (self);
+  imprint_driver_call (self->driver, "CancelFactoryReset", g_variant_new ("(a{sv})", NULL),
+                       self->cancellable, changed_cb, self);
+}
+
+static void
+reboot_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ImprintResetPanel *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (imprint_reboot_finish (result, &error) || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), TRUE);
+  show_error (self, _("The computer could not be restarted from here. Restart it from the system menu; "
+                      "the reset happens then."));
+}
+
+static void
+restart_clicked_cb (ImprintResetPanel *self)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), FALSE);
+  imprint_reboot_async (self->cancellable, reboot_cb, self);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void
+imprint_reset_panel_dispose (GObject *object)
+{
+  ImprintResetPanel *self = IMPRINT_RESET_PANEL (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->driver);
+  g_clear_pointer (&self->rows, g_ptr_array_unref);
+  gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_RESET_PANEL);
+
+  G_OBJECT_CLASS (imprint_reset_panel_parent_class)->dispose (object);
+}
+
+static void
+imprint_reset_panel_class_init (ImprintResetPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = imprint_reset_panel_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/dev/imprint/Imprint/panels/reset/imprint-reset-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, spinner);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, error_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, error_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, pending_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, restart_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, erased_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, kept_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, tpm_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, tpm_switch);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, confirm_group);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, confirm_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintResetPanel, reset_button);
+  gtk_widget_class_bind_template_callback (widget_class, confirm_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, reset_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cancel_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, restart_clicked_cb);
+}
+
+static void
+imprint_reset_panel_init (ImprintResetPanel *self)
+{
+  g_autofree char *prompt = NULL;
+
+  imprint_window_ensure_style ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->rows = g_ptr_array_new ();
+  self->driver = imprint_driver_new ();
+
+  /* Translators: %s is the confirmation word, e.g. Type “erase” to confirm */
+  prompt = g_strdup_printf (_("Type “%s” to confirm"), imprint_reset_panel_get_confirm_word ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->confirm_row), prompt);
+  adw_preferences_group_set_description (self->confirm_group,
+                                         _("Everything listed under “What Will Be Erased” is gone for good "
+                                           "after the reset. Copy what you want to keep first."));
+  refresh_info (self);
+}
+
+GtkWidget *
+imprint_reset_panel_new (GtkApplication *app)
+{
+  return g_object_new (IMPRINT_TYPE_RESET_PANEL, "application", app, NULL);
+}
