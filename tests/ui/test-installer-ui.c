@@ -15,6 +15,7 @@
 #include "imprint-page.h"
 #include "imprint-util.h"
 #include "imprint-window.h"
+#include "ui-test-common.h"
 #include "imprint-disk-row.h"
 #include "imprint-progress-view.h"
 #include "welcome/imprint-welcome-page.h"
@@ -24,8 +25,6 @@
 #include "summary/imprint-summary-page.h"
 #include "progress/imprint-progress-page.h"
 #include "done/imprint-done-page.h"
-
-#define TIMEOUT_MS 20000
 
 static const char *shot_dir;
 
@@ -40,200 +39,6 @@ typedef struct {
   gboolean    fido2;
 } FlowOptions;
 
-/* ---- main loop helpers -------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-settle (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static gboolean
-wait_for_ms (Condition   cond,
-             gpointer    data,
-             const char *what,
-             guint       timeout_ms)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (timeout_ms, timeout_cb, &timed_out);
-
-  while (!cond (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    {
-      g_test_message ("timed out waiting for %s", what);
-      g_test_fail ();
-      return FALSE;
-    }
-  g_source_remove (id);
-  return TRUE;
-}
-
-static gboolean
-wait_for (Condition   cond,
-          gpointer    data,
-          const char *what)
-{
-  return wait_for_ms (cond, data, what, TIMEOUT_MS);
-}
-
-/* ---- widget helpers ----------------------------------------------------- */
-
-static GtkWidget *
-child (gpointer    page,
-       GType       type,
-       const char *name)
-{
-  GObject *obj = gtk_widget_get_template_child (GTK_WIDGET (page), type, name);
-
-  g_assert_nonnull (obj);
-  return GTK_WIDGET (obj);
-}
-
-static void
-collect (GtkWidget *w,
-         GType      type,
-         GPtrArray *out)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
-    g_ptr_array_add (out, w);
-  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    collect (c, type, out);
-}
-
-static gboolean
-has_label_text (GtkWidget *w)
-{
-  if (GTK_IS_LABEL (w) && *gtk_label_get_label (GTK_LABEL (w)) != '\0')
-    return TRUE;
-  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    if (has_label_text (c))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-has_accessible_name (GtkWidget *w)
-{
-  GtkWidget *row;
-
-  if (gtk_test_accessible_has_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL) ||
-      gtk_test_accessible_has_relation (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_RELATION_LABELLED_BY))
-    return TRUE;
-  if (gtk_widget_get_tooltip_text (w) != NULL)
-    return TRUE;
-  if ((GTK_IS_BUTTON (w) || GTK_IS_CHECK_BUTTON (w) || GTK_IS_LIST_BOX_ROW (w)) && has_label_text (w))
-    return TRUE;
-  /* A control that activates its row is named by the row's title. */
-  row = gtk_widget_get_ancestor (w, ADW_TYPE_ACTION_ROW);
-  if (row != NULL && adw_action_row_get_activatable_widget (ADW_ACTION_ROW (row)) == w)
-    return TRUE;
-  row = gtk_widget_get_ancestor (w, ADW_TYPE_PREFERENCES_ROW);
-  if (row != NULL && GTK_IS_TEXT (w))
-    return TRUE;
-  return FALSE;
-}
-
-static gboolean
-is_interactive (GtkWidget *w)
-{
-  return GTK_IS_BUTTON (w) || GTK_IS_CHECK_BUTTON (w) || GTK_IS_SWITCH (w) ||
-         GTK_IS_TEXT (w) || GTK_IS_SEARCH_ENTRY (w) ||
-         (GTK_IS_LIST_BOX_ROW (w) && gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (w)) &&
-          !ADW_IS_PREFERENCES_ROW (w));
-}
-
-static void
-check_names (GtkWidget  *w,
-             const char *page)
-{
-  if (!gtk_widget_get_visible (w) || !gtk_widget_get_child_visible (w))
-    return;
-  if (is_interactive (w) && gtk_widget_is_sensitive (w) && !has_accessible_name (w))
-    {
-      g_test_message ("%s: %s %p has no accessible name", page, G_OBJECT_TYPE_NAME (w), w);
-      g_test_fail ();
-    }
-  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    check_names (c, page);
-}
-
-/* Tab through the window; TRUE when @target (or a widget inside it) got
- * the keyboard focus. */
-static gboolean
-tab_reaches (GtkWindow *window,
-             GtkWidget *target)
-{
-  for (int i = 0; i < 120; i++)
-    {
-      GtkWidget *focus;
-
-      if (!gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD))
-        gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
-      focus = gtk_root_get_focus (GTK_ROOT (window));
-      if (focus != NULL && (focus == target || gtk_widget_is_ancestor (focus, target)))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static void
-assert_reachable (GtkWindow  *window,
-                  GtkWidget  *target,
-                  const char *what)
-{
-  /* Tab enters a list once; its rows are then reached with the arrow
-   * keys, as everywhere in GTK. */
-  if (GTK_IS_LIST_BOX_ROW (target))
-    {
-      g_assert_true (gtk_widget_get_focusable (target));
-      target = gtk_widget_get_parent (target);
-    }
-  if (!tab_reaches (window, target))
-    {
-      g_test_message ("%s cannot be reached with the Tab key", what);
-      g_test_fail ();
-    }
-}
-
-/* ---- screenshots ------------------------------------------------------ */
-
-static void
-save_png (GtkWindow  *window,
-          const char *name)
-{
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  int w = gtk_widget_get_width (GTK_WIDGET (window));
-  int h = gtk_widget_get_height (GTK_WIDGET (window));
-
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
-  path = g_strdup_printf ("%s/%s.png", shot_dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("saved %s", path);
-}
 
 static void
 snap (GtkWindow         *window,
@@ -253,7 +58,7 @@ snap (GtkWindow         *window,
 
   settle (400);
   name = g_strdup_printf ("%s%s", opts->prefix, page);
-  save_png (window, name);
+  save_png (window, shot_dir, name);
 
   if (opts->dark_too)
     {
@@ -261,7 +66,7 @@ snap (GtkWindow         *window,
 
       adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
       settle (400);
-      save_png (window, dark);
+      save_png (window, shot_dir, dark);
       adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
       settle (200);
     }
