@@ -112,7 +112,10 @@ panel_sentence (const GError *error,
     return g_strdup (error_headline (error));
   if (error->domain == G_DBUS_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
     return g_strdup (_("The system service stopped or could not be started."));
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  /* A cancel asked for: say what it left behind, in the same words
+   * whichever layer noticed it. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED))
     return g_strdup (headline);
   if (error->message != NULL && error->message[0] != '\0')
     return g_strdup (error->message);
@@ -136,7 +139,8 @@ imprint_error_to_sentence_for (const GError *error,
     g_dbus_error_strip_remote_error (copy);
   if (topic == IMPRINT_TOPIC_UPDATE)
     return panel_sentence (copy, g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED)
-                                 ? _("The update was cancelled.") : _("The update failed."));
+                                 ? _("The update was cancelled. The running system is unchanged.")
+                                 : _("The update failed."));
   if (topic == IMPRINT_TOPIC_RESET)
     return panel_sentence (copy, _("The factory reset could not be requested."));
   headline = error_headline (copy);
@@ -211,9 +215,11 @@ imprint_format_time_left (gint64 seconds)
     }
 }
 
-static const char *
-lookup_str (GVariant   *dict,
-            const char *key)
+/* A string or boolean from an a{sv} imprintd answered; "" or FALSE when
+ * it is missing. */
+const char *
+imprint_lookup_str (GVariant   *dict,
+                    const char *key)
 {
   const char *value = NULL;
 
@@ -222,12 +228,22 @@ lookup_str (GVariant   *dict,
   return value;
 }
 
+gboolean
+imprint_lookup_bool (GVariant   *dict,
+                     const char *key)
+{
+  gboolean value = FALSE;
+
+  g_variant_lookup (dict, key, "b", &value);
+  return value;
+}
+
 char *
 imprint_disk_dup_title (GVariant *disk)
 {
-  const char *vendor = lookup_str (disk, "vendor");
-  const char *model = lookup_str (disk, "model");
-  const char *device = lookup_str (disk, "device");
+  const char *vendor = imprint_lookup_str (disk, "vendor");
+  const char *model = imprint_lookup_str (disk, "model");
+  const char *device = imprint_lookup_str (disk, "device");
   guint64 size = 0;
   g_autofree char *size_str = NULL;
   g_autofree char *name = NULL;
@@ -251,8 +267,8 @@ imprint_disk_dup_title (GVariant *disk)
 char *
 imprint_disk_dup_description (GVariant *disk)
 {
-  const char *contents = lookup_str (disk, "contents");
-  const char *device = lookup_str (disk, "device");
+  const char *contents = imprint_lookup_str (disk, "contents");
+  const char *device = imprint_lookup_str (disk, "device");
 
   if (*contents == '\0')
     return g_strdup (device);
@@ -263,7 +279,7 @@ imprint_disk_dup_description (GVariant *disk)
 const char *
 imprint_disk_get_icon_name (GVariant *disk)
 {
-  const char *transport = lookup_str (disk, "transport");
+  const char *transport = imprint_lookup_str (disk, "transport");
   gboolean rotational = FALSE;
 
   g_variant_lookup (disk, "rotational", "b", &rotational);

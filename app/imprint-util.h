@@ -26,6 +26,11 @@ char     *imprint_error_what_is_safe   (const GError  *error,
 char     *imprint_format_rate          (guint64        bytes_per_second);
 char     *imprint_format_time_left     (gint64         seconds);
 
+const char *imprint_lookup_str         (GVariant      *dict,
+                                        const char    *key);
+gboolean  imprint_lookup_bool          (GVariant      *dict,
+                                        const char    *key);
+
 char     *imprint_disk_dup_title       (GVariant      *disk);
 char     *imprint_disk_dup_description (GVariant      *disk);
 const char *imprint_disk_get_icon_name (GVariant      *disk);

@@ -236,10 +236,12 @@ test_update_check_and_update (void)
   snap (window, "update-3-available");
 
   start_update (window);
+  g_assert_false (gtk_widget_get_visible (U ("update_button")));
   wait_visible (U ("pending_group"), "Restart to Finish");
   wait_text (U ("result_label"), "The update is installed.");
   g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (
                        child (U ("progress_view"), IMPRINT_TYPE_PROGRESS_VIEW, "progress_bar"))), ==, 1.0);
+  g_assert_false (gtk_widget_get_visible (U ("progress_view")));
   g_assert_nonnull (strstr (adw_preferences_group_get_description (ADW_PREFERENCES_GROUP (U ("pending_group"))),
                             "Version 2 is installed"));
   g_assert_false (gtk_widget_get_visible (U ("update_button")));
@@ -264,7 +266,7 @@ test_update_failure (void)
   wait_text (U ("error_label"), "failed");
   assert_sentence (U ("error_label"));
   g_assert_false (gtk_widget_get_visible (U ("pending_group")));
-  wait_text (U ("update_button"), "Try Again");
+  wait_visible (U ("update_button"), "Update, to try again");
   g_assert_true (gtk_widget_is_sensitive (U ("update_button")));
   g_assert_true (gtk_widget_is_sensitive (U ("check_button")));
   snap (window, "update-6-failed");
@@ -298,9 +300,10 @@ test_update_cancel (void)
   dialog = find_dialog ();
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Stop the Update?");
   adw_message_dialog_response (dialog, "stop");
-  wait_text (U ("error_label"), "cancelled");
+  wait_text (U ("error_label"), "cancelled. The running system is unchanged.");
   assert_sentence (U ("error_label"));
   g_assert_false (gtk_widget_get_visible (U ("pending_group")));
+  g_assert_true (gtk_widget_get_visible (U ("update_button")));
   snap (window, "update-7-cancelled");
   gtk_window_destroy (window);
 }
@@ -427,10 +430,21 @@ test_reset_denied (void)
 {
   GtkWindow *window = reset_panel ();
 
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (
+    GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (R ("confirm_row"), GTK_TYPE_SCROLLED_WINDOW)));
+
+  /* A small window, scrolled down to the button: the refusal at the top
+   * must come into view. */
+  gtk_window_set_default_size (window, 480, 420);
+  settle (300);
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), >, 0.0);
   gtk_editable_set_text (GTK_EDITABLE (R ("confirm_row")), "erase");
   click (R ("reset_button"));
   wait_text (R ("error_label"), "not allowed");
   assert_sentence (R ("error_label"));
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), ==, gtk_adjustment_get_lower (adj));
+  gtk_window_set_default_size (window, 640, 800);
   g_assert_false (gtk_widget_get_visible (R ("pending_group")));
   g_assert_false (daemon_flag ("GetFactoryResetInfo", "pending"));
   snap (window, "reset-5-denied");
@@ -445,6 +459,7 @@ test_reset_unsupported (void)
   wait_text (R ("error_label"), "FactoryReset=yes");
   g_assert_false (gtk_widget_get_visible (R ("confirm_group")));
   g_assert_false (gtk_widget_get_visible (R ("erased_group")));
+  g_assert_false (gtk_widget_get_visible (R ("kept_group")));
   snap (window, "reset-4-unsupported");
   gtk_window_destroy (window);
 }

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-driver.h"
+#include "imprint-notice.h"
 #include "imprint-util.h"
 #include "imprint-window.h"
 #include "reset/imprint-reset-panel.h"
@@ -55,10 +56,9 @@ set_busy (ImprintResetPanel *self,
 
 static void
 show_error (ImprintResetPanel *self,
-            const char        *sentence)
+            const char *sentence)
 {
-  gtk_label_set_label (self->error_label, sentence ? sentence : "");
-  gtk_widget_set_visible (self->error_group, sentence != NULL);
+  imprint_show_notice (self->error_group, self->error_label, sentence);
 }
 
 static void
@@ -99,27 +99,6 @@ confirm_changed_cb (ImprintResetPanel *self)
 
 /* ---- the info ----------------------------------------------------------- */
 
-static const char *
-lookup_s (GVariant   *dict,
-          const char *key)
-{
-  const char *value = NULL;
-
-  if (!g_variant_lookup (dict, key, "&s", &value))
-    return "";
-  return value;
-}
-
-static gboolean
-lookup_b (GVariant   *dict,
-          const char *key)
-{
-  gboolean value = FALSE;
-
-  g_variant_lookup (dict, key, "b", &value);
-  return value;
-}
-
 static void
 clear_rows (ImprintResetPanel *self)
 {
@@ -154,14 +133,14 @@ set_info (ImprintResetPanel *self,
 {
   g_autoptr(GVariant) erased = g_variant_lookup_value (info, "erased", G_VARIANT_TYPE ("aa{sv}"));
   g_autoptr(GVariant) kept = g_variant_lookup_value (info, "kept", G_VARIANT_TYPE_STRING_ARRAY);
-  const char *reason = lookup_s (info, "reason");
+  const char *reason = imprint_lookup_str (info, "reason");
   GVariantIter iter;
   GVariant *part;
   const char *line;
   g_autofree char *pending_text = NULL;
 
-  self->supported = lookup_b (info, "supported");
-  self->pending = lookup_b (info, "pending");
+  self->supported = imprint_lookup_bool (info, "supported");
+  self->pending = imprint_lookup_bool (info, "pending");
 
   clear_rows (self);
   if (erased != NULL)
@@ -169,14 +148,14 @@ set_info (ImprintResetPanel *self,
       g_variant_iter_init (&iter, erased);
       while ((part = g_variant_iter_next_value (&iter)))
         {
-          const char *label = lookup_s (part, "label");
-          const char *definition = lookup_s (part, "definition");
+          const char *label = imprint_lookup_str (part, "label");
+          const char *definition = imprint_lookup_str (part, "definition");
           g_autofree char *where = NULL;
 
           if (*label)
             /* Translators: where an erased partition is defined, e.g. "Partition “root” · 50-root.conf" */
             where = g_strdup_printf (_("Partition “%s” · %s"), label, definition);
-          add_row (self, self->erased_group, "user-trash-symbolic", lookup_s (part, "description"),
+          add_row (self, self->erased_group, "user-trash-symbolic", imprint_lookup_str (part, "description"),
                    where ? where : definition);
           g_variant_unref (part);
         }
@@ -187,16 +166,18 @@ set_info (ImprintResetPanel *self,
       while (g_variant_iter_next (&iter, "&s", &line))
         add_row (self, self->kept_group, "emblem-ok-symbolic", line, NULL);
     }
+  /* What stays means little when nothing can be erased. */
   gtk_widget_set_visible (GTK_WIDGET (self->erased_group), erased != NULL && g_variant_n_children (erased) > 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->kept_group), kept != NULL && g_variant_n_children (kept) > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->kept_group),
+                          self->supported && kept != NULL && g_variant_n_children (kept) > 0);
 
   gtk_widget_set_visible (self->tpm_group, self->supported && !self->pending &&
-                                            lookup_b (info, "tpm-clear-supported"));
+                                            imprint_lookup_bool (info, "tpm-clear-supported"));
   gtk_widget_set_visible (GTK_WIDGET (self->confirm_group), self->supported && !self->pending);
   gtk_widget_set_visible (GTK_WIDGET (self->pending_group), self->pending);
   if (self->pending)
     {
-      if (lookup_b (info, "tpm-clear-pending"))
+      if (imprint_lookup_bool (info, "tpm-clear-pending"))
         pending_text = g_strdup (_("Everything listed below is erased, and the firmware is asked to clear the "
                                    "TPM, the next time this computer starts. Until then the reset can still "
                                    "be cancelled."));
@@ -206,7 +187,13 @@ set_info (ImprintResetPanel *self,
       adw_preferences_group_set_description (self->pending_group, pending_text);
     }
   if (!self->supported)
-    show_error (self, *reason ? reason : _("This computer cannot be reset from here."));
+    {
+      g_autofree char *text =
+        /* Translators: %s is the reason, a sentence */
+        g_strdup_printf (_("This computer cannot be reset here. %s"), reason);
+
+      show_error (self, *reason ? text : _("This computer cannot be reset here."));
+    }
   update_sensitivity (self);
 }
 

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-driver.h"
+#include "imprint-notice.h"
 #include "imprint-progress-view.h"
 #include "imprint-util.h"
 #include "imprint-window.h"
@@ -33,10 +34,12 @@ struct _ImprintUpdatePanel
   ImprintDriver       *driver;
   GCancellable        *cancellable;
   GPtrArray           *version_rows;
+  GVariant            *versions;     /* CheckForUpdates' last answer */
   char                *image_id;
   char                *current;
   char                *pending;
   char                *offered;      /* the version Update installs */
+  char                *installed;    /* what an update here installed */
   gboolean             supported;
   gboolean             updating;
   gboolean             setting_switch;
@@ -69,10 +72,9 @@ busy_pop (ImprintUpdatePanel *self)
 
 static void
 show_error (ImprintUpdatePanel *self,
-            const char         *sentence)
+            const char *sentence)
 {
-  gtk_label_set_label (self->error_label, sentence ? sentence : "");
-  gtk_widget_set_visible (self->error_group, sentence != NULL);
+  imprint_show_notice (self->error_group, self->error_label, sentence);
 }
 
 static void
@@ -98,6 +100,8 @@ update_sensitivity (ImprintUpdatePanel *self)
 {
   gtk_widget_set_sensitive (GTK_WIDGET (self->check_button), self->supported && !self->updating);
   gtk_widget_set_sensitive (GTK_WIDGET (self->update_button), self->supported && !self->updating);
+  if (self->updating)
+    gtk_widget_set_visible (GTK_WIDGET (self->update_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->auto_row), self->supported);
 }
 
@@ -116,43 +120,29 @@ show_pending (ImprintUpdatePanel *self)
 
 /* ---- status ----------------------------------------------------------- */
 
-static const char *
-lookup_s (GVariant   *dict,
-          const char *key)
-{
-  const char *value = NULL;
-
-  if (!g_variant_lookup (dict, key, "&s", &value))
-    return "";
-  return value;
-}
-
-static gboolean
-lookup_b (GVariant   *dict,
-          const char *key)
-{
-  gboolean value = FALSE;
-
-  g_variant_lookup (dict, key, "b", &value);
-  return value;
-}
-
 static void
 set_status (ImprintUpdatePanel *self,
             GVariant           *status)
 {
-  const char *other = lookup_s (status, "other-version");
-  const char *reason = lookup_s (status, "reason");
+  const char *other = imprint_lookup_str (status, "other-version");
+  const char *reason = imprint_lookup_str (status, "reason");
   g_autofree char *running = NULL;
   g_autofree char *other_text = NULL;
 
   g_free (self->image_id);
-  self->image_id = g_strdup (lookup_s (status, "image-id"));
+  self->image_id = g_strdup (imprint_lookup_str (status, "image-id"));
   g_free (self->current);
-  self->current = g_strdup (lookup_s (status, "current-version"));
+  self->current = g_strdup (imprint_lookup_str (status, "current-version"));
   g_free (self->pending);
-  self->pending = g_strdup (lookup_s (status, "pending-version"));
-  self->supported = lookup_b (status, "supported");
+  self->pending = g_strdup (imprint_lookup_str (status, "pending-version"));
+  /* The job's word counts until the slots say so too (sysupdated may
+   * still be finishing up when we ask). */
+  if (*self->pending == '\0' && self->installed != NULL)
+    {
+      g_free (self->pending);
+      self->pending = g_strdup (self->installed);
+    }
+  self->supported = imprint_lookup_bool (status, "supported");
 
   running = *self->current ? version_title (self, self->current) : g_strdup (_("Unknown"));
   adw_action_row_set_subtitle (self->running_row, running);
@@ -171,7 +161,7 @@ set_status (ImprintUpdatePanel *self,
   show_pending (self);
 
   self->setting_switch = TRUE;
-  gtk_switch_set_active (self->auto_switch, lookup_b (status, "automatic"));
+  gtk_switch_set_active (self->auto_switch, imprint_lookup_bool (status, "automatic"));
   self->setting_switch = FALSE;
 
   if (!self->supported)
@@ -220,17 +210,18 @@ version_state (GVariant   *v,
                const char *current,
                const char *pending)
 {
-  const char *version = lookup_s (v, "version");
+  const char *version = imprint_lookup_str (v, "version");
 
   if (g_str_equal (version, current))
     return g_strdup (_("Running now"));
-  if (lookup_b (v, "installed") && g_str_equal (version, pending))
+  /* The slots' labels know before sysupdate's list does. */
+  if (*pending && g_str_equal (version, pending))
     return g_strdup (_("Installed, starts after the next restart"));
-  if (lookup_b (v, "installed"))
+  if (imprint_lookup_bool (v, "installed"))
     return g_strdup (_("Installed"));
-  if (lookup_b (v, "available") && lookup_b (v, "newest"))
+  if (imprint_lookup_bool (v, "available") && imprint_lookup_bool (v, "newest"))
     return g_strdup (_("Available, the newest version"));
-  if (lookup_b (v, "available"))
+  if (imprint_lookup_bool (v, "available"))
     return g_strdup (_("Available"));
   return g_strdup ("");
 }
@@ -251,11 +242,16 @@ set_versions (ImprintUpdatePanel *self,
   GVariant *v;
   const char *best = NULL;
 
+  if (versions != self->versions)
+    {
+      g_clear_pointer (&self->versions, g_variant_unref);
+      self->versions = g_variant_ref (versions);
+    }
   clear_version_rows (self);
   g_variant_iter_init (&iter, versions);
   while ((v = g_variant_iter_next_value (&iter)))
     {
-      const char *version = lookup_s (v, "version");
+      const char *version = imprint_lookup_str (v, "version");
       g_autofree char *title = version_title (self, version);
       g_autofree char *state = version_state (v, self->current, self->pending);
       GtkWidget *row = adw_action_row_new ();
@@ -267,7 +263,7 @@ set_versions (ImprintUpdatePanel *self,
 
       /* Offer the newest version that is newer than what runs and than
        * what waits for a restart, and not installed yet. */
-      if (lookup_b (v, "available") && !lookup_b (v, "installed") &&
+      if (imprint_lookup_bool (v, "available") && !imprint_lookup_bool (v, "installed") &&
           strverscmp (version, self->current) > 0 &&
           (self->pending == NULL || strverscmp (version, self->pending) > 0) &&
           (best == NULL || strverscmp (version, best) > 0))
@@ -354,19 +350,25 @@ job_completed_cb (ImprintUpdatePanel *self)
     return;
   self->updating = FALSE;
   imprint_progress_view_set_finished (self->progress_view);
+  /* The outcome says it all now; the bar and Cancel are done. */
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_view), FALSE);
   if (imprint_driver_get_job_succeeded (self->driver))
     {
       g_autoptr(GVariant) result = job ? imprint_job_dup_result (job) : NULL;
-      const char *installed = result ? lookup_s (result, "version") : "";
+      const char *installed = result ? imprint_lookup_str (result, "version") : "";
 
       gtk_widget_set_visible (GTK_WIDGET (self->update_button), FALSE);
       if (*installed == '\0')
         gtk_label_set_label (self->result_label, _("This system is up to date."));
       else
         {
+          g_free (self->installed);
+          self->installed = g_strdup (installed);
           g_free (self->pending);
           self->pending = g_strdup (installed);
           show_pending (self);
+          if (self->versions != NULL)
+            set_versions (self, self->versions);
           gtk_label_set_label (self->result_label, _("The update is installed."));
         }
       gtk_widget_set_visible (GTK_WIDGET (self->result_label), TRUE);
@@ -375,11 +377,11 @@ job_completed_cb (ImprintUpdatePanel *self)
   else
     {
       const GError *error = imprint_driver_get_job_error (self->driver);
-      g_autofree char *label = g_strdup_printf (_("_Try Again to Update to Version %s"), self->offered);
 
       if (error != NULL)
         show_gerror (self, error);
-      gtk_button_set_label (self->update_button, label);
+      /* The same button tries again. */
+      gtk_widget_set_visible (GTK_WIDGET (self->update_button), TRUE);
     }
   update_sensitivity (self);
 }
@@ -401,6 +403,7 @@ update_started_cb (GObject      *object,
     {
       self->updating = FALSE;
       gtk_widget_set_visible (GTK_WIDGET (self->progress_view), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->update_button), TRUE);
       show_gerror (self, error);
       update_sensitivity (self);
       return;
@@ -509,6 +512,7 @@ imprint_update_panel_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->driver, self);
   g_clear_object (&self->driver);
   g_clear_pointer (&self->version_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->versions, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_UPDATE_PANEL);
 
   G_OBJECT_CLASS (imprint_update_panel_parent_class)->dispose (object);
@@ -523,6 +527,7 @@ imprint_update_panel_finalize (GObject *object)
   g_free (self->current);
   g_free (self->pending);
   g_free (self->offered);
+  g_free (self->installed);
 
   G_OBJECT_CLASS (imprint_update_panel_parent_class)->finalize (object);
 }
