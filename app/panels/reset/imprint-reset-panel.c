@@ -3,15 +3,12 @@
 
 #include <glib/gi18n.h>
 
-#include "imprint-driver.h"
-#include "imprint-notice.h"
-#include "imprint-util.h"
-#include "imprint-window.h"
+#include "imprint-panel.h"
 #include "reset/imprint-reset-panel.h"
 
 struct _ImprintResetPanel
 {
-  AdwApplicationWindow parent_instance;
+  ImprintPanel         parent_instance;
 
   GtkSpinner          *spinner;
   GtkWidget           *error_group;
@@ -27,15 +24,12 @@ struct _ImprintResetPanel
   AdwEntryRow         *confirm_row;
   GtkButton           *reset_button;
 
-  ImprintDriver       *driver;
-  GCancellable        *cancellable;
   GPtrArray           *rows;          /* (group, row) pairs shown from the info */
   gboolean             supported;
   gboolean             pending;
-  gboolean             busy;
 };
 
-G_DEFINE_FINAL_TYPE (ImprintResetPanel, imprint_reset_panel, ADW_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE (ImprintResetPanel, imprint_reset_panel, IMPRINT_TYPE_PANEL)
 
 const char *
 imprint_reset_panel_get_confirm_word (void)
@@ -45,30 +39,7 @@ imprint_reset_panel_get_confirm_word (void)
   return _("erase");
 }
 
-static void
-set_busy (ImprintResetPanel *self,
-          gboolean           busy)
-{
-  self->busy = busy;
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
-  gtk_spinner_set_spinning (self->spinner, busy);
-}
-
-static void
-show_error (ImprintResetPanel *self,
-            const char *sentence)
-{
-  imprint_show_notice (self->error_group, self->error_label, sentence);
-}
-
-static void
-show_gerror (ImprintResetPanel *self,
-             const GError      *error)
-{
-  g_autofree char *sentence = imprint_error_to_sentence_for (error, IMPRINT_TOPIC_RESET);
-
-  show_error (self, sentence);
-}
+#define show_error(self, sentence) imprint_panel_show_error (IMPRINT_PANEL (self), sentence)
 
 static gboolean
 confirmed (ImprintResetPanel *self)
@@ -83,12 +54,13 @@ confirmed (ImprintResetPanel *self)
 static void
 update_sensitivity (ImprintResetPanel *self)
 {
-  gboolean can_request = self->supported && !self->pending && !self->busy;
+  gboolean busy = imprint_panel_get_busy (IMPRINT_PANEL (self));
+  gboolean can_request = self->supported && !self->pending && !busy;
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->reset_button), can_request && confirmed (self));
   gtk_widget_set_sensitive (GTK_WIDGET (self->confirm_row), can_request);
   gtk_widget_set_sensitive (GTK_WIDGET (self->tpm_switch), can_request);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !self->busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), !busy);
 }
 
 static void
@@ -205,15 +177,11 @@ info_cb (GObject      *object,
   ImprintResetPanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) info = NULL;
-  g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!imprint_panel_call_finish (user_data, result, &reply))
     return;
-  set_busy (self, FALSE);
   if (reply == NULL)
     {
-      show_gerror (self, error);
       update_sensitivity (self);
       return;
     }
@@ -224,10 +192,8 @@ info_cb (GObject      *object,
 static void
 refresh_info (ImprintResetPanel *self)
 {
-  set_busy (self, TRUE);
+  imprint_panel_call (IMPRINT_PANEL (self), "GetFactoryResetInfo", g_variant_new ("(a{sv})", NULL), info_cb);
   update_sensitivity (self);
-  imprint_driver_call (self->driver, "GetFactoryResetInfo", g_variant_new ("(a{sv})", NULL),
-                       self->cancellable, info_cb, self);
 }
 
 /* ---- request, cancel, restart ---------------------------------------------- */
@@ -239,13 +205,9 @@ changed_cb (GObject      *object,
 {
   ImprintResetPanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!imprint_panel_call_finish (user_data, result, &reply))
     return;
-  if (reply == NULL)
-    show_gerror (self, error);
   /* Either way, show what is really pending now. */
   refresh_info (self);
   if (reply != NULL)
@@ -267,42 +229,25 @@ reset_clicked_cb (ImprintResetPanel *self)
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (gtk_widget_get_visible (self->tpm_group) && gtk_switch_get_active (self->tpm_switch))
     g_variant_builder_add (&options, "{sv}", "clear-tpm", g_variant_new_boolean (TRUE));
-  set_busy (self, TRUE);
+  imprint_panel_call (IMPRINT_PANEL (self), "RequestFactoryReset",
+                      g_variant_new ("(@a{sv})", g_variant_builder_end (&options)), changed_cb);
   update_sensitivity (self);
-  imprint_driver_call (self->driver, "RequestFactoryReset", g_variant_new ("(@a{sv})", g_variant_builder_end (&options)),
-                       self->cancellable, changed_cb, self);
 }
 
 static void
 cancel_clicked_cb (ImprintResetPanel *self)
 {
   show_error (self, NULL);
-  set_busy (self, TRUE);
+  imprint_panel_call (IMPRINT_PANEL (self), "CancelFactoryReset", g_variant_new ("(a{sv})", NULL), changed_cb);
   update_sensitivity (self);
-  imprint_driver_call (self->driver, "CancelFactoryReset", g_variant_new ("(a{sv})", NULL),
-                       self->cancellable, changed_cb, self);
-}
-
-static void
-reboot_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ImprintResetPanel *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (imprint_reboot_finish (result, &error) || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), TRUE);
-  show_error (self, _("The computer could not be restarted from here. Restart it from the system menu; "
-                      "the reset happens then."));
 }
 
 static void
 restart_clicked_cb (ImprintResetPanel *self)
 {
-  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), FALSE);
-  imprint_reboot_async (self->cancellable, reboot_cb, self);
+  imprint_panel_restart (IMPRINT_PANEL (self), GTK_WIDGET (self->restart_button),
+                         _("The computer could not be restarted from here. Restart it from the system menu; "
+                           "the reset happens then."));
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -312,9 +257,6 @@ imprint_reset_panel_dispose (GObject *object)
 {
   ImprintResetPanel *self = IMPRINT_RESET_PANEL (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->driver);
   g_clear_pointer (&self->rows, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_RESET_PANEL);
 
@@ -355,12 +297,10 @@ imprint_reset_panel_init (ImprintResetPanel *self)
 {
   g_autofree char *prompt = NULL;
 
-  imprint_window_ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->cancellable = g_cancellable_new ();
+  imprint_panel_set_widgets (IMPRINT_PANEL (self), IMPRINT_TOPIC_RESET, self->spinner,
+                             self->error_group, self->error_label);
   self->rows = g_ptr_array_new ();
-  self->driver = imprint_driver_new ();
 
   /* Translators: %s is the confirmation word, e.g. Type “erase” to confirm */
   prompt = g_strdup_printf (_("Type “%s” to confirm"), imprint_reset_panel_get_confirm_word ());

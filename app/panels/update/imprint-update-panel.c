@@ -5,16 +5,13 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "imprint-driver.h"
-#include "imprint-notice.h"
+#include "imprint-panel.h"
 #include "imprint-progress-view.h"
-#include "imprint-util.h"
-#include "imprint-window.h"
 #include "update/imprint-update-panel.h"
 
 struct _ImprintUpdatePanel
 {
-  AdwApplicationWindow parent_instance;
+  ImprintPanel         parent_instance;
 
   GtkSpinner          *spinner;
   GtkWidget           *error_group;
@@ -31,8 +28,7 @@ struct _ImprintUpdatePanel
   AdwActionRow        *auto_row;
   GtkSwitch           *auto_switch;
 
-  ImprintDriver       *driver;
-  GCancellable        *cancellable;
+  ImprintDriver       *driver;        /* the panel's */
   GPtrArray           *version_rows;
   GVariant            *versions;     /* CheckForUpdates' last answer */
   char                *image_id;
@@ -43,48 +39,13 @@ struct _ImprintUpdatePanel
   gboolean             supported;
   gboolean             updating;
   gboolean             setting_switch;
-  guint                busy;
 };
 
-G_DEFINE_FINAL_TYPE (ImprintUpdatePanel, imprint_update_panel, ADW_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE (ImprintUpdatePanel, imprint_update_panel, IMPRINT_TYPE_PANEL)
 
 static void refresh_status (ImprintUpdatePanel *self);
 
-static void
-busy_push (ImprintUpdatePanel *self)
-{
-  if (self->busy++ == 0)
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
-      gtk_spinner_start (self->spinner);
-    }
-}
-
-static void
-busy_pop (ImprintUpdatePanel *self)
-{
-  if (--self->busy == 0)
-    {
-      gtk_spinner_stop (self->spinner);
-      gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
-    }
-}
-
-static void
-show_error (ImprintUpdatePanel *self,
-            const char *sentence)
-{
-  imprint_show_notice (self->error_group, self->error_label, sentence);
-}
-
-static void
-show_gerror (ImprintUpdatePanel *self,
-             const GError       *error)
-{
-  g_autofree char *sentence = imprint_error_to_sentence_for (error, IMPRINT_TOPIC_UPDATE);
-
-  show_error (self, sentence);
-}
+#define show_error(self, sentence) imprint_panel_show_error (IMPRINT_PANEL (self), sentence)
 
 static char *
 version_title (ImprintUpdatePanel *self,
@@ -180,17 +141,9 @@ status_cb (GObject      *object,
   ImprintUpdatePanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) status = NULL;
-  g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!imprint_panel_call_finish (user_data, result, &reply) || reply == NULL)
     return;
-  busy_pop (self);
-  if (reply == NULL)
-    {
-      show_gerror (self, error);
-      return;
-    }
   g_variant_get (reply, "(@a{sv})", &status);
   set_status (self, status);
 }
@@ -198,9 +151,7 @@ status_cb (GObject      *object,
 static void
 refresh_status (ImprintUpdatePanel *self)
 {
-  busy_push (self);
-  imprint_driver_call (self->driver, "GetUpdateStatus", g_variant_new ("(a{sv})", NULL),
-                       self->cancellable, status_cb, self);
+  imprint_panel_call (IMPRINT_PANEL (self), "GetUpdateStatus", g_variant_new ("(a{sv})", NULL), status_cb);
 }
 
 /* ---- check ------------------------------------------------------------ */
@@ -304,16 +255,13 @@ check_cb (GObject      *object,
   ImprintUpdatePanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) versions = NULL;
-  g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!imprint_panel_call_finish (user_data, result, &reply))
     return;
-  busy_pop (self);
   gtk_widget_set_sensitive (GTK_WIDGET (self->check_button), self->supported && !self->updating);
   if (reply == NULL)
     {
-      show_gerror (self, error);
+      gtk_widget_set_visible (GTK_WIDGET (self->result_label), FALSE);
       return;
     }
   versions = g_variant_get_child_value (reply, 0);
@@ -327,9 +275,7 @@ check_clicked_cb (ImprintUpdatePanel *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->check_button), FALSE);
   gtk_label_set_label (self->result_label, _("Looking for new versions…"));
   gtk_widget_set_visible (GTK_WIDGET (self->result_label), TRUE);
-  busy_push (self);
-  imprint_driver_call (self->driver, "CheckForUpdates", g_variant_new ("(a{sv})", NULL),
-                       self->cancellable, check_cb, self);
+  imprint_panel_call (IMPRINT_PANEL (self), "CheckForUpdates", g_variant_new ("(a{sv})", NULL), check_cb);
 }
 
 /* ---- update ----------------------------------------------------------- */
@@ -379,7 +325,7 @@ job_completed_cb (ImprintUpdatePanel *self)
       const GError *error = imprint_driver_get_job_error (self->driver);
 
       if (error != NULL)
-        show_gerror (self, error);
+        imprint_panel_show_gerror (IMPRINT_PANEL (self), error);
       /* The same button tries again. */
       gtk_widget_set_visible (GTK_WIDGET (self->update_button), TRUE);
     }
@@ -398,13 +344,13 @@ update_started_cb (GObject      *object,
   job = imprint_driver_start_job_finish (IMPRINT_DRIVER (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  busy_pop (self);
+  imprint_panel_busy_pop (IMPRINT_PANEL (self));
   if (job == NULL)
     {
       self->updating = FALSE;
       gtk_widget_set_visible (GTK_WIDGET (self->progress_view), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->update_button), TRUE);
-      show_gerror (self, error);
+      imprint_panel_show_gerror (IMPRINT_PANEL (self), error);
       update_sensitivity (self);
       return;
     }
@@ -432,10 +378,11 @@ update_clicked_cb (ImprintUpdatePanel *self)
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&options, "{sv}", "locale", g_variant_new_string (setlocale (LC_MESSAGES, NULL)));
-  busy_push (self);
+  imprint_panel_busy_push (IMPRINT_PANEL (self));
   imprint_driver_start_job_async (self->driver, "Update",
                                   g_variant_new ("(s@a{sv})", self->offered, g_variant_builder_end (&options)),
-                                  self->cancellable, update_started_cb, self);
+                                  imprint_panel_get_cancellable (IMPRINT_PANEL (self)),
+                                  update_started_cb, self);
 }
 
 /* ---- automatic updates, restart ------------------------------------------ */
@@ -447,17 +394,13 @@ automatic_cb (GObject      *object,
 {
   ImprintUpdatePanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!imprint_panel_call_finish (user_data, result, &reply))
     return;
-  busy_pop (self);
   gtk_widget_set_sensitive (GTK_WIDGET (self->auto_switch), TRUE);
   if (reply == NULL)
     {
       /* Show what is really set, not what was asked for. */
-      show_gerror (self, error);
       self->setting_switch = TRUE;
       gtk_switch_set_active (self->auto_switch, !gtk_switch_get_active (self->auto_switch));
       self->setting_switch = FALSE;
@@ -471,32 +414,17 @@ auto_switch_cb (ImprintUpdatePanel *self)
     return;
   show_error (self, NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->auto_switch), FALSE);
-  busy_push (self);
-  imprint_driver_call (self->driver, "SetAutomaticUpdates",
-                       g_variant_new ("(ba{sv})", gtk_switch_get_active (self->auto_switch), NULL),
-                       self->cancellable, automatic_cb, self);
-}
-
-static void
-reboot_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ImprintUpdatePanel *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (imprint_reboot_finish (result, &error) || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), TRUE);
-  show_error (self, _("The computer could not be restarted from here. Restart it from the system menu "
-                      "to start using the new version."));
+  imprint_panel_call (IMPRINT_PANEL (self), "SetAutomaticUpdates",
+                      g_variant_new ("(ba{sv})", gtk_switch_get_active (self->auto_switch), NULL),
+                      automatic_cb);
 }
 
 static void
 restart_clicked_cb (ImprintUpdatePanel *self)
 {
-  gtk_widget_set_sensitive (GTK_WIDGET (self->restart_button), FALSE);
-  imprint_reboot_async (self->cancellable, reboot_cb, self);
+  imprint_panel_restart (IMPRINT_PANEL (self), GTK_WIDGET (self->restart_button),
+                         _("The computer could not be restarted from here. Restart it from the system menu "
+                           "to start using the new version."));
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -506,11 +434,9 @@ imprint_update_panel_dispose (GObject *object)
 {
   ImprintUpdatePanel *self = IMPRINT_UPDATE_PANEL (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
   if (self->driver != NULL)
     g_signal_handlers_disconnect_by_data (self->driver, self);
-  g_clear_object (&self->driver);
+  self->driver = NULL;
   g_clear_pointer (&self->version_rows, g_ptr_array_unref);
   g_clear_pointer (&self->versions, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_UPDATE_PANEL);
@@ -567,12 +493,12 @@ imprint_update_panel_class_init (ImprintUpdatePanelClass *klass)
 static void
 imprint_update_panel_init (ImprintUpdatePanel *self)
 {
-  imprint_window_ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  imprint_panel_set_widgets (IMPRINT_PANEL (self), IMPRINT_TOPIC_UPDATE, self->spinner,
+                             self->error_group, self->error_label);
 
-  self->cancellable = g_cancellable_new ();
   self->version_rows = g_ptr_array_new ();
-  self->driver = imprint_driver_new ();
+  self->driver = imprint_panel_get_driver (IMPRINT_PANEL (self));
   g_signal_connect_swapped (self->driver, "job-log", G_CALLBACK (job_log_cb), self);
   g_signal_connect_swapped (self->driver, "job-completed", G_CALLBACK (job_completed_cb), self);
   imprint_progress_view_set_texts (self->progress_view,
