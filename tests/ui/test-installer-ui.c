@@ -921,25 +921,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  const char *localedir = g_getenv ("IMPRINT_TEST_LOCALEDIR");
-
-  setlocale (LC_ALL, "C.UTF-8");
-  g_setenv ("LANGUAGE", "en_US", TRUE);
-  imprint_i18n_init (localedir ? localedir : LOCALEDIR);
-
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
+  if (!ui_test_init (&argc, &argv))
     {
       g_print ("1..0 # SKIP no display\n");
       return 77;
     }
-  adw_init ();
-  g_object_set (gtk_settings_get_default (),
-                "gtk-enable-animations", FALSE,
-                "gtk-font-name", "Cantarell 11",
-                "gtk-icon-theme-name", "Adwaita",
-                NULL);
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
 
   shot_dir = g_getenv ("IMPRINT_SCREENSHOT_DIR");
 

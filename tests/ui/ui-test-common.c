@@ -3,7 +3,36 @@
  * names, Tab reachability, PNGs of a window. */
 #include "config.h"
 
+#include <locale.h>
+
+#include "imprint-util.h"
 #include "ui-test-common.h"
+
+/* English, the app's translations from the build tree, GTK and
+ * libadwaita with fixed settings (no animations, one font, light).
+ * FALSE when there is no display. */
+gboolean
+ui_test_init (int    *argc,
+              char ***argv)
+{
+  const char *localedir = g_getenv ("IMPRINT_TEST_LOCALEDIR");
+
+  setlocale (LC_ALL, "C.UTF-8");
+  g_setenv ("LANGUAGE", "en_US", TRUE);
+  imprint_i18n_init (localedir ? localedir : LOCALEDIR);
+
+  g_test_init (argc, argv, NULL);
+  if (!gtk_init_check ())
+    return FALSE;
+  adw_init ();
+  g_object_set (gtk_settings_get_default (),
+                "gtk-enable-animations", FALSE,
+                "gtk-font-name", "Cantarell 11",
+                "gtk-icon-theme-name", "Adwaita",
+                NULL);
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
+  return TRUE;
+}
 
 /* ---- main loop helpers -------------------------------------------------- */
 

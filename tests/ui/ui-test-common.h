@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 
 typedef gboolean (*Condition) (gpointer data);
 
+gboolean   ui_test_init        (int        *argc,
+                                char     ***argv);
+
 /* Main loop */
 void       settle              (guint       ms);
 gboolean   wait_for_ms         (Condition   cond,
