@@ -33,6 +33,7 @@ CASES = [
     ('/panels/reset/request-and-cancel', '_empty', None, {}),
     ('/panels/reset/denied', '_empty', None, {'deny_reset': True}),
     ('/panels/reset/unsupported', '_empty', None, {'no_factory_reset': True}),
+    ('/panels/reset/german', '_empty', None, {}),
 ]
 
 

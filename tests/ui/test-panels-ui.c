@@ -464,6 +464,28 @@ test_reset_unsupported (void)
   gtk_window_destroy (window);
 }
 
+/* The panels in German (po/de.po): the word to type is translated too. */
+static void
+test_reset_german (void)
+{
+  extern int _nl_msg_cat_cntr;
+  GtkWindow *window;
+
+  g_setenv ("LANGUAGE", "de", TRUE);
+  _nl_msg_cat_cntr++;
+  window = reset_panel ();
+  g_assert_cmpstr (imprint_reset_panel_get_confirm_word (), ==, "löschen");
+  g_assert_cmpstr (gtk_window_get_title (window), ==, "Auf Werkseinstellungen zurücksetzen");
+  gtk_editable_set_text (GTK_EDITABLE (R ("confirm_row")), "erase");
+  g_assert_false (gtk_widget_is_sensitive (R ("reset_button")));
+  gtk_editable_set_text (GTK_EDITABLE (R ("confirm_row")), "Löschen");
+  g_assert_true (gtk_widget_is_sensitive (R ("reset_button")));
+  snap (window, "reset-de-2-confirmed");
+  gtk_window_destroy (window);
+  g_setenv ("LANGUAGE", "en_US", TRUE);
+  _nl_msg_cat_cntr++;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -483,5 +505,6 @@ main (int   argc,
   g_test_add_func ("/panels/reset/request-and-cancel", test_reset_request_and_cancel);
   g_test_add_func ("/panels/reset/denied", test_reset_denied);
   g_test_add_func ("/panels/reset/unsupported", test_reset_unsupported);
+  g_test_add_func ("/panels/reset/german", test_reset_german);
   return g_test_run ();
 }
