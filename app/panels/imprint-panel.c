@@ -132,6 +132,24 @@ imprint_panel_call_finish (gpointer       self,
   return TRUE;
 }
 
+static void
+grab_focus_once_cb (GtkWidget *widget)
+{
+  g_signal_handlers_disconnect_by_func (widget, grab_focus_once_cb, NULL);
+  gtk_widget_grab_focus (widget);
+}
+
+/* Keyboard users land on what comes next. A widget just made visible is
+ * not mapped yet, and GTK 4.8 trips over focus given before that. */
+void
+imprint_panel_focus_when_mapped (GtkWidget *widget)
+{
+  if (gtk_widget_get_mapped (widget))
+    gtk_widget_grab_focus (widget);
+  else
+    g_signal_connect (widget, "map", G_CALLBACK (grab_focus_once_cb), NULL);
+}
+
 /* ---- restart ------------------------------------------------------------ */
 
 typedef struct {

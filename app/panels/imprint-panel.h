@@ -50,6 +50,9 @@ gboolean       imprint_panel_call_finish   (gpointer             self,
                                             GAsyncResult        *result,
                                             GVariant           **ret_reply);
 
+/* Moves the keyboard focus to @widget, now or once it is shown. */
+void           imprint_panel_focus_when_mapped (GtkWidget       *widget);
+
 /* Restarts the computer; when that fails, @button is sensitive again and
  * @failure is shown. */
 void           imprint_panel_restart       (ImprintPanel        *self,

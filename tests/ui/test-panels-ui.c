@@ -245,6 +245,8 @@ test_update_check_and_update (void)
   g_assert_nonnull (strstr (adw_preferences_group_get_description (ADW_PREFERENCES_GROUP (U ("pending_group"))),
                             "Version 2 is installed"));
   g_assert_false (gtk_widget_get_visible (U ("update_button")));
+  settle (200);
+  g_assert_true (focus_within (window, U ("restart_button")));
   check_names (GTK_WIDGET (window), "update, done");
   assert_reachable (window, U ("restart_button"), "Restart Now");
   snap (window, "update-5-restart");
@@ -405,6 +407,8 @@ test_reset_request_and_cancel (void)
   g_assert_true (daemon_flag ("GetFactoryResetInfo", "tpm-clear-pending"));
   wait_text (R ("pending_group"), "clear the TPM");
   g_assert_false (gtk_widget_get_visible (R ("confirm_group")));
+  settle (200);
+  g_assert_true (focus_within (window, R ("cancel_button")));
   check_names (GTK_WIDGET (window), "reset, pending");
   assert_reachable (window, R ("cancel_button"), "Cancel the Reset");
   assert_reachable (window, R ("restart_button"), "Restart Now");
@@ -422,6 +426,8 @@ test_reset_request_and_cancel (void)
   g_assert_false (daemon_flag ("GetFactoryResetInfo", "tpm-clear-pending"));
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "");
   g_assert_false (gtk_widget_is_sensitive (button));
+  settle (200);
+  g_assert_true (focus_within (window, entry));
   gtk_window_destroy (window);
 }
 

@@ -34,6 +34,8 @@ gboolean   has_accessible_name (GtkWidget  *w);
 /* Fails the test for each visible, sensitive control without a name. */
 void       check_names         (GtkWidget  *w,
                                 const char *page);
+gboolean   focus_within        (GtkWindow  *window,
+                                GtkWidget  *widget);
 gboolean   tab_reaches         (GtkWindow  *window,
                                 GtkWidget  *target);
 void       assert_reachable    (GtkWindow  *window,

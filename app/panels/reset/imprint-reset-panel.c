@@ -113,6 +113,8 @@ set_info (ImprintResetPanel *self,
 
   self->supported = imprint_lookup_bool (info, "supported");
   self->pending = imprint_lookup_bool (info, "pending");
+  /* Before anything is shown: what is shown may take the focus. */
+  update_sensitivity (self);
 
   clear_rows (self);
   if (erased != NULL)
@@ -214,6 +216,9 @@ changed_cb (GObject      *object,
     {
       gtk_editable_set_text (GTK_EDITABLE (self->confirm_row), "");
       gtk_switch_set_active (self->tpm_switch, FALSE);
+      /* After a request the way back; after a cancel, the form again. */
+      imprint_panel_focus_when_mapped (self->pending ? GTK_WIDGET (self->confirm_row)
+                                                     : GTK_WIDGET (self->cancel_button));
     }
 }
 

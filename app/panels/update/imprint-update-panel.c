@@ -313,6 +313,7 @@ job_completed_cb (ImprintUpdatePanel *self)
           g_free (self->pending);
           self->pending = g_strdup (installed);
           show_pending (self);
+          imprint_panel_focus_when_mapped (GTK_WIDGET (self->restart_button));
           if (self->versions != NULL)
             set_versions (self, self->versions);
           gtk_label_set_label (self->result_label, _("The update is installed."));
