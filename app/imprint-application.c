@@ -6,6 +6,8 @@
 #include "imprint-application.h"
 #include "imprint-driver.h"
 #include "imprint-window.h"
+#include "reset/imprint-reset-panel.h"
+#include "update/imprint-update-panel.h"
 
 struct _ImprintApplication
 {
@@ -20,6 +22,7 @@ struct _ImprintApplication
   gboolean  include_loop;
   gboolean  setup;
   char     *setup_target;
+  char     *panel;      /* --panel: a settings panel instead of the installer */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintApplication, imprint_application, ADW_TYPE_APPLICATION)
@@ -45,6 +48,23 @@ imprint_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "definitions", "^ay", &self->definitions);
   g_variant_dict_lookup (options, "setup", "b", &self->setup);
   g_variant_dict_lookup (options, "setup-target", "^ay", &self->setup_target);
+  g_variant_dict_lookup (options, "panel", "s", &self->panel);
+
+  if (self->panel != NULL)
+    {
+      g_autofree char *id = NULL;
+
+      if (!g_str_equal (self->panel, "update") && !g_str_equal (self->panel, "reset"))
+        {
+          g_printerr (_("Unknown panel “%s”: use “update” or “reset”.\n"), self->panel);
+          return 2;
+        }
+      /* Each panel is its own application (its desktop file's id), so it
+       * opens next to a running installer instead of raising it. */
+      id = g_strdup_printf ("%s.%s", IMPRINT_APP_ID, g_str_equal (self->panel, "update") ? "Update" : "Reset");
+      g_application_set_application_id (app, id);
+      g_application_set_resource_base_path (app, "/dev/imprint/Imprint");
+    }
 
   return -1;
 }
@@ -87,6 +107,17 @@ imprint_application_activate (GApplication *app)
   if (window != NULL)
     {
       gtk_window_present (window);
+      return;
+    }
+
+  if (g_strcmp0 (self->panel, "update") == 0)
+    {
+      gtk_window_present (GTK_WINDOW (imprint_update_panel_new (GTK_APPLICATION (app))));
+      return;
+    }
+  if (g_strcmp0 (self->panel, "reset") == 0)
+    {
+      gtk_window_present (GTK_WINDOW (imprint_reset_panel_new (GTK_APPLICATION (app))));
       return;
     }
 
@@ -135,6 +166,7 @@ imprint_application_finalize (GObject *object)
   g_free (self->source_root_hash);
   g_free (self->definitions);
   g_free (self->setup_target);
+  g_free (self->panel);
 
   G_OBJECT_CLASS (imprint_application_parent_class)->finalize (object);
 }
@@ -173,6 +205,8 @@ imprint_application_init (ImprintApplication *self)
       N_("Set up this system: language, keyboard, time zone, name and the first account"), NULL },
     { "setup-target", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Set up the installed system whose root directory is mounted here"), N_("DIRECTORY") },
+    { "panel", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Open a settings panel instead of the installer: update or reset"), N_("PANEL") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Show the version and exit"), NULL },
     { NULL }

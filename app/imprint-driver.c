@@ -713,7 +713,7 @@ job_proxy_cb (GObject      *object,
 }
 
 static void
-install_cb (GObject      *object,
+job_started_cb (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
@@ -739,16 +739,38 @@ install_cb (GObject      *object,
                          g_object_ref (task));
 }
 
-/* Starts @method, which returns a Job path, listening to the job's signals
- * before the call so a fast job cannot finish unseen. */
-static void
-start_job (ImprintDriver *self,
-           GTask         *task,
-           const char    *method,
-           GVariant      *parameters)
+/* Starts @method, which answers with a Job's path, and follows that job:
+ * its signals are subscribed to before the call and buffered until the
+ * path is known, so a fast job cannot finish unseen. A finished job is
+ * forgotten when the next one starts (a panel may update twice). */
+void
+imprint_driver_start_job_async (ImprintDriver       *self,
+                                const char          *method,
+                                GVariant            *parameters,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
 {
-  GDBusConnection *bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
+  g_autoptr(GTask) task = NULL;
+  GDBusConnection *bus;
 
+  g_return_if_fail (IMPRINT_IS_DRIVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, imprint_driver_start_job_async);
+  g_variant_ref_sink (parameters);
+
+  if (self->job != NULL && self->job_finished)
+    imprint_driver_reset_job (self);
+  if (self->manager == NULL || self->job != NULL || self->job_path != NULL)
+    {
+      g_variant_unref (parameters);
+      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The system service is not ready, or still busy."));
+      return;
+    }
+
+  bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
   self->job_early_events = g_ptr_array_new_with_free_func (job_event_free);
   self->job_subscription =
     g_dbus_connection_signal_subscribe (bus,
@@ -757,7 +779,22 @@ start_job (ImprintDriver *self,
                                         NULL, NULL, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         job_signal_cb, self, NULL);
-  imprint_driver_call (self, method, parameters, g_task_get_cancellable (task), install_cb, task);
+  imprint_driver_call (self, method, parameters, cancellable, job_started_cb, g_steal_pointer (&task));
+  g_variant_unref (parameters);
+}
+
+ImprintJob *
+imprint_driver_start_job_finish (ImprintDriver  *self,
+                                 GAsyncResult   *result,
+                                 GError        **error)
+{
+  ImprintJob *job = g_task_propagate_pointer (G_TASK (result), error);
+
+  /* A failed start leaves no job: forget the subscription so a retry can
+   * start afresh. */
+  if (job == NULL)
+    imprint_driver_reset_job (self);
+  return job;
 }
 
 void
@@ -766,20 +803,17 @@ imprint_driver_install_async (ImprintDriver       *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   GVariantBuilder b;
   const char *target;
 
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, imprint_driver_install_async);
-
   target = imprint_driver_get_target_device (self);
   if (self->manager == NULL || target == NULL || self->recovery_key == NULL ||
       self->job != NULL || self->job_path != NULL)
     {
-      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+      g_task_report_new_error (self, callback, user_data, imprint_driver_install_async,
+                               IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("The installation is not ready to start."));
       return;
     }
@@ -793,8 +827,10 @@ imprint_driver_install_async (ImprintDriver       *self,
   g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
 
   imprint_driver_append_log (self, _("Starting the installation"));
-  start_job (self, g_steal_pointer (&task), "Install",
-             g_variant_new ("(ss@a{sv})", self->source, target, g_variant_builder_end (&b)));
+  imprint_driver_start_job_async (self, "Install",
+                                  g_variant_new ("(ss@a{sv})", self->source, target,
+                                                 g_variant_builder_end (&b)),
+                                  cancellable, callback, user_data);
 }
 
 ImprintJob *
@@ -802,13 +838,7 @@ imprint_driver_install_finish (ImprintDriver  *self,
                                GAsyncResult   *result,
                                GError        **error)
 {
-  ImprintJob *job = g_task_propagate_pointer (G_TASK (result), error);
-
-  /* A failed start leaves no job: forget the subscription so a retry can
-   * start afresh. */
-  if (job == NULL)
-    imprint_driver_reset_job (self);
-  return job;
+  return imprint_driver_start_job_finish (self, result, error);
 }
 
 ImprintJob *
@@ -1052,25 +1082,22 @@ imprint_driver_apply_setup_async (ImprintDriver       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, imprint_driver_apply_setup_async);
 
   if (self->manager == NULL || self->setup_target == NULL || self->password == NULL ||
       self->job != NULL || self->job_path != NULL)
     {
-      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+      g_task_report_new_error (self, callback, user_data, imprint_driver_apply_setup_async,
+                               IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("The setup is not ready to start."));
       return;
     }
 
   imprint_driver_append_log (self, _("Starting the setup"));
-  start_job (self, g_steal_pointer (&task), "ApplySetup",
-             g_variant_new ("(s@a{sv}a{sv})", self->setup_target,
-                            imprint_driver_build_setup_settings (self), NULL));
+  imprint_driver_start_job_async (self, "ApplySetup",
+                                  g_variant_new ("(s@a{sv}a{sv})", self->setup_target,
+                                                 imprint_driver_build_setup_settings (self), NULL),
+                                  cancellable, callback, user_data);
 }
 
 ImprintJob *

@@ -97,6 +97,16 @@ void            imprint_driver_install_async         (ImprintDriver        *self
 ImprintJob     *imprint_driver_install_finish        (ImprintDriver        *self,
                                                       GAsyncResult         *result,
                                                       GError              **error);
+/* Any method that answers with a Job (Update, ...), followed the same way */
+void            imprint_driver_start_job_async       (ImprintDriver        *self,
+                                                      const char           *method,
+                                                      GVariant             *parameters,
+                                                      GCancellable         *cancellable,
+                                                      GAsyncReadyCallback   callback,
+                                                      gpointer              user_data);
+ImprintJob     *imprint_driver_start_job_finish      (ImprintDriver        *self,
+                                                      GAsyncResult         *result,
+                                                      GError              **error);
 ImprintJob     *imprint_driver_get_job               (ImprintDriver        *self);
 gboolean        imprint_driver_get_job_finished      (ImprintDriver        *self);
 gboolean        imprint_driver_get_job_succeeded     (ImprintDriver        *self);

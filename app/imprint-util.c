@@ -99,11 +99,35 @@ error_headline (const GError *error)
   return _("Something went wrong.");
 }
 
+/* The update and reset errors of imprintd are whole sentences already
+ * ("The update server cannot be reached..."): they stand alone, under a
+ * headline only when the daemon said nothing. */
+static char *
+panel_sentence (const GError *error,
+                const char   *headline)
+{
+  if (g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED) ||
+      g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_AUTH_DISMISSED) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    return g_strdup (error_headline (error));
+  if (error->domain == G_DBUS_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    return g_strdup (_("The system service stopped or could not be started."));
+  /* A cancel asked for: say what it left behind, in the same words
+   * whichever layer noticed it. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED))
+    return g_strdup (headline);
+  if (error->message != NULL && error->message[0] != '\0')
+    return g_strdup (error->message);
+  return g_strdup (headline);
+}
+
 /* Errors from imprintd become sentences: a headline chosen by code, then
  * the daemon's own (translated) explanation. D-Bus error names are never
  * shown; a message from an unregistered remote error is stripped first. */
 char *
-imprint_error_to_sentence (const GError *error)
+imprint_error_to_sentence_for (const GError *error,
+                               ImprintTopic  topic)
 {
   g_autoptr(GError) copy = NULL;
   const char *headline;
@@ -113,6 +137,12 @@ imprint_error_to_sentence (const GError *error)
   copy = g_error_copy (error);
   if (g_dbus_error_is_remote_error (copy))
     g_dbus_error_strip_remote_error (copy);
+  if (topic == IMPRINT_TOPIC_UPDATE)
+    return panel_sentence (copy, g_error_matches (copy, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED)
+                                 ? _("The update was cancelled. The running system is unchanged.")
+                                 : _("The update failed."));
+  if (topic == IMPRINT_TOPIC_RESET)
+    return panel_sentence (copy, _("The factory reset could not be requested."));
   headline = error_headline (copy);
 
   /* The daemon's own words follow the headline; messages GLib made up
@@ -127,6 +157,12 @@ imprint_error_to_sentence (const GError *error)
       !g_str_equal (copy->message, headline))
     return g_strdup_printf ("%s %s", headline, copy->message);
   return g_strdup (headline);
+}
+
+char *
+imprint_error_to_sentence (const GError *error)
+{
+  return imprint_error_to_sentence_for (error, IMPRINT_TOPIC_INSTALL);
 }
 
 char *
@@ -179,9 +215,11 @@ imprint_format_time_left (gint64 seconds)
     }
 }
 
-static const char *
-lookup_str (GVariant   *dict,
-            const char *key)
+/* A string or boolean from an a{sv} imprintd answered; "" or FALSE when
+ * it is missing. */
+const char *
+imprint_lookup_str (GVariant   *dict,
+                    const char *key)
 {
   const char *value = NULL;
 
@@ -190,12 +228,22 @@ lookup_str (GVariant   *dict,
   return value;
 }
 
+gboolean
+imprint_lookup_bool (GVariant   *dict,
+                     const char *key)
+{
+  gboolean value = FALSE;
+
+  g_variant_lookup (dict, key, "b", &value);
+  return value;
+}
+
 char *
 imprint_disk_dup_title (GVariant *disk)
 {
-  const char *vendor = lookup_str (disk, "vendor");
-  const char *model = lookup_str (disk, "model");
-  const char *device = lookup_str (disk, "device");
+  const char *vendor = imprint_lookup_str (disk, "vendor");
+  const char *model = imprint_lookup_str (disk, "model");
+  const char *device = imprint_lookup_str (disk, "device");
   guint64 size = 0;
   g_autofree char *size_str = NULL;
   g_autofree char *name = NULL;
@@ -219,8 +267,8 @@ imprint_disk_dup_title (GVariant *disk)
 char *
 imprint_disk_dup_description (GVariant *disk)
 {
-  const char *contents = lookup_str (disk, "contents");
-  const char *device = lookup_str (disk, "device");
+  const char *contents = imprint_lookup_str (disk, "contents");
+  const char *device = imprint_lookup_str (disk, "device");
 
   if (*contents == '\0')
     return g_strdup (device);
@@ -231,7 +279,7 @@ imprint_disk_dup_description (GVariant *disk)
 const char *
 imprint_disk_get_icon_name (GVariant *disk)
 {
-  const char *transport = lookup_str (disk, "transport");
+  const char *transport = imprint_lookup_str (disk, "transport");
   gboolean rotational = FALSE;
 
   g_variant_lookup (disk, "rotational", "b", &rotational);
@@ -425,4 +473,53 @@ imprint_user_name_problem (const char *name)
     if (g_str_equal (name, reserved_user_names[i]))
       return _("That name is reserved for the system.");
   return NULL;
+}
+
+/* ---- restart ------------------------------------------------------------ */
+
+static void
+reboot_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Restarts the computer through systemd-logind, which asks polkit (and so
+ * the person) itself when others are logged in. */
+void
+imprint_reboot_async (GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GDBusConnection) bus = NULL;
+  GError *error = NULL;
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, cancellable, &error);
+  if (bus == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_dbus_connection_call (bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                          "org.freedesktop.login1.Manager", "Reboot",
+                          g_variant_new ("(b)", TRUE), NULL,
+                          G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1,
+                          cancellable, reboot_done_cb, g_steal_pointer (&task));
+}
+
+gboolean
+imprint_reboot_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -386,8 +386,8 @@ imprint_window_class_init (ImprintWindowClass *klass)
 
 /* Style and icons of the app, once per display, whoever hosts the window
  * (the application, a settings panel, the UI tests). */
-static void
-ensure_style (void)
+void
+imprint_window_ensure_style (void)
 {
   static gboolean done;
   g_autoptr(GtkCssProvider) css = NULL;
@@ -408,7 +408,7 @@ ensure_style (void)
 static void
 imprint_window_init (ImprintWindow *self)
 {
-  ensure_style ();
+  imprint_window_ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
   self->pages = g_ptr_array_new_with_free_func (g_object_unref);
   translate_chrome (self);

@@ -20,6 +20,8 @@ ImprintPage   *imprint_window_get_page         (ImprintWindow      *self,
                                                 const char         *id);
 void           imprint_window_set_language     (ImprintWindow      *self,
                                                 const char         *locale);
+/* The app's style and icons, for any window of it (panels too). */
+void           imprint_window_ensure_style     (void);
 
 void           imprint_window_start_setup      (ImprintWindow      *self,
                                                 const char         *target,

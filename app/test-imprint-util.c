@@ -49,6 +49,40 @@ test_error_unregistered (void)
   g_assert_cmpstr (sentence, ==, "The installer service stopped or could not be started.");
 }
 
+/* The panels' sentences: the daemon's own when it gave one (its update
+ * and reset errors are whole sentences), else the topic's headline. */
+static void
+test_error_topics (void)
+{
+  g_autoptr(GError) remote = NULL;
+  g_autoptr(GError) cancelled = NULL;
+  g_autoptr(GError) gone = NULL;
+  g_autoptr(GError) denied = NULL;
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+  remote = g_dbus_error_new_for_dbus_error (imprint_error_to_dbus_name (IMPRINT_ERROR_UNAVAILABLE),
+                                            "The update server cannot be reached.");
+  a = imprint_error_to_sentence_for (remote, IMPRINT_TOPIC_UPDATE);
+  g_assert_cmpstr (a, ==, "The update server cannot be reached.");
+  b = imprint_error_to_sentence_for (remote, IMPRINT_TOPIC_RESET);
+  g_assert_cmpstr (b, ==, "The update server cannot be reached.");
+
+  cancelled = g_dbus_error_new_for_dbus_error (imprint_error_to_dbus_name (IMPRINT_ERROR_CANCELLED),
+                                               "The operation was cancelled.");
+  c = imprint_error_to_sentence_for (cancelled, IMPRINT_TOPIC_UPDATE);
+  g_assert_cmpstr (c, ==, "The update was cancelled. The running system is unchanged.");
+
+  gone = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.ServiceUnknown", "no such name");
+  d = imprint_error_to_sentence_for (gone, IMPRINT_TOPIC_RESET);
+  g_assert_null (strstr (d, "org.freedesktop"));
+  g_assert_null (strstr (d, "installer"));
+
+  denied = g_dbus_error_new_for_dbus_error (imprint_error_to_dbus_name (IMPRINT_ERROR_NOT_AUTHORIZED), "polkit said no");
+  e = imprint_error_to_sentence_for (denied, IMPRINT_TOPIC_RESET);
+  g_assert_null (strstr (e, "polkit"));
+  g_assert_nonnull (strstr (e, "not allowed"));
+}
+
 static void
 test_time_left (void)
 {
@@ -152,6 +186,7 @@ main (int   argc,
 
   g_test_add_func ("/util/error/sentences", test_error_sentences);
   g_test_add_func ("/util/error/unregistered", test_error_unregistered);
+  g_test_add_func ("/util/error/topics", test_error_topics);
   g_test_add_func ("/util/time-left", test_time_left);
   g_test_add_func ("/util/secret-variant", test_secret_variant);
   g_test_add_func ("/util/disk-words", test_disk_words);

@@ -28,6 +28,11 @@ struct _ImprintProgressView
   char             *request_id;
   guint             tick;
   gboolean          finished;
+
+  /* What Cancel asks; NULL: the installer's question. */
+  char             *cancel_heading;
+  char             *cancel_body;
+  char             *cancel_keep;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintProgressView, imprint_progress_view, GTK_TYPE_WIDGET)
@@ -253,11 +258,13 @@ cancel_action (GtkWidget  *widget,
   AdwMessageDialog *dialog;
 
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                       _("Stop the Installation?"),
-                                                       _("The disk you chose will be left without a working "
-                                                         "system. Other disks are not touched.")));
+                                                       self->cancel_heading ? self->cancel_heading
+                                                                            : _("Stop the Installation?"),
+                                                       self->cancel_body ? self->cancel_body
+                                                                         : _("The disk you chose will be left without a working "
+                                                                             "system. Other disks are not touched.")));
   adw_message_dialog_add_responses (dialog,
-                                    "continue", _("_Keep Installing"),
+                                    "continue", self->cancel_keep ? self->cancel_keep : _("_Keep Installing"),
                                     "stop", _("_Stop"),
                                     NULL);
   adw_message_dialog_set_response_appearance (dialog, "stop", ADW_RESPONSE_DESTRUCTIVE);
@@ -265,6 +272,29 @@ cancel_action (GtkWidget  *widget,
   adw_message_dialog_set_close_response (dialog, "continue");
   g_signal_connect_object (dialog, "response", G_CALLBACK (cancel_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* For jobs other than the installation: what Cancel asks (@keep_label is
+ * the mnemonic label of the answer that keeps the job running) and the
+ * name of the live log. */
+void
+imprint_progress_view_set_texts (ImprintProgressView *self,
+                                 const char          *cancel_heading,
+                                 const char          *cancel_body,
+                                 const char          *keep_label,
+                                 const char          *log_name)
+{
+  g_return_if_fail (IMPRINT_IS_PROGRESS_VIEW (self));
+
+  g_free (self->cancel_heading);
+  self->cancel_heading = g_strdup (cancel_heading);
+  g_free (self->cancel_body);
+  self->cancel_body = g_strdup (cancel_body);
+  g_free (self->cancel_keep);
+  self->cancel_keep = g_strdup (keep_label);
+  if (log_name != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self->log_view),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL, log_name, -1);
 }
 
 static void
@@ -277,6 +307,9 @@ imprint_progress_view_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->job, self);
   g_clear_object (&self->job);
   g_clear_pointer (&self->request_id, g_free);
+  g_clear_pointer (&self->cancel_heading, g_free);
+  g_clear_pointer (&self->cancel_body, g_free);
+  g_clear_pointer (&self->cancel_keep, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_PROGRESS_VIEW);
 
   G_OBJECT_CLASS (imprint_progress_view_parent_class)->dispose (object);

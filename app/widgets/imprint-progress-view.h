@@ -25,5 +25,10 @@ void       imprint_progress_view_handle_request (ImprintProgressView *self,
                                                  const char          *kind,
                                                  const char          *message);
 void       imprint_progress_view_set_finished   (ImprintProgressView *self);
+void       imprint_progress_view_set_texts      (ImprintProgressView *self,
+                                                 const char          *cancel_heading,
+                                                 const char          *cancel_body,
+                                                 const char          *keep_label,
+                                                 const char          *log_name);
 
 G_END_DECLS

@@ -80,6 +80,36 @@ def make_release(path, version):
     os.unlink(uki)
 
 
+def make_test_root(tmp, slot_b='_empty', with_sysupdate_d=True):
+    '''An installed ImprintOS 1 under @tmp for imprintd's IMPRINTD_TEST_*
+    overrides: os-release, the project's repart.d (and sysupdate.d), EFI
+    variables, the TPM's PPI file and a disk whose slot B is @slot_b. Also
+    used by the panels' UI test (tests/ui/run-ui-panels.py).'''
+    root = os.path.join(tmp, 'root')
+    os.makedirs(os.path.join(root, 'usr/lib/repart.d'))
+    os.makedirs(os.path.join(root, 'etc'))
+    with open(os.path.join(root, 'usr/lib/os-release'), 'w') as f:
+        f.write('NAME="ImprintOS"\nPRETTY_NAME="ImprintOS 1"\nID=imprintos\n'
+                'IMAGE_ID=ImprintOS\nIMAGE_VERSION=1\n')
+    for name in os.listdir(REPART_D):
+        shutil.copy(os.path.join(REPART_D, name), os.path.join(root, 'usr/lib/repart.d'))
+    if with_sysupdate_d:
+        shutil.copytree(SYSUPDATE_D, os.path.join(root, 'usr/lib/sysupdate.d'))
+    efivars = os.path.join(tmp, 'efivars')
+    os.makedirs(efivars)
+    sysfs = os.path.join(tmp, 'sys')
+    ppi = os.path.join(sysfs, 'class/tpm/tpm0/ppi')
+    os.makedirs(ppi)
+    ppi_request = os.path.join(ppi, 'request')
+    with open(ppi_request, 'w') as f:
+        f.write('0\n')
+    disk = os.path.join(tmp, 'disk.raw')
+    make_disk(disk, slot_b)
+    return {'root': root, 'efivars': efivars, 'sysfs': sysfs, 'ppi_request': ppi_request, 'disk': disk,
+            'env': {'IMPRINTD_TEST_ROOT': root, 'IMPRINTD_TEST_EFIVARS': efivars,
+                    'IMPRINTD_TEST_SYSFS': sysfs, 'IMPRINTD_TEST_USR_DISK': disk}}
+
+
 class UpdateTestBase(imprinttest.ImprintTestCase):
     with_sysupdate_d = True
     slot_b = '_empty'
@@ -87,33 +117,13 @@ class UpdateTestBase(imprinttest.ImprintTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='imprint-update-test-')
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.root = os.path.join(self.tmp, 'root')
-        os.makedirs(os.path.join(self.root, 'usr/lib/repart.d'))
-        os.makedirs(os.path.join(self.root, 'etc'))
-        with open(os.path.join(self.root, 'usr/lib/os-release'), 'w') as f:
-            f.write('NAME="ImprintOS"\nPRETTY_NAME="ImprintOS 1"\nID=imprintos\n'
-                    'IMAGE_ID=ImprintOS\nIMAGE_VERSION=1\n')
-        for name in os.listdir(REPART_D):
-            shutil.copy(os.path.join(REPART_D, name), os.path.join(self.root, 'usr/lib/repart.d'))
-        if self.with_sysupdate_d:
-            shutil.copytree(SYSUPDATE_D, os.path.join(self.root, 'usr/lib/sysupdate.d'))
-        self.efivars = os.path.join(self.tmp, 'efivars')
-        os.makedirs(self.efivars)
-        self.sysfs = os.path.join(self.tmp, 'sys')
-        ppi = os.path.join(self.sysfs, 'class/tpm/tpm0/ppi')
-        os.makedirs(ppi)
-        self.ppi_request = os.path.join(ppi, 'request')
-        with open(self.ppi_request, 'w') as f:
-            f.write('0\n')
-        self.disk = os.path.join(self.tmp, 'disk.raw')
-        make_disk(self.disk, self.slot_b)
+        paths = make_test_root(self.tmp, self.slot_b, self.with_sysupdate_d)
+        self.root, self.efivars, self.sysfs = paths['root'], paths['efivars'], paths['sysfs']
+        self.ppi_request, self.disk = paths['ppi_request'], paths['disk']
 
         saved = dict(os.environ)
         self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        os.environ['IMPRINTD_TEST_ROOT'] = self.root
-        os.environ['IMPRINTD_TEST_EFIVARS'] = self.efivars
-        os.environ['IMPRINTD_TEST_SYSFS'] = self.sysfs
-        os.environ['IMPRINTD_TEST_USR_DISK'] = self.disk
+        os.environ.update(paths['env'])
         self.extra_env()
         super().setUp()
 

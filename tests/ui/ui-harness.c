@@ -145,17 +145,23 @@ check_names (GtkWidget  *w,
 /* Tab through the window; TRUE when @target (or a widget inside it) got
  * the keyboard focus. */
 gboolean
+focus_within (GtkWindow *window,
+              GtkWidget *widget)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+  return focus != NULL && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
+gboolean
 tab_reaches (GtkWindow *window,
              GtkWidget *target)
 {
   for (int i = 0; i < 120; i++)
     {
-      GtkWidget *focus;
-
       if (!gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD))
         gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
-      focus = gtk_root_get_focus (GTK_ROOT (window));
-      if (focus != NULL && (focus == target || gtk_widget_is_ancestor (focus, target)))
+      if (focus_within (window, target))
         return TRUE;
     }
   return FALSE;

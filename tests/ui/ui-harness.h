@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "imprint-window.h"
 
@@ -22,6 +23,7 @@ gboolean has_label_text (GtkWidget *w);
 gboolean has_accessible_name (GtkWidget *w);
 gboolean is_interactive (GtkWidget *w);
 void check_names (GtkWidget *w, const char *page);
+gboolean focus_within (GtkWindow *window, GtkWidget *widget);
 gboolean tab_reaches (GtkWindow *window, GtkWidget *target);
 void assert_reachable (GtkWindow *window, GtkWidget *target, const char *what);
 void save_png (GtkWindow *window, const char *name);

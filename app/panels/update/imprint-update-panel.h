@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+/* The System Update settings panel (`imprint --panel=update`): running and
+ * other slot's version, Check for Updates, Update with progress and
+ * Cancel, Restart to Finish, the automatic updates switch. */
+#define IMPRINT_TYPE_UPDATE_PANEL (imprint_update_panel_get_type ())
+G_DECLARE_FINAL_TYPE (ImprintUpdatePanel, imprint_update_panel, IMPRINT, UPDATE_PANEL, AdwApplicationWindow)
+
+GtkWidget *imprint_update_panel_new (GtkApplication *app);
+
+G_END_DECLS
