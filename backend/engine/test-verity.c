@@ -375,6 +375,87 @@ test_copy_no_space (Fixture *f, gconstpointer user_data)
   close (full);
 }
 
+/* A sparse source: a 2 MiB hole in the middle of 6 MiB. */
+static int
+sparse_source (const guint8 *data, size_t size, char **path)
+{
+  int fd = g_file_open_tmp ("imprint-copy-sparse-XXXXXX", path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, data, 2 * 1024 * 1024, 0), ==, 2 * 1024 * 1024);
+  g_assert_cmpint (pwrite (fd, data + 4 * 1024 * 1024, size - 4 * 1024 * 1024, 4 * 1024 * 1024),
+                   ==, (ssize_t) (size - 4 * 1024 * 1024));
+  return fd;
+}
+
+static void
+test_copy_sparse (void)
+{
+  const guint64 nblocks = 12288;
+  const size_t size = nblocks * 512;
+  guint8 salt[32] = { 9 }, root[32];
+  ImprintVeritySuperblock sb;
+  size_t hsize;
+  g_autofree guint8 *data = g_malloc0 (size);
+  g_autofree char *spath = NULL, *tpath = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  for (size_t i = 0; i < size; i++)
+    if (i < 2 * 1024 * 1024 || i >= 4 * 1024 * 1024)
+      data[i] = (guint8) g_random_int ();
+  /* A zero block among the data too (read, found zero, not hashed). */
+  memset (data + 512 * 100, 0, 512);
+  g_autofree guint8 *hp = build (data, nblocks, 512, salt, 32, root, &hsize, &sb);
+  g_autoptr(ImprintVerityTree) tree = imprint_verity_tree_new (&sb, hp, hsize, root, 32, &error);
+  g_assert_no_error (error);
+  int sfd = sparse_source (data, size, &spath);
+  int tfd = tmp_target (&tpath);
+  g_assert_cmpint (pwrite (tfd, "old", 3, 3 * 1024 * 1024), ==, 3); /* to be zeroed */
+  ImprintProgress progress = { 0 };
+  ImprintCopyJob job = {
+    .src_fd = sfd, .dst_fd = tfd, .length = size, .what = "test",
+    .verify_tree = tree, .buffer_size = 1024 * 1024, .n_buffers = 3,
+  };
+
+  g_assert_true (imprint_copy (&job, &progress, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (progress.done, ==, size);
+  g_assert_true (imprint_verity_tree_complete (tree));
+  g_autofree guint8 *back = g_malloc (size);
+  g_assert_cmpint (pread (tfd, back, size, 0), ==, (ssize_t) size);
+  g_assert_cmpmem (back, size, data, size);
+  /* The hole stayed a hole on the (file) target. */
+  g_assert_cmpint (fstat (tfd, &st), ==, 0);
+  g_test_message ("target: %" G_GINT64_FORMAT " of %zu bytes allocated", (gint64) st.st_blocks * 512, size);
+  if (lseek (sfd, 2 * 1024 * 1024, SEEK_DATA) == 4 * 1024 * 1024)
+    g_assert_cmpint (st.st_blocks * 512, <=, (blkcnt_t) (size - 2 * 1024 * 1024)); /* holes work here */
+
+  /* A tree that expects data where the source has a hole: refused. */
+  data[3 * 1024 * 1024 + 7] = 1;
+  g_free (hp);
+  hp = build (data, nblocks, 512, salt, 32, root, &hsize, &sb);
+  g_autoptr(ImprintVerityTree) other = imprint_verity_tree_new (&sb, hp, hsize, root, 32, &error);
+  g_assert_no_error (error);
+  job.verify_tree = other;
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+  g_assert_nonnull (strstr (error->message, "block 6144 "));
+  g_clear_error (&error);
+
+  /* Expected bytes (the verity partition case) that are not zero where
+   * the source has a hole: refused. */
+  job.verify_tree = NULL;
+  job.expect = data;
+  job.expect_size = size;
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+
+  close (sfd);
+  close (tfd);
+  g_unlink (spath);
+  g_unlink (tpath);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -386,6 +467,7 @@ main (int argc, char **argv)
   g_test_add ("/copy/corrupt", Fixture, NULL, fixture_setup, test_copy_corrupt, fixture_teardown);
   g_test_add ("/copy/cancel", Fixture, NULL, fixture_setup, test_copy_cancel, fixture_teardown);
   g_test_add ("/copy/truncated-source", Fixture, NULL, fixture_setup, test_copy_truncated_source, fixture_teardown);
+  g_test_add_func ("/copy/sparse", test_copy_sparse);
   g_test_add ("/copy/no-space", Fixture, NULL, fixture_setup, test_copy_no_space, fixture_teardown);
   return g_test_run ();
 }
