@@ -10,6 +10,7 @@
 
 #include "buffer.h"
 #include "imprint-error.h"
+#include "sha256-x2.h"
 #include "verity.h"
 
 struct ImprintVerityTree {
@@ -25,6 +26,8 @@ struct ImprintVerityTree {
   guint8 *bytes;                                   /* hash partition 0..end */
   size_t size;
   guint64 verified_blocks;                         /* atomic; blocks checked in this pass */
+  gboolean x2;                                     /* sha256: data blocks hashed pairwise */
+  ImprintSha256Prefix prefix;                      /* the salt, for imprint_sha256_x2() */
 };
 
 static gboolean
@@ -296,6 +299,10 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
     }
   t->digest_size = EVP_MD_get_size (t->md);
   geometry (sb, t->digest_size, &t->hash_per_block_bits, &t->levels);
+  t->x2 = g_ascii_strcasecmp (sb->algorithm, "sha256") == 0 && imprint_sha256_x2_available () &&
+          g_getenv ("IMPRINT_VERITY_NO_X2") == NULL; /* benchmark knob */
+  if (t->x2)
+    imprint_sha256_prefix_init (&t->prefix, sb->salt, sb->salt_size);
 
   if (root_hash_size != t->digest_size)
     {
@@ -410,6 +417,31 @@ corrupt_block (guint64 blk, guint32 bs, GError **error)
                blk, blk * bs);
 }
 
+static gboolean
+check_block (ImprintVerityTree *t, guint64 blk, const guint8 *actual, GError **error)
+{
+  const guint8 *expected = t->levels == 0 ? t->root_hash : entry (t, 0, blk);
+
+  if (memcmp (actual, expected, t->digest_size) == 0)
+    return TRUE;
+  corrupt_block (blk, t->sb.data_block_size, error);
+  return FALSE;
+}
+
+/* One block hashed alone (OpenSSL) and checked. */
+static gboolean
+check_single (ImprintVerityTree *t, EVP_MD_CTX *ctx, const guint8 *p, guint64 blk, GError **error)
+{
+  guint8 digest[IMPRINT_VERITY_MAX_DIGEST];
+
+  if (!hash_block_ctx (t, ctx, p, t->sb.data_block_size, digest))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Hashing failed"));
+      return FALSE;
+    }
+  return check_block (t, blk, digest, error);
+}
+
 gboolean
 imprint_verity_tree_verify_zero (ImprintVerityTree *t, guint64 offset, guint64 len, GError **error)
 {
@@ -421,12 +453,8 @@ imprint_verity_tree_verify_zero (ImprintVerityTree *t, guint64 offset, guint64 l
   guint64 blk = offset / bs;
   for (; len >= bs && blk < t->sb.data_blocks; blk++, len -= bs)
     {
-      const guint8 *expected = t->levels == 0 ? t->root_hash : entry (t, 0, blk);
-      if (memcmp (t->zero_hash, expected, t->digest_size) != 0)
-        {
-          corrupt_block (blk, bs, error);
-          return FALSE;
-        }
+      if (!check_block (t, blk, t->zero_hash, error))
+        return FALSE;
       count++;
     }
   if (len > 0 && blk < t->sb.data_blocks)
@@ -458,22 +486,48 @@ imprint_verity_tree_verify_data (ImprintVerityTree *t, guint64 offset,
     goto hash_failed;
 
   guint64 blk = offset / bs;
+  const guint8 *pending = NULL;   /* a block waiting for a partner (x2) */
+  guint64 pending_blk = 0;
   for (; len >= bs && blk < t->sb.data_blocks; blk++, p += bs, len -= bs)
     {
-      const guint8 *expected = t->levels == 0 ? t->root_hash : entry (t, 0, blk);
-      const guint8 *actual = digest;
-
       /* A zero block has a known hash; finding out that a block is not
        * zero usually takes a byte or two. */
       if (is_zero (p, bs))
-        actual = t->zero_hash;
+        {
+          if (pending != NULL && !check_single (t, ctx, pending, pending_blk, error))
+            goto out;
+          count += pending != NULL;
+          pending = NULL;
+          if (!check_block (t, blk, t->zero_hash, error))
+            goto out;
+          count++;
+          continue;
+        }
+      if (t->x2 && pending == NULL)
+        {
+          pending = p;
+          pending_blk = blk;
+          continue;
+        }
+      if (t->x2)
+        {
+          guint8 other[IMPRINT_VERITY_MAX_DIGEST];
+          imprint_sha256_x2 (&t->prefix, pending, p, bs, other, digest);
+          pending = NULL;
+          if (!check_block (t, pending_blk, other, error))
+            goto out;
+          count++;
+        }
       else if (!hash_block_ctx (t, ctx, p, bs, digest))
         goto hash_failed;
-      if (memcmp (actual, expected, t->digest_size) != 0)
-        {
-          corrupt_block (blk, bs, error);
-          goto out;
-        }
+      if (!check_block (t, blk, digest, error))
+        goto out;
+      count++;
+    }
+  if (pending != NULL)
+    {
+      if (!check_single (t, ctx, pending, pending_blk, error))
+        goto out;
       count++;
     }
   if (len > 0 && blk < t->sb.data_blocks)
