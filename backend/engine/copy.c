@@ -41,7 +41,8 @@ typedef struct {
   guint8 *buf;
   size_t len;
   guint64 pos;     /* offset inside the range */
-  gboolean zero;   /* a hole of the source: reads as zeros, buf not filled */
+  gboolean zero;   /* reads as zeros (a hole of the source, or zeros were
+                    * read): buf need not hold them */
   gboolean ready;  /* read and (when asked) verified: may be written */
 } Slot;
 
@@ -80,6 +81,13 @@ ring_fail (Ring *r, GError *e)
   r->stop = TRUE;
   pthread_cond_broadcast (&r->cond);
   pthread_mutex_unlock (&r->lock);
+}
+
+static gboolean
+all_zero (const guint8 *p, size_t n)
+{
+  /* Overlapping compare: p[0] is zero and every byte equals the next. */
+  return n == 0 || (p[0] == 0 && memcmp (p, p + 1, n - 1) == 0);
 }
 
 /* How much of the range at @pos the next slot takes, and whether it is a
@@ -193,6 +201,11 @@ reader_thread (void *userdata)
             }
           got += (size_t) k;
         }
+      /* Zeros that were read (unused space of a file system image) are
+       * treated like a hole: verified as zeros, zeroed on the target
+       * without sending them. Data usually shows in the first bytes. */
+      if (!zero && all_zero (s->buf, want))
+        zero = TRUE;
       s->len = want;
       s->pos = pos;
       s->zero = zero;
@@ -207,12 +220,6 @@ reader_thread (void *userdata)
       pthread_mutex_unlock (&r->lock);
     }
   return NULL;
-}
-
-static gboolean
-all_zero (const guint8 *p, size_t n)
-{
-  return n == 0 || (p[0] == 0 && memcmp (p, p + 1, n - 1) == 0);
 }
 
 static gboolean
