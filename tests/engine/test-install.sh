@@ -232,14 +232,21 @@ too-small)
   LOOPS+=("$L")
   run 3 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
   ;;
-tamper-usr|tamper-verity)
+tamper-usr|tamper-usr-zeros|tamper-verity)
   cp --sparse=always "$SRC" "$W/src.img"
-  if [ "$CASE" = tamper-usr ]; then
-    at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) / 2 + 77 ))
-  else
-    at=$(( $(part start "$SRC" $VER_TYPE) + 4096 + 1000 ))
-  fi
+  case "$CASE" in
+  tamper-usr) at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) / 2 + 77 )) ;;
+  # In the unused zero tail of usr, a hole of the image file: the part the
+  # copy checks against the tree's zero-block hash without hashing.
+  tamper-usr-zeros) at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) - 4096 + 123 )) ;;
+  *) at=$(( $(part start "$SRC" $VER_TYPE) + 4096 + 1000 )) ;;
+  esac
   b=$(dd if="$W/src.img" bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
+  if [ "$CASE" = tamper-usr-zeros ]; then
+    [ "$b" = 0 ] || fail "the end of the test image's usr is not zero"
+    /usr/bin/python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); at = int(sys.argv[2]); sys.exit(os.lseek(fd, at, os.SEEK_DATA) > at)' \
+      "$W/src.img" "$at" 2>/dev/null && fail "the end of the test image's usr is not a hole"
+  fi
   printf "$(printf '\\%03o' $(( b ^ 0xff )))" | dd of="$W/src.img" bs=1 seek=$at conv=notrunc status=none
   truncate -s 1G "$W/t.img"
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
