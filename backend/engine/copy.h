@@ -6,7 +6,13 @@
  * the writer (the calling thread) overlapped; fdatasync at the end.
  * Verification happens on the data as it passes, before it is written:
  * either against a verity tree (usr data) or against bytes that were
- * verified before (the hash partition's tree). */
+ * verified before (the hash partition's tree).
+ *
+ * Zeros are not sent: holes of a sparse source file are not read, and
+ * slots that read as all zeros are not written; both are checked as zeros
+ * (each data block against the tree's hash of a zero block) and become a
+ * punched hole in an image file or zeroed blocks (FALLOC_FL_ZERO_RANGE) on
+ * a disk, plain zero writes where neither works. */
 
 #include <gio/gio.h>
 
