@@ -39,6 +39,8 @@ imprint_progress_step (ImprintProgress *p, const char *step)
 
 typedef struct {
   guint8 *buf;
+  const guint8 *data; /* what to verify and write: buf, or a part of
+                       * job->expect (expect_is_source) */
   size_t len;
   guint64 pos;     /* offset inside the range */
   gboolean zero;   /* reads as zeros (a hole of the source, or zeros were
@@ -153,9 +155,13 @@ reader_thread (void *userdata)
       Slot *s;
       size_t want = (size_t) MIN ((guint64) r->bufsize, job->length - pos);
       size_t got = 0;
-      gboolean zero;
+      gboolean zero = FALSE, known;
 
-      want = next_slot (r, pos, want, &zero);
+      known = job->expect_is_source && pos < job->expect_size;
+      if (known)
+        got = want = (size_t) MIN ((guint64) want, job->expect_size - pos);
+      else
+        want = next_slot (r, pos, want, &zero);
       if (zero)
         got = want;
 
@@ -204,15 +210,16 @@ reader_thread (void *userdata)
       /* Zeros that were read (unused space of a file system image) are
        * treated like a hole: verified as zeros, zeroed on the target
        * without sending them. Data usually shows in the first bytes. */
-      if (!zero && all_zero (s->buf, want))
+      if (!zero && !known && all_zero (s->buf, want))
         zero = TRUE;
+      s->data = known ? job->expect + pos : s->buf;
       s->len = want;
       s->pos = pos;
       s->zero = zero;
       pos += want;
 
       pthread_mutex_lock (&r->lock);
-      s->ready = !r->verify;
+      s->ready = !r->verify || known;
       r->produced++;
       if (pos >= job->length)
         r->nslots = r->produced;
@@ -225,10 +232,12 @@ reader_thread (void *userdata)
 static gboolean
 verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
 {
+  if (s->data == job->expect + s->pos)
+    return TRUE; /* the verified bytes themselves */
   if (job->expect && s->pos < job->expect_size)
     {
       size_t n = (size_t) MIN ((guint64) s->len, job->expect_size - s->pos);
-      if (s->zero ? !all_zero (job->expect + s->pos, n) : memcmp (s->buf, job->expect + s->pos, n) != 0)
+      if (s->zero ? !all_zero (job->expect + s->pos, n) : memcmp (s->data, job->expect + s->pos, n) != 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                        _("The %s changed while it was copied: it no longer matches what was verified"),
@@ -239,7 +248,7 @@ verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
   if (job->verify_tree && s->zero)
     return imprint_verity_tree_verify_zero (job->verify_tree, s->pos, s->len, error);
   if (job->verify_tree &&
-      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->buf, s->len, error))
+      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->data, s->len, error))
     return FALSE;
   return TRUE;
 }
@@ -460,7 +469,7 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
       if (job->dst_fd >= 0 && s->zero)
         k = write_zeros (&r, s, job->dst_offset + s->pos, &written);
       else if (job->dst_fd >= 0)
-        k = write_all (job->dst_fd, s->buf, s->len, job->dst_offset + s->pos, &written);
+        k = write_all (job->dst_fd, s->data, s->len, job->dst_offset + s->pos, &written);
       else
         k = 0, written = s->len;
       if (progress)

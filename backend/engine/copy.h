@@ -60,6 +60,10 @@ typedef struct {
   /* Optional: bytes 0..expect_size of the range must equal these. */
   const guint8 *expect;
   size_t        expect_size;
+  /* The bytes in @expect were verified already (the hash tree): write
+   * them from there instead of reading and comparing that part of the
+   * source again. @expect must then be page aligned (direct I/O). */
+  gboolean      expect_is_source;
 
   size_t       buffer_size;  /* 0: 8 MiB; rounded to a multiple of 64 KiB */
   unsigned     n_buffers;    /* 0: 4 */

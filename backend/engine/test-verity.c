@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 
+#include "buffer.h"
 #include "copy.h"
 #include "efi-boot.h"
 #include "imprint-error.h"
@@ -355,6 +356,35 @@ test_copy_truncated_source (Fixture *f, gconstpointer user_data)
   g_unlink (tpath);
 }
 
+/* expect_is_source: the verified bytes are written as they are (the
+ * source's copy of them is not read), the rest comes from the source. */
+static void
+test_copy_expect_is_source (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  const size_t known = 1024 * 1024 + 512;
+  guint8 *expect = imprint_buffer_alloc (known);
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .length = f->size, .what = "test",
+    .expect = expect, .expect_size = known, .expect_is_source = TRUE,
+    .buffer_size = 512 * 1024,
+  };
+
+  for (size_t i = 0; i < known; i++)
+    expect[i] = (guint8) (i * 7 + 1);
+  g_assert_true (imprint_copy (&job, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree guint8 *back = g_malloc (f->size);
+  g_assert_cmpint (pread (tfd, back, f->size, 0), ==, (ssize_t) f->size);
+  g_assert_cmpmem (back, known, expect, known);
+  g_assert_cmpmem (back + known, f->size - known, f->data + known, f->size - known);
+  imprint_buffer_free (expect, known);
+  close (tfd);
+  g_unlink (tpath);
+}
+
 static void
 test_copy_no_space (Fixture *f, gconstpointer user_data)
 {
@@ -552,6 +582,7 @@ main (int argc, char **argv)
   g_test_add ("/copy/cancel", Fixture, NULL, fixture_setup, test_copy_cancel, fixture_teardown);
   g_test_add ("/copy/truncated-source", Fixture, NULL, fixture_setup, test_copy_truncated_source, fixture_teardown);
   g_test_add_func ("/copy/sparse", test_copy_sparse);
+  g_test_add ("/copy/expect-is-source", Fixture, NULL, fixture_setup, test_copy_expect_is_source, fixture_teardown);
   g_test_add_func ("/verity/sha256-x2", test_sha256_x2);
   g_test_add_func ("/verity/pairs", test_verify_pairs);
   g_test_add ("/copy/no-space", Fixture, NULL, fixture_setup, test_copy_no_space, fixture_teardown);
