@@ -18,6 +18,8 @@
 #define DEFAULT_BUFFER (8u * 1024 * 1024)
 #define DEFAULT_NBUF 4u
 #define ALIGN 4096
+/* Holes of a sparse source shorter than this are read like data. */
+#define HOLE_MIN (64u * 1024)
 
 void
 imprint_progress_report (ImprintProgress *p)
@@ -37,8 +39,12 @@ imprint_progress_step (ImprintProgress *p, const char *step)
 
 typedef struct {
   guint8 *buf;
+  const guint8 *data; /* what to verify and write: buf, or a part of
+                       * job->expect (expect_is_source) */
   size_t len;
   guint64 pos;     /* offset inside the range */
+  gboolean zero;   /* reads as zeros (a hole of the source, or zeros were
+                    * read): buf need not hold them */
   gboolean ready;  /* read and (when asked) verified: may be written */
 } Slot;
 
@@ -49,12 +55,15 @@ typedef struct {
 typedef struct {
   const ImprintCopyJob *job;
   int direct_fd;       /* the source reopened with O_DIRECT, or -1 */
+  guint64 src_size;    /* a regular file's size (holes are looked up), else 0 */
+  mode_t dst_kind;     /* S_IFREG, S_IFBLK or 0 (other, or no target) */
   pthread_mutex_t lock;
   pthread_cond_t cond;
   Slot *slots;
   unsigned n;
   size_t bufsize;
-  guint64 nslots;      /* slots in the whole range */
+  guint64 nslots;      /* slots in the whole range: known once the reader
+                        * is through (holes make slots shorter) */
   guint64 produced;    /* filled by the reader */
   guint64 claimed;     /* taken by a verifier */
   guint64 consumed;    /* written */
@@ -76,6 +85,64 @@ ring_fail (Ring *r, GError *e)
   pthread_mutex_unlock (&r->lock);
 }
 
+static gboolean
+all_zero (const guint8 *p, size_t n)
+{
+  /* Overlapping compare: p[0] is zero and every byte equals the next. */
+  return n == 0 || (p[0] == 0 && memcmp (p, p + 1, n - 1) == 0);
+}
+
+/* How much of the range at @pos the next slot takes, and whether it is a
+ * hole of the source (read as zeros without reading). Holes cost no I/O
+ * and no hashing; data slots end where a hole starts, so the hole gets a
+ * slot of its own. Only regular files have holes to ask for. */
+static size_t
+next_slot (Ring *r, guint64 pos, size_t want, gboolean *ret_zero)
+{
+  const ImprintCopyJob *job = r->job;
+  guint64 at = job->src_offset + pos;
+  guint64 hole_end;
+  off_t d, h;
+
+  *ret_zero = FALSE;
+  if (r->src_size == 0)
+    return want;
+
+  d = lseek (job->src_fd, (off_t) at, SEEK_DATA);
+  if (d < 0 && errno == ENXIO)
+    hole_end = r->src_size; /* no data after @at: a hole up to the end */
+  else if (d < 0)
+    return want;            /* no SEEK_DATA here: read everything */
+  else
+    hole_end = (guint64) d;
+
+  if (hole_end > at)
+    {
+      guint64 n = hole_end - at;
+      if (n >= want)
+        {
+          *ret_zero = TRUE;
+          return want;
+        }
+      n &= ~(guint64) (HOLE_MIN - 1);
+      if (n > 0)
+        {
+          *ret_zero = TRUE;
+          return (size_t) n;
+        }
+      return want;
+    }
+
+  h = lseek (job->src_fd, (off_t) at, SEEK_HOLE);
+  if (h > (off_t) at)
+    {
+      guint64 n = ((guint64) h - at + HOLE_MIN - 1) & ~(guint64) (HOLE_MIN - 1);
+      if (n < want)
+        return (size_t) n;
+    }
+  return want;
+}
+
 static void *
 reader_thread (void *userdata)
 {
@@ -88,6 +155,15 @@ reader_thread (void *userdata)
       Slot *s;
       size_t want = (size_t) MIN ((guint64) r->bufsize, job->length - pos);
       size_t got = 0;
+      gboolean zero = FALSE, known;
+
+      known = job->expect_is_source && pos < job->expect_size;
+      if (known)
+        got = want = (size_t) MIN ((guint64) want, job->expect_size - pos);
+      else
+        want = next_slot (r, pos, want, &zero);
+      if (zero)
+        got = want;
 
       pthread_mutex_lock (&r->lock);
       while (!r->stop && r->produced - r->consumed >= r->n)
@@ -131,13 +207,22 @@ reader_thread (void *userdata)
             }
           got += (size_t) k;
         }
+      /* Zeros that were read (unused space of a file system image) are
+       * treated like a hole: verified as zeros, zeroed on the target
+       * without sending them. Data usually shows in the first bytes. */
+      if (!zero && !known && all_zero (s->buf, want))
+        zero = TRUE;
+      s->data = known ? job->expect + pos : s->buf;
       s->len = want;
       s->pos = pos;
+      s->zero = zero;
       pos += want;
 
       pthread_mutex_lock (&r->lock);
-      s->ready = !r->verify;
+      s->ready = !r->verify || known;
       r->produced++;
+      if (pos >= job->length)
+        r->nslots = r->produced;
       pthread_cond_broadcast (&r->cond);
       pthread_mutex_unlock (&r->lock);
     }
@@ -147,10 +232,12 @@ reader_thread (void *userdata)
 static gboolean
 verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
 {
+  if (s->data == job->expect + s->pos)
+    return TRUE; /* the verified bytes themselves */
   if (job->expect && s->pos < job->expect_size)
     {
       size_t n = (size_t) MIN ((guint64) s->len, job->expect_size - s->pos);
-      if (memcmp (s->buf, job->expect + s->pos, n) != 0)
+      if (s->zero ? !all_zero (job->expect + s->pos, n) : memcmp (s->data, job->expect + s->pos, n) != 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                        _("The %s changed while it was copied: it no longer matches what was verified"),
@@ -158,8 +245,10 @@ verify_slot (const ImprintCopyJob *job, const Slot *s, GError **error)
           return FALSE;
         }
     }
+  if (job->verify_tree && s->zero)
+    return imprint_verity_tree_verify_zero (job->verify_tree, s->pos, s->len, error);
   if (job->verify_tree &&
-      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->buf, s->len, error))
+      !imprint_verity_tree_verify_data (job->verify_tree, s->pos, s->data, s->len, error))
     return FALSE;
   return TRUE;
 }
@@ -249,6 +338,28 @@ write_all (int fd, const guint8 *p, size_t len, guint64 off, size_t *ret_written
   return 0;
 }
 
+/* A hole of the source becomes zeros on the target: a hole punched into
+ * an image file, zeroed blocks on a disk (the device may do it without
+ * transferring data), else written zeros. */
+static int
+write_zeros (Ring *r, Slot *s, guint64 off, size_t *ret_written)
+{
+  int fd = r->job->dst_fd;
+
+  if (r->dst_kind == S_IFREG &&
+      fallocate (fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) off, (off_t) s->len) == 0)
+    goto done;
+  if (r->dst_kind == S_IFBLK &&
+      fallocate (fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t) off, (off_t) s->len) == 0)
+    goto done;
+  memset (s->buf, 0, s->len);
+  return write_all (fd, s->buf, s->len, off, ret_written);
+
+done:
+  *ret_written = s->len;
+  return 0;
+}
+
 gboolean
 imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **error)
 {
@@ -265,7 +376,8 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
   r.verify = job->verify_tree != NULL || job->expect != NULL;
   r.bufsize = job->buffer_size ? job->buffer_size : DEFAULT_BUFFER;
   r.bufsize = (r.bufsize + 65535) & ~(size_t) 65535;
-  r.nslots = (job->length + r.bufsize - 1) / r.bufsize;
+  r.nslots = job->length == 0 ? 0 : G_MAXUINT64;
+  guint64 full_slots = (job->length + r.bufsize - 1) / r.bufsize;
   r.n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
   if (r.verify)
     {
@@ -274,7 +386,7 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
        * the writer have theirs. */
       r.n = MAX (r.n, nverifiers + 2);
     }
-  r.n = (unsigned) MIN ((guint64) r.n, MAX (r.nslots, 1));
+  r.n = (unsigned) MIN ((guint64) r.n, MAX (full_slots, 1));
   pthread_mutex_init (&r.lock, NULL);
   pthread_cond_init (&r.cond, NULL);
   r.slots = g_new0 (Slot, r.n);
@@ -292,6 +404,13 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
     }
 
   posix_fadvise (job->src_fd, (off_t) job->src_offset, (off_t) job->length, POSIX_FADV_SEQUENTIAL);
+  {
+    struct stat st;
+    if (fstat (job->src_fd, &st) == 0 && S_ISREG (st.st_mode))
+      r.src_size = (guint64) st.st_size;
+    if (job->dst_fd >= 0 && fstat (job->dst_fd, &st) == 0)
+      r.dst_kind = st.st_mode & S_IFMT;
+  }
   /* Read around the page cache as well: a live system has little memory
    * to spare for gigabytes read once, and it saves a copy. Where direct
    * I/O is refused (tmpfs), the buffered fd does it. */
@@ -322,16 +441,17 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
     }
 
   /* The writer: this thread, in order. */
-  while (r.consumed < r.nslots)
+  for (;;)
     {
       Slot *s;
       size_t written = 0;
       int k;
 
       pthread_mutex_lock (&r.lock);
-      while (!r.stop && !(r.consumed < r.produced && r.slots[r.consumed % r.n].ready))
+      while (!r.stop && r.consumed < r.nslots &&
+             !(r.consumed < r.produced && r.slots[r.consumed % r.n].ready))
         pthread_cond_wait (&r.cond, &r.lock);
-      if (r.stop)
+      if (r.stop || r.consumed >= r.nslots)
         {
           pthread_mutex_unlock (&r.lock);
           break;
@@ -346,8 +466,10 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
           break;
         }
 
-      if (job->dst_fd >= 0)
-        k = write_all (job->dst_fd, s->buf, s->len, job->dst_offset + s->pos, &written);
+      if (job->dst_fd >= 0 && s->zero)
+        k = write_zeros (&r, s, job->dst_offset + s->pos, &written);
+      else if (job->dst_fd >= 0)
+        k = write_all (job->dst_fd, s->data, s->len, job->dst_offset + s->pos, &written);
       else
         k = 0, written = s->len;
       if (progress)

@@ -6,7 +6,13 @@
  * the writer (the calling thread) overlapped; fdatasync at the end.
  * Verification happens on the data as it passes, before it is written:
  * either against a verity tree (usr data) or against bytes that were
- * verified before (the hash partition's tree). */
+ * verified before (the hash partition's tree).
+ *
+ * Zeros are not sent: holes of a sparse source file are not read, and
+ * slots that read as all zeros are not written; both are checked as zeros
+ * (each data block against the tree's hash of a zero block) and become a
+ * punched hole in an image file or zeroed blocks (FALLOC_FL_ZERO_RANGE) on
+ * a disk, plain zero writes where neither works. */
 
 #include <gio/gio.h>
 
@@ -54,6 +60,10 @@ typedef struct {
   /* Optional: bytes 0..expect_size of the range must equal these. */
   const guint8 *expect;
   size_t        expect_size;
+  /* The bytes in @expect were verified already (the hash tree): write
+   * them from there instead of reading and comparing that part of the
+   * source again. @expect must then be page aligned (direct I/O). */
+  gboolean      expect_is_source;
 
   size_t       buffer_size;  /* 0: 8 MiB; rounded to a multiple of 64 KiB */
   unsigned     n_buffers;    /* 0: 4 */

@@ -285,7 +285,7 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
     .src_fd = src->fd, .src_offset = src->usr_verity.offset,
     .dst_fd = fd, .dst_offset = plan->verity_a->start,
     .length = src->usr_verity.size, .what = _("verity hash partition"),
-    .expect = tree, .expect_size = tree_size,
+    .expect = tree, .expect_size = tree_size, .expect_is_source = TRUE,
   };
   if (!imprint_copy (&ver, progress, error))
     return FALSE;

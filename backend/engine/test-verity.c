@@ -11,9 +11,11 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 
+#include "buffer.h"
 #include "copy.h"
 #include "efi-boot.h"
 #include "imprint-error.h"
+#include "sha256-x2.h"
 #include "verity.h"
 
 /* Builds superblock + tree with 512-byte blocks, 16 entries per block. */
@@ -354,6 +356,35 @@ test_copy_truncated_source (Fixture *f, gconstpointer user_data)
   g_unlink (tpath);
 }
 
+/* expect_is_source: the verified bytes are written as they are (the
+ * source's copy of them is not read), the rest comes from the source. */
+static void
+test_copy_expect_is_source (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tpath = NULL;
+  int tfd = tmp_target (&tpath);
+  g_autoptr(GError) error = NULL;
+  const size_t known = 1024 * 1024 + 512;
+  guint8 *expect = imprint_buffer_alloc (known);
+  ImprintCopyJob job = {
+    .src_fd = f->fd, .dst_fd = tfd, .length = f->size, .what = "test",
+    .expect = expect, .expect_size = known, .expect_is_source = TRUE,
+    .buffer_size = 512 * 1024,
+  };
+
+  for (size_t i = 0; i < known; i++)
+    expect[i] = (guint8) (i * 7 + 1);
+  g_assert_true (imprint_copy (&job, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree guint8 *back = g_malloc (f->size);
+  g_assert_cmpint (pread (tfd, back, f->size, 0), ==, (ssize_t) f->size);
+  g_assert_cmpmem (back, known, expect, known);
+  g_assert_cmpmem (back + known, f->size - known, f->data + known, f->size - known);
+  imprint_buffer_free (expect, known);
+  close (tfd);
+  g_unlink (tpath);
+}
+
 static void
 test_copy_no_space (Fixture *f, gconstpointer user_data)
 {
@@ -375,6 +406,170 @@ test_copy_no_space (Fixture *f, gconstpointer user_data)
   close (full);
 }
 
+static void
+sha256_ref (const guint8 *salt, size_t salt_len, const guint8 *m, size_t len, guint8 *out)
+{
+  unsigned n = 0;
+  EVP_MD_CTX *c = EVP_MD_CTX_new ();
+  EVP_DigestInit_ex (c, EVP_sha256 (), NULL);
+  EVP_DigestUpdate (c, salt, salt_len);
+  EVP_DigestUpdate (c, m, len);
+  EVP_DigestFinal_ex (c, out, &n);
+  EVP_MD_CTX_free (c);
+}
+
+/* The pairwise SHA-256 equals OpenSSL's for every salt length (both sides
+ * of the 64-byte chunk edges) and message length. */
+static void
+test_sha256_x2 (void)
+{
+  guint8 salt[300], a[4200], b[4200], oa[32], ob[32], ra[32], rb[32];
+
+  if (!imprint_sha256_x2_available ())
+    {
+      g_test_skip ("this CPU has no SHA extensions");
+      return;
+    }
+  for (int i = 0; i < 3000; i++)
+    {
+      size_t sl = i < 300 ? (size_t) i : (size_t) g_random_int_range (0, 300);
+      size_t len = i % 4 == 0 ? 4096u : i % 4 == 1 ? 512u : (size_t) g_random_int_range (0, 4200);
+      ImprintSha256Prefix pre;
+
+      for (size_t k = 0; k < sl; k++)
+        salt[k] = (guint8) g_random_int ();
+      for (size_t k = 0; k < len; k++)
+        {
+          a[k] = (guint8) g_random_int ();
+          b[k] = (guint8) g_random_int ();
+        }
+      imprint_sha256_prefix_init (&pre, salt, sl);
+      imprint_sha256_x2 (&pre, a, b, len, oa, ob);
+      sha256_ref (salt, sl, a, len, ra);
+      sha256_ref (salt, sl, b, len, rb);
+      g_assert_cmpmem (oa, 32, ra, 32);
+      g_assert_cmpmem (ob, 32, rb, 32);
+    }
+}
+
+/* Blocks checked in pairs, with zero blocks in between and an odd one
+ * left over: a flipped byte in any block names exactly that block. */
+static void
+test_verify_pairs (void)
+{
+  const guint32 bs = 512;
+  const guint64 nblocks = 9;
+  const gboolean zero[9] = { 0, 1, 0, 0, 0, 1, 1, 0, 0 };
+  g_autofree guint8 *data = g_malloc0 (nblocks * bs);
+  guint8 salt[32] = { 5 }, root[32];
+  ImprintVeritySuperblock sb;
+  size_t size;
+  g_autoptr(GError) error = NULL;
+
+  for (guint64 i = 0; i < nblocks; i++)
+    if (!zero[i])
+      for (guint32 k = 0; k < bs; k++)
+        data[i * bs + k] = (guint8) g_random_int_range (1, 256);
+  g_autofree guint8 *hp = build (data, nblocks, bs, salt, 32, root, &size, &sb);
+  g_autoptr(ImprintVerityTree) t = imprint_verity_tree_new (&sb, hp, size, root, 32, &error);
+  g_assert_no_error (error);
+  g_assert_true (imprint_verity_tree_verify_data (t, 0, data, nblocks * bs, &error));
+  g_assert_true (imprint_verity_tree_complete (t));
+
+  for (guint64 i = 0; i < nblocks; i++)
+    {
+      g_autofree char *want = g_strdup_printf ("data block %" G_GUINT64_FORMAT " ", i);
+      imprint_verity_tree_reset (t);
+      data[i * bs + 17] ^= 0x20;
+      g_assert_false (imprint_verity_tree_verify_data (t, 0, data, nblocks * bs, &error));
+      g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+      g_assert_nonnull (strstr (error->message, want));
+      g_clear_error (&error);
+      data[i * bs + 17] ^= 0x20;
+    }
+}
+
+/* A sparse source: a 2 MiB hole in the middle of 6 MiB. */
+static int
+sparse_source (const guint8 *data, size_t size, char **path)
+{
+  int fd = g_file_open_tmp ("imprint-copy-sparse-XXXXXX", path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, data, 2 * 1024 * 1024, 0), ==, 2 * 1024 * 1024);
+  g_assert_cmpint (pwrite (fd, data + 4 * 1024 * 1024, size - 4 * 1024 * 1024, 4 * 1024 * 1024),
+                   ==, (ssize_t) (size - 4 * 1024 * 1024));
+  return fd;
+}
+
+static void
+test_copy_sparse (void)
+{
+  const guint64 nblocks = 12288;
+  const size_t size = nblocks * 512;
+  guint8 salt[32] = { 9 }, root[32];
+  ImprintVeritySuperblock sb;
+  size_t hsize;
+  g_autofree guint8 *data = g_malloc0 (size);
+  g_autofree char *spath = NULL, *tpath = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  for (size_t i = 0; i < size; i++)
+    if (i < 2 * 1024 * 1024 || i >= 4 * 1024 * 1024)
+      data[i] = (guint8) g_random_int ();
+  /* A zero block among the data too (read, found zero, not hashed). */
+  memset (data + 512 * 100, 0, 512);
+  g_autofree guint8 *hp = build (data, nblocks, 512, salt, 32, root, &hsize, &sb);
+  g_autoptr(ImprintVerityTree) tree = imprint_verity_tree_new (&sb, hp, hsize, root, 32, &error);
+  g_assert_no_error (error);
+  int sfd = sparse_source (data, size, &spath);
+  int tfd = tmp_target (&tpath);
+  g_assert_cmpint (pwrite (tfd, "old", 3, 3 * 1024 * 1024), ==, 3); /* to be zeroed */
+  ImprintProgress progress = { 0 };
+  ImprintCopyJob job = {
+    .src_fd = sfd, .dst_fd = tfd, .length = size, .what = "test",
+    .verify_tree = tree, .buffer_size = 1024 * 1024, .n_buffers = 3,
+  };
+
+  g_assert_true (imprint_copy (&job, &progress, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (progress.done, ==, size);
+  g_assert_true (imprint_verity_tree_complete (tree));
+  g_autofree guint8 *back = g_malloc (size);
+  g_assert_cmpint (pread (tfd, back, size, 0), ==, (ssize_t) size);
+  g_assert_cmpmem (back, size, data, size);
+  /* The hole stayed a hole on the (file) target. */
+  g_assert_cmpint (fstat (tfd, &st), ==, 0);
+  g_test_message ("target: %" G_GINT64_FORMAT " of %zu bytes allocated", (gint64) st.st_blocks * 512, size);
+  if (lseek (sfd, 2 * 1024 * 1024, SEEK_DATA) == 4 * 1024 * 1024)
+    g_assert_cmpint (st.st_blocks * 512, <=, (blkcnt_t) (size - 2 * 1024 * 1024)); /* holes work here */
+
+  /* A tree that expects data where the source has a hole: refused. */
+  data[3 * 1024 * 1024 + 7] = 1;
+  g_free (hp);
+  hp = build (data, nblocks, 512, salt, 32, root, &hsize, &sb);
+  g_autoptr(ImprintVerityTree) other = imprint_verity_tree_new (&sb, hp, hsize, root, 32, &error);
+  g_assert_no_error (error);
+  job.verify_tree = other;
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+  g_assert_nonnull (strstr (error->message, "block 6144 "));
+  g_clear_error (&error);
+
+  /* Expected bytes (the verity partition case) that are not zero where
+   * the source has a hole: refused. */
+  job.verify_tree = NULL;
+  job.expect = data;
+  job.expect_size = size;
+  g_assert_false (imprint_copy (&job, NULL, &error));
+  g_assert_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID);
+
+  close (sfd);
+  close (tfd);
+  g_unlink (spath);
+  g_unlink (tpath);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -386,6 +581,10 @@ main (int argc, char **argv)
   g_test_add ("/copy/corrupt", Fixture, NULL, fixture_setup, test_copy_corrupt, fixture_teardown);
   g_test_add ("/copy/cancel", Fixture, NULL, fixture_setup, test_copy_cancel, fixture_teardown);
   g_test_add ("/copy/truncated-source", Fixture, NULL, fixture_setup, test_copy_truncated_source, fixture_teardown);
+  g_test_add_func ("/copy/sparse", test_copy_sparse);
+  g_test_add ("/copy/expect-is-source", Fixture, NULL, fixture_setup, test_copy_expect_is_source, fixture_teardown);
+  g_test_add_func ("/verity/sha256-x2", test_sha256_x2);
+  g_test_add_func ("/verity/pairs", test_verify_pairs);
   g_test_add ("/copy/no-space", Fixture, NULL, fixture_setup, test_copy_no_space, fixture_teardown);
   return g_test_run ();
 }

@@ -81,6 +81,14 @@ gboolean imprint_verity_tree_verify_data (ImprintVerityTree *tree,
                                           size_t             len,
                                           GError           **error);
 
+/* Like _verify_data() for @len bytes of zeros at @offset, without the
+ * bytes: for ranges known to read as zeros (holes of a sparse image file).
+ * Each block's tree entry must be the hash of a zero block. */
+gboolean imprint_verity_tree_verify_zero (ImprintVerityTree *tree,
+                                          guint64            offset,
+                                          guint64            len,
+                                          GError           **error);
+
 /* The data block size of the tree (bytes). */
 guint32  imprint_verity_tree_block_size  (ImprintVerityTree *tree);
 

@@ -160,59 +160,62 @@ efivars)
     || fail "Boot0000 does not point to systemd-boot"
   ;;
 free-space|free-space-xbootldr|free-space-loop)
-  # A Windows-like disk: ESP (FAT with Windows' boot manager), MSR, basic
-  # data, free space behind.
-  truncate -s 2G "$W/t.img"
-  esp_mib=100; [ "$CASE" = free-space-xbootldr ] && esp_mib=40
-  sfdisk -q "$W/t.img" <<SF || fail "sfdisk failed"
-label: gpt
-start=2048, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"
-size=16MiB, type=E3C9E316-0B5C-4DB8-817D-F92DF00215AE, name="Microsoft reserved partition"
-size=400MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="Basic data partition"
-SF
-  # mkfs.vfat --offset records hidden sectors that mtools 4.0.32 then
-  # misreads; build the FAT separately and put it in place.
-  truncate -s ${esp_mib}M "$W/esp.img"
-  mkfs.vfat -F 32 -n SYSTEM "$W/esp.img" >/dev/null || fail "mkfs.vfat"
-  dd if="$W/esp.img" of="$W/t.img" bs=1M seek=1 conv=notrunc status=none
+  # A Windows disk from tests/lib/layouts.py: FAT32 ESP with Windows' boot
+  # files (made with mtools), MSR, NTFS, 1.5 GiB free behind. In the
+  # xbootldr case the ESP is nearly full, so the kernel images need an
+  # XBOOTLDR partition.
+  command -v mkntfs >/dev/null || skip "mkntfs not installed (ntfs-3g)"
+  LAYOUT=gpt-windows-free; [ "$CASE" = free-space-xbootldr ] && LAYOUT=gpt-windows-full-esp
+  /usr/bin/python3 "$HERE/../lib/layouts.py" build "$LAYOUT" --dir "$W" --json > "$W/layout.json" \
+    || fail "cannot build layout $LAYOUT"
+  lay() { /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' \
+            "$W/layout.json" "$1"; }
   export MTOOLS_SKIP_CHECK=1
-  head -c 1M /dev/urandom > "$W/bootmgfw.efi"
-  mmd -i "$W/t.img@@1048576" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot
-  mcopy -i "$W/t.img@@1048576" "$W/bootmgfw.efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
-  if [ "$CASE" = free-space-xbootldr ]; then
-    # Leave less room than the kernel images need.
-    free=$(LC_ALL=C mdir -i "$W/t.img@@1048576" ::/ | sed -n 's/ bytes free//p' | tr -d ' ')
-    [ -n "$free" ] || fail "cannot read the free space of the test ESP"
-    head -c $(( free - 700 * 1024 )) /dev/zero > "$W/filler"
-    mcopy -i "$W/t.img@@1048576" "$W/filler" ::/EFI/Microsoft/filler
-  fi
-  T="$W/t.img"
+  T="$W/$LAYOUT.img"
+  ESP_AT=$(lay 'd["partitions"][0]["start"]')
+  NTFS_AT=$(lay 'd["partitions"][2]["start"]'); NTFS_SIZE=$(lay 'd["partitions"][2]["size"]')
+  lay '"\n".join("%s %s" % (h, p) for p, h in sorted(d["partitions"][0]["files"].items()))' > "$W/esp-files"
+  grep -q "EFI/Microsoft/Boot/bootmgfw.efi" "$W/esp-files" || fail "the layout has no Windows boot manager"
   if [ "$CASE" = free-space-loop ]; then
-    T="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+    T="$(losetup -f --show "$T")" || skip "no loop device"
     LOOPS+=("$T")
   fi
   sfdisk -d "$T" | grep '^/' > "$W/before"
-  BD=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
-  bd_start=$(part start "$T" $BD)
-  extract "$T" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum > "$W/data.sum"
+  extract "$T" "$NTFS_AT" "$NTFS_SIZE" /dev/stdout | sha256sum > "$W/data.sum"
+  # Windows' files in the ESP, byte for byte (\EFI\Boot\bootx64.efi is the
+  # removable-media path, which the install takes over for systemd-boot).
+  check_windows() {
+    local h p
+    while read -r h p; do
+      [ "$p" = EFI/Boot/bootx64.efi ] && continue
+      rm -f "$W/f"
+      mcopy -n -i "$T@@$ESP_AT" "::/$p" "$W/f" || fail "Windows' $p is gone from the ESP"
+      [ "$(sha256sum < "$W/f" | cut -d' ' -f1)" = "$h" ] || fail "Windows' $p changed"
+    done < "$W/esp-files"
+    sfdisk -d "$T" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
+    extract "$T" "$NTFS_AT" "$NTFS_SIZE" /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "NTFS data changed"
+    blkid -p -O "$NTFS_AT" "$T" | grep -q 'TYPE="ntfs"' || fail "the NTFS is no longer recognised"
+    echo "Windows' partitions and boot files are intact"
+  }
   run 0 --source "$SRC" --target "$T" --use-free-space --definitions "$DEFS"
   check_installed "$T"
-  # The existing partitions are untouched.
-  sfdisk -d "$T" | grep '^/' | head -3 | diff - "$W/before" || fail "existing partitions changed"
-  extract "$T" "$bd_start" $((400 * 1024 * 1024)) /dev/stdout | sha256sum | diff - "$W/data.sum" || fail "data changed"
-  mdir -i "$T@@1048576" ::/EFI/Microsoft/Boot | grep -qi bootmgfw || fail "Windows boot manager gone"
-  mdir -i "$T@@1048576" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
-  mdir -i "$T@@1048576" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
+  check_windows
+  mdir -i "$T@@$ESP_AT" ::/EFI/systemd | grep -qi systemd-bootx64 || fail "no systemd-boot in the ESP"
+  mdir -i "$T@@$ESP_AT" ::/EFI/BOOT | grep -qi BOOTX64 || fail "no fallback boot loader"
+  XB=BC13C2FF-59E6-4262-A352-B275FD6F7172
   if [ "$CASE" = free-space-xbootldr ]; then
-    XB=BC13C2FF-59E6-4262-A352-B275FD6F7172
     [ "$(part count "$T" $XB)" = 1 ] || fail "no XBOOTLDR partition"
     mdir -i "$T@@$(part start "$T" $XB)" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in XBOOTLDR"
+    ! mdir -b -i "$T@@$ESP_AT" ::/EFI/Linux 2>/dev/null | grep -qi '\.efi' || fail "a UKI went into the full ESP"
   else
-    mdir -i "$T@@1048576" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in the ESP"
+    ! part count "$T" $XB >/dev/null || fail "an XBOOTLDR was made though the ESP has room"
+    mdir -i "$T@@$ESP_AT" ::/EFI/Linux | grep -qi '\.efi' || fail "no UKI in the ESP"
   fi
+  sfdisk -l "$T"
   # Rerun on the same disk: the leftovers of the first run are reclaimed.
   run 0 --source "$SRC" --target "$T" --use-free-space --definitions "$DEFS"
   check_installed "$T"
+  check_windows
   [ "$(part count "$T" $USR_TYPE)" = 2 ] || fail "rerun piled up slots"
   ;;
 too-small)
@@ -229,14 +232,21 @@ too-small)
   LOOPS+=("$L")
   run 3 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
   ;;
-tamper-usr|tamper-verity)
+tamper-usr|tamper-usr-zeros|tamper-verity)
   cp --sparse=always "$SRC" "$W/src.img"
-  if [ "$CASE" = tamper-usr ]; then
-    at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) / 2 + 77 ))
-  else
-    at=$(( $(part start "$SRC" $VER_TYPE) + 4096 + 1000 ))
-  fi
+  case "$CASE" in
+  tamper-usr) at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) / 2 + 77 )) ;;
+  # In the unused zero tail of usr, a hole of the image file: the part the
+  # copy checks against the tree's zero-block hash without hashing.
+  tamper-usr-zeros) at=$(( $(part start "$SRC" $USR_TYPE) + $(part size "$SRC" $USR_TYPE) - 4096 + 123 )) ;;
+  *) at=$(( $(part start "$SRC" $VER_TYPE) + 4096 + 1000 )) ;;
+  esac
   b=$(dd if="$W/src.img" bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
+  if [ "$CASE" = tamper-usr-zeros ]; then
+    [ "$b" = 0 ] || fail "the end of the test image's usr is not zero"
+    /usr/bin/python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); at = int(sys.argv[2]); sys.exit(os.lseek(fd, at, os.SEEK_DATA) > at)' \
+      "$W/src.img" "$at" 2>/dev/null && fail "the end of the test image's usr is not a hole"
+  fi
   printf "$(printf '\\%03o' $(( b ^ 0xff )))" | dd of="$W/src.img" bs=1 seek=$at conv=notrunc status=none
   truncate -s 1G "$W/t.img"
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
@@ -347,7 +357,11 @@ busy)
   ;;
 enospc)
   mkdir "$W/mnt"
-  mount -t tmpfs -o size=120M tmpfs "$W/mnt" || skip "cannot mount tmpfs"
+  # Room for the ESP and part of usr: full in the middle of the system
+  # copy. Zeros take no room on the target (holes punched), so the ESP
+  # (64 MiB, nearly all free space) needs only a few MiB, and usr has
+  # about 38 MiB of data.
+  mount -t tmpfs -o size=24M tmpfs "$W/mnt" || skip "cannot mount tmpfs"
   MOUNTS+=("$W/mnt")
   truncate -s 1G "$W/mnt/t.img"
   timeout 120 "$DRIVER" --source "$SRC" --target "$W/mnt/t.img" --erase --definitions "$DEFS" \
@@ -356,6 +370,7 @@ enospc)
   [ $rc = 124 ] && fail "hang on a full target"
   [ $rc = 3 ] || fail "exit $rc, expected 3 (NoSpace)"
   grep -q "ran out of space" "$W/err" || fail "no clear message"
+  grep -q "of the system partition" "$W/err" || fail "did not run out in the middle of the system copy"
   assert_no_version_label "$W/mnt/t.img"
   ;;
 *)

@@ -31,6 +31,7 @@ layout needs that is not installed, so tests can skip with a reason.
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -63,7 +64,8 @@ class PartSpec:
     or MBR id ("0x07"), GPT name, filesystem kind, filesystem label, and
     the words the disk library should use for it."""
 
-    def __init__(self, size_mib, type, fs=None, name="", label="", contents="", bootable=False):
+    def __init__(self, size_mib, type, fs=None, name="", label="", contents="", bootable=False,
+                 files=None, fat32=False, leave_free=None):
         self.size_mib = size_mib
         self.type = type
         self.fs = fs
@@ -71,6 +73,13 @@ class PartSpec:
         self.label = label
         self.contents = contents
         self.bootable = bootable
+        # vfat only (put in with mtools, no mount): {path: size in bytes} of
+        # files with reproducible pseudo-random contents, FAT32 instead of
+        # mkfs.vfat's choice, and a filler file that leaves only
+        # @leave_free bytes free (a nearly full ESP).
+        self.files = files or {}
+        self.fat32 = fat32
+        self.leave_free = leave_free
 
 
 class LayoutSpec:
@@ -82,6 +91,16 @@ class LayoutSpec:
         self.sector_size = sector_size  # default for this layout
         self.description = description
 
+
+# What Windows puts into its ESP (dummies of realistic size).
+WINDOWS_ESP_FILES = {
+    "EFI/Microsoft/Boot/bootmgfw.efi": 1589176,
+    "EFI/Microsoft/Boot/bootmgr.efi": 1573784,
+    "EFI/Microsoft/Boot/BCD": 32768,
+    "EFI/Microsoft/Boot/en-US/bootmgfw.efi.mui": 79344,
+    "EFI/Microsoft/Recovery/BCD": 24576,
+    "EFI/Boot/bootx64.efi": 1589176,
+}
 
 LAYOUTS = {
     "empty": LayoutSpec("", 64, [], "Empty disk",
@@ -126,6 +145,22 @@ LAYOUTS = {
         PartSpec(64, "0x83", "ext4", "", "root", "Linux", bootable=True),
         PartSpec(32, "0x82", "swap", "", "swap", "Swap"),
     ], "Linux", description="MBR: ext4 + swap"),
+    # Targets for installing beside Windows (--use-free-space): a 100 MiB
+    # FAT32 ESP with Windows' boot files, then MSR and NTFS, 1.5 GiB free.
+    "gpt-windows-free": LayoutSpec("gpt", 2048, [
+        PartSpec(100, ESP, "vfat", "EFI system partition", "SYSTEM", "EFI system partition",
+                 files=WINDOWS_ESP_FILES, fat32=True),
+        PartSpec(16, MSR, None, "Microsoft reserved partition", "", "Microsoft reserved"),
+        PartSpec(400, BASIC_DATA, "ntfs", "Basic data partition", "Windows", "Windows"),
+    ], "Windows", description="Windows with boot files in a 100 MiB ESP, 1.5 GiB free"),
+    # The same with an ESP that is nearly full (OEM tools): no room for
+    # the kernel images.
+    "gpt-windows-full-esp": LayoutSpec("gpt", 2048, [
+        PartSpec(100, ESP, "vfat", "EFI system partition", "SYSTEM", "EFI system partition",
+                 files=WINDOWS_ESP_FILES, fat32=True, leave_free=700 * 1024),
+        PartSpec(16, MSR, None, "Microsoft reserved partition", "", "Microsoft reserved"),
+        PartSpec(400, BASIC_DATA, "ntfs", "Basic data partition", "Windows", "Windows"),
+    ], "Windows", description="Windows with a nearly full 100 MiB ESP, 1.5 GiB free"),
     "gpt-4k": LayoutSpec("gpt", 256, [
         PartSpec(64, ESP, "vfat", "ESP", "ESP", "EFI system partition"),
         PartSpec(96, ROOT_X86_64, "ext4", "root-x86-64", "root", "Linux"),
@@ -155,6 +190,8 @@ def missing_tools(name, loop=False, sector_size=None):
         need.update(["losetup", "partx"])
     for p in spec.parts:
         need.update(_FS_TOOLS[p.fs])
+        if p.files or p.leave_free is not None:
+            need.update(["mmd", "mcopy", "mdir"])
     missing = sorted(t for t in need if shutil.which(t) is None and
                      not os.path.exists("/usr/sbin/" + t) and not os.path.exists("/sbin/" + t))
     if (loop or ss != 512) and os.geteuid() != 0:
@@ -174,8 +211,10 @@ def _tool(name):
 
 def _run(argv, input=None, check=True):
     argv = [_tool(argv[0])] + list(argv[1:])
+    # MTOOLS_SKIP_CHECK: mtools would refuse a FAT in an image file made
+    # with a geometry it does not expect.
     proc = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=dict(os.environ, LC_ALL="C"))
+                          env=dict(os.environ, LC_ALL="C", MTOOLS_SKIP_CHECK="1"))
     if check and proc.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), proc.returncode,
                                                    proc.stderr.decode(errors="replace").strip()))
@@ -196,6 +235,7 @@ class Part:
         self.uuid = uuid            # PARTUUID (lower case)
         self.contents = contents    # expected words
         self.fs_uuid = None
+        self.files = {}             # vfat: {path: sha256 hex} of the files put in
 
     def __repr__(self):
         return "Part(%d, %s, %s)" % (self.number, self.type, self.fs)
@@ -246,6 +286,51 @@ def _copy_into(image, offset, src):
                 fo.seek(pos)
                 fo.write(data)
             pos += len(data)
+
+
+def _file_bytes(path, size):
+    """Reproducible pseudo-random contents for a test file."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(("%s:%d" % (path, counter)).encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def _fat_populate(fsimg, spec, part, workdir):
+    """Puts spec.files into the FAT in @fsimg with mtools and records their
+    hashes in part.files; then the filler for spec.leave_free."""
+    image = "%s@@0" % fsimg
+    made = set()
+    for path, size in sorted(spec.files.items()):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in made:
+                _run(["mmd", "-i", image, "::/" + d], check=False)
+                made.add(d)
+        data = _file_bytes(path, size)
+        local = os.path.join(workdir, "fat-file")
+        with open(local, "wb") as f:
+            f.write(data)
+        _run(["mcopy", "-o", "-i", image, local, "::/" + path])
+        os.unlink(local)
+        part.files[path] = hashlib.sha256(data).hexdigest()
+    if spec.leave_free is not None:
+        listing = _run(["mdir", "-i", image, "::/"])
+        free = [line for line in listing.splitlines() if "bytes free" in line]
+        if not free:
+            raise RuntimeError("cannot read the free space of the FAT: %s" % listing)
+        nfree = int(free[0].split("bytes free")[0].replace(" ", ""))
+        if nfree > spec.leave_free:
+            # Zeros: the image stays sparse (_copy_into skips zero blocks).
+            filler = os.path.join(workdir, "fat-filler")
+            with open(filler, "wb") as f:
+                f.truncate(nfree - spec.leave_free)
+            _run(["mmd", "-i", image, "::/OEM"], check=False)
+            _run(["mcopy", "-o", "-i", image, filler, "::/OEM/tools.bin"])
+            os.unlink(filler)
 
 
 def _fake_bitlocker(path, size):
@@ -530,7 +615,10 @@ class Layout:
         ss = self.sector_size
         if spec.fs == "vfat":
             argv = ["mkfs.vfat", "-S", str(ss), "-n", spec.label or "NO NAME"]
+            if spec.fat32:
+                argv += ["-F", "32"]
             _run(argv + [fsimg])
+            _fat_populate(fsimg, spec, part, self._dir)
         elif spec.fs == "ntfs":
             # -p/-H/-S describe the position on the disk (boot code uses it);
             # -Q skips zeroing, -F accepts a regular file.

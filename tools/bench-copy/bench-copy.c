@@ -55,7 +55,7 @@ main (int argc, char **argv)
       .length = src->usr.size, .what = "usr", .verify_tree = src->tree, .buffer_size = bufsize },
     { .src_fd = src->fd, .src_offset = src->usr_verity.offset, .dst_fd = fd,
       .dst_offset = src->usr_verity.offset, .length = src->usr_verity.size, .what = "usr-verity",
-      .expect = tree, .expect_size = tree_size, .buffer_size = bufsize },
+      .expect = tree, .expect_size = tree_size, .expect_is_source = TRUE, .buffer_size = bufsize },
     { .src_fd = src->fd, .src_offset = src->usr_verity_sig.offset, .dst_fd = fd,
       .dst_offset = src->usr_verity_sig.offset, .length = src->usr_verity_sig.size,
       .what = "usr-verity-sig", .buffer_size = bufsize },
@@ -69,6 +69,7 @@ main (int argc, char **argv)
       {
         jobs[i].verify_tree = NULL;
         jobs[i].expect = NULL;
+        jobs[i].expect_is_source = FALSE;
       }
   for (gsize i = 0; i < G_N_ELEMENTS (jobs); i++)
     if (!imprint_copy (&jobs[i], &progress, &error))
