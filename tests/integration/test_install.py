@@ -259,7 +259,13 @@ class InstallTest(imprinttest.ImprintTestCase):
         completed = [json.loads(l) for l in out.splitlines() if '"completed"' in l]
         self.assertTrue(completed and not completed[0]['success'])
         self.assertEqual(completed[0]['error'], 'dev.imprint.Imprint1.Error.Cancelled')
-        self.assertNotIn('ImprintOS_1', self.labels())
+        # The copy of this small, sparse source can be over before the
+        # Cancel arrives; the A slot may carry its version only when the
+        # job got as far as labelling it (after the verified copy). The
+        # engine tests cancel and kill inside the copy deterministically.
+        labelled = '"Marking the system as installed"' in line + out
+        if not labelled:
+            self.assertNotIn('ImprintOS_1', self.labels())
         # And the same install runs to the end afterwards.
         self.install('--erase', '--no-encrypt')
         self.assertEqual(self.labels().count('ImprintOS_1'), 3)
