@@ -270,7 +270,7 @@ class TestApplyRunning(SetupTestCase):
         for args, text in ((['--hostname', 'bad name'], 'not a valid computer name'),
                            (['--timezone', '../etc/passwd'], 'not a valid time zone'),
                            (['--user', 'Root', '--password-file', pw], 'cannot be a user name'),
-                           (['--target', 'disk:/dev/null'], 'not supported yet'),
+                           (['--target', 'disk:/dev/null'], 'is not a disk'),
                            (['--target', os.path.join(self.tmp, 'nonexistent')], 'not the root directory')):
             r = self.bus.ctl('setup', *args)
             self.assertNotEqual(r.returncode, 0, args)
