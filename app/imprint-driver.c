@@ -33,6 +33,7 @@ struct _ImprintDriver
 
   /* First-boot setup (NULL target: the installer) */
   char               *setup_target;
+  char               *target_unlock;  /* secret: opens a "disk:" target's LUKS2 root */
   GVariant           *setup_defaults;
   GHashTable         *settings;       /* locale, keymap, timezone, hostname, pretty-hostname */
   char               *user_name;
@@ -125,6 +126,7 @@ imprint_driver_finalize (GObject *object)
   imprint_secret_free (self->passphrase);
   imprint_secret_free (self->recovery_key);
   g_free (self->setup_target);
+  imprint_secret_free (self->target_unlock);
   g_clear_pointer (&self->setup_defaults, g_variant_unref);
   g_hash_table_unref (self->settings);
   g_free (self->user_name);
@@ -638,6 +640,9 @@ dispatch_job_event (ImprintDriver *self,
       g_variant_get (parameters, "(b&s)", &success, &message);
       self->job_finished = TRUE;
       self->job_succeeded = success;
+      /* Setup of the installed disk is done: its secret is needed no more. */
+      if (success)
+        secret_replace (&self->target_unlock, NULL);
       if (!success)
         {
           const char *name = NULL;
@@ -896,6 +901,13 @@ imprint_driver_set_setup_target (ImprintDriver *self,
 {
   g_free (self->setup_target);
   self->setup_target = g_strdup (target);
+  /* The disk just installed opens with its recovery key (or the
+   * passphrase): kept, apart from the home's recovery key the setup pages
+   * make next, until setup of that disk has succeeded. */
+  if (target != NULL && g_str_has_prefix (target, "disk:"))
+    secret_replace (&self->target_unlock, self->recovery_key != NULL ? self->recovery_key : self->passphrase);
+  else
+    secret_replace (&self->target_unlock, NULL);
 }
 
 gboolean
@@ -1082,6 +1094,8 @@ imprint_driver_apply_setup_async (ImprintDriver       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
+  GVariantBuilder options;
+
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
 
   if (self->manager == NULL || self->setup_target == NULL || self->password == NULL ||
@@ -1094,9 +1108,12 @@ imprint_driver_apply_setup_async (ImprintDriver       *self,
     }
 
   imprint_driver_append_log (self, _("Starting the setup"));
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (self->target_unlock != NULL)
+    g_variant_builder_add (&options, "{sv}", "unlock-passphrase", imprint_secret_variant_new (self->target_unlock));
   imprint_driver_start_job_async (self, "ApplySetup",
                                   g_variant_new ("(s@a{sv}a{sv})", self->setup_target,
-                                                 imprint_driver_build_setup_settings (self), NULL),
+                                                 imprint_driver_build_setup_settings (self), &options),
                                   cancellable, callback, user_data);
 }
 

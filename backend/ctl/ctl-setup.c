@@ -113,7 +113,9 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   g_autofree char *user = NULL, *real_name = NULL, *password_file = NULL, *disk_size = NULL;
   g_autofree char *recovery_key_file = NULL, *fido2_device = NULL;
   g_autofree char *disk_key_file = NULL, *disk_fido2_device = NULL, *disk_device = NULL, *disk_tpm2 = NULL;
-  char *password = NULL, *recovery_key = NULL, *disk_key = NULL;
+  g_autofree char *unlock_key_file = NULL, *tpm2_device = NULL;
+  char *password = NULL, *recovery_key = NULL, *disk_key = NULL, *unlock_key = NULL;
+  gboolean unlock_tpm2 = FALSE;
   gboolean json = FALSE, recovery = FALSE, fido2 = FALSE, auto_login = FALSE, no_admin = FALSE;
   gboolean disk_recovery = FALSE, disk_fido2 = FALSE;
   GVariantBuilder settings, u;
@@ -142,6 +144,9 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
     { "disk-fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_fido2_device, N_("FIDO2 device for the system disk"), N_("DEVICE") },
     { "disk-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_device, N_("The encrypted system partition (default: the one under /)"), N_("DEVICE") },
     { "disk-tpm2-device", 0, 0, G_OPTION_ARG_STRING, &disk_tpm2, N_("TPM2 that unlocks it (default: the system’s)"), N_("DEVICE") },
+    { "unlock-key-file", 0, 0, G_OPTION_ARG_FILENAME, &unlock_key_file, N_("With --target disk:DEVICE: unlock it with the passphrase or recovery key in FILE (- for standard input)"), N_("FILE") },
+    { "unlock-tpm2", 0, 0, G_OPTION_ARG_NONE, &unlock_tpm2, N_("With --target disk:DEVICE: unlock it with the TPM2"), NULL },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &tpm2_device, N_("TPM2 for --unlock-tpm2 (default: the system’s)"), N_("DEVICE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -151,6 +156,16 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
     return EXIT_CODE_USAGE;
   json = json || ctl->json;
   ctl->json = json;
+  if ((unlock_key_file != NULL || unlock_tpm2) && (target == NULL || !g_str_has_prefix (target, "disk:")))
+    {
+      g_printerr (_("imprintctl: --unlock-key-file and --unlock-tpm2 need --target disk:DEVICE.\n"));
+      return EXIT_CODE_USAGE;
+    }
+  if (unlock_key_file != NULL && unlock_tpm2)
+    {
+      g_printerr (_("imprintctl: say how to unlock the disk: one of --unlock-key-file or --unlock-tpm2.\n"));
+      return EXIT_CODE_USAGE;
+    }
   if (disk_size != NULL && !parse_size (disk_size, &size))
     {
       g_printerr (_("imprintctl: “%s” is not a size.\n"), disk_size);
@@ -246,6 +261,17 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
 
   t = target_arg (target);
   options = ctl_options_new (ctl);
+  if (unlock_key_file != NULL)
+    {
+      unlock_key = ctl_read_secret_file (unlock_key_file, &error);
+      if (unlock_key == NULL)
+        goto out_error;
+      g_variant_builder_add (options, "{sv}", "unlock-passphrase", g_variant_new_string (unlock_key));
+    }
+  if (unlock_tpm2)
+    g_variant_builder_add (options, "{sv}", "unlock-tpm2", g_variant_new_boolean (TRUE));
+  if (tpm2_device != NULL)
+    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (tpm2_device));
   watch = ctl_job_watch_new (ctl);
   if (!imprint_manager_call_apply_setup_sync (ctl->manager, t, g_variant_builder_end (&settings),
                                               g_variant_builder_end (options), &job_path, NULL, &error))
@@ -278,5 +304,6 @@ out:
   ctl_wipe_string (&password);
   ctl_wipe_string (&recovery_key);
   ctl_wipe_string (&disk_key);
+  ctl_wipe_string (&unlock_key);
   return r;
 }

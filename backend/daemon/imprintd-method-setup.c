@@ -13,6 +13,7 @@
 #include "imprint-fido2.h"
 #include "imprint-setup.h"
 #include "imprint-setup-disk.h"
+#include "imprint-setup-target.h"
 #include "luks.h"
 #include "imprintd-job.h"
 #include "imprintd-methods.h"
@@ -37,11 +38,12 @@ wipe_string (char **s)
 typedef enum {
   TARGET_RUNNING,
   TARGET_ROOT,
+  TARGET_DISK,
 } TargetKind;
 
 /* "" = the running system; an absolute directory other than "/" = the
- * root of an installed system. "disk:DEVICE" is part of the interface but
- * not done yet: the caller mounts the installed root and passes it. */
+ * root of an installed system; "disk:DEVICE" = the installed system on
+ * that disk, which imprintd unlocks and mounts itself (setup-target.c). */
 static gboolean
 parse_target (const char *target, TargetKind *ret_kind, GError **error)
 {
@@ -52,10 +54,17 @@ parse_target (const char *target, TargetKind *ret_kind, GError **error)
     }
   if (g_str_has_prefix (target, "disk:"))
     {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
-                           _("Setting up an installed disk by its device is not supported yet: "
-                             "mount its root file system and give that directory."));
-      return FALSE;
+      const char *device = target + strlen ("disk:");
+      struct stat st;
+
+      if (!g_path_is_absolute (device) || stat (device, &st) < 0 || !S_ISBLK (st.st_mode))
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                       _("“%s” is not a disk."), device);
+          return FALSE;
+        }
+      *ret_kind = TARGET_DISK;
+      return TRUE;
     }
   if (!g_path_is_absolute (target) || g_str_equal (target, "/") ||
       !g_file_test (target, G_FILE_TEST_IS_DIR))
@@ -121,7 +130,23 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
   if (!parse_target (target, &kind, error))
     return NULL;
 
-  if (kind == TARGET_RUNNING)
+  if (kind == TARGET_DISK)
+    {
+      g_autofree char *partition = NULL;
+      int r = imprint_setup_target_find_root (target + strlen ("disk:"), &partition);
+
+      /* Not opened here (that would need the unlock secret twice): right
+       * after an install the installed system holds the image's defaults,
+       * and the person just chose language and keyboard in this live
+       * session, so those are what setup should start from. */
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
+                       _("%s holds no installed system (no root partition)."), target + strlen ("disk:"));
+          return NULL;
+        }
+    }
+  if (kind == TARGET_RUNNING || kind == TARGET_DISK)
     {
       ImprintSystemSettings files = { 0 };
 
@@ -133,7 +158,10 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 #undef FILL
       imprint_system_settings_clear (&files);
       /* Credentials belong to this boot of this machine. */
-      imprint_setup_read_credentials (NULL, &creds);
+      if (kind == TARGET_RUNNING)
+        imprint_setup_read_credentials (NULL, &creds);
+      else
+        creds.decided = g_ptr_array_new_with_free_func (g_free);
     }
   else
     {
@@ -143,7 +171,8 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
       imprint_setup_read_root (target, &current);
       creds.decided = g_ptr_array_new_with_free_func (g_free);
     }
-  pending = imprint_setup_is_pending (kind == TARGET_RUNNING ? "" : target);
+  /* A disk the live session just installed has not been set up. */
+  pending = kind == TARGET_DISK || imprint_setup_is_pending (kind == TARGET_RUNNING ? "" : target);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
 #define PICK(f) (creds.settings.f != NULL ? creds.settings.f : current.f)
@@ -188,6 +217,11 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 typedef struct {
   char *target;
   TargetKind kind;
+  const char *root;             /* TARGET_ROOT/DISK: the installed root directory */
+  char *unlock_passphrase;      /* TARGET_DISK: unlocks its LUKS2 root */
+  gboolean unlock_tpm2;
+  char *tpm2_device;
+  ImprintSetupTarget *disk;     /* TARGET_DISK, while mounted */
   char *locale;                 /* of the caller, for messages */
   ImprintSystemSettings settings;
 
@@ -218,6 +252,8 @@ static void
 setup_data_free (SetupData *d)
 {
   wipe_string (&d->password);
+  wipe_string (&d->unlock_passphrase);
+  g_free (d->tpm2_device);
   wipe_string (&d->recovery_key);
   wipe_string (&d->disk_recovery_key);
   g_free (d->disk_fido2_device);
@@ -259,7 +295,7 @@ apply_settings (SetupData *d, GCancellable *cancellable, GError **error)
   if (d->kind == TARGET_RUNNING)
     ok = imprint_setup_apply_running (d->bus, &d->settings, warnings, cancellable, error);
   else
-    ok = imprint_setup_write_root (d->target, &d->settings, warnings, error);
+    ok = imprint_setup_write_root (d->root, &d->settings, warnings, error);
   for (guint i = 0; i < warnings->len; i++)
     imprintd_job_log (d->job, "%s", (const char *) g_ptr_array_index (warnings, i));
   return ok;
@@ -288,7 +324,7 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   _cleanup_erase_free_ char *record = NULL;
   g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
   g_autofree char *pem = NULL, *key_name = NULL;
-  g_autofree char *admin_group = imprint_setup_admin_group (d->kind == TARGET_ROOT ? d->target : "");
+  g_autofree char *admin_group = imprint_setup_admin_group (d->kind != TARGET_RUNNING ? d->root : "");
   int adopted = 0;
   ImprintHomeParams p = {
     .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
@@ -297,9 +333,9 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   };
   int r;
 
-  if (d->kind == TARGET_ROOT)
+  if (d->kind != TARGET_RUNNING)
     {
-      home_dir = g_build_filename (d->target, "home", NULL);
+      home_dir = g_build_filename (d->root, "home", NULL);
       image_path = g_strdup_printf ("%s/%s.home", home_dir, d->user_name);
       if (g_file_test (image_path, G_FILE_TEST_EXISTS))
         {
@@ -357,8 +393,8 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
 
   key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
   if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
-      (adopted = imprint_homed_adopt_key_pair (homed_state_dir (), d->target, pem, error)) < 0 ||
-      (adopted == 0 && !imprint_homed_trust_key (d->target, key_name, pem, error)))
+      (adopted = imprint_homed_adopt_key_pair (homed_state_dir (), d->root, pem, error)) < 0 ||
+      (adopted == 0 && !imprint_homed_trust_key (d->root, key_name, pem, error)))
     {
       /* Without the key the installed system refuses the home: take it
        * away again so a retry starts clean. */
@@ -515,12 +551,51 @@ add_disk_methods (SetupData *d, GError **error)
   return TRUE;
 }
 
+/* The installed system on the disk, unlocked with what the caller gave
+ * and mounted; d->root is its directory until close_disk(). */
+static gboolean
+open_disk (SetupData *d, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *signature = NULL;
+  ImprintSetupTargetUnlock u = {
+    .passphrase = d->unlock_passphrase,
+    .tpm2 = d->unlock_tpm2,
+    .tpm2_device = d->tpm2_device,
+  };
+  gboolean ok;
+
+  if (d->unlock_tpm2)
+    u.tpm2_signature = signature = read_pcr_signature ();
+  ok = imprint_setup_target_open (d->target + strlen ("disk:"), &u, &d->disk, cancellable, error);
+  /* Needed no longer. */
+  wipe_string (&d->unlock_passphrase);
+  if (!ok)
+    return FALSE;
+  d->root = imprint_setup_target_get_root (d->disk);
+  imprintd_job_log (d->job, _("The installed system is mounted at %s."), d->root);
+  return TRUE;
+}
+
+/* On success, failure and cancel alike. A failure here does not undo
+ * what setup wrote: it is only logged. */
+static void
+close_disk (SetupData *d)
+{
+  g_autoptr(GError) e = NULL;
+
+  if (d->disk == NULL)
+    return;
+  d->root = NULL;
+  if (!imprint_setup_target_close (g_steal_pointer (&d->disk), &e))
+    imprintd_job_log (d->job, _("The installed system could not be closed cleanly: %s"), e->message);
+}
+
 static gboolean
 setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
   SetupData *d = user_data;
   locale_t locale = (locale_t) 0;
-  const char *root = d->kind == TARGET_RUNNING ? "" : d->target;
+  const char *root;
   GVariantBuilder result;
   gboolean ok = FALSE;
   const char *step;
@@ -533,7 +608,21 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
       if (locale != (locale_t) 0)
         uselocale (locale);
     }
-  d->n_steps = 2 + (d->have_user ? 1 : 0) + (d->disk_recovery_key != NULL || d->disk_fido2 ? 1 : 0);
+  d->n_steps = 2 + (d->have_user ? 1 : 0) + (d->disk_recovery_key != NULL || d->disk_fido2 ? 1 : 0) +
+               (d->kind == TARGET_DISK ? 1 : 0);
+
+  /* 0. The installed system on a disk: unlocked and mounted first. */
+  if (d->kind == TARGET_DISK)
+    {
+      step = _("Opening the installed system");
+      begin_step (d, step);
+      if (!open_disk (d, cancellable, error))
+        {
+          step_failed (error, step);
+          goto out;
+        }
+    }
+  root = d->kind == TARGET_RUNNING ? "" : d->root;
 
   /* 1. Settings: each is a small, complete change of its own; a later
    * failure leaves them set, which is what the person chose anyway. */
@@ -594,6 +683,7 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
   ok = TRUE;
 
 out:
+  close_disk (d);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
@@ -673,6 +763,14 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   d->target = g_strdup (target);
   if (!parse_target (target, &d->kind, error))
     goto fail;
+  if (d->kind == TARGET_ROOT)
+    d->root = d->target;
+  /* An encrypted installed disk opens with the passphrase or the recovery
+   * key the installer just showed (typed form accepted), or by its TPM. */
+  if (g_variant_lookup (call->options, "unlock-passphrase", "&s", &s) && s[0] != '\0')
+    d->unlock_passphrase = g_strdup (s);
+  g_variant_lookup (call->options, "unlock-tpm2", "b", &d->unlock_tpm2);
+  d->tpm2_device = lookup_nonempty (call->options, "tpm2-device");
 
   d->settings.locale = lookup_nonempty (settings, "locale");
   d->settings.keymap = lookup_nonempty (settings, "keymap");
