@@ -652,7 +652,9 @@ imprint_factory_reset_request (const ImprintUpdatePaths *paths, gboolean clear_t
         }
     }
 
-  r = mark_running_root (paths, TRUE);
+  /* With systemd-factory-reset (>= 258) the reset is systemd's own
+   * sequence; not verified here, so it is left alone. */
+  r = use_factory_reset_tool (paths) ? 0 : mark_running_root (paths, TRUE);
   if (r < 0)
     {
       g_autoptr(GError) ignored = NULL;
