@@ -83,7 +83,8 @@ imprintctl --no-ask-password factory-reset --yes
 rc=$?
 marker "RESET_RC=$rc"
 marker "RESET_VAR=$(od -An -tx1 /sys/firmware/efi/efivars/FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67 | tr -d ' \n')"
-marker "ROOT_PARTFLAGS=$(lsblk -dno PARTFLAGS "$root_dev")"
+# From the disk itself (lsblk's PARTFLAGS is udev's copy from the boot).
+marker "ROOT_ATTRS=$(sfdisk -d "$disk" | awk -v d="$root_dev" '$1 == d && match($0, /attrs="[^"]*"/) {print substr($0, RSTART + 7, RLENGTH - 8)}')"
 [ $rc = 0 ]
 '''
 
@@ -91,7 +92,8 @@ AFTER_RESET = CHECKS + r'''
 marker "RESET_VAR_AFTER=$(test -e /sys/firmware/efi/efivars/FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67 && echo present || echo gone)"
 marker "REPART_RESET=$(journalctl -b -o cat -t systemd-repart | grep -ci 'factory reset')"
 journalctl -b -o short-monotonic -t systemd-repart | grep -i -E 'factory|Removing|Adding|EFI variable'
-marker "ROOT_PARTFLAGS=$(lsblk -dno PARTFLAGS "$root_dev")"
+# From the disk itself (lsblk's PARTFLAGS is udev's copy from the boot).
+marker "ROOT_ATTRS=$(sfdisk -d "$disk" | awk -v d="$root_dev" '$1 == d && match($0, /attrs="[^"]*"/) {print substr($0, RSTART + 7, RLENGTH - 8)}')"
 printf '%s' '@OLDKEY@' | cryptsetup open --test-passphrase --key-file=- "$root_dev"
 marker "OLD_KEY_OPENS_NEW=$?"
 marker "PENDING_AFTER=$(imprintctl --json setup-defaults | tr -d ' \n' | grep -o '"setup-pending":[a-z]*' | cut -d: -f2)"
@@ -114,6 +116,11 @@ def make_release_disk(image2, workdir):
     subprocess.run(['mkfs.ext4', '-q', '-d', release, disk], check=True)
     shutil.rmtree(release)
     return disk
+
+
+def gpt_bits(attrs):
+    """'GUID:59,63' (sfdisk -d attrs=) -> {'59', '63'}."""
+    return {b for part in (attrs or '').split() for b in part.replace('GUID:', '').split(',') if b}
 
 
 def print_markers(r):
@@ -181,8 +188,8 @@ def main():
         check(v('PENDING_BEFORE') == 'false', 'setup not pending before the reset', r2)
         old_key = v('OLD_RECOVERY_KEY') or ''
         check(len(old_key) == 71 and v('OLD_KEY_OPENS_OLD') == '0', f'a recovery key opens the old root ({old_key})', r2)
-        check(int(v('ROOT_PARTFLAGS') or '0', 16) >> 63 == 1,
-              f'the old root partition is marked no-auto until the reset ({v("ROOT_PARTFLAGS")})', r2)
+        check('63' in gpt_bits(v('ROOT_ATTRS')),
+              f'the old root partition is marked no-auto until the reset ({v("ROOT_ATTRS")})', r2)
         r2.check()
         old_luks = v('ROOT_LUKS_UUID')
 
@@ -200,7 +207,7 @@ def main():
         check('systemd-tpm2' in (v('ROOT_TOKENS') or '').split(',') and v('ROOT_UNLOCK') == 'tpm2',
               f'the new root is sealed to the TPM and was unlocked by it ({v("ROOT_TOKENS")})', r3)
         check('Please enter' not in r3.console(), 'no passphrase prompt', r3)
-        check(int(v('ROOT_PARTFLAGS') or '0', 16) >> 63 == 0, f'the new root has no no-auto flag ({v("ROOT_PARTFLAGS")})', r3)
+        check('63' not in gpt_bits(v('ROOT_ATTRS')), f'the new root has no no-auto flag ({v("ROOT_ATTRS")})', r3)
         check(v('OLD_KEY_OPENS_NEW') not in (None, '0'), f'the old recovery key no longer opens the root (rc {v("OLD_KEY_OPENS_NEW")})', r3)
         check(v('PENDING_AFTER') == 'true', 'setup is pending again', r3)
         check(v('OS') == 'ImprintOS_2', 'still version 2 (the reset keeps the OS)', r3)
