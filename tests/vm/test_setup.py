@@ -58,7 +58,7 @@ homectl deactivate anna
 
 root_src=$(findmnt -no SOURCE /)
 root_dev=$(cryptsetup status "${root_src#/dev/mapper/}" | awk '$1 == "device:" {print $2}')
-tr -d '\n' < /run/disk-key | cryptsetup open --test-passphrase --key-file=- "$root_dev"
+tr -d '\n' < /run/disk-key | cryptsetup open --test-passphrase --disable-external-tokens --key-file=- "$root_dev"
 marker "DISK_KEY_RC=$?"
 marker "ROOT_TOKENS=$(cryptsetup luksDump "$root_dev" | awk '/^Tokens:/ {t=1; next} /^[A-Z]/ {t=0} t && $2 ~ /^systemd/ {print $2}' | paste -sd, -)"
 marker "HOSTNAME=$(cat /etc/hostname)"

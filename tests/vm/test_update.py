@@ -77,7 +77,7 @@ marker "PENDING_BEFORE=$(imprintctl --json setup-defaults | tr -d ' \n' | grep -
 key=$(systemd-cryptenroll --recovery-key --unlock-tpm2-device=auto "$root_dev" 2>&1 |
       grep -oE '([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}' | head -1)
 marker "OLD_RECOVERY_KEY=$key"
-printf '%s' "$key" | cryptsetup open --test-passphrase --key-file=- "$root_dev"
+printf '%s' "$key" | cryptsetup open --test-passphrase --disable-external-tokens --key-file=- "$root_dev"
 marker "OLD_KEY_OPENS_OLD=$?"
 imprintctl --no-ask-password factory-reset --yes
 rc=$?
@@ -94,7 +94,7 @@ marker "REPART_RESET=$(journalctl -b -o cat -t systemd-repart | grep -ci 'factor
 journalctl -b -o short-monotonic -t systemd-repart | grep -i -E 'factory|Removing|Adding|EFI variable'
 # From the disk itself (lsblk's PARTFLAGS is udev's copy from the boot).
 marker "ROOT_ATTRS=$(sfdisk -d "$disk" | awk -v d="$root_dev" '$1 == d && match($0, /attrs="[^"]*"/) {print substr($0, RSTART + 7, RLENGTH - 8)}')"
-printf '%s' '@OLDKEY@' | cryptsetup open --test-passphrase --key-file=- "$root_dev"
+printf '%s' '@OLDKEY@' | cryptsetup open --test-passphrase --disable-external-tokens --key-file=- "$root_dev"
 marker "OLD_KEY_OPENS_NEW=$?"
 marker "PENDING_AFTER=$(imprintctl --json setup-defaults | tr -d ' \n' | grep -o '"setup-pending":[a-z]*' | cut -d: -f2)"
 '''
