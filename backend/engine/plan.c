@@ -21,6 +21,8 @@
 #define MiB (1024ull * 1024ull)
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
 #define ALIGN_DOWN(x, a) ((x) / (a) * (a))
+/* What systemd-repart makes (and allows) for a verity signature partition. */
+#define SIG_SIZE (16ull * 1024ull)
 
 const char *
 imprint_plan_action_to_string (ImprintPlanAction a)
@@ -340,9 +342,13 @@ slot_sizes (ImprintSource *src, const ImprintPlan *plan, const ImprintPlanOption
   ret->usr = def.usr ? ALIGN_UP (MAX (def.usr, src->usr.size), MiB) : headroom_size (src->usr.size, o);
   ret->verity = def.verity ? ALIGN_UP (MAX (def.verity, src->usr_verity.size), MiB)
                            : headroom_size (src->usr_verity.size, o);
-  /* Whole MiBs keep every partition after it aligned, also the ones
-   * systemd-repart adds, so a rerun finds the same room again. */
-  ret->sig = ALIGN_UP (MAX (MAX (def.sig, src->usr_verity_sig.size), (guint64) 16384), MiB);
+  /* Exactly what the image has (16 KiB): systemd-repart (257) caps a
+   * verity signature partition it has a definition for at 16 KiB, even one
+   * that exists, and aborts on a larger one ("Assertion 'left >=
+   * p->new_size' failed"), so first boot of an OEM disk would end in
+   * emergency mode. The partition after it still starts on a whole MiB
+   * (add_slots aligns the cursor). */
+  ret->sig = MAX (MAX (def.sig, src->usr_verity_sig.size), SIG_SIZE);
 }
 
 /* Space after the last kept partition is all one gap; so are holes. */
@@ -364,8 +370,11 @@ largest_gap (ImprintPlan *plan, guint64 first, guint64 last)
   g_ptr_array_sort (sorted, cmp_by_start);
   for (guint i = 0; i <= sorted->len; i++)
     {
-      guint64 end = i < sorted->len ? ((ImprintPlanPartition *) sorted->pdata[i])->start : last;
-      end = ALIGN_DOWN (end, MiB);
+      /* Only starts need alignment: a partition systemd-repart placed on
+       * its 4 KiB grain (the root after slot B's 16 KiB signature) still
+       * ends the gap where it starts. */
+      guint64 end = i < sorted->len ? ((ImprintPlanPartition *) sorted->pdata[i])->start
+                                    : ALIGN_DOWN (last, MiB);
       if (end > cursor && end - cursor > best.end - best.start)
         {
           best.start = cursor;
@@ -492,7 +501,9 @@ add_slots (ImprintPlan *plan, ImprintSource *src, const SlotSizes *sz, guint64 *
 static guint64
 slots_size (const SlotSizes *sz)
 {
-  return 2 * (sz->usr + sz->verity + sz->sig);
+  /* Slot A's signature partition is followed by a gap up to the next MiB
+   * (slot B starts aligned); nothing needs to follow slot B's. */
+  return 2 * (sz->usr + sz->verity) + ALIGN_UP (sz->sig, MiB) + sz->sig;
 }
 
 static void

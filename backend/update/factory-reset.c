@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <libfdisk.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "factory-reset.h"
@@ -16,6 +18,9 @@
 #define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
 #define FACTORY_RESET_TOOL "/usr/lib/systemd/systemd-factory-reset"
 #define TPM_PPI_CLEAR "5"
+/* GPT attribute bit 63 (SD_GPT_FLAG_NO_AUTO): udev's gpt-auto root discovery
+ * skips a root partition that carries it. */
+#define GPT_FLAG_NO_AUTO (UINT64_C (1) << 63)
 
 /* ---- EFI variables ---------------------------------------------------------- */
 
@@ -486,6 +491,125 @@ imprint_factory_reset_info (const ImprintUpdatePaths *paths)
   return g_variant_builder_end (&b);
 }
 
+/* ---- The running root during a pending reset -------------------------------
+ *
+ * Up to systemd 257 the initrd orders systemd-repart only before
+ * initrd-root-fs.target: on the boot that carries out the reset, the old
+ * root is found by gpt-auto, unlocked and mounted while repart deletes and
+ * recreates it, and the boot ends in emergency mode. While a reset is
+ * pending, the root partition carries the "no-auto" flag, so the initrd
+ * never picks it up; repart still matches it by type, deletes it and
+ * creates the new root without the flag, which gpt-auto then finds. */
+
+/* Disk node and 1-based partition number under the file system at "/",
+ * through dm-crypt or any other stack (the first slave at each level). */
+static int
+root_partition (char **ret_disk, guint *ret_partno)
+{
+  g_autofree char *dir = NULL;
+  struct stat st;
+
+  if (stat ("/", &st) < 0)
+    return -errno;
+  dir = g_strdup_printf ("/sys/dev/block/%u:%u", major (st.st_dev), minor (st.st_dev));
+  for (int depth = 0; depth < 8; depth++)
+    {
+      g_autofree char *part_file = g_build_filename (dir, "partition", NULL);
+      g_autofree char *number = NULL;
+
+      if (g_file_get_contents (part_file, &number, NULL, NULL))
+        {
+          g_autofree char *parent_link = g_build_filename (dir, "..", NULL);
+          g_autofree char *parent = realpath (parent_link, NULL);
+          guint64 n = g_ascii_strtoull (number, NULL, 10);
+          g_autofree char *base = NULL;
+
+          if (parent == NULL || n == 0)
+            return -ENODEV;
+          base = g_path_get_basename (parent);
+          *ret_disk = g_build_filename ("/dev", base, NULL);
+          *ret_partno = (guint) n;
+          return 0;
+        }
+
+      g_autofree char *slaves = g_build_filename (dir, "slaves", NULL);
+      g_autoptr(GDir) d = g_dir_open (slaves, 0, NULL);
+      const char *first = d ? g_dir_read_name (d) : NULL;
+      if (first == NULL)
+        return -ENODEV;
+      g_free (dir);
+      dir = g_build_filename ("/sys/class/block", first, NULL);
+    }
+  return -ELOOP;
+}
+
+static int
+set_no_auto (const char *disk, guint partno, gboolean on)
+{
+  struct fdisk_context *cxt = fdisk_new_context ();
+  guint64 attrs = 0, want;
+  int r;
+
+  if (cxt == NULL)
+    return -ENOMEM;
+  r = fdisk_assign_device (cxt, disk, 0);
+  if (r == 0 && !fdisk_is_labeltype (cxt, FDISK_DISKLABEL_GPT))
+    r = -EMEDIUMTYPE;
+  if (r == 0)
+    r = fdisk_gpt_get_partition_attrs (cxt, partno - 1, &attrs);
+  want = on ? (attrs | GPT_FLAG_NO_AUTO) : (attrs & ~GPT_FLAG_NO_AUTO);
+  if (r == 0 && want != attrs)
+    {
+      r = fdisk_gpt_set_partition_attrs (cxt, partno - 1, want);
+      if (r == 0)
+        r = fdisk_write_disklabel (cxt);
+    }
+  if (fdisk_get_devfd (cxt) >= 0)
+    {
+      /* Only the attribute changed: the kernel's view of the partitions
+       * stays right, no re-read (the disk is in use anyway). */
+      int r2 = fdisk_deassign_device (cxt, 0);
+      if (r == 0)
+        r = r2;
+    }
+  fdisk_unref_context (cxt);
+  return r < 0 ? r : 0;
+}
+
+/* Only on the running system with a root partition a reset recreates. */
+static gboolean
+resets_running_root (const ImprintUpdatePaths *paths)
+{
+  g_autoptr(GPtrArray) parts = NULL;
+
+  if (paths->root != NULL || paths->efivars != NULL || paths->sysfs != NULL)
+    return FALSE;
+  if (imprint_factory_reset_partitions (NULL, &parts) < 0)
+    return FALSE;
+  for (guint i = 0; i < parts->len; i++)
+    {
+      ImprintResetPartition *p = parts->pdata[i];
+      if (p->type && g_str_has_prefix (p->type, "root"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+mark_running_root (const ImprintUpdatePaths *paths, gboolean pending)
+{
+  g_autofree char *disk = NULL;
+  guint partno = 0;
+  int r;
+
+  if (!resets_running_root (paths))
+    return 0;
+  r = root_partition (&disk, &partno);
+  if (r < 0)
+    return r;
+  return set_no_auto (disk, partno, pending);
+}
+
 gboolean
 imprint_factory_reset_request (const ImprintUpdatePaths *paths, gboolean clear_tpm, GError **error)
 {
@@ -528,6 +652,20 @@ imprint_factory_reset_request (const ImprintUpdatePaths *paths, gboolean clear_t
         }
     }
 
+  /* With systemd-factory-reset (>= 258) the reset is systemd's own
+   * sequence; not verified here, so it is left alone. */
+  r = use_factory_reset_tool (paths) ? 0 : mark_running_root (paths, TRUE);
+  if (r < 0)
+    {
+      g_autoptr(GError) ignored = NULL;
+
+      imprint_factory_reset_cancel (paths, &ignored);
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not prepare the system partition for the factory reset: %s. No factory reset was requested."),
+                   g_strerror (-r));
+      return FALSE;
+    }
+
   if (clear_tpm)
     {
       r = tpm_ppi_write (paths, TPM_PPI_CLEAR);
@@ -562,6 +700,13 @@ imprint_factory_reset_cancel (const ImprintUpdatePaths *paths, GError **error)
     {
       g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
                    _("Could not withdraw the factory reset request: %s"), g_strerror (-r));
+      return FALSE;
+    }
+  r = mark_running_root (paths, FALSE);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not restore the system partition: %s"), g_strerror (-r));
       return FALSE;
     }
   if (tpm_clear_pending (paths))

@@ -35,6 +35,7 @@ root_dev=$(cryptsetup status "$root_dm" | awk '$1 == "device:" {print $2}')
 marker "ROOT_BACKING=$root_dev"
 marker "ROOT_BACKING_PARTTYPE=$(lsblk -dno PARTTYPE "$root_dev")"
 marker "ROOT_LUKS_UUID=$(cryptsetup luksUUID "$root_dev")"
+marker "ROOT_LUKS_VERSION=$(cryptsetup luksDump "$root_dev" | awk '$1 == "Version:" {print $2; exit}')"
 marker "ROOT_TOKENS=$(cryptsetup luksDump "$root_dev" | awk '/^Tokens:/ {t=1; next} /^[A-Z]/ {t=0} t && $2 ~ /^systemd/ {print $2}' | paste -sd, -)"
 # How the root was unlocked: systemd-cryptsetup logs the token it used.
 if journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume'; then

@@ -13,7 +13,8 @@
 3. Boots it again with a new TPM (its sealed key no longer unseals): the
    recovery key, typed on the console, unlocks it.
 4. Boots the OEM disk: the initrd's systemd-repart creates the root, LUKS2
-   sealed to this machine's TPM, and unlocks it.
+   sealed to this machine's TPM (a systemd-tpm2 token), and it is unlocked
+   with no prompt.
 Exit 77 (skip) when the host lacks the tools.
 """
 
@@ -156,19 +157,15 @@ def main():
         assert_installed(r, usrhash, None, 0)
         timings.append(('installed boot (recovery key)', r.duration))
 
-        if os.environ.get('IMPRINT_VM_OEM_BOOT') != '1':
-            # Known failure, not yet understood: systemd-repart in the
-            # initrd fails on the preloaded disk (console: "Failed to start
-            # systemd-repart.service", then emergency mode). Left out of CI
-            # until fixed; IMPRINT_VM_OEM_BOOT=1 runs it.
-            print('4. OEM first boot: SKIPPED (repart in the initrd fails on the preloaded disk; '
-                  'set IMPRINT_VM_OEM_BOOT=1 to run it)')
-            ok = True
-            return 0
         print('4. OEM disk: first boot creates the root sealed to this TPM')
         r = m.run([qemu.Disk(oem.path)], CHECKS, name='oem-firstboot', timeout=1800)
         print_markers(r)
         assert_installed(r, usrhash, 'tpm2', 1)
+        v = r.marker_value
+        check(v('ROOT_LUKS_VERSION') == '2', f'the new root is LUKS{v("ROOT_LUKS_VERSION")}', r)
+        console = r.console()
+        check('root' in (v('PARTLABELS') or '').split(','), f'a "root" partition now ({v("PARTLABELS")})', r)
+        check('Please enter' not in console, 'no passphrase prompt: unlocked by the TPM alone', r)
         timings.append(('OEM first boot', r.duration))
         ok = True
     except qemu.VMError as e:

@@ -12,13 +12,14 @@
 3. Boot 2: systemd-boot starts version 2: os-release says 2, /usr is the B
    slot on dm-verity with the root hash from usrhash=, the root still
    unlocks by the TPM; update-status shows 1 in the other slot.
-4. Boot 2 also requests a factory reset (`imprintctl factory-reset --yes`):
-   the FactoryReset EFI variable, byte for byte as systemd 257 reads it.
-The boot that carries out the reset is not part of this test yet: with the
-test OS's initrd, systemd-repart (ordered only Before=initrd-root-fs.target)
-recreates the root while sysroot.mount already mounted the old one, and
-the initrd ends in emergency mode (measured; see AFTER_RESET below, kept
-for when the image orders repart before the root's unlock and mount).
+4. Boot 2 also adds a recovery key to the root (systemd-cryptenroll) and
+   requests a factory reset (`imprintctl factory-reset --yes`): the
+   FactoryReset EFI variable, byte for byte as systemd 257 reads it, and the
+   root partition marked no-auto so the initrd does not unlock the old root.
+5. Boot 3 carries out the reset: systemd-repart in the initrd deletes the
+   root and creates a new one (new LUKS UUID, sealed to the TPM, unlocked
+   with no prompt), the EFI variable is gone, the old recovery key no longer
+   opens the root, and setup is pending again (a first boot).
 Exit 77 (skip) when the host lacks the tools.
 """
 
@@ -71,17 +72,31 @@ marker "STATUS=$(imprintctl --no-ask-password --json update-status | tr -d '\n '
 usr_dm=$(basename "$(readlink -f "$usr_src")")
 marker "USR_PARTLABEL=$(lsblk -dno PARTLABEL /dev/$(ls /sys/block/$usr_dm/slaves | head -1))"
 marker "RESET_INFO=$(imprintctl --no-ask-password --json factory-reset-info | tr -d '\n ')"
+marker "PENDING_BEFORE=$(imprintctl --json setup-defaults | tr -d ' \n' | grep -o '"setup-pending":[a-z]*' | cut -d: -f2)"
+# A recovery key on the root as it is now: the reset must leave it useless.
+key=$(systemd-cryptenroll --recovery-key --unlock-tpm2-device=auto "$root_dev" 2>&1 |
+      grep -oE '([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}' | head -1)
+marker "OLD_RECOVERY_KEY=$key"
+printf '%s' "$key" | cryptsetup open --test-passphrase --disable-external-tokens --key-file=- "$root_dev"
+marker "OLD_KEY_OPENS_OLD=$?"
 imprintctl --no-ask-password factory-reset --yes
 rc=$?
 marker "RESET_RC=$rc"
 marker "RESET_VAR=$(od -An -tx1 /sys/firmware/efi/efivars/FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67 | tr -d ' \n')"
+# From the disk itself (lsblk's PARTFLAGS is udev's copy from the boot).
+marker "ROOT_ATTRS=$(sfdisk -d "$disk" | awk -v d="$root_dev" '$1 == d && match($0, /attrs="[^"]*"/) {print substr($0, RSTART + 7, RLENGTH - 8)}')"
 [ $rc = 0 ]
 '''
 
 AFTER_RESET = CHECKS + r'''
 marker "RESET_VAR_AFTER=$(test -e /sys/firmware/efi/efivars/FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67 && echo present || echo gone)"
 marker "REPART_RESET=$(journalctl -b -o cat -t systemd-repart | grep -ci 'factory reset')"
-marker "OS=$(. /usr/lib/os-release; echo "${IMAGE_ID:-}_${IMAGE_VERSION:-}")"
+journalctl -b -o short-monotonic -t systemd-repart | grep -i -E 'factory|Removing|Adding|EFI variable'
+# From the disk itself (lsblk's PARTFLAGS is udev's copy from the boot).
+marker "ROOT_ATTRS=$(sfdisk -d "$disk" | awk -v d="$root_dev" '$1 == d && match($0, /attrs="[^"]*"/) {print substr($0, RSTART + 7, RLENGTH - 8)}')"
+printf '%s' '@OLDKEY@' | cryptsetup open --test-passphrase --disable-external-tokens --key-file=- "$root_dev"
+marker "OLD_KEY_OPENS_NEW=$?"
+marker "PENDING_AFTER=$(imprintctl --json setup-defaults | tr -d ' \n' | grep -o '"setup-pending":[a-z]*' | cut -d: -f2)"
 '''
 
 
@@ -101,6 +116,11 @@ def make_release_disk(image2, workdir):
     subprocess.run(['mkfs.ext4', '-q', '-d', release, disk], check=True)
     shutil.rmtree(release)
     return disk
+
+
+def gpt_bits(attrs):
+    """'GUID:59,63' (sfdisk -d attrs=) -> {'59', '63'}."""
+    return {b for part in (attrs or '').split() for b in part.replace('GUID:', '').split(',') if b}
 
 
 def print_markers(r):
@@ -165,6 +185,33 @@ def main():
         check('"supported":true' in (v('RESET_INFO') or ''), 'factory reset supported', r2)
         check(v('RESET_RC') == '0', 'factory reset requested', r2)
         check(v('RESET_VAR') == '07000000310000' + '00', f'FactoryReset EFI variable written ({v("RESET_VAR")})', r2)
+        check(v('PENDING_BEFORE') == 'false', 'setup not pending before the reset', r2)
+        old_key = v('OLD_RECOVERY_KEY') or ''
+        check(len(old_key) == 71 and v('OLD_KEY_OPENS_OLD') == '0', f'a recovery key opens the old root ({old_key})', r2)
+        check('63' in gpt_bits(v('ROOT_ATTRS')),
+              f'the old root partition is marked no-auto until the reset ({v("ROOT_ATTRS")})', r2)
+        r2.check()
+        old_luks = v('ROOT_LUKS_UUID')
+
+        print('boot 3: the factory reset')
+        r3 = m.run([disk], AFTER_RESET.replace('@OLDKEY@', old_key), name='reset', timeout=1800, expect=expect)
+        print_markers(r3)
+        v = r3.marker_value
+        check(v('MULTI_USER') == 'active' and not v('FAILED_UNITS'),
+              f'multi-user.target, no failed units ({v("FAILED_UNITS")})', r3)
+        check(int(v('REPART_RESET') or 0) >= 1, 'systemd-repart in the initrd applied the factory reset', r3)
+        check(v('RESET_VAR_AFTER') == 'gone', 'the FactoryReset EFI variable is gone (no second reset)', r3)
+        check(v('ROOT_DM_TYPE') == 'crypt' and v('ROOT_FSTYPE') == 'ext4', f'/ is ext4 on dm-crypt ({v("ROOT_SOURCE")})', r3)
+        check(v('ROOT_LUKS_UUID') and v('ROOT_LUKS_UUID') != old_luks,
+              f'a new root: LUKS UUID {old_luks} -> {v("ROOT_LUKS_UUID")}', r3)
+        check('systemd-tpm2' in (v('ROOT_TOKENS') or '').split(',') and v('ROOT_UNLOCK') == 'tpm2',
+              f'the new root is sealed to the TPM and was unlocked by it ({v("ROOT_TOKENS")})', r3)
+        check('Please enter' not in r3.console(), 'no passphrase prompt', r3)
+        check('63' not in gpt_bits(v('ROOT_ATTRS')), f'the new root has no no-auto flag ({v("ROOT_ATTRS")})', r3)
+        check(v('OLD_KEY_OPENS_NEW') not in (None, '0'), f'the old recovery key no longer opens the root (rc {v("OLD_KEY_OPENS_NEW")})', r3)
+        check(v('PENDING_AFTER') == 'true', 'setup is pending again', r3)
+        check(v('OS') == 'ImprintOS_2', 'still version 2 (the reset keeps the OS)', r3)
+        r3.check()
         ok = True
     finally:
         print(f'total {time.monotonic() - t0:.0f}s')
