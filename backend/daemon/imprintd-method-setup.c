@@ -404,7 +404,18 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
       return FALSE;
     }
   if (adopted > 0)
-    imprintd_job_log (d->job, _("The installed system’s homed signs with the key that made the home."));
+    {
+      imprintd_job_log (d->job, _("The installed system’s homed signs with the key that made the home."));
+      /* Its homed then knows the home from the start (as on the
+       * machine that made it) instead of fixating it from the image. */
+      if (imprint_homed_hand_over_record (homed_state_dir (), d->root, d->user_name, error) < 0)
+        {
+          g_autoptr(GError) undo = NULL;
+          if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
+            imprintd_job_log (d->job, _("The half-made home could not be removed: %s"), undo->message);
+          return FALSE;
+        }
+    }
   else
     imprintd_job_log (d->job, _("The installed system trusts this system’s signing key (%s.public). "
                                 "It does not hold that key, so homed there cannot re-sign the user’s record."), key_name);

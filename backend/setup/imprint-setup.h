@@ -156,6 +156,11 @@ gboolean imprint_homed_trust_key (const char *root, const char *name, const char
  * ROOT/var/lib/systemd/home/. Returns 1 when adopted, 0 when not
  * applicable (then use imprint_homed_trust_key()), -1 with @error. */
 int imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error);
+/* Copies homed's signed record of @user_name into @root's homed state
+ * directory (after imprint_homed_adopt_key_pair()): 1 copied, 0 none kept
+ * here, -1 with @error. */
+int imprint_homed_hand_over_record (const char *homed_dir, const char *root,
+                                    const char *user_name, GError **error);
 
 /* The group that makes a user an administrator on @root ("" = this
  * system): "wheel" where it exists, else Debian's "sudo", else "wheel". */

@@ -277,6 +277,39 @@ imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const cha
   return 1;
 }
 
+/* The signed record homed keeps for @user_name (NAME.identity in its
+ * state directory), handed to the installed system's homed together with
+ * the key pair that signed it: there it loads the home as a known, fixated
+ * one at boot, exactly as if it had created it. Without it, that homed
+ * only discovers /home/NAME.home and has to fixate the home from the
+ * record inside the image first. Returns 1 when copied, 0 when this homed
+ * keeps no such file (nothing to hand over), -1 with @error. */
+int
+imprint_homed_hand_over_record (const char *homed_dir, const char *root,
+                                const char *user_name, GError **error)
+{
+  g_autofree char *file = g_strconcat (user_name, ".identity", NULL);
+  g_autofree char *src = g_build_filename (homed_dir, file, NULL);
+  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
+  g_autofree char *dst = g_build_filename (dir, file, NULL);
+
+  if (!g_file_test (src, G_FILE_TEST_IS_REGULAR))
+    return 0;
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Could not create %s: %s"), dir, g_strerror (e));
+      return -1;
+    }
+  if (!copy_key_file (src, dst, 0600, error))
+    {
+      (void) unlink (dst);
+      return -1;
+    }
+  return 1;
+}
+
 gboolean
 imprint_homed_remove (GDBusConnection *bus, const char *user_name,
                       GCancellable *cancellable, GError **error)
