@@ -119,6 +119,9 @@ spawn (const char *program)
       /* child: the socket becomes fd 3, without CLOEXEC */
       if (dup2 (sv[1], 3) < 0)
         _exit (127);
+      /* Its "READY" line is not TAP: keep it out of our standard output. */
+      if (dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
+        _exit (127);
       execl (program, program, "--uhid-fd=3", "--touch=signal", "--pin=123456", (char *) NULL);
       _exit (127);
     }
