@@ -57,6 +57,15 @@ marker "LEFT_UNITS=$(systemctl list-units --all --no-legend 'run-imprint-target*
 marker "LEFT_DM=$(ls /dev/mapper | grep -c '^imprint-target-')"
 # The live system forgets the home again: it lives on the installed disk.
 marker "LIVE_KNOWS_BERT=$(homectl inspect bert >/dev/null 2>&1 && echo yes || echo no)"
+# What the installed system's homed will find: its signing key pair and
+# the signed record of the home.
+root_part=$(sfdisk -d /dev/vda | awk '/type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709/ {print $1}')
+tr -d '\n' < /run/recovery-key | cryptsetup open --key-file=- "$root_part" peek && {
+    mkdir -p /run/peek && mount -o ro /dev/mapper/peek /run/peek
+    marker "TARGET_HOMED_DIR=$(ls /run/peek/var/lib/systemd/home | paste -sd, -)"
+    marker "TARGET_RECORD_SIGNED=$(grep -c '"signature"' /run/peek/var/lib/systemd/home/bert.identity 2>/dev/null)"
+    umount /run/peek; cryptsetup close peek
+}
 '''.replace('@PASSWORD@', PASSWORD)
 
 TARGET_SCRIPT = r'''
@@ -118,6 +127,8 @@ def main():
               f'nothing of the target left mounted or open (mounts {v("LEFT_MOUNTS")}, '
               f'units {v("LEFT_UNITS")}, dm {v("LEFT_DM")})', r)
         check(v('LIVE_KNOWS_BERT') == 'no', 'the live system forgot the home again', r)
+        check(v('TARGET_RECORD_SIGNED') not in (None, '', '0'),
+              f'the installed system holds the signed record ({v("TARGET_HOMED_DIR")})', r)
         r.check()
         t1 = r.duration
 
