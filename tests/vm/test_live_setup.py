@@ -87,6 +87,8 @@ PASSWORD='@PASSWORD@' homectl activate bert
 marker "ACTIVATE_RC=$?"
 marker "HOME_MOUNTED=$(findmnt -no FSTYPE /home/bert)"
 homectl deactivate bert
+# homed's own account of the home, for when the checks above fail.
+journalctl -b -u systemd-homed -o cat | head -40
 '''.replace('@PASSWORD@', PASSWORD)
 
 
