@@ -30,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -486,6 +485,36 @@ class Machine:
             rc = int(m.group(1))
             b.wait_exit(120)
             return Result(name, rc, b.markers(), b.log, time.monotonic() - start, b.waits)
+
+
+def skip_reason():
+    """Why the VM tests cannot run here (None: they can)."""
+    missing = missing_tools()
+    if missing:
+        return f'missing {" ".join(missing)} (tools/install-deps.sh installs them)'
+    if os.geteuid() != 0:
+        return 'the VM tests build the image as root'
+    return None
+
+
+def drop_disks(workdir, ok, suffixes=('.qcow2',)):
+    """After a test: on success the disks go (console logs stay); on failure
+    everything is kept for a look."""
+    if not ok:
+        print(f'artifacts kept in {workdir}')
+        return
+    for f in os.listdir(workdir):
+        if f.endswith(suffixes):
+            os.unlink(os.path.join(workdir, f))
+
+
+def test_main(main):
+    """Runs a VM test's main(): its return code, 1 on a VMError."""
+    try:
+        sys.exit(main())
+    except VMError as e:
+        print(f'FAIL: {e}')
+        sys.exit(1)
 
 
 def build_image(version=1):

@@ -113,12 +113,9 @@ def assert_boot(r, first):
 
 def main():
     qemu.install_signal_handlers()
-    missing = qemu.missing_tools()
-    if missing:
-        print(f'SKIP: missing {" ".join(missing)} (tools/install-deps.sh installs them)')
-        return 77
-    if os.geteuid() != 0:
-        print('SKIP: the VM tests build the image as root')
+    reason = qemu.skip_reason()
+    if reason:
+        print(f'SKIP: {reason}')
         return 77
 
     timings = []
@@ -160,20 +157,10 @@ def main():
         for label, t in timings:
             print(f'  {t:7.1f}s  {label}' if t else f'           {label}')
         print(f'  {time.monotonic() - t0:7.1f}s  total')
-        if ok:
-            # Keep the console logs; drop the disk.
-            for f in os.listdir(workdir):
-                if f.endswith('.qcow2'):
-                    os.unlink(os.path.join(workdir, f))
-        else:
-            print(f'artifacts kept in {workdir}')
+        qemu.drop_disks(workdir, ok)
     print('PASS')
     return 0
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except qemu.VMError as e:
-        print(f'FAIL: {e}')
-        sys.exit(1)
+    qemu.test_main(main)

@@ -130,12 +130,9 @@ def print_markers(r):
 
 def main():
     qemu.install_signal_handlers()
-    missing = qemu.missing_tools()
-    if missing:
-        print(f'SKIP: missing {" ".join(missing)} (tools/install-deps.sh installs them)')
-        return 77
-    if os.geteuid() != 0:
-        print('SKIP: the VM tests build the image as root')
+    reason = qemu.skip_reason()
+    if reason:
+        print(f'SKIP: {reason}')
         return 77
 
     t0 = time.monotonic()
@@ -215,19 +212,10 @@ def main():
         ok = True
     finally:
         print(f'total {time.monotonic() - t0:.0f}s')
-        if ok:
-            for f in os.listdir(workdir):
-                if f.endswith(('.qcow2', '.ext4')):
-                    os.unlink(os.path.join(workdir, f))
-        else:
-            print(f'artifacts kept in {workdir}')
+        qemu.drop_disks(workdir, ok, ('.qcow2', '.ext4'))
     print('PASS')
     return 0
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except qemu.VMError as e:
-        print(f'FAIL: {e}')
-        sys.exit(1)
+    qemu.test_main(main)
