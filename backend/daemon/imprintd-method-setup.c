@@ -359,6 +359,13 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
         }
       p.image_path = image_path;
       p.image_path_machine_id = machine_id;
+      r = imprint_setup_pick_home_uid (d->root, d->user_name, &p.uid);
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                       _("No user ID is free for “%s” on the installed system: %s"), d->user_name, g_strerror (-r));
+          return FALSE;
+        }
     }
 
   if (d->fido2)

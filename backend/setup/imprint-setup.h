@@ -38,6 +38,7 @@ typedef struct {
   const ImprintFido2Enrollment *fido2;   /* from imprint_fido2_enroll_homed(); may be NULL */
   const char *image_path;          /* where the LUKS image goes; NULL: homed's default */
   const char *image_path_machine_id;  /* image_path only applies on this machine (perMachine) */
+  guint32 uid;                     /* 0: homed picks one (binding of this machine only) */
 } ImprintHomeParams;
 
 /* The user-name rules homed applies (valid_user_group_name(), strict):
@@ -46,7 +47,7 @@ bool imprint_setup_user_name_is_valid (const char *name);
 
 /* Builds the record for org.freedesktop.home1 CreateHome: userName,
  * realName, storage "luks", diskSize, memberOf, autoLogin, recoveryKeyType,
- * fido2HmacCredential, privileged {hashedPassword, recoveryKey,
+ * fido2HmacCredential, uid, privileged {hashedPassword, recoveryKey,
  * fido2HmacSalt}, secret {password, tokenPin}, perMachine {imagePath}.
  * The returned JSON holds secrets: wipe it (erase_and_freep_str). */
 int imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json);
@@ -165,6 +166,19 @@ int imprint_homed_hand_over_record (const char *homed_dir, const char *root,
 /* The group that makes a user an administrator on @root ("" = this
  * system): "wheel" where it exists, else Debian's "sudo", else "wheel". */
 char *imprint_setup_admin_group (const char *root);
+
+/* homed's UID range (docs/UIDS-GIDS.md). */
+#define IMPRINT_HOME_UID_MIN 60001u
+#define IMPRINT_HOME_UID_MAX 60513u
+
+/* True when @id is unused both on this system (NSS) and in @root
+ * (etc/passwd, etc/group, userdb drop-ins, homed's records). */
+bool imprint_setup_home_uid_is_free (const char *root, guint32 id);
+
+/* A UID in homed's range, free here and in @root, for a home created here
+ * for the system in @root (see setup-homed.c for why). Negative errno;
+ * -EBUSY when the range is full. */
+int imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *ret);
 
 /* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
 char *imprint_setup_machine_id (const char *root);

@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <grp.h>
+#include <json-glib/json-glib.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -325,4 +328,145 @@ imprint_homed_remove (GDBusConnection *bus, const char *user_name,
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- a UID for a home made for another system ---------------------------- */
+
+/* An ID in field 3 of a passwd/group-style file under @root. */
+static bool
+id_in_colon_file (const char *root, const char *file, guint32 id)
+{
+  g_autofree char *path = g_build_filename (root, file, NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return false;
+  lines = g_strsplit (text, "\n", -1);
+  for (size_t i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) f = g_strsplit (lines[i], ":", 4);
+      guint64 v;
+
+      if (g_strv_length (f) >= 3 && g_ascii_string_to_unsigned (f[2], 10, 0, G_MAXUINT32, &v, NULL) && v == id)
+        return true;
+    }
+  return false;
+}
+
+/* userdb drop-ins name each record after its ID as well as its name
+ * (nss-systemd, userdbd: ID.user, ID.group symlinks). */
+static bool
+id_in_userdb (const char *root, guint32 id)
+{
+  static const char *const dirs[] = { "etc/userdb", "run/userdb", "usr/local/lib/userdb", "usr/lib/userdb" };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (dirs); i++)
+    for (size_t k = 0; k < 2; k++)
+      {
+        g_autofree char *name = g_strdup_printf ("%u.%s", id, k == 0 ? "user" : "group");
+        g_autofree char *path = g_build_filename (root, dirs[i], name, NULL);
+
+        if (g_file_test (path, G_FILE_TEST_EXISTS))
+          return true;
+      }
+  return false;
+}
+
+static bool
+object_has_uid (JsonObject *o, guint32 id)
+{
+  JsonNode *n = json_object_get_member (o, "uid");
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64 &&
+         json_node_get_int (n) == (gint64) id;
+}
+
+/* Homes @root's homed already knows: their records carry the UID in the
+ * regular section or in a machine's binding. */
+static bool
+id_in_home_records (const char *root, guint32 id)
+{
+  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return false;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr(JsonParser) parser = NULL;
+      JsonNode *top;
+      JsonObject *o, *binding;
+
+      if (!g_str_has_suffix (name, ".identity"))
+        continue;
+      path = g_build_filename (dir, name, NULL);
+      parser = json_parser_new ();
+      if (!json_parser_load_from_file (parser, path, NULL))
+        continue;
+      top = json_parser_get_root (parser);
+      if (top == NULL || !JSON_NODE_HOLDS_OBJECT (top))
+        continue;
+      o = json_node_get_object (top);
+      if (object_has_uid (o, id))
+        return true;
+      binding = json_object_has_member (o, "binding") ? json_object_get_object_member (o, "binding") : NULL;
+      if (binding != NULL)
+        {
+          g_autoptr(GList) machines = json_object_get_values (binding);
+          for (GList *l = machines; l; l = l->next)
+            if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) l->data) &&
+                object_has_uid (json_node_get_object (l->data), id))
+              return true;
+        }
+    }
+  return false;
+}
+
+bool
+imprint_setup_home_uid_is_free (const char *root, guint32 id)
+{
+  /* This system's NSS: its homed refuses a UID it can resolve. */
+  if (getpwuid ((uid_t) id) != NULL || getgrgid ((gid_t) id) != NULL)
+    return false;
+  return !id_in_colon_file (root, "etc/passwd", id) && !id_in_colon_file (root, "etc/group", id) &&
+         !id_in_userdb (root, id) && !id_in_home_records (root, id);
+}
+
+/* homed gives a new home its UID only in the "binding" section for the
+ * machine that creates it; a record made here for an installed system
+ * would reach that system without one, and its homed refuses a record
+ * without a UID (suitable_home_record(): EINVAL), so the home could not
+ * be activated there. A UID in the regular section travels with the
+ * record. Like homed, start from a hash of the name so that the same
+ * name tends to get the same UID, then take the next free one. */
+int
+imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *ret)
+{
+  const guint32 n = IMPRINT_HOME_UID_MAX - IMPRINT_HOME_UID_MIN + 1;
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  g_autoptr(GChecksum) sum = NULL;
+  guint32 start;
+
+  if (root == NULL || user_name == NULL || ret == NULL)
+    return -EINVAL;
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) user_name, -1);
+  g_checksum_get_digest (sum, digest, &len);
+  start = ((guint32) digest[0] << 24 | (guint32) digest[1] << 16 | (guint32) digest[2] << 8 | digest[3]) % n;
+
+  for (guint32 i = 0; i < n; i++)
+    {
+      guint32 id = IMPRINT_HOME_UID_MIN + (start + i) % n;
+
+      if (imprint_setup_home_uid_is_free (root, id))
+        {
+          *ret = id;
+          return 0;
+        }
+    }
+  return -EBUSY;
 }

@@ -134,6 +134,8 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
     return -EINVAL;
   if ((p->image_path != NULL) != (p->image_path_machine_id != NULL))
     return -EINVAL;
+  if (p->uid != 0 && (p->uid < IMPRINT_HOME_UID_MIN || p->uid > IMPRINT_HOME_UID_MAX))
+    return -EINVAL;
 
   r = imprint_setup_hash_password (p->password, &password_hash);
   if (r < 0)
@@ -194,6 +196,11 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
     {
       const char *cids[] = { fido2_cid };
       add_string_array (b, "fido2HmacCredential", cids, 1);
+    }
+  if (p->uid != 0)
+    {
+      json_builder_set_member_name (b, "uid");
+      json_builder_add_int_value (b, p->uid);
     }
   if (p->image_path != NULL)
     {

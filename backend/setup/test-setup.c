@@ -148,6 +148,7 @@ test_record_full (void)
     .auto_login = false, .fido2 = &e,
     .image_path = "/mnt/target/home/anna.home",
     .image_path_machine_id = "0123456789abcdef0123456789abcdef",
+    .uid = 60123,
   };
   _cleanup_erase_free_ char *json = NULL, *fido2_pw = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -169,8 +170,9 @@ test_record_full (void)
   g_assert_cmpint (imprint_setup_home_record (&p, &json), ==, 0);
   o = parse_object (json, &node);
   assert_members (o, "diskSize,fido2HmacCredential,memberOf,perMachine,privileged,realName,"
-                     "recoveryKeyType,secret,storage,userName");
+                     "recoveryKeyType,secret,storage,uid,userName");
   g_assert_cmpstr (json_object_get_string_member (o, "realName"), ==, "Anna Example");
+  g_assert_cmpint (json_object_get_int_member (o, "uid"), ==, 60123);
   g_assert_cmpint (json_object_get_int_member (o, "diskSize"), ==, 8ll << 30);
   a = json_object_get_array_member (o, "memberOf");
   g_assert_cmpuint (json_array_get_length (a), ==, 1);
@@ -230,6 +232,10 @@ test_record_full (void)
   /* An image path without the machine it applies to would follow the
    * home to the installed system: refused. */
   p.image_path_machine_id = NULL;
+  g_assert_cmpint (imprint_setup_home_record (&p, &json), ==, -EINVAL);
+  /* homed refuses UIDs outside its range. */
+  p.image_path_machine_id = "0123456789abcdef0123456789abcdef";
+  p.uid = 1000;
   g_assert_cmpint (imprint_setup_home_record (&p, &json), ==, -EINVAL);
 }
 
@@ -454,6 +460,46 @@ test_trust_key (void)
   rm_rf (root);
 }
 
+static void
+test_home_uid (void)
+{
+  g_autofree char *root = make_tmpdir ();
+  guint32 a = 0, b = 0, c = 0;
+
+  g_assert_cmpint (imprint_setup_pick_home_uid (root, "anna", &a), ==, 0);
+  g_assert_cmpuint (a, >=, IMPRINT_HOME_UID_MIN);
+  g_assert_cmpuint (a, <=, IMPRINT_HOME_UID_MAX);
+  /* The same name, the same start. */
+  g_assert_cmpint (imprint_setup_pick_home_uid (root, "anna", &b), ==, 0);
+  g_assert_cmpuint (a, ==, b);
+
+  /* Taken in the target: the next one, wrapping at the range's end. */
+  {
+    g_autofree char *line = g_strdup_printf ("anna2:x:%u:%u::/home/anna2:/bin/sh\n", a, a);
+    put (root, "etc/passwd", line);
+  }
+  g_assert_false (imprint_setup_home_uid_is_free (root, a));
+  g_assert_cmpint (imprint_setup_pick_home_uid (root, "anna", &c), ==, 0);
+  g_assert_cmpuint (c, ==, a == IMPRINT_HOME_UID_MAX ? IMPRINT_HOME_UID_MIN : a + 1);
+
+  {
+    g_autofree char *f = g_strdup_printf ("etc/userdb/%u.group", c);
+    put (root, f, "{}");
+  }
+  g_assert_false (imprint_setup_home_uid_is_free (root, c));
+  /* A home the target's homed knows, by its binding's UID. */
+  {
+    guint32 d = IMPRINT_HOME_UID_MIN + (a - IMPRINT_HOME_UID_MIN + 7) % (IMPRINT_HOME_UID_MAX - IMPRINT_HOME_UID_MIN + 1);
+    g_autofree char *rec = g_strdup_printf ("{\"userName\":\"x\",\"binding\":{\"00\":{\"uid\":%u}}}", d);
+
+    g_assert_true (imprint_setup_home_uid_is_free (root, d));
+    put (root, "var/lib/systemd/home/x.identity", rec);
+    g_assert_false (imprint_setup_home_uid_is_free (root, d));
+  }
+  g_assert_cmpint (imprint_setup_pick_home_uid (root, "anna", NULL), ==, -EINVAL);
+  rm_rf (root);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -468,5 +514,6 @@ main (int argc, char **argv)
   g_test_add_func ("/setup/markers", test_markers);
   g_test_add_func ("/setup/trust-key", test_trust_key);
   g_test_add_func ("/setup/admin-group", test_admin_group);
+  g_test_add_func ("/setup/home-uid", test_home_uid);
   return g_test_run ();
 }

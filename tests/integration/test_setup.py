@@ -302,8 +302,8 @@ class TestApplyRunningHomed256(SetupTestCase):
 
 
 class TestApplyInstalledRoot(SetupTestCase):
-    def make_root(self):
-        root = os.path.join(self.tmp, 'target')
+    def make_root(self, name='target'):
+        root = os.path.join(self.tmp, name)
         os.makedirs(os.path.join(root, 'etc'))
         os.makedirs(os.path.join(root, 'usr', 'share', 'zoneinfo', 'Europe'))
         open(os.path.join(root, 'usr', 'share', 'zoneinfo', 'Europe', 'Berlin'), 'w').close()
@@ -340,7 +340,10 @@ class TestApplyInstalledRoot(SetupTestCase):
         image = os.path.join(root, 'home', 'anna.home')
         rec = self.homed_records()[0]
         self.assertEqual(sorted(rec), ['memberOf', 'perMachine', 'privileged', 'recoveryKeyType', 'secret',
-                                       'storage', 'userName'])
+                                       'storage', 'uid', 'userName'])
+        # The UID travels with the record (homed would keep it only in this
+        # machine's binding), from homed's range and free in the target.
+        self.assertTrue(60001 <= rec['uid'] <= 60513)
         # The image is made on the installed disk; only this (live) machine
         # looks for it there, the installed system at /home/anna.home.
         self.assertEqual(rec['perMachine'], [{'matchMachineId': [machine_id()], 'imagePath': image}])
@@ -363,6 +366,40 @@ class TestApplyInstalledRoot(SetupTestCase):
         self.assertSetupComplete(os.path.join(root, 'var', 'lib', 'imprint'))
         # The live system's own marker is untouched.
         self.assertSetupComplete(self.state, complete=False)
+
+    def test_uid_taken_in_target_is_skipped(self):
+        root = self.make_root()
+        # Every UID of homed's range but one is taken in the target, in the
+        # ways a system can take them.
+        os.makedirs(os.path.join(root, 'etc', 'userdb'))
+        os.makedirs(os.path.join(root, 'var', 'lib', 'systemd', 'home'))
+        free = 60400
+        with open(os.path.join(root, 'etc', 'passwd'), 'w') as pw, \
+             open(os.path.join(root, 'etc', 'group'), 'w') as gr:
+            for uid in range(60001, 60514):
+                if uid == free:
+                    continue
+                if uid % 3 == 0:
+                    pw.write(f'u{uid}:x:{uid}:{uid}::/home/u{uid}:/bin/sh\n')
+                elif uid % 3 == 1:
+                    gr.write(f'g{uid}:x:{uid}:\n')
+                elif uid % 2:
+                    open(os.path.join(root, 'etc', 'userdb', f'{uid}.user'), 'w').close()
+                else:
+                    with open(os.path.join(root, 'var', 'lib', 'systemd', 'home', f'h{uid}.identity'), 'w') as f:
+                        json.dump({'userName': f'h{uid}', 'binding': {'0' * 32: {'uid': uid}}}, f)
+        self.bus.ctl('setup', '--target', root, '--user', 'anna', '--password-file', self.password_file(), check=0)
+        self.assertEqual(self.homed_records()[0]['uid'], free)
+
+        # None left: refused before homed is asked.
+        root = self.make_root('full')
+        with open(os.path.join(root, 'etc', 'group'), 'w') as gr:
+            for uid in range(60001, 60514):
+                gr.write(f'g{uid}:x:{uid}:\n')
+        r = self.bus.ctl('setup', '--target', root, '--user', 'bert', '--password-file', self.password_file())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('No user ID is free', r.stderr)
+        self.assertEqual(len(self.homed_records()), 1)
 
     def test_unsigned_record_is_undone(self):
         root = self.make_root()
