@@ -45,7 +45,7 @@ imprintctl --json setup-defaults --target disk:/dev/vda | tee /run/defaults.json
 marker "PENDING_BEFORE=$(tr -d ' \n' < /run/defaults.json | grep -o '"setup-pending":[a-z]*' | cut -d: -f2)"
 t0=$(date +%s)
 imprintctl --no-ask-password setup --target disk:/dev/vda --unlock-key-file /run/recovery-key \
-    --hostname live-9 --pretty-hostname 'Live Nine' --timezone Europe/Berlin --keymap de \
+    --locale de_DE.UTF-8 --hostname live-9 --pretty-hostname 'Live Nine' --timezone Europe/Berlin --keymap de \
     --user bert --real-name 'Bert Example' --password-file /run/pw \
     --home-recovery-key-file /run/home-key --disk-size 300M
 rc=$?
@@ -79,6 +79,7 @@ marker "HOSTNAME=$(cat /etc/hostname)"
 marker "PRETTY=$(hostnamectl --pretty 2>/dev/null || true)"
 marker "TIMEZONE=$(timedatectl show -P Timezone)"
 marker "KEYMAP=$(sed -n 's/^KEYMAP=//p' /etc/vconsole.conf)"
+marker "LOCALE=$(localectl status | sed -n 's/.*LANG=//p' | head -1)"
 homectl list
 marker "HOME_IMAGE=$(ls /home/bert.home >/dev/null 2>&1 && echo yes || echo no)"
 PASSWORD='@PASSWORD@' homectl authenticate bert
@@ -86,6 +87,9 @@ marker "AUTH_RC=$?"
 PASSWORD='@PASSWORD@' homectl activate bert
 marker "ACTIVATE_RC=$?"
 marker "HOME_MOUNTED=$(findmnt -no FSTYPE /home/bert)"
+# The UID the record brought along (homed's range), and who owns the home.
+marker "USER_UID=$(id -u bert 2>/dev/null)"
+marker "HOME_OWNER=$(stat -c %u /home/bert 2>/dev/null)"
 homectl deactivate bert
 # homed's own account of the home, for when the checks above fail.
 journalctl -b -u systemd-homed -o cat | head -40
@@ -142,10 +146,14 @@ def main():
         check(v('PRETTY') == 'Live Nine', f'pretty name ({v("PRETTY")})', r)
         check(v('TIMEZONE') == 'Europe/Berlin', f'time zone ({v("TIMEZONE")})', r)
         check(v('KEYMAP') == 'de', f'console keymap ({v("KEYMAP")})', r)
+        check(v('LOCALE') == 'de_DE.UTF-8', f'language ({v("LOCALE")})', r)
         check(v('HOME_IMAGE') == 'yes', 'the home image is /home/bert.home on the installed disk', r)
         check(v('AUTH_RC') == '0', 'homectl authenticate bert takes the password', r)
         check(v('ACTIVATE_RC') == '0' and bool(v('HOME_MOUNTED')),
               f'homectl activate mounts the encrypted home ({v("HOME_MOUNTED")})', r)
+        uid = v('USER_UID') or ''
+        check(uid.isdigit() and 60001 <= int(uid) <= 60513 and v('HOME_OWNER') == uid,
+              f'bert has UID {uid} from homed\'s range, owner of his home ({v("HOME_OWNER")})', r)
         r.check()
         print(f'timings: live boot + install + setup {t1:.0f} s, installed boot {r.duration:.0f} s')
         ok = True
