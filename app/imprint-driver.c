@@ -312,6 +312,58 @@ call_connected_cb (GObject      *object,
                      g_object_ref (task));
 }
 
+/* Every method's last argument is its options a{sv}. Naming the language
+ * the person reads there makes imprintd answer in it: the reasons, job
+ * steps and errors it words (imprintd-manager.c switches the handling
+ * thread's locale, where that locale exists on the system). A caller's own
+ * "locale" is kept. */
+static GVariant *
+with_locale (ImprintDriver *self,
+             GVariant      *parameters)
+{
+  g_autoptr(GVariant) params = g_variant_ref_sink (parameters);
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GVariant) locale_value = NULL;
+  /* The language picked on the welcome or language page, even where this
+   * live system lacks that locale (LC_MESSAGES then fell back to C.UTF-8,
+   * see imprint_window_set_language()); else the session's. */
+  const char *messages = self->language ? self->language : setlocale (LC_MESSAGES, NULL);
+  GVariantBuilder tuple, dict;
+  GVariantIter iter;
+  GVariant *entry;
+  gsize n;
+
+  if (messages == NULL || g_str_equal (messages, "C") || !g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE))
+    return g_steal_pointer (&params);
+  n = g_variant_n_children (params);
+  if (n == 0)
+    return g_steal_pointer (&params);
+  options = g_variant_get_child_value (params, n - 1);
+  if (!g_variant_is_of_type (options, G_VARIANT_TYPE_VARDICT))
+    return g_steal_pointer (&params);
+  locale_value = g_variant_lookup_value (options, "locale", NULL);
+  if (locale_value != NULL)
+    return g_steal_pointer (&params);
+
+  g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, options);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_variant_builder_add_value (&dict, entry);
+      g_variant_unref (entry);
+    }
+  g_variant_builder_add (&dict, "{sv}", "locale", g_variant_new_string (messages));
+
+  g_variant_builder_init (&tuple, G_VARIANT_TYPE_TUPLE);
+  for (gsize i = 0; i + 1 < n; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (params, i);
+      g_variant_builder_add_value (&tuple, child);
+    }
+  g_variant_builder_add_value (&tuple, g_variant_builder_end (&dict));
+  return g_variant_ref_sink (g_variant_builder_end (&tuple));
+}
+
 void
 imprint_driver_call (ImprintDriver       *self,
                      const char          *method,
@@ -329,7 +381,7 @@ imprint_driver_call (ImprintDriver       *self,
   g_task_set_source_tag (task, imprint_driver_call);
   cd = g_new0 (CallData, 1);
   cd->method = g_strdup (method);
-  cd->parameters = g_variant_ref_sink (parameters);
+  cd->parameters = with_locale (self, parameters);
   g_task_set_task_data (task, cd, call_data_free);
 
   imprint_driver_connect_async (self, cancellable, call_connected_cb,

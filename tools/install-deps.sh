@@ -27,7 +27,7 @@ PKGS="$PKGS
   util-linux fdisk e2fsprogs dosfstools mtools cryptsetup-bin cracklib-runtime
   swtpm swtpm-tools tpm2-tools
   xvfb xauth
-  tzdata xkb-data
+  tzdata xkb-data locales
   qemu-system-x86 qemu-utils ovmf mmdebstrap
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
 "
@@ -50,3 +50,9 @@ if apt-cache show systemd-cryptsetup >/dev/null 2>&1; then
 fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS
+
+# The UI and integration tests check that imprintd answers in the caller's
+# language (its "locale" option), which needs that locale to exist.
+if ! locale -a 2>/dev/null | grep -qx 'de_DE.utf8'; then
+  localedef -i de_DE -c -f UTF-8 de_DE.UTF-8
+fi

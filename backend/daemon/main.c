@@ -79,7 +79,9 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* IMPRINT_LOCALEDIR: translations of a build tree, for running imprintd
+   * uninstalled (the tests do). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("IMPRINT_LOCALEDIR") ?: LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -457,8 +457,12 @@ imprint_factory_reset_info (const ImprintUpdatePaths *paths)
 
   if (imprint_os_release_read (paths->root, &os) >= 0)
     {
-      const char *name = g_hash_table_lookup (os, "PRETTY_NAME") ?: g_hash_table_lookup (os, "NAME");
       const char *version = g_hash_table_lookup (os, "IMAGE_VERSION");
+      /* PRETTY_NAME usually carries a version of its own ("ImprintOS 1"):
+       * next to IMAGE_VERSION the plain NAME reads right. */
+      const char *name = version && g_hash_table_lookup (os, "NAME")
+                         ? g_hash_table_lookup (os, "NAME")
+                         : g_hash_table_lookup (os, "PRETTY_NAME") ?: g_hash_table_lookup (os, "NAME");
 
       g_autofree char *sentence = NULL;
 

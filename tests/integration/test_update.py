@@ -197,7 +197,7 @@ class FactoryResetTest(UpdateTestBase):
         self.assertEqual([p['definition'] for p in info['erased']], ['50-root.conf'])
         self.assertEqual(info['erased'][0]['type'], 'root')
         self.assertIn('/etc', info['erased'][0]['description'])
-        self.assertTrue(any('ImprintOS 1 version 1' in k for k in info['kept']))
+        self.assertTrue(any('ImprintOS version 1' in k for k in info['kept']))
         self.assertTrue(info['tpm-clear-supported'])
         r = self.bus.ctl('factory-reset-info', check=0)
         self.assertIn('erases', r.stdout)

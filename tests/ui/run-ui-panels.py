@@ -55,6 +55,9 @@ def run_case(harness, localedir, case, slot_b, mock, opts):
             os.remove(os.path.join(paths['root'], 'usr/lib/repart.d/50-root.conf'))
             shutil.rmtree(paths['efivars'])
         os.environ.update(paths['env'])
+        # imprintd answers in the panel's language from the build tree's
+        # translations.
+        os.environ['IMPRINT_LOCALEDIR'] = localedir
         bus = imprinttest.TestBus()
         if opts.get('deny_reset'):
             bus.polkit_call('SetMode', 'deny')

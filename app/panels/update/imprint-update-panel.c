@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <locale.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
@@ -364,8 +363,6 @@ update_started_cb (GObject      *object,
 static void
 update_clicked_cb (ImprintUpdatePanel *self)
 {
-  GVariantBuilder options;
-
   if (self->offered == NULL || self->updating)
     return;
 
@@ -377,11 +374,9 @@ update_clicked_cb (ImprintUpdatePanel *self)
   imprint_progress_view_set_log (self->progress_view, "");
   gtk_widget_set_visible (GTK_WIDGET (self->progress_view), TRUE);
 
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&options, "{sv}", "locale", g_variant_new_string (setlocale (LC_MESSAGES, NULL)));
   imprint_panel_busy_push (IMPRINT_PANEL (self));
   imprint_driver_start_job_async (self->driver, "Update",
-                                  g_variant_new ("(s@a{sv})", self->offered, g_variant_builder_end (&options)),
+                                  g_variant_new ("(sa{sv})", self->offered, NULL),
                                   imprint_panel_get_cancellable (IMPRINT_PANEL (self)),
                                   update_started_cb, self);
 }
