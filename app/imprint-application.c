@@ -21,6 +21,7 @@ struct _ImprintApplication
   char     *definitions;
   gboolean  include_loop;
   gboolean  setup;
+  gboolean  kiosk;
   char     *setup_target;
   char     *panel;      /* --panel: a settings panel instead of the installer */
 };
@@ -47,6 +48,7 @@ imprint_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "source-root-hash", "s", &self->source_root_hash);
   g_variant_dict_lookup (options, "definitions", "^ay", &self->definitions);
   g_variant_dict_lookup (options, "setup", "b", &self->setup);
+  g_variant_dict_lookup (options, "kiosk", "b", &self->kiosk);
   g_variant_dict_lookup (options, "setup-target", "^ay", &self->setup_target);
   g_variant_dict_lookup (options, "panel", "s", &self->panel);
 
@@ -67,6 +69,18 @@ imprint_application_handle_local_options (GApplication *app,
     }
 
   return -1;
+}
+
+/* In the first-boot kiosk (imprint-setup-session) the window is the whole
+ * screen and must not be closed or hidden: nothing else is there to bring
+ * it back. */
+static void
+present_window (ImprintApplication *self,
+                ImprintWindow      *window)
+{
+  if (self->kiosk)
+    imprint_window_set_kiosk (window);
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 static void
@@ -91,7 +105,7 @@ setup_defaults_cb (GObject      *object,
      * log the done page can save. */
     imprint_driver_append_log (driver, error->message);
 
-  gtk_window_present (GTK_WINDOW (imprint_window_new (self, driver)));
+  present_window (self, imprint_window_new (self, driver));
   g_object_unref (driver);
   g_application_release (G_APPLICATION (self));
 }
@@ -142,8 +156,7 @@ imprint_application_activate (GApplication *app)
       return;
     }
 
-  window = GTK_WINDOW (imprint_window_new (self, driver));
-  gtk_window_present (window);
+  present_window (self, imprint_window_new (self, driver));
 }
 
 static void
@@ -205,6 +218,8 @@ imprint_application_init (ImprintApplication *self)
       N_("Set up this system: language, keyboard, time zone, name and the first account"), NULL },
     { "setup-target", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Set up the installed system whose root directory is mounted here"), N_("DIRECTORY") },
+    { "kiosk", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Full screen, without window buttons (the first-boot setup session)"), NULL },
     { "panel", 0, 0, G_OPTION_ARG_STRING, NULL,
       N_("Open a settings panel instead of the installer: update or reset"), N_("PANEL") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,

@@ -459,3 +459,14 @@ imprint_window_start_setup (ImprintWindow *self,
   imprint_driver_set_setup_defaults (self->driver, defaults);
   g_idle_add_full (G_PRIORITY_DEFAULT, start_setup_idle, g_object_ref (self), g_object_unref);
 }
+
+void
+imprint_window_set_kiosk (ImprintWindow *self)
+{
+  g_return_if_fail (IMPRINT_IS_WINDOW (self));
+
+  adw_header_bar_set_show_start_title_buttons (self->header_bar, FALSE);
+  adw_header_bar_set_show_end_title_buttons (self->header_bar, FALSE);
+  gtk_window_set_deletable (GTK_WINDOW (self), FALSE);
+  gtk_window_fullscreen (GTK_WINDOW (self));
+}

@@ -23,6 +23,9 @@ void           imprint_window_set_language     (ImprintWindow      *self,
 /* The app's style and icons, for any window of it (panels too). */
 void           imprint_window_ensure_style     (void);
 
+/* Full screen without the window's own buttons (first-boot kiosk). */
+void           imprint_window_set_kiosk        (ImprintWindow      *self);
+
 void           imprint_window_start_setup      (ImprintWindow      *self,
                                                 const char         *target,
                                                 GVariant           *defaults);

@@ -52,18 +52,46 @@ load_layout_names (void)
   return names;
 }
 
+typedef struct {
+  char *keymap;    /* console keymap, e.g. "de" */
+  char *layout;    /* X11 layout, e.g. "de" */
+  char *name;      /* "German" */
+} Keymap;
+
+static void
+keymap_free (gpointer data)
+{
+  Keymap *k = data;
+
+  g_free (k->keymap);
+  g_free (k->layout);
+  g_free (k->name);
+  g_free (k);
+}
+
+static int
+keymap_compare (gconstpointer a,
+                gconstpointer b)
+{
+  const Keymap *ka = *(const Keymap * const *) a;
+  const Keymap *kb = *(const Keymap * const *) b;
+
+  return g_utf8_collate (ka->name, kb->name);
+}
+
 /* The console keymaps localed knows how to pair with an X11 layout
  * (systemd's kbd-model-map), one per plain layout, named like the X11
- * layout. imprintd sets the console keymap with convert=true, so localed
- * sets the matching graphical layout too. */
+ * layout, in the order of those names (the map's own order is arbitrary).
+ * imprintd sets the console keymap with convert=true, so localed sets the
+ * matching graphical layout too. */
 static void
 add_keymaps (ImprintKeyboardPage *self,
              GHashTable          *names)
 {
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) fields_kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) keymaps = g_ptr_array_new_with_free_func (keymap_free);
 
   if (!g_file_get_contents (KBD_MODEL_MAP, &text, NULL, NULL))
     return;
@@ -72,31 +100,38 @@ add_keymaps (ImprintKeyboardPage *self,
     {
       g_auto(GStrv) fields = NULL;
       const char *name;
+      Keymap *k;
+      guint n = 0;
 
       if (lines[i][0] == '#' || lines[i][0] == '\0')
         continue;
       fields = g_strsplit_set (lines[i], " \t", -1);
       /* consolelayout xlayout xmodel xvariant xoptions, separated by runs
        * of blanks: drop the empty fields. */
-      {
-        guint k = 0;
-
-        for (guint j = 0; fields[j]; j++)
-          if (*fields[j] != '\0')
-            fields[k++] = fields[j];
-          else
-            g_free (fields[j]);
-        fields[k] = NULL;
-        if (k < 4)
-          continue;
-      }
-      if (strchr (fields[1], ',') != NULL || !g_str_equal (fields[3], "-") ||
+      for (guint j = 0; fields[j]; j++)
+        if (*fields[j] != '\0')
+          fields[n++] = fields[j];
+        else
+          g_free (fields[j]);
+      fields[n] = NULL;
+      if (n < 4 || strchr (fields[1], ',') != NULL || !g_str_equal (fields[3], "-") ||
           g_hash_table_contains (seen, fields[1]))
         continue;
+      g_hash_table_add (seen, g_strdup (fields[1]));
       name = g_hash_table_lookup (names, fields[1]);
-      g_hash_table_add (seen, fields[1]);
-      imprint_choice_list_add (self->choice_list, fields[0], name ? name : fields[0], fields[0], fields[1]);
-      g_ptr_array_add (fields_kept, g_steal_pointer (&fields));
+      k = g_new0 (Keymap, 1);
+      k->keymap = g_strdup (fields[0]);
+      k->layout = g_strdup (fields[1]);
+      k->name = g_strdup (name ? name : fields[0]);
+      g_ptr_array_add (keymaps, k);
+    }
+
+  g_ptr_array_sort (keymaps, keymap_compare);
+  for (guint i = 0; i < keymaps->len; i++)
+    {
+      Keymap *k = g_ptr_array_index (keymaps, i);
+
+      imprint_choice_list_add (self->choice_list, k->keymap, k->name, k->keymap, k->layout);
     }
 }
 
