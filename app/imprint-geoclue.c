@@ -84,6 +84,23 @@ locate_return (GTask    *task,
   g_object_unref (task);
 }
 
+/* A call to GeoClue on behalf of @task, which @callback gets back. */
+static void
+geoclue_call (GTask               *task,
+              const char          *path,
+              const char          *interface,
+              const char          *method,
+              GVariant            *params,
+              const GVariantType  *reply_type,
+              GAsyncReadyCallback  callback)
+{
+  Locate *l = g_task_get_task_data (task);
+
+  g_dbus_connection_call (l->bus, GEOCLUE_NAME, path, interface, method, params, reply_type,
+                          G_DBUS_CALL_FLAGS_NONE, -1, g_task_get_cancellable (task),
+                          callback, g_object_ref (task));
+}
+
 static void
 location_cb (GObject      *object,
              GAsyncResult *result,
@@ -134,10 +151,8 @@ location_updated_cb (GDBusConnection *bus,
   /* One answer is all we need. */
   g_dbus_connection_signal_unsubscribe (bus, l->signal_id);
   l->signal_id = 0;
-  g_dbus_connection_call (bus, GEOCLUE_NAME, new_path, "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", GEOCLUE_LOCATION), G_VARIANT_TYPE ("(a{sv})"),
-                          G_DBUS_CALL_FLAGS_NONE, -1, g_task_get_cancellable (task),
-                          location_cb, g_object_ref (task));
+  geoclue_call (task, new_path, "org.freedesktop.DBus.Properties", "GetAll",
+                g_variant_new ("(s)", GEOCLUE_LOCATION), G_VARIANT_TYPE ("(a{sv})"), location_cb);
 }
 
 /* GetClient, then set DesktopId and the accuracy, then Start; each
@@ -185,9 +200,7 @@ locate_step_cb (GObject      *object,
     default:  /* Started: LocationUpdated or the timeout comes next. */
       return;
     }
-  g_dbus_connection_call (l->bus, GEOCLUE_NAME, l->client_path, interface, method, params, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, -1, g_task_get_cancellable (task),
-                          locate_step_cb, g_object_ref (task));
+  geoclue_call (task, l->client_path, interface, method, params, NULL, locate_step_cb);
 }
 
 static void
@@ -209,9 +222,8 @@ bus_cb (GObject      *object,
     return;
   /* GetClient: one client per connection; GeoClue is bus-activated,
    * so a missing one is ServiceUnknown. */
-  g_dbus_connection_call (l->bus, GEOCLUE_NAME, GEOCLUE_MANAGER, "org.freedesktop.GeoClue2.Manager", "GetClient",
-                          NULL, G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, -1,
-                          g_task_get_cancellable (task), locate_step_cb, g_object_ref (task));
+  geoclue_call (task, GEOCLUE_MANAGER, "org.freedesktop.GeoClue2.Manager", "GetClient",
+                NULL, G_VARIANT_TYPE ("(o)"), locate_step_cb);
 }
 
 static gboolean
