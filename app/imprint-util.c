@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
@@ -522,4 +523,115 @@ imprint_reboot_finish (GAsyncResult  *result,
                        GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* One ISO 6709 component: sign, then DD(D)MM or DD(D)MMSS; @deg_digits
+ * is 2 for a latitude, 3 for a longitude. Returns the end, or NULL. */
+static const char *
+parse_iso6709_part (const char *p,
+                    guint       deg_digits,
+                    double      max,
+                    double     *ret)
+{
+  int sign, n = 0, digits[7];
+  double deg = 0, min, sec = 0;
+
+  if (*p != '+' && *p != '-')
+    return NULL;
+  sign = *p == '-' ? -1 : 1;
+  for (p++; g_ascii_isdigit (*p) && n < 7; p++)
+    digits[n++] = *p - '0';
+  if (n != (int) deg_digits + 2 && n != (int) deg_digits + 4)
+    return NULL;
+  for (guint i = 0; i < deg_digits; i++)
+    deg = deg * 10 + digits[i];
+  min = digits[deg_digits] * 10 + digits[deg_digits + 1];
+  if (n == (int) deg_digits + 4)
+    sec = digits[deg_digits + 2] * 10 + digits[deg_digits + 3];
+  if (min >= 60 || sec >= 60)
+    return NULL;
+  deg += min / 60 + sec / 3600;
+  if (deg > max)
+    return NULL;
+  *ret = sign * deg;
+  return p;
+}
+
+/* "+5230+01322" or "+404251-0740023" (the tz tables' coordinates column)
+ * → degrees, north and east positive. */
+gboolean
+imprint_parse_iso6709 (const char *text,
+                       double     *ret_latitude,
+                       double     *ret_longitude)
+{
+  double lat, lon;
+  const char *p;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  p = parse_iso6709_part (text, 2, 90, &lat);
+  if (p == NULL)
+    return FALSE;
+  p = parse_iso6709_part (p, 3, 180, &lon);
+  if (p == NULL || *p != '\0')
+    return FALSE;
+  if (ret_latitude)
+    *ret_latitude = lat;
+  if (ret_longitude)
+    *ret_longitude = lon;
+  return TRUE;
+}
+
+/* The central angle between two points (haversine): enough to compare
+ * distances, no need for the earth's radius. */
+static double
+central_angle (double lat1, double lon1, double lat2, double lon2)
+{
+  double rad = G_PI / 180;
+  double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+  double a = sin (dlat / 2) * sin (dlat / 2) +
+             cos (lat1 * rad) * cos (lat2 * rad) * sin (dlon / 2) * sin (dlon / 2);
+
+  return 2 * atan2 (sqrt (a), sqrt (1 - a));
+}
+
+/* Reads the table at @tab_path (tab separated: countries, coordinates,
+ * zone, comment; '#' comments) and returns the zone whose location is
+ * nearest, or NULL when the file cannot be read or lists no zone.
+ * Malformed lines are skipped. */
+char *
+imprint_timezone_nearest (const char *tab_path,
+                          double      latitude,
+                          double      longitude)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  char *best = NULL;
+  double best_angle = G_MAXDOUBLE;
+
+  g_return_val_if_fail (tab_path != NULL, NULL);
+
+  if (!g_file_get_contents (tab_path, &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      double lat, lon, angle;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], "\t", 4);
+      if (g_strv_length (fields) < 3 || fields[2][0] == '\0' ||
+          !imprint_parse_iso6709 (fields[1], &lat, &lon))
+        continue;
+      angle = central_angle (latitude, longitude, lat, lon);
+      if (angle < best_angle)
+        {
+          best_angle = angle;
+          g_free (best);
+          best = g_strdup (fields[2]);
+        }
+    }
+  return best;
 }

@@ -54,4 +54,13 @@ void      imprint_reboot_async         (GCancellable        *cancellable,
 gboolean  imprint_reboot_finish        (GAsyncResult        *result,
                                         GError             **error);
 
+/* Time zones: the zone of a tz database table (zone1970.tab, zone.tab)
+ * whose principal location lies nearest to a point. */
+gboolean  imprint_parse_iso6709        (const char    *text,
+                                        double        *ret_latitude,
+                                        double        *ret_longitude);
+char     *imprint_timezone_nearest     (const char    *tab_path,
+                                        double         latitude,
+                                        double         longitude);
+
 G_END_DECLS

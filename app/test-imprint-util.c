@@ -3,6 +3,7 @@
 
 #include <locale.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "imprint-error.h"
 #include "imprint-util.h"
@@ -176,6 +177,103 @@ test_names (void)
   g_assert_nonnull (imprint_user_name_problem ("abcdefghijklmnopqrstuvwxyzabcdef"));
 }
 
+static void
+test_iso6709 (void)
+{
+  double lat = 0, lon = 0;
+
+  /* ±DDMM±DDDMM */
+  g_assert_true (imprint_parse_iso6709 ("+5230+01322", &lat, &lon));
+  g_assert_cmpfloat_with_epsilon (lat, 52.5, 1e-9);
+  g_assert_cmpfloat_with_epsilon (lon, 13 + 22.0 / 60, 1e-9);
+  /* ±DDMMSS±DDDMMSS, south and west negative */
+  g_assert_true (imprint_parse_iso6709 ("+404251-0740023", &lat, &lon));
+  g_assert_cmpfloat_with_epsilon (lat, 40 + 42.0 / 60 + 51.0 / 3600, 1e-9);
+  g_assert_cmpfloat_with_epsilon (lon, -(74 + 0.0 / 60 + 23.0 / 3600), 1e-9);
+  g_assert_true (imprint_parse_iso6709 ("-3352+15113", &lat, &lon));
+  g_assert_cmpfloat_with_epsilon (lat, -(33 + 52.0 / 60), 1e-9);
+
+  /* Malformed: the out-parameters stay as they were. */
+  lat = lon = 7;
+  g_assert_false (imprint_parse_iso6709 ("", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("5230+01322", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+5230", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+523+01322", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+5230+01322x", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+5290+01322", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+9130+01322", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+5230+18100", &lat, &lon));
+  g_assert_false (imprint_parse_iso6709 ("+523000+0132", &lat, &lon));
+  g_assert_cmpfloat (lat, ==, 7);
+  g_assert_cmpfloat (lon, ==, 7);
+}
+
+static void
+assert_nearest (const char *tab,
+                double      lat,
+                double      lon,
+                const char *expected)
+{
+  g_autofree char *zone = imprint_timezone_nearest (tab, lat, lon);
+
+  g_assert_cmpstr (zone, ==, expected);
+}
+
+/* A small table of our own, with lines the function must skip. */
+static void
+test_timezone_nearest (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("imprint-tz-XXXXXX", NULL);
+  g_autofree char *tab = g_build_filename (dir, "zone1970.tab", NULL);
+  const char *text =
+    "# comment\tline\n"
+    "DE,DK,NO\t+5230+01322\tEurope/Berlin\tmost of Germany\n"
+    "FR,MC\t+4852+00220\tEurope/Paris\n"
+    "US\t+404251-0740023\tAmerica/New_York\tEastern (most areas)\n"
+    "AU\t-3352+15113\tAustralia/Sydney\tNew South Wales (most areas)\n"
+    "\n"
+    "XX\tgarbage\tEtc/Broken\n"
+    "XX\t+0000+00000\n"
+    "XX\t+4852+00220x\tEtc/AlsoBroken\n"
+    "XX\t+5230+01322\t\n";
+
+  g_assert_nonnull (dir);
+  g_assert_true (g_file_set_contents (tab, text, -1, NULL));
+
+  assert_nearest (tab, 52.52, 13.405, "Europe/Berlin");       /* Berlin, Mitte */
+  assert_nearest (tab, 51.34, 12.37, "Europe/Berlin");        /* Leipzig */
+  assert_nearest (tab, 48.8566, 2.3522, "Europe/Paris");      /* Paris */
+  assert_nearest (tab, 40.7128, -74.006, "America/New_York"); /* New York */
+  assert_nearest (tab, -33.8688, 151.2093, "Australia/Sydney");
+  assert_nearest (tab, 0, 0, "Europe/Paris");                 /* nearest of four */
+  /* Across the antimeridian: Fiji is nearer Sydney than New York. */
+  assert_nearest (tab, -18.1, 178.4, "Australia/Sydney");
+
+  g_assert_null (imprint_timezone_nearest ("/nonexistent/zone1970.tab", 0, 0));
+  g_assert_true (g_file_set_contents (tab, "# only comments\nXX\tbad\tEtc/Bad\n", -1, NULL));
+  g_assert_null (imprint_timezone_nearest (tab, 0, 0));
+
+  g_unlink (tab);
+  g_rmdir (dir);
+}
+
+/* The host's own table, when there is one: the same cities. */
+static void
+test_timezone_nearest_system (void)
+{
+  const char *tab = "/usr/share/zoneinfo/zone1970.tab";
+
+  if (!g_file_test (tab, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no /usr/share/zoneinfo/zone1970.tab (tzdata not installed)");
+      return;
+    }
+  assert_nearest (tab, 52.52, 13.405, "Europe/Berlin");
+  assert_nearest (tab, 48.8566, 2.3522, "Europe/Paris");
+  assert_nearest (tab, 40.7128, -74.006, "America/New_York");
+  assert_nearest (tab, -33.8688, 151.2093, "Australia/Sydney");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -191,5 +289,8 @@ main (int   argc,
   g_test_add_func ("/util/secret-variant", test_secret_variant);
   g_test_add_func ("/util/disk-words", test_disk_words);
   g_test_add_func ("/util/names", test_names);
+  g_test_add_func ("/util/iso6709", test_iso6709);
+  g_test_add_func ("/util/timezone-nearest", test_timezone_nearest);
+  g_test_add_func ("/util/timezone-nearest-system", test_timezone_nearest_system);
   return g_test_run ();
 }

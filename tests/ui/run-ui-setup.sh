@@ -30,6 +30,11 @@ trap cleanup EXIT INT TERM
 . "$(dirname "$0")/ui-bus.sh"
 ui_bus_start "$libdir"
 export IMPRINT_TEST_LOCALEDIR="$localedir"
+# The time zone page asks GeoClue only when GNetworkMonitor says online;
+# GIO's base monitor always does (the host's own network state does not
+# matter). test-setup-ui starts its GeoClue stand-in from here.
+export GIO_USE_NETWORK_MONITOR=base
+export IMPRINT_UI_LIBDIR="$libdir"
 
 ui_polkit_allow
 ui_mock "$libdir/homed_imprint.py" org.freedesktop.home1 '{"ex": false}'

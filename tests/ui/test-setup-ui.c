@@ -291,6 +291,24 @@ new_setup_window (GVariant *defaults_override)
   return window;
 }
 
+/* The time zone page's line about the location, once it says more than
+ * that it is looking. */
+static gboolean
+location_line_settled (gpointer data)
+{
+  GtkWidget *label = child (data, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label");
+
+  return gtk_widget_get_visible (label) &&
+         !g_str_has_prefix (gtk_label_get_label (GTK_LABEL (label)), "Finding");
+}
+
+static const char *
+location_line (ImprintPage *page)
+{
+  g_assert_true (wait_for (location_line_settled, page, "the time zone page's location line"));
+  return gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label")));
+}
+
 static void
 test_flow (void)
 {
@@ -342,8 +360,12 @@ test_flow (void)
 
   /* Time zone: the tz database, searched by city. */
   page = arrive (&c, "timezone");
+  /* Online (GIO_USE_NETWORK_MONITOR=base) without GeoClue on the bus:
+   * no dialog, UTC and the search stay, a quiet line says why. */
+  g_assert_cmpstr (location_line (page), ==, "The location of this computer could not be found.");
   g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Etc/UTC");
   search_and_pick (page, IMPRINT_TYPE_TIMEZONE_PAGE, "Berlin");
+  g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label")));
   g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Europe/Berlin");
   snap (window, "4-timezone");
   next (window);
@@ -551,6 +573,115 @@ test_network (void)
   settle (100);
 }
 
+static gboolean
+has_name_owner (gpointer data)
+{
+  g_autoptr(GVariant) reply = bus_call ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                        "NameHasOwner", g_variant_new ("(s)", (const char *) data),
+                                        G_VARIANT_TYPE ("(b)"));
+  gboolean owned;
+
+  g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* wait_for() sleeps until the main loop has something to do; what
+ * happens in another process alone gives it nothing, so poll. */
+static gboolean
+wait_polling (Condition   cond,
+              gpointer    data,
+              const char *what)
+{
+  guint tick = g_timeout_add (50, tick_cb, NULL);
+  gboolean ok = wait_for (cond, data, what);
+
+  g_source_remove (tick);
+  return ok;
+}
+
+static gboolean
+geoclue_stopped (gpointer data)
+{
+  g_autofree char *calls = mock_calls ("org.freedesktop.GeoClue2", "/org/freedesktop/GeoClue2/Client/1", "Stop");
+
+  return calls[0] != '\0';
+}
+
+/* GeoClue (tests/lib/geoclue2_imprint.py) puts this computer in Paris:
+ * the page preselects Europe/Paris and says so; the person can still
+ * pick another zone. */
+static void
+test_located (void)
+{
+  const char *libdir = g_getenv ("IMPRINT_UI_LIBDIR");
+  g_autofree char *template = NULL;
+  g_autoptr(GSubprocess) geoclue = NULL;
+  g_autoptr(GVariant) desktop_id = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder b;
+  ImprintWindow *window;
+  ImprintDriver *driver;
+  ImprintPage *page;
+  Ctx c = { 0 };
+
+  g_assert_nonnull (libdir);
+  template = g_build_filename (libdir, "geoclue2_imprint.py", NULL);
+  geoclue = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                              "/usr/bin/python3", "-m", "dbusmock", "--system", "--template", template,
+                              "--parameters", "{\"Latitude\": 48.8566, \"Longitude\": 2.3522}", NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_polling (has_name_owner, (gpointer) "org.freedesktop.GeoClue2", "the GeoClue stand-in"));
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("us"));
+  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_US.UTF-8"));
+  g_variant_builder_add (&b, "{sv}", "timezone", g_variant_new_string ("Etc/UTC"));
+  window = new_setup_window (g_variant_builder_end (&b));
+  c.window = window;
+  driver = imprint_window_get_driver (window);
+  arrive (&c, "language");
+  next (window);
+  arrive (&c, "keyboard");
+  next (window);
+  page = arrive (&c, "timezone");
+
+  g_assert_cmpstr (location_line (page), ==, "Detected from this computer’s location");
+  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Europe/Paris");
+  g_assert_cmpstr (imprint_choice_list_get_selected (IMPRINT_CHOICE_LIST (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "choice_list"))),
+                   ==, "Europe/Paris");
+  g_assert_true (imprint_page_get_complete (page));
+  /* Asked as setup's desktop id (data/90-imprint-setup.conf), at city
+   * accuracy, and let go afterwards. */
+  desktop_id = bus_call ("org.freedesktop.GeoClue2", "/org/freedesktop/GeoClue2/Client/1",
+                         "org.freedesktop.DBus.Properties", "Get",
+                         g_variant_new ("(ss)", "org.freedesktop.GeoClue2.Client", "DesktopId"),
+                         G_VARIANT_TYPE ("(v)"));
+  {
+    g_autoptr(GVariant) v = NULL;
+    g_variant_get (desktop_id, "(v)", &v);
+    g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "dev.imprint.Imprint.Setup");
+  }
+  g_assert_true (wait_polling (geoclue_stopped, NULL, "GeoClue's Stop"));
+  snap (window, "4-timezone-located");
+
+  /* Another zone by hand: theirs, and the line goes. */
+  search_and_pick (page, IMPRINT_TYPE_TIMEZONE_PAGE, "Tokyo");
+  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Asia/Tokyo");
+  g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label")));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_subprocess_force_exit (geoclue);
+  g_subprocess_wait (geoclue, NULL, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -564,5 +695,6 @@ main (int   argc,
   g_test_add_func ("/ui/setup/decided", test_decided);
   g_test_add_func ("/ui/setup/network", test_network);
   g_test_add_func ("/ui/setup/flow", test_flow);
+  g_test_add_func ("/ui/setup/located", test_located);
   return g_test_run ();
 }
