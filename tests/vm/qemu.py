@@ -24,10 +24,12 @@ finally blocks.
 import argparse
 import base64
 import ctypes
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -274,6 +276,11 @@ class Result:
         with open(self.log, errors='replace') as f:
             return f.read()
 
+    def print_markers(self, width=None):
+        """The markers with their times, as the tests print them."""
+        for mk in self.markers:
+            print(f'  {mk.elapsed:7.1f}s  {mk.text[:width] if width else mk.text}')
+
 
 class Boot:
     """A running VM. Reads the serial console into `log` (a file) and lets the
@@ -281,11 +288,14 @@ class Boot:
     swtpm are always killed on exit."""
 
     def __init__(self, machine, disks, name, credentials=None, cmdline_extra=None,
-                 memory=None, extra_args=None, interactive=False):
+                 memory=None, extra_args=None, interactive=False, display=False):
         self.machine = machine
         self.name = name
         self.disks = disks
         self.log = os.path.join(machine.dir, f'{name}.log')
+        # display: a VGA card (bochs-drm in the guest) whose screen
+        # screendump() saves, through a QMP socket.
+        self.qmp_path = os.path.join(machine.dir, f'{name}.qmp') if display else None
         self.tpm = SWTPM(machine.tpm_dir) if machine.tpm else None
         self.proc = None
         self.interactive = interactive
@@ -320,6 +330,9 @@ class Boot:
             args += ['-serial', 'stdio', '-monitor', 'none']
         if self.tpm:
             args += self.tpm.qemu_args()
+        if self.qmp_path:
+            args += ['-device', 'VGA,xres=1280,yres=800',
+                     '-qmp', f'unix:{self.qmp_path},server=on,wait=off']
         for i, disk in enumerate(self.disks):
             args += disk.qemu_args(i, bootindex=i + 1)
         for name, value in credentials.items():
@@ -418,6 +431,33 @@ class Boot:
                     raise VMTimeout(f'{self.name}: no {pattern!r} within {timeout}s', self.log)
                 self._cond.wait(min(left, 1.0))
 
+    def screendump(self, path):
+        """Save the VGA screen as PPM (P6) at `path` (needs display=True)."""
+        if not self.qmp_path:
+            raise VMError(f'{self.name}: no display to dump')
+        if os.path.exists(path):
+            os.unlink(path)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(self.qmp_path)
+            stream = sock.makefile('rw')
+
+            def command(name, **arguments):
+                stream.write(json.dumps({'execute': name, 'arguments': arguments}) + '\n')
+                stream.flush()
+                while True:
+                    reply = json.loads(stream.readline())
+                    if 'return' in reply:
+                        return reply['return']
+                    if 'error' in reply:
+                        raise VMError(f'{self.name}: QMP {name}: {reply["error"].get("desc")}')
+                    # events (and the greeting) are skipped
+
+            json.loads(stream.readline())          # greeting
+            command('qmp_capabilities')
+            command('screendump', filename=os.path.abspath(path))
+        return path
+
     def send(self, text):
         """Type `text` on the serial console (e.g. a passphrase plus '\\n')."""
         self.proc.stdin.write(text.encode())
@@ -509,7 +549,14 @@ def drop_disks(workdir, ok, suffixes=('.qcow2',)):
 
 
 def test_main(main):
-    """Runs a VM test's main(): its return code, 1 on a VMError."""
+    """Runs a VM test's main() and exits with its return code: 77 (skip,
+    saying why) where the VM tests cannot run, 1 on a VMError. SIGTERM and
+    SIGHUP end it through finally blocks, which kill the VM."""
+    install_signal_handlers()
+    reason = skip_reason()
+    if reason:
+        print(f'SKIP: {reason}')
+        sys.exit(77)
     try:
         sys.exit(main())
     except VMError as e:
@@ -517,12 +564,15 @@ def test_main(main):
         sys.exit(1)
 
 
-def build_image(version=1):
-    """Run build-image (cached) and return the image path."""
-    out = subprocess.run([os.path.join(HERE, 'build-image'), '--version', str(version)],
-                         stdout=subprocess.PIPE, text=True)
+def build_image(version=1, variant=None):
+    """Run build-image (cached) and return the image path. variant='gui':
+    the image with Imprint's GTK app and the first-boot setup kiosk."""
+    args = [os.path.join(HERE, 'build-image'), '--version', str(version)]
+    if variant:
+        args += ['--variant', variant]
+    out = subprocess.run(args, stdout=subprocess.PIPE, text=True)
     if out.returncode != 0:
-        raise VMError(f'build-image --version {version} failed (rc {out.returncode})',
+        raise VMError(f'{" ".join(args[1:])} failed (rc {out.returncode})',
                       os.path.join(os.environ.get('IMPRINT_VM_CACHE', os.path.join(HERE, 'cache')),
                                    'mkosi', 'last-build.log'))
     return out.stdout.strip().splitlines()[-1]

@@ -62,10 +62,6 @@ marker "OEM_LABELS=$(lsblk -nro PARTLABEL /dev/vdb | sed '/^$/d' | paste -sd, -)
 MODHEX = r'([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}'
 
 
-def print_markers(r):
-    for mk in r.markers:
-        print(f'  {mk.elapsed:7.1f}s  {mk.text}')
-
 
 def assert_installed(r, usrhash, unlock, new_partitions):
     v = r.marker_value
@@ -91,15 +87,6 @@ def assert_installed(r, usrhash, unlock, new_partitions):
 
 
 def main():
-    qemu.install_signal_handlers()
-    missing = qemu.missing_tools()
-    if missing:
-        print(f'SKIP: missing {" ".join(missing)} (tools/install-deps.sh installs them)')
-        return 77
-    if os.geteuid() != 0:
-        print('SKIP: the VM tests build the image as root')
-        return 77
-
     timings = []
     t0 = time.monotonic()
     image = qemu.build_image(1)
@@ -116,7 +103,7 @@ def main():
         print('1. live stick: install onto /dev/vda (TPM2 + recovery key) and /dev/vdb (OEM)')
         r = m.run([stick, target, oem], INSTALL, name='live-install', timeout=2400,
                   cmdline_extra=LIVE)
-        print_markers(r)
+        r.print_markers()
         v = r.marker_value
         check(v('LIVE_ROOT') == 'tmpfs', 'live session on a tmpfs root', r)
         check(v('INSTALL_RC') == '0', f'imprintctl install finished in {v("INSTALL_SECONDS")} s', r)
@@ -132,7 +119,7 @@ def main():
 
         print('2. installed disk, same TPM')
         r = m.run([qemu.Disk(target.path)], CHECKS, name='target-tpm', timeout=1500)
-        print_markers(r)
+        r.print_markers()
         assert_installed(r, usrhash, 'tpm2', 0)
         console = r.console()
         check('Please enter' not in console, 'no passphrase prompt', r)
@@ -149,7 +136,7 @@ def main():
             b.wait_exit(120)
             r = qemu.Result('target-recovery', int(mm.group(1)), b.markers(), b.log,
                             time.monotonic() - start, b.waits)
-        print_markers(r)
+        r.print_markers()
         # systemd-cryptsetup logs that it found the TPM2 token whether or
         # not the TPM unseals it: the proof here is the prompt, answered
         # with the recovery key, and the boot that followed.
@@ -159,7 +146,7 @@ def main():
 
         print('4. OEM disk: first boot creates the root sealed to this TPM')
         r = m.run([qemu.Disk(oem.path)], CHECKS, name='oem-firstboot', timeout=1800)
-        print_markers(r)
+        r.print_markers()
         assert_installed(r, usrhash, 'tpm2', 1)
         v = r.marker_value
         check(v('ROOT_LUKS_VERSION') == '2', f'the new root is LUKS{v("ROOT_LUKS_VERSION")}', r)
@@ -182,4 +169,4 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    qemu.test_main(main)

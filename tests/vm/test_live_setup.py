@@ -96,18 +96,8 @@ journalctl -b -u systemd-homed -o cat | head -40
 '''.replace('@PASSWORD@', PASSWORD)
 
 
-def print_markers(r):
-    for mk in r.markers:
-        print(f'  {mk.elapsed:7.1f}s  {mk.text}')
-
 
 def main():
-    qemu.install_signal_handlers()
-    reason = qemu.skip_reason()
-    if reason:
-        print(f'SKIP: {reason}')
-        return 77
-
     t0 = time.monotonic()
     image = qemu.build_image(1)
     print(f'image: {image} ({time.monotonic() - t0:.0f} s)')
@@ -120,7 +110,7 @@ def main():
     try:
         print('boot 1: live stick: install onto /dev/vda, then set it up from the live session')
         r = m.run([stick, target], LIVE_SCRIPT, name='live-setup', timeout=2400, cmdline_extra=LIVE)
-        print_markers(r)
+        r.print_markers()
         v = r.marker_value
         check(v('LIVE_ROOT') == 'tmpfs', 'live session on a tmpfs root', r)
         check(v('INSTALL_RC') == '0', 'imprintctl install finished', r)
@@ -137,7 +127,7 @@ def main():
 
         print('boot 2: the installed disk: no setup, the user logs in')
         r = m.run([qemu.Disk(target.path)], TARGET_SCRIPT, name='target', timeout=1500)
-        print_markers(r)
+        r.print_markers()
         v = r.marker_value
         check(v('ROOT_UNLOCK') == 'tpm2', 'root unlocked through the TPM2 token', r)
         check(v('PENDING') == 'false', 'setup is not pending on the installed system', r)

@@ -85,12 +85,6 @@ marker "HOSTNAME=$(cat /etc/hostname)"
 
 
 def main():
-    qemu.install_signal_handlers()
-    reason = qemu.skip_reason()
-    if reason:
-        print(f'SKIP: {reason}')
-        return 77
-
     t0 = time.monotonic()
     image = qemu.build_image(1)
     print(f'image: {image} ({time.monotonic() - t0:.0f} s)')
@@ -103,8 +97,7 @@ def main():
     try:
         print('boot 1: OEM first boot, setup through imprintctl')
         r = m.run([disk], FIRST, name='setup', timeout=1800, expect=expect)
-        for mk in r.markers:
-            print(f'  {mk.elapsed:7.1f}s  {mk.text}')
+        r.print_markers()
         v = r.marker_value
         check(v('OEM') == 'true', 'GetSetupDefaults: an OEM root (TPM2 only)', r)
         check(v('PENDING_BEFORE') == 'true', 'GetSetupDefaults: setup pending on the first boot', r)
@@ -125,8 +118,7 @@ def main():
 
         print('boot 2: TPM unlock, the user is still there')
         r = m.run([qemu.Disk(disk.path)], SECOND, name='after-setup', timeout=1500, expect=expect)
-        for mk in r.markers:
-            print(f'  {mk.elapsed:7.1f}s  {mk.text}')
+        r.print_markers()
         v = r.marker_value
         check(v('ROOT_UNLOCK') == 'tpm2', 'root unlocked through the TPM2 token', r)
         check(v('AUTH_RC') == '0', 'homectl authenticate anna takes the password', r)

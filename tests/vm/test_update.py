@@ -123,18 +123,8 @@ def gpt_bits(attrs):
     return {b for part in (attrs or '').split() for b in part.replace('GUID:', '').split(',') if b}
 
 
-def print_markers(r):
-    for mk in r.markers:
-        print(f'  {mk.elapsed:7.1f}s  {mk.text[:400]}')
-
 
 def main():
-    qemu.install_signal_handlers()
-    reason = qemu.skip_reason()
-    if reason:
-        print(f'SKIP: {reason}')
-        return 77
-
     t0 = time.monotonic()
     image1 = qemu.build_image(1)
     image2 = qemu.build_image(2)
@@ -152,7 +142,7 @@ def main():
     try:
         print('boot 1 (version 1): update')
         r = m.run([disk, release], UPDATE, name='update', timeout=1800, expect=expect)
-        print_markers(r)
+        r.print_markers(400)
         v = r.marker_value
         check(v('OS') == 'ImprintOS_1', 'version 1 runs', r)
         check(v('UPDATE_RC') == '0', 'imprintctl update succeeded', r)
@@ -170,7 +160,7 @@ def main():
 
         print('boot 2 (version 2): checks, factory reset request')
         r2 = m.run([disk], AFTER_UPDATE, name='version2', timeout=1800, expect=expect)
-        print_markers(r2)
+        r2.print_markers(400)
         v = r2.marker_value
         check(v('OS') == 'ImprintOS_2', 'version 2 runs (os-release)', r2)
         check(v('USR_DM_TYPE') == 'VERITY' and v('USR_ROOTHASH') == v('USRHASH_CMDLINE'),
@@ -192,7 +182,7 @@ def main():
 
         print('boot 3: the factory reset')
         r3 = m.run([disk], AFTER_RESET.replace('@OLDKEY@', old_key), name='reset', timeout=1800, expect=expect)
-        print_markers(r3)
+        r3.print_markers(400)
         v = r3.marker_value
         check(v('MULTI_USER') == 'active' and not v('FAILED_UNITS'),
               f'multi-user.target, no failed units ({v("FAILED_UNITS")})', r3)
