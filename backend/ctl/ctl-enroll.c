@@ -236,7 +236,7 @@ ctl_verb_enroll (Ctl *ctl, int argc, char **argv)
     { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_public_key, N_("Signed PCR policy key (PEM)"), N_("FILE") },
     { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &no_public_key, N_("No signed PCR policy"), NULL },
     { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Add a FIDO2 security key"), NULL },
-    { "fido2-no-pin", 0, 0, G_OPTION_ARG_NONE, &fido2_no_pin, N_("Do not require the key's PIN"), NULL },
+    { "fido2-no-pin", 0, 0, G_OPTION_ARG_NONE, &fido2_no_pin, N_("Do not require the key’s PIN"), NULL },
     { "fido2-no-touch", 0, 0, G_OPTION_ARG_NONE, &fido2_no_touch, N_("Do not require a touch"), NULL },
     { "fido2-uv", 0, 0, G_OPTION_ARG_NONE, &fido2_uv, N_("Require user verification (e.g. a fingerprint)"), NULL },
     { "recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Replace the recovery key with a new one"), NULL },

@@ -345,7 +345,7 @@ ctl_verb_security (Ctl *ctl, int argc, char **argv)
       if (part == NULL)
         continue;
       g_variant_lookup (part, "available", "b", &available);
-      g_print ("%-18s %s", _(titles[i]), available ? _("yes") : _("no"));
+      g_print ("%-18s %s", _(titles[i]), available ? C_("answer", "yes") : C_("answer", "no"));
       if (g_str_equal (parts[i], "tpm2") && available)
         g_print (" (%s %s, %s)", ctl_lookup_s (part, "manufacturer"), ctl_lookup_s (part, "firmware-version"),
                  ctl_lookup_s (part, "best-bank"));

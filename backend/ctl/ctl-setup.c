@@ -96,7 +96,7 @@ ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
     }
   b = FALSE;
   g_variant_lookup (defaults, "setup-pending", "b", &b);
-  g_print ("%-16s %s\n", _("Setup pending:"), b ? _("yes") : _("no"));
+  g_print ("%-16s %s\n", _("Setup pending:"), b ? C_("answer", "yes") : C_("answer", "no"));
   return EXIT_CODE_OK;
 }
 

@@ -58,7 +58,7 @@ ctl_verb_update_status (Ctl *ctl, int argc, char **argv)
   g_print (_("Other slot:       %s\n"), *ctl_lookup_s (status, "other-version") ? ctl_lookup_s (status, "other-version") : _("empty"));
   if (*ctl_lookup_s (status, "pending-version"))
     g_print (_("Pending:          version %s is installed; restart to use it\n"), ctl_lookup_s (status, "pending-version"));
-  g_print (_("Automatic:        %s\n"), lookup_b (status, "automatic") ? _("on") : _("off"));
+  g_print (_("Automatic:        %s\n"), lookup_b (status, "automatic") ? C_("switch state", "on") : C_("switch state", "off"));
   if (!lookup_b (status, "supported"))
     g_print (_("Updates:          not possible here: %s\n"), ctl_lookup_s (status, "reason"));
   return EXIT_CODE_OK;
@@ -97,7 +97,7 @@ ctl_verb_check_updates (Ctl *ctl, int argc, char **argv)
       else if (lookup_b (v, "newest") && !lookup_b (v, "installed"))
         note = _("newest");
       g_print ("%-16s %-9s %-9s %s\n", ctl_lookup_s (v, "version"),
-               lookup_b (v, "installed") ? _("yes") : "-", lookup_b (v, "available") ? _("yes") : "-", note);
+               lookup_b (v, "installed") ? C_("answer", "yes") : "-", lookup_b (v, "available") ? C_("answer", "yes") : "-", note);
       g_variant_unref (v);
     }
   return EXIT_CODE_OK;

@@ -282,6 +282,8 @@ static gboolean
 step_failed (GError **error, const char *step)
 {
   if (error != NULL && *error != NULL)
+    /* Translators: put before an error message; %s is a step, e.g.
+     * "Creating the user failed: Not enough space". */
     g_prefix_error (error, _("%s failed: "), step);
   return FALSE;
 }

@@ -37,7 +37,15 @@ static void
 on_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
 {
   static guint slow_ms = G_MAXUINT;
-  g_autofree char *s = g_strescape (step, NULL);
+  static char utf8_bytes[129];
+  g_autofree char *s = NULL;
+
+  /* Step names are UTF-8 (typographic apostrophes): keep them as they are,
+   * escape only what JSON needs. */
+  if (utf8_bytes[0] == '\0')
+    for (int i = 0; i < 128; i++)
+      utf8_bytes[i] = (char) (0x80 + i);
+  s = g_strescape (step, utf8_bytes);
 
   if (slow_ms == G_MAXUINT)
     {

@@ -25,8 +25,8 @@ imprint_install_step_text (guint step)
     case IMPRINT_STEP_PARTITION:      return _("Partitioning the disk");
     case IMPRINT_STEP_ESP:            return _("Copying the boot loader");
     case IMPRINT_STEP_USR:            return _("Copying the system");
-    case IMPRINT_STEP_USR_VERITY:     return _("Copying the system's verity hashes");
-    case IMPRINT_STEP_USR_VERITY_SIG: return _("Copying the system's signature");
+    case IMPRINT_STEP_USR_VERITY:     return _("Copying the system’s verity hashes");
+    case IMPRINT_STEP_USR_VERITY_SIG: return _("Copying the system’s signature");
     case IMPRINT_STEP_LABEL:          return _("Marking the system as installed");
     case IMPRINT_STEP_DATA:           return _("Creating the data partitions");
     case IMPRINT_STEP_ENCRYPT:        return _("Encrypting the data partition");

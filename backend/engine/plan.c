@@ -585,7 +585,7 @@ plan_repart (ImprintPlan *plan, GError **error)
       !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Cannot understand systemd-repart's plan: %s"), local ? local->message : out);
+                   _("Cannot understand systemd-repart’s plan: %s"), local ? local->message : out);
       goto out;
     }
   JsonArray *arr = json_node_get_array (json_parser_get_root (parser));

@@ -270,7 +270,7 @@ kill)
   truncate -s 1G "$W/t.img"
   # Each progress report sleeps, so a kill lands inside the step.
   for point in "Copying the boot loader:1" "Copying the system:1" "Copying the system:4" \
-               "Copying the system's verity hashes:1" "Marking the system as installed:1"; do
+               "Copying the system’s verity hashes:1" "Marking the system as installed:1"; do
     step="${point%:*}"; nth="${point##*:}"
     IMPRINT_TEST_SLOW_MS=150 "$DRIVER" --source "$SRC" --target "$W/t.img" --erase \
       --definitions "$DEFS" > "$W/fifo.out" 2>&1 &
