@@ -635,3 +635,51 @@ imprint_timezone_nearest (const char *tab_path,
     }
   return best;
 }
+
+/* The layout is usually named like the territory (de_DE → de, en_GB → gb,
+ * fr_CA → ca, pt_BR → br); English speakers elsewhere mostly type on the
+ * US layout (en_CA's "ca" is the French Canadian one), Spanish speakers
+ * outside Spain on the Latin American one. Then the language itself, then
+ * the US layout. */
+const char *
+imprint_locale_guess_layout (const char *locale,
+                             GHashTable *known)
+{
+  g_autofree char *language = NULL;
+  g_autofree char *territory = NULL;
+  const char *candidates[4] = { NULL };
+  size_t n, t;
+  guint i = 0;
+
+  if (locale == NULL)
+    locale = "";
+  n = strcspn (locale, "_.@");
+  language = g_ascii_strdown (locale, n);
+  if (locale[n] == '_')
+    {
+      t = strcspn (locale + n + 1, ".@");
+      territory = g_ascii_strdown (locale + n + 1, t);
+    }
+
+  if (g_str_equal (language, "en"))
+    {
+      if (territory != NULL && (g_str_equal (territory, "gb") || g_str_equal (territory, "ie")))
+        candidates[i++] = territory;
+    }
+  else if (g_str_equal (language, "es") && territory != NULL && !g_str_equal (territory, "es"))
+    candidates[i++] = "latam";
+  else if (territory != NULL)
+    candidates[i++] = territory;
+  if (*language != '\0' && !g_str_equal (language, "c") && !g_str_equal (language, "posix"))
+    candidates[i++] = language;
+  candidates[i++] = "us";
+
+  for (i = 0; candidates[i] != NULL; i++)
+    {
+      gpointer key;
+
+      if (g_hash_table_lookup_extended (known, candidates[i], &key, NULL))
+        return key;
+    }
+  return NULL;
+}

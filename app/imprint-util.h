@@ -63,4 +63,9 @@ char     *imprint_timezone_nearest     (const char    *tab_path,
                                         double         latitude,
                                         double         longitude);
 
+/* Keyboard: the X11 layout a locale's people most likely type on, among
+ * `known` (layout → anything), or NULL. */
+const char *imprint_locale_guess_layout (const char    *locale,
+                                         GHashTable    *known);
+
 G_END_DECLS

@@ -274,6 +274,31 @@ test_timezone_nearest_system (void)
   assert_nearest (tab, -33.8688, 151.2093, "Australia/Sydney");
 }
 
+static void
+test_guess_layout (void)
+{
+  g_autoptr(GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *layouts[] = { "br", "ca", "ch", "de", "es", "fr", "gb", "latam", "us" };
+  const struct { const char *locale, *layout; } cases[] = {
+    { "de_DE.UTF-8", "de" }, { "de_AT.UTF-8", "de" }, { "de_CH.UTF-8", "ch" },
+    { "en_US.UTF-8", "us" }, { "en_GB.UTF-8", "gb" }, { "en_CA.UTF-8", "us" },
+    { "en_IN", "us" }, { "fr_CA.UTF-8", "ca" }, { "fr_FR.UTF-8@euro", "fr" },
+    { "pt_BR.UTF-8", "br" }, { "es_ES.UTF-8", "es" }, { "es_MX.UTF-8", "latam" },
+    { "fr", "fr" }, { "C.UTF-8", "us" }, { "POSIX", "us" }, { "", "us" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (layouts); i++)
+    g_hash_table_add (known, (gpointer) layouts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpstr (imprint_locale_guess_layout (cases[i].locale, known), ==, cases[i].layout);
+  g_assert_cmpstr (imprint_locale_guess_layout (NULL, known), ==, "us");
+
+  /* Nothing fits: no guess. */
+  g_hash_table_remove_all (known);
+  g_hash_table_add (known, (gpointer) "de");
+  g_assert_null (imprint_locale_guess_layout ("ja_JP.UTF-8", known));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -290,6 +315,7 @@ main (int   argc,
   g_test_add_func ("/util/disk-words", test_disk_words);
   g_test_add_func ("/util/names", test_names);
   g_test_add_func ("/util/iso6709", test_iso6709);
+  g_test_add_func ("/util/guess-layout", test_guess_layout);
   g_test_add_func ("/util/timezone-nearest", test_timezone_nearest);
   g_test_add_func ("/util/timezone-nearest-system", test_timezone_nearest_system);
   return g_test_run ();

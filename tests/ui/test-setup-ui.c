@@ -510,6 +510,66 @@ test_decided (void)
   settle (100);
 }
 
+static void
+pick (ImprintPage *page,
+      GType        type,
+      const char  *id)
+{
+  imprint_choice_list_set_selected (IMPRINT_CHOICE_LIST (child (page, type, "choice_list")), id);
+  settle (100);
+}
+
+/* No keymap from the system or the OEM: the chosen language's layout is
+ * preselected and follows the language until the person picks one. */
+static void
+test_keyboard_guess (void)
+{
+  GVariantBuilder b;
+  ImprintWindow *window;
+  ImprintDriver *driver;
+  ImprintPage *page;
+  Ctx c = { 0 };
+  g_autofree char *language = g_strdup (g_getenv ("LANGUAGE"));
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string (""));
+  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_GB.UTF-8"));
+  window = new_setup_window (g_variant_builder_end (&b));
+  c.window = window;
+  driver = imprint_window_get_driver (window);
+
+  arrive (&c, "language");
+  next (window);
+  page = arrive (&c, "keyboard");
+  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "uk");
+  g_assert_true (imprint_page_get_complete (page));
+
+  /* Another language: the guess follows it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
+  page = arrive (&c, "language");
+  pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "fr_FR.UTF-8");
+  next (window);
+  page = arrive (&c, "keyboard");
+  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "fr");
+
+  /* A layout the person picked stays when the language changes again. */
+  pick (page, IMPRINT_TYPE_KEYBOARD_PAGE, "de");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
+  page = arrive (&c, "language");
+  pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "en_GB.UTF-8");
+  next (window);
+  arrive (&c, "keyboard");
+  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "de");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  if (language != NULL)
+    g_setenv ("LANGUAGE", language, TRUE);
+  else
+    g_unsetenv ("LANGUAGE");
+}
+
 static gboolean
 has_rows (gpointer data)
 {
@@ -696,5 +756,6 @@ main (int   argc,
   g_test_add_func ("/ui/setup/network", test_network);
   g_test_add_func ("/ui/setup/flow", test_flow);
   g_test_add_func ("/ui/setup/located", test_located);
+  g_test_add_func ("/ui/setup/keyboard-guess", test_keyboard_guess);
   return g_test_run ();
 }

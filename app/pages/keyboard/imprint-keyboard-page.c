@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
 #include "imprint-choice-list.h"
 #include "imprint-keyboard-page.h"
+#include "imprint-util.h"
 
 /* xkeyboard-config and systemd (localed) data, where Debian and Fedora keep them. */
 #define XKB_RULES_LIST "/usr/share/X11/xkb/rules/base.lst"
@@ -18,6 +20,8 @@ struct _ImprintKeyboardPage
   ImprintChoiceList *choice_list;
   GtkWidget         *test_entry;
   GtkWidget         *warning_box;
+
+  GHashTable        *keymap_by_layout;   /* X11 layout → console keymap */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintKeyboardPage, imprint_keyboard_page, IMPRINT_TYPE_PAGE)
@@ -123,6 +127,7 @@ add_keymaps (ImprintKeyboardPage *self,
       k->keymap = g_strdup (fields[0]);
       k->layout = g_strdup (fields[1]);
       k->name = g_strdup (name ? name : fields[0]);
+      g_hash_table_insert (self->keymap_by_layout, g_strdup (k->layout), g_strdup (k->keymap));
       g_ptr_array_add (keymaps, k);
     }
 
@@ -135,6 +140,32 @@ add_keymaps (ImprintKeyboardPage *self,
     }
 }
 
+/* With no keymap from the system or the OEM, the layout of the chosen
+ * language's country is preselected, so Next works at once for most
+ * people. The guess is remembered on the driver: the page is built anew
+ * when the language changes, and then a guess (not a pick) follows it. */
+static void
+preselect_guess (ImprintKeyboardPage *self)
+{
+  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  const char *current = imprint_driver_get_setting (driver, "keymap");
+  const char *previous = g_object_get_data (G_OBJECT (driver), "imprint-keymap-guess");
+  const char *locale = imprint_driver_get_setting (driver, "locale");
+  const char *layout;
+  const char *keymap;
+
+  if (*current != '\0' && g_strcmp0 (current, previous) != 0)
+    return;
+  if (*locale == '\0')
+    locale = setlocale (LC_MESSAGES, NULL);
+  layout = imprint_locale_guess_layout (locale, self->keymap_by_layout);
+  if (layout == NULL)
+    return;
+  keymap = g_hash_table_lookup (self->keymap_by_layout, layout);
+  g_object_set_data_full (G_OBJECT (driver), "imprint-keymap-guess", g_strdup (keymap), g_free);
+  imprint_choice_list_set_selected (self->choice_list, keymap);
+}
+
 static void
 imprint_keyboard_page_constructed (GObject *object)
 {
@@ -145,9 +176,19 @@ imprint_keyboard_page_constructed (GObject *object)
 
   add_keymaps (self, names);
   imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "keymap");
+  preselect_guess (self);
   imprint_choice_list_set_search_label (self->choice_list, _("Search keyboard layouts"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->test_entry))),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Test the keyboard"), -1);
+}
+
+static void
+imprint_keyboard_page_finalize (GObject *object)
+{
+  ImprintKeyboardPage *self = IMPRINT_KEYBOARD_PAGE (object);
+
+  g_clear_pointer (&self->keymap_by_layout, g_hash_table_unref);
+  G_OBJECT_CLASS (imprint_keyboard_page_parent_class)->finalize (object);
 }
 
 static void
@@ -157,6 +198,7 @@ imprint_keyboard_page_class_init (ImprintKeyboardPageClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->constructed = imprint_keyboard_page_constructed;
+  object_class->finalize = imprint_keyboard_page_finalize;
 
   g_type_ensure (IMPRINT_TYPE_CHOICE_LIST);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -169,5 +211,6 @@ imprint_keyboard_page_class_init (ImprintKeyboardPageClass *klass)
 static void
 imprint_keyboard_page_init (ImprintKeyboardPage *self)
 {
+  self->keymap_by_layout = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
