@@ -62,7 +62,6 @@ marker "OEM_LABELS=$(lsblk -nro PARTLABEL /dev/vdb | sed '/^$/d' | paste -sd, -)
 MODHEX = r'([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}'
 
 
-
 def assert_installed(r, usrhash, unlock, new_partitions):
     v = r.marker_value
     check(r.rc == 0, 'guest script ran', r)

@@ -96,7 +96,6 @@ journalctl -b -u systemd-homed -o cat | head -40
 '''.replace('@PASSWORD@', PASSWORD)
 
 
-
 def main():
     t0 = time.monotonic()
     image = qemu.build_image(1)

@@ -123,7 +123,6 @@ def gpt_bits(attrs):
     return {b for part in (attrs or '').split() for b in part.replace('GUID:', '').split(',') if b}
 
 
-
 def main():
     t0 = time.monotonic()
     image1 = qemu.build_image(1)
