@@ -291,6 +291,20 @@ new_setup_window (GVariant *defaults_override)
   return window;
 }
 
+/* Setup defaults as GetSetupDefaults gives them: whether the machine is
+ * online and the system's keymap and language; callers add more. */
+static void
+init_defaults (GVariantBuilder *b,
+               gboolean         online,
+               const char      *keymap,
+               const char      *locale)
+{
+  g_variant_builder_init (b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (b, "{sv}", "online", g_variant_new_boolean (online));
+  g_variant_builder_add (b, "{sv}", "keymap", g_variant_new_string (keymap));
+  g_variant_builder_add (b, "{sv}", "locale", g_variant_new_string (locale));
+}
+
 /* The time zone page's line about the location, once it says more than
  * that it is looking. */
 static gboolean
@@ -476,11 +490,8 @@ test_decided (void)
   ImprintPage *page;
   Ctx c = { 0 };
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("fr_FR.UTF-8"));
-  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("fr"));
+  init_defaults (&b, TRUE, "fr", "fr_FR.UTF-8");
   g_variant_builder_add (&b, "{sv}", "timezone", g_variant_new_string ("Europe/Paris"));
-  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
   g_variant_builder_init (&user, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&user, "{sv}", "user-name", g_variant_new_string ("zoe"));
   g_variant_builder_add (&user, "{sv}", "real-name", g_variant_new_string ("Zoé Martin"));
@@ -531,10 +542,7 @@ test_keyboard_guess (void)
   Ctx c = { 0 };
   g_autofree char *language = g_strdup (g_getenv ("LANGUAGE"));
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
-  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string (""));
-  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_GB.UTF-8"));
+  init_defaults (&b, TRUE, "", "en_GB.UTF-8");
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
   driver = imprint_window_get_driver (window);
@@ -605,10 +613,7 @@ test_network (void)
                  "AddAccessPoint", g_variant_new ("(ssssuuuyu)", dev_path, "ap2", "Café Guest", "00:11:22:33:44:66",
                                                   2, 2437, 54000, 40, 0), G_VARIANT_TYPE ("(s)"));
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (FALSE));
-  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("us"));
-  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_US.UTF-8"));
+  init_defaults (&b, FALSE, "us", "en_US.UTF-8");
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
   arrive (&c, "language");
@@ -698,10 +703,7 @@ test_located (void)
   g_assert_no_error (error);
   g_assert_true (wait_polling (has_name_owner, (gpointer) "org.freedesktop.GeoClue2", "the GeoClue stand-in"));
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "online", g_variant_new_boolean (TRUE));
-  g_variant_builder_add (&b, "{sv}", "keymap", g_variant_new_string ("us"));
-  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string ("en_US.UTF-8"));
+  init_defaults (&b, TRUE, "us", "en_US.UTF-8");
   g_variant_builder_add (&b, "{sv}", "timezone", g_variant_new_string ("Etc/UTC"));
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
