@@ -22,6 +22,22 @@ BUS_CONFIG = os.path.join(HERE, 'test-bus.conf')
 ACTION_LIST_DISKS = 'dev.imprint.Imprint1.list-disks'
 ACTION_INSTALL = 'dev.imprint.Imprint1.install'
 
+# The uid a hostile local user runs as in the security suite.
+NOBODY = 65534
+
+
+def active_user_actions():
+    '''The polkit actions a real polkit grants an active local user without
+    a password: those whose allow_active is "yes" in the shipped policy.'''
+    import re
+    path = os.path.join(HERE, '..', '..', 'data', 'dev.imprint.Imprint1.policy.in')
+    text = open(path).read()
+    actions = []
+    for m in re.finditer(r'<action id="([^"]+)">(.*?)</action>', text, re.S):
+        if re.search(r'<allow_active>yes</allow_active>', m.group(2)):
+            actions.append(m.group(1))
+    return actions
+
 
 def which_or_env(var, name):
     path = os.environ.get(var)
@@ -121,9 +137,11 @@ class TestBus:
         r = self.ctl('--json', *args, check=0, **kw)
         return json.loads(r.stdout)
 
-    def gdbus(self, *args, timeout=30):
-        return subprocess.run(['gdbus', 'call', '--system', '--dest', 'dev.imprint.Imprint1', *args],
-                              env=self.env, capture_output=True, text=True, timeout=timeout)
+    def gdbus(self, *args, user=None, timeout=30):
+        cmd = ['gdbus', 'call', '--system', '--dest', 'dev.imprint.Imprint1', *args]
+        if user is not None:
+            cmd = ['setpriv', f'--reuid={user}', f'--regid={user}', '--clear-groups', *cmd]
+        return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def stop(self):
         for p in reversed(self.procs):
@@ -151,6 +169,32 @@ class ImprintTestCase(unittest.TestCase):
 
     def assertDaemonAlive(self):
         self.assertIsNone(self.bus.daemon.poll(), 'imprintd died' + self.bus.daemon_output())
+
+
+class HostileTestCase(ImprintTestCase):
+    '''The security suite's base: polkit grants exactly what it grants an
+    active local user (no password), and calls are made as NOBODY.'''
+    polkit_mode = 'deny'
+
+    def setUp(self):
+        super().setUp()
+        self.bus.polkit_call('SetAllowed', active_user_actions())
+        # A scratch directory the hostile user owns (symlinks, FIFOs, trees).
+        self.evil = os.path.join(self.bus.tmp, 'evil')
+        os.mkdir(self.evil)
+        os.chown(self.evil, NOBODY, NOBODY)
+        os.chmod(self.bus.tmp, 0o755)
+
+    def call(self, method, *args, iface='Manager', path='/dev/imprint/Imprint1/Manager',
+             timeout=30):
+        '''gdbus call as NOBODY; args are GVariant texts.'''
+        return self.bus.gdbus('--object-path', path, '--method',
+                              f'dev.imprint.Imprint1.{iface}.{method}', *args,
+                              user=NOBODY, timeout=timeout)
+
+    def tearDown(self):
+        self.assertDaemonAlive()
+        super().tearDown()
 
 
 def main():
