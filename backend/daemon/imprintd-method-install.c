@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -14,6 +16,8 @@
 #include "install.h"
 #include "recovery-key.h"
 #include "luks-setup.h"
+#include "macros.h"
+#include "safe-open.h"
 #include "security-caps.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
@@ -21,29 +25,246 @@
  * (backend/crypt) the LUKS2 root and its unlock methods, through the
  * engine's encryption hook. */
 
-static gboolean
-check_source_access (ImprintdMethodCall *call, const char *path, gboolean admin, GError **error)
+/* Caps for what a caller's files may make us read. */
+#define CERTIFICATE_MAX   (64 * 1024)
+#define DEFINITION_MAX    (64 * 1024)
+#define DEFINITIONS_MAX_N 256
+
+/* A file or disk a caller named, opened once (as the caller) and checked
+ * on the fd. The engine gets @io_path, which reaches exactly that fd
+ * (/proc/PID/fd/N) or, for a disk, its kernel node under root's /dev. */
+typedef struct {
+  int   fd;
+  char *io_path;
+  char *display;
+} CallerFile;
+
+static void
+caller_file_clear (CallerFile *f)
 {
-  /* An admin-authorised caller may name any device; list-disks level
-   * callers only what they could read themselves. */
-  if (admin)
-    return TRUE;
-  return imprintd_check_file_access (path, call->uid, error);
+  if (f->fd >= 0)
+    close (f->fd);
+  f->fd = -1;
+  g_clear_pointer (&f->io_path, g_free);
+  g_clear_pointer (&f->display, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CallerFile, caller_file_clear)
+
+/* Opens a source or target (image file or disk). @root_may_open_block:
+ * the verb may read a disk the caller cannot (see SECURITY notes in
+ * backend/basic/safe-open.h and the callers). @keep_block_fd: FALSE closes
+ * a disk's fd once its /dev node is known, so it holds no claim on it. */
+static gboolean
+open_caller_file (ImprintdMethodCall *call, const char *path, int flags,
+                  gboolean root_may_open_block, gboolean keep_block_fd,
+                  CallerFile *ret, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *io = NULL;
+  struct stat st;
+  int r;
+
+  fd = imprintd_open_as_caller (call, path, flags, SAFE_TYPE_REG | SAFE_TYPE_BLK,
+                                root_may_open_block, error);
+  if (fd < 0)
+    return FALSE;
+  if (fstat (fd, &st) < 0)
+    r = -errno;
+  else if (S_ISBLK (st.st_mode))
+    r = safe_block_device_node (fd, &io);
+  else
+    r = safe_fd_path (fd, &io);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot open “%s”: %s"), path, g_strerror (-r));
+      return FALSE;
+    }
+  if (S_ISBLK (st.st_mode) && !keep_block_fd)
+    close (TAKE_FD (fd));
+  ret->fd = TAKE_FD (fd);
+  ret->io_path = g_steal_pointer (&io);
+  ret->display = g_strdup (path);
+  return TRUE;
 }
 
+/* A small file of the caller's (certificate, key), read as the caller. */
+static char *
+read_caller_text (ImprintdMethodCall *call, const char *path, gsize max, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *text = NULL;
+  int r;
+
+  fd = imprintd_open_as_caller (call, path, O_RDONLY, SAFE_TYPE_REG, FALSE, error);
+  if (fd < 0)
+    return NULL;
+  r = safe_read_fd (fd, max, &text, NULL);
+  if (r == -EFBIG)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is too large (more than %zu KiB)."), path, max / 1024);
+      return NULL;
+    }
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot read “%s”: %s"), path, g_strerror (-r));
+      return NULL;
+    }
+  return g_steal_pointer (&text);
+}
+
+static void
+remove_snapshot (char *dir)
+{
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  d = g_dir_open (dir, 0, NULL);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      (void) g_unlink (p);
+    }
+  (void) g_rmdir (dir);
+  g_free (dir);
+}
+
+/* The repart.d definitions a caller named, copied into a private directory
+ * of ours: the directory and each *.conf opened as the caller (no
+ * symlinks, regular files, bounded size and number), so the engine and
+ * systemd-repart never read the caller's tree by name. */
+static char *
+snapshot_definitions (ImprintdMethodCall *call, const char *dir, GError **error)
+{
+  g_auto(SafeCreds) creds = { 0 };
+  _cleanup_close_ int dfd = -1;
+  g_autofree char *snap = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  DIR *d;
+  struct dirent *de;
+  int r;
+
+  dfd = imprintd_open_as_caller (call, dir, O_RDONLY | O_DIRECTORY, SAFE_TYPE_DIR, FALSE, error);
+  if (dfd < 0)
+    return NULL;
+  r = safe_creds_for_uid (call->uid, &creds);
+  if (r >= 0)
+    {
+      int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
+      d = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
+      if (d == NULL)
+        {
+          r = -errno;
+          if (dup_fd >= 0)
+            close (dup_fd);
+        }
+      else
+        {
+          while ((de = readdir (d)) != NULL)
+            if (de->d_name[0] != '.' && g_str_has_suffix (de->d_name, ".conf"))
+              g_ptr_array_add (names, g_strdup (de->d_name));
+          closedir (d);
+        }
+    }
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot read the directory “%s”: %s"), dir, g_strerror (-r));
+      return NULL;
+    }
+  if (names->len > DEFINITIONS_MAX_N)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” holds more than %d partition definitions."), dir, DEFINITIONS_MAX_N);
+      return NULL;
+    }
+
+  snap = g_dir_make_tmp ("imprint-defs-XXXXXX", error);
+  if (snap == NULL)
+    return NULL;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      _cleanup_close_ int fd = -1;
+      g_autofree char *text = NULL;
+      g_autofree char *out = NULL;
+      gboolean ok;
+
+      fd = safe_open_as (dfd, name, &creds, O_RDONLY, SAFE_OPEN_TIMEOUT_MS, NULL);
+      r = fd < 0 ? fd : safe_fd_check (fd, SAFE_TYPE_REG, NULL);
+      if (r >= 0)
+        r = safe_read_fd (fd, DEFINITION_MAX, &text, NULL);
+      if (r < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                       r == -ELOOP ? _("The partition definition %s/%s is a symbolic link.")
+                       : r == -EFBIG ? _("The partition definition %s/%s is too large.")
+                       : r == -EINVAL || r == -ENOTBLK || r == -EISDIR || r == -EPERM
+                         ? _("The partition definition %s/%s is not a regular file.")
+                       : _("Cannot read the partition definition %s/%s."), dir, name);
+          remove_snapshot (g_steal_pointer (&snap));
+          return NULL;
+        }
+      out = g_build_filename (snap, name, NULL);
+      ok = g_file_set_contents (out, text, -1, error);
+      if (!ok)
+        {
+          remove_snapshot (g_steal_pointer (&snap));
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&snap);
+}
+
+/* What the read-only verbs look at. */
+typedef struct {
+  CallerFile source;
+  char *certificate_pem;
+  char *definitions;  /* snapshot, removed at the end */
+} LookData;
+
+static void
+look_data_clear (LookData *l)
+{
+  caller_file_clear (&l->source);
+  g_free (l->certificate_pem);
+  remove_snapshot (g_steal_pointer (&l->definitions));
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LookData, look_data_clear)
+
+/* InspectSource and PlanInstall only look, and an active user may call
+ * them without a password: a source the caller cannot read itself is
+ * refused, disks included (their contents are not the caller's to read).
+ * Install is authorised by polkit and may read a disk as the source. */
 static ImprintSource *
-open_source (const char *path, GVariant *options, GError **error)
+open_source (ImprintdMethodCall *call, const char *path, GVariant *options, gboolean admin,
+             LookData *look, GError **error)
 {
   ImprintSourceOptions sopts = { 0 };
+  const char *cert = NULL;
 
   g_variant_lookup (options, "root-hash", "&s", &sopts.trusted_root_hash);
-  g_variant_lookup (options, "certificate", "&s", &sopts.certificate_path);
+  if (g_variant_lookup (options, "certificate", "&s", &cert) && *cert != '\0')
+    {
+      look->certificate_pem = read_caller_text (call, cert, CERTIFICATE_MAX, error);
+      if (look->certificate_pem == NULL)
+        return NULL;
+      sopts.certificate_path = cert;
+      sopts.certificate_pem = look->certificate_pem;
+    }
 
   /* "" is the running system: the disk behind /usr, anchored by the
    * usrhash= the kernel already verified. */
   if (path == NULL || *path == '\0')
     return imprint_source_inspect_running (error);
-  return imprint_source_inspect (path, &sopts, error);
+  if (!open_caller_file (call, path, O_RDONLY, admin, TRUE, &look->source, error))
+    return NULL;
+  return imprint_source_inspect_fd (TAKE_FD (look->source.fd), look->source.io_path,
+                                    look->source.display, &sopts, error);
 }
 
 static GVariant *
@@ -76,7 +297,7 @@ source_to_variant (const ImprintSource *s)
   g_variant_builder_add_value (&parts, partition_to_variant ("usr-verity-sig", &s->usr_verity_sig));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "device", g_variant_new_string (s->path));
+  g_variant_builder_add (&b, "{sv}", "device", g_variant_new_string (s->display ? s->display : s->path));
   g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (s->name ? s->name : ""));
   g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (s->version ? s->version : ""));
 #if defined(__x86_64__)
@@ -95,12 +316,11 @@ GVariant *
 imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error)
 {
   const char *path;
+  g_auto(LookData) look = { .source.fd = -1 };
   g_autoptr(ImprintSource) source = NULL;
 
   g_variant_get_child (call->parameters, 0, "&s", &path);
-  if (*path != '\0' && !check_source_access (call, path, FALSE, error))
-    return NULL;
-  source = open_source (path, call->options, error);
+  source = open_source (call, path, call->options, FALSE, &look, error);
   if (source == NULL)
     return NULL;
   return g_variant_new ("(@a{sv})", source_to_variant (source));
@@ -130,27 +350,12 @@ parse_plan_options (GVariant *options, ImprintPlanOptions *ret, GError **error)
 }
 
 static gboolean
-check_target (const char *target, GError **error)
+check_target_given (const char *target, GError **error)
 {
-  struct stat st;
-
   if (target == NULL || *target == '\0')
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("No target disk was given."));
-      return FALSE;
-    }
-  if (stat (target, &st) < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Cannot use “%s” as the target: %s"), target, g_strerror (e));
-      return FALSE;
-    }
-  if (!S_ISBLK (st.st_mode) && !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is neither a disk nor an image file."), target);
       return FALSE;
     }
   return TRUE;
@@ -161,20 +366,34 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 {
   const char *source_path, *target;
   ImprintPlanOptions popts;
+  g_auto(LookData) look = { .source.fd = -1 };
+  g_auto(CallerFile) tfile = { .fd = -1 };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
 
   g_variant_get_child (call->parameters, 0, "&s", &source_path);
   g_variant_get_child (call->parameters, 1, "&s", &target);
 
-  if (!parse_plan_options (call->options, &popts, error) || !check_target (target, error))
+  if (!parse_plan_options (call->options, &popts, error) || !check_target_given (target, error))
     return NULL;
-  if (*source_path != '\0' && !check_source_access (call, source_path, FALSE, error))
+  /* Read-only, as the caller; a disk the caller cannot open itself is
+   * looked at by us (size and partition table, which ListDisks shows
+   * anyway), never written. An image file stays open: the engine reaches
+   * it through /proc/PID/fd/N. */
+  if (!open_caller_file (call, target, O_RDONLY, TRUE, FALSE, &tfile, error))
     return NULL;
-  source = open_source (source_path, call->options, error);
+  if (popts.definitions_dir != NULL)
+    {
+      look.definitions = snapshot_definitions (call, popts.definitions_dir, error);
+      if (look.definitions == NULL)
+        return NULL;
+      popts.definitions_dir = look.definitions;
+    }
+  popts.target_display = target;
+  source = open_source (call, source_path, call->options, FALSE, &look, error);
   if (source == NULL)
     return NULL;
-  plan = imprint_plan_compute (source, target, &popts, error);
+  plan = imprint_plan_compute (source, tfile.io_path, &popts, error);
   if (plan == NULL)
     return NULL;
   return g_variant_new ("(@a{sv})", imprint_plan_to_variant (plan, source));
@@ -183,12 +402,15 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 /* ---- Install ------------------------------------------------------------ */
 
 typedef struct {
-  char *source;
+  char *source;                  /* "" the running system */
+  CallerFile source_file;        /* else opened as the caller */
   char *target;
+  CallerFile target_file;
   ImprintPlanOptions plan_options;
   char *definitions_dir;
   char *root_hash;
   char *certificate;
+  char *certificate_pem;
   char *locale;
   gboolean no_boot_entry;
   gboolean verify_first;
@@ -229,7 +451,10 @@ install_data_free (InstallData *d)
   wipe_string (&d->tpm2_pin);
   g_free (d->source);
   g_free (d->target);
-  g_free (d->definitions_dir);
+  caller_file_clear (&d->source_file);
+  caller_file_clear (&d->target_file);
+  remove_snapshot (g_steal_pointer (&d->definitions_dir));
+  g_free (d->certificate_pem);
   g_free (d->root_hash);
   g_free (d->certificate);
   g_free (d->locale);
@@ -505,7 +730,8 @@ find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **erro
     {
       if (*d->tpm2_public_key == '\0')
         return TRUE;
-      return g_file_get_contents (d->tpm2_public_key, &d->tpm2_pubkey_pem, NULL, error);
+      /* Read as the caller when the call came in. */
+      return d->tpm2_pubkey_pem != NULL;
     }
 
   tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
@@ -527,7 +753,8 @@ static gboolean
 install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
   InstallData *d = user_data;
-  ImprintSourceOptions sopts = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate };
+  ImprintSourceOptions sopts = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate,
+                                 .certificate_pem = d->certificate_pem };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
   ImprintInstallOptions iopts = { 0 };
@@ -544,8 +771,10 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
     }
 
   imprintd_job_set_step (job, _("Checking the system image"));
-  source = d->source[0] == '\0' ? imprint_source_inspect_running (error)
-                                : imprint_source_inspect (d->source, &sopts, error);
+  source = d->source[0] == '\0'
+    ? imprint_source_inspect_running (error)
+    : imprint_source_inspect_fd (TAKE_FD (d->source_file.fd), d->source_file.io_path,
+                                 d->source_file.display, &sopts, error);
   if (source == NULL)
     goto fail;
   imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
@@ -553,7 +782,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
                     source->root_hash);
 
   imprintd_job_set_step (job, _("Planning the partitions"));
-  plan = imprint_plan_compute (source, d->target, &d->plan_options, error);
+  plan = imprint_plan_compute (source, d->target_file.io_path, &d->plan_options, error);
   if (plan == NULL)
     goto fail;
   if (d->encrypt && d->tpm2 && !d->plan_options.defer_data_partitions &&
@@ -574,7 +803,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
       iopts.encrypt_root_data = d;
     }
 
-  ok = imprint_install (source, d->target, plan, &iopts, error);
+  ok = imprint_install (source, d->target_file.io_path, plan, &iopts, error);
   if (!ok)
     goto fail;
 
@@ -690,20 +919,59 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
 
   d->source = g_strdup (source);
   d->target = g_strdup (target);
+  d->source_file.fd = d->target_file.fd = -1;
   if (!parse_plan_options (call->options, &d->plan_options, error) ||
-      !check_target (target, error) ||
+      !check_target_given (target, error) ||
       !parse_encryption (call->options, d, error))
     {
       install_data_free (d);
       return NULL;
     }
   /* The plan options point into the call's options: keep our own copy. */
-  d->definitions_dir = g_strdup (d->plan_options.definitions_dir);
+  d->plan_options.target_display = d->target;
+
+  /* Every path the caller named is opened now, as the caller, and only the
+   * fds (or a disk's /dev node) are used from here on. Install is
+   * authorised by polkit: a disk the caller reached but may not open
+   * itself is opened by us, as source or target. An image file target is
+   * opened read-write as the caller: no file the caller may not write. */
+  if (!open_caller_file (call, target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
+      (*source != '\0' && !open_caller_file (call, source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
+    {
+      install_data_free (d);
+      return NULL;
+    }
+  if (d->plan_options.definitions_dir != NULL)
+    {
+      d->definitions_dir = snapshot_definitions (call, d->plan_options.definitions_dir, error);
+      if (d->definitions_dir == NULL)
+        {
+          install_data_free (d);
+          return NULL;
+        }
+    }
   d->plan_options.definitions_dir = d->definitions_dir;
   if (g_variant_lookup (call->options, "root-hash", "&s", &s))
     d->root_hash = g_strdup (s);
-  if (g_variant_lookup (call->options, "certificate", "&s", &s))
-    d->certificate = g_strdup (s);
+  if (g_variant_lookup (call->options, "certificate", "&s", &s) && *s != '\0')
+    {
+      d->certificate = g_strdup (s);
+      d->certificate_pem = read_caller_text (call, s, CERTIFICATE_MAX, error);
+      if (d->certificate_pem == NULL)
+        {
+          install_data_free (d);
+          return NULL;
+        }
+    }
+  if (d->tpm2_public_key != NULL && *d->tpm2_public_key != '\0')
+    {
+      d->tpm2_pubkey_pem = read_caller_text (call, d->tpm2_public_key, CERTIFICATE_MAX, error);
+      if (d->tpm2_pubkey_pem == NULL)
+        {
+          install_data_free (d);
+          return NULL;
+        }
+    }
   if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
     d->locale = g_strdup (s);
   g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);

@@ -2,12 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-methods.h"
+#include "macros.h"
+#include "safe-open.h"
 
 #define ACTION_LIST_DISKS    "dev.imprint.Imprint1.list-disks"
 #define ACTION_INSTALL       "dev.imprint.Imprint1.install"
@@ -69,6 +73,88 @@ imprintd_check_file_access (const char *path, guint32 uid, GError **error)
   g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
                _("You are not allowed to read “%s”."), path);
   return FALSE;
+}
+
+int
+imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags, unsigned types,
+                         gboolean root_may_open_block, GError **error)
+{
+  g_auto(SafeCreds) creds = { 0 };
+  _cleanup_close_ int fd = -1, pfd = -1;
+  int r;
+
+  if (path == NULL || !g_path_is_absolute (path))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not an absolute path."), path ? path : "");
+      return -1;
+    }
+  r = safe_creds_for_uid (call->uid, &creds);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot open “%s”: %s"), path, g_strerror (-r));
+      return -1;
+    }
+  fd = safe_open_as (AT_FDCWD, path, &creds, flags, SAFE_OPEN_TIMEOUT_MS,
+                     root_may_open_block ? &pfd : NULL);
+  if (fd < 0 && pfd >= 0)
+    {
+      struct stat st;
+
+      /* The caller reached a device node it may not open: a disk, which
+       * only root may read. The verb allows that (polkit authorised it,
+       * or it only looks at the size and partition table). */
+      if (fstat (pfd, &st) == 0 && S_ISBLK (st.st_mode))
+        {
+          char proc[64];
+          snprintf (proc, sizeof (proc), "/proc/self/fd/%d", pfd);
+          fd = open (proc, (flags & ~O_DIRECTORY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+          if (fd < 0)
+            fd = -errno;
+        }
+    }
+  if (fd < 0)
+    {
+      r = fd;
+      if (r == -ELOOP)
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                     _("“%s” is a symbolic link: name the file itself."), path);
+      else if (r == -ETIMEDOUT)
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                     _("Opening “%s” took too long."), path);
+      else
+        g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                     _("Cannot open “%s”: %s"), path, g_strerror (-r));
+      return -1;
+    }
+
+  r = safe_fd_check (fd, types, NULL);
+  if (r == -EPERM)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is on a kernel or user-space file system that imprintd does not read."), path);
+      return -1;
+    }
+  if (r == -ENOTDIR)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a directory."), path);
+      return -1;
+    }
+  if (r < 0 && (types & SAFE_TYPE_BLK))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is neither a disk nor an image file."), path);
+      return -1;
+    }
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a regular file."), path);
+      return -1;
+    }
+  return TAKE_FD (fd);
 }
 
 int

@@ -34,6 +34,16 @@ const ImprintdMethod *imprintd_methods_lookup (const char *name);
 /* Helpers for the method implementations. */
 gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **error);
 
+/* Opens @path as the caller would (backend/basic/safe-open.h): with the
+ * caller's credentials, last component no symlink, never blocking on a
+ * FIFO, then checked on the fd: one of @types (SafeTypes), no /proc, /sys
+ * or FUSE. @flags: O_RDONLY, O_RDWR, O_DIRECTORY. With @root_may_open_block
+ * a block device the caller reached but may not open itself is opened by
+ * imprintd (for an authorised or read-only-looking verb). Returns the fd
+ * or -1 with @error. */
+int imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags,
+                             unsigned types, gboolean root_may_open_block, GError **error);
+
 /* The implementations, one file per topic. */
 GVariant *imprintd_method_list_disks (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **error);

@@ -8,8 +8,10 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libfdisk.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "copy.h"
@@ -56,6 +58,7 @@ imprint_plan_free (ImprintPlan *plan)
   if (plan == NULL)
     return;
   g_free (plan->target);
+  g_free (plan->target_display);
   g_free (plan->disk_uuid);
   g_free (plan->definitions_dir);
   g_clear_pointer (&plan->partitions, g_ptr_array_unref);
@@ -768,6 +771,61 @@ too_small (ImprintPlan *plan, guint64 need, guint64 have, GError **error)
   return FALSE;
 }
 
+/* The plan only looks: read-only, and O_EXCL on a disk, which claims it
+ * without writing, so a mounted disk is refused now rather than when the
+ * install starts. */
+static int
+open_target_readonly (const char *path, const char *shown, gboolean *ret_is_block,
+                      guint64 *ret_size, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  struct stat st;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd >= 0 && fstat (fd, &st) == 0 && S_ISBLK (st.st_mode))
+    {
+      _cleanup_close_ int excl = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_EXCL);
+      if (excl < 0 && errno == EBUSY)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+                       _("The target %s is in use (a partition on it is mounted or open)"), shown);
+          return -EBUSY;
+        }
+    }
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      int err = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-err),
+                   _("Cannot open the target %s: %s"), shown, g_strerror (err));
+      return -err;
+    }
+  if (S_ISBLK (st.st_mode))
+    {
+      uint64_t sz = 0;
+      if (ioctl (fd, BLKGETSIZE64, &sz) < 0)
+        {
+          int err = errno;
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("Cannot get the size of %s: %s"), shown, g_strerror (err));
+          return -err;
+        }
+      *ret_is_block = TRUE;
+      *ret_size = sz;
+    }
+  else if (S_ISREG (st.st_mode))
+    {
+      *ret_is_block = FALSE;
+      *ret_size = (guint64) st.st_size;
+    }
+  else
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("The target %s is neither a disk nor an image file"), shown);
+      return -ENOTBLK;
+    }
+  return TAKE_FD (fd);
+}
+
 ImprintPlan *
 imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanOptions *options,
                       GError **error)
@@ -776,23 +834,26 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   ImprintPlanOptions noopts = { 0 };
   _cleanup_close_ int fd = -1;
   guint64 first, last, cursor;
+  const char *shown;
 
   if (options == NULL)
     options = &noopts;
+  shown = options->target_display ? options->target_display : target;
   plan->mode = options->mode;
   plan->target = g_strdup (target);
+  plan->target_display = g_strdup (shown);
   plan->defer_data_partitions = options->defer_data_partitions;
   plan->definitions_dir = g_strdup (options->definitions_dir ? options->definitions_dir : REPART_DIR);
   plan->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
   plan->erased = g_ptr_array_new_with_free_func (g_free);
 
-  fd = imprint_open_target (target, &plan->target_is_block, &plan->target_size, error);
+  fd = open_target_readonly (target, shown, &plan->target_is_block, &plan->target_size, error);
   if (fd < 0)
     return NULL;
   if (same_file (src->path, fd))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("The target %s is the source itself"), target);
+                   _("The target %s is the source itself"), shown);
       return NULL;
     }
   SlotSizes sizes;
@@ -815,7 +876,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
                                               p->label, tn ? tn : p->type, sz));
           }
       g_autofree char *all = human_size (plan->target_size);
-      g_ptr_array_add (plan->erased, g_strdup_printf (_("everything on %s (%s)"), target, all));
+      g_ptr_array_add (plan->erased, g_strdup_printf (_("everything on %s (%s)"), shown, all));
       plan->sector_size = ss ? ss : 512;
       plan->disk_uuid = g_uuid_string_random ();
 
@@ -856,7 +917,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
                        _("The target %s has no GPT partition table; installing beside other systems "
-                         "needs one (erase the disk instead)"), target);
+                         "needs one (erase the disk instead)"), shown);
           return NULL;
         }
       plan->sector_size = ss;
@@ -1001,11 +1062,11 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
         ncreate++;
     g_autofree char *sz = human_size (plan->target_size);
     plan->summary = plan->mode == IMPRINT_INSTALL_MODE_ERASE
-      ? g_strdup_printf (_("Erase %s (%s) and install %s %s: %u partitions%s."), target, sz, src->name,
+      ? g_strdup_printf (_("Erase %s (%s) and install %s %s: %u partitions%s."), shown, sz, src->name,
                          src->version, ncreate,
                          plan->defer_data_partitions ? _(", data partitions at first boot") : "")
       : g_strdup_printf (_("Install %s %s into free space on %s (%s): %u new partitions, the others kept%s."),
-                         src->name, src->version, target, sz, ncreate,
+                         src->name, src->version, shown, sz, ncreate,
                          plan->defer_data_partitions ? _(", data partitions at first boot") : "");
   }
   return g_steal_pointer (&plan);
@@ -1045,7 +1106,7 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
   g_variant_builder_add (&b, "{sv}", "summary", g_variant_new_string (plan->summary ? plan->summary : ""));
   g_variant_builder_add (&b, "{sv}", "mode",
                          g_variant_new_string (plan->mode == IMPRINT_INSTALL_MODE_ERASE ? "erase" : "free-space"));
-  g_variant_builder_add (&b, "{sv}", "target", g_variant_new_string (plan->target));
+  g_variant_builder_add (&b, "{sv}", "target", g_variant_new_string (plan->target_display ? plan->target_display : plan->target));
   g_variant_builder_add (&b, "{sv}", "target-size", g_variant_new_uint64 (plan->target_size));
   g_variant_builder_add (&b, "{sv}", "defer-data-partitions", g_variant_new_boolean (plan->defer_data_partitions));
   if (src)

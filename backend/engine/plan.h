@@ -52,7 +52,8 @@ typedef struct {
 
 typedef struct {
   ImprintInstallMode mode;
-  char       *target;
+  char       *target;              /* reaches the target (may be /proc/PID/fd/N) */
+  char       *target_display;      /* the name the caller gave, for people */
   gboolean    target_is_block;
   guint64     target_size;
   guint32     sector_size;
@@ -73,6 +74,7 @@ typedef struct {
   ImprintInstallMode mode;
   gboolean    defer_data_partitions;  /* OEM mode: data partitions at first boot */
   const char *definitions_dir;        /* NULL: the installed repart.d (REPART_DIR) */
+  const char *target_display;         /* the target's name in texts; NULL: the path */
   /* Slot size (A and B alike): the SizeMinBytes= of the B slot definitions
    * in definitions_dir when they have one (the OS fixes its slot sizes),
    * else max(A size * headroom_percent / 100, A size + min_headroom);
@@ -83,7 +85,7 @@ typedef struct {
 } ImprintPlanOptions;
 
 /* Computes the plan for installing @source onto @target (block device or
- * image file). Writes nothing. Runs `systemd-repart --dry-run=yes` on a
+ * image file). Writes nothing: the target is opened read-only. Runs `systemd-repart --dry-run=yes` on a
  * sparse scratch copy of the planned table to list the data partitions.
  * IMPRINT_ERROR_NO_SPACE when the target is too small (the message says
  * how much is needed and how much there is). */

@@ -126,6 +126,7 @@ imprint_source_free (ImprintSource *s)
   if (s->fd >= 0)
     close (s->fd);
   g_free (s->path);
+  g_free (s->display);
   g_free (s->disk_uuid);
   imprint_partition_clear (&s->esp);
   imprint_partition_clear (&s->usr);
@@ -268,7 +269,7 @@ read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **err
  * systemd-repart writes it and the kernel checks it. */
 static gboolean
 verify_signature (const char *root_hash, const char *signature_b64,
-                  const char *cert_path, GError **error)
+                  const char *cert_path, const char *cert_pem, GError **error)
 {
   g_autofree guint8 *der = NULL;
   gsize der_len = 0;
@@ -288,12 +289,12 @@ verify_signature (const char *root_hash, const char *signature_b64,
                    _("The verity signature is not a PKCS#7 signature"));
       goto out;
     }
-  certbio = BIO_new_file (cert_path, "r");
+  certbio = cert_pem != NULL ? BIO_new_mem_buf (cert_pem, -1) : BIO_new_file (cert_path, "r");
   cert = certbio ? PEM_read_bio_X509 (certbio, NULL, NULL, NULL) : NULL;
   if (cert == NULL)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("Cannot read the certificate %s"), cert_path);
+                   _("Cannot read the certificate %s"), cert_path ? cert_path : "");
       goto out;
     }
   certs = sk_X509_new_null ();
@@ -311,7 +312,8 @@ verify_signature (const char *root_hash, const char *signature_b64,
                     PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_DETACHED) != 1)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature does not verify with the certificate %s"), cert_path);
+                   _("The verity signature does not verify with the certificate %s"),
+                   cert_path ? cert_path : "");
       goto out;
     }
   ok = TRUE;
@@ -435,7 +437,7 @@ check_within (const ImprintSource *s, const ImprintPartition *p, const char *wha
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The source is truncated: the %s partition ends at byte %" PRIu64
                      " but %s has only %" PRIu64 " bytes"),
-                   what, p->offset + p->size, s->path, s->size);
+                   what, p->offset + p->size, s->display, s->size);
       return FALSE;
     }
   return TRUE;
@@ -443,6 +445,25 @@ check_within (const ImprintSource *s, const ImprintPartition *p, const char *wha
 
 ImprintSource *
 imprint_source_inspect (const char *path, const ImprintSourceOptions *options, GError **error)
+{
+  int fd;
+
+  /* O_NONBLOCK: a FIFO must not hang us in open(); its type is refused
+   * right after. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int r = -errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Cannot open the source %s: %s"), path, g_strerror (-r));
+      return NULL;
+    }
+  return imprint_source_inspect_fd (fd, path, path, options, error);
+}
+
+ImprintSource *
+imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
+                           const ImprintSourceOptions *options, GError **error)
 {
   g_autoptr(ImprintSource) s = g_new0 (ImprintSource, 1);
   g_autoptr(GPtrArray) parts = NULL;
@@ -453,12 +474,14 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   SigCandidate chosen = { 0 };
   guint8 rh[IMPRINT_VERITY_MAX_DIGEST];
   guint8 hdr[512];
-  int r;
+  const char *path = display;
+  int r, fl;
 
   if (options == NULL)
     options = &noopts;
-  s->fd = -1;
-  s->path = g_strdup (path);
+  s->fd = fd;
+  s->path = io_path ? g_strdup (io_path) : g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
+  s->display = g_strdup (display);
 
   if (arch == NULL)
     {
@@ -467,14 +490,6 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
       return NULL;
     }
 
-  s->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (s->fd < 0)
-    {
-      r = -errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Cannot open the source %s: %s"), path, g_strerror (-r));
-      return NULL;
-    }
   r = device_size (s->fd, &s->is_block_device, &s->size);
   if (r < 0)
     {
@@ -482,6 +497,10 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
                    _("The source %s is neither an image file nor a block device"), path);
       return NULL;
     }
+  /* Only now, with a file or a disk: blocking reads from here on. */
+  fl = fcntl (s->fd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK))
+    (void) fcntl (s->fd, F_SETFL, fl & ~O_NONBLOCK);
 
   /* The GPT header names where its backup lives: beyond the end of the
    * file means the image was cut short (a partial download). The header
@@ -505,7 +524,7 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
       break;
     }
 
-  r = imprint_read_gpt (path, &s->sector_size, &s->disk_uuid, &parts, error);
+  r = imprint_read_gpt (s->path, &s->sector_size, &s->disk_uuid, &parts, error);
   if (r < 0)
     return NULL;
   if (r == 0)
@@ -618,8 +637,9 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   g_autofree char *signature = g_steal_pointer (&chosen.signature);
   sig_candidate_clear (&chosen);
 
-  if (options->certificate_path &&
-      !verify_signature (s->root_hash, signature, options->certificate_path, error))
+  if ((options->certificate_path || options->certificate_pem) &&
+      !verify_signature (s->root_hash, signature, options->certificate_path,
+                         options->certificate_pem, error))
     return NULL;
 
   g_autofree char *verity_uuid = uuid_from_hash_half (s->root_hash, TRUE);

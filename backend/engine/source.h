@@ -46,7 +46,10 @@ typedef struct {
 } ImprintPartition;
 
 typedef struct {
-  char    *path;             /* what was opened */
+  char    *path;             /* a name that reaches the opened source (for
+                              * libfdisk and mtools): the path itself, or
+                              * /proc/PID/fd/N of a caller's file */
+  char    *display;          /* the name the caller gave, for messages */
   int      fd;               /* read-only, O_CLOEXEC; owned */
   gboolean is_block_device;
   guint64  size;             /* bytes */
@@ -77,12 +80,24 @@ typedef struct {
   /* PEM certificate: when set, the signature partition's PKCS#7 signature
    * must verify against it. */
   const char *certificate_path;
+  /* The certificate's PEM text, already read (imprintd reads it as the
+   * caller, bounded); then certificate_path only names it in messages. */
+  const char *certificate_pem;
 } ImprintSourceOptions;
 
 /* Inspects an image file or block device. @options may be NULL. */
 ImprintSource *imprint_source_inspect (const char                 *path,
                                        const ImprintSourceOptions *options,
                                        GError                    **error);
+
+/* Inspects an already opened (and type-checked) image file or block
+ * device; takes @fd. @io_path reaches the same file for libfdisk and the
+ * mtools (NULL: /proc/PID/fd/N); @display names it in messages. */
+ImprintSource *imprint_source_inspect_fd (int                         fd,
+                                          const char                 *io_path,
+                                          const char                 *display,
+                                          const ImprintSourceOptions *options,
+                                          GError                    **error);
 
 /* Finds the disk backing /usr of the running system (through dm-verity
  * and partition layers in sysfs) and usrhash= on /proc/cmdline.
