@@ -378,7 +378,7 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
    * half-made volume behind. */
   if (cfg->tpm2)
     {
-      r = imprint_tpm2_open (cfg->tpm2_device, &tpm);
+      r = imprint_tpm2_open (cfg->tpm2_device, cfg->tpm2_device_flags, &tpm);
       if (r < 0)
         return r;
     }
@@ -529,6 +529,7 @@ int
 imprint_luks_reseal_tpm2 (const char *device,
                           const void *unlock, size_t unlock_size,
                           const char *tpm2_device,
+                          ImprintTpm2DeviceFlags tpm2_flags,
                           const ImprintTpm2SealParams *params,
                           const char *signature_json,
                           int *ret_keyslot)
@@ -547,7 +548,7 @@ imprint_luks_reseal_tpm2 (const char *device,
   if (p.pcr_mask == 0)
     p.pcr_mask = IMPRINT_TPM2_DEFAULT_PCR_MASK;
 
-  r = imprint_tpm2_open (tpm2_device, &tpm);
+  r = imprint_tpm2_open (tpm2_device, tpm2_flags, &tpm);
   if (r < 0)
     return r;
 

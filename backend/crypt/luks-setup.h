@@ -74,6 +74,7 @@ typedef struct {
   const struct crypt_pbkdf_type *passphrase_pbkdf;  /* NULL = argon2id default */
   bool tpm2;
   const char *tpm2_device;     /* NULL/"auto", node, or TCTI "swtpm:port=2321" */
+  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what tpm2_device may name */
   uint32_t tpm2_pcr_mask;      /* 0 = IMPRINT_TPM2_DEFAULT_PCR_MASK (PCR 7) */
   const char *tpm2_pin;        /* NULL = no PIN */
   /* Signed PCR policy (optional): the booted UKI's .pcrpkey and .pcrsig,
@@ -134,6 +135,7 @@ int imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int key
 int imprint_luks_reseal_tpm2 (const char *device,
                               const void *unlock, size_t unlock_size,
                               const char *tpm2_device,
+                              ImprintTpm2DeviceFlags tpm2_flags,
                               const ImprintTpm2SealParams *params,
                               const char *signature_json,
                               int *ret_keyslot);

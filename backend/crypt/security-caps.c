@@ -80,7 +80,7 @@ add_reason (GVariantDict *d, const char *reason)
 }
 
 GVariant *
-imprint_security_caps_tpm2 (const char *tpm2_device)
+imprint_security_caps_tpm2 (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2_flags)
 {
   g_auto (GVariantDict) d = G_VARIANT_DICT_INIT (NULL);
   g_autoptr (ImprintTpm2) t = NULL;
@@ -89,7 +89,7 @@ imprint_security_caps_tpm2 (const char *tpm2_device)
   uint16_t best = 0;
   int r;
 
-  r = imprint_tpm2_open (tpm2_device, &t);
+  r = imprint_tpm2_open (tpm2_device, tpm2_flags, &t);
   if (r == -ENODEV && (!tpm2_device || !*tpm2_device || g_str_equal (tpm2_device, "auto")))
     {
       add_reason (&d, _("No TPM 2.0 was found. If this computer has one, turn it on in the firmware "
@@ -407,11 +407,12 @@ imprint_security_caps_uki (const ImprintSecurityPaths *paths)
 }
 
 GVariant *
-imprint_security_caps_get (const char *tpm2_device, const ImprintSecurityPaths *paths)
+imprint_security_caps_get (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2_flags,
+                           const ImprintSecurityPaths *paths)
 {
   g_auto (GVariantDict) d = G_VARIANT_DICT_INIT (NULL);
 
-  g_variant_dict_insert_value (&d, "tpm2", imprint_security_caps_tpm2 (tpm2_device));
+  g_variant_dict_insert_value (&d, "tpm2", imprint_security_caps_tpm2 (tpm2_device, tpm2_flags));
   g_variant_dict_insert_value (&d, "secure-boot", imprint_security_caps_secure_boot (paths));
   g_variant_dict_insert_value (&d, "uki", imprint_security_caps_uki (paths));
   return g_variant_dict_end (&d);

@@ -20,6 +20,8 @@
 
 #include <glib.h>
 
+#include "tpm2.h"
+
 /* Where to look; NULL members (or a NULL pointer) mean the real system.
  * Tests point these at prepared directories. */
 typedef struct {
@@ -29,12 +31,13 @@ typedef struct {
 } ImprintSecurityPaths;
 
 /* Floating GVariants of type a{sv}. */
-GVariant *imprint_security_caps_tpm2 (const char *tpm2_device);
+GVariant *imprint_security_caps_tpm2 (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2_flags);
 GVariant *imprint_security_caps_secure_boot (const ImprintSecurityPaths *paths);
 GVariant *imprint_security_caps_uki (const ImprintSecurityPaths *paths);
 
 /* {"tpm2": a{sv}, "secure-boot": a{sv}, "uki": a{sv}} as a{sv}. */
-GVariant *imprint_security_caps_get (const char *tpm2_device, const ImprintSecurityPaths *paths);
+GVariant *imprint_security_caps_get (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2_flags,
+                                     const ImprintSecurityPaths *paths);
 
 /* The sections of a PE file (UKI) named .pcrsig / .pcrpkey / .linux: for
  * callers that already know the UKI. Returns 0 or negative errno (-EBADMSG

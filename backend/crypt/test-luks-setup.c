@@ -198,6 +198,7 @@ test_in_place_region (void)
     .passphrase_pbkdf = test_cheap_argon2id (),
     .tpm2 = true,
     .tpm2_device = swtpm->tcti,
+    .tpm2_device_flags = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR,
     .tpm2_pin = "8642",
     .enroll_extra = fake_extra_enroll,
     .enroll_extra_userdata = (void *) extra_pass,
@@ -246,7 +247,7 @@ test_in_place_region (void)
   g_assert_cmpint (imprint_luks_check_passphrase (cd, extra_pass, strlen (extra_pass), NULL), ==, 0);
   {
     g_autoptr (ImprintTpm2) t = NULL;
-    g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+    g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
     g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "8642", NULL), ==, 0);
     g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, "1111", NULL), ==, -EPERM);
   }
@@ -323,9 +324,10 @@ test_enroll_changes (void)
     .passphrase_pbkdf = test_cheap_argon2id (),
     .tpm2 = true,
     .tpm2_device = swtpm->tcti,
+    .tpm2_device_flags = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR,
   };
   g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, &res), ==, 0);
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
 
   /* The TPM gives back the keyslot passphrase, which opens the volume. */
@@ -394,12 +396,13 @@ test_format_and_reseal (void)
     .recovery_key = key,
     .tpm2 = true,
     .tpm2_device = swtpm->tcti,
+    .tpm2_device_flags = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR,
   };
   g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, &res), ==, 0);
   g_assert_cmpint (res.passphrase_keyslot, ==, -1);
   g_assert_cmpint (res.extra_keyslot, ==, -1);
 
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (crypt_get_data_offset (cd) * 512, ==, IMPRINT_LUKS_HEADER_SIZE);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, 0);
@@ -412,8 +415,8 @@ test_format_and_reseal (void)
   crypt_free (g_steal_pointer (&cd));
 
   /* Re-seal with the recovery key (a wrong one is refused). */
-  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, "nope", 4, swtpm->tcti, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, -EPERM);
-  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, key, strlen (key), swtpm->tcti, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, 0);
+  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, "nope", 4, swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, -EPERM);
+  g_assert_cmpint (imprint_luks_reseal_tpm2 (image, key, strlen (key), swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &(ImprintTpm2SealParams) { 0 }, NULL, &slot), ==, 0);
 
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, slot, NULL, NULL), ==, 0);
@@ -446,7 +449,7 @@ test_signed_policy (void)
   image = g_build_filename (dir, "disk.img", NULL);
   test_make_file (image, 32 * MiB);
   g_assert_cmpint (imprint_recovery_key_generate (&key), ==, 0);
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   pk = make_signing_key (&pem);
   sig = make_signature_json (t, pk, 1u << 11);
 
@@ -456,6 +459,7 @@ test_signed_policy (void)
     .recovery_key = key,
     .tpm2 = true,
     .tpm2_device = swtpm->tcti,
+    .tpm2_device_flags = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR,
     .tpm2_pubkey_pem = pem,
     .tpm2_signature_json = sig,
   };
@@ -516,6 +520,7 @@ test_refusals (void)
       .recovery_key = key,
       .tpm2 = true,
       .tpm2_device = "swtpm:host=127.0.0.1,port=9",
+      .tpm2_device_flags = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR,
     };
     g_assert_cmpint (imprint_luks_setup (&cfg, NULL, NULL, NULL), <, 0);
   }

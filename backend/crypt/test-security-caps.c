@@ -221,14 +221,14 @@ test_tpm2 (void)
   g_autoptr (GVariant) sha256 = NULL;
 
   /* Unreachable TCTI: a reason, no crash. */
-  v = g_variant_ref_sink (imprint_security_caps_tpm2 ("swtpm:host=127.0.0.1,port=9"));
+  v = g_variant_ref_sink (imprint_security_caps_tpm2 ("swtpm:host=127.0.0.1,port=9", IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR));
   g_assert_false (lookup_b (v, "available"));
   g_assert_nonnull (lookup_s (v, "reason"));
   g_variant_unref (v);
 
   if (!g_file_test ("/sys/class/tpmrm", G_FILE_TEST_IS_DIR))
     {
-      v = g_variant_ref_sink (imprint_security_caps_tpm2 ("auto"));
+      v = g_variant_ref_sink (imprint_security_caps_tpm2 ("auto", IMPRINT_TPM2_DEVICE_DEFAULT));
       g_assert_false (lookup_b (v, "available"));
       g_assert_nonnull (strstr (lookup_s (v, "reason"), "No TPM 2.0"));
       g_variant_unref (v);
@@ -240,7 +240,7 @@ test_tpm2 (void)
       g_test_skip ("swtpm not installed");
       return;
     }
-  v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti));
+  v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR));
   {
     g_autofree char *text = g_variant_print (v, TRUE);
     g_test_message ("%s", text);
@@ -267,7 +267,7 @@ test_tpm2 (void)
 
   {
     ImprintSecurityPaths paths = { .efivars_dir = "/nonexistent" };
-    g_autoptr (GVariant) all = g_variant_ref_sink (imprint_security_caps_get (swtpm->tcti, &paths));
+    g_autoptr (GVariant) all = g_variant_ref_sink (imprint_security_caps_get (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &paths));
     g_assert_true (g_variant_is_of_type (all, G_VARIANT_TYPE ("a{sv}")));
     g_assert_true (g_variant_lookup (all, "tpm2", "@a{sv}", NULL));
     g_assert_true (g_variant_lookup (all, "secure-boot", "@a{sv}", NULL));
@@ -282,7 +282,7 @@ test_tpm2 (void)
     size_t size = 0;
     int r = 0, tries = 0;
 
-    g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+    g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
     g_assert_cmpint (imprint_tpm2_seal (t, 1u << 7, 0, "1234", &sealed), ==, 0);
     while (tries++ < 10 && (r = imprint_tpm2_unseal (t, &sealed, "9999", &secret, &size)) == -EPERM)
       ;
@@ -290,7 +290,7 @@ test_tpm2 (void)
     g_assert_null (secret);
     imprint_tpm2_sealed_done (&sealed);
 
-    v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti));
+    v = g_variant_ref_sink (imprint_security_caps_tpm2 (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR));
     g_assert_false (lookup_b (v, "available"));
     g_assert_true (lookup_b (v, "lockout"));
     g_assert_nonnull (strstr (lookup_s (v, "reason"), "locked"));

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -105,22 +106,112 @@ need_swtpm (void)
 static void
 test_resolve_device (void)
 {
-  g_autofree char *a = NULL, *b = NULL, *c = NULL;
+  const ImprintTpm2DeviceFlags emu = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR;
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
   char *x = NULL;
 
-  g_assert_cmpint (imprint_tpm2_resolve_device ("/dev/tpmrm0", &a), ==, 0);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("/dev/tpmrm0", 0, &a), ==, 0);
   g_assert_cmpstr (a, ==, "device:/dev/tpmrm0");
-  g_assert_cmpint (imprint_tpm2_resolve_device ("swtpm:port=2321", &b), ==, 0);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("device:/dev/tpm12", 0, &d), ==, 0);
+  g_assert_cmpstr (d, ==, "device:/dev/tpm12");
+  g_assert_cmpint (imprint_tpm2_resolve_device ("swtpm:port=2321", emu, &b), ==, 0);
   g_assert_cmpstr (b, ==, "swtpm:port=2321");
-  g_assert_cmpint (imprint_tpm2_resolve_device ("mssim:host=localhost,port=2321", &c), ==, 0);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("mssim:host=localhost,port=2321", emu, &c), ==, 0);
   g_assert_cmpstr (c, ==, "mssim:host=localhost,port=2321");
-  g_assert_cmpint (imprint_tpm2_resolve_device ("tpmrm0", &x), ==, -EINVAL);
-  g_assert_cmpint (imprint_tpm2_resolve_device (":port=1", &x), ==, -EINVAL);
-  g_assert_cmpint (imprint_tpm2_resolve_device ("../evil:x", &x), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("tpmrm0", emu, &x), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_resolve_device (":port=1", emu, &x), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("../evil:x", emu, &x), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_resolve_device ("swtpm:port=2321", 0, &x), ==, -EPERM);
   g_assert_null (x);
 
   if (!g_file_test ("/sys/class/tpmrm/tpmrm0", G_FILE_TEST_EXISTS))
-    g_assert_cmpint (imprint_tpm2_resolve_device ("auto", &x), ==, -ENODEV);
+    g_assert_cmpint (imprint_tpm2_resolve_device ("auto", 0, &x), ==, -ENODEV);
+}
+
+/* What a caller may name: only the kernel's TPM nodes, emulators only with
+ * the flag, and nothing the TCTI loader would run, write or dlopen(). */
+static void
+test_device_check (void)
+{
+  const ImprintTpm2DeviceFlags emu = IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR;
+  static const char *const good[] = {
+    "/dev/tpm0", "/dev/tpmrm0", "/dev/tpm1", "/dev/tpmrm17", "/dev/tpm99999",
+    "device:/dev/tpm0", "device:/dev/tpmrm3",
+  };
+  static const char *const emulators[] = {
+    "swtpm", "swtpm:", "swtpm:port=2321", "swtpm:host=127.0.0.1,port=2321",
+    "mssim", "mssim:", "mssim:host=localhost,port=2321",
+  };
+  static const char *const bad[] = {
+    "cmd:touch /tmp/x", "cmd:", "cmd", "CMD:touch /tmp/x", "cmd :x", " cmd:x",
+    "cmd:tpm2_startup -c", "libtss2-tcti-cmd.so.0:touch /tmp/x",
+    "/usr/lib/x86_64-linux-gnu/libtss2-tcti-cmd.so.0:true", "./evil.so:x",
+    "device:/etc/passwd", "device:/tmp/x", "device:", "device:/dev/null", "device:tpm0",
+    "device:/dev/tpm0/", "device:/dev/../dev/tpm0", "device:/dev//tpm0",
+    "/etc/passwd", "/tmp/x", "/dev/null", "/dev/tpm", "/dev/tpmrm", "/dev/tpm00",
+    "/dev/tpm01", "/dev/tpm0 ", "/dev/tpm0\n", "/dev/tpm-1", "/dev/tpm+1", "/dev/tpm0x1",
+    "/dev/tpm123456", "/dev/tpmrm0/../null", "/dev/./tpm0", "//dev/tpm0", "/dev/tpms0",
+    "/dev/fd/3", "/proc/self/fd/0", "tpm0", "dev/tpm0", "../dev/tpm0", "tpmrm0",
+    "libtpms:/tmp/state", "pcap:device:/dev/tpm0", "tabrmd:", "tabrmd", "spi-helper:",
+    "device", "swtpmx:port=1", "mssim2:", "swtp", "auto:", "AUTO", " auto", "default",
+  };
+  char *tcti = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autofree char *t = NULL;
+      g_assert_cmpint (imprint_tpm2_device_check (good[i], 0, &t), ==, 0);
+      g_assert_true (g_str_has_prefix (t, "device:/dev/tpm"));
+      g_assert_cmpint (imprint_tpm2_device_check (good[i], emu, NULL), ==, 0);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (emulators); i++)
+    {
+      g_autofree char *t = NULL;
+      g_assert_cmpint (imprint_tpm2_device_check (emulators[i], 0, &tcti), ==, -EPERM);
+      g_assert_null (tcti);
+      g_assert_cmpint (imprint_tpm2_device_check (emulators[i], emu, &t), ==, 0);
+      g_assert_cmpstr (t, ==, emulators[i]);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_test_message ("refused: “%s”", bad[i]);
+      g_assert_cmpint (imprint_tpm2_device_check (bad[i], 0, &tcti), ==, -EINVAL);
+      g_assert_cmpint (imprint_tpm2_device_check (bad[i], emu, &tcti), ==, -EINVAL);
+      g_assert_null (tcti);
+    }
+
+  /* The system's TPM: no TCTI string yet, "auto" finds it. */
+  tcti = (char *) "untouched";
+  g_assert_cmpint (imprint_tpm2_device_check (NULL, 0, &tcti), ==, 0);
+  g_assert_null (tcti);
+  g_assert_cmpint (imprint_tpm2_device_check ("", 0, &tcti), ==, 0);
+  g_assert_cmpint (imprint_tpm2_device_check ("auto", 0, &tcti), ==, 0);
+  g_assert_null (tcti);
+}
+
+/* Opening refuses a node that is not the TPM sysfs knows, and never runs
+ * or writes anything for a refused name. */
+static void
+test_open_refuses (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("imprint-tpm2-XXXXXX", NULL);
+  g_autofree char *witness = g_build_filename (dir, "x", NULL);
+  g_autofree char *cmd = g_strconcat ("cmd:touch ", witness, NULL);
+  g_autofree char *dev = g_strconcat ("device:", witness, NULL);
+  ImprintTpm2 *t = NULL;
+
+  g_assert_cmpint (imprint_tpm2_open (cmd, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_open (dev, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_open (witness, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_open ("swtpm:host=127.0.0.1,port=9", 0, &t), ==, -EPERM);
+  g_assert_null (t);
+  g_assert_false (g_file_test (witness, G_FILE_TEST_EXISTS));
+
+  /* A name that passes the text check but is no TPM here. */
+  if (!g_file_test ("/sys/class/tpm/tpm9999", G_FILE_TEST_EXISTS))
+    g_assert_cmpint (imprint_tpm2_open ("/dev/tpm9999", 0, &t), ==, -ENODEV);
+  g_assert_null (t);
+  g_rmdir (dir);
 }
 
 static void
@@ -150,7 +241,7 @@ test_info (void)
   if (!need_swtpm ())
     return;
 
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpstr (imprint_tpm2_get_tcti (t), ==, swtpm->tcti);
   g_assert_cmpint (imprint_tpm2_get_info (t, &info), ==, 0);
   g_test_message ("manufacturer '%s' vendor '%s' firmware %s lockout %d (%u/%u)",
@@ -235,7 +326,7 @@ test_seal_unseal (void)
   if (!need_swtpm ())
     return;
 
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpint (imprint_tpm2_seal (t, IMPRINT_TPM2_DEFAULT_PCR_MASK, 0, NULL, &s), ==, 0);
   g_assert_cmpuint (s.pcr_bank, ==, TPM2_ALG_SHA256);
   g_assert_cmpuint (s.primary_alg, ==, TPM2_ALG_ECC);
@@ -290,7 +381,7 @@ test_pin (void)
   if (!need_swtpm ())
     return;
 
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpint (imprint_tpm2_seal (t, 1u << 7, TPM2_ALG_SHA256, "123456", &s), ==, 0);
   g_assert_true (s.pin);
   g_assert_cmpint (imprint_tpm2_calculate_policy (t, 1u << 7, TPM2_ALG_SHA256, true, trial), ==, 0);
@@ -325,7 +416,7 @@ test_signed_policy (void)
 
   pk = make_signing_key (&pem);
   other = make_signing_key (&other_pem);
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
 
   const ImprintTpm2SealParams params = { .pcr_mask = 1u << 7, .pubkey_pem = pem };
   g_assert_cmpint (imprint_tpm2_seal_full (t, &params, &s), ==, 0);
@@ -440,7 +531,7 @@ test_luks_token (void)
   image = g_build_filename (dir, "disk.img", NULL);
   test_make_file (image, 32 * MiB);
 
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &t), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &t), ==, 0);
   g_assert_cmpint (imprint_luks_format (image, NULL, onetime, strlen (onetime), &cd, &slot0), ==, 0);
   g_assert_cmpint (imprint_luks_volume_key_get (cd, onetime, strlen (onetime), &vk, &vk_size, NULL), ==, 0);
 
@@ -689,6 +780,8 @@ main (int argc, char *argv[])
   swtpm = test_swtpm_start ();
 
   g_test_add_func ("/tpm2/resolve-device", test_resolve_device);
+  g_test_add_func ("/tpm2/device-check", test_device_check);
+  g_test_add_func ("/tpm2/open-refuses", test_open_refuses);
   g_test_add_func ("/tpm2/pcr-list", test_pcr_list);
   g_test_add_func ("/tpm2/pick-bank", test_pick_bank);
   g_test_add_func ("/tpm2/token-parse-refuses-newer", test_token_parse_refuses_newer);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -10,8 +11,11 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
@@ -72,17 +76,99 @@ flush (ImprintTpm2 *t, ESYS_TR *h)
   *h = ESYS_TR_NONE;
 }
 
-int
-imprint_tpm2_resolve_device (const char *device, char **ret_tcti)
+/* "tpm<N>" or "tpmrm<N>": the only names a TPM character device has. N is
+ * decimal without a leading zero and short, so nothing but the kernel's
+ * own names gets through (no "/", no "..", no trailing junk). */
+static bool
+tpm_node_name_valid (const char *name)
 {
+  const char *n;
+  size_t len;
+
+  if (g_str_has_prefix (name, "tpmrm"))
+    n = name + strlen ("tpmrm");
+  else if (g_str_has_prefix (name, "tpm"))
+    n = name + strlen ("tpm");
+  else
+    return false;
+
+  len = strlen (n);
+  if (len == 0 || len > 5 || (n[0] == '0' && len > 1))
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!g_ascii_isdigit (n[i]))
+      return false;
+  return true;
+}
+
+/* An emulator TCTI: "swtpm" or "mssim", then ":" and its configuration
+ * (or nothing). */
+static bool
+is_emulator_tcti (const char *device)
+{
+  return g_str_equal (device, "swtpm") || g_str_has_prefix (device, "swtpm:") ||
+         g_str_equal (device, "mssim") || g_str_has_prefix (device, "mssim:");
+}
+
+int
+imprint_tpm2_device_check (const char *device, ImprintTpm2DeviceFlags flags, char **ret_tcti)
+{
+  const char *node;
+
   if (!device || !*device || g_str_equal (device, "auto"))
+    {
+      if (ret_tcti)
+        *ret_tcti = NULL;
+      return 0;
+    }
+
+  /* The TCTI loader takes "driver:conf" and dlopen()s the driver: "cmd"
+   * runs conf as a shell command, "device" opens any path read-write,
+   * "libtpms"/"pcap" write files, and a driver name may even be a library
+   * path. So nothing is passed on as the caller wrote it except the two
+   * emulators, and those only when the caller may (they talk to any TCP
+   * endpoint and trust whatever answers there with the sealed secret). */
+  if (is_emulator_tcti (device))
+    {
+      if (!(flags & IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR))
+        return -EPERM;
+      if (ret_tcti)
+        *ret_tcti = g_strdup (device);
+      return 0;
+    }
+
+  if (g_str_has_prefix (device, "device:"))
+    node = device + strlen ("device:");
+  else
+    node = device;
+
+  if (!g_str_has_prefix (node, "/dev/") || !tpm_node_name_valid (node + strlen ("/dev/")))
+    return -EINVAL;
+
+  if (ret_tcti)
+    *ret_tcti = g_strconcat ("device:", node, NULL);
+  return 0;
+}
+
+int
+imprint_tpm2_resolve_device (const char *device, ImprintTpm2DeviceFlags flags, char **ret_tcti)
+{
+  g_autofree char *tcti = NULL;
+  int r;
+
+  r = imprint_tpm2_device_check (device, flags, &tcti);
+  if (r < 0)
+    return r;
+
+  if (!tcti)
     {
       g_autoptr (GDir) dir = g_dir_open ("/sys/class/tpmrm", 0, NULL);
       g_autofree char *best = NULL;
       const char *name;
 
       while (dir && (name = g_dir_read_name (dir)))
-        if (g_str_has_prefix (name, "tpmrm") && (!best || strcmp (name, best) < 0))
+        if (g_str_has_prefix (name, "tpmrm") && tpm_node_name_valid (name) &&
+            (!best || strcmp (name, best) < 0))
           {
             g_free (best);
             best = g_strdup (name);
@@ -90,38 +176,62 @@ imprint_tpm2_resolve_device (const char *device, char **ret_tcti)
 
       if (!best)
         return -ENODEV;
-      *ret_tcti = g_strdup_printf ("device:/dev/%s", best);
-      return 0;
+      tcti = g_strdup_printf ("device:/dev/%s", best);
     }
 
-  if (device[0] == '/')
-    {
-      *ret_tcti = g_strconcat ("device:", device, NULL);
-      return 0;
-    }
+  *ret_tcti = g_steal_pointer (&tcti);
+  return 0;
+}
 
-  /* "driver:conf", as systemd's tpm2_context_new() accepts. */
-  const char *colon = strchr (device, ':');
-  if (!colon || colon == device)
-    return -EINVAL;
-  for (const char *p = device; p < colon; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-      return -EINVAL;
+/* Checks that /dev/NAME is the TPM character device sysfs knows by NAME:
+ * not a symlink, a character device, and the device number sysfs lists.
+ * O_PATH, because /dev/tpm<N> admits a single opener at a time and the
+ * TCTI opens it right after; /dev is the kernel's (devtmpfs, root-only),
+ * so the name still means this node then. */
+static int
+verify_device_node (const char *node)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *sys = NULL, *contents = NULL;
+  const char *name = node + strlen ("/dev/");
+  unsigned maj, min;
+  struct stat st;
+  char end;
 
-  *ret_tcti = g_strdup (device);
+  fd = open (node, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ENODEV : negative_errno ();
+  if (fstat (fd, &st) < 0)
+    return negative_errno ();
+  if (!S_ISCHR (st.st_mode))
+    return -ENODEV;
+
+  sys = g_strdup_printf ("/sys/class/%s/%s/dev", g_str_has_prefix (name, "tpmrm") ? "tpmrm" : "tpm", name);
+  if (!g_file_get_contents (sys, &contents, NULL, NULL))
+    return -ENODEV;
+  if (sscanf (contents, "%u:%u%c", &maj, &min, &end) != 3 || end != '\n' ||
+      maj != major (st.st_rdev) || min != minor (st.st_rdev))
+    return -ENODEV;
   return 0;
 }
 
 int
-imprint_tpm2_open (const char *device, ImprintTpm2 **ret)
+imprint_tpm2_open (const char *device, ImprintTpm2DeviceFlags flags, ImprintTpm2 **ret)
 {
   g_autoptr (ImprintTpm2) t = g_new0 (ImprintTpm2, 1);
   TSS2_RC rc;
   int r;
 
-  r = imprint_tpm2_resolve_device (device, &t->tcti_conf);
+  r = imprint_tpm2_resolve_device (device, flags, &t->tcti_conf);
   if (r < 0)
     return r;
+
+  if (g_str_has_prefix (t->tcti_conf, "device:"))
+    {
+      r = verify_device_node (t->tcti_conf + strlen ("device:"));
+      if (r < 0)
+        return r;
+    }
 
   rc = Tss2_TctiLdr_Initialize (t->tcti_conf, &t->tcti);
   if (rc != TSS2_RC_SUCCESS)

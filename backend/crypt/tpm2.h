@@ -34,15 +34,32 @@ typedef struct ImprintTpm2 ImprintTpm2;
 #define IMPRINT_TPM2_DEFAULT_PCR_MASK (UINT32_C (1) << 7)
 #define IMPRINT_TPM2_MAX_BANKS 8
 
-/* Turns a device choice into a TCTI configuration string, like systemd:
- * NULL, "" or "auto" = the first /sys/class/tpmrm device ("device:/dev/
- * tpmrm0"; -ENODEV when there is none); an absolute path = that device
- * node ("device:PATH"); "driver:conf" (e.g. "swtpm:port=2321",
- * "mssim:host=localhost,port=2321", "device:/dev/tpmrm0") = as is. */
-int imprint_tpm2_resolve_device (const char *device, char **ret_tcti);
+typedef enum {
+  IMPRINT_TPM2_DEVICE_DEFAULT = 0,
+  /* The emulator TCTIs "swtpm:conf" and "mssim:conf" may be named. They
+   * talk to whatever listens on a TCP endpoint of the caller's choosing
+   * and trust it with the sealed secret: only for callers who are root
+   * already (and tests). */
+  IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR = 1 << 0,
+} ImprintTpm2DeviceFlags;
 
-/* Opens the TPM (see above) and runs TPM2_Startup(CLEAR) if needed. */
-int imprint_tpm2_open (const char *device, ImprintTpm2 **ret);
+/* Checks a device choice by its text alone, before anything is opened:
+ * NULL, "" or "auto" = the system's TPM (*ret_tcti = NULL); "/dev/tpm<N>",
+ * "/dev/tpmrm<N>" or the same after "device:" (*ret_tcti = "device:NODE");
+ * "swtpm:..."/"mssim:..." as is, with IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR
+ * only (else -EPERM). Everything else, "cmd:" and other TCTI drivers, other
+ * paths, relative names, is -EINVAL. ret_tcti may be NULL. */
+int imprint_tpm2_device_check (const char *device, ImprintTpm2DeviceFlags flags, char **ret_tcti);
+
+/* imprint_tpm2_device_check(), then "auto" becomes the first
+ * /sys/class/tpmrm device ("device:/dev/tpmrm0"; -ENODEV when there is
+ * none). */
+int imprint_tpm2_resolve_device (const char *device, ImprintTpm2DeviceFlags flags, char **ret_tcti);
+
+/* Opens the TPM (see above; a device node must be the TPM character
+ * device sysfs lists under its name, else -ENODEV) and runs
+ * TPM2_Startup(CLEAR) if needed. */
+int imprint_tpm2_open (const char *device, ImprintTpm2DeviceFlags flags, ImprintTpm2 **ret);
 void imprint_tpm2_close (ImprintTpm2 *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintTpm2, imprint_tpm2_close)
 

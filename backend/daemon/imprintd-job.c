@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
 #include "imprint-auth.h"
 #include "imprint-error.h"
 #include "imprintd-job.h"
+#include "imprintd-methods.h"
+#include "secret.h"
 
 /* Worker threads report into this state under a lock; the main loop copies
  * it into the D-Bus properties at most every FLUSH_INTERVAL_MS, so property
@@ -64,10 +67,8 @@ pending_request_free (PendingRequest *request)
 void
 imprintd_job_free_answer (char *answer)
 {
-  if (answer == NULL)
-    return;
-  explicit_bzero (answer, strlen (answer));
-  g_free (answer);
+  /* Answers (PINs) are kept in secret memory from the D-Bus call on. */
+  imprint_secret_free (answer);
 }
 
 static guint64
@@ -408,12 +409,27 @@ handle_answer (ImprintJob            *object,
                const char            *value,
                GVariant              *options)
 {
-  SteerCall *call = g_new0 (SteerCall, 1);
+  g_autoptr(GError) error = NULL;
+  SteerCall *call;
 
+  if (!imprintd_check_secret (value, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  call = g_new0 (SteerCall, 1);
   call->job = g_object_ref (IMPRINTD_JOB (object));
   call->invocation = g_object_ref (invocation);
   call->id = g_strdup (id);
-  call->value = g_strdup (value);
+  call->value = imprint_secret_strdup (value);
+  if (call->value == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                                     g_strerror (ENOMEM));
+      steer_call_free (call);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   g_variant_lookup (options, "cancel", "b", &call->refuse);
   imprint_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;

@@ -240,13 +240,15 @@ typedef struct {
   gboolean remove;
   int keyslot;                   /* Unenroll: only this one; -1 all */
 
-  /* The way in the caller proves. Secrets are wiped with the job. */
+  /* The way in the caller proves. Secrets live in secret memory
+   * (secret.h), wiped with the job. */
   char *unlock_passphrase;
   gboolean unlock_tpm2;
   char *unlock_tpm2_pin;
   gboolean unlock_fido2;
 
   char *tpm2_device;
+  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
   char *fido2_device;
   char *tpm2_signature;          /* path; NULL = the running system's */
 
@@ -260,24 +262,27 @@ typedef struct {
   ImprintFido2LockFlags fido2_lock;
 } EnrollData;
 
-static void
-wipe (char **s)
+/* *ret = a copy of s in secret memory. */
+static gboolean
+secret_copy (const char *s, char **ret, GError **error)
 {
-  if (*s != NULL)
+  *ret = imprint_secret_strdup (s);
+  if (*ret == NULL)
     {
-      explicit_bzero (*s, strlen (*s));
-      g_clear_pointer (s, g_free);
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+      return FALSE;
     }
+  return TRUE;
 }
 
 static void
 enroll_data_free (EnrollData *d)
 {
-  wipe (&d->unlock_passphrase);
-  wipe (&d->unlock_tpm2_pin);
-  wipe (&d->passphrase);
-  wipe (&d->recovery_key);
-  wipe (&d->tpm2_pin);
+  imprint_secret_free (d->unlock_passphrase);
+  imprint_secret_free (d->unlock_tpm2_pin);
+  imprint_secret_free (d->passphrase);
+  imprint_secret_free (d->recovery_key);
+  imprint_secret_free (d->tpm2_pin);
   g_free (d->device);
   g_free (d->method);
   g_free (d->tpm2_device);
@@ -386,17 +391,13 @@ get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret
 
   if (d->unlock_passphrase != NULL)
     {
-      g_autofree char *canonical = NULL;
+      _cleanup_erase_free_ char *canonical = NULL;
 
       /* A recovery key may be typed in any case, with or without dashes;
        * anything else is a passphrase, taken as it is. */
       if (imprint_recovery_key_normalize (d->unlock_passphrase, &canonical) >= 0 &&
           imprint_luks_check_passphrase (cd, canonical, strlen (canonical), NULL) >= 0)
-        {
-          *ret = g_steal_pointer (&canonical);
-          return TRUE;
-        }
-      wipe (&canonical);
+        return secret_copy (canonical, ret, error);
       r = imprint_luks_check_passphrase (cd, d->unlock_passphrase, strlen (d->unlock_passphrase), NULL);
       if (r < 0)
         {
@@ -405,8 +406,7 @@ get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret
                                            : g_strerror (-r));
           return FALSE;
         }
-      *ret = g_strdup (d->unlock_passphrase);
-      return TRUE;
+      return secret_copy (d->unlock_passphrase, ret, error);
     }
 
   if (d->unlock_tpm2)
@@ -415,7 +415,7 @@ get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret
       g_autofree char *sig = signature_json (d);
 
       imprintd_job_set_step (job, _("Unlocking with the TPM"));
-      r = imprint_tpm2_open (d->tpm2_device, &tpm);
+      r = imprint_tpm2_open (d->tpm2_device, d->tpm2_device_flags, &tpm);
       if (r >= 0)
         r = imprint_luks_unlock_tpm2 (cd, tpm, d->unlock_tpm2_pin, sig, &pass);
       if (r < 0)
@@ -434,10 +434,10 @@ get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret
       return FALSE;
     }
 
-  /* The library's buffers are malloc()ed: hand over a GLib copy. */
-  *ret = g_strdup (pass);
+  /* The library's buffers are malloc()ed: keep a copy in secret memory. */
+  gboolean ok = secret_copy (pass, ret, error);
   erase_and_freep_str (&pass);
-  return TRUE;
+  return ok;
 }
 
 /* Explicit choice, else the key of the TPM2 token being replaced, else the
@@ -496,7 +496,8 @@ enroll_tpm2 (EnrollData *d, ImprintdJob *job, struct crypt_device **cd, const ch
   /* The re-seal opens the volume itself. */
   g_clear_pointer (cd, crypt_free);
   imprintd_job_set_step (job, _("Sealing the key to the TPM"));
-  r = imprint_luks_reseal_tpm2 (d->device, unlock, strlen (unlock), d->tpm2_device, &params, sig, &slot);
+  r = imprint_luks_reseal_tpm2 (d->device, unlock, strlen (unlock), d->tpm2_device, d->tpm2_device_flags,
+                                &params, sig, &slot);
   if (r < 0)
     return fail (error, r, _("Could not seal the key to the TPM"));
   imprintd_job_log (job, _("The TPM2 key is in keyslot %d."), slot);
@@ -588,7 +589,7 @@ enroll_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, 
     imprintd_job_set_progress (job, 1.0);
 
 out:
-  wipe (&unlock);
+  imprint_secret_free (unlock);
   if (cd != NULL)
     crypt_free (cd);
   return ok;
@@ -624,7 +625,8 @@ parse_new_method (EnrollData *d, GVariant *o, GError **error)
 
   if (g_str_equal (d->method, "passphrase"))
     {
-      d->passphrase = lookup_string (o, "passphrase");
+      if (!imprintd_lookup_secret (o, "passphrase", &d->passphrase, error))
+        return FALSE;
       if (d->passphrase == NULL)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, _("The new passphrase is missing."));
@@ -633,25 +635,29 @@ parse_new_method (EnrollData *d, GVariant *o, GError **error)
     }
   else if (g_str_equal (d->method, "recovery-key"))
     {
-      g_autofree char *given = lookup_string (o, "recovery-key");
+      _cleanup_secret_ char *given = NULL;
+      _cleanup_erase_free_ char *canonical = NULL;
 
       /* The caller made the key (GenerateRecoveryKey) and has it before
        * the disk changes; a Job's Result is readable by anyone, so the
        * key never travels back that way. */
-      if (given == NULL || imprint_recovery_key_normalize (given, &d->recovery_key) < 0)
+      if (!imprintd_lookup_secret (o, "recovery-key", &given, error))
+        return FALSE;
+      if (given == NULL || imprint_recovery_key_normalize (given, &canonical) < 0)
         {
-          wipe (&given);
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      wipe (&given);
+      if (!secret_copy (canonical, &d->recovery_key, error))
+        return FALSE;
     }
   else if (g_str_equal (d->method, "tpm2"))
     {
       const char *s;
 
-      d->tpm2_pin = lookup_string (o, "tpm2-pin");
+      if (!imprintd_lookup_secret (o, "tpm2-pin", &d->tpm2_pin, error))
+        return FALSE;
       if (g_variant_lookup (o, "tpm2-public-key", "&s", &s))
         d->tpm2_public_key = g_strdup (s);
       if (!parse_pcrs (o, "tpm2-pcrs", &d->tpm2_pcr_mask, error) ||
@@ -680,7 +686,7 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
 {
   EnrollData *d = g_new0 (EnrollData, 1);
   g_autoptr(ImprintdJob) job = NULL;
-  const char *device, *method, *path;
+  const char *device, *method, *path, *fido2_device;
   bool known = FALSE;
 
   g_variant_get_child (call->parameters, 0, "&s", &device);
@@ -691,13 +697,19 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
   d->keyslot = -1;
   g_variant_lookup (call->options, "keyslot", "i", &d->keyslot);
 
-  d->unlock_passphrase = lookup_string (call->options, "unlock-passphrase");
-  d->unlock_tpm2_pin = lookup_string (call->options, "unlock-tpm2-pin");
+  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &d->unlock_passphrase, error) ||
+      !imprintd_lookup_secret (call->options, "unlock-tpm2-pin", &d->unlock_tpm2_pin, error))
+    goto fail;
   g_variant_lookup (call->options, "unlock-tpm2", "b", &d->unlock_tpm2);
   g_variant_lookup (call->options, "unlock-fido2", "b", &d->unlock_fido2);
   d->tpm2_device = lookup_string (call->options, "tpm2-device");
-  d->fido2_device = lookup_string (call->options, "fido2-device");
+  d->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
   d->tpm2_signature = lookup_string (call->options, "tpm2-signature");
+  if (!imprintd_check_tpm2_device (d->tpm2_device, call->uid, error))
+    goto fail;
+  if (g_variant_lookup (call->options, "fido2-device", "&s", &fido2_device) && *fido2_device &&
+      !imprintd_check_fido2_device (fido2_device, call->uid, &d->fido2_device, error))
+    goto fail;
 
   (void) imprint_luks_method_to_token_type (method, &known);
   if (!check_device (device, error))

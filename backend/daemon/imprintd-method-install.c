@@ -415,12 +415,14 @@ typedef struct {
   gboolean no_boot_entry;
   gboolean verify_first;
 
-  /* Unlock methods. Secrets are wiped when the job ends. */
+  /* Unlock methods. Secrets live in secret memory (secret.h), wiped
+   * when the job ends. */
   gboolean encrypt;
   char *recovery_key;
   char *passphrase;
   gboolean tpm2;
   char *tpm2_device;
+  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
   char *tpm2_pin;
   guint32 tpm2_pcr_mask;
   gboolean fido2;
@@ -434,21 +436,11 @@ typedef struct {
 } InstallData;
 
 static void
-wipe_string (char **s)
-{
-  if (*s != NULL)
-    {
-      explicit_bzero (*s, strlen (*s));
-      g_clear_pointer (s, g_free);
-    }
-}
-
-static void
 install_data_free (InstallData *d)
 {
-  wipe_string (&d->recovery_key);
-  wipe_string (&d->passphrase);
-  wipe_string (&d->tpm2_pin);
+  imprint_secret_free (d->recovery_key);
+  imprint_secret_free (d->passphrase);
+  imprint_secret_free (d->tpm2_pin);
   g_free (d->source);
   g_free (d->target);
   caller_file_clear (&d->source_file);
@@ -682,6 +674,7 @@ encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **err
   cfg.passphrase = d->passphrase;
   cfg.tpm2 = d->tpm2;
   cfg.tpm2_device = d->tpm2_device;
+  cfg.tpm2_device_flags = d->tpm2_device_flags;
   cfg.tpm2_pcr_mask = d->tpm2_pcr_mask;
   cfg.tpm2_pin = d->tpm2_pin;
   /* Only the key: the UKI's signatures are for the installed system's
@@ -832,7 +825,7 @@ fail:
 }
 
 static gboolean
-parse_encryption (GVariant *options, InstallData *d, GError **error)
+parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error)
 {
   g_autofree const char **methods = NULL;
   const char *s;
@@ -856,14 +849,17 @@ parse_encryption (GVariant *options, InstallData *d, GError **error)
           }
       }
 
-  if (g_variant_lookup (options, "recovery-key", "&s", &s))
-    d->recovery_key = g_strdup (s);
-  if (g_variant_lookup (options, "passphrase", "&s", &s) && *s)
-    d->passphrase = g_strdup (s);
+  if (!imprintd_lookup_secret (options, "recovery-key", &d->recovery_key, error) ||
+      !imprintd_lookup_secret (options, "passphrase", &d->passphrase, error) ||
+      !imprintd_lookup_secret (options, "tpm2-pin", &d->tpm2_pin, error))
+    return FALSE;
   if (g_variant_lookup (options, "tpm2-device", "&s", &s) && *s)
-    d->tpm2_device = g_strdup (s);
-  if (g_variant_lookup (options, "tpm2-pin", "&s", &s) && *s)
-    d->tpm2_pin = g_strdup (s);
+    {
+      if (!imprintd_check_tpm2_device (s, uid, error))
+        return FALSE;
+      d->tpm2_device = g_strdup (s);
+    }
+  d->tpm2_device_flags = imprintd_tpm2_device_flags (uid);
   if (g_variant_lookup (options, "tpm2-pcrs", "&s", &s) && *s)
     {
       int r = imprint_tpm2_parse_pcr_list (s, &d->tpm2_pcr_mask);
@@ -874,8 +870,9 @@ parse_encryption (GVariant *options, InstallData *d, GError **error)
           return FALSE;
         }
     }
-  if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s)
-    d->fido2_device = g_strdup (s);
+  if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s &&
+      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
+    return FALSE;
   if (g_variant_lookup (options, "tpm2-public-key", "&s", &s))
     d->tpm2_public_key = g_strdup (s);
 
@@ -886,7 +883,7 @@ parse_encryption (GVariant *options, InstallData *d, GError **error)
    * firmware update) must never mean lost data. */
   if (d->recovery_key == NULL || !imprint_recovery_key_is_valid (d->recovery_key))
     {
-      g_autofree char *normalized = NULL;
+      _cleanup_erase_free_ char *normalized = NULL;
 
       if (d->recovery_key == NULL || imprint_recovery_key_normalize (d->recovery_key, &normalized) < 0)
         {
@@ -894,8 +891,13 @@ parse_encryption (GVariant *options, InstallData *d, GError **error)
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      wipe_string (&d->recovery_key);
-      d->recovery_key = g_steal_pointer (&normalized);
+      imprint_secret_free (d->recovery_key);
+      d->recovery_key = imprint_secret_strdup (normalized);
+      if (d->recovery_key == NULL)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+          return FALSE;
+        }
     }
   if (!d->tpm2 && !d->fido2 && d->passphrase == NULL)
     {
@@ -922,7 +924,7 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   d->source_file.fd = d->target_file.fd = -1;
   if (!parse_plan_options (call->options, &d->plan_options, error) ||
       !check_target_given (target, error) ||
-      !parse_encryption (call->options, d, error))
+      !parse_encryption (call->options, call->uid, d, error))
     {
       install_data_free (d);
       return NULL;

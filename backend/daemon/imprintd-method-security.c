@@ -75,7 +75,9 @@ imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **er
   int r;
 
   g_variant_lookup (call->options, "tpm2-device", "&s", &tpm2_device);
-  caps = g_variant_ref_sink (imprint_security_caps_get (tpm2_device, NULL));
+  if (!imprintd_check_tpm2_device (tpm2_device, call->uid, error))
+    return NULL;
+  caps = g_variant_ref_sink (imprint_security_caps_get (tpm2_device, imprintd_tpm2_device_flags (call->uid), NULL));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_iter_init (&iter, caps);
@@ -101,6 +103,8 @@ imprintd_method_check_passphrase (ImprintdMethodCall *call, GError **error)
   int score = -1, r;
 
   g_variant_get_child (call->parameters, 0, "&s", &passphrase);
+  if (!imprintd_check_secret (passphrase, error))
+    return NULL;
   r = imprint_passphrase_quality (passphrase, &score, &message);
   if (r < 0)
     {

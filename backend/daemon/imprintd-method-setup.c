@@ -25,16 +25,6 @@
  * the live session. backend/setup has the formats; this file the order,
  * the steps and what is undone when a step fails. */
 
-static void
-wipe_string (char **s)
-{
-  if (*s != NULL)
-    {
-      explicit_bzero (*s, strlen (*s));
-      g_clear_pointer (s, g_free);
-    }
-}
-
 typedef enum {
   TARGET_RUNNING,
   TARGET_ROOT,
@@ -218,9 +208,12 @@ typedef struct {
   char *target;
   TargetKind kind;
   const char *root;             /* TARGET_ROOT/DISK: the installed root directory */
+  /* Secrets (password, passphrases, recovery keys) live in secret memory
+   * (secret.h). */
   char *unlock_passphrase;      /* TARGET_DISK: unlocks its LUKS2 root */
   gboolean unlock_tpm2;
   char *tpm2_device;
+  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
   ImprintSetupTarget *disk;     /* TARGET_DISK, while mounted */
   char *locale;                 /* of the caller, for messages */
   ImprintSystemSettings settings;
@@ -251,11 +244,11 @@ typedef struct {
 static void
 setup_data_free (SetupData *d)
 {
-  wipe_string (&d->password);
-  wipe_string (&d->unlock_passphrase);
+  imprint_secret_free (d->password);
+  imprint_secret_free (d->unlock_passphrase);
   g_free (d->tpm2_device);
-  wipe_string (&d->recovery_key);
-  wipe_string (&d->disk_recovery_key);
+  imprint_secret_free (d->recovery_key);
+  imprint_secret_free (d->disk_recovery_key);
   g_free (d->disk_fido2_device);
   g_free (d->disk_device);
   g_free (d->disk_tpm2_device);
@@ -494,7 +487,7 @@ add_disk_methods (SetupData *d, GError **error)
       return FALSE;
     }
   signature = read_pcr_signature ();
-  r = imprint_setup_disk_unlock_tpm2 (cd, d->disk_tpm2_device, signature, &vk, &vk_size);
+  r = imprint_setup_disk_unlock_tpm2 (cd, d->disk_tpm2_device, d->tpm2_device_flags, signature, &vk, &vk_size);
   if (r == -EOPNOTSUPP)
     {
       /* A token from a newer systemd than our TPM2 code reads: systemd's
@@ -581,6 +574,7 @@ open_disk (SetupData *d, GCancellable *cancellable, GError **error)
     .passphrase = d->unlock_passphrase,
     .tpm2 = d->unlock_tpm2,
     .tpm2_device = d->tpm2_device,
+    .tpm2_device_flags = d->tpm2_device_flags,
   };
   gboolean ok;
 
@@ -588,7 +582,7 @@ open_disk (SetupData *d, GCancellable *cancellable, GError **error)
     u.tpm2_signature = signature = read_pcr_signature ();
   ok = imprint_setup_target_open (d->target + strlen ("disk:"), &u, &d->disk, cancellable, error);
   /* Needed no longer. */
-  wipe_string (&d->unlock_passphrase);
+  imprint_secret_freep (&d->unlock_passphrase);
   if (!ok)
     return FALSE;
   d->root = imprint_setup_target_get_root (d->disk);
@@ -723,7 +717,7 @@ lookup_nonempty (GVariant *dict, const char *key)
 }
 
 static gboolean
-parse_user (GVariant *user, SetupData *d, GError **error)
+parse_user (GVariant *user, guint32 uid, SetupData *d, GError **error)
 {
   const char *s;
 
@@ -731,10 +725,12 @@ parse_user (GVariant *user, SetupData *d, GError **error)
   d->administrator = TRUE;
   d->user_name = lookup_nonempty (user, "user-name");
   d->real_name = lookup_nonempty (user, "real-name");
-  if (g_variant_lookup (user, "password", "&s", &s) && s[0] != '\0')
-    d->password = g_strdup (s);
+  if (!imprintd_lookup_secret (user, "password", &d->password, error))
+    return FALSE;
   g_variant_lookup (user, "fido2", "b", &d->fido2);
-  d->fido2_device = lookup_nonempty (user, "fido2-device");
+  if (g_variant_lookup (user, "fido2-device", "&s", &s) && s[0] != '\0' &&
+      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
+    return FALSE;
   g_variant_lookup (user, "disk-size", "t", &d->disk_size);
   g_variant_lookup (user, "auto-login", "b", &d->auto_login);
   g_variant_lookup (user, "administrator", "b", &d->administrator);
@@ -754,6 +750,8 @@ parse_user (GVariant *user, SetupData *d, GError **error)
     }
   if (g_variant_lookup (user, "recovery-key", "&s", &s) && s[0] != '\0')
     {
+      if (!imprintd_check_secret (s, error))
+        return FALSE;
       /* What is stored must be what systemd compares: the canonical form. */
       char *normalized = NULL;
       if (imprint_recovery_key_normalize (s, &normalized) < 0)
@@ -762,8 +760,13 @@ parse_user (GVariant *user, SetupData *d, GError **error)
                                _("The recovery key for the home is not valid (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      d->recovery_key = g_strdup (normalized);
+      d->recovery_key = imprint_secret_strdup (normalized);
       erase_and_free (normalized, strlen (normalized));
+      if (d->recovery_key == NULL)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -787,10 +790,13 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
     d->root = d->target;
   /* An encrypted installed disk opens with the passphrase or the recovery
    * key the installer just showed (typed form accepted), or by its TPM. */
-  if (g_variant_lookup (call->options, "unlock-passphrase", "&s", &s) && s[0] != '\0')
-    d->unlock_passphrase = g_strdup (s);
+  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &d->unlock_passphrase, error))
+    goto fail;
   g_variant_lookup (call->options, "unlock-tpm2", "b", &d->unlock_tpm2);
   d->tpm2_device = lookup_nonempty (call->options, "tpm2-device");
+  d->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
+  if (!imprintd_check_tpm2_device (d->tpm2_device, call->uid, error))
+    goto fail;
 
   d->settings.locale = lookup_nonempty (settings, "locale");
   d->settings.keymap = lookup_nonempty (settings, "keymap");
@@ -801,11 +807,13 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
     goto fail;
 
   user = g_variant_lookup_value (settings, "user", G_VARIANT_TYPE_VARDICT);
-  if (user != NULL && !parse_user (user, d, error))
+  if (user != NULL && !parse_user (user, call->uid, d, error))
     goto fail;
 
   if (g_variant_lookup (settings, "disk-recovery-key", "&s", &s) && s[0] != '\0')
     {
+      if (!imprintd_check_secret (s, error))
+        goto fail;
       char *normalized = NULL;
       if (imprint_recovery_key_normalize (s, &normalized) < 0)
         {
@@ -813,13 +821,22 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
                                _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."));
           goto fail;
         }
-      d->disk_recovery_key = g_strdup (normalized);
+      d->disk_recovery_key = imprint_secret_strdup (normalized);
       erase_and_free (normalized, strlen (normalized));
+      if (d->disk_recovery_key == NULL)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+          goto fail;
+        }
     }
   g_variant_lookup (settings, "disk-fido2", "b", &d->disk_fido2);
-  d->disk_fido2_device = lookup_nonempty (settings, "disk-fido2-device");
+  if (g_variant_lookup (settings, "disk-fido2-device", "&s", &s) && s[0] != '\0' &&
+      !imprintd_check_fido2_device (s, call->uid, &d->disk_fido2_device, error))
+    goto fail;
   d->disk_device = lookup_nonempty (settings, "disk-device");
   d->disk_tpm2_device = lookup_nonempty (settings, "disk-tpm2-device");
+  if (!imprintd_check_tpm2_device (d->disk_tpm2_device, call->uid, error))
+    goto fail;
   /* An installed disk got its unlock methods when it was installed; the
    * running system's root is the one first boot sealed to the TPM only. */
   if ((d->disk_recovery_key != NULL || d->disk_fido2) && d->kind != TARGET_RUNNING)

@@ -8,6 +8,8 @@
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-daemon.h"
+#include "secret.h"
+#include "tpm2.h"
 
 G_BEGIN_DECLS
 
@@ -75,6 +77,23 @@ int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **
 int imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
                                ImprintFido2LockFlags lock_with,
                                JsonObject **ret_token, char **ret_passphrase);
+
+/* Caller-named devices (imprintd-options.c). TPM2: "auto"/empty or a
+ * /dev/tpm<N>, /dev/tpmrm<N> node; emulator TCTIs only for uid 0, which is
+ * what imprintd_tpm2_device_flags() hands the crypt code. FIDO2: "auto"/
+ * empty (*ret_path NULL) or a /dev/hidraw<N> node; other libfido2 paths for
+ * uid 0 only. Errors are InvalidArgument / NotAuthorized. */
+ImprintTpm2DeviceFlags imprintd_tpm2_device_flags (guint32 uid);
+gboolean imprintd_check_tpm2_device (const char *device, guint32 uid, GError **error);
+gboolean imprintd_check_fido2_device (const char *device, guint32 uid, char **ret_path, GError **error);
+
+/* Longest passphrase, PIN or recovery key taken over D-Bus, in bytes. */
+#define IMPRINTD_SECRET_MAX 1024u
+/* InvalidArgument when secret is longer than IMPRINTD_SECRET_MAX. */
+gboolean imprintd_check_secret (const char *secret, GError **error);
+/* The non-empty string at key of dict (NULL when absent or empty), checked
+ * as above and copied into secret memory (imprint_secret_free()). */
+gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GError **error);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

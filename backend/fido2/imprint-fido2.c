@@ -5,11 +5,15 @@
 #include "imprint-fido2.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "macros.h"
 
@@ -358,6 +362,68 @@ acquire_device (fido_dev_t *given, const char *path, fido_dev_t **ret_owned, fid
     }
   *ret_owned = dev;
   *ret_dev = dev;
+  return 0;
+}
+
+/* "hidraw<N>": N decimal, no leading zero, short. */
+static bool
+hidraw_name_valid (const char *name)
+{
+  const char *n;
+  size_t len;
+
+  if (!g_str_has_prefix (name, "hidraw"))
+    return false;
+  n = name + strlen ("hidraw");
+  len = strlen (n);
+  if (len == 0 || len > 5 || (n[0] == '0' && len > 1))
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!g_ascii_isdigit (n[i]))
+      return false;
+  return true;
+}
+
+int
+imprint_fido2_device_check (const char *path, bool allow_other, char **ret_path)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *sys = NULL, *contents = NULL;
+  unsigned maj, min;
+  struct stat st;
+  char end;
+
+  if (path == NULL || *path == '\0' || g_str_equal (path, "auto"))
+    {
+      *ret_path = NULL;
+      return 0;
+    }
+
+  if (!g_str_has_prefix (path, "/dev/") || !hidraw_name_valid (path + strlen ("/dev/")))
+    {
+      if (!allow_other)
+        return -EINVAL;
+      *ret_path = g_strdup (path);
+      return 0;
+    }
+
+  /* O_PATH: nothing of the device's own open() runs here; libfido2 opens
+   * it by this name later, and /dev is the kernel's (root-only). */
+  fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ENODEV : -errno;
+  if (fstat (fd, &st) < 0)
+    return -errno;
+  if (!S_ISCHR (st.st_mode))
+    return -ENODEV;
+
+  sys = g_strdup_printf ("/sys/class/hidraw/%s/dev", path + strlen ("/dev/"));
+  if (!g_file_get_contents (sys, &contents, NULL, NULL) ||
+      sscanf (contents, "%u:%u%c", &maj, &min, &end) != 3 || end != '\n' ||
+      maj != major (st.st_rdev) || min != minor (st.st_rdev))
+    return -ENODEV;
+
+  *ret_path = g_strdup (path);
   return 0;
 }
 

@@ -88,6 +88,16 @@ typedef struct {
 
 void imprint_fido2_enrollment_free (ImprintFido2Enrollment *e);
 
+/* Checks a caller's choice of key before anything opens it: NULL, "" or
+ * "auto" = the only key present (*ret_path = NULL); "/dev/hidraw<N>", and
+ * that node must be the hidraw character device sysfs lists under its
+ * name (checked on an O_PATH fd, no symlink followed; -ENODEV when not).
+ * Any other path libfido2 understands (pcsc://, nfc:, the test doubles)
+ * only with allow_other, for callers who are root already: libfido2
+ * open()s what it is given read-write, and opening some devices (a
+ * watchdog, a tty) has effects of its own. -EINVAL otherwise. */
+int imprint_fido2_device_check (const char *path, bool allow_other, char **ret_path);
+
 /* Opens a key by hidraw path (NULL: the only FIDO key present). A caller that
  * opens the key itself can abort a pending touch wait from another thread
  * with fido_dev_cancel(). Close with fido_dev_close() + fido_dev_free(). */

@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "tpm2.h"
+
 G_BEGIN_DECLS
 
 /* The LUKS2 device under the file system holding @path (NULL: "/"):
@@ -24,6 +26,7 @@ int imprint_setup_disk_find_root (const char *path, char **ret_device);
  * *ret_volume_key: erase_and_free(). -ENOKEY when there is no such token. */
 int imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
                                     const char *tpm2_device,
+                                    ImprintTpm2DeviceFlags tpm2_flags,
                                     const char *signature_json,
                                     void **ret_volume_key,
                                     size_t *ret_volume_key_size);

@@ -14,6 +14,8 @@
 
 #include <gio/gio.h>
 
+#include "tpm2.h"
+
 G_BEGIN_DECLS
 
 typedef struct ImprintSetupTarget ImprintSetupTarget;
@@ -22,6 +24,7 @@ typedef struct {
   const char *passphrase;       /* a passphrase or recovery key (typed form accepted) */
   bool tpm2;                    /* else: through the "systemd-tpm2" token */
   const char *tpm2_device;      /* NULL: the system's TPM */
+  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what tpm2_device may name */
   const char *tpm2_signature;   /* tpm2-pcr-signature.json text, may be NULL */
   bool read_only;
 } ImprintSetupTargetUnlock;

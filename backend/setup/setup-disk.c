@@ -56,6 +56,7 @@ imprint_setup_disk_find_root (const char *path, char **ret_device)
 int
 imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
                                 const char *tpm2_device,
+                                ImprintTpm2DeviceFlags tpm2_flags,
                                 const char *signature_json,
                                 void **ret_volume_key,
                                 size_t *ret_volume_key_size)
@@ -68,7 +69,7 @@ imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
   r = imprint_luks_list_tokens (cd, &tokens, &n);
   if (r < 0)
     return r;
-  r = imprint_tpm2_open (tpm2_device, &tpm);
+  r = imprint_tpm2_open (tpm2_device, tpm2_flags, &tpm);
   if (r < 0)
     {
       imprint_luks_tokens_free (tokens, n);

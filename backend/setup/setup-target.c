@@ -176,7 +176,7 @@ get_volume_key (ImprintSetupTarget *t, const ImprintSetupTargetUnlock *u,
       g_autoptr(ImprintTpm2) tpm = NULL;
       char *pass = NULL;
 
-      r = imprint_tpm2_open (u->tpm2_device, &tpm);
+      r = imprint_tpm2_open (u->tpm2_device, u->tpm2_device_flags, &tpm);
       if (r >= 0)
         r = imprint_luks_unlock_tpm2 (t->cd, tpm, NULL, u->tpm2_signature, &pass);
       if (r >= 0)

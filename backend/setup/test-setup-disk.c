@@ -38,7 +38,7 @@ make_tpm2_only_volume (const char *dir)
   test_make_file (image, 32 * MiB);
   g_assert_cmpint (imprint_luks_format (image, "root", "one-time", 8, &cd, &slot0), ==, 0);
   g_assert_cmpint (imprint_luks_volume_key_get (cd, "one-time", 8, &vk, &vk_size, NULL), ==, 0);
-  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, &tpm), ==, 0);
+  g_assert_cmpint (imprint_tpm2_open (swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, &tpm), ==, 0);
   g_assert_cmpint (imprint_luks_enroll_tpm2 (cd, vk, vk_size, tpm,
                                              &(ImprintTpm2SealParams) { .pcr_mask = 1u << 7 },
                                              NULL, &slot, NULL), ==, 0);
@@ -69,7 +69,7 @@ test_add_recovery_key (void)
   image = make_tpm2_only_volume (dir);
   g_assert_true (imprint_setup_disk_is_tpm2_only (image));
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
-  g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, NULL, &vk, &vk_size), ==, 0);
+  g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, NULL, &vk, &vk_size), ==, 0);
   g_assert_cmpuint (vk_size, ==, IMPRINT_LUKS_VOLUME_KEY_SIZE);
 
   g_assert_cmpint (imprint_recovery_key_generate (&key), ==, 0);
@@ -124,7 +124,7 @@ test_no_tpm2_token (void)
     }
   test_make_file (image, 32 * MiB);
   g_assert_cmpint (imprint_luks_format (image, "root", "typed passphrase", 16, &cd, &slot), ==, 0);
-  g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, NULL, &vk, &vk_size), ==, -ENOKEY);
+  g_assert_cmpint (imprint_setup_disk_unlock_tpm2 (cd, swtpm->tcti, IMPRINT_TPM2_DEVICE_ALLOW_EMULATOR, NULL, &vk, &vk_size), ==, -ENOKEY);
   g_assert_false (imprint_setup_disk_is_tpm2_only (image));
   g_assert_false (imprint_setup_disk_is_tpm2_only (dir));
   test_rm_rf (dir);

@@ -32,11 +32,18 @@ class SecurityTest(imprinttest.ImprintTestCase):
                 self.assertTrue(caps[part]['reason'], part)
 
     def test_no_tpm2_says_why(self):
-        caps = self.bus.ctl_json('security', '--tpm2-device=/dev/nonexistent-tpm')
+        # A TPM node name that is not there (only /dev/tpm<N> and
+        # /dev/tpmrm<N> may be named at all).
+        caps = self.bus.ctl_json('security', '--tpm2-device=/dev/tpmrm9999')
         self.assertFalse(caps['tpm2']['available'])
         self.assertTrue(caps['tpm2']['reason'])
-        r = self.bus.ctl('security', '--tpm2-device=/dev/nonexistent-tpm', check=0)
+        r = self.bus.ctl('security', '--tpm2-device=/dev/tpmrm9999', check=0)
         self.assertRegex(r.stdout, r'TPM2\s+no')
+
+    def test_not_a_tpm_refused(self):
+        r = self.bus.ctl('security', '--tpm2-device=/dev/nonexistent-tpm')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('not a TPM device', r.stderr)
 
     def test_recovery_keys_are_fresh_and_well_formed(self):
         a = self.bus.ctl('recovery-key', check=0).stdout.strip()
