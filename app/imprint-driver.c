@@ -6,6 +6,7 @@
 
 #include "imprint-driver.h"
 #include "imprint-error.h"
+#include "imprint-job-watch.h"
 #include "imprint-util.h"
 
 struct _ImprintDriver
@@ -42,16 +43,10 @@ struct _ImprintDriver
   gboolean            user_fido2;
   gboolean            auto_login;
 
-  /* The job, once Install returned it. Job signals are subscribed to before
-   * Install is called and buffered until its path is known, so a fast job
-   * cannot finish before we listen. */
-  guint               job_subscription;
-  GPtrArray          *job_early_events;
-  char               *job_path;
-  ImprintJob         *job;
-  gboolean            job_finished;
-  gboolean            job_succeeded;
-  GError             *job_error;
+  /* The job being started or followed (see imprint-job-watch.h: it
+   * listens before the method is called, and fails the job when imprintd
+   * vanishes). */
+  ImprintJobWatch    *job_watch;
   GString            *log;
 };
 
@@ -66,23 +61,6 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-typedef struct {
-  char     *path;
-  char     *member;
-  GVariant *parameters;
-} JobEvent;
-
-static void
-job_event_free (gpointer data)
-{
-  JobEvent *ev = data;
-
-  g_free (ev->path);
-  g_free (ev->member);
-  g_variant_unref (ev->parameters);
-  g_free (ev);
-}
-
 static void
 secret_replace (char      **secret,
                 const char *value)
@@ -96,14 +74,7 @@ imprint_driver_dispose (GObject *object)
 {
   ImprintDriver *self = IMPRINT_DRIVER (object);
 
-  if (self->job_subscription != 0 && self->manager != NULL)
-    {
-      GDBusConnection *bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
-
-      g_dbus_connection_signal_unsubscribe (bus, self->job_subscription);
-      self->job_subscription = 0;
-    }
-  g_clear_object (&self->job);
+  imprint_driver_reset_job (self);
   g_clear_object (&self->manager);
 
   G_OBJECT_CLASS (imprint_driver_parent_class)->dispose (object);
@@ -132,9 +103,6 @@ imprint_driver_finalize (GObject *object)
   g_free (self->user_name);
   g_free (self->real_name);
   imprint_secret_free (self->password);
-  g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
-  g_free (self->job_path);
-  g_clear_error (&self->job_error);
   g_string_free (self->log, TRUE);
 
   G_OBJECT_CLASS (imprint_driver_parent_class)->finalize (object);
@@ -661,123 +629,62 @@ imprint_driver_append_log (ImprintDriver *self,
 }
 
 static void
-dispatch_job_event (ImprintDriver *self,
-                    const char    *member,
-                    GVariant      *parameters)
+job_log_cb (ImprintJobWatch *watch,
+            const char      *message,
+            ImprintDriver   *self)
 {
-  if (g_str_equal (member, "Log") &&
-      g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(s)")))
-    {
-      const char *message;
-
-      g_variant_get (parameters, "(&s)", &message);
-      imprint_driver_append_log (self, message);
-      g_signal_emit (self, signals[JOB_LOG], 0, message);
-    }
-  else if (g_str_equal (member, "Request") &&
-           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
-    {
-      const char *id, *kind, *message;
-
-      g_variant_get (parameters, "(&s&s&s)", &id, &kind, &message);
-      g_signal_emit (self, signals[JOB_REQUEST], 0, id, kind, message);
-    }
-  else if (g_str_equal (member, "Completed") &&
-           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(bs)")) &&
-           !self->job_finished)
-    {
-      gboolean success;
-      const char *message;
-
-      g_variant_get (parameters, "(b&s)", &success, &message);
-      self->job_finished = TRUE;
-      self->job_succeeded = success;
-      /* Setup of the installed disk is done: its secret is needed no more. */
-      if (success)
-        secret_replace (&self->target_unlock, NULL);
-      if (!success)
-        {
-          const char *name = NULL;
-
-          if (self->job != NULL)
-            name = imprint_job_get_error_name (self->job);
-          if (name == NULL || *name == '\0')
-            name = imprint_error_to_dbus_name (IMPRINT_ERROR_FAILED);
-          /* The registered domain turns the name back into IMPRINT_ERROR. */
-          self->job_error = g_dbus_error_new_for_dbus_error (name, message);
-          imprint_error_strip_remote (self->job_error);
-          imprint_driver_append_log (self, message);
-        }
-      g_signal_emit (self, signals[JOB_COMPLETED], 0);
-    }
+  imprint_driver_append_log (self, message);
+  g_signal_emit (self, signals[JOB_LOG], 0, message);
 }
 
 static void
-job_signal_cb (GDBusConnection *connection,
-               const char      *sender,
-               const char      *path,
-               const char      *interface,
-               const char      *member,
-               GVariant        *parameters,
-               gpointer         user_data)
+job_request_cb (ImprintJobWatch *watch,
+                const char      *id,
+                const char      *kind,
+                const char      *message,
+                ImprintDriver   *self)
 {
-  ImprintDriver *self = user_data;
-
-  if (self->job == NULL)
-    {
-      JobEvent *ev = g_new0 (JobEvent, 1);
-
-      ev->path = g_strdup (path);
-      ev->member = g_strdup (member);
-      ev->parameters = g_variant_ref (parameters);
-      g_ptr_array_add (self->job_early_events, ev);
-      return;
-    }
-
-  if (g_strcmp0 (path, self->job_path) == 0)
-    dispatch_job_event (self, member, parameters);
+  g_signal_emit (self, signals[JOB_REQUEST], 0, id, kind, message);
 }
 
 static void
-job_proxy_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+job_completed_cb (ImprintJobWatch *watch,
+                  ImprintDriver   *self)
+{
+  /* Setup of the installed disk is done: its secret is needed no more. */
+  if (imprint_job_watch_get_succeeded (watch))
+    secret_replace (&self->target_unlock, NULL);
+  else
+    imprint_driver_append_log (self, imprint_job_watch_get_error (watch)->message);
+  g_signal_emit (self, signals[JOB_COMPLETED], 0);
+}
+
+static void
+job_followed_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  ImprintDriver *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(ImprintJob) job = NULL;
+  ImprintJob *job;
 
-  job = imprint_job_proxy_new_finish (result, &error);
+  job = imprint_job_watch_follow_finish (IMPRINT_JOB_WATCH (object), result, &error);
   if (job == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  g_set_object (&self->job, job);
-  g_task_return_pointer (task, g_object_ref (job), g_object_unref);
-
-  /* Replay what the job said before we knew its path. */
-  for (guint i = 0; i < self->job_early_events->len; i++)
-    {
-      JobEvent *ev = g_ptr_array_index (self->job_early_events, i);
-
-      if (g_strcmp0 (ev->path, self->job_path) == 0)
-        dispatch_job_event (self, ev->member, ev->parameters);
-    }
-  g_ptr_array_set_size (self->job_early_events, 0);
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, job, g_object_unref);
 }
 
 static void
 job_started_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+                GAsyncResult *result,
+                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ImprintDriver *self = g_task_get_source_object (task);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
+  const char *path;
 
   reply = imprint_driver_call_finish (self, result, &error);
   if (reply == NULL)
@@ -786,20 +693,15 @@ job_started_cb (GObject      *object,
       return;
     }
 
-  g_variant_get (reply, "(o)", &self->job_path);
-  imprint_job_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
-                         G_DBUS_PROXY_FLAGS_GET_INVALIDATED_PROPERTIES,
-                         IMPRINT_BUS_NAME,
-                         self->job_path,
-                         g_task_get_cancellable (task),
-                         job_proxy_cb,
-                         g_object_ref (task));
+  g_variant_get (reply, "(&o)", &path);
+  imprint_job_watch_follow_async (self->job_watch, path, g_task_get_cancellable (task),
+                                  job_followed_cb, g_object_ref (task));
 }
 
 /* Starts @method, which answers with a Job's path, and follows that job:
- * its signals are subscribed to before the call and buffered until the
- * path is known, so a fast job cannot finish unseen. A finished job is
- * forgotten when the next one starts (a panel may update twice). */
+ * the watch listens before the call, so a fast job cannot finish unseen,
+ * and a dead imprintd fails the job. A finished job is forgotten when the
+ * next one starts (a panel may update twice). */
 void
 imprint_driver_start_job_async (ImprintDriver       *self,
                                 const char          *method,
@@ -809,7 +711,6 @@ imprint_driver_start_job_async (ImprintDriver       *self,
                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  GDBusConnection *bus;
 
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
 
@@ -817,9 +718,9 @@ imprint_driver_start_job_async (ImprintDriver       *self,
   g_task_set_source_tag (task, imprint_driver_start_job_async);
   g_variant_ref_sink (parameters);
 
-  if (self->job != NULL && self->job_finished)
+  if (self->job_watch != NULL && imprint_job_watch_get_finished (self->job_watch))
     imprint_driver_reset_job (self);
-  if (self->manager == NULL || self->job != NULL || self->job_path != NULL)
+  if (self->manager == NULL || self->job_watch != NULL)
     {
       g_variant_unref (parameters);
       g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
@@ -827,15 +728,11 @@ imprint_driver_start_job_async (ImprintDriver       *self,
       return;
     }
 
-  bus = g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager));
-  self->job_early_events = g_ptr_array_new_with_free_func (job_event_free);
-  self->job_subscription =
-    g_dbus_connection_signal_subscribe (bus,
-                                        g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->manager)),
-                                        IMPRINT_JOB_INTERFACE,
-                                        NULL, NULL, NULL,
-                                        G_DBUS_SIGNAL_FLAGS_NONE,
-                                        job_signal_cb, self, NULL);
+  self->job_watch = imprint_job_watch_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
+                                           IMPRINT_BUS_NAME);
+  g_signal_connect (self->job_watch, "log", G_CALLBACK (job_log_cb), self);
+  g_signal_connect (self->job_watch, "request", G_CALLBACK (job_request_cb), self);
+  g_signal_connect (self->job_watch, "completed", G_CALLBACK (job_completed_cb), self);
   imprint_driver_call (self, method, parameters, cancellable, job_started_cb, g_steal_pointer (&task));
   g_variant_unref (parameters);
 }
@@ -867,7 +764,7 @@ imprint_driver_install_async (ImprintDriver       *self,
 
   target = imprint_driver_get_target_device (self);
   if (self->manager == NULL || target == NULL || self->recovery_key == NULL ||
-      self->job != NULL || self->job_path != NULL)
+      self->job_watch != NULL)
     {
       g_task_report_new_error (self, callback, user_data, imprint_driver_install_async,
                                IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
@@ -901,25 +798,25 @@ imprint_driver_install_finish (ImprintDriver  *self,
 ImprintJob *
 imprint_driver_get_job (ImprintDriver *self)
 {
-  return self->job;
+  return self->job_watch ? imprint_job_watch_get_job (self->job_watch) : NULL;
 }
 
 gboolean
 imprint_driver_get_job_finished (ImprintDriver *self)
 {
-  return self->job_finished;
+  return self->job_watch && imprint_job_watch_get_finished (self->job_watch);
 }
 
 gboolean
 imprint_driver_get_job_succeeded (ImprintDriver *self)
 {
-  return self->job_succeeded;
+  return self->job_watch && imprint_job_watch_get_succeeded (self->job_watch);
 }
 
 const GError *
 imprint_driver_get_job_error (ImprintDriver *self)
 {
-  return self->job_error;
+  return self->job_watch ? imprint_job_watch_get_error (self->job_watch) : NULL;
 }
 
 const char *
@@ -1128,16 +1025,9 @@ imprint_driver_build_setup_settings (ImprintDriver *self)
 void
 imprint_driver_reset_job (ImprintDriver *self)
 {
-  if (self->job_subscription != 0 && self->manager != NULL)
-    g_dbus_connection_signal_unsubscribe (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->manager)),
-                                          self->job_subscription);
-  self->job_subscription = 0;
-  g_clear_pointer (&self->job_early_events, g_ptr_array_unref);
-  g_clear_pointer (&self->job_path, g_free);
-  g_clear_object (&self->job);
-  g_clear_error (&self->job_error);
-  self->job_finished = FALSE;
-  self->job_succeeded = FALSE;
+  if (self->job_watch != NULL)
+    g_signal_handlers_disconnect_by_data (self->job_watch, self);
+  g_clear_object (&self->job_watch);
 }
 
 void
@@ -1151,7 +1041,7 @@ imprint_driver_apply_setup_async (ImprintDriver       *self,
   g_return_if_fail (IMPRINT_IS_DRIVER (self));
 
   if (self->manager == NULL || self->setup_target == NULL || self->password == NULL ||
-      self->job != NULL || self->job_path != NULL)
+      self->job_watch != NULL)
     {
       g_task_report_new_error (self, callback, user_data, imprint_driver_apply_setup_async,
                                IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,

@@ -9,26 +9,28 @@
 #include <unistd.h>
 
 #include "imprint-error.h"
+#include "imprint-job-watch.h"
 #include "imprintctl.h"
 
-/* Job signals are subscribed to before the method that starts the job is
- * called: a job that fails at once may emit Completed before a match rule
- * added afterwards would reach the bus. */
+/* How long imprintctl waits for imprintd to answer a Cancel, and then for
+ * the cancelled job to end. A hung daemon must not hold the terminal. */
+#define CANCEL_REPLY_TIMEOUT_MSEC 5000
+#define CANCEL_END_TIMEOUT_SEC    15
+
+/* The job's signals are subscribed to (by ImprintJobWatch) before the
+ * method that starts the job is called: a job that fails at once may emit
+ * Completed before a match rule added afterwards would reach the bus. */
 struct _CtlJobWatch {
   Ctl *ctl;
-  guint completed_id;
-  guint props_id;
-  guint log_id;
-  guint request_id;
-  char *path;
+  ImprintJobWatch *watch;
+  GCancellable *cancellable;
   GMainLoop *loop;
-  gboolean done;
-  gboolean success;
-  char *message;
-  char *error_name;
-  GVariant *result;
+  GError *follow_error;
   gboolean tty;
   gboolean cancel_sent;
+  /* Set when we stop waiting without the job's end: the exit code. */
+  int abandoned;
+  guint cancel_timeout_id;
   gint64 last_line;
 };
 
@@ -59,14 +61,13 @@ emit_json_line (const char *kind, GVariant *payload)
 }
 
 static void
-draw_progress (CtlJobWatch *w, GVariant *props)
+draw_progress (CtlJobWatch *w, GVariant *changed)
 {
-  g_autoptr(GVariant) all = NULL;
-  g_autoptr(GError) error = NULL;
-  double progress = 0;
-  gboolean valid = FALSE;
-  guint64 rate = 0, end = 0, done = 0, total = 0;
-  const char *step = "";
+  ImprintJob *job = imprint_job_watch_get_job (w->watch);
+  double progress;
+  gboolean valid;
+  guint64 rate, end, done, total;
+  const char *step;
   g_autofree char *rate_s = NULL;
   g_autofree char *eta_s = NULL;
   g_autofree char *done_s = NULL;
@@ -74,27 +75,25 @@ draw_progress (CtlJobWatch *w, GVariant *props)
   char bar[31];
   gint64 now = g_get_real_time ();
 
-  all = g_dbus_connection_call_sync (w->ctl->bus, "dev.imprint.Imprint1", w->path,
-                                     "org.freedesktop.DBus.Properties", "GetAll",
-                                     g_variant_new ("(s)", "dev.imprint.Imprint1.Job"),
-                                     G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
-                                     5000, NULL, &error);
-  if (all == NULL)
-    return;
-  g_autoptr(GVariant) dict = g_variant_get_child_value (all, 0);
-  g_variant_lookup (dict, "Progress", "d", &progress);
-  g_variant_lookup (dict, "ProgressValid", "b", &valid);
-  g_variant_lookup (dict, "Rate", "t", &rate);
-  g_variant_lookup (dict, "ExpectedEndTime", "t", &end);
-  g_variant_lookup (dict, "BytesDone", "t", &done);
-  g_variant_lookup (dict, "BytesTotal", "t", &total);
-  g_variant_lookup (dict, "Step", "&s", &step);
-
   if (w->ctl->json)
     {
-      emit_json_line ("progress", props != NULL ? props : dict);
+      if (changed != NULL)
+        emit_json_line ("progress", changed);
       return;
     }
+  if (job == NULL)
+    return;
+
+  /* The proxy's cache: reading it never waits on the daemon. */
+  progress = imprint_job_get_progress (job);
+  valid = imprint_job_get_progress_valid (job);
+  rate = imprint_job_get_rate (job);
+  end = imprint_job_get_expected_end_time (job);
+  done = imprint_job_get_bytes_done (job);
+  total = imprint_job_get_bytes_total (job);
+  step = imprint_job_get_step (job);
+  if (step == NULL)
+    step = "";
 
   if (!w->tty)
     {
@@ -135,103 +134,81 @@ draw_progress (CtlJobWatch *w, GVariant *props)
 }
 
 static void
-on_signal (GDBusConnection *connection,
-           const char      *sender,
-           const char      *path,
-           const char      *interface,
-           const char      *member,
-           GVariant        *parameters,
-           gpointer         user_data)
+on_progress (ImprintJobWatch *watch, GVariant *changed, gpointer user_data)
+{
+  draw_progress (user_data, changed);
+}
+
+static void
+on_log (ImprintJobWatch *watch, const char *line, gpointer user_data)
 {
   CtlJobWatch *w = user_data;
 
-  if (w->path == NULL || !g_str_equal (path, w->path) || w->done)
-    return;
-
-  if (g_str_equal (member, "Completed"))
+  if (w->ctl->json)
     {
-      g_variant_get (parameters, "(bs)", &w->success, &w->message);
-      w->done = TRUE;
-      if (w->loop != NULL)
-        g_main_loop_quit (w->loop);
+      g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (b, "{sv}", "message", g_variant_new_string (line));
+      emit_json_line ("log", g_variant_builder_end (b));
     }
-  else if (g_str_equal (member, "PropertiesChanged"))
+  else if (w->tty)
     {
-      g_autoptr(GVariant) changed = g_variant_get_child_value (parameters, 1);
-      draw_progress (w, changed);
+      g_print ("\r\033[K%s\n", line);
+      draw_progress (w, NULL);
     }
-  else if (g_str_equal (member, "Log"))
-    {
-      const char *line;
-
-      g_variant_get (parameters, "(&s)", &line);
-      if (w->ctl->json)
-        {
-          g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-          g_variant_builder_add (b, "{sv}", "message", g_variant_new_string (line));
-          emit_json_line ("log", g_variant_builder_end (b));
-        }
-      else if (w->tty)
-        {
-          g_print ("\r\033[K%s\n", line);
-          draw_progress (w, NULL);
-        }
-      else
-        g_print ("%s\n", line);
-    }
-  else if (g_str_equal (member, "Request"))
-    {
-      const char *id, *kind, *message;
-      g_autofree char *answer = NULL;
-      g_autoptr(GVariantBuilder) opts = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-
-      g_variant_get (parameters, "(&s&s&s)", &id, &kind, &message);
-      if (g_str_equal (kind, "fido2-pin") && isatty (STDIN_FILENO))
-        {
-          /* The daemon never reads a terminal; we do, for it. */
-          struct termios old, quiet;
-          char buf[256];
-
-          g_print ("\r\033[K%s ", message);
-          fflush (stdout);
-          tcgetattr (STDIN_FILENO, &old);
-          quiet = old;
-          quiet.c_lflag &= ~ECHO;
-          tcsetattr (STDIN_FILENO, TCSANOW, &quiet);
-          if (fgets (buf, sizeof buf, stdin) != NULL)
-            {
-              buf[strcspn (buf, "\n")] = '\0';
-              answer = g_strdup (buf);
-            }
-          explicit_bzero (buf, sizeof buf);
-          tcsetattr (STDIN_FILENO, TCSANOW, &old);
-          g_print ("\n");
-        }
-      else if (g_str_equal (kind, "fido2-pin"))
-        {
-          g_printerr (_("imprintctl: %s (no terminal to ask on)\n"), message);
-          g_variant_builder_add (opts, "{sv}", "cancel", g_variant_new_boolean (TRUE));
-        }
-      else
-        g_print ("\r\033[K%s\n", message);
-
-      g_dbus_connection_call (w->ctl->bus, "dev.imprint.Imprint1", w->path,
-                              "dev.imprint.Imprint1.Job", "Answer",
-                              g_variant_new ("(ss@a{sv})", id, answer ? answer : "",
-                                             g_variant_builder_end (opts)),
-                              NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
-      if (answer != NULL)
-        explicit_bzero (answer, strlen (answer));
-    }
+  else
+    g_print ("%s\n", line);
 }
 
-static guint
-subscribe (CtlJobWatch *w, const char *interface, const char *member)
+static void
+on_request (ImprintJobWatch *watch,
+            const char      *id,
+            const char      *kind,
+            const char      *message,
+            gpointer         user_data)
 {
-  return g_dbus_connection_signal_subscribe (w->ctl->bus, "dev.imprint.Imprint1",
-                                             interface, member, NULL,
-                                             NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                             on_signal, w, NULL);
+  g_autofree char *answer = NULL;
+  gboolean refuse = FALSE;
+
+  if (g_str_equal (kind, "fido2-pin") && isatty (STDIN_FILENO))
+    {
+      /* The daemon never reads a terminal; we do, for it. */
+      struct termios old, quiet;
+      char buf[256];
+
+      g_print ("\r\033[K%s ", message);
+      fflush (stdout);
+      tcgetattr (STDIN_FILENO, &old);
+      quiet = old;
+      quiet.c_lflag &= ~ECHO;
+      tcsetattr (STDIN_FILENO, TCSANOW, &quiet);
+      if (fgets (buf, sizeof buf, stdin) != NULL)
+        {
+          buf[strcspn (buf, "\n")] = '\0';
+          answer = g_strdup (buf);
+        }
+      explicit_bzero (buf, sizeof buf);
+      tcsetattr (STDIN_FILENO, TCSANOW, &old);
+      g_print ("\n");
+    }
+  else if (g_str_equal (kind, "fido2-pin"))
+    {
+      g_printerr (_("imprintctl: %s (no terminal to ask on)\n"), message);
+      refuse = TRUE;
+    }
+  else
+    g_print ("\r\033[K%s\n", message);
+
+  imprint_job_watch_answer (watch, id, answer ? answer : "", refuse);
+  if (answer != NULL)
+    explicit_bzero (answer, strlen (answer));
+}
+
+static void
+on_completed (ImprintJobWatch *watch, gpointer user_data)
+{
+  CtlJobWatch *w = user_data;
+
+  g_main_loop_quit (w->loop);
 }
 
 CtlJobWatch *
@@ -241,30 +218,85 @@ ctl_job_watch_new (Ctl *ctl)
 
   w->ctl = ctl;
   w->tty = isatty (STDOUT_FILENO);
-  w->completed_id = subscribe (w, "dev.imprint.Imprint1.Job", "Completed");
-  w->log_id = subscribe (w, "dev.imprint.Imprint1.Job", "Log");
-  w->request_id = subscribe (w, "dev.imprint.Imprint1.Job", "Request");
-  w->props_id = subscribe (w, "org.freedesktop.DBus.Properties", "PropertiesChanged");
-  /* Make sure the match rules are in place before the job starts. */
-  g_dbus_connection_call_sync (ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetId", NULL, NULL,
-                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  w->loop = g_main_loop_new (NULL, FALSE);
+  w->cancellable = g_cancellable_new ();
+  w->watch = imprint_job_watch_new (ctl->bus, "dev.imprint.Imprint1");
+  g_signal_connect (w->watch, "progress", G_CALLBACK (on_progress), w);
+  g_signal_connect (w->watch, "log", G_CALLBACK (on_log), w);
+  g_signal_connect (w->watch, "request", G_CALLBACK (on_request), w);
+  g_signal_connect (w->watch, "completed", G_CALLBACK (on_completed), w);
   return w;
 }
 
 void
 ctl_job_watch_free (CtlJobWatch *w)
 {
-  g_dbus_connection_signal_unsubscribe (w->ctl->bus, w->completed_id);
-  g_dbus_connection_signal_unsubscribe (w->ctl->bus, w->log_id);
-  g_dbus_connection_signal_unsubscribe (w->ctl->bus, w->request_id);
-  g_dbus_connection_signal_unsubscribe (w->ctl->bus, w->props_id);
+  /* A Cancel still in flight must not call back into freed memory. */
+  g_cancellable_cancel (w->cancellable);
+  g_clear_handle_id (&w->cancel_timeout_id, g_source_remove);
+  g_signal_handlers_disconnect_by_data (w->watch, w);
+  g_clear_object (&w->watch);
+  g_clear_object (&w->cancellable);
   g_clear_pointer (&w->loop, g_main_loop_unref);
-  g_clear_pointer (&w->result, g_variant_unref);
-  g_free (w->path);
-  g_free (w->message);
-  g_free (w->error_name);
+  g_clear_error (&w->follow_error);
   g_free (w);
+}
+
+/* Stops waiting for a job that has not ended: imprintctl exits with
+ * @exit_code, the job is imprintd's business from here on. */
+static void
+stop_waiting (CtlJobWatch *w, int exit_code)
+{
+  w->abandoned = exit_code;
+  g_main_loop_quit (w->loop);
+}
+
+static gboolean
+on_cancel_timeout (gpointer user_data)
+{
+  CtlJobWatch *w = user_data;
+
+  w->cancel_timeout_id = 0;
+  g_printerr (_("imprintctl: the job has not ended %u seconds after it was asked to cancel; "
+                "not waiting for it any longer.\n"), CANCEL_END_TIMEOUT_SEC);
+  stop_waiting (w, EXIT_CODE_CANCELLED);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cancel_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  CtlJobWatch *w = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (imprint_job_watch_cancel_finish (IMPRINT_JOB_WATCH (object), result, &error))
+    return;  /* Completed follows, or the timeout ends the wait. */
+  /* ctl_job_watch_free() cancelled us: @w is gone. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (imprint_job_watch_get_finished (IMPRINT_JOB_WATCH (object)))
+    return;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_printerr (_("imprintctl: imprintd does not answer; not waiting for the job any longer. "
+                    "It may still be running.\n"));
+      stop_waiting (w, EXIT_CODE_CANCELLED);
+      return;
+    }
+  /* Refused (a step that cannot be cancelled): the job goes on, and the
+   * timeout still bounds the wait. */
+  g_printerr ("imprintctl: %s\n", error->message);
+}
+
+static void
+send_cancel (CtlJobWatch *w)
+{
+  imprint_job_watch_cancel_async (w->watch, CANCEL_REPLY_TIMEOUT_MSEC, w->cancellable, cancel_cb, w);
+  w->cancel_timeout_id = g_timeout_add_seconds (CANCEL_END_TIMEOUT_SEC, on_cancel_timeout, w);
 }
 
 static gboolean
@@ -272,79 +304,100 @@ on_interrupt (gpointer user_data)
 {
   CtlJobWatch *w = user_data;
 
+  /* Ctrl-C always ends imprintctl: the second one at once. */
   if (w->cancel_sent)
-    return G_SOURCE_CONTINUE;
+    {
+      g_printerr (_("\nimprintctl: not waiting for the job any longer; imprintd may still be ending it.\n"));
+      stop_waiting (w, EXIT_CODE_CANCELLED);
+      return G_SOURCE_CONTINUE;
+    }
   w->cancel_sent = TRUE;
-  g_printerr (_("\nCancelling…\n"));
-  g_dbus_connection_call (w->ctl->bus, "dev.imprint.Imprint1", w->path,
-                          "dev.imprint.Imprint1.Job", "Cancel",
-                          g_variant_new ("(a{sv})", NULL), NULL,
-                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  g_printerr (_("\nCancelling… (press Ctrl-C again to stop waiting)\n"));
+  /* Before the job's proxy is ready there is no one to ask yet. */
+  if (imprint_job_watch_get_job (w->watch) != NULL)
+    send_cancel (w);
   return G_SOURCE_CONTINUE;
 }
 
 static void
-fetch_final_properties (CtlJobWatch *w)
+follow_cb (GObject *object, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(GVariant) reply = NULL;
+  CtlJobWatch *w = user_data;
+  g_autoptr(ImprintJob) job = NULL;
+  GError *error = NULL;
 
-  reply = g_dbus_connection_call_sync (w->ctl->bus, "dev.imprint.Imprint1", w->path,
-                                       "org.freedesktop.DBus.Properties", "GetAll",
-                                       g_variant_new ("(s)", "dev.imprint.Imprint1.Job"),
-                                       G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
-                                       10000, NULL, NULL);
-  if (reply != NULL)
+  job = imprint_job_watch_follow_finish (IMPRINT_JOB_WATCH (object), result, &error);
+  if (job == NULL)
     {
-      g_autoptr(GVariant) dict = g_variant_get_child_value (reply, 0);
-      w->result = g_variant_lookup_value (dict, "Result", G_VARIANT_TYPE_VARDICT);
-      g_variant_lookup (dict, "ErrorName", "s", &w->error_name);
+      /* Cancelled by ctl_job_watch_free(): @w is gone. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_error_free (error);
+          return;
+        }
+      w->follow_error = error;
+      g_main_loop_quit (w->loop);
+      return;
     }
+  if (w->cancel_sent && !imprint_job_watch_get_finished (w->watch))
+    send_cancel (w);
 }
 
 int
 ctl_job_watch_follow (CtlJobWatch *w, const char *job_path, GVariant **ret_result)
 {
   guint sigint_id, sigterm_id;
-  g_autoptr(GError) error = NULL;
-
-  w->path = g_strdup (job_path);
-  w->loop = g_main_loop_new (NULL, FALSE);
+  const GError *job_error;
+  gboolean success;
 
   sigint_id = g_unix_signal_add (SIGINT, on_interrupt, w);
   sigterm_id = g_unix_signal_add (SIGTERM, on_interrupt, w);
-  draw_progress (w, NULL);
-  if (!w->done)
-    g_main_loop_run (w->loop);
+  imprint_job_watch_follow_async (w->watch, job_path, w->cancellable, follow_cb, w);
+  /* Ends on Completed, on imprintd vanishing, or when we stop waiting. */
+  g_main_loop_run (w->loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
 
   if (w->tty && !w->ctl->json)
     g_print ("\n");
 
-  fetch_final_properties (w);
+  if (w->abandoned != 0)
+    return w->abandoned;
+
+  if (w->follow_error != NULL)
+    {
+      if (w->ctl->json)
+        return ctl_exit_code_for (w->follow_error);
+      return ctl_report_error (w->follow_error);
+    }
+
+  success = imprint_job_watch_get_succeeded (w->watch);
+  job_error = imprint_job_watch_get_error (w->watch);
 
   if (w->ctl->json)
     {
       g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (b, "{sv}", "success", g_variant_new_boolean (w->success));
-      g_variant_builder_add (b, "{sv}", "message", g_variant_new_string (w->message ? w->message : ""));
-      g_variant_builder_add (b, "{sv}", "error", g_variant_new_string (w->error_name ? w->error_name : ""));
+      g_autofree char *error_name = job_error ? g_dbus_error_encode_gerror (job_error) : NULL;
+
+      g_variant_builder_add (b, "{sv}", "success", g_variant_new_boolean (success));
+      g_variant_builder_add (b, "{sv}", "message", g_variant_new_string (job_error ? job_error->message : ""));
+      g_variant_builder_add (b, "{sv}", "error", g_variant_new_string (error_name ? error_name : ""));
+      if (imprint_job_watch_get_vanished (w->watch))
+        g_variant_builder_add (b, "{sv}", "daemon-vanished", g_variant_new_boolean (TRUE));
       emit_json_line ("completed", g_variant_builder_end (b));
     }
 
-  if (w->success)
+  if (success)
     {
       if (ret_result != NULL)
-        *ret_result = w->result ? g_variant_ref (w->result) : NULL;
+        *ret_result = imprint_job_watch_dup_result (w->watch);
       return EXIT_CODE_OK;
     }
 
-  /* Rebuild the GError so the exit code follows the error's kind. */
-  error = g_dbus_error_new_for_dbus_error (w->error_name && *w->error_name
-                                            ? w->error_name
-                                            : "dev.imprint.Imprint1.Error.Failed",
-                                          w->message ? w->message : "");
   if (w->ctl->json)
-    return ctl_exit_code_for (error);
-  return ctl_report_error (error);
+    return ctl_exit_code_for (job_error);
+  {
+    g_autoptr(GError) error = g_error_copy (job_error);
+    return ctl_report_error (error);
+  }
 }

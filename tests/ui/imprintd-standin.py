@@ -142,6 +142,11 @@ class Job:
                  BytesDone=GLib.Variant('t', self.done),
                  Rate=GLib.Variant('t', rate),
                  ExpectedEndTime=GLib.Variant('t', GLib.get_real_time() + int(remaining_s * 1e6) + 60 * 1000000))
+        if self.outcome == 'vanish' and fraction >= 0.4:
+            # imprintd died mid-job: its name goes, no Completed comes.
+            self.finished = True
+            self.daemon.vanish()
+            return False
         if self.outcome == 'fail' and fraction >= 0.4:
             self.finish(False, 'NoSpace',
                         'Writing to /dev/sdb failed at 1.6 GB: no space left on the device.')
@@ -211,11 +216,20 @@ class Daemon:
                                  self.manager_call, self.manager_property, None)
         self.bus.register_object('/dev/imprint/Test', self.test_iface,
                                  self.test_call, None, None)
-        loop = GLib.MainLoop()
-        Gio.bus_own_name_on_connection(self.bus, BUS_NAME, Gio.BusNameOwnerFlags.NONE,
-                                       lambda *a: print('standin: ready', flush=True),
-                                       lambda *a: loop.quit())
-        loop.run()
+        self.loop = GLib.MainLoop()
+        self.own_name()
+        self.loop.run()
+
+    def own_name(self):
+        self.owner_id = Gio.bus_own_name_on_connection(self.bus, BUS_NAME, Gio.BusNameOwnerFlags.NONE,
+                                                       lambda *a: print('standin: ready', flush=True),
+                                                       lambda *a: self.loop.quit())
+
+    def vanish(self):
+        '''Gives up the bus name as a dying imprintd would, and takes it
+        again a moment later for the next test.'''
+        Gio.bus_unown_name(self.owner_id)
+        GLib.timeout_add(1000, lambda: self.own_name() and False)
 
     def manager_property(self, conn, sender, path, iface, prop):
         if prop == 'Version':

@@ -34,7 +34,7 @@ typedef struct {
   int         height;
   gboolean    dark_too;
   gboolean    rtl;
-  const char *outcome;  /* success, fail, slow (cancel), denied */
+  const char *outcome;  /* success, fail, slow (cancel), denied, vanish */
   gboolean    hotplug;
   gboolean    fido2;
 } FlowOptions;
@@ -484,6 +484,17 @@ run_flow (const FlowOptions *opts)
       g_assert_nonnull (strstr (imprint_driver_get_log (imprint_window_get_driver (window)), "no space left"));
       snap (GTK_WINDOW (window), opts, "7-failed");
     }
+  else if (g_str_equal (opts->outcome, "vanish"))
+    {
+      const char *text = gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DONE_PAGE, "error_label")));
+
+      /* imprintd died mid-copy: the failure path, not a frozen bar, and
+       * words that say what state the disk is in. */
+      g_assert_cmpstr (title, ==, "Installation Failed");
+      g_test_message ("failure text: %s", text);
+      g_assert_nonnull (strstr (text, "imprintd stopped while the installation was running"));
+      g_assert_nonnull (strstr (text, "safe to install onto it again"));
+    }
   else
     {
       g_assert_cmpstr (title, ==, "Installation Stopped");
@@ -538,6 +549,16 @@ test_cancel (void)
 {
   FlowOptions opts = { "", 760, 760, TRUE, FALSE, "slow", FALSE };
   run_flow (&opts);
+}
+
+/* The stand-in gives up its bus name mid-copy, as a killed imprintd does. */
+static void
+test_vanish (void)
+{
+  FlowOptions opts = { NULL, 760, 760, FALSE, FALSE, "vanish", FALSE };
+  run_flow (&opts);
+  /* The stand-in takes its name again for the tests after this one. */
+  settle (1500);
 }
 
 static void
@@ -946,6 +967,7 @@ main (int   argc,
   g_test_add_func ("/ui/install/failure", test_failure);
   g_test_add_func ("/ui/install/cancel", test_cancel);
   g_test_add_func ("/ui/install/denied", test_denied);
+  g_test_add_func ("/ui/install/vanish", test_vanish);
   g_test_add_func ("/ui/real/disks", test_real_disks);
   g_test_add_func ("/ui/real/auth", test_real_auth);
   g_test_add_func ("/ui/real/install", test_real_install);
