@@ -11,6 +11,7 @@
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-root-fd.h"
 #include "imprint-setup.h"
 #include "imprint-setup-disk.h"
 #include "imprint-setup-target.h"
@@ -33,10 +34,18 @@ typedef enum {
 
 /* "" = the running system; an absolute directory other than "/" = the
  * root of an installed system; "disk:DEVICE" = the installed system on
- * that disk, which imprintd unlocks and mounts itself (setup-target.c). */
+ * that disk, which imprintd unlocks and mounts itself (setup-target.c).
+ * A directory is opened here, once (*ret_root_fd), and everything setup
+ * reads or writes in it is resolved below that fd (imprint-root-fd.h):
+ * the caller may own the tree and fill it with symlinks. Whether it is
+ * "/" is asked of the fd, not of the spelling ("/.", "//", "/usr/..",
+ * a symlink to "/"). A caller other than root must be able to read it. */
 static gboolean
-parse_target (const char *target, TargetKind *ret_kind, GError **error)
+parse_target (const char *target, guint32 uid, TargetKind *ret_kind, int *ret_root_fd, GError **error)
 {
+  _cleanup_close_ int fd = -1;
+  int r;
+
   if (target[0] == '\0')
     {
       *ret_kind = TARGET_RUNNING;
@@ -56,14 +65,21 @@ parse_target (const char *target, TargetKind *ret_kind, GError **error)
       *ret_kind = TARGET_DISK;
       return TRUE;
     }
-  if (!g_path_is_absolute (target) || g_str_equal (target, "/") ||
-      !g_file_test (target, G_FILE_TEST_IS_DIR))
+  if (!g_path_is_absolute (target) || imprint_root_open (target, &fd) < 0 || imprint_root_is_host_root (fd))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                    _("“%s” is not the root directory of an installed system."), target);
       return FALSE;
     }
+  r = imprint_root_check_reader (fd, (uid_t) uid);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
+                   _("You are not allowed to read “%s”."), target);
+      return FALSE;
+    }
   *ret_kind = TARGET_ROOT;
+  *ret_root_fd = TAKE_FD (fd);
   return TRUE;
 }
 
@@ -103,7 +119,13 @@ have_default_route (void)
 static void
 add_string (GVariantBuilder *b, const char *key, const char *value)
 {
-  g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value != NULL ? value : ""));
+  /* Values come from files of a tree the caller may have written: a
+   * string that is not UTF-8 cannot go over D-Bus (and would trip a GLib
+   * critical in g_variant_new_string). backend/setup drops them already;
+   * this is the last line. */
+  if (value == NULL || !g_utf8_validate (value, -1, NULL))
+    value = "";
+  g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
 }
 
 GVariant *
@@ -115,9 +137,10 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
   ImprintSetupCredentials creds = { 0 };
   GVariantBuilder b, user;
   gboolean pending;
+  _cleanup_close_ int root_fd = -1;
 
   g_variant_get_child (call->parameters, 0, "&s", &target);
-  if (!parse_target (target, &kind, error))
+  if (!parse_target (target, call->uid, &kind, &root_fd, error))
     return NULL;
 
   if (kind == TARGET_DISK)
@@ -155,14 +178,14 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
     }
   else
     {
-      /* Only a directory the caller could read anyway. */
-      if (!imprintd_check_file_access (target, call->uid, error))
-        return NULL;
-      imprint_setup_read_root (target, &current);
+      /* Only files the caller could read anyway, resolved inside the
+       * tree (parse_target checked the tree itself). */
+      imprint_setup_read_root_fd (root_fd, (uid_t) call->uid, &current);
       creds.decided = g_ptr_array_new_with_free_func (g_free);
     }
   /* A disk the live session just installed has not been set up. */
-  pending = kind == TARGET_DISK || imprint_setup_is_pending (kind == TARGET_RUNNING ? "" : target);
+  pending = kind == TARGET_DISK ||
+            (kind == TARGET_RUNNING ? imprint_setup_is_pending ("") : imprint_setup_is_pending_fd (root_fd, false));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
 #define PICK(f) (creds.settings.f != NULL ? creds.settings.f : current.f)
@@ -204,12 +227,21 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 
 /* ---- ApplySetup ----------------------------------------------------------- */
 
+static void
+set_setup_complete_error (GError **error)
+{
+  g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
+                       _("Setup is already complete: users and settings are changed with the "
+                         "system’s own tools now."));
+}
+
 typedef struct {
   char *target;
   TargetKind kind;
   const char *root;             /* TARGET_ROOT/DISK: the installed root directory */
   /* Secrets (password, passphrases, recovery keys) live in secret memory
    * (secret.h). */
+  int root_fd;                  /* TARGET_ROOT/DISK: that directory, opened once; -1 */
   char *unlock_passphrase;      /* TARGET_DISK: unlocks its LUKS2 root */
   gboolean unlock_tpm2;
   char *tpm2_device;
@@ -253,6 +285,8 @@ setup_data_free (SetupData *d)
   g_free (d->disk_device);
   g_free (d->disk_tpm2_device);
   imprint_system_settings_clear (&d->settings);
+  if (d->root_fd >= 0)
+    close (d->root_fd);
   g_free (d->target);
   g_free (d->locale);
   g_free (d->user_name);
@@ -290,7 +324,7 @@ apply_settings (SetupData *d, GCancellable *cancellable, GError **error)
   if (d->kind == TARGET_RUNNING)
     ok = imprint_setup_apply_running (d->bus, &d->settings, warnings, cancellable, error);
   else
-    ok = imprint_setup_write_root (d->root, &d->settings, warnings, error);
+    ok = imprint_setup_write_root_fd (d->root_fd, &d->settings, warnings, error);
   for (guint i = 0; i < warnings->len; i++)
     imprintd_job_log (d->job, "%s", (const char *) g_ptr_array_index (warnings, i));
   return ok;
@@ -319,7 +353,7 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
   _cleanup_erase_free_ char *record = NULL;
   g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
   g_autofree char *pem = NULL, *key_name = NULL;
-  g_autofree char *admin_group = imprint_setup_admin_group (d->kind != TARGET_RUNNING ? d->root : "");
+  g_autofree char *admin_group = imprint_setup_admin_group_fd (d->kind != TARGET_RUNNING ? d->root_fd : -1);
   int adopted = 0;
   ImprintHomeParams p = {
     .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
@@ -330,9 +364,12 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
 
   if (d->kind != TARGET_RUNNING)
     {
+      g_autofree char *image_rel = g_strdup_printf ("home/%s.home", d->user_name);
+      struct stat st;
+
       home_dir = g_build_filename (d->root, "home", NULL);
       image_path = g_strdup_printf ("%s/%s.home", home_dir, d->user_name);
-      if (g_file_test (image_path, G_FILE_TEST_EXISTS))
+      if (imprint_root_lstat (d->root_fd, image_rel, &st) >= 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
                        _("The installed system already has a home for “%s”."), d->user_name);
@@ -345,16 +382,16 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
                                _("This system has no machine ID, which the home’s location is tied to."));
           return FALSE;
         }
-      if (g_mkdir_with_parents (home_dir, 0755) < 0)
+      r = imprint_root_mkdir_p (d->root_fd, "home", 0755, NULL);
+      if (r < 0)
         {
-          int e = errno;
-          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                       _("Could not create %s: %s"), home_dir, g_strerror (e));
+          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                       _("Could not create %s: %s"), home_dir, g_strerror (-r));
           return FALSE;
         }
       p.image_path = image_path;
       p.image_path_machine_id = machine_id;
-      r = imprint_setup_pick_home_uid (d->root, d->user_name, &p.uid);
+      r = imprint_setup_pick_home_uid_fd (d->root_fd, d->user_name, &p.uid);
       if (r < 0)
         {
           g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
@@ -395,8 +432,8 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
 
   key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
   if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
-      (adopted = imprint_homed_adopt_key_pair (homed_state_dir (), d->root, pem, error)) < 0 ||
-      (adopted == 0 && !imprint_homed_trust_key (d->root, key_name, pem, error)))
+      (adopted = imprint_homed_adopt_key_pair_fd (homed_state_dir (), d->root_fd, pem, error)) < 0 ||
+      (adopted == 0 && !imprint_homed_trust_key_fd (d->root_fd, key_name, pem, error)))
     {
       /* Without the key the installed system refuses the home: take it
        * away again so a retry starts clean. */
@@ -410,7 +447,7 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
       imprintd_job_log (d->job, _("The installed system’s homed signs with the key that made the home."));
       /* Its homed then knows the home from the start (as on the
        * machine that made it) instead of fixating it from the image. */
-      if (imprint_homed_hand_over_record (homed_state_dir (), d->root, d->user_name, error) < 0)
+      if (imprint_homed_hand_over_record_fd (homed_state_dir (), d->root_fd, d->user_name, error) < 0)
         {
           g_autoptr(GError) undo = NULL;
           if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
@@ -577,6 +614,7 @@ open_disk (SetupData *d, GCancellable *cancellable, GError **error)
     .tpm2_device_flags = d->tpm2_device_flags,
   };
   gboolean ok;
+  int r;
 
   if (d->unlock_tpm2)
     u.tpm2_signature = signature = read_pcr_signature ();
@@ -587,6 +625,18 @@ open_disk (SetupData *d, GCancellable *cancellable, GError **error)
     return FALSE;
   d->root = imprint_setup_target_get_root (d->disk);
   imprintd_job_log (d->job, _("The installed system is mounted at %s."), d->root);
+  r = imprint_root_open (d->root, &d->root_fd);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Cannot open “%s”: %s"), d->root, g_strerror (-r));
+      return FALSE;
+    }
+  if (imprint_setup_is_complete_fd (d->root_fd, false))
+    {
+      set_setup_complete_error (error);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -597,6 +647,9 @@ close_disk (SetupData *d)
 {
   g_autoptr(GError) e = NULL;
 
+  if (d->root_fd >= 0)
+    close (d->root_fd);
+  d->root_fd = -1;
   if (d->disk == NULL)
     return;
   d->root = NULL;
@@ -678,7 +731,8 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
    * setup runs again at the next boot. */
   step = _("Finishing setup");
   begin_step (d, step);
-  r = imprint_setup_mark_complete (root);
+  r = d->kind == TARGET_RUNNING ? imprint_setup_mark_complete (root)
+                                : imprint_setup_mark_complete_fd (d->root_fd, false);
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
@@ -781,13 +835,23 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   SetupData *d = g_new0 (SetupData, 1);
   const char *path;
 
+  d->root_fd = -1;
   g_variant_get_child (call->parameters, 0, "&s", &target);
   settings = g_variant_get_child_value (call->parameters, 1);
   d->target = g_strdup (target);
-  if (!parse_target (target, &d->kind, error))
+  if (!parse_target (target, call->uid, &d->kind, &d->root_fd, error))
     goto fail;
   if (d->kind == TARGET_ROOT)
     d->root = d->target;
+  /* Setup creates the first user and sets what nobody has set yet; once
+   * it is over, that is the administrator's business, with the system's
+   * own tools (an installed disk is checked once it is mounted). */
+  if ((d->kind == TARGET_RUNNING && !imprint_setup_is_pending ("")) ||
+      (d->kind == TARGET_ROOT && imprint_setup_is_complete_fd (d->root_fd, false)))
+    {
+      set_setup_complete_error (error);
+      goto fail;
+    }
   /* An encrypted installed disk opens with the passphrase or the recovery
    * key the installer just showed (typed form accepted), or by its TPM. */
   if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &d->unlock_passphrase, error))

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "imprint-fido2.h"
 
@@ -79,9 +80,18 @@ gboolean imprint_system_settings_check (const ImprintSystemSettings *s, GError *
 gboolean imprint_setup_write_root (const char *root, const ImprintSystemSettings *s,
                                    GPtrArray *warnings, GError **error);
 
+/* The same below a root directory fd (imprint-root-fd.h): nothing outside
+ * the tree is written, whatever symlinks it holds. */
+gboolean imprint_setup_write_root_fd (int root_fd, const ImprintSystemSettings *s,
+                                      GPtrArray *warnings, GError **error);
+
 /* Reads the current settings of @root ("" or "/" for the running system's
- * files). Missing files leave fields NULL. */
+ * files). Missing files leave fields NULL, as do values that are not
+ * valid UTF-8 (they could not go over D-Bus). */
 void imprint_setup_read_root (const char *root, ImprintSystemSettings *ret);
+/* The same below a root directory fd, resolved inside it; @reader != 0:
+ * only files that uid could read itself. */
+void imprint_setup_read_root_fd (int root_fd, uid_t reader, ImprintSystemSettings *ret);
 
 /* The running system: localed SetLocale + SetVConsoleKeyboard (convert to
  * X11 too), timedated SetTimezone, hostnamed SetStaticHostname +
@@ -121,10 +131,17 @@ char *imprint_setup_state_dir (const char *root);
  * first boot (ConditionFirstBoot: /etc/machine-id missing, empty or
  * "uninitialized"). */
 bool imprint_setup_is_pending (const char *root);
+/* The same for a root directory fd; @running: the running system's root,
+ * whose state directory may be $STATE_DIRECTORY. */
+bool imprint_setup_is_pending_fd (int root_fd, bool running);
+/* setup-complete exists and setup-pending does not: setup ran to its end
+ * and nobody asked for it again. */
+bool imprint_setup_is_complete_fd (int root_fd, bool running);
 
 /* Writes setup-complete (the time, for people reading it) and removes
  * setup-pending. */
 int imprint_setup_mark_complete (const char *root);
+int imprint_setup_mark_complete_fd (int root_fd, bool running);
 
 /* ---- homed ----------------------------------------------------------------- */
 
@@ -150,6 +167,7 @@ gboolean imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_n
  * ROOT/etc/systemd/home/@name.public, root-owned and 0644, as homed
  * demands of trusted keys. */
 gboolean imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error);
+gboolean imprint_homed_trust_key_fd (int root_fd, const char *name, const char *pem, GError **error);
 
 /* Gives @root's homed the key pair in @homed_dir (this system's homed,
  * /var/lib/systemd/home) when that pair made @pem and @root has none yet:
@@ -157,15 +175,20 @@ gboolean imprint_homed_trust_key (const char *root, const char *name, const char
  * ROOT/var/lib/systemd/home/. Returns 1 when adopted, 0 when not
  * applicable (then use imprint_homed_trust_key()), -1 with @error. */
 int imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error);
+int imprint_homed_adopt_key_pair_fd (const char *homed_dir, int root_fd, const char *pem, GError **error);
 /* Copies homed's signed record of @user_name into @root's homed state
  * directory (after imprint_homed_adopt_key_pair()): 1 copied, 0 none kept
  * here, -1 with @error. */
 int imprint_homed_hand_over_record (const char *homed_dir, const char *root,
                                     const char *user_name, GError **error);
+int imprint_homed_hand_over_record_fd (const char *homed_dir, int root_fd,
+                                       const char *user_name, GError **error);
 
 /* The group that makes a user an administrator on @root ("" = this
  * system): "wheel" where it exists, else Debian's "sudo", else "wheel". */
 char *imprint_setup_admin_group (const char *root);
+/* @root_fd < 0: this system. */
+char *imprint_setup_admin_group_fd (int root_fd);
 
 /* homed's UID range (docs/UIDS-GIDS.md). */
 #define IMPRINT_HOME_UID_MIN 60001u
@@ -174,13 +197,16 @@ char *imprint_setup_admin_group (const char *root);
 /* True when @id is unused both on this system (NSS) and in @root
  * (etc/passwd, etc/group, userdb drop-ins, homed's records). */
 bool imprint_setup_home_uid_is_free (const char *root, guint32 id);
+bool imprint_setup_home_uid_is_free_fd (int root_fd, guint32 id);
 
 /* A UID in homed's range, free here and in @root, for a home created here
  * for the system in @root (see setup-homed.c for why). Negative errno;
  * -EBUSY when the range is full. */
 int imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *ret);
+int imprint_setup_pick_home_uid_fd (int root_fd, const char *user_name, guint32 *ret);
 
 /* This machine's /etc/machine-id (ROOT/etc/machine-id), NULL if none. */
 char *imprint_setup_machine_id (const char *root);
+char *imprint_setup_machine_id_fd (int root_fd);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <dirent.h>
 #include <grp.h>
 #include <json-glib/json-glib.h>
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "imprint-error.h"
+#include "imprint-root-fd.h"
 #include "imprint-setup.h"
 #include "macros.h"
 
@@ -169,15 +171,34 @@ none:
   return FALSE;
 }
 
+static gboolean
+set_errno_error (GError **error, int r, const char *what)
+{
+  g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+               _("Could not write %s: %s"), what, g_strerror (-r));
+  return FALSE;
+}
+
+static int
+open_root (const char *root, int *ret_fd, GError **error)
+{
+  int r = imprint_root_open (root, ret_fd);
+
+  if (r < 0)
+    g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                 _("Cannot open “%s”: %s"), root, g_strerror (-r));
+  return r;
+}
+
 /* homed reads *.public in /etc/systemd/home/ only when the file is
  * regular, owned by root and writable by nobody else
- * (src/home/homed-manager.c, manager_load_public_key_one()). */
+ * (src/home/homed-manager.c, manager_load_public_key_one()). Mode and
+ * owner are set on the new file before it gets its name. */
 gboolean
-imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error)
+imprint_homed_trust_key_fd (int root_fd, const char *name, const char *pem, GError **error)
 {
-  g_autofree char *dir = g_build_filename (root, "etc/systemd/home", NULL);
-  g_autofree char *file = g_strconcat (name, ".public", NULL);
-  g_autofree char *dst = g_build_filename (dir, file, NULL);
+  g_autofree char *dst = g_strconcat ("etc/systemd/home/", name, ".public", NULL);
+  int r;
 
   if (pem == NULL || strstr (pem, "-----BEGIN PUBLIC KEY-----") == NULL)
     {
@@ -185,24 +206,26 @@ imprint_homed_trust_key (const char *root, const char *name, const char *pem, GE
                            _("The signing key is not a PEM public key."));
       return FALSE;
     }
-  if (g_mkdir_with_parents (dir, 0755) < 0)
+  if (strchr (name, '/') != NULL || name[0] == '.')
     {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not create %s: %s"), dir, g_strerror (e));
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("The signing key’s name is not a file name."));
       return FALSE;
     }
-  if (!g_file_set_contents_full (dst, pem, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0644, error))
-    return FALSE;
-  if (chown (dst, 0, 0) < 0 || chmod (dst, 0644) < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not protect %s: %s"), dst, g_strerror (e));
-      return FALSE;
-    }
+  r = imprint_root_write_file (root_fd, dst, pem, strlen (pem), 0644, 0, 0, 0755);
+  if (r < 0)
+    return set_errno_error (error, r, dst);
   return TRUE;
+}
+
+gboolean
+imprint_homed_trust_key (const char *root, const char *name, const char *pem, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (open_root (root, &fd, error) < 0)
+    return FALSE;
+  return imprint_homed_trust_key_fd (fd, name, pem, error);
 }
 
 static char *
@@ -216,27 +239,25 @@ squeeze (const char *pem)
   return g_string_free (s, FALSE);
 }
 
+/* @src is this system's (trusted) homed state; @dst is below the
+ * target's root fd, root-owned with @mode from its creation on. */
 static gboolean
-copy_key_file (const char *src, const char *dst, mode_t mode, GError **error)
+copy_key_file (const char *src, int root_fd, const char *dst, mode_t mode, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len;
-  gboolean ok;
+  int r;
 
   if (!g_file_get_contents (src, &text, &len, error))
     return FALSE;
-  ok = g_file_set_contents_full (dst, text, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 mode, error);
+  r = imprint_root_write_file (root_fd, dst, text, len, mode, 0, 0, 0700);
   explicit_bzero (text, len);
-  if (ok && (chown (dst, 0, 0) < 0 || chmod (dst, mode) < 0))
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not protect %s: %s"), dst, g_strerror (e));
-      return FALSE;
-    }
-  return ok;
+  if (r < 0)
+    return set_errno_error (error, r, dst);
+  return TRUE;
 }
+
+#define HOMED_DIR "var/lib/systemd/home"
 
 /* homed loads local.private/local.public from its state directory and
  * makes a new pair only when there is none (homed-manager.c,
@@ -245,16 +266,15 @@ copy_key_file (const char *src, const char *dst, mode_t mode, GError **error)
  * there: the user can change the password and the record later, which a
  * home signed by a merely trusted foreign key does not allow. */
 int
-imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error)
+imprint_homed_adopt_key_pair_fd (const char *homed_dir, int root_fd, const char *pem, GError **error)
 {
   g_autofree char *src_priv = g_build_filename (homed_dir, "local.private", NULL);
   g_autofree char *src_pub = g_build_filename (homed_dir, "local.public", NULL);
-  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
-  g_autofree char *dst_priv = g_build_filename (dir, "local.private", NULL);
-  g_autofree char *dst_pub = g_build_filename (dir, "local.public", NULL);
   g_autofree char *ours = NULL, *a = NULL, *b = NULL;
+  struct stat st;
 
-  if (g_file_test (dst_priv, G_FILE_TEST_EXISTS) || g_file_test (dst_pub, G_FILE_TEST_EXISTS))
+  if (imprint_root_lstat (root_fd, HOMED_DIR "/local.private", &st) >= 0 ||
+      imprint_root_lstat (root_fd, HOMED_DIR "/local.public", &st) >= 0)
     return 0;   /* the installed system has its own pair already */
   if (!g_file_get_contents (src_pub, &ours, NULL, NULL) || !g_file_test (src_priv, G_FILE_TEST_IS_REGULAR))
     return 0;
@@ -263,21 +283,24 @@ imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const cha
   if (!g_str_equal (a, b))
     return 0;   /* not the pair that signed the record */
 
-  if (g_mkdir_with_parents (dir, 0700) < 0)
+  if (!copy_key_file (src_priv, root_fd, HOMED_DIR "/local.private", 0600, error) ||
+      !copy_key_file (src_pub, root_fd, HOMED_DIR "/local.public", 0644, error))
     {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not create %s: %s"), dir, g_strerror (e));
-      return -1;
-    }
-  if (!copy_key_file (src_priv, dst_priv, 0600, error) ||
-      !copy_key_file (src_pub, dst_pub, 0644, error))
-    {
-      (void) unlink (dst_priv);
-      (void) unlink (dst_pub);
+      (void) imprint_root_unlink (root_fd, HOMED_DIR "/local.private");
+      (void) imprint_root_unlink (root_fd, HOMED_DIR "/local.public");
       return -1;
     }
   return 1;
+}
+
+int
+imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const char *pem, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (open_root (root, &fd, error) < 0)
+    return -1;
+  return imprint_homed_adopt_key_pair_fd (homed_dir, fd, pem, error);
 }
 
 /* The signed record homed keeps for @user_name (NAME.identity in its
@@ -288,29 +311,37 @@ imprint_homed_adopt_key_pair (const char *homed_dir, const char *root, const cha
  * record inside the image first. Returns 1 when copied, 0 when this homed
  * keeps no such file (nothing to hand over), -1 with @error. */
 int
-imprint_homed_hand_over_record (const char *homed_dir, const char *root,
-                                const char *user_name, GError **error)
+imprint_homed_hand_over_record_fd (const char *homed_dir, int root_fd,
+                                   const char *user_name, GError **error)
 {
   g_autofree char *file = g_strconcat (user_name, ".identity", NULL);
   g_autofree char *src = g_build_filename (homed_dir, file, NULL);
-  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
-  g_autofree char *dst = g_build_filename (dir, file, NULL);
+  g_autofree char *dst = g_build_filename (HOMED_DIR, file, NULL);
 
-  if (!g_file_test (src, G_FILE_TEST_IS_REGULAR))
-    return 0;
-  if (g_mkdir_with_parents (dir, 0700) < 0)
+  if (!imprint_setup_user_name_is_valid (user_name))
     {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not create %s: %s"), dir, g_strerror (e));
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, _("Not a valid user name."));
       return -1;
     }
-  if (!copy_key_file (src, dst, 0600, error))
+  if (!g_file_test (src, G_FILE_TEST_IS_REGULAR))
+    return 0;
+  if (!copy_key_file (src, root_fd, dst, 0600, error))
     {
-      (void) unlink (dst);
+      (void) imprint_root_unlink (root_fd, dst);
       return -1;
     }
   return 1;
+}
+
+int
+imprint_homed_hand_over_record (const char *homed_dir, const char *root,
+                                const char *user_name, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (open_root (root, &fd, error) < 0)
+    return -1;
+  return imprint_homed_hand_over_record_fd (homed_dir, fd, user_name, error);
 }
 
 gboolean
@@ -332,15 +363,14 @@ imprint_homed_remove (GDBusConnection *bus, const char *user_name,
 
 /* ---- a UID for a home made for another system ---------------------------- */
 
-/* An ID in field 3 of a passwd/group-style file under @root. */
+/* An ID in field 3 of a passwd/group-style file below @root_fd. */
 static bool
-id_in_colon_file (const char *root, const char *file, guint32 id)
+id_in_colon_file (int root_fd, const char *file, guint32 id)
 {
-  g_autofree char *path = g_build_filename (root, file, NULL);
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (imprint_root_read_file (root_fd, file, IMPRINT_ROOT_READ_MAX, 0, &text, NULL) < 0)
     return false;
   lines = g_strsplit (text, "\n", -1);
   for (size_t i = 0; lines[i] != NULL; i++)
@@ -357,17 +387,17 @@ id_in_colon_file (const char *root, const char *file, guint32 id)
 /* userdb drop-ins name each record after its ID as well as its name
  * (nss-systemd, userdbd: ID.user, ID.group symlinks). */
 static bool
-id_in_userdb (const char *root, guint32 id)
+id_in_userdb (int root_fd, guint32 id)
 {
   static const char *const dirs[] = { "etc/userdb", "run/userdb", "usr/local/lib/userdb", "usr/lib/userdb" };
 
   for (size_t i = 0; i < G_N_ELEMENTS (dirs); i++)
     for (size_t k = 0; k < 2; k++)
       {
-        g_autofree char *name = g_strdup_printf ("%u.%s", id, k == 0 ? "user" : "group");
-        g_autofree char *path = g_build_filename (root, dirs[i], name, NULL);
+        g_autofree char *path = g_strdup_printf ("%s/%u.%s", dirs[i], id, k == 0 ? "user" : "group");
+        struct stat st;
 
-        if (g_file_test (path, G_FILE_TEST_EXISTS))
+        if (imprint_root_lstat (root_fd, path, &st) >= 0)
           return true;
       }
   return false;
@@ -382,29 +412,80 @@ object_has_uid (JsonObject *o, guint32 id)
          json_node_get_int (n) == (gint64) id;
 }
 
-/* Homes @root's homed already knows: their records carry the UID in the
- * regular section or in a machine's binding. */
+/* json-glib recurses once per level of nesting: a record of megabytes
+ * of "[" from a hostile tree would exhaust the stack. User records are
+ * a few levels deep. */
 static bool
-id_in_home_records (const char *root, guint32 id)
+json_depth_ok (const char *text, size_t len, unsigned max)
 {
-  g_autofree char *dir = g_build_filename (root, "var/lib/systemd/home", NULL);
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
+  unsigned depth = 0;
+  bool in_string = false;
 
-  if (d == NULL)
-    return false;
-  while ((name = g_dir_read_name (d)) != NULL)
+  for (size_t i = 0; i < len; i++)
     {
-      g_autofree char *path = NULL;
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max)
+            return false;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return true;
+}
+
+/* Homes @root_fd's homed already knows: their records carry the UID in
+ * the regular section or in a machine's binding. */
+static bool
+id_in_home_records (int root_fd, guint32 id)
+{
+  _cleanup_close_ int fd = -1;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  DIR *d;
+  struct dirent *de;
+  int dup_fd;
+
+  if (imprint_root_openat (root_fd, HOMED_DIR, O_RDONLY | O_DIRECTORY, 0, true, &fd) < 0)
+    return false;
+  dup_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (dup_fd < 0)
+    return false;
+  d = fdopendir (dup_fd);
+  if (d == NULL)
+    {
+      close (dup_fd);
+      return false;
+    }
+  while ((de = readdir (d)) != NULL)
+    if (g_str_has_suffix (de->d_name, ".identity"))
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *text = NULL;
+      size_t len = 0;
       g_autoptr(JsonParser) parser = NULL;
       JsonNode *top;
       JsonObject *o, *binding;
 
-      if (!g_str_has_suffix (name, ".identity"))
+      if (imprint_root_read_file (fd, g_ptr_array_index (names, i), 1024 * 1024, 0, &text, &len) < 0 ||
+          !json_depth_ok (text, len, 32))
         continue;
-      path = g_build_filename (dir, name, NULL);
       parser = json_parser_new ();
-      if (!json_parser_load_from_file (parser, path, NULL))
+      if (!json_parser_load_from_data (parser, text, (gssize) len, NULL))
         continue;
       top = json_parser_get_root (parser);
       if (top == NULL || !JSON_NODE_HOLDS_OBJECT (top))
@@ -412,7 +493,9 @@ id_in_home_records (const char *root, guint32 id)
       o = json_node_get_object (top);
       if (object_has_uid (o, id))
         return true;
-      binding = json_object_has_member (o, "binding") ? json_object_get_object_member (o, "binding") : NULL;
+      binding = json_object_has_member (o, "binding") &&
+                JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "binding"))
+                ? json_object_get_object_member (o, "binding") : NULL;
       if (binding != NULL)
         {
           g_autoptr(GList) machines = json_object_get_values (binding);
@@ -426,13 +509,23 @@ id_in_home_records (const char *root, guint32 id)
 }
 
 bool
-imprint_setup_home_uid_is_free (const char *root, guint32 id)
+imprint_setup_home_uid_is_free_fd (int root_fd, guint32 id)
 {
   /* This system's NSS: its homed refuses a UID it can resolve. */
   if (getpwuid ((uid_t) id) != NULL || getgrgid ((gid_t) id) != NULL)
     return false;
-  return !id_in_colon_file (root, "etc/passwd", id) && !id_in_colon_file (root, "etc/group", id) &&
-         !id_in_userdb (root, id) && !id_in_home_records (root, id);
+  return !id_in_colon_file (root_fd, "etc/passwd", id) && !id_in_colon_file (root_fd, "etc/group", id) &&
+         !id_in_userdb (root_fd, id) && !id_in_home_records (root_fd, id);
+}
+
+bool
+imprint_setup_home_uid_is_free (const char *root, guint32 id)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (imprint_root_open (root, &fd) < 0)
+    return false;
+  return imprint_setup_home_uid_is_free_fd (fd, id);
 }
 
 /* homed gives a new home its UID only in the "binding" section for the
@@ -443,7 +536,7 @@ imprint_setup_home_uid_is_free (const char *root, guint32 id)
  * record. Like homed, start from a hash of the name so that the same
  * name tends to get the same UID, then take the next free one. */
 int
-imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *ret)
+imprint_setup_pick_home_uid_fd (int root_fd, const char *user_name, guint32 *ret)
 {
   const guint32 n = IMPRINT_HOME_UID_MAX - IMPRINT_HOME_UID_MIN + 1;
   guint8 digest[32];
@@ -451,7 +544,7 @@ imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *r
   g_autoptr(GChecksum) sum = NULL;
   guint32 start;
 
-  if (root == NULL || user_name == NULL || ret == NULL)
+  if (root_fd < 0 || user_name == NULL || ret == NULL)
     return -EINVAL;
   sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, (const guchar *) user_name, -1);
@@ -462,11 +555,25 @@ imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *r
     {
       guint32 id = IMPRINT_HOME_UID_MIN + (start + i) % n;
 
-      if (imprint_setup_home_uid_is_free (root, id))
+      if (imprint_setup_home_uid_is_free_fd (root_fd, id))
         {
           *ret = id;
           return 0;
         }
     }
   return -EBUSY;
+}
+
+int
+imprint_setup_pick_home_uid (const char *root, const char *user_name, guint32 *ret)
+{
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  if (root == NULL || user_name == NULL || ret == NULL)
+    return -EINVAL;
+  r = imprint_root_open (root, &fd);
+  if (r < 0)
+    return r;
+  return imprint_setup_pick_home_uid_fd (fd, user_name, ret);
 }

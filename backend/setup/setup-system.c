@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "imprint-error.h"
+#include "imprint-root-fd.h"
 #include "imprint-setup.h"
 #include "macros.h"
 
@@ -134,32 +135,61 @@ imprint_system_settings_check (const ImprintSystemSettings *s, GError **error)
 
 /* ---- files in a root directory ---------------------------------------- */
 
-static char *
-root_path (const char *root, const char *path)
+/* Every file of a root directory is reached through imprint-root-fd.h:
+ * the root may belong to the caller, who can put symlinks, FIFOs and huge
+ * files into it (backend/setup/README.md, "Untrusted trees"). */
+
+/* Configuration files of a root are small; anything bigger is not one. */
+#define CONFIG_FILE_MAX (256u * 1024u)
+
+static gboolean
+set_errno_error (GError **error, int r, const char *what)
+{
+  g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+               /* Translators: "Could not write etc/hostname: Permission denied" */
+               _("Could not write %s: %s"), what, g_strerror (-r));
+  return FALSE;
+}
+
+/* Opens @root ("" or NULL: "/") for the path-based wrappers. */
+static int
+open_root (const char *root, int *ret_fd)
 {
   if (root == NULL || root[0] == '\0')
     root = "/";
-  return g_build_filename (root, path, NULL);
+  return imprint_root_open (root, ret_fd);
 }
 
-/* Writes @contents atomically: a temporary file next to @path, renamed
- * over it, so a reader never sees half a file. */
-static gboolean
-write_file_atomic (const char *path, const char *contents, mode_t mode, GError **error)
+/* A value read from a file of a root, shown to the caller and sent over
+ * D-Bus: only valid UTF-8 of sensible length, else nothing. */
+static char *
+valid_value (char *s)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
+  if (s != NULL && (s[0] == '\0' || strlen (s) > 4096 || !g_utf8_validate (s, -1, NULL)))
+    g_clear_pointer (&s, g_free);
+  return s;
+}
 
-  if (g_mkdir_with_parents (dir, 0755) < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not create %s: %s"), dir, g_strerror (e));
-      return FALSE;
-    }
-  if (!g_file_set_contents_full (path, contents, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 mode, error))
-    return FALSE;
+static bool
+root_has_type (int root_fd, const char *path, mode_t type)
+{
+  _cleanup_close_ int fd = -1;
+  struct stat st;
+
+  if (imprint_root_openat (root_fd, path, O_PATH, 0, true, &fd) < 0 || fstat (fd, &st) < 0)
+    return false;
+  return (st.st_mode & S_IFMT) == type;
+}
+
+/* Writes @contents atomically below @root_fd: a temporary file next to
+ * @path, renamed over it, so a reader never sees half a file. */
+static gboolean
+write_file_atomic (int root_fd, const char *path, const char *contents, mode_t mode, GError **error)
+{
+  int r = imprint_root_write_file (root_fd, path, contents, strlen (contents), mode, (uid_t) -1, (gid_t) -1, 0755);
+
+  if (r < 0)
+    return set_errno_error (error, r, path);
   return TRUE;
 }
 
@@ -211,13 +241,13 @@ env_unquote (const char *value)
 /* Value of KEY in an environment-style file (locale.conf,
  * vconsole.conf, machine-info), NULL when absent. */
 static char *
-env_file_get (const char *path, const char *key)
+env_file_get (int root_fd, uid_t reader, const char *path, const char *key)
 {
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   size_t klen = strlen (key);
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (imprint_root_read_file (root_fd, path, CONFIG_FILE_MAX, reader, &text, NULL) < 0)
     return NULL;
   lines = g_strsplit (text, "\n", -1);
   for (size_t i = 0; lines[i] != NULL; i++)
@@ -228,7 +258,7 @@ env_file_get (const char *path, const char *key)
       if (strncmp (l, key, klen) == 0 && l[klen] == '=')
         {
           g_autofree char *v = g_strstrip (g_strdup (l + klen + 1));
-          return env_unquote (v);
+          return valid_value (env_unquote (v));
         }
     }
   return NULL;
@@ -237,7 +267,7 @@ env_file_get (const char *path, const char *key)
 /* Sets KEY=VALUE in an environment-style file, keeping its other lines
  * (FONT= next to KEYMAP=, ICON_NAME= next to PRETTY_HOSTNAME=). */
 static gboolean
-env_file_set (const char *path, const char *key, const char *value, GError **error)
+env_file_set (int root_fd, const char *path, const char *key, const char *value, GError **error)
 {
   g_autofree char *text = NULL, *quoted = env_quote (value);
   g_auto(GStrv) lines = NULL;
@@ -246,7 +276,7 @@ env_file_set (const char *path, const char *key, const char *value, GError **err
   bool done = false;
   gboolean ok;
 
-  if (g_file_get_contents (path, &text, NULL, NULL))
+  if (imprint_root_read_file (root_fd, path, CONFIG_FILE_MAX, 0, &text, NULL) >= 0)
     {
       lines = g_strsplit (text, "\n", -1);
       for (size_t i = 0; lines[i] != NULL; i++)
@@ -268,28 +298,25 @@ env_file_set (const char *path, const char *key, const char *value, GError **err
     }
   if (!done)
     g_string_append_printf (out, "%s=%s\n", key, quoted);
-  ok = write_file_atomic (path, out->str, 0644, error);
+  ok = write_file_atomic (root_fd, path, out->str, 0644, error);
   g_string_free (out, TRUE);
   return ok;
 }
 
 static gboolean
-write_localtime (const char *root, const char *tz, GPtrArray *warnings, GError **error)
+write_localtime (int root_fd, const char *tz, GPtrArray *warnings, GError **error)
 {
-  g_autofree char *link = root_path (root, "etc/localtime");
   g_autofree char *target = g_strconcat ("../usr/share/zoneinfo/", tz, NULL);
-  g_autofree char *in_root = root_path (root, "usr/share/zoneinfo");
-  g_autofree char *zone = g_build_filename (in_root, tz, NULL);
-  g_autofree char *tmp = g_strconcat (link, ".imprint-new", NULL);
-  g_autofree char *dir = g_path_get_dirname (link);
+  g_autofree char *zone = g_strconcat ("usr/share/zoneinfo/", tz, NULL);
+  int r;
 
   /* An image-based target may not have its /usr below the root we were
    * given (it lives on the verity partition): then only the name can be
    * checked, against our own tz database. */
-  if (!g_file_test (zone, G_FILE_TEST_IS_REGULAR))
+  if (!root_has_type (root_fd, zone, S_IFREG))
     {
       g_autofree char *here = g_build_filename ("/usr/share/zoneinfo", tz, NULL);
-      if (g_file_test (in_root, G_FILE_TEST_IS_DIR) || !g_file_test (here, G_FILE_TEST_IS_REGULAR))
+      if (root_has_type (root_fd, "usr/share/zoneinfo", S_IFDIR) || !g_file_test (here, G_FILE_TEST_IS_REGULAR))
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                        _("The time zone “%s” is not known."), tz);
@@ -299,14 +326,11 @@ write_localtime (const char *root, const char *tz, GPtrArray *warnings, GError *
         g_ptr_array_add (warnings, g_strdup_printf (_("The time zone “%s” could only be checked against this system’s time zone list."), tz));
     }
 
-  (void) g_mkdir_with_parents (dir, 0755);
-  (void) unlink (tmp);
-  if (symlink (target, tmp) < 0 || rename (tmp, link) < 0)
+  r = imprint_root_symlink (root_fd, "etc/localtime", target);
+  if (r < 0)
     {
-      int e = errno;
-      (void) unlink (tmp);
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Could not set the time zone: %s"), g_strerror (e));
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not set the time zone: %s"), g_strerror (-r));
       return FALSE;
     }
   return TRUE;
@@ -329,69 +353,80 @@ warn_initrd_keymap (const char *keymap, GPtrArray *warnings)
 }
 
 gboolean
-imprint_setup_write_root (const char *root, const ImprintSystemSettings *s,
-                          GPtrArray *warnings, GError **error)
+imprint_setup_write_root_fd (int root_fd, const ImprintSystemSettings *s,
+                             GPtrArray *warnings, GError **error)
 {
   if (!imprint_system_settings_check (s, error))
     return FALSE;
 
-  if (s->locale != NULL)
-    {
-      g_autofree char *p = root_path (root, "etc/locale.conf");
-      if (!env_file_set (p, "LANG", s->locale, error))
-        return FALSE;
-    }
+  if (s->locale != NULL && !env_file_set (root_fd, "etc/locale.conf", "LANG", s->locale, error))
+    return FALSE;
   if (s->keymap != NULL)
     {
-      g_autofree char *p = root_path (root, "etc/vconsole.conf");
-      if (!env_file_set (p, "KEYMAP", s->keymap, error))
+      if (!env_file_set (root_fd, "etc/vconsole.conf", "KEYMAP", s->keymap, error))
         return FALSE;
       warn_initrd_keymap (s->keymap, warnings);
     }
-  if (s->timezone != NULL && !write_localtime (root, s->timezone, warnings, error))
+  if (s->timezone != NULL && !write_localtime (root_fd, s->timezone, warnings, error))
     return FALSE;
   if (s->hostname != NULL)
     {
-      g_autofree char *p = root_path (root, "etc/hostname");
       g_autofree char *line = g_strconcat (s->hostname, "\n", NULL);
-      if (!write_file_atomic (p, line, 0644, error))
+      if (!write_file_atomic (root_fd, "etc/hostname", line, 0644, error))
         return FALSE;
     }
-  if (s->pretty_hostname != NULL)
-    {
-      g_autofree char *p = root_path (root, "etc/machine-info");
-      if (!env_file_set (p, "PRETTY_HOSTNAME", s->pretty_hostname, error))
-        return FALSE;
-    }
+  if (s->pretty_hostname != NULL &&
+      !env_file_set (root_fd, "etc/machine-info", "PRETTY_HOSTNAME", s->pretty_hostname, error))
+    return FALSE;
   return TRUE;
+}
+
+gboolean
+imprint_setup_write_root (const char *root, const ImprintSystemSettings *s,
+                          GPtrArray *warnings, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  int r = open_root (root, &fd);
+
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Cannot open “%s”: %s"), root, g_strerror (-r));
+      return FALSE;
+    }
+  return imprint_setup_write_root_fd (fd, s, warnings, error);
+}
+
+void
+imprint_setup_read_root_fd (int root_fd, uid_t reader, ImprintSystemSettings *ret)
+{
+  g_autofree char *link = NULL, *text = NULL;
+
+  ret->locale = env_file_get (root_fd, reader, "etc/locale.conf", "LANG");
+  ret->keymap = env_file_get (root_fd, reader, "etc/vconsole.conf", "KEYMAP");
+  ret->pretty_hostname = env_file_get (root_fd, reader, "etc/machine-info", "PRETTY_HOSTNAME");
+  /* Only the link's text: where it points is never opened. */
+  if (imprint_root_read_link (root_fd, "etc/localtime", &link) >= 0)
+    {
+      const char *z = strstr (link, "zoneinfo/");
+      if (z != NULL)
+        ret->timezone = valid_value (g_strdup (z + strlen ("zoneinfo/")));
+    }
+  if (imprint_root_read_file (root_fd, "etc/hostname", CONFIG_FILE_MAX, reader, &text, NULL) >= 0)
+    {
+      g_strstrip (text);
+      ret->hostname = valid_value (g_strdup (text));
+    }
 }
 
 void
 imprint_setup_read_root (const char *root, ImprintSystemSettings *ret)
 {
-  g_autofree char *locale = root_path (root, "etc/locale.conf");
-  g_autofree char *vconsole = root_path (root, "etc/vconsole.conf");
-  g_autofree char *localtime = root_path (root, "etc/localtime");
-  g_autofree char *hostname = root_path (root, "etc/hostname");
-  g_autofree char *machine_info = root_path (root, "etc/machine-info");
-  g_autofree char *link = NULL, *text = NULL;
+  _cleanup_close_ int fd = -1;
 
-  ret->locale = env_file_get (locale, "LANG");
-  ret->keymap = env_file_get (vconsole, "KEYMAP");
-  ret->pretty_hostname = env_file_get (machine_info, "PRETTY_HOSTNAME");
-  link = g_file_read_link (localtime, NULL);
-  if (link != NULL)
-    {
-      const char *z = strstr (link, "zoneinfo/");
-      if (z != NULL)
-        ret->timezone = g_strdup (z + strlen ("zoneinfo/"));
-    }
-  if (g_file_get_contents (hostname, &text, NULL, NULL))
-    {
-      g_strstrip (text);
-      if (text[0] != '\0')
-        ret->hostname = g_strdup (text);
-    }
+  if (open_root (root, &fd) < 0)
+    return;
+  imprint_setup_read_root_fd (fd, 0, ret);
 }
 
 /* ---- the running system ----------------------------------------------- */
@@ -534,9 +569,7 @@ read_credential (const char *dir, const char *name)
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return NULL;
   g_strstrip (text);
-  if (text[0] == '\0')
-    return NULL;
-  return g_steal_pointer (&text);
+  return valid_value (g_steal_pointer (&text));
 }
 
 static void
@@ -619,16 +652,15 @@ imprint_setup_state_dir (const char *root)
       const char *colon = strchr (e, ':');
       return colon != NULL ? g_strndup (e, colon - e) : g_strdup (e);
     }
-  return root_path (root, "var/lib/imprint");
+  return g_build_filename (root == NULL || root[0] == '\0' ? "/" : root, "var/lib/imprint", NULL);
 }
 
 char *
-imprint_setup_machine_id (const char *root)
+imprint_setup_machine_id_fd (int root_fd)
 {
-  g_autofree char *path = root_path (root, "etc/machine-id");
   g_autofree char *text = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (imprint_root_read_file (root_fd, "etc/machine-id", 4096, 0, &text, NULL) < 0)
     return NULL;
   g_strstrip (text);
   if (strlen (text) != 32)
@@ -639,62 +671,140 @@ imprint_setup_machine_id (const char *root)
   return g_steal_pointer (&text);
 }
 
-bool
-imprint_setup_is_pending (const char *root)
+char *
+imprint_setup_machine_id (const char *root)
 {
-  g_autofree char *state = imprint_setup_state_dir (root);
-  g_autofree char *pending = g_build_filename (state, "setup-pending", NULL);
-  g_autofree char *complete = g_build_filename (state, "setup-complete", NULL);
+  _cleanup_close_ int fd = -1;
+
+  if (open_root (root, &fd) < 0)
+    return NULL;
+  return imprint_setup_machine_id_fd (fd);
+}
+
+/* Imprint's state directory: $STATE_DIRECTORY (systemd's, trusted) for
+ * the running system when set, else var/lib/imprint below @root_fd. */
+static int
+open_state_dir (int root_fd, bool running, bool create, int *ret_fd)
+{
+  const char *e = running ? g_getenv ("STATE_DIRECTORY") : NULL;
+
+  if (e != NULL && e[0] != '\0')
+    {
+      const char *colon = strchr (e, ':');
+      g_autofree char *dir = colon != NULL ? g_strndup (e, colon - e) : g_strdup (e);
+      int fd;
+
+      if (create && g_mkdir_with_parents (dir, 0755) < 0)
+        return negative_errno ();
+      fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return negative_errno ();
+      *ret_fd = fd;
+      return 0;
+    }
+  if (create)
+    return imprint_root_mkdir_p (root_fd, "var/lib/imprint", 0755, ret_fd);
+  return imprint_root_openat (root_fd, "var/lib/imprint", O_RDONLY | O_DIRECTORY, 0, true, ret_fd);
+}
+
+static bool
+root_exists (int root_fd, const char *path)
+{
+  struct stat st;
+  return imprint_root_lstat (root_fd, path, &st) >= 0;
+}
+
+bool
+imprint_setup_is_complete_fd (int root_fd, bool running)
+{
+  _cleanup_close_ int state = -1;
+
+  if (open_state_dir (root_fd, running, false, &state) < 0)
+    return false;
+  return !root_exists (state, "setup-pending") && root_exists (state, "setup-complete");
+}
+
+bool
+imprint_setup_is_pending_fd (int root_fd, bool running)
+{
+  _cleanup_close_ int state = -1;
   g_autofree char *machine_id = NULL;
 
-  if (g_file_test (pending, G_FILE_TEST_EXISTS))
-    return true;
-  if (g_file_test (complete, G_FILE_TEST_EXISTS))
-    return false;
+  if (open_state_dir (root_fd, running, false, &state) >= 0)
+    {
+      if (root_exists (state, "setup-pending"))
+        return true;
+      if (root_exists (state, "setup-complete"))
+        return false;
+    }
   /* ConditionFirstBoot=: PID 1 finds /etc/machine-id missing, empty or
    * "uninitialized", and remembers that for the rest of the boot in
    * /run/systemd/first-boot (the machine ID itself is committed before
    * the boot ends, so that flag is what counts on a running system). */
-  {
-    g_autofree char *flag = root_path (root, "run/systemd/first-boot");
-    if (g_file_test (flag, G_FILE_TEST_EXISTS))
-      return true;
-  }
-  machine_id = imprint_setup_machine_id (root);
+  if (root_exists (root_fd, "run/systemd/first-boot"))
+    return true;
+  machine_id = imprint_setup_machine_id_fd (root_fd);
   return machine_id == NULL;
+}
+
+static bool
+is_running_root (const char *root)
+{
+  return root == NULL || root[0] == '\0' || g_str_equal (root, "/");
+}
+
+bool
+imprint_setup_is_pending (const char *root)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (open_root (root, &fd) < 0)
+    return false;
+  return imprint_setup_is_pending_fd (fd, is_running_root (root));
+}
+
+int
+imprint_setup_mark_complete_fd (int root_fd, bool running)
+{
+  _cleanup_close_ int state = -1;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
+  g_autofree char *line = g_strconcat (stamp, "\n", NULL);
+  int r;
+
+  r = open_state_dir (root_fd, running, true, &state);
+  if (r < 0)
+    return r;
+  r = imprint_root_write_file (state, "setup-complete", line, strlen (line), 0644, (uid_t) -1, (gid_t) -1, 0755);
+  if (r < 0)
+    return r;
+  r = imprint_root_unlink (state, "setup-pending");
+  if (r < 0 && r != -ENOENT)
+    return r;
+  return 0;
 }
 
 int
 imprint_setup_mark_complete (const char *root)
 {
-  g_autofree char *state = imprint_setup_state_dir (root);
-  g_autofree char *pending = g_build_filename (state, "setup-pending", NULL);
-  g_autofree char *complete = g_build_filename (state, "setup-complete", NULL);
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *stamp = g_date_time_format_iso8601 (now);
-  g_autofree char *line = g_strconcat (stamp, "\n", NULL);
-  g_autoptr(GError) error = NULL;
+  _cleanup_close_ int fd = -1;
+  int r = open_root (root, &fd);
 
-  if (g_mkdir_with_parents (state, 0755) < 0)
-    return -errno;
-  if (!write_file_atomic (complete, line, 0644, &error))
-    return -EIO;
-  if (unlink (pending) < 0 && errno != ENOENT)
-    return -errno;
-  return 0;
+  if (r < 0)
+    return r;
+  return imprint_setup_mark_complete_fd (fd, is_running_root (root));
 }
 
 static bool
-group_exists (const char *root, const char *name)
+group_exists (int root_fd, const char *name)
 {
-  g_autofree char *path = NULL, *text = NULL;
+  g_autofree char *text = NULL;
   g_autofree char *prefix = g_strconcat (name, ":", NULL);
   g_auto(GStrv) lines = NULL;
 
-  if (root == NULL || root[0] == '\0' || g_str_equal (root, "/"))
+  if (root_fd < 0)
     return getgrnam (name) != NULL;
-  path = root_path (root, "etc/group");
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (imprint_root_read_file (root_fd, "etc/group", IMPRINT_ROOT_READ_MAX, 0, &text, NULL) < 0)
     return false;
   lines = g_strsplit (text, "\n", -1);
   for (size_t i = 0; lines[i] != NULL; i++)
@@ -704,13 +814,25 @@ group_exists (const char *root, const char *name)
 }
 
 /* polkit and sudo call administrators "wheel" on most distributions and
- * "sudo" on Debian and its derivatives. */
+ * "sudo" on Debian and its derivatives. @root_fd < 0: this system (NSS). */
+char *
+imprint_setup_admin_group_fd (int root_fd)
+{
+  if (group_exists (root_fd, "wheel"))
+    return g_strdup ("wheel");
+  if (group_exists (root_fd, "sudo"))
+    return g_strdup ("sudo");
+  return g_strdup ("wheel");
+}
+
 char *
 imprint_setup_admin_group (const char *root)
 {
-  if (group_exists (root, "wheel"))
+  _cleanup_close_ int fd = -1;
+
+  if (is_running_root (root))
+    return imprint_setup_admin_group_fd (-1);
+  if (open_root (root, &fd) < 0)
     return g_strdup ("wheel");
-  if (group_exists (root, "sudo"))
-    return g_strdup ("sudo");
-  return g_strdup ("wheel");
+  return imprint_setup_admin_group_fd (fd);
 }

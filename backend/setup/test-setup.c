@@ -327,6 +327,86 @@ test_write_root (void)
   rm_rf (root);
 }
 
+/* A tree that belongs to someone else: symlinks out of it, a FIFO,
+ * non-UTF-8 values. Nothing outside is read or written. */
+static void
+test_hostile_root (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *root = g_build_filename (dir, "root", NULL);
+  g_autofree char *outside = g_build_filename (dir, "outside", NULL);
+  g_autofree char *secret = g_build_filename (outside, "secret", NULL);
+  g_autofree char *text = NULL, *fifo = NULL, *p = NULL;
+  ImprintSystemSettings back = { 0 };
+  ImprintSystemSettings s = { .hostname = (char *) "anna-laptop", .locale = (char *) "de_DE.UTF-8",
+                              .pretty_hostname = (char *) "Anna" };
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  put (outside, "secret", "LANG=SECRET\nPRETTY_HOSTNAME=SECRET\n");
+  g_assert_cmpint (g_mkdir_with_parents (root, 0755), ==, 0);
+  put (root, "etc/.keep", "");
+  p = g_build_filename (root, "etc/hostname", NULL);
+  g_assert_cmpint (symlink (secret, p), ==, 0);
+  g_free (p);
+  p = g_build_filename (root, "etc/locale.conf", NULL);
+  g_assert_cmpint (symlink ("../../outside/secret", p), ==, 0);
+  g_free (p);
+  fifo = g_build_filename (root, "etc/machine-info", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  put (root, "etc/vconsole.conf", "KEYMAP=\xff\xfe\n");
+
+  imprint_setup_read_root (root, &back);
+  g_assert_null (back.hostname);
+  g_assert_null (back.locale);
+  g_assert_null (back.pretty_hostname);
+  /* Not UTF-8: dropped, it could not go over D-Bus. */
+  g_assert_null (back.keymap);
+  imprint_system_settings_clear (&back);
+
+  /* Writing replaces the links and the FIFO (nothing to merge, no
+   * hang); the file the links pointed to stays as it was. */
+  g_assert_true (imprint_setup_write_root (root, &s, NULL, &error));
+  g_assert_no_error (error);
+  text = slurp (outside, "secret");
+  g_assert_cmpstr (text, ==, "LANG=SECRET\nPRETTY_HOSTNAME=SECRET\n");
+  g_free (text);
+  text = slurp (root, "etc/hostname");
+  g_assert_cmpstr (text, ==, "anna-laptop\n");
+  p = g_build_filename (root, "etc/locale.conf", NULL);
+  g_assert_cmpint (lstat (p, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+
+  /* A symlinked etc is not entered. */
+  rm_rf (root);
+  g_assert_cmpint (g_mkdir_with_parents (root, 0755), ==, 0);
+  g_free (p);
+  p = g_build_filename (root, "etc", NULL);
+  g_assert_cmpint (symlink (outside, p), ==, 0);
+  g_assert_false (imprint_setup_write_root (root, &s, NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (imprint_homed_trust_key (root, "x", "-----BEGIN PUBLIC KEY-----\n", &error));
+  g_clear_error (&error);
+  g_free (p);
+  p = g_build_filename (outside, "hostname", NULL);
+  g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+  g_free (text);
+  text = slurp (outside, "secret");
+  g_assert_cmpstr (text, ==, "LANG=SECRET\nPRETTY_HOSTNAME=SECRET\n");
+  /* The markers likewise. */
+  g_free (p);
+  p = g_build_filename (root, "var", NULL);
+  g_assert_cmpint (symlink (outside, p), ==, 0);
+  g_unsetenv ("STATE_DIRECTORY");
+  g_assert_cmpint (imprint_setup_mark_complete (root), <, 0);
+  g_free (p);
+  p = g_build_filename (outside, "lib", NULL);
+  g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+  rm_rf (dir);
+}
+
 static void
 test_credentials (void)
 {
@@ -510,6 +590,7 @@ main (int argc, char **argv)
   g_test_add_func ("/setup/record/full", test_record_full);
   g_test_add_func ("/setup/validation", test_validation);
   g_test_add_func ("/setup/write-root", test_write_root);
+  g_test_add_func ("/setup/hostile-root", test_hostile_root);
   g_test_add_func ("/setup/credentials", test_credentials);
   g_test_add_func ("/setup/markers", test_markers);
   g_test_add_func ("/setup/trust-key", test_trust_key);
