@@ -239,9 +239,9 @@ typedef struct {
   char *target;
   TargetKind kind;
   const char *root;             /* TARGET_ROOT/DISK: the installed root directory */
+  int root_fd;                  /* TARGET_ROOT/DISK: that directory, opened once; -1 */
   /* Secrets (password, passphrases, recovery keys) live in secret memory
    * (secret.h). */
-  int root_fd;                  /* TARGET_ROOT/DISK: that directory, opened once; -1 */
   char *unlock_passphrase;      /* TARGET_DISK: unlocks its LUKS2 root */
   gboolean unlock_tpm2;
   char *tpm2_device;
