@@ -69,11 +69,9 @@ KNOWN_BY_SLICE = {
     # a path (or a symlink to one) is written to (issue 13, finding 1).
     'active:GetSecurityCapabilities:options:tpm2-device=cmd*': 'tpm',
     'active:GetSecurityCapabilities:options:tpm2-device=*root-only': 'tpm',
-    'active:GetSecurityCapabilities:options:tpm2-device=symlink-0600': 'tpm',
     'active:GetSecurityCapabilities:options:tpm2-device=other-user': 'tpm',
     'allow:GetSecurityCapabilities:options:tpm2-device=cmd*': 'tpm',
     'allow:GetSecurityCapabilities:options:tpm2-device=*root-only': 'tpm',
-    'allow:GetSecurityCapabilities:options:tpm2-device=symlink-0600': 'tpm',
     'allow:GetSecurityCapabilities:options:tpm2-device=other-user': 'tpm',
     # A caller's setup tree with etc/* symlinked to a root-only file: its
     # content comes back in the defaults (finding 2).
