@@ -150,6 +150,14 @@ imprintd_method_update (ImprintdMethodCall *call, GError **error)
   const char *path;
 
   g_variant_get_child (call->parameters, 0, "&s", &version);
+  /* The version goes onto systemd-sysupdate's command line: one that
+   * starts with "-" would be an option (--definitions=, --root=). */
+  if (*version != '\0' && !imprint_sysupdate_version_is_valid (version))
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("This is not a version systemd-sysupdate could install."));
+      return NULL;
+    }
   d = g_new0 (UpdateData, 1);
   d->sysupdate = imprint_sysupdate_new (&paths, error);
   if (d->sysupdate == NULL)

@@ -235,6 +235,23 @@ imprint_sysupdate_parse_systemd_version (const char *text)
   return (int) v;
 }
 
+gboolean
+imprint_sysupdate_version_is_valid (const char *version)
+{
+  gsize n;
+
+  if (version == NULL || !g_ascii_isalnum (version[0]))
+    return FALSE;
+  /* A file name part in sysupdate: keep it well below NAME_MAX. */
+  n = strnlen (version, 129);
+  if (n > 128)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isalnum (version[i]) && strchr (".,_-+~^", version[i]) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 /* sysupdate logs in English; what it said decides the sentence we show. */
 char *
 imprint_sysupdate_explain_failure (const char *log_text, int exit_status)

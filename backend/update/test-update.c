@@ -210,6 +210,15 @@ test_sysupdate_misc (void)
   g_assert_cmpint (imprint_sysupdate_parse_systemd_version ("systemd 252 (252.39-1~deb12u1)"), ==, 252);
   g_assert_cmpint (imprint_sysupdate_parse_systemd_version ("garbage"), <, 0);
 
+  g_assert_true (imprint_sysupdate_version_is_valid ("2"));
+  g_assert_true (imprint_sysupdate_version_is_valid ("257.4-1~deb13u1+b2"));
+  g_assert_false (imprint_sysupdate_version_is_valid (""));
+  g_assert_false (imprint_sysupdate_version_is_valid ("--definitions=/tmp/x"));
+  g_assert_false (imprint_sysupdate_version_is_valid ("-h"));
+  g_assert_false (imprint_sysupdate_version_is_valid ("1/../2"));
+  g_assert_false (imprint_sysupdate_version_is_valid ("1 2"));
+  g_assert_false (imprint_sysupdate_version_is_valid ("1\n2"));
+
   s1 = imprint_sysupdate_explain_failure (missing, 1);
   g_assert_nonnull (strstr (s1, "not available"));
   s2 = imprint_sysupdate_explain_failure ("Transfer failed: Could not resolve host: updates.example\n", 1);

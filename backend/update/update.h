@@ -53,6 +53,10 @@ int imprint_sysupdate_parse_check_new (const char *json, char **ret_available);
 int imprint_sysupdate_parse_notify    (const char *datagram, int *ret_percent, char **ret_version);
 /* "systemd 257 (257.13-1)" -> 257. */
 int imprint_sysupdate_parse_systemd_version (const char *text);
+/* Whether @version may be handed to systemd-sysupdate as the version to
+ * install: what sysupdate itself accepts (letters, digits, ".,_-+~^",
+ * starting with a letter or digit), so never an option. */
+gboolean imprint_sysupdate_version_is_valid (const char *version);
 
 typedef struct _ImprintSysupdate ImprintSysupdate;
 
