@@ -65,24 +65,7 @@ JOB_BOUND = 15       # seconds a started job may take to finish
 # the slice's fix is merged (the test then reports an unexpected success).
 # ---------------------------------------------------------------------------
 KNOWN_BY_SLICE = {
-    # tpm2-device goes unchecked into the TCTI loader: cmd: runs as root,
-    # a path (or a symlink to one) is written to (issue 13, finding 1).
-    'active:GetSecurityCapabilities:options:tpm2-device=cmd*': 'tpm',
-    'active:GetSecurityCapabilities:options:tpm2-device=*root-only': 'tpm',
-    'active:GetSecurityCapabilities:options:tpm2-device=other-user': 'tpm',
-    'allow:GetSecurityCapabilities:options:tpm2-device=cmd*': 'tpm',
-    'allow:GetSecurityCapabilities:options:tpm2-device=*root-only': 'tpm',
-    'allow:GetSecurityCapabilities:options:tpm2-device=other-user': 'tpm',
-    # A caller's setup tree with etc/* symlinked to a root-only file: its
-    # content comes back in the defaults (finding 2).
-    'active:GetSetupDefaults:target=tree-with-links': 'setup',
-    'allow:GetSetupDefaults:target=tree-with-links': 'setup',
-    # A FIFO as the source blocks a thread in open() forever (finding 5).
-    'active:InspectSource:source=fifo': 'paths',
-    'allow:InspectSource:source=fifo': 'paths',
-    'active:PlanInstall:source=fifo': 'paths',
-    'allow:PlanInstall:source=fifo': 'paths',
-    'allow:Install:source=fifo': 'paths',
+    # Empty: the tpm, setup and paths fixes are merged.
 }
 
 
