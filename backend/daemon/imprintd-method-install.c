@@ -206,6 +206,7 @@ typedef struct {
   char *tpm2_public_key;         /* option: PEM path, "" none, NULL the UKI's */
   char *tpm2_pubkey_pem;         /* signed PCR 11 policy key, if any */
 
+  ImprintTargetLock *lock;       /* the target, for the whole job */
   ImprintdJob *job;              /* not owned: the job owns us */
   char *luks_uuid;
   double copy_weight;            /* share of the progress bar the copy gets */
@@ -227,6 +228,7 @@ install_data_free (InstallData *d)
   wipe_string (&d->recovery_key);
   wipe_string (&d->passphrase);
   wipe_string (&d->tpm2_pin);
+  imprint_target_lock_free (d->lock);
   g_free (d->source);
   g_free (d->target);
   g_free (d->definitions_dir);
@@ -543,6 +545,12 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
         uselocale (locale);
     }
 
+  /* The disk is ours before anything is read from or written to it, for
+   * the whole job (the engine keeps it so, see install.c). */
+  if (!imprint_target_lock_ensure (d->lock, error))
+    goto fail;
+  d->plan_options.target_lock = d->lock;
+
   imprintd_job_set_step (job, _("Checking the system image"));
   source = d->source[0] == '\0' ? imprint_source_inspect_running (error)
                                 : imprint_source_inspect (d->source, &sopts, error);
@@ -585,6 +593,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
     g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (d->luks_uuid));
   imprintd_job_set_result (job, g_variant_builder_end (&result));
   imprintd_job_set_step (job, _("The system is installed"));
+  g_clear_pointer (&d->lock, imprint_target_lock_free);
 
   if (locale != (locale_t) 0)
     {
@@ -594,6 +603,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   return TRUE;
 
 fail:
+  g_clear_pointer (&d->lock, imprint_target_lock_free);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
@@ -713,8 +723,17 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   d->verify_first = TRUE;
   g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
 
+  /* A second job on this disk fails here, at once, naming the first. */
+  d->lock = imprintd_lock_target (target, IMPRINT_TARGET_LOCK_DEVICE, error);
+  if (d->lock == NULL)
+    {
+      install_data_free (d);
+      return NULL;
+    }
+
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);
+  imprintd_target_lock_set_job (d->lock, _("the installation"), path);
   imprintd_job_run (job, install_thread, d, (GDestroyNotify) install_data_free);
   return g_variant_new ("(o)", path);
 }

@@ -8,6 +8,7 @@
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-daemon.h"
+#include "target-lock.h"
 
 G_BEGIN_DECLS
 
@@ -65,6 +66,16 @@ int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **
 int imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
                                ImprintFido2LockFlags lock_with,
                                JsonObject **ret_token, char **ret_passphrase);
+
+/* One job per disk: registers @path (a disk, a partition of it or an
+ * image file) as busy for the job about to start, or fails with
+ * IMPRINT_ERROR_BUSY naming the job that has it. @flags as for
+ * imprint_target_lock_acquire(). Name the job with
+ * imprintd_target_lock_set_job() once it has its object path; free the
+ * lock when the job's work ends. */
+ImprintTargetLock *imprintd_lock_target (const char *path, ImprintTargetLockFlags flags, GError **error);
+/* @what: "the installation", ... (translated). */
+void imprintd_target_lock_set_job (ImprintTargetLock *lock, const char *what, const char *job_path);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);
