@@ -525,6 +525,73 @@ find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **erro
   return TRUE;
 }
 
+/* A certificate or trusted root hash asks for a verified install. /usr is
+ * checked block by block against the root hash; the ESP is outside
+ * dm-verity. What is checked there: the UKI the source boots (the one
+ * imprint_source_extract_uki() finds) must name that very /usr, every
+ * usrhash= on its .cmdline equal to the verified root hash, so the boot
+ * files cannot point the installed system at another /usr. Not checked:
+ * the UKI's Authenticode signature (Secure Boot does that at boot) and the
+ * other files of the ESP. */
+static gboolean
+check_esp_uki (const ImprintSource *source, GError **error)
+{
+  g_autofree char *tmp = NULL, *uki = NULL, *cmdline = NULL;
+  g_autoptr(GError) local = NULL;
+  g_auto(GStrv) words = NULL;
+  guint n_usrhash = 0;
+  gboolean ok = FALSE;
+  size_t size = 0;
+  int r;
+
+  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
+  if (tmp == NULL)
+    return FALSE;
+  uki = imprint_source_extract_uki (source, tmp, &local);
+  if (uki == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The source’s boot partition holds no unified kernel image naming its system "
+                     "partition, so it cannot be checked against the certificate or root hash%s%s"),
+                   local ? ": " : "", local ? local->message : "");
+      goto out;
+    }
+  r = imprint_pe_read_section (uki, ".cmdline", &cmdline, &size);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The source’s unified kernel image has no readable command line: %s"), g_strerror (-r));
+      goto out;
+    }
+  words = g_strsplit_set (cmdline, " \t\r\n", -1);
+  for (char **w = words; *w != NULL; w++)
+    {
+      if (!g_str_has_prefix (*w, "usrhash="))
+        continue;
+      n_usrhash++;
+      if (g_ascii_strcasecmp (*w + strlen ("usrhash="), source->root_hash) != 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The source’s unified kernel image boots another system partition (%s) than "
+                         "the verified one (usrhash=%s)"), *w, source->root_hash);
+          goto out;
+        }
+    }
+  if (n_usrhash == 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                           _("The source’s unified kernel image does not name its system partition "
+                             "(no usrhash= on its command line)"));
+      goto out;
+    }
+  ok = TRUE;
+out:
+  if (uki != NULL)
+    (void) g_unlink (uki);
+  (void) g_rmdir (tmp);
+  return ok;
+}
+
 static gboolean
 install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
@@ -559,6 +626,8 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
                     source->name ? source->name : "", source->version ? source->version : "",
                     source->root_hash);
+  if ((d->certificate != NULL || d->root_hash != NULL) && !check_esp_uki (source, error))
+    goto fail;
 
   imprintd_job_set_step (job, _("Planning the partitions"));
   plan = imprint_plan_compute (source, d->target, &d->plan_options, error);

@@ -154,5 +154,61 @@ class LockTest(imprinttest.HostileTestCase):
         self.assertEqual(subprocess.run(['cryptsetup', 'isLuks', vol], timeout=60).returncode, 0)
 
 
+class EspCheckTest(imprinttest.HostileTestCase):
+    '''With a certificate the ESP is checked too: the source's UKI must name
+    the verified /usr (usrhash= on its .cmdline), else nothing is written.'''
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ('objcopy', 'mcopy', 'sfdisk', 'systemd-repart'):
+            if not shutil.which(tool):
+                raise imprinttest.unittest.SkipTest(f'{tool} is not installed')
+        cls.source = source_image()
+
+    def setUp(self):
+        super().setUp()
+        self.bus.polkit_call('SetMode', 'allow')
+        self.target = os.path.join(self.bus.tmp, 'target.img')
+        with open(self.target, 'wb') as f:
+            f.truncate(1024 * 1024 * 1024)
+
+    def install(self, source):
+        return self.bus.ctl('--json', 'install', '--source', source, '--target', self.target, '--erase',
+                            '--definitions', DEFINITIONS, '--no-boot-entry', '--no-encrypt',
+                            '--certificate', self.source + '.crt', timeout=300)
+
+    def test_uki_naming_another_usr_is_refused(self):
+        bad = os.path.join(self.bus.tmp, 'bad.img')
+        shutil.copy(self.source, bad)
+        esp = next(p for p in json.loads(subprocess.run(['sfdisk', '--json', bad], capture_output=True,
+                                                        check=True, timeout=60).stdout)
+                   ['partitiontable']['partitions']
+                   if p['type'].upper() == 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B')
+        spec = f'{bad}@@{esp["start"] * 512}'
+        env = dict(os.environ, MTOOLS_SKIP_CHECK='1')
+        ls = subprocess.run(['mdir', '-b', '-i', spec, '::/EFI/Linux'], capture_output=True, text=True,
+                            env=env, check=True, timeout=60).stdout.split()
+        uki = next(f for f in ls if f.lower().endswith('.efi'))
+        local = os.path.join(self.bus.tmp, 'uki.efi')
+        subprocess.run(['mcopy', '-n', '-i', spec, uki, local], env=env, check=True, timeout=60)
+        cmdline = os.path.join(self.bus.tmp, 'cmdline')
+        with open(cmdline, 'w') as f:
+            f.write('usrhash=' + 'ab' * 32 + ' rw\n')
+        subprocess.run(['objcopy', '--update-section', f'.cmdline={cmdline}', local], check=True, timeout=60)
+        subprocess.run(['mcopy', '-o', '-i', spec, local, uki], env=env, check=True, timeout=60)
+
+        r = self.install(bad)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn('SourceInvalid', r.stdout + r.stderr)
+        self.assertIn('usrhash', r.stdout + r.stderr)
+        # Refused before anything was written.
+        with open(self.target, 'rb') as f:
+            self.assertEqual(f.read(1024 * 1024), bytes(1024 * 1024))
+
+    def test_uki_naming_the_verified_usr_installs(self):
+        r = self.install(self.source)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
 if __name__ == '__main__':
     imprinttest.main()
