@@ -109,8 +109,8 @@ class LockTest(imprinttest.HostileTestCase):
         p = self.start_install()
         job = self.wait_for_job(p)
         samples = []           # (step before, could lock, step after)
+        before = self.job_step(job)
         while p.poll() is None:
-            before = self.job_step(job)
             fd = os.open(self.target, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -121,11 +121,12 @@ class LockTest(imprinttest.HostileTestCase):
                 os.close(fd)   # drops the lock too
             after = self.job_step(job)
             samples.append((before, got, after))
+            before = after
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 0, out + err)
 
         held = [s for s in samples if s[0] in HELD_STEPS]
-        self.assertGreater(len(held), 5, f'too few samples during the job: {samples}')
+        self.assertGreater(len(held), 2, f'too few samples during the job: {samples}')
         # Got the lock while the job said, before and after, that it was in
         # a step that holds it: the lock was not held.
         bad = [s for s in held if s[1] and s[0] == s[2]]
