@@ -119,6 +119,11 @@ class LockTest(imprinttest.HostileTestCase):
                 got = False
             finally:
                 os.close(fd)   # drops the lock too
+            if got:
+                # The job's Step property lags behind the job by up to its
+                # flush interval (200 ms): only a step still shown well
+                # after the lock was had is the step it was had in.
+                time.sleep(0.6)
             after = self.job_step(job)
             samples.append((before, got, after))
             before = after
