@@ -255,8 +255,8 @@ imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pc
 
 /* Reads the content of section name (VirtualSize bytes, as systemd-stub
  * does) of a PE file. */
-static int
-pe_read_section (const char *path, const char *section, char **ret, size_t *ret_size)
+int
+imprint_pe_read_section (const char *path, const char *section, char **ret, size_t *ret_size)
 {
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
   guint8 dos[64], pe[24];
@@ -425,10 +425,10 @@ imprint_uki_read_pcr_signing (const char *uki, char **ret_pubkey_pem, char **ret
   size_t pem_size = 0, sig_size = 0;
   int r;
 
-  r = pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
+  r = imprint_pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
   if (r < 0)
     return r;
-  r = pe_read_section (uki, ".pcrsig", &sig, &sig_size);
+  r = imprint_pe_read_section (uki, ".pcrsig", &sig, &sig_size);
   if (r < 0)
     return r;
   /* Text sections: an embedded NUL would cut the key or the JSON short. */

@@ -44,6 +44,11 @@ GVariant *imprint_security_caps_get (const char *tpm2_device, ImprintTpm2DeviceF
  * when it is not a PE file). */
 int imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey);
 
+/* The content of PE section @section (".cmdline", VirtualSize bytes, NUL
+ * added, at most 1 MiB) of the file at @path. -ENOENT when it has none,
+ * -EBADMSG when it is not a PE file. g_free it. */
+int imprint_pe_read_section (const char *path, const char *section, char **ret, size_t *ret_size);
+
 /* The .pcrpkey (PEM) and .pcrsig (JSON) sections of the UKI at path
  * (e.g. the one an install source ships). -ENOENT when either is missing,
  * -EBADMSG when it is not a PE file. g_free both. */

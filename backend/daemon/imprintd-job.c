@@ -530,7 +530,16 @@ job_thread (GTask        *task,
   RunData *data = task_data;
   GError *error = NULL;
 
-  if (data->func (self, cancellable, data->user_data, &error))
+  gboolean ok = data->func (self, cancellable, data->user_data, &error);
+
+  /* The work is done: its data goes now, not when the task is finalized
+   * later. It may hold the job's disk (target-lock.h), which must be free
+   * again by the time Completed tells clients so, and secrets. */
+  if (data->user_data_free != NULL)
+    data->user_data_free (g_steal_pointer (&data->user_data));
+  data->user_data_free = NULL;
+
+  if (ok)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);

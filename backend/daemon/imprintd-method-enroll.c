@@ -260,6 +260,7 @@ typedef struct {
   char *tpm2_public_key;         /* path; "" = none; NULL = keep/auto */
   guint32 tpm2_pubkey_pcr_mask;
   ImprintFido2LockFlags fido2_lock;
+  ImprintTargetLock *lock;       /* the device, busy for other jobs */
 } EnrollData;
 
 /* *ret = a copy of s in secret memory. */
@@ -289,6 +290,7 @@ enroll_data_free (EnrollData *d)
   g_free (d->fido2_device);
   g_free (d->tpm2_signature);
   g_free (d->tpm2_public_key);
+  imprint_target_lock_free (d->lock);
   g_free (d);
 }
 
@@ -729,8 +731,18 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
       goto fail;
     }
 
+  /* One job per disk: no install or setup on it while its keyslots
+   * change. Only the busy marker: the volume may be open (the running
+   * system's root), which O_EXCL or a held flock() would get in the way
+   * of. */
+  d->lock = imprintd_lock_target (device, IMPRINT_TARGET_LOCK_REGISTRY, error);
+  if (d->lock == NULL)
+    goto fail;
+
   job = imprintd_job_new (remove ? "unenroll" : "enroll", call->uid, FALSE);
   path = imprintd_daemon_add_job (call->daemon, job);
+  imprintd_target_lock_set_job (d->lock, remove ? _("the removal of an unlock method")
+                                                : _("the enrollment of an unlock method"), path);
   imprintd_job_run (job, enroll_thread, d, (GDestroyNotify) enroll_data_free);
   return g_variant_new ("(o)", path);
 

@@ -88,6 +88,31 @@ open_caller_file (ImprintdMethodCall *call, const char *path, int flags,
   return TRUE;
 }
 
+/* One job per disk, on the target as opened for the caller: a disk by its
+ * /dev node (opened O_EXCL by the lock), an image file through a new open
+ * file description of the caller's fd, so that suspending the lock (while
+ * systemd-repart takes its own) really lets go of the flock. */
+static ImprintTargetLock *
+lock_caller_target (CallerFile *f, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  char proc[64];
+
+  if (f->fd < 0)
+    return imprintd_lock_target (f->io_path, IMPRINT_TARGET_LOCK_DEVICE, error);
+
+  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+  fd = open (proc, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Cannot open “%s”: %s"), f->display, g_strerror (e));
+      return NULL;
+    }
+  return imprint_target_lock_acquire_fd (TAKE_FD (fd), f->display, IMPRINT_TARGET_LOCK_DEVICE, error);
+}
+
 /* A small file of the caller's (certificate, key), read as the caller. */
 static char *
 read_caller_text (ImprintdMethodCall *call, const char *path, gsize max, GError **error)
@@ -430,6 +455,7 @@ typedef struct {
   char *tpm2_public_key;         /* option: PEM path, "" none, NULL the UKI's */
   char *tpm2_pubkey_pem;         /* signed PCR 11 policy key, if any */
 
+  ImprintTargetLock *lock;       /* the target, for the whole job */
   ImprintdJob *job;              /* not owned: the job owns us */
   char *luks_uuid;
   double copy_weight;            /* share of the progress bar the copy gets */
@@ -441,6 +467,7 @@ install_data_free (InstallData *d)
   imprint_secret_free (d->recovery_key);
   imprint_secret_free (d->passphrase);
   imprint_secret_free (d->tpm2_pin);
+  imprint_target_lock_free (d->lock);
   g_free (d->source);
   g_free (d->target);
   caller_file_clear (&d->source_file);
@@ -742,6 +769,73 @@ find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **erro
   return TRUE;
 }
 
+/* A certificate or trusted root hash asks for a verified install. /usr is
+ * checked block by block against the root hash; the ESP is outside
+ * dm-verity. What is checked there: the UKI the source boots (the one
+ * imprint_source_extract_uki() finds) must name that very /usr, every
+ * usrhash= on its .cmdline equal to the verified root hash, so the boot
+ * files cannot point the installed system at another /usr. Not checked:
+ * the UKI's Authenticode signature (Secure Boot does that at boot) and the
+ * other files of the ESP. */
+static gboolean
+check_esp_uki (const ImprintSource *source, GError **error)
+{
+  g_autofree char *tmp = NULL, *uki = NULL, *cmdline = NULL;
+  g_autoptr(GError) local = NULL;
+  g_auto(GStrv) words = NULL;
+  guint n_usrhash = 0;
+  gboolean ok = FALSE;
+  size_t size = 0;
+  int r;
+
+  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
+  if (tmp == NULL)
+    return FALSE;
+  uki = imprint_source_extract_uki (source, tmp, &local);
+  if (uki == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The source’s boot partition holds no unified kernel image naming its system "
+                     "partition, so it cannot be checked against the certificate or root hash%s%s"),
+                   local ? ": " : "", local ? local->message : "");
+      goto out;
+    }
+  r = imprint_pe_read_section (uki, ".cmdline", &cmdline, &size);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The source’s unified kernel image has no readable command line: %s"), g_strerror (-r));
+      goto out;
+    }
+  words = g_strsplit_set (cmdline, " \t\r\n", -1);
+  for (char **w = words; *w != NULL; w++)
+    {
+      if (!g_str_has_prefix (*w, "usrhash="))
+        continue;
+      n_usrhash++;
+      if (g_ascii_strcasecmp (*w + strlen ("usrhash="), source->root_hash) != 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The source’s unified kernel image boots another system partition (%s) than "
+                         "the verified one (usrhash=%s)"), *w, source->root_hash);
+          goto out;
+        }
+    }
+  if (n_usrhash == 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                           _("The source’s unified kernel image does not name its system partition "
+                             "(no usrhash= on its command line)"));
+      goto out;
+    }
+  ok = TRUE;
+out:
+  if (uki != NULL)
+    (void) g_unlink (uki);
+  (void) g_rmdir (tmp);
+  return ok;
+}
+
 static gboolean
 install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
@@ -763,6 +857,12 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
         uselocale (locale);
     }
 
+  /* The disk is ours before anything is read from or written to it, for
+   * the whole job (the engine keeps it so, see install.c). */
+  if (!imprint_target_lock_ensure (d->lock, error))
+    goto fail;
+  d->plan_options.target_lock = d->lock;
+
   imprintd_job_set_step (job, _("Checking the system image"));
   source = d->source[0] == '\0'
     ? imprint_source_inspect_running (error)
@@ -773,6 +873,8 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
                     source->name ? source->name : "", source->version ? source->version : "",
                     source->root_hash);
+  if ((d->certificate != NULL || d->root_hash != NULL) && !check_esp_uki (source, error))
+    goto fail;
 
   imprintd_job_set_step (job, _("Planning the partitions"));
   plan = imprint_plan_compute (source, d->target_file.io_path, &d->plan_options, error);
@@ -807,6 +909,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
     g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (d->luks_uuid));
   imprintd_job_set_result (job, g_variant_builder_end (&result));
   imprintd_job_set_step (job, _("The system is installed"));
+  g_clear_pointer (&d->lock, imprint_target_lock_free);
 
   if (locale != (locale_t) 0)
     {
@@ -816,6 +919,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   return TRUE;
 
 fail:
+  g_clear_pointer (&d->lock, imprint_target_lock_free);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
@@ -983,8 +1087,17 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   d->verify_first = TRUE;
   g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
 
+  /* A second job on this disk fails here, at once, naming the first. */
+  d->lock = lock_caller_target (&d->target_file, error);
+  if (d->lock == NULL)
+    {
+      install_data_free (d);
+      return NULL;
+    }
+
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);
+  imprintd_target_lock_set_job (d->lock, _("the installation"), path);
   imprintd_job_run (job, install_thread, d, (GDestroyNotify) install_data_free);
   return g_variant_new ("(o)", path);
 }

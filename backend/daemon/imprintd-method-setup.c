@@ -271,6 +271,7 @@ typedef struct {
   GDBusConnection *bus;
   ImprintdJob *job;             /* not owned */
   guint n_steps, step;
+  ImprintTargetLock *lock;      /* disk: the disk, busy for other jobs */
 } SetupData;
 
 static void
@@ -293,6 +294,7 @@ setup_data_free (SetupData *d)
   g_free (d->real_name);
   g_free (d->fido2_device);
   g_clear_object (&d->bus);
+  imprint_target_lock_free (d->lock);
   g_free (d);
 }
 
@@ -916,8 +918,19 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
     d->locale = g_strdup (s);
   d->bus = g_object_ref (imprintd_daemon_get_connection (call->daemon));
 
+  /* One job per disk: an installed disk being set up is no target for an
+   * install meanwhile (the busy marker only: setup mounts it). */
+  if (d->kind == TARGET_DISK)
+    {
+      d->lock = imprintd_lock_target (d->target + strlen ("disk:"), IMPRINT_TARGET_LOCK_REGISTRY, error);
+      if (d->lock == NULL)
+        goto fail;
+    }
+
   job = imprintd_job_new ("setup", call->uid, FALSE);
   path = imprintd_daemon_add_job (call->daemon, job);
+  if (d->lock != NULL)
+    imprintd_target_lock_set_job (d->lock, _("the setup"), path);
   imprintd_job_run (job, setup_thread, d, (GDestroyNotify) setup_data_free);
   return g_variant_new ("(o)", path);
 

@@ -75,6 +75,23 @@ imprintd_check_file_access (const char *path, guint32 uid, GError **error)
   return FALSE;
 }
 
+ImprintTargetLock *
+imprintd_lock_target (const char *path, ImprintTargetLockFlags flags, GError **error)
+{
+  return imprint_target_lock_acquire (path, flags, error);
+}
+
+void
+imprintd_target_lock_set_job (ImprintTargetLock *lock, const char *what, const char *job_path)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *when = g_date_time_format (now, "%X");
+  /* TRANSLATORS: "the installation started at 10:02:03 (job /dev/imprint/Imprint1/job/3)" */
+  g_autofree char *owner = g_strdup_printf (_("%s started at %s (job %s)"), what, when, job_path);
+
+  imprint_target_lock_set_owner (lock, owner);
+}
+
 int
 imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags, unsigned types,
                          gboolean root_may_open_block, GError **error)

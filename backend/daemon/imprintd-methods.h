@@ -10,6 +10,7 @@
 #include "imprintd-daemon.h"
 #include "secret.h"
 #include "tpm2.h"
+#include "target-lock.h"
 
 G_BEGIN_DECLS
 
@@ -94,6 +95,15 @@ gboolean imprintd_check_secret (const char *secret, GError **error);
 /* The non-empty string at key of dict (NULL when absent or empty), checked
  * as above and copied into secret memory (imprint_secret_free()). */
 gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GError **error);
+/* One job per disk: registers @path (a disk, a partition of it or an
+ * image file) as busy for the job about to start, or fails with
+ * IMPRINT_ERROR_BUSY naming the job that has it. @flags as for
+ * imprint_target_lock_acquire(). Name the job with
+ * imprintd_target_lock_set_job() once it has its object path; free the
+ * lock when the job's work ends. */
+ImprintTargetLock *imprintd_lock_target (const char *path, ImprintTargetLockFlags flags, GError **error);
+/* @what: "the installation", ... (translated). */
+void imprintd_target_lock_set_job (ImprintTargetLock *lock, const char *what, const char *job_path);
 
 /* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
 const char  *imprintd_crypt_strerror   (int r);

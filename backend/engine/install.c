@@ -12,6 +12,7 @@
 #include "install.h"
 #include "macros.h"
 #include "plan-private.h"
+#include "target-lock.h"
 
 #define MiB (1024ull * 1024ull)
 
@@ -71,17 +72,64 @@ wipe_start (int fd, guint64 offset, guint64 size, GError **error)
 static void
 fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
 
+/* Direct I/O for the bulk copy (keeps gigabytes out of the page cache);
+ * off for libfdisk, whose buffers are not aligned for it. File systems
+ * without direct I/O (tmpfs) refuse the flag: buffered then. */
+static void
+set_direct_io (int fd, gboolean on)
+{
+  int fl = fcntl (fd, F_GETFL);
+
+  if (fl >= 0)
+    (void) fcntl (fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
+/* The end of the job, with the disk locked again: the A slot is still
+ * what was copied and labelled (nothing that ran while the lock was
+ * given up for systemd-repart and the encryption moved or renamed it). */
+static gboolean
+verify_final_table (ImprintPlan *plan, const char *target, GError **error)
+{
+  ImprintPlanPartition *slot[] = { plan->verity_a, plan->sig_a, plan->usr_a };
+  g_autoptr(GPtrArray) parts = NULL;
+  int r = imprint_read_gpt (target, NULL, NULL, &parts, error);
+
+  if (r < 0)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (slot); i++)
+    {
+      gboolean found = FALSE;
+      for (guint k = 0; r > 0 && k < parts->len && !found; k++)
+        {
+          ImprintPartition *q = parts->pdata[k];
+          found = q->partno + 1 == slot[i]->number && q->offset == slot[i]->start &&
+                  q->size == slot[i]->size && g_strcmp0 (q->label, slot[i]->final_label) == 0 &&
+                  g_ascii_strcasecmp (q->uuid, slot[i]->uuid) == 0;
+        }
+      if (!found)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("The installed system’s partition %u on %s changed after it was written"),
+                       slot[i]->number, target);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Gives the A slot its real labels in one partition table write, after all
  * three partitions were verified and flushed. */
 static gboolean
-relabel (const char *target, ImprintPlanPartition *const *parts, guint n, GError **error)
+relabel (int fd, const char *target, ImprintPlanPartition *const *parts, guint n, GError **error)
 {
   _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context ();
   int r;
 
   if (cxt == NULL)
     return FALSE;
-  r = fdisk_assign_device (cxt, target, 0);
+  /* The job's locked fd: nobody gets the disk between the verified copy
+   * and its label. */
+  r = fdisk_assign_device_by_fd (cxt, fd, target, 0);
   for (guint i = 0; r >= 0 && i < n; i++)
     {
       struct fdisk_partition *pa = fdisk_new_partition ();
@@ -396,11 +444,11 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
 {
   ImprintInstallOptions noopts = { 0 };
   g_autoptr(ImprintPlan) owned = NULL;
+  g_autoptr(ImprintTargetLock) own_lock = NULL;
+  ImprintTargetLock *lock;
   ImprintPlan *plan = plan_in;
   ImprintProgress progress = { 0 };
-  _cleanup_close_ int fd = -1;
-  gboolean is_block;
-  guint64 size;
+  int fd;
 
   if (o == NULL)
     o = &noopts;
@@ -408,10 +456,27 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
   progress.user_data = o->progress_data;
   progress.cancellable = o->cancellable;
 
+  /* One job per disk: the target is opened once, exclusively and
+   * flock()ed, before anything is read to plan or written, and stays so
+   * to the end (target-lock.h). */
+  lock = o->plan.target_lock;
+  if (lock == NULL)
+    {
+      own_lock = imprint_target_lock_acquire (target, IMPRINT_TARGET_LOCK_DEVICE, error);
+      if (own_lock == NULL)
+        return FALSE;
+      lock = own_lock;
+    }
+  if (!imprint_target_lock_ensure (lock, error))
+    return FALSE;
+  fd = imprint_target_lock_get_fd (lock);
+
   if (plan == NULL)
     {
+      ImprintPlanOptions popts = o->plan;
       imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PLAN));
-      owned = imprint_plan_compute (src, target, &o->plan, error);
+      popts.target_lock = lock;
+      owned = imprint_plan_compute (src, target, &popts, error);
       if (owned == NULL)
         return FALSE;
       plan = owned;
@@ -431,12 +496,11 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
     return FALSE;
 
   imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
-  if (!imprint_plan_write_table (plan, target, error))
+  set_direct_io (fd, FALSE);
+  if (!imprint_plan_write_table_fd (plan, fd, target, error))
     return FALSE;
 
-  fd = imprint_open_target (target, &is_block, &size, error);
-  if (fd < 0)
-    return FALSE;
+  set_direct_io (fd, TRUE);
   for (guint i = 0; i < plan->partitions->len; i++)
     {
       ImprintPlanPartition *p = plan->partitions->pdata[i];
@@ -456,16 +520,42 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
   /* Everything verified and on disk: now the slot may carry its version. */
   imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_LABEL));
   ImprintPlanPartition *slot[] = { plan->verity_a, plan->sig_a, plan->usr_a };
-  close (TAKE_FD (fd));
-  if (!relabel (target, slot, G_N_ELEMENTS (slot), error))
+  set_direct_io (fd, FALSE);
+  if (fdatasync (fd) < 0 && errno != EINVAL)
+    {
+      int err = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-err),
+                   _("Cannot flush the target %s: %s"), target, g_strerror (err));
+      return FALSE;
+    }
+  if (!relabel (fd, target, slot, G_N_ELEMENTS (slot), error))
     return FALSE;
 
   if (!plan->defer_data_partitions)
     {
       imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_DATA));
+      /* systemd-repart takes a blocking flock(LOCK_EX) on the device it
+       * works on (252: on block devices, before its libfdisk open with
+       * O_EXCL; 253 and later on image files too, src/partition/repart.c
+       * context_open_and_lock_backing_fd()), and has no option to skip
+       * it: run while we hold ours, it would wait for us forever, and our
+       * O_EXCL would make its exclusive open fail. The encryption hook
+       * that follows claims the new root partition exclusively (device
+       * mapper, mkfs) and libcryptsetup flock()s an image file for its
+       * metadata. So for this step the kernel-level locks are handed over:
+       * repart holds its own LOCK_EX while it writes, the in-process busy
+       * registry keeps every other imprintd job off the disk, and the
+       * locks are taken again (same disk or file, checked) before the
+       * final check. */
+      imprint_target_lock_suspend (lock);
       if (!make_data_partitions (plan, o, &progress, error))
         return FALSE;
+      if (!imprint_target_lock_resume (lock, error))
+        return FALSE;
     }
+
+  if (!verify_final_table (plan, target, error))
+    return FALSE;
 
   imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_BOOT_ENTRY));
   if (!register_boot_entry (src, plan, o, error))

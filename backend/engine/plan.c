@@ -19,6 +19,7 @@
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
+#include "target-lock.h"
 
 #define MiB (1024ull * 1024ull)
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
@@ -847,7 +848,20 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   plan->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
   plan->erased = g_ptr_array_new_with_free_func (g_free);
 
-  fd = open_target_readonly (target, shown, &plan->target_is_block, &plan->target_size, error);
+  if (options->target_lock != NULL)
+    {
+      int lfd = imprint_target_lock_get_fd (options->target_lock);
+      if (lfd < 0 || (fd = fcntl (lfd, F_DUPFD_CLOEXEC, 3)) < 0)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("The target %s is not open"), target);
+          return NULL;
+        }
+      plan->target_is_block = imprint_target_lock_is_block (options->target_lock);
+      plan->target_size = imprint_target_lock_get_size (options->target_lock);
+    }
+  else
+    fd = open_target_readonly (target, shown, &plan->target_is_block, &plan->target_size, error);
   if (fd < 0)
     return NULL;
   if (same_file (src->path, fd))
@@ -1120,8 +1134,22 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
 static void
 fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
 
+static gboolean write_table (const ImprintPlan *plan, int fd, const char *path, GError **error);
+
 gboolean
 imprint_plan_write_table (const ImprintPlan *plan, const char *path, GError **error)
+{
+  return write_table (plan, -1, path, error);
+}
+
+gboolean
+imprint_plan_write_table_fd (const ImprintPlan *plan, int fd, const char *path, GError **error)
+{
+  return write_table (plan, fd, path, error);
+}
+
+static gboolean
+write_table (const ImprintPlan *plan, int fd, const char *path, GError **error)
 {
   _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context ();
   struct fdisk_label *lb;
@@ -1132,7 +1160,9 @@ imprint_plan_write_table (const ImprintPlan *plan, const char *path, GError **er
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
       return FALSE;
     }
-  r = fdisk_assign_device (cxt, path, 0);
+  /* Through the job's own fd: the disk stays locked and exclusively open
+   * while its table is written (libfdisk does not close it). */
+  r = fd >= 0 ? fdisk_assign_device_by_fd (cxt, fd, path, 0) : fdisk_assign_device (cxt, path, 0);
   if (r < 0)
     goto fail;
 

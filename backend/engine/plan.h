@@ -82,6 +82,10 @@ typedef struct {
    * defaults (150 %, 64 MiB). */
   guint       headroom_percent;
   guint64     min_headroom;
+  /* The job's lock on the target (target-lock.h), may be NULL: when set,
+   * the target is looked at through it (a second O_EXCL open of a disk
+   * the job already holds would fail). */
+  struct _ImprintTargetLock *target_lock;
 } ImprintPlanOptions;
 
 /* Computes the plan for installing @source onto @target (block device or
@@ -109,6 +113,12 @@ GVariant *imprint_plan_to_variant (const ImprintPlan *plan,
 gboolean imprint_plan_write_table (const ImprintPlan *plan,
                                    const char        *path,
                                    GError           **error);
+/* The same through @fd, open read-write on @path (without O_DIRECT:
+ * libfdisk's buffers are not aligned for it), e.g. the job's locked fd. */
+gboolean imprint_plan_write_table_fd (const ImprintPlan *plan,
+                                      int                fd,
+                                      const char        *path,
+                                      GError           **error);
 
 void imprint_plan_free (ImprintPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintPlan, imprint_plan_free)
