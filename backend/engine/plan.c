@@ -12,11 +12,15 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "json-bounded.h"
 #include "copy.h"
 #include "imprint-error.h"
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
+
+/* systemd-repart --json output: a few KiB for real partition tables. */
+#define IMPRINT_REPART_MAX_JSON (16u * 1024u * 1024u)
 
 #define MiB (1024ull * 1024ull)
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
@@ -534,7 +538,7 @@ plan_repart (ImprintPlan *plan, GError **error)
   g_autofree char *out = NULL;
   g_autofree char *defs_arg = NULL;
   g_autofree char *defs = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) plan_root = NULL;
   g_autoptr(GError) local = NULL;
   gboolean ok = FALSE;
   _cleanup_close_ int fd = -1;
@@ -581,17 +585,21 @@ plan_repart (ImprintPlan *plan, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       goto out;
     }
-  if (!json_parser_load_from_data (parser, out, -1, &local) ||
-      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+  /* Bounded: the labels in it come from the caller's definitions. */
+  plan_root = imprint_json_parse_bounded (out, -1, IMPRINT_REPART_MAX_JSON, IMPRINT_JSON_MAX_DEPTH, &local);
+  if (plan_root == NULL || !JSON_NODE_HOLDS_ARRAY (plan_root))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                    _("Cannot understand systemd-repart’s plan: %s"), local ? local->message : out);
       goto out;
     }
-  JsonArray *arr = json_node_get_array (json_parser_get_root (parser));
+  JsonArray *arr = json_node_get_array (plan_root);
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
-      JsonObject *o = json_array_get_object_element (arr, i);
+      JsonNode *en = json_array_get_element (arr, i);
+      if (!JSON_NODE_HOLDS_OBJECT (en))
+        continue;
+      JsonObject *o = json_node_get_object (en);
       const char *activity = json_object_get_string_member_with_default (o, "activity", "");
       const char *type = json_object_get_string_member_with_default (o, "type", "");
       const char *label = json_object_get_string_member_with_default (o, "label", "");

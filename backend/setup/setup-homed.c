@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "imprint-error.h"
 #include "imprint-setup.h"
 #include "macros.h"
@@ -141,7 +142,7 @@ imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char
       return FALSE;
     }
   g_variant_get (r, "(&sbo)", &json, &incomplete, NULL);
-  node = json_from_string (json, NULL);
+  node = imprint_json_parse (json, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto none;
   o = json_node_get_object (node);
@@ -396,23 +397,22 @@ id_in_home_records (const char *root, guint32 id)
   while ((name = g_dir_read_name (d)) != NULL)
     {
       g_autofree char *path = NULL;
-      g_autoptr(JsonParser) parser = NULL;
-      JsonNode *top;
+      g_autoptr(JsonNode) top = NULL;
       JsonObject *o, *binding;
 
       if (!g_str_has_suffix (name, ".identity"))
         continue;
       path = g_build_filename (dir, name, NULL);
-      parser = json_parser_new ();
-      if (!json_parser_load_from_file (parser, path, NULL))
-        continue;
-      top = json_parser_get_root (parser);
+      /* The target's files: bounded in size and depth before json-glib
+       * (which recurses) sees them. */
+      top = imprint_json_parse_file (path, IMPRINT_JSON_MAX_BYTES, NULL);
       if (top == NULL || !JSON_NODE_HOLDS_OBJECT (top))
         continue;
       o = json_node_get_object (top);
       if (object_has_uid (o, id))
         return true;
-      binding = json_object_has_member (o, "binding") ? json_object_get_object_member (o, "binding") : NULL;
+      JsonNode *bn = json_object_get_member (o, "binding");
+      binding = bn != NULL && JSON_NODE_HOLDS_OBJECT (bn) ? json_node_get_object (bn) : NULL;
       if (binding != NULL)
         {
           g_autoptr(GList) machines = json_object_get_values (binding);
