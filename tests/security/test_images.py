@@ -182,10 +182,24 @@ class HostileImageTest(imprinttest.HostileTestCase):
 
     # --- finding 4: verity tree size --------------------------------------
 
-    def sparse_verity_image(self, data_bytes):
-        '''usr moved to a hole of @data_bytes, its verity superblock (copied)
-        claiming to cover all of it, the hash partition a hole big enough
-        for the tree: nothing of it is on disk.'''
+    @staticmethod
+    def tree_end(sb, data_blocks):
+        '''Hash partition bytes the superblock implies (SHA-256), as the
+        kernel lays the tree out.'''
+        hash_block, = struct.unpack_from('<I', sb, 68)
+        bits = (hash_block // 32).bit_length() - 1
+        blocks, n = 0, data_blocks
+        while True:
+            n = -(-n // (1 << bits))
+            blocks += n
+            if n == 1:
+                break
+        return -(-SECTOR // hash_block) * hash_block + blocks * hash_block
+
+    def sparse_verity_image(self, tree_bytes):
+        '''usr moved to a hole, its verity superblock (copied) claiming to
+        cover data whose tree takes about @tree_bytes, the hash partition a
+        hole just big enough for that tree: nothing of it is on disk.'''
         path = self.evil_copy()
         gpt = Gpt(path)
         vfirst, _ = gpt.range(gpt.index(USR_VERITY))
@@ -193,11 +207,15 @@ class HostileImageTest(imprinttest.HostileTestCase):
             f.seek(vfirst * SECTOR)
             sb = bytearray(f.read(SECTOR))
         data_block, = struct.unpack_from('<I', sb, 64)
-        struct.pack_into('<Q', sb, 72, data_bytes // data_block)
+        data_blocks = 1
+        while self.tree_end(sb, data_blocks * 2) <= tree_bytes:
+            data_blocks *= 2
+        struct.pack_into('<Q', sb, 72, data_blocks)
+        end = self.tree_end(sb, data_blocks)
         usr_first = -(-os.path.getsize(path) // MiB) * MiB // SECTOR
-        usr_last = usr_first + data_bytes // SECTOR - 1
+        usr_last = usr_first + data_blocks * data_block // SECTOR - 1
         ver_first = usr_last + 1
-        ver_last = ver_first + (data_bytes // 16) // SECTOR - 1   # more than any tree needs
+        ver_last = ver_first + -(-end // MiB) * MiB // SECTOR - 1
         with open(path, 'r+b') as f:
             f.seek(ver_first * SECTOR)
             f.write(sb)
@@ -208,13 +226,14 @@ class HostileImageTest(imprinttest.HostileTestCase):
         return path
 
     def test_verity_tree_in_a_hole(self):
-        # 24 GiB of data: a 193 MiB tree, under the cap; none of it on disk.
-        path = self.sparse_verity_image(24 * GiB)
+        # A tree of 128 to 256 MiB, under the cap, none of it on disk: the
+        # old code read it (twice) into memory before checking it.
+        path = self.sparse_verity_image(256 * MiB - MiB)
         self.assertRefused(path, 'verity hash tree')
 
     def test_verity_tree_too_large(self):
-        # 64 GiB of data: a 512 MiB tree, which the old code read twice.
-        path = self.sparse_verity_image(64 * GiB)
+        # Over the cap: refused before any of it is read.
+        path = self.sparse_verity_image(1024 * MiB)
         self.assertRefused(path, 'verity hash tree')
 
     # --- finding 7: GPT offsets -------------------------------------------
