@@ -233,7 +233,6 @@ typedef struct {
   guint64 usr, verity, sig;
 } SlotSizes;
 
-static char *definition_type (const char *contents);
 
 static guint64
 headroom_size (guint64 a, const ImprintPlanOptions *o)
@@ -264,19 +263,41 @@ usr_kind (const char *type)
   return "usr";
 }
 
+/* "100M" and the like; a number too large for 64 bits saturates rather
+ * than wrapping to something small. */
 static guint64
 parse_size (const char *v)
 {
   char *end = NULL;
   guint64 n = g_ascii_strtoull (v, &end, 10);
+  unsigned shift;
+
   switch (end ? g_ascii_toupper (*end) : 0)
     {
-    case 'K': return n << 10;
-    case 'M': return n << 20;
-    case 'G': return n << 30;
-    case 'T': return n << 40;
-    default:  return n;
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default:  shift = 0; break;
     }
+  if (n > (G_MAXUINT64 >> shift))
+    return G_MAXUINT64;
+  return n << shift;
+}
+
+guint64
+imprint_definition_size_min (const char *contents)
+{
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+  guint64 size = 0;
+
+  for (char **l = lines; *l; l++)
+    {
+      g_autofree char *t = g_strstrip (g_strdup (*l));
+      if (g_str_has_prefix (t, "SizeMinBytes="))
+        size = parse_size (t + strlen ("SizeMinBytes="));
+    }
+  return size;
 }
 
 static gint
@@ -315,17 +336,11 @@ definition_slot_sizes (const char *dir, SlotSizes *ret)
 
       if (!g_file_get_contents (p, &c, NULL, NULL))
         continue;
-      type = definition_type (c);
+      type = imprint_definition_type (c);
       kind = usr_kind (type);
       if (kind == NULL)
         continue;
-      g_auto(GStrv) lines = g_strsplit (c, "\n", -1);
-      for (char **l = lines; *l; l++)
-        {
-          g_autofree char *t = g_strstrip (g_strdup (*l));
-          if (g_str_has_prefix (t, "SizeMinBytes="))
-            size = parse_size (t + strlen ("SizeMinBytes="));
-        }
+      size = imprint_definition_size_min (c);
       if (g_str_equal (kind, "usr"))
         seen = &seen_usr, out = &ret->usr;
       else if (g_str_equal (kind, "usr-verity"))
@@ -664,8 +679,8 @@ imprint_gpt_type_uuid_from_name (const char *name)
 }
 
 /* The value of Type= in a definition, or NULL. */
-static char *
-definition_type (const char *contents)
+char *
+imprint_definition_type (const char *contents)
 {
   g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
   for (char **l = lines; *l; l++)
@@ -728,7 +743,7 @@ imprint_prepare_definitions (const char *dir, gboolean for_hook, char **ret_root
 
       if (!g_str_has_suffix (name, ".conf") || !g_file_get_contents (p, &c, NULL, NULL))
         continue;
-      type = definition_type (c);
+      type = imprint_definition_type (c);
       /* The ESP and the usr slots are on the disk already, copied and
        * verified by Imprint (with sizes of its plan); repart only adds
        * what is left. Unmatched partitions are left alone by repart. */

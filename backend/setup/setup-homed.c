@@ -383,6 +383,25 @@ object_has_uid (JsonObject *o, guint32 id)
          json_node_get_int (n) == (gint64) id;
 }
 
+bool
+imprint_setup_home_record_has_uid (JsonObject *o, guint32 id)
+{
+  JsonNode *bn;
+
+  if (object_has_uid (o, id))
+    return true;
+  bn = json_object_get_member (o, "binding");
+  if (bn != NULL && JSON_NODE_HOLDS_OBJECT (bn))
+    {
+      g_autoptr(GList) machines = json_object_get_values (json_node_get_object (bn));
+      for (GList *l = machines; l; l = l->next)
+        if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) l->data) &&
+            object_has_uid (json_node_get_object (l->data), id))
+          return true;
+    }
+  return false;
+}
+
 /* Homes @root's homed already knows: their records carry the UID in the
  * regular section or in a machine's binding. */
 static bool
@@ -398,7 +417,6 @@ id_in_home_records (const char *root, guint32 id)
     {
       g_autofree char *path = NULL;
       g_autoptr(JsonNode) top = NULL;
-      JsonObject *o, *binding;
 
       if (!g_str_has_suffix (name, ".identity"))
         continue;
@@ -408,19 +426,8 @@ id_in_home_records (const char *root, guint32 id)
       top = imprint_json_parse_file (path, IMPRINT_JSON_MAX_BYTES, NULL);
       if (top == NULL || !JSON_NODE_HOLDS_OBJECT (top))
         continue;
-      o = json_node_get_object (top);
-      if (object_has_uid (o, id))
+      if (imprint_setup_home_record_has_uid (json_node_get_object (top), id))
         return true;
-      JsonNode *bn = json_object_get_member (o, "binding");
-      binding = bn != NULL && JSON_NODE_HOLDS_OBJECT (bn) ? json_node_get_object (bn) : NULL;
-      if (binding != NULL)
-        {
-          g_autoptr(GList) machines = json_object_get_values (binding);
-          for (GList *l = machines; l; l = l->next)
-            if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) l->data) &&
-                object_has_uid (json_node_get_object (l->data), id))
-              return true;
-        }
     }
   return false;
 }
