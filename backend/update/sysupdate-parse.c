@@ -268,6 +268,7 @@ imprint_sysupdate_explain_failure (const char *log_text, int exit_status)
       for (gsize i = 0; lines[i]; i++)
         if (g_str_has_prefix (lines[i], "Update '") && strstr (lines[i], "not found"))
           return g_strdup (_("That version is not available from the update source."));
+      g_clear_pointer (&lines, g_strfreev);   /* found by fuzz-sysupdate: leaked */
     }
 
   lines = g_strsplit (log_text, "\n", -1);
