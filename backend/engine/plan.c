@@ -916,12 +916,13 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
       /* First/last usable bytes as the existing header says. */
       {
         struct fdisk_context *cxt = fdisk_new_context ();
-        if (cxt && fdisk_assign_device (cxt, target, 1) == 0)
-          {
-            first = (guint64) fdisk_get_first_lba (cxt) * ss;
-            last = ((guint64) fdisk_get_last_lba (cxt) + 1) * ss;
-          }
-        else
+        guint64 last_lba;
+        /* The header's LBAs are the disk's word: checked, never wrapped. */
+        if (!(cxt && fdisk_assign_device (cxt, target, 1) == 0 &&
+              g_uint64_checked_add (&last_lba, fdisk_get_last_lba (cxt), 1) &&
+              g_uint64_checked_mul (&first, fdisk_get_first_lba (cxt), ss) &&
+              g_uint64_checked_mul (&last, last_lba, ss) &&
+              first <= last && last <= plan->target_size))
           {
             first = MiB;
             last = plan->target_size - 33 * (guint64) ss;
