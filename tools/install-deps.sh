@@ -39,6 +39,11 @@ PKGS="$PKGS
   systemd systemd-container systemd-boot-efi squashfs-tools openssl
   binutils python3 bc
 "
+# tools/run-fuzz: clang with libFuzzer and the sanitizer runtimes (Debian 12
+# splits those out of clang-14 into libclang-rt-14-dev).
+PKGS="$PKGS
+  clang llvm libclang-rt-14-dev
+"
 
 apt-get update -qq
 

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "json-bounded.h"
 #include "luks-enroll.h"
 #include "macros.h"
 
@@ -75,7 +76,7 @@ imprint_luks_unlock_tpm2 (struct crypt_device *cd,
       if (!g_str_equal (tokens[i].type, "systemd-tpm2"))
         continue;
 
-      node = json_from_string (tokens[i].json, NULL);
+      node = imprint_json_parse (tokens[i].json, NULL);
       if (!node || !JSON_NODE_HOLDS_OBJECT (node))
         {
           last = -EBADMSG;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "macros.h"
 #include "recovery-key.h"
 #include "luks-setup.h"
@@ -221,7 +222,7 @@ imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot
           tokens[i].n_keyslots != 1 || tokens[i].keyslots[0] != keyslot)
         continue;
 
-      node = json_from_string (tokens[i].json, NULL);
+      node = imprint_json_parse (tokens[i].json, NULL);
       if (!node || !JSON_NODE_HOLDS_OBJECT (node))
         {
           found = -EBADMSG;

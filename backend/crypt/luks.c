@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "luks.h"
 #include "macros.h"
 #include "recovery-key.h"
@@ -561,7 +562,7 @@ token_parse (struct crypt_device *cd, int id, ImprintLuksToken *ret)
   if (r < 0)
     return r;
 
-  node = json_from_string (json, NULL);
+  node = imprint_json_parse (json, NULL);
   if (!node || !JSON_NODE_HOLDS_OBJECT (node))
     return -EBADMSG;
   o = json_node_get_object (node);

@@ -211,13 +211,19 @@ int
 imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey)
 {
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return -errno;
+  return imprint_pe_has_sections_fd (fd, ret_linux, ret_pcrsig, ret_pcrpkey);
+}
+
+int
+imprint_pe_has_sections_fd (int fd, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey)
+{
   guint8 dos[64], pe[24];
   guint32 pe_offset;
   guint16 n_sections, opt_size;
   gboolean has_linux = FALSE, has_sig = FALSE, has_key = FALSE;
-
-  if (fd < 0)
-    return -errno;
 
   if (pread (fd, dos, sizeof (dos), 0) != sizeof (dos) || dos[0] != 'M' || dos[1] != 'Z')
     return -EBADMSG;
@@ -253,18 +259,25 @@ imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pc
   return 0;
 }
 
-/* Reads the content of section name (VirtualSize bytes, as systemd-stub
- * does) of a PE file. */
 int
 imprint_pe_read_section (const char *path, const char *section, char **ret, size_t *ret_size)
 {
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+  if (fd < 0)
+    return -errno;
+  return imprint_pe_read_section_fd (fd, section, ret, ret_size);
+}
+
+/* Reads the content of section name (VirtualSize bytes, as systemd-stub
+ * does) of a PE file. */
+int
+imprint_pe_read_section_fd (int fd, const char *section, char **ret, size_t *ret_size)
+{
   guint8 dos[64], pe[24];
   guint32 pe_offset;
   guint16 n_sections, opt_size;
 
-  if (fd < 0)
-    return -errno;
   if (pread (fd, dos, sizeof (dos), 0) != sizeof (dos) || dos[0] != 'M' || dos[1] != 'Z')
     return -EBADMSG;
   pe_offset = (guint32) dos[0x3c] | (guint32) dos[0x3d] << 8 | (guint32) dos[0x3e] << 16 | (guint32) dos[0x3f] << 24;
@@ -423,12 +436,15 @@ imprint_uki_read_pcr_signing (const char *uki, char **ret_pubkey_pem, char **ret
 {
   g_autofree char *pem = NULL, *sig = NULL;
   size_t pem_size = 0, sig_size = 0;
+  _cleanup_close_ int fd = open (uki, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   int r;
 
-  r = imprint_pe_read_section (uki, ".pcrpkey", &pem, &pem_size);
+  if (fd < 0)
+    return -errno;
+  r = imprint_pe_read_section_fd (fd, ".pcrpkey", &pem, &pem_size);
   if (r < 0)
     return r;
-  r = imprint_pe_read_section (uki, ".pcrsig", &sig, &sig_size);
+  r = imprint_pe_read_section_fd (fd, ".pcrsig", &sig, &sig_size);
   if (r < 0)
     return r;
   /* Text sections: an embedded NUL would cut the key or the JSON short. */

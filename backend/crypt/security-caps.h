@@ -43,6 +43,11 @@ GVariant *imprint_security_caps_get (const char *tpm2_device, ImprintTpm2DeviceF
  * callers that already know the UKI. Returns 0 or negative errno (-EBADMSG
  * when it is not a PE file). */
 int imprint_pe_has_sections (const char *path, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey);
+/* The same for an open file (not closed). */
+int imprint_pe_has_sections_fd (int fd, gboolean *ret_linux, gboolean *ret_pcrsig, gboolean *ret_pcrpkey);
+/* Reads section @section of the PE file @fd: VirtualSize bytes (at most
+ * 1 MiB), NUL-terminated. -ENOENT when absent, -EBADMSG when malformed. */
+int imprint_pe_read_section_fd (int fd, const char *section, char **ret, size_t *ret_size);
 
 /* The content of PE section @section (".cmdline", VirtualSize bytes, NUL
  * added, at most 1 MiB) of the file at @path. -ENOENT when it has none,

@@ -21,6 +21,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "json-bounded.h"
 #include "macros.h"
 #include "tpm2.h"
 
@@ -643,7 +644,7 @@ static int
 find_signature (const char *json, uint16_t bank, uint32_t mask, const uint8_t fp[SHA256_DIGEST_LENGTH],
                 const uint8_t *policy, size_t policy_size, guchar **ret_sig, gsize *ret_size)
 {
-  g_autoptr (JsonNode) root = json_from_string (json, NULL);
+  g_autoptr (JsonNode) root = imprint_json_parse (json, NULL);
   const char *bank_name = imprint_tpm2_hash_alg_to_string (bank);
   JsonObject *o;
   JsonArray *entries;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json-bounded.h"
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-job.h"
@@ -118,7 +119,7 @@ describe_fido2 (GVariantBuilder *b, JsonObject *o)
 static GVariant *
 describe_token (const ImprintLuksToken *t)
 {
-  g_autoptr(JsonNode) node = json_from_string (t->json, NULL);
+  g_autoptr(JsonNode) node = imprint_json_parse (t->json, NULL);
   GVariantBuilder b, slots;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -219,7 +220,7 @@ imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct cr
   r = imprint_fido2_luks_token_json (e, 0, &json);
   if (r < 0)
     return r;
-  node = json_from_string (json, NULL);
+  node = imprint_json_parse (json, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return -EBADMSG;
   /* The crypt library adds "keyslots" itself. */
@@ -459,7 +460,7 @@ tpm2_public_key (EnrollData *d, struct crypt_device *cd, uint32_t *ret_pcr_mask,
   if (imprint_luks_list_tokens (cd, &tokens, &n) >= 0)
     for (size_t i = 0; i < n && pem == NULL; i++)
       {
-        g_autoptr(JsonNode) node = json_from_string (tokens[i].json, NULL);
+        g_autoptr(JsonNode) node = imprint_json_parse (tokens[i].json, NULL);
         ImprintTpm2Sealed s = { 0 };
 
         if (!g_str_equal (tokens[i].type, "systemd-tpm2") || node == NULL || !JSON_NODE_HOLDS_OBJECT (node) ||

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprint-root-fd.h"
@@ -577,7 +578,7 @@ add_disk_methods (SetupData *d, GError **error)
         r = imprint_fido2_luks_token_json (e, -1, &json);
       if (r >= 0)
         {
-          node = json_from_string (json, NULL);
+          node = imprint_json_parse (json, NULL);
           r = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? 0 : -EBADMSG;
         }
       if (r >= 0)

@@ -21,6 +21,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lba.h"
 #include "macros.h"
 #include "disk-contents.h"
 #include "disk-private.h"
@@ -445,8 +446,11 @@ fill_partition_from_fdisk (struct fdisk_context *cxt, struct fdisk_partition *pa
   const char *name;
 
   p->number = (guint) fdisk_partition_get_partno (pa) + 1;
-  p->start = (guint64) fdisk_partition_get_start (pa) * ss;
-  p->size = (guint64) fdisk_partition_get_size (pa) * ss;
+  /* The table's sector numbers are the disk's word: one that does not
+   * convert to bytes shows as an empty partition at 0, never wrapped. */
+  if (!imprint_lba_range_to_bytes (fdisk_partition_get_start (pa), fdisk_partition_get_size (pa),
+                                   (guint32) ss, &p->start, &p->size))
+    p->start = p->size = 0;
 
   if (is_gpt)
     {
@@ -522,7 +526,8 @@ read_table_with_fdisk (int fd, const char *path, const DiskProps *props, TableIn
       if (!fdisk_partition_is_used (pa) || !fdisk_partition_has_partno (pa))
         continue;
       fill_partition_from_fdisk (cxt, pa, is_gpt, dos_id, &p);
-      if (p.role != IMPRINT_PART_ROLE_EXTENDED)
+      /* Size 0 would make blkid probe the whole disk. */
+      if (p.role != IMPRINT_PART_ROLE_EXTENDED && p.size > 0)
         probe_filesystem (fd, p.start, p.size, props->logical_sector_size, &p);
       g_array_append_val (t->parts, p);
     }
@@ -536,10 +541,10 @@ read_table_with_fdisk (int fd, const char *path, const DiskProps *props, TableIn
       fdisk_reset_iter (itr, FDISK_ITER_FORWARD);
       while (fdisk_table_next_partition (fr, itr, &pa) == 0)
         {
-          ImprintDiskRegion reg = {
-            .start = (guint64) fdisk_partition_get_start (pa) * ss,
-            .size = (guint64) fdisk_partition_get_size (pa) * ss,
-          };
+          ImprintDiskRegion reg = { 0 };
+          if (!imprint_lba_range_to_bytes (fdisk_partition_get_start (pa), fdisk_partition_get_size (pa),
+                                           (guint32) ss, &reg.start, &reg.size))
+            continue;
           g_array_append_val (t->free, reg);
         }
       g_array_set_size (t->free, imprint_disk_align_free_regions ((ImprintDiskRegion *) t->free->data,

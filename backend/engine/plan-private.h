@@ -23,6 +23,11 @@ const char *imprint_gpt_type_uuid_from_name (const char *name);
  * Imprint writes itself (ESP, XBOOTLDR, usr slots), and with @for_hook the
  * root definition without Encrypt=, Format=, MakeDirectories=, CopyFiles=
  * (its original path goes to @ret_root_definition). */
+/* Of a repart.d definition's text: its Type= (lower case, or NULL) and
+ * SizeMinBytes= (0 when absent; saturated at G_MAXUINT64). */
+char    *imprint_definition_type     (const char *contents);
+guint64  imprint_definition_size_min (const char *contents);
+
 char *imprint_prepare_definitions (const char *dir, gboolean for_hook,
                                    char **ret_root_definition, GError **error);
 

@@ -14,12 +14,16 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "json-bounded.h"
 #include "copy.h"
 #include "imprint-error.h"
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
 #include "target-lock.h"
+
+/* systemd-repart --json output: a few KiB for real partition tables. */
+#define IMPRINT_REPART_MAX_JSON (16u * 1024u * 1024u)
 
 #define MiB (1024ull * 1024ull)
 #define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
@@ -233,7 +237,6 @@ typedef struct {
   guint64 usr, verity, sig;
 } SlotSizes;
 
-static char *definition_type (const char *contents);
 
 static guint64
 headroom_size (guint64 a, const ImprintPlanOptions *o)
@@ -264,19 +267,41 @@ usr_kind (const char *type)
   return "usr";
 }
 
+/* "100M" and the like; a number too large for 64 bits saturates rather
+ * than wrapping to something small. */
 static guint64
 parse_size (const char *v)
 {
   char *end = NULL;
   guint64 n = g_ascii_strtoull (v, &end, 10);
+  unsigned shift;
+
   switch (end ? g_ascii_toupper (*end) : 0)
     {
-    case 'K': return n << 10;
-    case 'M': return n << 20;
-    case 'G': return n << 30;
-    case 'T': return n << 40;
-    default:  return n;
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default:  shift = 0; break;
     }
+  if (n > (G_MAXUINT64 >> shift))
+    return G_MAXUINT64;
+  return n << shift;
+}
+
+guint64
+imprint_definition_size_min (const char *contents)
+{
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+  guint64 size = 0;
+
+  for (char **l = lines; *l; l++)
+    {
+      g_autofree char *t = g_strstrip (g_strdup (*l));
+      if (g_str_has_prefix (t, "SizeMinBytes="))
+        size = parse_size (t + strlen ("SizeMinBytes="));
+    }
+  return size;
 }
 
 static gint
@@ -315,17 +340,11 @@ definition_slot_sizes (const char *dir, SlotSizes *ret)
 
       if (!g_file_get_contents (p, &c, NULL, NULL))
         continue;
-      type = definition_type (c);
+      type = imprint_definition_type (c);
       kind = usr_kind (type);
       if (kind == NULL)
         continue;
-      g_auto(GStrv) lines = g_strsplit (c, "\n", -1);
-      for (char **l = lines; *l; l++)
-        {
-          g_autofree char *t = g_strstrip (g_strdup (*l));
-          if (g_str_has_prefix (t, "SizeMinBytes="))
-            size = parse_size (t + strlen ("SizeMinBytes="));
-        }
+      size = imprint_definition_size_min (c);
       if (g_str_equal (kind, "usr"))
         seen = &seen_usr, out = &ret->usr;
       else if (g_str_equal (kind, "usr-verity"))
@@ -538,7 +557,7 @@ plan_repart (ImprintPlan *plan, GError **error)
   g_autofree char *out = NULL;
   g_autofree char *defs_arg = NULL;
   g_autofree char *defs = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) plan_root = NULL;
   g_autoptr(GError) local = NULL;
   gboolean ok = FALSE;
   _cleanup_close_ int fd = -1;
@@ -585,17 +604,21 @@ plan_repart (ImprintPlan *plan, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       goto out;
     }
-  if (!json_parser_load_from_data (parser, out, -1, &local) ||
-      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+  /* Bounded: the labels in it come from the caller's definitions. */
+  plan_root = imprint_json_parse_bounded (out, -1, IMPRINT_REPART_MAX_JSON, IMPRINT_JSON_MAX_DEPTH, &local);
+  if (plan_root == NULL || !JSON_NODE_HOLDS_ARRAY (plan_root))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                    _("Cannot understand systemd-repart’s plan: %s"), local ? local->message : out);
       goto out;
     }
-  JsonArray *arr = json_node_get_array (json_parser_get_root (parser));
+  JsonArray *arr = json_node_get_array (plan_root);
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
-      JsonObject *o = json_array_get_object_element (arr, i);
+      JsonNode *en = json_array_get_element (arr, i);
+      if (!JSON_NODE_HOLDS_OBJECT (en))
+        continue;
+      JsonObject *o = json_node_get_object (en);
       const char *activity = json_object_get_string_member_with_default (o, "activity", "");
       const char *type = json_object_get_string_member_with_default (o, "type", "");
       const char *label = json_object_get_string_member_with_default (o, "label", "");
@@ -660,8 +683,8 @@ imprint_gpt_type_uuid_from_name (const char *name)
 }
 
 /* The value of Type= in a definition, or NULL. */
-static char *
-definition_type (const char *contents)
+char *
+imprint_definition_type (const char *contents)
 {
   g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
   for (char **l = lines; *l; l++)
@@ -724,7 +747,7 @@ imprint_prepare_definitions (const char *dir, gboolean for_hook, char **ret_root
 
       if (!g_str_has_suffix (name, ".conf") || !g_file_get_contents (p, &c, NULL, NULL))
         continue;
-      type = definition_type (c);
+      type = imprint_definition_type (c);
       /* The ESP and the usr slots are on the disk already, copied and
        * verified by Imprint (with sizes of its plan); repart only adds
        * what is left. Unmatched partitions are left alone by repart. */
@@ -968,12 +991,13 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
       /* First/last usable bytes as the existing header says. */
       {
         struct fdisk_context *cxt = fdisk_new_context ();
-        if (cxt && fdisk_assign_device (cxt, target, 1) == 0)
-          {
-            first = (guint64) fdisk_get_first_lba (cxt) * ss;
-            last = ((guint64) fdisk_get_last_lba (cxt) + 1) * ss;
-          }
-        else
+        guint64 last_lba;
+        /* The header's LBAs are the disk's word: checked, never wrapped. */
+        if (!(cxt && fdisk_assign_device (cxt, target, 1) == 0 &&
+              g_uint64_checked_add (&last_lba, fdisk_get_last_lba (cxt), 1) &&
+              g_uint64_checked_mul (&first, fdisk_get_first_lba (cxt), ss) &&
+              g_uint64_checked_mul (&last, last_lba, ss) &&
+              first <= last && last <= plan->target_size))
           {
             first = MiB;
             last = plan->target_size - 33 * (guint64) ss;

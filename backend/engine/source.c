@@ -19,6 +19,8 @@
 #include "buffer.h"
 #include "copy.h"
 #include "imprint-error.h"
+#include "json-bounded.h"
+#include "lba.h"
 #include "macros.h"
 #include "plan-private.h"
 #include "source.h"
@@ -207,42 +209,39 @@ sig_candidate_clear (SigCandidate *c)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SigCandidate, sig_candidate_clear)
 
-/* Reads {"rootHash":"…","signature":"…"[,"certificateFingerprint":"…"]}. */
-static gboolean
-read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **error)
+/* Reads {"rootHash":"…","signature":"…"[,"certificateFingerprint":"…"]},
+ * NUL-padded to the partition size. Only the first
+ * IMPRINT_SIGNATURE_MAX_JSON bytes are read (real ones are a few KiB;
+ * systemd-repart makes the partition 16 KiB): JSON that does not end there
+ * is refused, so a hostile image costs 64 KiB, whatever its partition
+ * claims. */
+gboolean
+imprint_signature_json_parse (const char *buf, gsize size, char **ret_json, char **ret_root_hash,
+                              char **ret_signature, char **ret_fingerprint, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autofree char *buf = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) local = NULL;
   JsonObject *o;
-  JsonNode *root;
-  int r;
+  gsize len = strnlen (buf, size);
 
-  if (p->size == 0 || p->size > 4 * 1024 * 1024)
+  if (len == size && size >= IMPRINT_SIGNATURE_MAX_JSON)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition has an implausible size (%" PRIu64 " bytes)"),
-                   p->size);
+                   _("The verity signature partition holds more than %u bytes of JSON"),
+                   IMPRINT_SIGNATURE_MAX_JSON);
       return FALSE;
     }
-  buf = g_malloc0 (p->size + 1);
-  r = read_exact (fd, buf, p->size, p->offset);
-  if (r < 0)
+  /* Bounded before json-glib sees it: it recurses per nesting level. */
+  o = imprint_json_parse_object (buf, (gssize) len, IMPRINT_SIGNATURE_MAX_JSON, &root, &local);
+  if (o == NULL)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Cannot read the verity signature partition: %s"), g_strerror (-r));
+                   _("The verity signature partition does not contain valid JSON: %s"),
+                   local->message);
       return FALSE;
     }
-  /* The JSON is NUL-padded to the partition size. */
-  if (!json_parser_load_from_data (parser, buf, -1, NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition does not contain valid JSON"));
-      return FALSE;
-    }
-  o = json_node_get_object (root);
-  const char *rh = json_object_get_string_member_with_default (o, "rootHash", NULL);
-  const char *sig = json_object_get_string_member_with_default (o, "signature", NULL);
+  const char *rh = imprint_json_object_get_string (o, "rootHash");
+  const char *sig = imprint_json_object_get_string (o, "signature");
   if (rh == NULL || sig == NULL)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
@@ -257,11 +256,43 @@ read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **err
                    rh);
       return FALSE;
     }
+  if (ret_json)
+    *ret_json = g_strndup (buf, len);
+  if (ret_root_hash)
+    *ret_root_hash = g_ascii_strdown (rh, -1);
+  if (ret_signature)
+    *ret_signature = g_strdup (sig);
+  if (ret_fingerprint)
+    *ret_fingerprint = g_strdup (imprint_json_object_get_string (o, "certificateFingerprint"));
+  return TRUE;
+}
+
+static gboolean
+read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **error)
+{
+  g_autofree char *buf = NULL;
+  gsize n;
+  int r;
+
+  if (p->size == 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity signature partition is empty"));
+      return FALSE;
+    }
+  n = (gsize) MIN (p->size, (guint64) IMPRINT_SIGNATURE_MAX_JSON);
+  buf = g_malloc0 (n + 1);
+  r = read_exact (fd, buf, n, p->offset);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("Cannot read the verity signature partition: %s"), g_strerror (-r));
+      return FALSE;
+    }
+  if (!imprint_signature_json_parse (buf, n, &c->json, &c->root_hash, &c->signature,
+                                     &c->fingerprint, error))
+    return FALSE;
   imprint_partition_copy (&c->part, p);
-  c->json = g_strdup (buf);
-  c->root_hash = g_ascii_strdown (rh, -1);
-  c->signature = g_strdup (sig);
-  c->fingerprint = g_strdup (json_object_get_string_member_with_default (o, "certificateFingerprint", NULL));
   return TRUE;
 }
 
@@ -333,26 +364,18 @@ fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*
 static void
 fdisk_unref_tablep (struct fdisk_table **t) { if (*t) fdisk_unref_table (*t); }
 
-int
-imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uuid,
-                  GPtrArray **ret_parts, GError **error)
+/* The table as libfdisk reads it from @cxt. Partitions whose sectors do
+ * not convert to bytes (empty, end before start, beyond 64 bits) make the
+ * whole table invalid: the rest of the code trusts offset + size. */
+static int
+read_gpt_cxt (struct fdisk_context *cxt, const char *name, guint32 *ret_sector_size,
+              char **ret_disk_uuid, GPtrArray **ret_parts, GError **error)
 {
-  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
   _cleanup_(fdisk_unref_tablep) struct fdisk_table *tb = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) imprint_partition_free);
   char *id = NULL;
   int r;
 
-  cxt = fdisk_new_context ();
-  if (cxt == NULL)
-    return -ENOMEM;
-  r = fdisk_assign_device (cxt, path, 1);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Cannot open %s: %s"), path, g_strerror (-r));
-      return r;
-    }
   if (!fdisk_is_labeltype (cxt, FDISK_DISKLABEL_GPT))
     {
       /* Not an error for the caller that only wants to know. */
@@ -368,7 +391,7 @@ imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uu
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Cannot read the partition table of %s: %s"), path, g_strerror (-r));
+                   _("Cannot read the partition table of %s: %s"), name, g_strerror (-r));
       return r;
     }
   guint32 ss = fdisk_get_sector_size (cxt);
@@ -382,16 +405,24 @@ imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uu
       if (!fdisk_partition_is_used (pa))
         continue;
       p = g_new0 (ImprintPartition, 1);
+      g_ptr_array_add (parts, p);
       p->partno = (guint) fdisk_partition_get_partno (pa);
       pt = fdisk_partition_get_type (pa);
       p->type = g_ascii_strdown (pt ? fdisk_parttype_get_string (pt) : "", -1);
       p->uuid = g_ascii_strdown (fdisk_partition_get_uuid (pa) ?: "", -1);
       p->label = g_strdup (fdisk_partition_get_name (pa) ?: "");
-      p->offset = (guint64) fdisk_partition_get_start (pa) * ss;
-      p->size = (guint64) fdisk_partition_get_size (pa) * ss;
+      /* libfdisk gives size = end - start + 1: an end before the start
+       * wraps to a huge size, caught by the overflow check. */
+      if (!fdisk_partition_has_start (pa) || !fdisk_partition_has_size (pa) ||
+          !imprint_lba_range_to_bytes (fdisk_partition_get_start (pa), fdisk_partition_get_size (pa),
+                                       ss, &p->offset, &p->size))
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("Partition %u of %s has an invalid start or size"), p->partno + 1, name);
+          return -EBADMSG;
+        }
       if (fdisk_gpt_get_partition_attrs (cxt, p->partno, &attrs) == 0)
         p->attrs = attrs;
-      g_ptr_array_add (parts, p);
     }
   if (fdisk_get_disklabel_id (cxt, &id) < 0)
     id = NULL;
@@ -404,6 +435,92 @@ imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uu
   if (ret_parts)
     *ret_parts = g_steal_pointer (&parts);
   return 1;
+}
+
+int
+imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uuid,
+                  GPtrArray **ret_parts, GError **error)
+{
+  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
+  int r;
+
+  cxt = fdisk_new_context ();
+  if (cxt == NULL)
+    return -ENOMEM;
+  r = fdisk_assign_device (cxt, path, 1);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Cannot open %s: %s"), path, g_strerror (-r));
+      return r;
+    }
+  return read_gpt_cxt (cxt, path, ret_sector_size, ret_disk_uuid, ret_parts, error);
+}
+
+int
+imprint_read_gpt_fd (int fd, const char *name, guint32 *ret_sector_size, char **ret_disk_uuid,
+                     GPtrArray **ret_parts, GError **error)
+{
+  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
+  int r;
+
+  cxt = fdisk_new_context ();
+  if (cxt == NULL)
+    return -ENOMEM;
+  /* libfdisk does not own (or close) an fd it is given. */
+  r = fdisk_assign_device_by_fd (cxt, fd, name, 1);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Cannot open %s: %s"), name, g_strerror (-r));
+      return r;
+    }
+  return read_gpt_cxt (cxt, name, ret_sector_size, ret_disk_uuid, ret_parts, error);
+}
+
+static int
+cmp_partition_offset (gconstpointer a, gconstpointer b)
+{
+  const ImprintPartition *p = *(ImprintPartition *const *) a, *q = *(ImprintPartition *const *) b;
+  return p->offset < q->offset ? -1 : p->offset > q->offset;
+}
+
+gboolean
+imprint_partitions_check_layout (GPtrArray *parts, guint64 device_size, const char *name,
+                                 GError **error)
+{
+  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
+
+  for (guint i = 0; i < parts->len; i++)
+    {
+      ImprintPartition *p = parts->pdata[i];
+      guint64 end;
+
+      /* read_gpt_cxt() made sure this does not wrap; checked again since
+       * callers may build the array themselves. */
+      if (p->size == 0 || !g_uint64_checked_add (&end, p->offset, p->size) || end > device_size)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("The source is truncated or invalid: partition %u (%s) lies outside the "
+                         "%" PRIu64 " bytes of %s"),
+                       p->partno + 1, p->label && p->label[0] ? p->label : _("unnamed"),
+                       device_size, name);
+          return FALSE;
+        }
+      g_ptr_array_add (sorted, p);
+    }
+  g_ptr_array_sort (sorted, cmp_partition_offset);
+  for (guint i = 1; i < sorted->len; i++)
+    {
+      const ImprintPartition *prev = sorted->pdata[i - 1], *p = sorted->pdata[i];
+      if (prev->offset + prev->size > p->offset)
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                       _("Partitions %u and %u of %s overlap"), prev->partno + 1, p->partno + 1, name);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static int
@@ -429,18 +546,19 @@ device_size (int fd, gboolean *ret_block, guint64 *ret_size)
   return 0;
 }
 
+/* FALSE when [@offset, @offset + @len) of a regular file has a hole in it.
+ * Block devices and file systems without SEEK_HOLE hold what they say. */
 static gboolean
-check_within (const ImprintSource *s, const ImprintPartition *p, const char *what, GError **error)
+source_range_is_data (const ImprintSource *s, guint64 offset, guint64 len)
 {
-  if (p->offset + p->size > s->size)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source is truncated: the %s partition ends at byte %" PRIu64
-                     " but %s has only %" PRIu64 " bytes"),
-                   what, p->offset + p->size, s->display, s->size);
-      return FALSE;
-    }
-  return TRUE;
+  off_t hole;
+
+  if (s->is_block_device || len == 0)
+    return TRUE;
+  hole = lseek (s->fd, (off_t) offset, SEEK_HOLE);
+  if (hole < 0)
+    return errno == EINVAL || errno == EOPNOTSUPP;
+  return (guint64) hole - offset >= len;
 }
 
 ImprintSource *
@@ -534,11 +652,11 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
       return NULL;
     }
 
+  if (!imprint_partitions_check_layout (parts, s->size, path, error))
+    return NULL;
   for (guint i = 0; i < parts->len; i++)
     {
       ImprintPartition *p = parts->pdata[i];
-      if (!check_within (s, p, p->label[0] ? p->label : "unnamed", error))
-        return NULL;
       if (s->esp.type == NULL && g_str_equal (p->type, IMPRINT_GPT_ESP))
         imprint_partition_copy (&s->esp, p);
     }
@@ -696,6 +814,23 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The verity hash tree needs %" PRIu64 " bytes, but the usr-verity "
                      "partition has only %" PRIu64 " bytes"), end, s->usr_verity.size);
+      return NULL;
+    }
+  if (end > IMPRINT_VERITY_MAX_TREE_BYTES)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity hash tree needs %" PRIu64 " bytes, more than the %llu "
+                     "this installer reads"), end, IMPRINT_VERITY_MAX_TREE_BYTES);
+      return NULL;
+    }
+  /* A sparse image file can claim any partition sizes at no cost; the
+   * tree must really be there (a real one has no hole: every block holds
+   * hashes) before memory is spent on it. */
+  if (!source_range_is_data (s, s->usr_verity.offset, end))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity hash tree of the source is missing: the image file has a hole "
+                     "where the tree should be"));
       return NULL;
     }
   hashpart = imprint_buffer_alloc (end);

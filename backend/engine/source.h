@@ -142,6 +142,40 @@ int imprint_read_gpt (const char *path,
                       GPtrArray **ret_parts,
                       GError    **error);
 
+/* The same for an open image or device (@name only for messages); @fd is
+ * not closed. Partitions whose sectors do not convert to bytes in 64 bits
+ * (or are empty) fail with IMPRINT_ERROR_SOURCE_INVALID. */
+int imprint_read_gpt_fd (int         fd,
+                         const char *name,
+                         guint32    *ret_sector_size,
+                         char      **ret_disk_uuid,
+                         GPtrArray **ret_parts,
+                         GError    **error);
+
+/* Every partition non-empty, inside the first @device_size bytes, and
+ * no two overlapping: what a source image must satisfy before any offset
+ * from its table is used. */
+gboolean imprint_partitions_check_layout (GPtrArray  *parts,
+                                          guint64     device_size,
+                                          const char *name,
+                                          GError    **error);
+
+/* Most bytes of a verity signature partition that are read: its JSON must
+ * end (NUL padding follows) within them. */
+#define IMPRINT_SIGNATURE_MAX_JSON (64u * 1024u)
+
+/* Parses the JSON of a verity signature partition (@size bytes of @buf,
+ * NUL-padded; at most IMPRINT_SIGNATURE_MAX_JSON used): rootHash (SHA-256
+ * in hex) and signature are required, certificateFingerprint optional.
+ * Outputs may be NULL and are set only on success. */
+gboolean imprint_signature_json_parse (const char *buf,
+                                       gsize       size,
+                                       char      **ret_json,
+                                       char      **ret_root_hash,
+                                       char      **ret_signature,
+                                       char      **ret_fingerprint,
+                                       GError    **error);
+
 void imprint_partition_clear (ImprintPartition *p);
 void imprint_partition_free  (ImprintPartition *p);
 void imprint_partition_copy  (ImprintPartition *dst, const ImprintPartition *src);

@@ -165,17 +165,31 @@ imprint_verity_tree_end (const ImprintVeritySuperblock *sb)
   unsigned bits, levels;
   guint64 blocks = 0;
 
-  g_return_val_if_fail (md != NULL, 0);
+  guint64 bytes, end;
+
+  g_return_val_if_fail (md != NULL, G_MAXUINT64);
   geometry (sb, EVP_MD_get_size (md), &bits, &levels);
+  /* The superblock's numbers are the image's word: checked, so a tree
+   * "ending" beyond 2^64 cannot wrap to something that fits. G_MAXUINT64
+   * is larger than any partition. */
   for (unsigned i = 0; i < levels; i++)
-    blocks += level_blocks (sb, bits, i);
-  return hash_area_offset (sb) + blocks * sb->hash_block_size;
+    if (!g_uint64_checked_add (&blocks, blocks, level_blocks (sb, bits, i)))
+      return G_MAXUINT64;
+  if (!g_uint64_checked_mul (&bytes, blocks, sb->hash_block_size) ||
+      !g_uint64_checked_add (&end, hash_area_offset (sb), bytes))
+    return G_MAXUINT64;
+  return end;
 }
 
 guint64
 imprint_verity_data_size (const ImprintVeritySuperblock *sb)
 {
-  return sb->data_blocks * (guint64) sb->data_block_size;
+  guint64 size;
+
+  /* _superblock_parse() refuses counts that overflow; checked anyway. */
+  if (!g_uint64_checked_mul (&size, sb->data_blocks, sb->data_block_size))
+    return G_MAXUINT64;
+  return size;
 }
 
 gssize

@@ -20,6 +20,10 @@ G_BEGIN_DECLS
 #define IMPRINT_VERITY_SUPERBLOCK_SIZE 512
 #define IMPRINT_VERITY_MAX_DIGEST 64
 #define IMPRINT_VERITY_MAX_LEVELS 63
+/* Most bytes of hash partition (superblock and tree) held in memory: the
+ * tree of a 32 GiB /usr with SHA-256 and 4 KiB blocks is 256 MiB. The tree
+ * is read whole, so a larger claim is refused rather than allocated. */
+#define IMPRINT_VERITY_MAX_TREE_BYTES (256ull * 1024 * 1024)
 
 typedef struct {
   uint32_t version;             /* always 1 */
@@ -42,7 +46,8 @@ gboolean imprint_verity_superblock_parse (const void              *buf,
                                           GError                 **error);
 
 /* Bytes of the hash partition that the superblock plus the whole tree
- * occupy; the partition must be at least this large. */
+ * occupy; the partition must be at least this large. G_MAXUINT64 when the
+ * superblock's numbers overflow. */
 guint64  imprint_verity_tree_end        (const ImprintVeritySuperblock *sb);
 
 /* Bytes of the data partition that the tree covers. */

@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "json-bounded.h"
 #include "imprint-fido2.h"
 
 #include <errno.h>
@@ -846,7 +847,7 @@ int
 imprint_fido2_unlock_luks_token (fido_dev_t *dev, const char *path, const char *token_json,
                                  ImprintFido2PromptFunc prompt, void *userdata, char **ret_passphrase)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) root = NULL;
   g_autofree guchar *cid = NULL, *salt = NULL;
   gsize cid_size = 0, salt_size = 0;
   ImprintFido2LockFlags lock = 0, if_needed = 0;
@@ -860,10 +861,10 @@ imprint_fido2_unlock_luks_token (fido_dev_t *dev, const char *path, const char *
 
   g_return_val_if_fail (token_json != NULL && ret_passphrase != NULL, -EINVAL);
 
-  if (!json_parser_load_from_data (parser, token_json, -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* The token comes from the disk's LUKS2 header. */
+  o = imprint_json_parse_object (token_json, -1, IMPRINT_JSON_MAX_BYTES, &root, NULL);
+  if (o == NULL)
     return -EINVAL;
-  o = json_node_get_object (json_parser_get_root (parser));
   if (g_strcmp0 (json_object_get_string_member_with_default (o, "type", NULL), IMPRINT_FIDO2_TOKEN_TYPE) != 0)
     return -EMEDIUMTYPE;
   if (json_get_base64 (o, "fido2-credential", &cid, &cid_size) < 0 ||

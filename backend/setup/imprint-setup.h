@@ -199,6 +199,10 @@ char *imprint_setup_admin_group_fd (int root_fd);
 bool imprint_setup_home_uid_is_free (const char *root, guint32 id);
 bool imprint_setup_home_uid_is_free_fd (int root_fd, guint32 id);
 
+/* Whether a homed record (a *.identity file's object) gives @id, in its
+ * regular section or in a machine's binding. */
+bool imprint_setup_home_record_has_uid (JsonObject *record, guint32 id);
+
 /* A UID in homed's range, free here and in @root, for a home created here
  * for the system in @root (see setup-homed.c for why). Negative errno;
  * -EBUSY when the range is full. */

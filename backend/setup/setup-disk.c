@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "json-bounded.h"
 #include "imprint-setup-disk.h"
 #include "luks.h"
 #include "macros.h"
@@ -87,7 +88,7 @@ imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
 
       if (g_strcmp0 (tokens[i].type, "systemd-tpm2") != 0)
         continue;
-      node = json_from_string (tokens[i].json, NULL);
+      node = imprint_json_parse (tokens[i].json, NULL);
       if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
         continue;
       r = imprint_tpm2_token_parse (json_node_get_object (node), &sealed);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "imprint-error.h"
 #include "imprint-root-fd.h"
 #include "imprint-setup.h"
@@ -143,7 +144,7 @@ imprint_homed_get_signing_key (GDBusConnection *bus, const char *user_name, char
       return FALSE;
     }
   g_variant_get (r, "(&sbo)", &json, &incomplete, NULL);
-  node = json_from_string (json, NULL);
+  node = imprint_json_parse (json, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto none;
   o = json_node_get_object (node);
@@ -412,38 +413,23 @@ object_has_uid (JsonObject *o, guint32 id)
          json_node_get_int (n) == (gint64) id;
 }
 
-/* json-glib recurses once per level of nesting: a record of megabytes
- * of "[" from a hostile tree would exhaust the stack. User records are
- * a few levels deep. */
-static bool
-json_depth_ok (const char *text, size_t len, unsigned max)
+bool
+imprint_setup_home_record_has_uid (JsonObject *o, guint32 id)
 {
-  unsigned depth = 0;
-  bool in_string = false;
+  JsonNode *bn;
 
-  for (size_t i = 0; i < len; i++)
+  if (object_has_uid (o, id))
+    return true;
+  bn = json_object_get_member (o, "binding");
+  if (bn != NULL && JSON_NODE_HOLDS_OBJECT (bn))
     {
-      char c = text[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = false;
-          continue;
-        }
-      if (c == '"')
-        in_string = true;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max)
-            return false;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
+      g_autoptr(GList) machines = json_object_get_values (json_node_get_object (bn));
+      for (GList *l = machines; l; l = l->next)
+        if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) l->data) &&
+            object_has_uid (json_node_get_object (l->data), id))
+          return true;
     }
-  return true;
+  return false;
 }
 
 /* Homes @root_fd's homed already knows: their records carry the UID in
@@ -477,33 +463,18 @@ id_in_home_records (int root_fd, guint32 id)
     {
       g_autofree char *text = NULL;
       size_t len = 0;
-      g_autoptr(JsonParser) parser = NULL;
-      JsonNode *top;
-      JsonObject *o, *binding;
+      g_autoptr(JsonNode) top = NULL;
 
-      if (imprint_root_read_file (fd, g_ptr_array_index (names, i), 1024 * 1024, 0, &text, &len) < 0 ||
-          !json_depth_ok (text, len, 32))
+      /* The target's files: bounded in size and depth before json-glib
+       * (which recurses) sees them. */
+      if (imprint_root_read_file (fd, g_ptr_array_index (names, i), IMPRINT_JSON_MAX_BYTES, 0, &text, &len) < 0)
         continue;
-      parser = json_parser_new ();
-      if (!json_parser_load_from_data (parser, text, (gssize) len, NULL))
-        continue;
-      top = json_parser_get_root (parser);
+      top = imprint_json_parse_bounded (text, (gssize) len, IMPRINT_JSON_MAX_BYTES,
+                                        IMPRINT_JSON_MAX_DEPTH, NULL);
       if (top == NULL || !JSON_NODE_HOLDS_OBJECT (top))
         continue;
-      o = json_node_get_object (top);
-      if (object_has_uid (o, id))
+      if (imprint_setup_home_record_has_uid (json_node_get_object (top), id))
         return true;
-      binding = json_object_has_member (o, "binding") &&
-                JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "binding"))
-                ? json_object_get_object_member (o, "binding") : NULL;
-      if (binding != NULL)
-        {
-          g_autoptr(GList) machines = json_object_get_values (binding);
-          for (GList *l = machines; l; l = l->next)
-            if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) l->data) &&
-                object_has_uid (json_node_get_object (l->data), id))
-              return true;
-        }
     }
   return false;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "json-bounded.h"
 #include "imprint-setup.h"
 #include "macros.h"
 
@@ -107,7 +108,7 @@ add_string_array (JsonBuilder *b, const char *member, const char *const *values,
 static int
 add_json_object (JsonBuilder *b, const char *json)
 {
-  g_autoptr(JsonNode) node = json_from_string (json, NULL);
+  g_autoptr(JsonNode) node = imprint_json_parse (json, NULL);
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return -EBADMSG;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-bounded.h"
 #include "imprint-error.h"
 #include "imprint-root-fd.h"
 #include "imprint-setup.h"
@@ -576,15 +577,13 @@ static void
 read_home_credential (const char *dir, const char *file, ImprintSetupCredentials *c)
 {
   g_autofree char *path = g_build_filename (dir, file, NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = imprint_json_parse_file (path, IMPRINT_JSON_MAX_BYTES, NULL);
   JsonObject *o;
   const char *user;
 
-  if (!json_parser_load_from_mapped_file (parser, path, NULL))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return;
-  o = json_node_get_object (json_parser_get_root (parser));
+  o = json_node_get_object (root);
   /* homectl firstboot: the user name is the credential's suffix unless
    * the record names one. */
   user = json_object_get_string_member_with_default (o, "userName", file + strlen ("home.create."));

@@ -192,17 +192,15 @@ parse_bool (const char *v, gboolean *ret)
   return FALSE;
 }
 
-/* Reads Type=, Label= and FactoryReset= of one definition. */
-static int
-read_definition (const char *path, char **ret_type, char **ret_label, gboolean *ret_reset)
+/* Type=, Label= and FactoryReset= of one definition's text. */
+void
+imprint_factory_reset_parse_definition (const char *text, char **ret_type, char **ret_label,
+                                        gboolean *ret_reset)
 {
-  g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   g_autofree char *type = NULL, *label = NULL;
   gboolean in_partition = FALSE, reset = FALSE;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return -EIO;
   lines = g_strsplit (text, "\n", -1);
   for (gsize i = 0; lines[i]; i++)
     {
@@ -241,6 +239,16 @@ read_definition (const char *path, char **ret_type, char **ret_label, gboolean *
   *ret_type = g_steal_pointer (&type);
   *ret_label = g_steal_pointer (&label);
   *ret_reset = reset;
+}
+
+static int
+read_definition (const char *path, char **ret_type, char **ret_label, gboolean *ret_reset)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return -EIO;
+  imprint_factory_reset_parse_definition (text, ret_type, ret_label, ret_reset);
   return 0;
 }
 
