@@ -165,6 +165,7 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
   Call *call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) options = NULL;
+  g_autoptr(GHashTable) details = NULL;
 
   if (!imprint_auth_get_caller_uid_finish (res, &call->uid, &error))
     {
@@ -180,8 +181,11 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
     }
 
   options = call_options (call);
-  imprint_auth_check_async (call->invocation, call->method->action, options,
-                            NULL, on_authorized, call);
+  details = imprintd_polkit_details (call->method->name,
+                                     g_dbus_method_invocation_get_parameters (call->invocation));
+  imprint_auth_check_async (call->invocation, call->method->action, details, options,
+                            imprintd_daemon_get_stop_cancellable (call->daemon),
+                            on_authorized, call);
 }
 
 static gboolean
@@ -190,7 +194,17 @@ dispatch_in_main (gpointer user_data)
   Call *call = user_data;
 
   imprintd_daemon_hold (call->daemon);
-  imprint_auth_get_caller_uid_async (call->invocation, NULL, on_caller_uid, call);
+  /* While stopping, nothing new starts: the caller is told why, and a
+   * retry once imprintd has gone reaches a freshly activated one. */
+  if (imprintd_daemon_is_stopping (call->daemon))
+    {
+      g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+          _("The installer service is shutting down. Try again in a moment."));
+      call_free (call);
+      return G_SOURCE_REMOVE;
+    }
+  imprint_auth_get_caller_uid_async (call->invocation, imprintd_daemon_get_stop_cancellable (call->daemon),
+                                     on_caller_uid, call);
   return G_SOURCE_REMOVE;
 }
 
