@@ -11,6 +11,9 @@
 /* A finished job stays on the bus this long, so a client that was slow to
  * subscribe can still read its final properties. */
 #define FINISHED_JOB_LINGER_SECONDS 60
+/* When stopping, finished jobs stay readable this long before imprintd
+ * releases its name and exits. */
+#define STOP_GRACE_MS 1000
 
 struct _ImprintdDaemon {
   GObject parent_instance;
@@ -34,6 +37,7 @@ struct _ImprintdDaemon {
   gboolean stopping;
   gboolean stopped_emitted;
   guint stop_deadline_source;
+  guint stopped_idle_source;
   GCancellable *stop_cancellable;
 };
 
@@ -64,7 +68,18 @@ emit_stopped (ImprintdDaemon *self)
     return;
   self->stopped_emitted = TRUE;
   g_clear_handle_id (&self->stop_deadline_source, g_source_remove);
+  g_clear_handle_id (&self->stopped_idle_source, g_source_remove);
   g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
+}
+
+static gboolean
+on_stopped_idle (gpointer user_data)
+{
+  ImprintdDaemon *self = user_data;
+
+  self->stopped_idle_source = 0;
+  emit_stopped (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -73,8 +88,12 @@ update_idle_timer (ImprintdDaemon *self)
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->stopping)
     {
-      if (self->holds == 0 && self->running_jobs == 0)
-        emit_stopped (self);
+      /* Not at once: the last job's Completed D-Bus signal is emitted
+       * after the handlers that brought us here, and clients then read
+       * the job's final properties (ErrorName, Result). A moment's grace
+       * lets both happen before the name goes. */
+      if (self->holds == 0 && self->running_jobs == 0 && self->stopped_idle_source == 0)
+        self->stopped_idle_source = g_timeout_add (STOP_GRACE_MS, on_stopped_idle, self);
       return;
     }
   if (self->idle_timeout == 0 || self->holds > 0 || self->running_jobs > 0)
@@ -295,6 +314,7 @@ imprintd_daemon_finalize (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_handle_id (&self->stop_deadline_source, g_source_remove);
+  g_clear_handle_id (&self->stopped_idle_source, g_source_remove);
   g_clear_object (&self->stop_cancellable);
   release_inhibitor (self);
   g_clear_pointer (&self->jobs, g_hash_table_unref);

@@ -56,8 +56,9 @@ on_stopped (ImprintdDaemon *daemon, gpointer user_data)
 {
   Context *ctx = user_data;
 
-  /* Only now: a client watching a job sees its Completed signal before the
-   * name goes. */
+  /* Only now, and after what is queued went out: a client watching a job
+   * gets its Completed signal before it sees the name go. */
+  g_dbus_connection_flush_sync (imprintd_daemon_get_connection (daemon), NULL, NULL);
   if (ctx->owner_id != 0)
     {
       g_bus_unown_name (ctx->owner_id);
