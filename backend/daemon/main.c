@@ -95,7 +95,7 @@ main (int argc, char **argv)
   Context ctx = { 0 };
   int idle_timeout = 120;
   int polkit_timeout = 25;
-  int stop_timeout = 25;
+  int stop_timeout = 80;
   gboolean debug = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
@@ -104,7 +104,7 @@ main (int argc, char **argv)
     { "polkit-timeout", 0, 0, G_OPTION_ARG_INT, &polkit_timeout,
       "Give up on a non-interactive polkit check after this many seconds (default 25)", "SECONDS" },
     { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
-      "On SIGTERM, wait this many seconds at most for cancelled jobs to clean up (default 25)", "SECONDS" },
+      "On SIGTERM, wait this many seconds at most for cancelled jobs to clean up (default 80)", "SECONDS" },
     { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Print debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }

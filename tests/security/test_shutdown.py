@@ -20,8 +20,10 @@ from imprinttest import NOBODY  # noqa: E402
 import test_install  # noqa: E402
 from test_install import DEFINITIONS, Swtpm, gpt, source_image  # noqa: E402
 
-# imprintd's --stop-timeout default, plus slack for a loaded machine.
-STOP_BOUND = 25 + 15
+# imprintd's --stop-timeout default, plus slack for a loaded machine. (A job
+# stops at its next safe point; encrypting the data partition in place has
+# none, and takes a while on a busy machine.)
+STOP_BOUND = 80 + 15
 
 
 def scratch_base():
@@ -84,9 +86,6 @@ class ShutdownTest(imprinttest.ImprintTestCase):
         pw = os.path.join(self.work, 'pw')
         with open(pw, 'w') as f:
             f.write('correct horse battery staple 42\n')
-        # The scratch directory of this imprintd exists while it runs.
-        self.assertTrue([n for n in os.listdir(self.base) if n.startswith('imprintd-')],
-                        os.listdir(self.base))
         cmd = [self.bus.imprintctl, '--json', 'install', '--source', self.source, '--target', self.target,
                '--erase', '--definitions', DEFINITIONS, '--no-boot-entry', '--tpm2',
                f'--tpm2-device={tpm.tcti}', f'--passphrase-file={pw}']
@@ -114,11 +113,18 @@ class ShutdownTest(imprinttest.ImprintTestCase):
                             or 'NameHasNoOwner' in r.stderr, r.stderr)
 
         self.bus.daemon.wait(STOP_BOUND)
-        self.assertLess(time.monotonic() - signalled, STOP_BOUND)
+        stopped_after = time.monotonic() - signalled
+        self.assertLess(stopped_after, STOP_BOUND)
         self.assertEqual(self.bus.daemon.returncode, 0, self.bus.daemon_output())
 
         # The client heard how the job ended before the daemon went.
-        rest, err = client.communicate(timeout=60)
+        try:
+            rest, err = client.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            rest, err = client.communicate()
+            self.fail('the client did not end after imprintd stopped:\n' + ''.join(out) + rest + err
+                      + self.bus.daemon_output())
         events = [json.loads(x) for x in (''.join(out) + rest).splitlines() if x.startswith('{')]
         completed = [e for e in events if e.get('event') == 'completed']
         self.assertTrue(completed, f'no Completed signal reached the client:\n{rest}\n{err}'
@@ -197,11 +203,9 @@ class ScratchCleanerTest(imprinttest.unittest.TestCase):
                 f.truncate(1024 * 1024 * 1024)
             bus.ctl('--json', 'install', '--source', source, '--target', target, '--erase', '--dry-run',
                     '--definitions', DEFINITIONS, check=0, timeout=120)
-            ours = [n for n in os.listdir(self.base) if n.startswith('imprintd-')
-                    and n not in ('imprintd-Nob0dy', 'imprintd-N0file', 'imprintd-L1nked', 'imprintd-Busy01')]
-            self.assertEqual(len(ours), 1, os.listdir(self.base))
-            st = os.lstat(os.path.join(self.base, ours[0]))
-            self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o700))
+            ours = [(n, os.lstat(os.path.join(self.base, n))) for n in os.listdir(self.base)
+                    if n.startswith('imprintd-') and n not in
+                    ('imprintd-Nob0dy', 'imprintd-N0file', 'imprintd-L1nked', 'imprintd-Busy01')]
         finally:
             bus.stop()
 
@@ -215,6 +219,11 @@ class ScratchCleanerTest(imprinttest.unittest.TestCase):
         with open(self.precious) as f:
             self.assertEqual(f.read(), 'keep me')
         self.assertTrue(os.path.islink(os.path.join(self.base, 'imprintd-L1nked')))
+        # While it ran, imprintd had exactly one scratch directory, root's
+        # and 0700; the stale one was gone by then.
+        mine = [(n, st.st_uid, st.st_mode & 0o7777) for n, st in ours]
+        self.assertEqual(len(mine), 1, mine)
+        self.assertEqual(mine[0][1:], (0, 0o700))
 
 
 class PolkitDetailsTest(imprinttest.HostileTestCase):
