@@ -25,6 +25,7 @@ imprint_auth_set_timeouts (guint non_interactive_seconds,
 typedef struct {
   char *sender;
   char *action_id;
+  GHashTable *details;
   gboolean interactive;
   GCancellable *cancellable;   /* ours: cancelled by the deadline too */
   gulong outer_cancel_id;
@@ -47,6 +48,7 @@ auth_data_free (AuthData *data)
   g_clear_object (&data->connection);
   g_free (data->sender);
   g_free (data->action_id);
+  g_clear_pointer (&data->details, g_hash_table_unref);
   g_free (data);
 }
 
@@ -184,6 +186,7 @@ on_authority (GObject *source, GAsyncResult *res, gpointer user_data)
   AuthData *data = g_task_get_task_data (task);
   g_autoptr(PolkitAuthority) authority = NULL;
   g_autoptr(PolkitSubject) subject = NULL;
+  g_autoptr(PolkitDetails) details = NULL;
   g_autoptr(GError) error = NULL;
   PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
 
@@ -205,14 +208,25 @@ on_authority (GObject *source, GAsyncResult *res, gpointer user_data)
     flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
 
   subject = polkit_system_bus_name_new (data->sender);
+  if (data->details != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+
+      details = polkit_details_new ();
+      g_hash_table_iter_init (&iter, data->details);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        polkit_details_insert (details, key, value);
+    }
   polkit_authority_check_authorization (authority, subject, data->action_id,
-                                        NULL, flags, data->cancellable,
+                                        details, flags, data->cancellable,
                                         on_check_authorization, g_steal_pointer (&task));
 }
 
 void
 imprint_auth_check_async (GDBusMethodInvocation *invocation,
                           const char            *action_id,
+                          GHashTable            *details,
                           GVariant              *options,
                           GCancellable          *cancellable,
                           GAsyncReadyCallback    callback,
@@ -234,6 +248,7 @@ imprint_auth_check_async (GDBusMethodInvocation *invocation,
   data = g_new0 (AuthData, 1);
   data->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
   data->action_id = g_strdup (action_id);
+  data->details = details != NULL ? g_hash_table_ref (details) : NULL;
   data->interactive = !no_interaction;
   data->cancellable = g_cancellable_new ();
   data->connection = g_object_ref (g_dbus_method_invocation_get_connection (invocation));

@@ -8,9 +8,11 @@ G_BEGIN_DECLS
 /* Asks polkit whether the caller of @invocation may do @action_id, without
  * blocking the main loop. Honours "auth.no_user_interaction" in @options.
  * On refusal the error is IMPRINT_ERROR_NOT_AUTHORIZED, or
- * IMPRINT_ERROR_AUTH_DISMISSED when the user dismissed the dialog. */
+ * IMPRINT_ERROR_AUTH_DISMISSED when the user dismissed the dialog.
+ * @details (string -> string, may be NULL) go to polkit as they are. */
 void     imprint_auth_check_async  (GDBusMethodInvocation *invocation,
                                     const char            *action_id,
+                                    GHashTable            *details,
                                     GVariant              *options,
                                     GCancellable          *cancellable,
                                     GAsyncReadyCallback    callback,

@@ -11,6 +11,9 @@
 /* A finished job stays on the bus this long, so a client that was slow to
  * subscribe can still read its final properties. */
 #define FINISHED_JOB_LINGER_SECONDS 60
+/* When stopping, finished jobs stay readable this long before imprintd
+ * releases its name and exits. */
+#define STOP_GRACE_MS 1000
 
 struct _ImprintdDaemon {
   GObject parent_instance;
@@ -28,10 +31,19 @@ struct _ImprintdDaemon {
 
   int inhibit_fd;
   gboolean inhibit_pending;
+
+  /* Stopping (SIGTERM): jobs are cancelled, new calls refused; "stopped"
+   * is emitted once every job finished its cleanup, or at the deadline. */
+  gboolean stopping;
+  gboolean stopped_emitted;
+  guint stop_deadline_source;
+  guint stopped_idle_source;
+  GCancellable *stop_cancellable;
 };
 
 enum {
   SIGNAL_IDLE_TIMEOUT,
+  SIGNAL_STOPPED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -50,9 +62,40 @@ on_idle_timeout (gpointer user_data)
 }
 
 static void
+emit_stopped (ImprintdDaemon *self)
+{
+  if (self->stopped_emitted)
+    return;
+  self->stopped_emitted = TRUE;
+  g_clear_handle_id (&self->stop_deadline_source, g_source_remove);
+  g_clear_handle_id (&self->stopped_idle_source, g_source_remove);
+  g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
+}
+
+static gboolean
+on_stopped_idle (gpointer user_data)
+{
+  ImprintdDaemon *self = user_data;
+
+  self->stopped_idle_source = 0;
+  emit_stopped (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 update_idle_timer (ImprintdDaemon *self)
 {
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->stopping)
+    {
+      /* Not at once: the last job's Completed D-Bus signal is emitted
+       * after the handlers that brought us here, and clients then read
+       * the job's final properties (ErrorName, Result). A moment's grace
+       * lets both happen before the name goes. */
+      if (self->holds == 0 && self->running_jobs == 0 && self->stopped_idle_source == 0)
+        self->stopped_idle_source = g_timeout_add (STOP_GRACE_MS, on_stopped_idle, self);
+      return;
+    }
   if (self->idle_timeout == 0 || self->holds > 0 || self->running_jobs > 0)
     return;
   self->idle_source = g_timeout_add_seconds (self->idle_timeout, on_idle_timeout, self);
@@ -179,10 +222,67 @@ imprintd_daemon_add_job (ImprintdDaemon *self, ImprintdJob *job)
   g_signal_connect_object (job, "completed", G_CALLBACK (on_job_completed), self, 0);
   g_hash_table_insert (self->jobs, g_strdup (path), g_object_ref (job));
   self->running_jobs++;
+  /* Authorised just before a stop began: it ends at its first check. */
+  if (self->stopping)
+    g_cancellable_cancel (imprintd_job_get_cancellable (job));
   take_inhibitor (self);
   update_idle_timer (self);
 
   return g_dbus_object_get_object_path (G_DBUS_OBJECT (object));
+}
+
+static gboolean
+on_stop_deadline (gpointer user_data)
+{
+  ImprintdDaemon *self = user_data;
+
+  self->stop_deadline_source = 0;
+  g_warning ("%u job(s) and %u call(s) still running at the stop deadline; exiting anyway",
+             self->running_jobs, self->holds);
+  emit_stopped (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+imprintd_daemon_stop (ImprintdDaemon *self, guint timeout_seconds)
+{
+  GHashTableIter iter;
+  gpointer job;
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  g_debug ("stopping: cancelling %u job(s), waiting for %u call(s)", self->running_jobs, self->holds);
+
+  /* Calls still waiting for polkit or the bus end now; work already under
+   * way in a worker thread finishes (it is short, and bounded below). */
+  g_cancellable_cancel (self->stop_cancellable);
+
+  /* Every job gets the same cancellation as a client's Cancel(): it stops
+   * at its next safe point and cleans up (unmounts, closes LUKS and loop
+   * devices, removes scratch files), leaving the disk in a state the next
+   * run handles. Jobs that cannot be interrupted mid-way check it only
+   * between their steps. */
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    if (!imprintd_job_is_finished (job))
+      g_cancellable_cancel (imprintd_job_get_cancellable (job));
+
+  if (timeout_seconds > 0)
+    self->stop_deadline_source = g_timeout_add_seconds (timeout_seconds, on_stop_deadline, self);
+  update_idle_timer (self);
+}
+
+gboolean
+imprintd_daemon_is_stopping (ImprintdDaemon *self)
+{
+  return self->stopping;
+}
+
+GCancellable *
+imprintd_daemon_get_stop_cancellable (ImprintdDaemon *self)
+{
+  return self->stop_cancellable;
 }
 
 GMainContext *
@@ -213,6 +313,9 @@ imprintd_daemon_finalize (GObject *object)
   ImprintdDaemon *self = IMPRINTD_DAEMON (object);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->stop_deadline_source, g_source_remove);
+  g_clear_handle_id (&self->stopped_idle_source, g_source_remove);
+  g_clear_object (&self->stop_cancellable);
   release_inhibitor (self);
   g_clear_pointer (&self->jobs, g_hash_table_unref);
   g_clear_object (&self->object_manager);
@@ -232,12 +335,16 @@ imprintd_daemon_class_init (ImprintdDaemonClass *klass)
   signals[SIGNAL_IDLE_TIMEOUT] =
     g_signal_new ("idle-timeout", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_STOPPED] =
+    g_signal_new ("stopped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 imprintd_daemon_init (ImprintdDaemon *self)
 {
   self->inhibit_fd = -1;
+  self->stop_cancellable = g_cancellable_new ();
   self->context = g_main_context_ref_thread_default ();
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }

@@ -31,6 +31,15 @@ const char     *imprintd_daemon_add_job    (ImprintdDaemon  *self,
 void            imprintd_daemon_hold       (ImprintdDaemon  *self);
 void            imprintd_daemon_release    (ImprintdDaemon  *self);
 
+/* Stops the daemon (SIGTERM): refuses new calls, cancels every running job
+ * and emits "stopped" once all jobs have finished their cleanup and no
+ * call is in flight, or after @timeout_seconds (0: no deadline). */
+void            imprintd_daemon_stop       (ImprintdDaemon  *self,
+                                            guint            timeout_seconds);
+gboolean        imprintd_daemon_is_stopping (ImprintdDaemon *self);
+/* Cancelled when the daemon starts stopping: for calls waiting on others. */
+GCancellable   *imprintd_daemon_get_stop_cancellable (ImprintdDaemon *self);
+
 /* Set up by imprintd-manager.c. */
 void            imprintd_manager_export    (ImprintdDaemon            *self,
                                             GDBusObjectManagerServer  *server);

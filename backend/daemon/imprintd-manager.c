@@ -44,6 +44,22 @@ return_error (GDBusMethodInvocation *invocation, GError *error)
   g_dbus_method_invocation_return_gerror (invocation, error);
 }
 
+/* A call that was waiting (for the bus or polkit) when imprintd began to
+ * stop ends with the same error as one that arrives after. */
+static void
+return_call_error (Call *call, GError *error)
+{
+  if (imprintd_daemon_is_stopping (call->daemon) &&
+      (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+       g_error_matches (error, IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED)))
+    {
+      g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+          _("The installer service is shutting down. Try again in a moment."));
+      return;
+    }
+  return_error (call->invocation, error);
+}
+
 static GVariant *
 call_options (Call *call)
 {
@@ -152,7 +168,7 @@ on_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
   if (!imprint_auth_check_finish (res, &error))
     {
       g_debug ("%s refused for uid %u: %s", call->method->name, call->uid, error->message);
-      return_error (call->invocation, error);
+      return_call_error (call, error);
       call_free (call);
       return;
     }
@@ -165,10 +181,11 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
   Call *call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) options = NULL;
+  g_autoptr(GHashTable) details = NULL;
 
   if (!imprint_auth_get_caller_uid_finish (res, &call->uid, &error))
     {
-      return_error (call->invocation, error);
+      return_call_error (call, error);
       call_free (call);
       return;
     }
@@ -180,8 +197,11 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
     }
 
   options = call_options (call);
-  imprint_auth_check_async (call->invocation, call->method->action, options,
-                            NULL, on_authorized, call);
+  details = imprintd_polkit_details (call->method->name,
+                                     g_dbus_method_invocation_get_parameters (call->invocation));
+  imprint_auth_check_async (call->invocation, call->method->action, details, options,
+                            imprintd_daemon_get_stop_cancellable (call->daemon),
+                            on_authorized, call);
 }
 
 static gboolean
@@ -190,7 +210,17 @@ dispatch_in_main (gpointer user_data)
   Call *call = user_data;
 
   imprintd_daemon_hold (call->daemon);
-  imprint_auth_get_caller_uid_async (call->invocation, NULL, on_caller_uid, call);
+  /* While stopping, nothing new starts: the caller is told why, and a
+   * retry once imprintd has gone reaches a freshly activated one. */
+  if (imprintd_daemon_is_stopping (call->daemon))
+    {
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "");
+      return_call_error (call, error);
+      call_free (call);
+      return G_SOURCE_REMOVE;
+    }
+  imprint_auth_get_caller_uid_async (call->invocation, imprintd_daemon_get_stop_cancellable (call->daemon),
+                                     on_caller_uid, call);
   return G_SOURCE_REMOVE;
 }
 

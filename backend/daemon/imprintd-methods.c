@@ -21,21 +21,33 @@
 #define ACTION_FACTORY_RESET "dev.imprint.Imprint1.factory-reset"
 #define ACTION_LIST_ENROLLMENTS "dev.imprint.Imprint1.list-enrollments"
 #define ACTION_UNENROLL      "dev.imprint.Imprint1.unenroll"
+#define ACTION_INSPECT       "dev.imprint.Imprint1.inspect"
+#define ACTION_READ_STATUS   "dev.imprint.Imprint1.read-status"
 
-/* The one table of what imprintd does and which polkit action guards it. */
+/* The one table of what imprintd does and which polkit action guards it.
+ * Read-only verbs are allowed to an active local user without a password
+ * (allow_active=yes) and grouped by what they let one learn, so rules can
+ * tell them apart: list-disks (this computer's disks and security devices,
+ * and its setup defaults: first-boot setup, which runs before any
+ * administrator exists, is granted exactly list-disks and create-user),
+ * inspect (what an image holds and what installing it would do),
+ * read-status (updates and factory reset of the running system).
+ * CheckPassphrase and GenerateRecoveryKey touch nothing on the system
+ * (a strength score, random bytes), so nothing guards them.
+ * data/dev.imprint.Imprint1.policy.in and SECURITY.md say the same. */
 static const ImprintdMethod methods[] = {
   { "ListDisks",               ACTION_LIST_DISKS, FALSE, imprintd_method_list_disks },
   { "GetSecurityCapabilities", ACTION_LIST_DISKS, FALSE, imprintd_method_get_security_capabilities },
   { "CheckPassphrase",         NULL,              FALSE, imprintd_method_check_passphrase },
   { "GenerateRecoveryKey",     NULL,              FALSE, imprintd_method_generate_recovery_key },
-  { "InspectSource",           ACTION_LIST_DISKS, FALSE, imprintd_method_inspect_source },
-  { "PlanInstall",             ACTION_LIST_DISKS, FALSE, imprintd_method_plan_install },
+  { "InspectSource",           ACTION_INSPECT,    FALSE, imprintd_method_inspect_source },
+  { "PlanInstall",             ACTION_INSPECT,    FALSE, imprintd_method_plan_install },
   { "Install",                 ACTION_INSTALL,    TRUE,  imprintd_method_install },
-  { "GetUpdateStatus",         ACTION_LIST_DISKS, FALSE, imprintd_method_get_update_status },
-  { "CheckForUpdates",         ACTION_LIST_DISKS, FALSE, imprintd_method_check_for_updates },
+  { "GetUpdateStatus",         ACTION_READ_STATUS, FALSE, imprintd_method_get_update_status },
+  { "CheckForUpdates",         ACTION_READ_STATUS, FALSE, imprintd_method_check_for_updates },
   { "Update",                  ACTION_UPDATE,     TRUE,  imprintd_method_update },
   { "SetAutomaticUpdates",     ACTION_UPDATE,     FALSE, imprintd_method_set_automatic_updates },
-  { "GetFactoryResetInfo",     ACTION_LIST_DISKS, FALSE, imprintd_method_get_factory_reset_info },
+  { "GetFactoryResetInfo",     ACTION_READ_STATUS, FALSE, imprintd_method_get_factory_reset_info },
   { "RequestFactoryReset",     ACTION_FACTORY_RESET, FALSE, imprintd_method_request_factory_reset },
   { "CancelFactoryReset",      ACTION_FACTORY_RESET, FALSE, imprintd_method_cancel_factory_reset },
   { "GetSetupDefaults",        ACTION_LIST_DISKS, FALSE, imprintd_method_get_setup_defaults },

@@ -34,6 +34,11 @@ typedef struct {
 
 const ImprintdMethod *imprintd_methods_lookup (const char *name);
 
+/* polkit details for a call of @method with @parameters (its in-arguments):
+ * "device", "drive" and, for verbs that change a disk, a "polkit.message"
+ * naming it (imprintd-polkit-details.c). NULL when there are none. */
+GHashTable *imprintd_polkit_details (const char *method, GVariant *parameters);
+
 /* Helpers for the method implementations. */
 gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **error);
 

@@ -9,12 +9,15 @@
 #include "imprint-auth.h"
 #include "imprint-error.h"
 #include "imprintd-daemon.h"
+#include "imprintd-scratch.h"
 
 typedef struct {
   GMainLoop *loop;
   ImprintdDaemon *daemon;
   guint owner_id;
   int exit_code;
+  guint stop_timeout;
+  guint signals_seen;
 } Context;
 
 static void
@@ -48,13 +51,39 @@ on_idle_timeout (ImprintdDaemon *daemon, gpointer user_data)
   g_main_loop_quit (ctx->loop);
 }
 
+static void
+on_stopped (ImprintdDaemon *daemon, gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  /* Only now, and after what is queued went out: a client watching a job
+   * gets its Completed signal before it sees the name go. */
+  g_dbus_connection_flush_sync (imprintd_daemon_get_connection (daemon), NULL, NULL);
+  if (ctx->owner_id != 0)
+    {
+      g_bus_unown_name (ctx->owner_id);
+      ctx->owner_id = 0;
+    }
+  g_main_loop_quit (ctx->loop);
+}
+
+/* SIGTERM (systemctl stop, shutdown) or SIGINT: running jobs are cancelled
+ * and clean up (unmount, close LUKS and loop devices, remove scratch
+ * files) before imprintd exits, within --stop-timeout (the unit's
+ * TimeoutStopSec= is longer). A second signal exits at once. */
 static gboolean
 on_sigterm (gpointer user_data)
 {
   Context *ctx = user_data;
 
-  g_main_loop_quit (ctx->loop);
-  return G_SOURCE_REMOVE;
+  if (ctx->signals_seen++ > 0)
+    {
+      g_warning ("second stop signal: exiting without waiting for jobs");
+      g_main_loop_quit (ctx->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  imprintd_daemon_stop (ctx->daemon, ctx->stop_timeout);
+  return G_SOURCE_CONTINUE;
 }
 
 int
@@ -66,6 +95,7 @@ main (int argc, char **argv)
   Context ctx = { 0 };
   int idle_timeout = 120;
   int polkit_timeout = 25;
+  int stop_timeout = 80;
   gboolean debug = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
@@ -73,6 +103,8 @@ main (int argc, char **argv)
       "Exit after this many idle seconds (0: never; default 120)", "SECONDS" },
     { "polkit-timeout", 0, 0, G_OPTION_ARG_INT, &polkit_timeout,
       "Give up on a non-interactive polkit check after this many seconds (default 25)", "SECONDS" },
+    { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
+      "On SIGTERM, wait this many seconds at most for cancelled jobs to clean up (default 80)", "SECONDS" },
     { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Print debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
@@ -99,11 +131,24 @@ main (int argc, char **argv)
     }
   if (debug)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
-  if (idle_timeout < 0 || polkit_timeout <= 0)
+  if (idle_timeout < 0 || polkit_timeout <= 0 || stop_timeout <= 0)
     {
       g_printerr ("imprintd: timeouts must be positive\n");
       return EXIT_FAILURE;
     }
+
+  /* Before the bus connection starts GDBus's thread (this sets TMPDIR). */
+  {
+    g_autofree char *scratch = NULL;
+    int r = imprintd_scratch_setup (&scratch);
+
+    if (r < 0)
+      {
+        g_printerr ("imprintd: cannot make a private scratch directory: %s\n", g_strerror (-r));
+        return EXIT_FAILURE;
+      }
+    g_debug ("scratch directory %s", scratch);
+  }
 
   /* Make sure the error names are registered before any call arrives. */
   (void) IMPRINT_ERROR;
@@ -120,8 +165,10 @@ main (int argc, char **argv)
   g_dbus_connection_set_exit_on_close (connection, FALSE);
 
   ctx.loop = g_main_loop_new (NULL, FALSE);
+  ctx.stop_timeout = (guint) stop_timeout;
   ctx.daemon = imprintd_daemon_new (connection, (guint) idle_timeout);
   g_signal_connect (ctx.daemon, "idle-timeout", G_CALLBACK (on_idle_timeout), &ctx);
+  g_signal_connect (ctx.daemon, "stopped", G_CALLBACK (on_stopped), &ctx);
   if (!imprintd_daemon_start (ctx.daemon, &error))
     {
       g_printerr ("imprintd: %s\n", error->message);
@@ -142,5 +189,8 @@ main (int argc, char **argv)
   g_dbus_connection_flush_sync (connection, NULL, NULL);
   g_clear_object (&ctx.daemon);
   g_main_loop_unref (ctx.loop);
+  /* Not after a second stop signal: a job may still be using it. */
+  if (ctx.signals_seen < 2)
+    imprintd_scratch_teardown ();
   return ctx.exit_code;
 }

@@ -529,24 +529,6 @@ slots_size (const SlotSizes *sz)
   return 2 * (sz->usr + sz->verity) + ALIGN_UP (sz->sig, MiB) + sz->sig;
 }
 
-static void
-remove_stale_scratch (void)
-{
-  g_autoptr(GDir) d = g_dir_open (g_get_tmp_dir (), 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      int pid;
-      if (sscanf (name, "imprint-plan-%d-", &pid) != 1 || !g_str_has_suffix (name, ".img"))
-        continue;
-      if (kill (pid, 0) == 0 || errno != ESRCH)
-        continue;
-      g_autofree char *p = g_build_filename (g_get_tmp_dir (), name, NULL);
-      g_unlink (p);
-    }
-}
-
 /* Data partitions: systemd-repart's own dry run on a sparse scratch file
  * that carries the planned table, so the plan shows exactly what repart
  * will do on the target. */
@@ -572,11 +554,9 @@ plan_repart (ImprintPlan *plan, GError **error)
     }
 
   /* A sparse file (repart wants a real file with a backing device, so no
-   * memfd). Its name carries our PID, so scratch files of a killed run are
-   * recognised and removed by the next one. */
-  remove_stale_scratch ();
-  g_autofree char *tmpl = g_strdup_printf ("imprint-plan-%d-XXXXXX.img", (int) getpid ());
-  fd = g_file_open_tmp (tmpl, &scratch, error);
+   * memfd), in the temporary directory: imprintd's own 0700 one, whose
+   * leftovers it removes after a crash (backend/daemon/imprintd-scratch.c). */
+  fd = g_file_open_tmp ("imprint-plan-XXXXXX.img", &scratch, error);
   if (fd < 0)
     return FALSE;
   if (ftruncate (fd, (off_t) plan->target_size) < 0)

@@ -28,6 +28,7 @@ SYSUPDATED_MOCK = os.path.join(SRCDIR, 'tests', 'update', 'sysupdated_mock.py')
 MAKE_UPDATE_SOURCE = os.path.join(SRCDIR, 'tests', 'update', 'make-update-source')
 EFI_FACTORY_RESET = 'FactoryReset-8cf2644b-4b0b-428f-9387-6d876050dc67'
 ACTION_LIST_DISKS = 'dev.imprint.Imprint1.list-disks'
+ACTION_READ_STATUS = 'dev.imprint.Imprint1.read-status'
 ACTION_FACTORY_RESET = 'dev.imprint.Imprint1.factory-reset'
 
 USR = '8484680c-9521-48c6-9c11-b0720656f69e'
@@ -229,7 +230,7 @@ class FactoryResetTest(UpdateTestBase):
 
     def test_refused_by_polkit(self):
         self.bus.polkit_call('SetMode', 'deny')
-        self.bus.polkit_call('SetAllowed', [ACTION_LIST_DISKS])
+        self.bus.polkit_call('SetAllowed', [ACTION_LIST_DISKS, ACTION_READ_STATUS])
         self.bus.polkit_call('ClearCalls')
         r = self.bus.ctl('factory-reset', '--yes', check=4)
         self.assertIn('not allowed', r.stderr)

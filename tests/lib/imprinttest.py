@@ -21,6 +21,8 @@ BUS_CONFIG = os.path.join(HERE, 'test-bus.conf')
 
 ACTION_LIST_DISKS = 'dev.imprint.Imprint1.list-disks'
 ACTION_INSTALL = 'dev.imprint.Imprint1.install'
+ACTION_INSPECT = 'dev.imprint.Imprint1.inspect'
+ACTION_READ_STATUS = 'dev.imprint.Imprint1.read-status'
 
 # The uid a hostile local user runs as in the security suite.
 NOBODY = 65534
@@ -112,7 +114,7 @@ class TestBus:
             return ''
 
     def polkit_call(self, method, *args):
-        sig = {'SetMode': 's', 'SetAllowed': 'as', 'GetCalls': '', 'ClearCalls': ''}[method]
+        sig = {'SetMode': 's', 'SetAllowed': 'as', 'GetCalls': '', 'GetDetails': '', 'ClearCalls': ''}[method]
         cmd = ['gdbus', 'call', '--system', '--dest', 'org.freedesktop.PolicyKit1',
                '--object-path', '/org/freedesktop/PolicyKit1/Authority',
                '--method', f'org.freedesktop.DBus.Mock.{method}']

@@ -3,7 +3,8 @@
 Like dbusmock's own polkitd template (allow list, hang), plus the answers a
 real polkit gives that the stock template cannot: "dismissed" (the user
 closed the dialog) and "challenge" (authentication would be needed but the
-caller forbade interaction). It also records every CheckAuthorization.
+caller forbade interaction). It also records every CheckAuthorization, and
+the details it was given (GetDetails).
 '''
 
 import dbus
@@ -27,13 +28,15 @@ def load(mock, _parameters):
     mock.allowed = []
     mock.mode = 'deny'          # deny | allow | dismiss | challenge | hang
     mock.calls = []
+    mock.details = []
     mock.hanging = []
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='(sa{sv})sa{ss}us', out_signature='(bba{ss})',
                      async_callbacks=('ok_cb', '_err_cb'))
-def CheckAuthorization(self, subject, action_id, _details, flags, _cancellation_id, ok_cb, _err_cb):
+def CheckAuthorization(self, subject, action_id, details, flags, _cancellation_id, ok_cb, _err_cb):
     self.calls.append((str(action_id), int(flags)))
+    self.details.append((str(action_id), {str(k): str(v) for k, v in details.items()}))
     interactive = bool(flags & ALLOW_USER_INTERACTION)
     if self.mode == 'hang':
         self.hanging.append(ok_cb)
@@ -74,6 +77,13 @@ def GetCalls(self):
     return dbus.Array(self.calls, signature='(su)')
 
 
+@dbus.service.method(MOCK_IFACE, in_signature='', out_signature='a(sa{ss})')
+def GetDetails(self):
+    return dbus.Array([(a, dbus.Dictionary(d, signature='ss')) for a, d in self.details],
+                      signature='(sa{ss})')
+
+
 @dbus.service.method(MOCK_IFACE, in_signature='', out_signature='')
 def ClearCalls(self):
     self.calls = []
+    self.details = []

@@ -61,7 +61,7 @@ def run_case(harness, localedir, case, slot_b, mock, opts):
         bus = imprinttest.TestBus()
         if opts.get('deny_reset'):
             bus.polkit_call('SetMode', 'deny')
-            bus.polkit_call('SetAllowed', [imprinttest.ACTION_LIST_DISKS])
+            bus.polkit_call('SetAllowed', [imprinttest.ACTION_LIST_DISKS, imprinttest.ACTION_READ_STATUS])
         if mock is not None:
             bus.procs.append(subprocess.Popen(
                 ['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template',
