@@ -323,6 +323,7 @@ typedef struct {
   char *value;
   gboolean refuse;
   gboolean is_cancel;
+  gboolean too_long;     /* an answer over IMPRINTD_SECRET_MAX, not kept */
 } SteerCall;
 
 static void
@@ -353,6 +354,16 @@ on_steer_uid (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR,
           IMPRINT_ERROR_NOT_AUTHORIZED, _("Only the user who started this job can do this."));
+      goto out;
+    }
+
+  if (call->too_long)
+    {
+      /* Checked only now: another user learns nothing from the answer. */
+      g_dbus_method_invocation_return_error (call->invocation, IMPRINT_ERROR,
+          IMPRINT_ERROR_INVALID_ARGUMENT,
+          _("Passphrases, PINs and recovery keys may be at most %u bytes long."),
+          (unsigned) IMPRINTD_SECRET_MAX);
       goto out;
     }
 
@@ -409,21 +420,19 @@ handle_answer (ImprintJob            *object,
                const char            *value,
                GVariant              *options)
 {
-  g_autoptr(GError) error = NULL;
   SteerCall *call;
-
-  if (!imprintd_check_secret (value, &error))
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
 
   call = g_new0 (SteerCall, 1);
   call->job = g_object_ref (IMPRINTD_JOB (object));
   call->invocation = g_object_ref (invocation);
   call->id = g_strdup (id);
-  call->value = imprint_secret_strdup (value);
-  if (call->value == NULL)
+  /* An oversized answer is refused once the caller is known to own the
+   * job (on_steer_uid), and never copied. */
+  if (!imprintd_check_secret (value, NULL))
+    call->too_long = TRUE;
+  else
+    call->value = imprint_secret_strdup (value);
+  if (call->value == NULL && !call->too_long)
     {
       g_dbus_method_invocation_return_error_literal (invocation, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                                                      g_strerror (ENOMEM));

@@ -33,7 +33,8 @@ def active_user_actions():
     a password: those whose allow_active is "yes" in the shipped policy.'''
     import re
     path = os.path.join(HERE, '..', '..', 'data', 'dev.imprint.Imprint1.policy.in')
-    text = open(path).read()
+    with open(path) as f:
+        text = f.read()
     actions = []
     for m in re.finditer(r'<action id="([^"]+)">(.*?)</action>', text, re.S):
         if re.search(r'<allow_active>yes</allow_active>', m.group(2)):
@@ -179,6 +180,15 @@ class HostileTestCase(ImprintTestCase):
     polkit_mode = 'deny'
 
     def setUp(self):
+        # The running system is never set up by these tests, even when one
+        # of them reaches ApplySetup("") with polkit saying yes: imprintd's
+        # state directory says setup is complete (and it is not the host's).
+        state = tempfile.mkdtemp(prefix='imprint-state-')
+        self.addCleanup(shutil.rmtree, state, ignore_errors=True)
+        with open(os.path.join(state, 'setup-complete'), 'w') as f:
+            f.write('security suite\n')
+        self.daemon_env = dict(self.daemon_env or {})
+        self.daemon_env.setdefault('STATE_DIRECTORY', state)
         super().setUp()
         self.bus.polkit_call('SetAllowed', active_user_actions())
         # A scratch directory the hostile user owns (symlinks, FIFOs, trees).

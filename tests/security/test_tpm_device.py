@@ -290,6 +290,10 @@ class SecretLengthTest(imprinttest.HostileTestCase):
         os.chown(img, NOBODY, NOBODY)
         big = "'k' * (10 << 20)"
         key = recovery_key(self)
+        tree = os.path.join(self.evil, 'setup-tree')
+        os.makedirs(os.path.join(tree, 'etc'))
+        for dirpath, _dirs, _files in os.walk(tree):
+            os.chown(dirpath, NOBODY, NOBODY)
         calls = [
             ('Install', '(ssa{sv})',
              f"({img!r}, {img!r}, {{'encryption': GLib.Variant('as', ['passphrase']), "
@@ -309,11 +313,13 @@ class SecretLengthTest(imprinttest.HostileTestCase):
             ('Enroll', '(ssa{sv})',
              f"({img!r}, 'tpm2', {{'unlock-tpm2': GLib.Variant('b', True), "
              f"'unlock-tpm2-pin': GLib.Variant('s', {big})}})"),
+            # A tree of the caller's where setup is pending: the running
+            # system's setup is complete here, which is refused first.
             ('ApplySetup', '(sa{sv}a{sv})',
-             f"('', {{'user': GLib.Variant('a{{sv}}', {{'user-name': GLib.Variant('s', 'eve'), "
+             f"({tree!r}, {{'user': GLib.Variant('a{{sv}}', {{'user-name': GLib.Variant('s', 'eve'), "
              f"'password': GLib.Variant('s', {big})}})}}, {{}})"),
             ('ApplySetup', '(sa{sv}a{sv})',
-             f"('', {{'disk-recovery-key': GLib.Variant('s', {big})}}, {{}})"),
+             f"({tree!r}, {{'disk-recovery-key': GLib.Variant('s', {big})}}, {{}})"),
         ]
         for method, sig, expr in calls:
             with self.subTest(method=method, args=expr[:120]):
