@@ -36,19 +36,22 @@ static inline void closep (int *fd)
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
-/* Wipes and frees secrets. */
+/* Wipes and frees secrets. Every secret lives in secret memory (secret.h:
+ * locked, never dumped, not inherited by children), so these release what
+ * imprint_secret_alloc() and friends returned, and nothing else: a pointer
+ * from malloc()/g_malloc() here stops the process (secret.c checks). n is
+ * the old interface's length; the allocation knows its own. */
+void imprint_secret_free (void *p);
+
 static inline void erase_and_free (void *p, size_t n)
 {
-  if (p == NULL)
-    return;
-  explicit_bzero (p, n);
-  free (p);
+  (void) n;
+  imprint_secret_free (p);
 }
 
 static inline void erase_and_freep_str (char **p)
 {
-  if (*p != NULL)
-    erase_and_free (*p, strlen (*p));
+  imprint_secret_free (*p);
 }
 #define _cleanup_erase_free_ _cleanup_(erase_and_freep_str)
 

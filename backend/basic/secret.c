@@ -3,26 +3,41 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "secret.h"
 
-/* In front of the data: the mapping's length and the size asked for.
- * Sixteen bytes keep the data as aligned as malloc()'s. */
+/* In front of the data: the mapping's length, the size asked for and a
+ * magic number right before the data. Thirty-two bytes keep the data as
+ * aligned as malloc()'s. The magic is checked on free: a pointer from
+ * malloc() handed to imprint_secret_free() by mistake has glibc's chunk
+ * size word there instead, and the process stops at once rather than
+ * wiping and unmapping whatever a garbage length says. */
 typedef struct {
   size_t map_size;
   size_t size;
+  uint64_t magic;
 } SecretHeader;
 
-#define HEADER_SIZE 16
+#define HEADER_SIZE 32
+#define SECRET_MAGIC UINT64_C (0x5ec7e7b0a9d5f00d)
 _Static_assert (sizeof (SecretHeader) <= HEADER_SIZE, "header too big");
 
 static SecretHeader *
 header_of (const void *p)
 {
-  return (SecretHeader *) ((uint8_t *) p - HEADER_SIZE);
+  SecretHeader *h = (SecretHeader *) ((uint8_t *) p - HEADER_SIZE);
+  const uint64_t *magic = (const uint64_t *) ((const uint8_t *) p - sizeof (uint64_t));
+
+  /* Read through the last word, where the magic of a real header is:
+   * for a malloc() pointer that word is the allocator's own and always
+   * readable. */
+  if (*magic != SECRET_MAGIC)
+    abort ();
+  return h;
 }
 
 void *
@@ -55,6 +70,7 @@ imprint_secret_alloc (size_t size)
   h = m;
   h->map_size = map_size;
   h->size = size;
+  *(uint64_t *) ((uint8_t *) m + HEADER_SIZE - sizeof (uint64_t)) = SECRET_MAGIC;
   return (uint8_t *) m + HEADER_SIZE;
 }
 

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -77,6 +78,57 @@ test_protected (void)
   imprint_secret_free (p);
 }
 
+/* The old helpers free secret memory now, wiping all of it. */
+static void
+test_erase_helpers (void)
+{
+  char *s = imprint_secret_strdup ("recovery");
+  char *t = imprint_secret_memdup0 ("\x01\x02\x03", 3);
+
+  g_assert_nonnull (s);
+  g_assert_nonnull (t);
+  erase_and_freep_str (&s);
+  erase_and_free (t, 3);
+  erase_and_free (NULL, 0);
+  {
+    _cleanup_erase_free_ char *u = imprint_secret_strdup ("pin");
+    g_assert_cmpstr (u, ==, "pin");
+  }
+}
+
+/* A pointer that is not secret memory (here: from malloc()) handed to
+ * imprint_secret_free() stops the process instead of being "wiped" and
+ * unmapped by whatever length happens to sit in front of it. */
+static void
+test_foreign_pointer (void)
+{
+  if (g_test_subprocess ())
+    {
+      char *p = malloc (64);
+
+      g_assert_nonnull (p);
+      memset (p, 'x', 64);
+      imprint_secret_free (p);
+      return;   /* not reached */
+    }
+  g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+}
+
+static void
+test_foreign_pointer_size (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autofree char *p = g_strdup ("heap");
+
+      (void) imprint_secret_size (p);
+      return;   /* not reached */
+    }
+  g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -84,5 +136,8 @@ main (int argc, char **argv)
   g_test_add_func ("/secret/alloc", test_alloc);
   g_test_add_func ("/secret/strdup", test_strdup);
   g_test_add_func ("/secret/protected", test_protected);
+  g_test_add_func ("/secret/erase-helpers", test_erase_helpers);
+  g_test_add_func ("/secret/foreign-pointer", test_foreign_pointer);
+  g_test_add_func ("/secret/foreign-pointer-size", test_foreign_pointer_size);
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "json-bounded.h"
 #include "luks-enroll.h"
 #include "macros.h"
+#include "secret.h"
 
 static const struct {
   const char *method;

@@ -15,6 +15,7 @@
 #include "json-bounded.h"
 #include "macros.h"
 #include "recovery-key.h"
+#include "secret.h"
 #include "luks-setup.h"
 
 #define ONETIME_KEY_SIZE 64
@@ -408,7 +409,7 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
     return r;
 
   onetime.size = ONETIME_KEY_SIZE;
-  onetime.data = malloc (onetime.size);
+  onetime.data = imprint_secret_alloc (onetime.size);
   if (!onetime.data)
     return -ENOMEM;
   r = random_bytes (onetime.data, onetime.size);

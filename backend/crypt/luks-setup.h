@@ -24,7 +24,7 @@
  *  5. every enrolled method is checked to open the volume (the TPM2 one by
  *     unsealing from the token as stored in the header), then the one-time
  *     keyslot is destroyed.
- * Secrets are wiped (explicit_bzero) and never logged. On failure the
+ * Secrets live in secret memory (secret.h), are wiped and never logged. On failure the
  * target is left unusable (half-enrolled); the Job reports the error. */
 
 #include <libcryptsetup.h>
@@ -42,8 +42,8 @@ typedef enum {
 
 /* Hook for enrollments this library does not do itself (FIDO2). Gets the
  * volume and its volume key; returns a token object WITHOUT "keyslots"
- * (added on import) and the keyslot passphrase (malloc'd NUL-terminated
- * string; wiped and freed by the caller). Negative errno aborts setup. */
+ * (added on import) and the keyslot passphrase (NUL-terminated string in
+ * secret memory, secret.h; wiped and freed by the caller). Negative errno aborts setup. */
 typedef int (*ImprintLuksEnrollFunc) (struct crypt_device *cd,
                                       const void *volume_key, size_t volume_key_size,
                                       JsonObject **ret_token,

@@ -14,6 +14,7 @@
 #include "luks.h"
 #include "macros.h"
 #include "recovery-key.h"
+#include "secret.h"
 
 #define SECTOR 512
 
@@ -369,7 +370,8 @@ imprint_luks_volume_key_get (struct crypt_device *cd,
     return -EINVAL;
   size = (size_t) r;
 
-  vk = malloc (size);
+  /* libcryptsetup writes the key into our buffer; it takes no ownership. */
+  vk = imprint_secret_alloc (size);
   if (!vk)
     return -ENOMEM;
 

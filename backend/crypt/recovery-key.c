@@ -8,6 +8,7 @@
 
 #include "macros.h"
 #include "recovery-key.h"
+#include "secret.h"
 
 static const char modhex_alphabet[16] = "cbdefghijklnrtuv";
 
@@ -41,7 +42,7 @@ random_bytes (void *buf, size_t n)
 static char *
 format_key (const unsigned char bytes[IMPRINT_RECOVERY_KEY_BYTES])
 {
-  char *s = malloc (IMPRINT_RECOVERY_KEY_LENGTH + 1), *p = s;
+  char *s = imprint_secret_alloc (IMPRINT_RECOVERY_KEY_LENGTH + 1), *p = s;
 
   if (!s)
     return NULL;

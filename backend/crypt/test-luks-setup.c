@@ -9,6 +9,7 @@
 
 #include "macros.h"
 #include "recovery-key.h"
+#include "secret.h"
 #include "luks-setup.h"
 #include "luks-enroll.h"
 #include "test-crypt-util.h"
@@ -141,7 +142,7 @@ fake_extra_enroll (struct crypt_device *cd, const void *vk, size_t vk_size,
   json_object_set_string_member (o, "type", "imprint-test-extra");
   json_object_set_string_member (o, "note", "from the test");
   *ret_token = o;
-  *ret_passphrase = strdup (userdata);
+  *ret_passphrase = imprint_secret_strdup (userdata);
   return 0;
 }
 

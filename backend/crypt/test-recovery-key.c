@@ -5,6 +5,7 @@
 
 #include "macros.h"
 #include "recovery-key.h"
+#include "secret.h"
 
 static void
 test_generate (void)
@@ -17,6 +18,8 @@ test_generate (void)
   g_assert_true (imprint_recovery_key_is_valid (a));
   g_assert_true (g_regex_match_simple ("^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$", a, 0, 0));
   g_assert_cmpstr (a, !=, b);
+  /* In secret memory (imprint_secret_size() stops the process otherwise). */
+  g_assert_cmpuint (imprint_secret_size (a), ==, 72);
 }
 
 static void
@@ -47,6 +50,7 @@ test_normalize (void)
       _cleanup_erase_free_ char *n = NULL;
       g_assert_cmpint (imprint_recovery_key_normalize (good[i], &n), ==, 0);
       g_assert_cmpstr (n, ==, canonical);
+      g_assert_cmpuint (imprint_secret_size (n), ==, 72);
     }
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)

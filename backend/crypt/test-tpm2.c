@@ -8,6 +8,7 @@
 
 #include "luks.h"
 #include "macros.h"
+#include "secret.h"
 #include "test-crypt-util.h"
 #include "tpm2.h"
 
@@ -770,6 +771,31 @@ test_luks_token (void)
   test_rm_rf (dir);
 }
 
+/* The keyslot passphrase is standard base64 (what systemd writes), made
+ * straight in secret memory: every length, every padding case. */
+static void
+test_secret_to_passphrase (void)
+{
+  uint8_t bytes[70];
+  char *pass = NULL;
+
+  for (size_t i = 0; i < sizeof bytes; i++)
+    bytes[i] = (uint8_t) (i * 37 + 11);
+  for (size_t n = 1; n <= sizeof bytes; n++)
+    {
+      g_autofree char *expected = g_base64_encode (bytes, n);
+
+      g_assert_cmpint (imprint_tpm2_secret_to_passphrase (bytes, n, &pass), ==, 0);
+      g_assert_cmpstr (pass, ==, expected);
+      /* secret memory: imprint_secret_size() stops the process otherwise */
+      g_assert_cmpuint (imprint_secret_size (pass), >, strlen (pass));
+      imprint_secret_free (g_steal_pointer (&pass));
+    }
+  g_assert_cmpint (imprint_tpm2_secret_to_passphrase (bytes, 0, &pass), ==, -EINVAL);
+  g_assert_cmpint (imprint_tpm2_secret_to_passphrase (NULL, 4, &pass), ==, -EINVAL);
+  g_assert_null (pass);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -780,6 +806,7 @@ main (int argc, char *argv[])
   swtpm = test_swtpm_start ();
 
   g_test_add_func ("/tpm2/resolve-device", test_resolve_device);
+  g_test_add_func ("/tpm2/secret-to-passphrase", test_secret_to_passphrase);
   g_test_add_func ("/tpm2/device-check", test_device_check);
   g_test_add_func ("/tpm2/open-refuses", test_open_refuses);
   g_test_add_func ("/tpm2/pcr-list", test_pcr_list);

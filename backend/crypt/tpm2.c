@@ -23,6 +23,7 @@
 
 #include "json-bounded.h"
 #include "macros.h"
+#include "secret.h"
 #include "tpm2.h"
 
 struct ImprintTpm2 {
@@ -1047,7 +1048,12 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, Imp
 
   s.blob = g_memdup2 (buf, off);
   s.blob_size = off;
-  s.secret = g_memdup2 (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
+  s.secret = (uint8_t *) imprint_secret_memdup0 (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
+  if (s.secret == NULL)
+    {
+      r = -ENOMEM;
+      goto finish;
+    }
   s.secret_size = IMPRINT_TPM2_SECRET_SIZE;
   *ret = s;
   s = (ImprintTpm2Sealed) { 0 };
@@ -1080,6 +1086,7 @@ imprint_tpm2_unseal_full (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const
   TPM2B_PUBLIC pub = { 0 };
   TPM2B_SENSITIVE_DATA *out = NULL;
   uint8_t digest[TPM2_SHA256_DIGEST_SIZE];
+  void *secret;
   size_t off = 0;
   TSS2_RC rc;
   int r;
@@ -1158,9 +1165,17 @@ imprint_tpm2_unseal_full (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const
       goto finish;
     }
 
-  *ret_secret = g_memdup2 (out->buffer, out->size);
-  *ret_secret_size = out->size;
+  /* Esys hands the secret back in its own malloc()ed TPM2B: copy it into
+   * secret memory at once and wipe Esys's copy before Esys_Free(). */
+  secret = imprint_secret_memdup0 (out->buffer, out->size);
   explicit_bzero (out->buffer, out->size);
+  if (secret == NULL)
+    {
+      r = -ENOMEM;
+      goto finish;
+    }
+  *ret_secret = secret;
+  *ret_secret_size = out->size;
   r = 0;
 
 finish:
@@ -1320,18 +1335,25 @@ imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
 int
 imprint_tpm2_secret_to_passphrase (const void *secret, size_t size, char **ret)
 {
+  gint state = 0, save = 0;
   char *b64;
   size_t len;
 
   if (!secret || size == 0)
     return -EINVAL;
 
-  b64 = g_base64_encode (secret, size);
-  len = strlen (b64);
-  /* Copy into malloc() memory so erase_and_free() applies, and wipe
-   * GLib's copy. */
-  *ret = strdup (b64);
-  explicit_bzero (b64, len);
-  g_free (b64);
-  return *ret ? 0 : -ENOMEM;
+  /* Encoded straight into secret memory: no copy of it on the heap.
+   * g_base64_encode_step() wants (len / 3 + 1) * 4 + 4 bytes, and
+   * g_base64_encode_close() up to 5 more. */
+  if (size / 3 + 1 > (SIZE_MAX - 10) / 4)
+    return -ENOMEM;
+  b64 = imprint_secret_alloc ((size / 3 + 1) * 4 + 4 + 5 + 1);
+  if (b64 == NULL)
+    return -ENOMEM;
+  len = g_base64_encode_step (secret, size, FALSE, b64, &state, &save);
+  len += g_base64_encode_close (FALSE, b64 + len, &state, &save);
+  b64[len] = '\0';
+  explicit_bzero (&save, sizeof (save));
+  *ret = b64;
+  return 0;
 }

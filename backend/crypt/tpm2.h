@@ -112,7 +112,7 @@ typedef struct {
   size_t policy_hash_size;
   char *pubkey_pem;       /* signed PCR policy key (PEM), or NULL */
   uint32_t pubkey_pcr_mask; /* PCRs covered by its signatures */
-  uint8_t *secret;        /* the 32 sealed bytes (seal only); wiped on done */
+  uint8_t *secret;        /* the 32 sealed bytes (seal only), secret memory */
   size_t secret_size;
 } ImprintTpm2Sealed;
 
@@ -129,8 +129,8 @@ int imprint_tpm2_seal (ImprintTpm2 *t,
 
 /* Unseals what sealed describes (blob, bank, PCRs, primary alg, PIN flag;
  * sealed->secret is ignored), checking the session's policy digest against
- * sealed->policy_hash first, as systemd does. *ret_secret:
- * erase_and_free(). */
+ * sealed->policy_hash first, as systemd does. *ret_secret: secret memory
+ * (secret.h), erase_and_free(). */
 int imprint_tpm2_unseal (ImprintTpm2 *t,
                          const ImprintTpm2Sealed *sealed,
                          const char *pin,
@@ -188,5 +188,5 @@ JsonObject *imprint_tpm2_token_new (const ImprintTpm2Sealed *sealed);
 int imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret);
 
 /* base64 (standard alphabet, padded, no newline) of the secret: the LUKS2
- * keyslot passphrase. *ret: _cleanup_erase_free_. */
+ * keyslot passphrase. *ret: secret memory, _cleanup_erase_free_. */
 int imprint_tpm2_secret_to_passphrase (const void *secret, size_t size, char **ret);

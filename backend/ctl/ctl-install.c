@@ -216,15 +216,9 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
 out_error:
   r = ctl_report_error (error);
 out:
-  if (recovery_key)
-    explicit_bzero (recovery_key, strlen (recovery_key));
-  if (passphrase)
-    explicit_bzero (passphrase, strlen (passphrase));
-  if (tpm2_pin)
-    explicit_bzero (tpm2_pin, strlen (tpm2_pin));
-  g_free (recovery_key);
-  g_free (passphrase);
-  g_free (tpm2_pin);
+  ctl_wipe_string (&recovery_key);
+  ctl_wipe_string (&passphrase);
+  ctl_wipe_string (&tpm2_pin);
   return r;
 }
 
@@ -287,7 +281,7 @@ ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
   g_autoptr(GError) error = NULL;
-  char *key = NULL;
+  char *reply = NULL, *key;
 
   if (argc > 1)
     {
@@ -295,11 +289,11 @@ ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv)
       return EXIT_CODE_USAGE;
     }
   if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (options),
-                                                        &key, NULL, &error))
+                                                        &reply, NULL, &error))
     return ctl_report_error (error);
+  key = ctl_secret_take (reply);
   g_print ("%s\n", key);
-  explicit_bzero (key, strlen (key));
-  g_free (key);
+  ctl_wipe_string (&key);
   return EXIT_CODE_OK;
 }
 

@@ -166,7 +166,7 @@ on_request (ImprintJobWatch *watch,
             const char      *message,
             gpointer         user_data)
 {
-  g_autofree char *answer = NULL;
+  _cleanup_secret_ char *answer = NULL;
   gboolean refuse = FALSE;
 
   if (g_str_equal (kind, "fido2-pin") && isatty (STDIN_FILENO))
@@ -184,7 +184,7 @@ on_request (ImprintJobWatch *watch,
       if (fgets (buf, sizeof buf, stdin) != NULL)
         {
           buf[strcspn (buf, "\n")] = '\0';
-          answer = g_strdup (buf);
+          answer = imprint_secret_strdup (buf);
         }
       explicit_bzero (buf, sizeof buf);
       tcsetattr (STDIN_FILENO, TCSANOW, &old);
@@ -199,8 +199,6 @@ on_request (ImprintJobWatch *watch,
     g_print ("\r\033[K%s\n", message);
 
   imprint_job_watch_answer (watch, id, answer ? answer : "", refuse);
-  if (answer != NULL)
-    explicit_bzero (answer, strlen (answer));
 }
 
 static void

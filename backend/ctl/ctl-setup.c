@@ -199,9 +199,12 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
       if (recovery || recovery_key_file != NULL)
         {
           g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+          char *reply = NULL;
+
           if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                                &recovery_key, NULL, &error))
+                                                                &reply, NULL, &error))
             goto out_error;
+          recovery_key = ctl_secret_take (reply);
           /* Saved before the home exists: never a key nobody has. */
           if (recovery_key_file != NULL)
             {
@@ -235,9 +238,12 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   if (disk_recovery || disk_key_file != NULL)
     {
       g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
+      char *reply = NULL;
+
       if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                            &disk_key, NULL, &error))
+                                                            &reply, NULL, &error))
         goto out_error;
+      disk_key = ctl_secret_take (reply);
       if (disk_key_file != NULL)
         {
           int w = ctl_write_secret_file (disk_key_file, disk_key);

@@ -38,26 +38,57 @@ ctl_lookup_s (GVariant *dict, const char *key)
 }
 
 char *
+ctl_secret_take (char *heap)
+{
+  char *s;
+
+  if (heap == NULL)
+    return NULL;
+  s = imprint_secret_strdup (heap);
+  explicit_bzero (heap, strlen (heap));
+  g_free (heap);
+  if (s == NULL)
+    g_error ("%s: %s", G_STRLOC, g_strerror (errno));
+  return s;
+}
+
+char *
 ctl_read_secret_file (const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
+  char *text;
 
   if (g_str_equal (path, "-"))
     {
       char buf[1024];
       if (fgets (buf, sizeof buf, stdin) == NULL)
         {
+          explicit_bzero (buf, sizeof buf);
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Nothing to read on standard input."));
           return NULL;
         }
-      text = g_strdup (buf);
+      text = imprint_secret_strdup (buf);
       explicit_bzero (buf, sizeof buf);
+      if (text == NULL)
+        g_error ("%s: %s", G_STRLOC, g_strerror (errno));
     }
-  else if (!g_file_get_contents (path, &text, NULL, error))
-    return NULL;
+  else
+    {
+      char *heap = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (path, &heap, &len, error))
+        return NULL;
+      /* GLib reads onto the heap: move it into secret memory at once. The
+       * copy stops at a NUL, as the string did before. */
+      text = imprint_secret_strdup (heap);
+      explicit_bzero (heap, len);
+      g_free (heap);
+      if (text == NULL)
+        g_error ("%s: %s", G_STRLOC, g_strerror (errno));
+    }
   /* One line: a trailing newline is not part of the secret. */
   text[strcspn (text, "\r\n")] = '\0';
-  return g_steal_pointer (&text);
+  return text;
 }
 
 int
@@ -84,11 +115,8 @@ ctl_write_secret_file (const char *path, const char *secret)
 void
 ctl_wipe_string (char **s)
 {
-  if (*s != NULL)
-    {
-      explicit_bzero (*s, strlen (*s));
-      g_clear_pointer (s, g_free);
-    }
+  /* imprint_secret_free() wipes the whole allocation. */
+  g_clear_pointer (s, imprint_secret_free);
 }
 
 char *
@@ -96,15 +124,16 @@ ctl_new_recovery_key (Ctl *ctl, const char *save_to, int *ret_exit)
 {
   g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
   g_autoptr(GError) error = NULL;
-  char *key = NULL;
+  char *reply = NULL, *key;
   int w;
 
   if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                        &key, NULL, &error))
+                                                        &reply, NULL, &error))
     {
       *ret_exit = ctl_report_error (error);
       return NULL;
     }
+  key = ctl_secret_take (reply);
   /* Saved before the disk changes: a disk must never be encrypted with a
    * key nobody has. */
   if (save_to != NULL && (w = ctl_write_secret_file (save_to, key)) < 0)

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "imprint-dbus-generated.h"
+#include "secret.h"
 
 G_BEGIN_DECLS
 
@@ -49,9 +50,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
 /* ctl-util.c */
 gboolean    ctl_parse_options     (GOptionContext *context, int *argc, char ***argv);
 const char *ctl_lookup_s          (GVariant *dict, const char *key);
+/* Secrets (passphrases, PINs, recovery keys) live in secret memory
+ * (secret.h): these return such strings, and ctl_wipe_string() frees them. */
 char       *ctl_read_secret_file  (const char *path, GError **error);
 int         ctl_write_secret_file (const char *path, const char *secret);
 void        ctl_wipe_string       (char **s);
+/* Moves a secret GLib handed over on the heap (a D-Bus reply) into secret
+ * memory: wipes and g_free()s heap, returns the copy. Aborts when out of
+ * memory, as g_strdup() would. */
+char       *ctl_secret_take       (char *heap);
 /* A new recovery key from imprintd (GenerateRecoveryKey), written to
  * save_to (mode 0600) first when not NULL. NULL with *ret_exit set (the
  * error already printed) on failure. Wipe it with ctl_wipe_string(). */

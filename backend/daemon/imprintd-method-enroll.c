@@ -437,7 +437,8 @@ get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret
       return FALSE;
     }
 
-  /* The library's buffers are malloc()ed: keep a copy in secret memory. */
+  /* The library's buffer is secret memory too; the copy keeps *ret's
+   * ownership with this file's own helpers. */
   gboolean ok = secret_copy (pass, ret, error);
   erase_and_freep_str (&pass);
   return ok;

@@ -130,7 +130,6 @@ imprintd_method_generate_recovery_key (ImprintdMethodCall *call, GError **error)
       return NULL;
     }
   reply = g_variant_new ("(s)", key);
-  explicit_bzero (key, strlen (key));
-  free (key);
+  imprint_secret_free (key);
   return reply;
 }

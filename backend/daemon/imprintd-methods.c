@@ -202,8 +202,9 @@ imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_
 
   if (!imprintd_job_request (job, "fido2-pin", message, &answer, &error))
     return -ECANCELED;
-  /* The FIDO2 library wipes and free()s what it is given. */
-  *ret_answer = strdup (answer);
+  /* The FIDO2 library wipes and frees what it is given, with
+   * imprint_secret_free(). */
+  *ret_answer = imprint_secret_strdup (answer);
   imprintd_job_free_answer (answer);
   return *ret_answer != NULL ? 0 : -ENOMEM;
 }

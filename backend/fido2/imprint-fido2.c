@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 
 #include "macros.h"
+#include "secret.h"
 
 #define MAX_DEVICES 64
 
@@ -656,7 +657,7 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
     return r;
 
   e->secret_size = fido_assert_hmac_secret_len (a, 0);
-  e->secret = malloc (e->secret_size);
+  e->secret = imprint_secret_alloc (e->secret_size);
   if (e->secret == NULL)
     return -ENOMEM;
   memcpy (e->secret, fido_assert_hmac_secret_ptr (a, 0), e->secret_size);
@@ -795,7 +796,8 @@ unlock_internal (fido_dev_t *given, const char *path, const char *rp_id,
     return r;
 
   size = fido_assert_hmac_secret_len (a, 0);
-  secret = malloc (size);
+  /* libfido2 keeps its own copy, freed (and wiped) with the assertion. */
+  secret = imprint_secret_alloc (size);
   if (secret == NULL)
     return -ENOMEM;
   memcpy (secret, fido_assert_hmac_secret_ptr (a, 0), size);
@@ -915,13 +917,13 @@ imprint_fido2_passphrase (const void *secret, size_t secret_size, char **ret)
 
   g_return_val_if_fail (secret != NULL && secret_size > 0 && secret_size < 4096, -EINVAL);
 
-  s = malloc (4 * ((secret_size + 2) / 3) + 1);
+  s = imprint_secret_alloc (4 * ((secret_size + 2) / 3) + 1);
   if (s == NULL)
     return -ENOMEM;
   n = EVP_EncodeBlock ((unsigned char *) s, secret, (int) secret_size);
   if (n <= 0)
     {
-      free (s);
+      imprint_secret_free (s);
       return -EIO;
     }
   s[n] = '\0';

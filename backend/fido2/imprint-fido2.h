@@ -52,8 +52,9 @@ typedef enum {
   IMPRINT_FIDO2_PROMPT_TOUCH,   /* notification only: ret_answer is NULL */
 } ImprintFido2Prompt;
 
-/* Asks the user. For PIN, stores a malloc()ed string in *ret_answer; the
- * library wipes and frees it. `message` is translated and tells why (first
+/* Asks the user. For PIN, stores a string in secret memory (secret.h:
+ * imprint_secret_strdup()) in *ret_answer; the library wipes and frees it
+ * with imprint_secret_free(). `message` is translated and tells why (first
  * request, wrong PIN with attempts left, ...). TOUCH is a notification sent
  * just before an operation that waits for the touch: return at once, the
  * key itself waits (real keys give up after about 30 s: -ENOSTR). Returns 0,
@@ -79,11 +80,11 @@ typedef struct {
   uint8_t *credential_id;
   size_t credential_id_size;
   uint8_t salt[IMPRINT_FIDO2_SALT_SIZE];
-  uint8_t *secret;                   /* hmac-secret output; wiped on free */
+  uint8_t *secret;                   /* hmac-secret output, in secret memory */
   size_t secret_size;
   char *rp_id;
   ImprintFido2LockFlags lock_with;   /* after degrading to what the key can do */
-  char *pin;                         /* PIN used, NULL if none; wiped on free */
+  char *pin;                         /* PIN used, NULL if none; secret memory */
 } ImprintFido2Enrollment;
 
 void imprint_fido2_enrollment_free (ImprintFido2Enrollment *e);
@@ -151,7 +152,7 @@ int imprint_fido2_enroll_homed (fido_dev_t *dev,
 
 /* What systemd-cryptsetup does at boot: a silent pre-flight assertion (is
  * the credential on this key?), then the assertion with the credential and
- * salt; returns the hmac-secret output (malloc()ed, wipe it). Strict like
+ * salt; returns the hmac-secret output (in secret memory: imprint_secret_free()). Strict like
  * systemd with a token that has the flags: a PIN or touch the key demands
  * beyond lock_with fails (-ENOANO / -EMEDIUMTYPE). */
 int imprint_fido2_unlock (fido_dev_t *dev,
@@ -178,7 +179,8 @@ int imprint_fido2_unlock_luks_token (fido_dev_t *dev,
                                      void *userdata,
                                      char **ret_passphrase);
 
-/* The keyslot passphrase: standard base64 with padding, no newline. */
+/* The keyslot passphrase: standard base64 with padding, no newline; *ret
+ * in secret memory (imprint_secret_free()). */
 int imprint_fido2_passphrase (const void *secret, size_t secret_size, char **ret);
 
 /* {"type":"systemd-fido2","keyslots":["N"],"fido2-credential","fido2-salt",

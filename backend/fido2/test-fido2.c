@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "imprint-fido2.h"
+#include "secret.h"
 #include "soft-fido2.h"
 #include "soft-fido2-io.h"
 
@@ -108,7 +109,7 @@ prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *u
   if (f->prompt_error != 0)
     return f->prompt_error;
   g_assert_cmpuint (f->pins->len, >, 0);
-  *ret_answer = strdup (g_ptr_array_index (f->pins, MIN (f->pin_asked, f->pins->len) - 1));
+  *ret_answer = imprint_secret_strdup (g_ptr_array_index (f->pins, MIN (f->pin_asked, f->pins->len) - 1));
   return 0;
 }
 
@@ -174,11 +175,15 @@ check_luks_token (const ImprintFido2Enrollment *e, const char *json, int keyslot
 static void
 check_passphrase (const ImprintFido2Enrollment *e)
 {
-  g_autofree char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   g_autofree guchar *raw = NULL;
   gsize len = 0;
 
   g_assert_cmpint (imprint_fido2_passphrase (e->secret, e->secret_size, &pass), ==, 0);
+  /* secret memory, sized to the string (imprint_secret_size() would stop
+   * the process for any other pointer) */
+  g_assert_cmpuint (imprint_secret_size (pass), ==, strlen (pass) + 1);
+  g_assert_cmpuint (imprint_secret_size (e->secret), ==, e->secret_size);
   g_assert_cmpuint (strlen (pass), ==, 44);   /* 32 bytes: 43 chars + '=' */
   g_assert_null (strchr (pass, '\n'));
   raw = g_base64_decode (pass, &len);
@@ -250,8 +255,9 @@ static void
 test_enroll_no_pin (Fixture *f, gconstpointer data)
 {
   g_autoptr (ImprintFido2Enrollment) e = NULL;
-  g_autofree char *json = NULL, *pass = NULL, *pass2 = NULL;
-  g_autofree uint8_t *secret = NULL;
+  g_autofree char *json = NULL;
+  _cleanup_secret_ char *pass = NULL, *pass2 = NULL;
+  _cleanup_secret_ uint8_t *secret = NULL;
   uint8_t other_salt[32], direct[32];
   size_t size = 0;
 
@@ -277,7 +283,7 @@ test_enroll_no_pin (Fixture *f, gconstpointer data)
                                          e->salt, sizeof (e->salt), e->lock_with, prompt, f,
                                          &secret, &size), ==, 0);
   g_assert_cmpmem (secret, size, e->secret, e->secret_size);
-  g_clear_pointer (&secret, g_free);
+  g_clear_pointer (&secret, imprint_secret_free);
 
   g_assert_cmpint (imprint_fido2_unlock_luks_token (f->dev, NULL, json, prompt, f, &pass), ==, 0);
   g_assert_cmpint (imprint_fido2_passphrase (e->secret, e->secret_size, &pass2), ==, 0);
@@ -296,7 +302,8 @@ static void
 test_enroll_pin (Fixture *f, gconstpointer data)
 {
   g_autoptr (ImprintFido2Enrollment) e = NULL;
-  g_autofree char *json = NULL, *pass = NULL, *expected = NULL;
+  g_autofree char *json = NULL;
+  _cleanup_secret_ char *pass = NULL, *expected = NULL;
   SoftFido2Config config;
   uint8_t direct[32];
 
@@ -339,7 +346,7 @@ test_enroll_pin (Fixture *f, gconstpointer data)
 
   /* nobody touches the key: a clear timeout */
   f->touch_arms_key = false;
-  g_clear_pointer (&pass, g_free);
+  g_clear_pointer (&pass, imprint_secret_free);
   g_assert_cmpint (imprint_fido2_unlock_luks_token (f->dev, NULL, json, prompt, f, &pass), ==, -ENOSTR);
   g_assert_nonnull (imprint_fido2_strerror (-ENOSTR));
 }
@@ -352,8 +359,9 @@ test_pin_set_no_pin_lock (Fixture *f, gconstpointer data)
 {
   g_autoptr (ImprintFido2Enrollment) e = NULL;
   g_autoptr (JsonParser) parser = NULL;
-  g_autofree char *json = NULL, *legacy = NULL, *pass = NULL, *expected = NULL;
-  g_autofree uint8_t *secret = NULL, *secret_uv = NULL;
+  g_autofree char *json = NULL, *legacy = NULL;
+  _cleanup_secret_ char *pass = NULL, *expected = NULL;
+  _cleanup_secret_ uint8_t *secret = NULL, *secret_uv = NULL;
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   size_t size = 0;
   JsonObject *o;
@@ -470,7 +478,7 @@ static void
 test_wrong_key (Fixture *f, gconstpointer data)
 {
   g_autoptr (ImprintFido2Enrollment) e = NULL;
-  g_autofree uint8_t *secret = NULL;
+  _cleanup_secret_ uint8_t *secret = NULL;
   size_t size = 0;
 
   g_assert_cmpint (imprint_fido2_enroll_luks (f->dev, NULL, LUKS_UUID, NULL,
@@ -489,7 +497,7 @@ test_homed (Fixture *f, gconstpointer data)
   g_autoptr (JsonParser) parser = NULL;
   g_autofree char *json = NULL;
   g_autofree guchar *cid = NULL;
-  g_autofree uint8_t *secret = NULL;
+  _cleanup_secret_ uint8_t *secret = NULL;
   gsize cid_len = 0;
   size_t size = 0;
   JsonObject *o;
@@ -602,7 +610,8 @@ test_luks (Fixture *f, gconstpointer data)
   struct crypt_params_luks2 params = { .sector_size = 512 };
   g_autoptr (ImprintFido2Enrollment) e = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = NULL, *image = NULL, *json = NULL, *pass = NULL, *from_token = NULL;
+  g_autofree char *dir = NULL, *image = NULL, *json = NULL;
+  _cleanup_secret_ char *pass = NULL, *from_token = NULL;
   const char *read_json = NULL;
   struct crypt_device *cd = NULL;
   int fd, slot, token, r;

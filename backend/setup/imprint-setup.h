@@ -50,7 +50,8 @@ bool imprint_setup_user_name_is_valid (const char *name);
  * realName, storage "luks", diskSize, memberOf, autoLogin, recoveryKeyType,
  * fido2HmacCredential, uid, privileged {hashedPassword, recoveryKey,
  * fido2HmacSalt}, secret {password, tokenPin}, perMachine {imagePath}.
- * The returned JSON holds secrets: wipe it (erase_and_freep_str). */
+ * The returned JSON holds secrets and lives in secret memory (secret.h):
+ * free it with imprint_secret_free() (erase_and_freep_str). */
 int imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json);
 
 /* ---- system settings ----------------------------------------------------- */

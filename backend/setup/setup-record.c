@@ -8,10 +8,23 @@
 #include "json-bounded.h"
 #include "imprint-setup.h"
 #include "macros.h"
+#include "secret.h"
 
 /* homed checks passwords with crypt(3) against privileged.hashedPassword,
  * and hashes the way libxcrypt prefers (yescrypt). A "$6$" hash is what
  * glibc-only systems produce; homed accepts both. */
+/* The crypt data holds the password while hashing. libxcrypt allocates
+ * (and grows) it with malloc() itself, so it cannot live in secret memory:
+ * wipe it and give it back to the allocator it came from. */
+static void
+crypt_data_free (void *data, int size)
+{
+  if (data == NULL)
+    return;
+  explicit_bzero (data, size > 0 ? (size_t) size : 0);
+  free (data);
+}
+
 int
 imprint_setup_hash_password (const char *password, char **ret)
 {
@@ -39,12 +52,11 @@ imprint_setup_hash_password (const char *password, char **ret)
   if (hash == NULL || hash[0] == '*')
     {
       int r = errno > 0 ? -errno : -EINVAL;
-      erase_and_free (data, size > 0 ? (size_t) size : 0);
+      crypt_data_free (data, size);
       return r;
     }
   copy = g_strdup (hash);
-  /* The crypt data holds the password while hashing. */
-  erase_and_free (data, (size_t) size);
+  crypt_data_free (data, size);
   *ret = copy;
   return 0;
 }
@@ -61,7 +73,7 @@ imprint_setup_verify_password (const char *password, const char *hash)
     return false;
   k = crypt_ra (password, hash, &data, &size);
   ok = k != NULL && k[0] != '*' && strcmp (k, hash) == 0;
-  erase_and_free (data, size > 0 ? (size_t) size : 0);
+  crypt_data_free (data, size);
   return ok;
 }
 
@@ -127,7 +139,9 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
   g_autoptr(JsonNode) root = NULL;
   _cleanup_erase_free_ char *fido2_secret = NULL;
   g_autofree char *password_hash = NULL, *recovery_hash = NULL, *fido2_hash = NULL;
-  g_autofree char *fido2_salt_json = NULL, *fido2_cid = NULL;
+  g_autofree char *fido2_salt_json = NULL, *fido2_cid = NULL, *json = NULL;
+  gsize json_size = 0;
+  char *copy;
   int r;
 
   if (p == NULL || ret_json == NULL || !imprint_setup_user_name_is_valid (p->user_name) ||
@@ -268,6 +282,13 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
 
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
-  *ret_json = json_generator_to_data (gen, NULL);
+  json = json_generator_to_data (gen, &json_size);
+  /* The record holds the plaintext passwords: keep the result in secret
+   * memory and wipe json-glib's heap copy. */
+  copy = imprint_secret_memdup0 (json, json_size);
+  explicit_bzero (json, json_size);
+  if (copy == NULL)
+    return -ENOMEM;
+  *ret_json = copy;
   return 0;
 }

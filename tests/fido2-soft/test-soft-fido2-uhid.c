@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "imprint-fido2.h"
+#include "secret.h"
 
 typedef struct {
   int fd;
@@ -98,7 +99,7 @@ static int
 prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata)
 {
   if (kind == IMPRINT_FIDO2_PROMPT_PIN)
-    *ret_answer = strdup ("123456");
+    *ret_answer = imprint_secret_strdup ("123456");
   /* a new operation: the next keepalive may ask for a touch again */
   peer.touches = 0;
   return 0;
@@ -150,7 +151,7 @@ test_uhid (void)
 {
   const char *program = g_getenv ("IMPRINT_SOFT_FIDO2");
   g_autoptr (ImprintFido2Enrollment) e = NULL;
-  g_autofree uint8_t *secret = NULL;
+  _cleanup_secret_ uint8_t *secret = NULL;
   struct uhid_event ev;
   fido_dev_t *dev;
   size_t size = 0;
