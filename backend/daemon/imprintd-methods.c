@@ -139,6 +139,12 @@ imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags, 
                    _("“%s” is not a directory."), path);
       return -1;
     }
+  if (r < 0 && types == SAFE_TYPE_BLK)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a disk."), path);
+      return -1;
+    }
   if (r < 0 && (types & SAFE_TYPE_BLK))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
