@@ -43,6 +43,9 @@ class LockTest(imprinttest.HostileTestCase):
         self.target = os.path.join(self.bus.tmp, 'target.img')
         with open(self.target, 'wb') as f:
             f.truncate(1024 * 1024 * 1024)
+        # The hostile caller's own image: imprintd opens a caller-named
+        # file as the caller, read-write for Install and Enroll.
+        os.chown(self.target, imprinttest.NOBODY, imprinttest.NOBODY)
 
     def start_install(self):
         '''imprintctl install (root, as the integration tests run it) in the
@@ -147,6 +150,7 @@ class LockTest(imprinttest.HostileTestCase):
         subprocess.run(['cryptsetup', 'luksFormat', '--batch-mode', '--type', 'luks2', '--pbkdf', 'pbkdf2',
                         '--iter-time', '3000', '--key-file=-', vol],
                        input=b'old passphrase 123', check=True, timeout=120, capture_output=True)
+        os.chown(vol, imprinttest.NOBODY, imprinttest.NOBODY)
         r = self.call('Enroll', vol, 'passphrase',
                       "{'unlock-passphrase': <'old passphrase 123'>, 'passphrase': <'a new passphrase 456'>}")
         self.assertEqual(r.returncode, 0, r.stderr)
