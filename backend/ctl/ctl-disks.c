@@ -80,14 +80,14 @@ ctl_verb_list_disks (Ctl *ctl, int argc, char **argv)
     g_variant_builder_add (options, "{sv}", "include-loop", g_variant_new_boolean (TRUE));
   if (files != NULL)
     {
-      /* The daemon does not share our working directory. */
+      /* The daemon does not share our working directory and takes no
+       * symlink. */
       for (gsize i = 0; files[i] != NULL; i++)
-        if (!g_path_is_absolute (files[i]))
-          {
-            char *abs = g_canonicalize_filename (files[i], NULL);
-            g_free (files[i]);
-            files[i] = abs;
-          }
+        {
+          char *abs = ctl_resolve_path (files[i]);
+          g_free (files[i]);
+          files[i] = abs;
+        }
       g_variant_builder_add (options, "{sv}", "include-files",
                              g_variant_new_strv ((const char * const *) files, -1));
     }

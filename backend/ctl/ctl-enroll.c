@@ -18,7 +18,7 @@ device_arg (int argc, char **argv, const char *verb)
       g_printerr (_("imprintctl: %s takes one encrypted device or image file.\n"), verb);
       return NULL;
     }
-  return g_canonicalize_filename (argv[1], NULL);
+  return ctl_resolve_path (argv[1]);
 }
 
 static void
@@ -166,7 +166,7 @@ unlock_to_options (Unlock *u, GVariantBuilder *options, GError **error)
     g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (u->fido2_device));
   if (u->tpm2_signature)
     g_variant_builder_add (options, "{sv}", "tpm2-signature",
-                           g_variant_new_take_string (g_canonicalize_filename (u->tpm2_signature, NULL)));
+                           g_variant_new_take_string (ctl_resolve_path (u->tpm2_signature)));
   return TRUE;
 }
 
@@ -261,7 +261,7 @@ ctl_verb_enroll (Ctl *ctl, int argc, char **argv)
   if (tpm2_public_key || no_public_key)
     g_variant_builder_add (options, "{sv}", "tpm2-public-key",
                            g_variant_new_take_string (no_public_key ? g_strdup ("")
-                                                      : g_canonicalize_filename (tpm2_public_key, NULL)));
+                                                      : ctl_resolve_path (tpm2_public_key)));
   if (tpm2_pin_file)
     {
       if ((tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error)) == NULL)

@@ -14,9 +14,7 @@
 static char *
 absolute (const char *path)
 {
-  if (path == NULL || *path == '\0')
-    return g_strdup ("");
-  return g_canonicalize_filename (path, NULL);
+  return ctl_resolve_path (path);
 }
 
 static void

@@ -14,15 +14,21 @@
 /* setup-defaults and setup: first-boot setup through GetSetupDefaults and
  * ApplySetup, the same calls the graphical setup makes. */
 
-/* "" = the running system; "disk:DEV" as given; a directory made absolute. */
+/* "" = the running system; "disk:DEV" and a directory absolute, with
+ * symlinks resolved (ctl_resolve_path). */
 static char *
 target_arg (const char *target)
 {
+  g_autofree char *device = NULL;
+
   if (target == NULL || target[0] == '\0')
     return g_strdup ("");
   if (g_str_has_prefix (target, "disk:"))
-    return g_strdup (target);
-  return g_canonicalize_filename (target, NULL);
+    {
+      device = ctl_resolve_path (target + strlen ("disk:"));
+      return g_strconcat ("disk:", device, NULL);
+    }
+  return ctl_resolve_path (target);
 }
 
 /* 1024-based K, M, G, T suffixes, like homectl --disk-size. */
@@ -261,7 +267,7 @@ ctl_verb_setup (Ctl *ctl, int argc, char **argv)
   if (disk_fido2_device != NULL)
     g_variant_builder_add (&settings, "{sv}", "disk-fido2-device", g_variant_new_string (disk_fido2_device));
   if (disk_device != NULL)
-    g_variant_builder_add (&settings, "{sv}", "disk-device", g_variant_new_take_string (g_canonicalize_filename (disk_device, NULL)));
+    g_variant_builder_add (&settings, "{sv}", "disk-device", g_variant_new_take_string (ctl_resolve_path (disk_device)));
   if (disk_tpm2 != NULL)
     g_variant_builder_add (&settings, "{sv}", "disk-tpm2-device", g_variant_new_string (disk_tpm2));
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,20 @@ ctl_secret_take (char *heap)
   if (s == NULL)
     g_error ("%s: %s", G_STRLOC, g_strerror (errno));
   return s;
+}
+
+char *
+ctl_resolve_path (const char *path)
+{
+  g_autofree char *real = NULL;
+
+  if (path == NULL || *path == '\0')
+    return g_strdup ("");
+  real = realpath (path, NULL);
+  if (real != NULL)
+    return g_steal_pointer (&real);
+  /* Missing or unreadable: imprintd says why, for the name as typed. */
+  return g_canonicalize_filename (path, NULL);
 }
 
 char *

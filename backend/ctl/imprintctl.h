@@ -50,6 +50,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
 /* ctl-util.c */
 gboolean    ctl_parse_options     (GOptionContext *context, int *argc, char ***argv);
 const char *ctl_lookup_s          (GVariant *dict, const char *key);
+/* A path for imprintd, which has its own working directory and opens
+ * what it is given without following a symlink in the last component
+ * (O_NOFOLLOW): absolute, with symlinks resolved here, in the caller's own
+ * view (/dev/disk/by-id/... becomes /dev/sdX). That is safe: imprintd
+ * opens the result as the caller. "" for NULL or "". */
+char       *ctl_resolve_path      (const char *path);
 /* Secrets (passphrases, PINs, recovery keys) live in secret memory
  * (secret.h): these return such strings, and ctl_wipe_string() frees them. */
 char       *ctl_read_secret_file  (const char *path, GError **error);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,47 +18,49 @@
 #include "recovery-key.h"
 #include "security-caps.h"
 
+/* Caps for a caller's files read whole (PEM public key, PCR signature JSON). */
+#define CALLER_TEXT_MAX (64 * 1024)
+
 /* ListEnrollments, Enroll and Unenroll: later changes to how an installed
  * (or any LUKS2) volume unlocks. Every change first proves a way in the
  * caller already has; the crypt library never removes the last keyslot. */
 
+/* Opens the encrypted device or image file a caller named, once, as the
+ * caller (backend/basic/safe-open.h); the crypt library then gets only
+ * f->io_path, which reaches that very inode.
+ *
+ * Who may name what: ListEnrollments is allowed to any active user
+ * without a password, so it reads only what the caller can open itself,
+ * except a disk the caller reached but may not open: a LUKS2 header's
+ * token list is no secret (and ListDisks shows the disks anyway). An
+ * image file the caller cannot read fails like a missing one, so the
+ * verb is no oracle for other users' files. Enroll and Unenroll are
+ * behind admin polkit actions and write the header: a file must be
+ * writable by the caller, a disk the caller reached may be opened by us
+ * (as Install does), which is what the authorisation was for. */
 static gboolean
-check_device (const char *device, GError **error)
+open_device (ImprintdMethodCall *call, const char *device, int flags, ImprintdCallerFile *ret,
+             GError **error)
 {
-  struct stat st;
-
   if (device == NULL || *device != '/')
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("Give the encrypted device or image file as an absolute path."));
       return FALSE;
     }
-  if (stat (device, &st) < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Cannot open “%s”: %s"), device, g_strerror (e));
-      return FALSE;
-    }
-  if (!S_ISBLK (st.st_mode) && !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is neither a disk nor an image file."), device);
-      return FALSE;
-    }
-  return TRUE;
+  return imprintd_open_caller_file (call, device, flags, TRUE, FALSE, ret, error);
 }
 
 static gboolean
-open_volume (const char *device, struct crypt_device **ret, GError **error)
+open_volume (const ImprintdCallerFile *f, struct crypt_device **ret, GError **error)
 {
-  int r = imprint_luks_open (device, ret);
+  int r = imprint_luks_open (f->io_path, ret);
 
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR,
                    r == -EINVAL || r == -ENOENT ? IMPRINT_ERROR_NOT_FOUND : imprint_error_from_errno (r),
-                   _("“%s” is not a LUKS2 encrypted volume: %s"), device, g_strerror (-r));
+                   _("“%s” is not a LUKS2 encrypted volume: %s"), f->display, g_strerror (-r));
       return FALSE;
     }
   return TRUE;
@@ -158,7 +161,7 @@ describe_plain_keyslot (int slot)
 GVariant *
 imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error)
 {
-  g_autoptr(GPtrArray) entries = g_ptr_array_new ();
+  g_auto(ImprintdCallerFile) f = { .fd = -1 };
   struct crypt_device *cd = NULL;
   ImprintLuksToken *tokens = NULL;
   g_autofree int *plain = NULL;
@@ -168,13 +171,7 @@ imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error)
   int r;
 
   g_variant_get_child (call->parameters, 0, "&s", &device);
-  if (!check_device (device, error))
-    return NULL;
-  /* Allowed without a password: an image file only if the caller could
-   * read it; block devices' headers say nothing secret. */
-  if (g_file_test (device, G_FILE_TEST_IS_REGULAR) && !imprintd_check_file_access (device, call->uid, error))
-    return NULL;
-  if (!open_volume (device, &cd, error))
+  if (!open_device (call, device, O_RDONLY, &f, error) || !open_volume (&f, &cd, error))
     return NULL;
 
   r = imprint_luks_list_tokens (cd, &tokens, &n_tokens);
@@ -236,7 +233,7 @@ imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct cr
 /* ---- Enroll / Unenroll ------------------------------------------------------ */
 
 typedef struct {
-  char *device;
+  ImprintdCallerFile device;     /* opened in the method call */
   char *method;
   gboolean remove;
   int keyslot;                   /* Unenroll: only this one; -1 all */
@@ -251,14 +248,14 @@ typedef struct {
   char *tpm2_device;
   ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
   char *fido2_device;
-  char *tpm2_signature;          /* path; NULL = the running system's */
+  char *tpm2_signature;          /* its contents; NULL = the running system's */
 
   /* The new method. */
   char *passphrase;
   char *recovery_key;
   char *tpm2_pin;
   guint32 tpm2_pcr_mask;
-  char *tpm2_public_key;         /* path; "" = none; NULL = keep/auto */
+  char *tpm2_public_key;         /* PEM; "" = none; NULL = keep/auto */
   guint32 tpm2_pubkey_pcr_mask;
   ImprintFido2LockFlags fido2_lock;
   ImprintTargetLock *lock;       /* the device, busy for other jobs */
@@ -285,7 +282,7 @@ enroll_data_free (EnrollData *d)
   imprint_secret_free (d->passphrase);
   imprint_secret_free (d->recovery_key);
   imprint_secret_free (d->tpm2_pin);
-  g_free (d->device);
+  imprintd_caller_file_clear (&d->device);
   g_free (d->method);
   g_free (d->tpm2_device);
   g_free (d->fido2_device);
@@ -323,16 +320,6 @@ fail (GError **error, int r, const char *what)
   return FALSE;
 }
 
-static char *
-read_optional_file (const char *path, GError **error)
-{
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, error))
-    return NULL;
-  return text;
-}
-
 /* The running system's signature (or the file the caller named), for
  * TPM2 tokens with a signed PCR policy. NULL when there is none. */
 static char *
@@ -342,7 +329,7 @@ signature_json (EnrollData *d)
   char *sig = NULL;
 
   if (d->tpm2_signature != NULL)
-    return read_optional_file (d->tpm2_signature, NULL);
+    return g_strdup (d->tpm2_signature);
   if (imprint_security_read_pcr_signing (NULL, &pem, &sig) < 0)
     return NULL;
   return sig;
@@ -456,7 +443,7 @@ tpm2_public_key (EnrollData *d, struct crypt_device *cd, uint32_t *ret_pcr_mask,
 
   *ret_pcr_mask = d->tpm2_pubkey_pcr_mask;
   if (d->tpm2_public_key != NULL)
-    return *d->tpm2_public_key ? read_optional_file (d->tpm2_public_key, error) : NULL;
+    return *d->tpm2_public_key ? g_strdup (d->tpm2_public_key) : NULL;
 
   if (imprint_luks_list_tokens (cd, &tokens, &n) >= 0)
     for (size_t i = 0; i < n && pem == NULL; i++)
@@ -500,7 +487,7 @@ enroll_tpm2 (EnrollData *d, ImprintdJob *job, struct crypt_device **cd, const ch
   /* The re-seal opens the volume itself. */
   g_clear_pointer (cd, crypt_free);
   imprintd_job_set_step (job, _("Sealing the key to the TPM"));
-  r = imprint_luks_reseal_tpm2 (d->device, unlock, strlen (unlock), d->tpm2_device, d->tpm2_device_flags,
+  r = imprint_luks_reseal_tpm2 (d->device.io_path, unlock, strlen (unlock), d->tpm2_device, d->tpm2_device_flags,
                                 &params, sig, &slot);
   if (r < 0)
     return fail (error, r, _("Could not seal the key to the TPM"));
@@ -577,7 +564,7 @@ enroll_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, 
   gboolean ok = FALSE;
 
   imprintd_job_set_step (job, _("Opening the encrypted volume"));
-  if (!open_volume (d->device, &cd, error) || !get_unlock (d, job, cd, &unlock, error))
+  if (!open_volume (&d->device, &cd, error) || !get_unlock (d, job, cd, &unlock, error))
     goto out;
   imprintd_job_set_progress (job, 0.3);
 
@@ -623,7 +610,7 @@ lookup_string (GVariant *options, const char *key)
 }
 
 static gboolean
-parse_new_method (EnrollData *d, GVariant *o, GError **error)
+parse_new_method (ImprintdMethodCall *call, EnrollData *d, GVariant *o, GError **error)
 {
   gboolean pin = TRUE, up = TRUE, uv = FALSE;
 
@@ -662,8 +649,14 @@ parse_new_method (EnrollData *d, GVariant *o, GError **error)
 
       if (!imprintd_lookup_secret (o, "tpm2-pin", &d->tpm2_pin, error))
         return FALSE;
+      /* Read now, as the caller: imprintd reads no file by a caller's
+       * name as root. */
       if (g_variant_lookup (o, "tpm2-public-key", "&s", &s))
-        d->tpm2_public_key = g_strdup (s);
+        {
+          d->tpm2_public_key = *s ? imprintd_read_caller_text (call, s, CALLER_TEXT_MAX, error) : g_strdup ("");
+          if (d->tpm2_public_key == NULL)
+            return FALSE;
+        }
       if (!parse_pcrs (o, "tpm2-pcrs", &d->tpm2_pcr_mask, error) ||
           !parse_pcrs (o, "tpm2-public-key-pcrs", &d->tpm2_pubkey_pcr_mask, error))
         return FALSE;
@@ -690,12 +683,12 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
 {
   EnrollData *d = g_new0 (EnrollData, 1);
   g_autoptr(ImprintdJob) job = NULL;
-  const char *device, *method, *path, *fido2_device;
+  const char *device, *method, *path, *fido2_device, *signature;
   bool known = FALSE;
 
+  d->device.fd = -1;
   g_variant_get_child (call->parameters, 0, "&s", &device);
   g_variant_get_child (call->parameters, 1, "&s", &method);
-  d->device = g_strdup (device);
   d->method = g_strdup (method);
   d->remove = remove;
   d->keyslot = -1;
@@ -708,7 +701,12 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
   g_variant_lookup (call->options, "unlock-fido2", "b", &d->unlock_fido2);
   d->tpm2_device = lookup_string (call->options, "tpm2-device");
   d->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
-  d->tpm2_signature = lookup_string (call->options, "tpm2-signature");
+  if (g_variant_lookup (call->options, "tpm2-signature", "&s", &signature) && *signature)
+    {
+      d->tpm2_signature = imprintd_read_caller_text (call, signature, CALLER_TEXT_MAX, error);
+      if (d->tpm2_signature == NULL)
+        goto fail;
+    }
   if (!imprintd_check_tpm2_device (d->tpm2_device, call->uid, error))
     goto fail;
   if (g_variant_lookup (call->options, "fido2-device", "&s", &fido2_device) && *fido2_device &&
@@ -716,7 +714,7 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
     goto fail;
 
   (void) imprint_luks_method_to_token_type (method, &known);
-  if (!check_device (device, error))
+  if (!open_device (call, device, O_RDWR, &d->device, error))
     goto fail;
   if (remove && !known)
     {
@@ -724,7 +722,7 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
                    _("Unknown unlock method “%s”."), method);
       goto fail;
     }
-  if (!remove && !parse_new_method (d, call->options, error))
+  if (!remove && !parse_new_method (call, d, call->options, error))
     goto fail;
   if (d->unlock_passphrase == NULL && !d->unlock_tpm2 && !d->unlock_fido2)
     {
@@ -737,7 +735,7 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
    * change. Only the busy marker: the volume may be open (the running
    * system's root), which O_EXCL or a held flock() would get in the way
    * of. */
-  d->lock = imprintd_lock_target (device, IMPRINT_TARGET_LOCK_REGISTRY, error);
+  d->lock = imprintd_lock_caller_file (&d->device, IMPRINT_TARGET_LOCK_REGISTRY, error);
   if (d->lock == NULL)
     goto fail;
 

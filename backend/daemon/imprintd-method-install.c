@@ -30,116 +30,6 @@
 #define DEFINITION_MAX    (64 * 1024)
 #define DEFINITIONS_MAX_N 256
 
-/* A file or disk a caller named, opened once (as the caller) and checked
- * on the fd. The engine gets @io_path, which reaches exactly that fd
- * (/proc/PID/fd/N) or, for a disk, its kernel node under root's /dev. */
-typedef struct {
-  int   fd;
-  char *io_path;
-  char *display;
-} CallerFile;
-
-static void
-caller_file_clear (CallerFile *f)
-{
-  if (f->fd >= 0)
-    close (f->fd);
-  f->fd = -1;
-  g_clear_pointer (&f->io_path, g_free);
-  g_clear_pointer (&f->display, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CallerFile, caller_file_clear)
-
-/* Opens a source or target (image file or disk). @root_may_open_block:
- * the verb may read a disk the caller cannot (see SECURITY notes in
- * backend/basic/safe-open.h and the callers). @keep_block_fd: FALSE closes
- * a disk's fd once its /dev node is known, so it holds no claim on it. */
-static gboolean
-open_caller_file (ImprintdMethodCall *call, const char *path, int flags,
-                  gboolean root_may_open_block, gboolean keep_block_fd,
-                  CallerFile *ret, GError **error)
-{
-  _cleanup_close_ int fd = -1;
-  g_autofree char *io = NULL;
-  struct stat st;
-  int r;
-
-  fd = imprintd_open_as_caller (call, path, flags, SAFE_TYPE_REG | SAFE_TYPE_BLK,
-                                root_may_open_block, error);
-  if (fd < 0)
-    return FALSE;
-  if (fstat (fd, &st) < 0)
-    r = -errno;
-  else if (S_ISBLK (st.st_mode))
-    r = safe_block_device_node (fd, &io);
-  else
-    r = safe_fd_path (fd, &io);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Cannot open “%s”: %s"), path, g_strerror (-r));
-      return FALSE;
-    }
-  if (S_ISBLK (st.st_mode) && !keep_block_fd)
-    close (TAKE_FD (fd));
-  ret->fd = TAKE_FD (fd);
-  ret->io_path = g_steal_pointer (&io);
-  ret->display = g_strdup (path);
-  return TRUE;
-}
-
-/* One job per disk, on the target as opened for the caller: a disk by its
- * /dev node (opened O_EXCL by the lock), an image file through a new open
- * file description of the caller's fd, so that suspending the lock (while
- * systemd-repart takes its own) really lets go of the flock. */
-static ImprintTargetLock *
-lock_caller_target (CallerFile *f, GError **error)
-{
-  _cleanup_close_ int fd = -1;
-  char proc[64];
-
-  if (f->fd < 0)
-    return imprintd_lock_target (f->io_path, IMPRINT_TARGET_LOCK_DEVICE, error);
-
-  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", f->fd);
-  fd = open (proc, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Cannot open “%s”: %s"), f->display, g_strerror (e));
-      return NULL;
-    }
-  return imprint_target_lock_acquire_fd (TAKE_FD (fd), f->display, IMPRINT_TARGET_LOCK_DEVICE, error);
-}
-
-/* A small file of the caller's (certificate, key), read as the caller. */
-static char *
-read_caller_text (ImprintdMethodCall *call, const char *path, gsize max, GError **error)
-{
-  _cleanup_close_ int fd = -1;
-  g_autofree char *text = NULL;
-  int r;
-
-  fd = imprintd_open_as_caller (call, path, O_RDONLY, SAFE_TYPE_REG, FALSE, error);
-  if (fd < 0)
-    return NULL;
-  r = safe_read_fd (fd, max, &text, NULL);
-  if (r == -EFBIG)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is too large (more than %zu KiB)."), path, max / 1024);
-      return NULL;
-    }
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Cannot read “%s”: %s"), path, g_strerror (-r));
-      return NULL;
-    }
-  return g_steal_pointer (&text);
-}
-
 static void
 remove_snapshot (char *dir)
 {
@@ -247,7 +137,7 @@ snapshot_definitions (ImprintdMethodCall *call, const char *dir, GError **error)
 
 /* What the read-only verbs look at. */
 typedef struct {
-  CallerFile source;
+  ImprintdCallerFile source;
   char *certificate_pem;
   char *definitions;  /* snapshot, removed at the end */
 } LookData;
@@ -255,7 +145,7 @@ typedef struct {
 static void
 look_data_clear (LookData *l)
 {
-  caller_file_clear (&l->source);
+  imprintd_caller_file_clear (&l->source);
   g_free (l->certificate_pem);
   remove_snapshot (g_steal_pointer (&l->definitions));
 }
@@ -275,7 +165,7 @@ open_source (ImprintdMethodCall *call, const char *path, GVariant *options, gboo
   g_variant_lookup (options, "root-hash", "&s", &sopts.trusted_root_hash);
   if (g_variant_lookup (options, "certificate", "&s", &cert) && *cert != '\0')
     {
-      look->certificate_pem = read_caller_text (call, cert, CERTIFICATE_MAX, error);
+      look->certificate_pem = imprintd_read_caller_text (call, cert, CERTIFICATE_MAX, error);
       if (look->certificate_pem == NULL)
         return NULL;
       sopts.certificate_path = cert;
@@ -286,7 +176,7 @@ open_source (ImprintdMethodCall *call, const char *path, GVariant *options, gboo
    * usrhash= the kernel already verified. */
   if (path == NULL || *path == '\0')
     return imprint_source_inspect_running (error);
-  if (!open_caller_file (call, path, O_RDONLY, admin, TRUE, &look->source, error))
+  if (!imprintd_open_caller_file (call, path, O_RDONLY, admin, TRUE, &look->source, error))
     return NULL;
   return imprint_source_inspect_fd (TAKE_FD (look->source.fd), look->source.io_path,
                                     look->source.display, &sopts, error);
@@ -392,7 +282,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
   const char *source_path, *target;
   ImprintPlanOptions popts;
   g_auto(LookData) look = { .source.fd = -1 };
-  g_auto(CallerFile) tfile = { .fd = -1 };
+  g_auto(ImprintdCallerFile) tfile = { .fd = -1 };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
 
@@ -405,7 +295,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
    * looked at by us (size and partition table, which ListDisks shows
    * anyway), never written. An image file stays open: the engine reaches
    * it through /proc/PID/fd/N. */
-  if (!open_caller_file (call, target, O_RDONLY, TRUE, FALSE, &tfile, error))
+  if (!imprintd_open_caller_file (call, target, O_RDONLY, TRUE, FALSE, &tfile, error))
     return NULL;
   if (popts.definitions_dir != NULL)
     {
@@ -428,9 +318,9 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 
 typedef struct {
   char *source;                  /* "" the running system */
-  CallerFile source_file;        /* else opened as the caller */
+  ImprintdCallerFile source_file;        /* else opened as the caller */
   char *target;
-  CallerFile target_file;
+  ImprintdCallerFile target_file;
   ImprintPlanOptions plan_options;
   char *definitions_dir;
   char *root_hash;
@@ -470,8 +360,8 @@ install_data_free (InstallData *d)
   imprint_target_lock_free (d->lock);
   g_free (d->source);
   g_free (d->target);
-  caller_file_clear (&d->source_file);
-  caller_file_clear (&d->target_file);
+  imprintd_caller_file_clear (&d->source_file);
+  imprintd_caller_file_clear (&d->target_file);
   remove_snapshot (g_steal_pointer (&d->definitions_dir));
   g_free (d->certificate_pem);
   g_free (d->root_hash);
@@ -1041,8 +931,8 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
    * authorised by polkit: a disk the caller reached but may not open
    * itself is opened by us, as source or target. An image file target is
    * opened read-write as the caller: no file the caller may not write. */
-  if (!open_caller_file (call, target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
-      (*source != '\0' && !open_caller_file (call, source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
+  if (!imprintd_open_caller_file (call, target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
+      (*source != '\0' && !imprintd_open_caller_file (call, source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
     {
       install_data_free (d);
       return NULL;
@@ -1062,7 +952,7 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   if (g_variant_lookup (call->options, "certificate", "&s", &s) && *s != '\0')
     {
       d->certificate = g_strdup (s);
-      d->certificate_pem = read_caller_text (call, s, CERTIFICATE_MAX, error);
+      d->certificate_pem = imprintd_read_caller_text (call, s, CERTIFICATE_MAX, error);
       if (d->certificate_pem == NULL)
         {
           install_data_free (d);
@@ -1071,7 +961,7 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
     }
   if (d->tpm2_public_key != NULL && *d->tpm2_public_key != '\0')
     {
-      d->tpm2_pubkey_pem = read_caller_text (call, d->tpm2_public_key, CERTIFICATE_MAX, error);
+      d->tpm2_pubkey_pem = imprintd_read_caller_text (call, d->tpm2_public_key, CERTIFICATE_MAX, error);
       if (d->tpm2_pubkey_pem == NULL)
         {
           install_data_free (d);
@@ -1088,7 +978,7 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
   g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
 
   /* A second job on this disk fails here, at once, naming the first. */
-  d->lock = lock_caller_target (&d->target_file, error);
+  d->lock = imprintd_lock_caller_file (&d->target_file, IMPRINT_TARGET_LOCK_DEVICE, error);
   if (d->lock == NULL)
     {
       install_data_free (d);

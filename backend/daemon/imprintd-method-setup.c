@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -21,6 +22,7 @@
 #include "imprintd-methods.h"
 #include "macros.h"
 #include "recovery-key.h"
+#include "safe-open.h"
 
 /* GetSetupDefaults and ApplySetup: first-boot setup of the running system
  * (target "") or of an installed system's root directory (a path) from
@@ -40,11 +42,19 @@ typedef enum {
  * reads or writes in it is resolved below that fd (imprint-root-fd.h):
  * the caller may own the tree and fill it with symlinks. Whether it is
  * "/" is asked of the fd, not of the spelling ("/.", "//", "/usr/..",
- * a symlink to "/"). A caller other than root must be able to read it. */
+ * a symlink to "/"). A caller other than root must be able to read it.
+ * A disk is opened once too, as the caller (no symlink, no FIFO, a block
+ * device only): setup then uses its kernel node under root's /dev
+ * (*ret_disk_node), never the caller's name. GetSetupDefaults (no
+ * password) only reads that disk's partition table, which ListDisks shows
+ * anyway, and ApplySetup is behind an admin action: both may use a disk
+ * the caller reached but may not open itself, as Install does. */
 static gboolean
-parse_target (const char *target, guint32 uid, TargetKind *ret_kind, int *ret_root_fd, GError **error)
+parse_target (ImprintdMethodCall *call, const char *target, TargetKind *ret_kind, int *ret_root_fd,
+              char **ret_disk_node, GError **error)
 {
   _cleanup_close_ int fd = -1;
+  guint32 uid = call->uid;
   int r;
 
   if (target[0] == '\0')
@@ -55,15 +65,20 @@ parse_target (const char *target, guint32 uid, TargetKind *ret_kind, int *ret_ro
   if (g_str_has_prefix (target, "disk:"))
     {
       const char *device = target + strlen ("disk:");
-      struct stat st;
+      g_autofree char *node = NULL;
 
-      if (!g_path_is_absolute (device) || stat (device, &st) < 0 || !S_ISBLK (st.st_mode))
+      fd = imprintd_open_as_caller (call, device, O_RDONLY, SAFE_TYPE_BLK, TRUE, error);
+      if (fd < 0)
+        return FALSE;
+      r = safe_block_device_node (fd, &node);
+      if (r < 0)
         {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                       _("“%s” is not a disk."), device);
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                       _("Cannot open “%s”: %s"), device, g_strerror (-r));
           return FALSE;
         }
       *ret_kind = TARGET_DISK;
+      *ret_disk_node = g_steal_pointer (&node);
       return TRUE;
     }
   if (!g_path_is_absolute (target) || imprint_root_open (target, &fd) < 0 || imprint_root_is_host_root (fd))
@@ -139,15 +154,16 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
   GVariantBuilder b, user;
   gboolean pending;
   _cleanup_close_ int root_fd = -1;
+  g_autofree char *disk_node = NULL;
 
   g_variant_get_child (call->parameters, 0, "&s", &target);
-  if (!parse_target (target, call->uid, &kind, &root_fd, error))
+  if (!parse_target (call, target, &kind, &root_fd, &disk_node, error))
     return NULL;
 
   if (kind == TARGET_DISK)
     {
       g_autofree char *partition = NULL;
-      int r = imprint_setup_target_find_root (target + strlen ("disk:"), &partition);
+      int r = imprint_setup_target_find_root (disk_node, &partition);
 
       /* Not opened here (that would need the unlock secret twice): right
        * after an install the installed system holds the image's defaults,
@@ -266,13 +282,14 @@ typedef struct {
   char *disk_recovery_key;
   gboolean disk_fido2;
   char *disk_fido2_device;
-  char *disk_device;            /* NULL: the device under "/" */
+  ImprintdCallerFile disk_device; /* io_path NULL: the device under "/" */
   char *disk_tpm2_device;       /* NULL: the system's TPM */
 
   GDBusConnection *bus;
   ImprintdJob *job;             /* not owned */
   guint n_steps, step;
   ImprintTargetLock *lock;      /* disk: the disk, busy for other jobs */
+  char *disk_node;              /* disk: its /dev node, as opened for the caller */
 } SetupData;
 
 static void
@@ -284,12 +301,13 @@ setup_data_free (SetupData *d)
   imprint_secret_free (d->recovery_key);
   imprint_secret_free (d->disk_recovery_key);
   g_free (d->disk_fido2_device);
-  g_free (d->disk_device);
+  imprintd_caller_file_clear (&d->disk_device);
   g_free (d->disk_tpm2_device);
   imprint_system_settings_clear (&d->settings);
   if (d->root_fd >= 0)
     close (d->root_fd);
   g_free (d->target);
+  g_free (d->disk_node);
   g_free (d->locale);
   g_free (d->user_name);
   g_free (d->real_name);
@@ -507,8 +525,8 @@ add_disk_methods (SetupData *d, GError **error)
   size_t vk_size = 0;
   int r, slot = -1;
 
-  if (d->disk_device != NULL)
-    device = g_strdup (d->disk_device);
+  if (d->disk_device.io_path != NULL)
+    device = g_strdup (d->disk_device.io_path);
   else
     {
       r = imprint_setup_disk_find_root ("/", &device);
@@ -523,7 +541,8 @@ add_disk_methods (SetupData *d, GError **error)
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                   _("Could not open the encrypted partition %s: %s"), device, imprintd_crypt_strerror (r));
+                   _("Could not open the encrypted partition %s: %s"),
+                   d->disk_device.display != NULL ? d->disk_device.display : device, imprintd_crypt_strerror (r));
       return FALSE;
     }
   signature = read_pcr_signature ();
@@ -621,7 +640,7 @@ open_disk (SetupData *d, GCancellable *cancellable, GError **error)
 
   if (d->unlock_tpm2)
     u.tpm2_signature = signature = read_pcr_signature ();
-  ok = imprint_setup_target_open (d->target + strlen ("disk:"), &u, &d->disk, cancellable, error);
+  ok = imprint_setup_target_open (d->disk_node, &u, &d->disk, cancellable, error);
   /* Needed no longer. */
   imprint_secret_freep (&d->unlock_passphrase);
   if (!ok)
@@ -839,10 +858,11 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   const char *path;
 
   d->root_fd = -1;
+  d->disk_device.fd = -1;
   g_variant_get_child (call->parameters, 0, "&s", &target);
   settings = g_variant_get_child_value (call->parameters, 1);
   d->target = g_strdup (target);
-  if (!parse_target (target, call->uid, &d->kind, &d->root_fd, error))
+  if (!parse_target (call, target, &d->kind, &d->root_fd, &d->disk_node, error))
     goto fail;
   if (d->kind == TARGET_ROOT)
     d->root = d->target;
@@ -900,7 +920,15 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
   if (g_variant_lookup (settings, "disk-fido2-device", "&s", &s) && s[0] != '\0' &&
       !imprintd_check_fido2_device (s, call->uid, &d->disk_fido2_device, error))
     goto fail;
-  d->disk_device = lookup_nonempty (settings, "disk-device");
+  /* The encrypted partition (or image file) whose keyslots change, opened
+   * once, as the caller, and used through that inode only. ApplySetup is
+   * behind an admin action (or the setup session's own rule, which is as
+   * much as root on a machine being set up), so a partition the caller
+   * reached may be opened by us, as for Install; an image file the caller
+   * must be able to write itself. */
+  if (g_variant_lookup (settings, "disk-device", "&s", &s) && s[0] != '\0' &&
+      !imprintd_open_caller_file (call, s, O_RDWR, TRUE, FALSE, &d->disk_device, error))
+    goto fail;
   d->disk_tpm2_device = lookup_nonempty (settings, "disk-tpm2-device");
   if (!imprintd_check_tpm2_device (d->disk_tpm2_device, call->uid, error))
     goto fail;
@@ -912,9 +940,6 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
                            _("Unlock methods for the system disk can only be added to the running system."));
       goto fail;
     }
-  if (d->disk_device != NULL && !imprintd_check_file_access (d->disk_device, call->uid, error))
-    goto fail;
-
   if (g_variant_lookup (call->options, "locale", "&s", &s) && s[0] != '\0')
     d->locale = g_strdup (s);
   d->bus = g_object_ref (imprintd_daemon_get_connection (call->daemon));
@@ -923,7 +948,7 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
    * install meanwhile (the busy marker only: setup mounts it). */
   if (d->kind == TARGET_DISK)
     {
-      d->lock = imprintd_lock_target (d->target + strlen ("disk:"), IMPRINT_TARGET_LOCK_REGISTRY, error);
+      d->lock = imprintd_lock_target (d->disk_node, IMPRINT_TARGET_LOCK_REGISTRY, error);
       if (d->lock == NULL)
         goto fail;
     }

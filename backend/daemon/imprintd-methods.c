@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
@@ -64,27 +65,6 @@ imprintd_methods_lookup (const char *name)
     if (g_str_equal (methods[i].name, name))
       return &methods[i];
   return NULL;
-}
-
-/* imprintd runs as root; a caller may only make it read image files the
- * caller could read itself. */
-gboolean
-imprintd_check_file_access (const char *path, guint32 uid, GError **error)
-{
-  struct stat st;
-
-  if (stat (path, &st) < 0)
-    {
-      int e = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
-                   _("Cannot open “%s”: %s"), path, g_strerror (e));
-      return FALSE;
-    }
-  if (uid == 0 || st.st_uid == uid || (st.st_mode & S_IROTH))
-    return TRUE;
-  g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
-               _("You are not allowed to read “%s”."), path);
-  return FALSE;
 }
 
 ImprintTargetLock *
@@ -171,6 +151,12 @@ imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags, 
                    _("“%s” is not a directory."), path);
       return -1;
     }
+  if (r < 0 && types == SAFE_TYPE_BLK)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a disk."), path);
+      return -1;
+    }
   if (r < 0 && (types & SAFE_TYPE_BLK))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
@@ -184,6 +170,102 @@ imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags, 
       return -1;
     }
   return TAKE_FD (fd);
+}
+
+void
+imprintd_caller_file_clear (ImprintdCallerFile *f)
+{
+  if (f->fd >= 0)
+    close (f->fd);
+  f->fd = -1;
+  g_clear_pointer (&f->io_path, g_free);
+  g_clear_pointer (&f->display, g_free);
+}
+
+gboolean
+imprintd_open_caller_file (ImprintdMethodCall *call, const char *path, int flags,
+                           gboolean root_may_open_block, gboolean keep_block_fd,
+                           ImprintdCallerFile *ret, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *io = NULL;
+  struct stat st;
+  int r;
+
+  fd = imprintd_open_as_caller (call, path, flags, SAFE_TYPE_REG | SAFE_TYPE_BLK,
+                                root_may_open_block, error);
+  if (fd < 0)
+    return FALSE;
+  if (fstat (fd, &st) < 0)
+    r = -errno;
+  else if (S_ISBLK (st.st_mode))
+    r = safe_block_device_node (fd, &io);
+  else
+    r = safe_fd_path (fd, &io);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot open “%s”: %s"), path, g_strerror (-r));
+      return FALSE;
+    }
+  if (S_ISBLK (st.st_mode) && !keep_block_fd)
+    close (TAKE_FD (fd));
+  ret->fd = TAKE_FD (fd);
+  ret->io_path = g_steal_pointer (&io);
+  ret->display = g_strdup (path);
+  return TRUE;
+}
+
+ImprintTargetLock *
+imprintd_lock_caller_file (ImprintdCallerFile *f, ImprintTargetLockFlags flags, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  char proc[64];
+
+  /* A disk by its /dev node (root's /dev: the name cannot be swapped by
+   * a user); opened O_EXCL by the lock with _DEVICE. */
+  if (f->fd < 0)
+    return imprintd_lock_target (f->io_path, flags, error);
+
+  /* An image file (or a disk whose fd was kept) through a new open file
+   * description of the caller's fd, so that suspending the lock (while
+   * systemd-repart takes its own) really lets go of the flock. */
+  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+  fd = open (proc, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-e),
+                   _("Cannot open “%s”: %s"), f->display, g_strerror (e));
+      return NULL;
+    }
+  return imprint_target_lock_acquire_fd (TAKE_FD (fd), f->display, flags, error);
+}
+
+char *
+imprintd_read_caller_text (ImprintdMethodCall *call, const char *path, gsize max, GError **error)
+{
+  _cleanup_close_ int fd = -1;
+  g_autofree char *text = NULL;
+  int r;
+
+  fd = imprintd_open_as_caller (call, path, O_RDONLY, SAFE_TYPE_REG, FALSE, error);
+  if (fd < 0)
+    return NULL;
+  r = safe_read_fd (fd, max, &text, NULL);
+  if (r == -EFBIG)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is too large (more than %zu KiB)."), path, max / 1024);
+      return NULL;
+    }
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot read “%s”: %s"), path, g_strerror (-r));
+      return NULL;
+    }
+  return g_steal_pointer (&text);
 }
 
 int

@@ -40,7 +40,6 @@ const ImprintdMethod *imprintd_methods_lookup (const char *name);
 GHashTable *imprintd_polkit_details (const char *method, GVariant *parameters);
 
 /* Helpers for the method implementations. */
-gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **error);
 
 /* Opens @path as the caller would (backend/basic/safe-open.h): with the
  * caller's credentials, last component no symlink, never blocking on a
@@ -51,6 +50,40 @@ gboolean imprintd_check_file_access (const char *path, guint32 uid, GError **err
  * or -1 with @error. */
 int imprintd_open_as_caller (ImprintdMethodCall *call, const char *path, int flags,
                              unsigned types, gboolean root_may_open_block, GError **error);
+
+/* An image file or disk a caller named, opened once (as the caller) and
+ * checked on the fd. Code that needs a name gets @io_path, which reaches
+ * exactly that inode: /proc/PID/fd/N of @fd for a file, or for a disk its
+ * kernel node under root's /dev. @display is what the caller typed, for
+ * messages only: it is never opened again. */
+typedef struct {
+  int   fd;
+  char *io_path;
+  char *display;
+} ImprintdCallerFile;
+
+void imprintd_caller_file_clear (ImprintdCallerFile *f);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ImprintdCallerFile, imprintd_caller_file_clear)
+
+/* imprintd_open_as_caller() for a regular file or a block device, filling
+ * @ret (initialised with .fd = -1). @root_may_open_block as there: say at
+ * the caller why the verb may read (or write) a disk the caller cannot
+ * open itself. @keep_block_fd: FALSE closes a disk's fd once its /dev node
+ * is known, so it holds no claim on it (a file's fd always stays open: its
+ * io_path needs it). */
+gboolean imprintd_open_caller_file (ImprintdMethodCall *call, const char *path, int flags,
+                                    gboolean root_may_open_block, gboolean keep_block_fd,
+                                    ImprintdCallerFile *ret, GError **error);
+
+/* A small regular file of the caller's (certificate, key, signature),
+ * opened as the caller and read whole: NUL-terminated, at most @max bytes
+ * (else InvalidArgument). g_free() it. */
+char *imprintd_read_caller_text (ImprintdMethodCall *call, const char *path, gsize max, GError **error);
+
+/* imprintd_lock_target() for what imprintd_open_caller_file() opened,
+ * without looking its name up again. */
+ImprintTargetLock *imprintd_lock_caller_file (ImprintdCallerFile *f, ImprintTargetLockFlags flags,
+                                              GError **error);
 
 /* The implementations, one file per topic. */
 GVariant *imprintd_method_list_disks (ImprintdMethodCall *call, GError **error);

@@ -817,24 +817,36 @@ build_disk (ImprintDiskContext *ctx, const DiskProps *props, const TableInfo *t)
 int
 imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, GVariant **ret_disk)
 {
+  _cleanup_close_ int pfd = -1;
+
+  g_return_val_if_fail (ctx != NULL, -EINVAL);
+  g_return_val_if_fail (node_or_file != NULL, -EINVAL);
+  g_return_val_if_fail (ret_disk != NULL, -EINVAL);
+
+  /* Look before opening: opening some character devices (a watchdog)
+   * acts. O_PATH opens nothing; the reopen reaches the very inode
+   * checked. */
+  pfd = open (node_or_file, O_PATH | O_CLOEXEC);
+  if (pfd < 0)
+    return negative_errno ();
+  return imprint_disk_describe_fd (ctx, pfd, node_or_file, ret_disk);
+}
+
+int
+imprint_disk_describe_fd (ImprintDiskContext *ctx, int pfd, const char *name, GVariant **ret_disk)
+{
   _cleanup_(disk_props_clear) DiskProps props = { 0 };
   _cleanup_(table_info_clear) TableInfo t = { 0 };
-  _cleanup_close_ int pfd = -1;
   _cleanup_close_ int fd = -1;
   g_autofree char *proc_path = NULL;
   struct stat st;
   int r;
 
   g_return_val_if_fail (ctx != NULL, -EINVAL);
-  g_return_val_if_fail (node_or_file != NULL, -EINVAL);
+  g_return_val_if_fail (pfd >= 0, -EINVAL);
+  g_return_val_if_fail (name != NULL, -EINVAL);
   g_return_val_if_fail (ret_disk != NULL, -EINVAL);
 
-  /* Look before opening: imprintd runs as root and the path may come from
-   * a caller, and opening some character devices (a watchdog) acts. O_PATH
-   * opens nothing; the reopen below reaches the very inode checked. */
-  pfd = open (node_or_file, O_PATH | O_CLOEXEC);
-  if (pfd < 0)
-    return negative_errno ();
   if (fstat (pfd, &st) < 0)
     return negative_errno ();
   proc_path = g_strdup_printf ("/proc/self/fd/%d", pfd);
@@ -858,7 +870,7 @@ imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, G
       fd = open (proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
       if (fd < 0)
         return negative_errno ();
-      r = props_from_file (&props, node_or_file, proc_path, fd, &st);
+      r = props_from_file (&props, name, proc_path, fd, &st);
       if (r < 0)
         return r;
     }

@@ -95,10 +95,14 @@ imprint_disk_enumerate (const ImprintDiskEnumerateOptions *opts, GVariant **ret_
 
   for (const char * const *f = opts != NULL ? opts->files : NULL; f != NULL && *f != NULL; f++)
     {
+      gsize i = f - opts->files;
       g_autoptr(GVariant) disk = NULL;
 
       /* Files were asked for by name: failing to read one is an error. */
-      r = imprint_disk_describe_with (ctx, *f, &disk);
+      if (opts->file_fds != NULL && opts->file_fds[i] >= 0)
+        r = imprint_disk_describe_fd (ctx, opts->file_fds[i], *f, &disk);
+      else
+        r = imprint_disk_describe_with (ctx, *f, &disk);
       if (r < 0)
         {
           g_variant_builder_clear (&b);

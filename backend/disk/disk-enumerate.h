@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 typedef struct {
   gboolean include_loop;         /* list loop devices as usable (tests, demos) */
   const char * const *files;     /* NULL-terminated extra image files to describe as disks */
+  const int *file_fds;           /* NULL, or per file the open fd to describe (-1: open files[i]);
+                                  * files[i] is then only its name (a service opens what a caller
+                                  * named itself, as the caller, and never looks it up again) */
   guint64 min_size;              /* bytes; smaller disks get reason "too-small" (0 = no check) */
   const char *live_device;       /* whole-disk node of the live medium; NULL = detect the disk backing /usr (else /) */
 } ImprintDiskEnumerateOptions;

@@ -22,6 +22,9 @@ void imprint_disk_context_free (ImprintDiskContext *ctx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintDiskContext, imprint_disk_context_free)
 
 int imprint_disk_describe_with (ImprintDiskContext *ctx, const char *node_or_file, GVariant **ret_disk);
+/* The same for an inode already open (@pfd: any fd, O_PATH is enough; not
+ * taken over), shown as @name when it is a file. */
+int imprint_disk_describe_fd (ImprintDiskContext *ctx, int pfd, const char *name, GVariant **ret_disk);
 
 /* Whether a whole-disk block device (its kernel name and sysfs dir) is
  * listed at all. Partitions, ram, dm, md, optical drives, unattached loop
