@@ -39,10 +39,10 @@ PKGS="$PKGS
   systemd systemd-container systemd-boot-efi squashfs-tools openssl
   binutils python3 bc
 "
-# tools/run-fuzz: clang with libFuzzer and the sanitizer runtimes (Debian 12
-# splits those out of clang-14 into libclang-rt-14-dev).
+# tools/run-fuzz: clang with libFuzzer and the sanitizer runtimes (split out
+# of clang into libclang-rt-N-dev; which N depends on the release, below).
 PKGS="$PKGS
-  clang llvm libclang-rt-14-dev
+  clang llvm
 "
 
 apt-get update -qq
@@ -52,6 +52,13 @@ apt-get update -qq
 # The crypt tests unlock Imprint's tokens through them.
 if apt-cache show systemd-cryptsetup >/dev/null 2>&1; then
   PKGS="$PKGS systemd-cryptsetup"
+fi
+# The runtime that goes with the default clang: libclang-rt-14-dev on
+# Debian 12, the libclang-rt-dev metapackage on newer releases.
+if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
+  PKGS="$PKGS libclang-rt-dev"
+else
+  PKGS="$PKGS libclang-rt-14-dev"
 fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS
