@@ -155,21 +155,35 @@ imprint_root_openat (int root_fd, const char *path, int flags, mode_t mode, bool
   return 0;
 }
 
+/* @path (relative to a root fd) split into its directory and its last
+ * component, which must name an entry: not empty, ".", ".." or "/". */
+static int
+split_path (const char *path, char **ret_dir, char **ret_base)
+{
+  g_autofree char *base = NULL;
+  const char *rel = skip_slashes (path);
+
+  if (rel[0] == '\0')
+    return -EINVAL;
+  base = g_path_get_basename (rel);
+  if (g_str_equal (base, ".") || g_str_equal (base, "..") || g_str_equal (base, "/"))
+    return -EINVAL;
+  *ret_dir = g_path_get_dirname (rel);
+  *ret_base = g_steal_pointer (&base);
+  return 0;
+}
+
 /* Splits @path into its directory (opened, symlinks resolved as @follow
  * says) and its last component. */
 static int
 open_parent (int root_fd, const char *path, bool follow, int flags, int *ret_dir, char **ret_base)
 {
   g_autofree char *dir = NULL, *base = NULL;
-  const char *rel = skip_slashes (path);
   int r;
 
-  if (rel[0] == '\0')
-    return -EINVAL;
-  dir = g_path_get_dirname (rel);
-  base = g_path_get_basename (rel);
-  if (g_str_equal (base, ".") || g_str_equal (base, "..") || g_str_equal (base, "/"))
-    return -EINVAL;
+  r = split_path (path, &dir, &base);
+  if (r < 0)
+    return r;
   r = imprint_root_openat (root_fd, dir, flags | O_DIRECTORY, 0, follow, ret_dir);
   if (r < 0)
     return r;
@@ -331,15 +345,11 @@ static int
 make_parent (int root_fd, const char *path, mode_t dir_mode, int *ret_dir, char **ret_base)
 {
   g_autofree char *dir = NULL, *base = NULL;
-  const char *rel = skip_slashes (path);
   int r;
 
-  if (rel[0] == '\0')
-    return -EINVAL;
-  dir = g_path_get_dirname (rel);
-  base = g_path_get_basename (rel);
-  if (g_str_equal (base, ".") || g_str_equal (base, "..") || g_str_equal (base, "/"))
-    return -EINVAL;
+  r = split_path (path, &dir, &base);
+  if (r < 0)
+    return r;
   r = imprint_root_mkdir_p (root_fd, dir, dir_mode, ret_dir);
   if (r < 0)
     return r;
