@@ -340,7 +340,10 @@ imprint_repart_definition_format (const ImprintRepartDefinition *def,
       if (section == NULL || !g_str_equal (section, a->section))
         g_string_append_printf (s, "[%s]\n", a->section);
       section = a->section;
-      g_string_append_printf (s, "%s=%s\n", a->key, a->value);
+      /* A value ending in an odd number of backslashes came from a line
+       * with white space after them; that space keeps it from continuing. */
+      g_string_append_printf (s, "%s=%s%s\n", a->key, a->value,
+                              ends_escaped (a->value, strlen (a->value)) ? " " : "");
     }
   return g_string_free (s, FALSE);
 }
