@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imprint-plan-words.h"
+#include "imprint-request.h"
 #include "imprintctl.h"
 
 static char *
@@ -17,20 +19,30 @@ absolute (const char *path)
   return ctl_resolve_path (path);
 }
 
+/* The plan in words from its facts (imprint-plan-words.h). */
 static void
 print_plan (GVariant *plan)
 {
-  g_autoptr(GVariant) parts = NULL;
-  g_autofree const char **erased = NULL;
-  const char *summary = "";
-  GVariantIter iter;
-  GVariant *p;
+  g_auto(ImprintPlanInfo) info;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *summary = NULL, *definitions = NULL;
+  g_auto(GStrv) erased = NULL;
 
-  g_variant_lookup (plan, "summary", "&s", &summary);
-  if (*summary)
-    g_print ("%s\n\n", summary);
+  imprint_plan_info_init (&info);
+  if (!imprint_plan_info_from_variant (plan, &info, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return;
+    }
+  summary = imprint_plan_words_summary (&info);
+  g_print ("%s\n", summary);
+  definitions = imprint_plan_words_definitions (&info);
+  if (definitions != NULL && !info.defer_data_partitions)
+    g_print ("%s\n", definitions);
+  g_print ("\n");
 
-  if (g_variant_lookup (plan, "erased", "^a&s", &erased) && erased[0] != NULL)
+  erased = imprint_plan_words_erased (&info);
+  if (erased[0] != NULL)
     {
       g_print (_("Will be erased:\n"));
       for (gsize i = 0; erased[i]; i++)
@@ -39,22 +51,14 @@ print_plan (GVariant *plan)
     }
 
   g_print ("%-3s %-7s %-22s %-20s %10s  %s\n", "#", _("ACTION"), _("TYPE"), _("LABEL"), _("SIZE"), _("CONTENTS"));
-  parts = g_variant_lookup_value (plan, "partitions", G_VARIANT_TYPE ("aa{sv}"));
-  if (parts == NULL)
-    return;
-  g_variant_iter_init (&iter, parts);
-  while ((p = g_variant_iter_next_value (&iter)))
+  for (guint i = 0; i < info.partitions->len; i++)
     {
-      guint32 number = 0;
-      guint64 size = 0;
-      g_autofree char *size_s = NULL;
+      const ImprintPlanPartitionInfo *p = info.partitions->pdata[i];
+      g_autofree char *size_s = ctl_format_size (p->size);
+      g_autofree char *source = imprint_plan_words_source (&info, p);
 
-      g_variant_lookup (p, "number", "u", &number);
-      g_variant_lookup (p, "size", "t", &size);
-      size_s = ctl_format_size (size);
-      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", number, ctl_lookup_s (p, "action"),
-               ctl_lookup_s (p, "type-name"), ctl_lookup_s (p, "label"), size_s, ctl_lookup_s (p, "source"));
-      g_variant_unref (p);
+      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", p->number, p->action, p->type_name, p->label, size_s,
+               source);
     }
 }
 

@@ -99,20 +99,15 @@ add_existing (ImprintPlan *plan, ImprintSource *src, GPtrArray *old, FreeSpace *
     {
       ImprintPartition *o = old->pdata[i];
       gboolean leftover = is_leftover_slot (o, src);
-      const char *tn = imprint_gpt_type_name (o->type);
       ImprintPlanPartition *p =
         imprint_plan_add_partition (plan, o->type, o->label, o->uuid, o->offset, o->size,
                                     leftover ? IMPRINT_PLAN_DELETE : IMPRINT_PLAN_KEEP,
-                                    IMPRINT_CONTENT_EXISTING,
-                                    leftover ? _("left over from an interrupted installation") : _("kept as it is"));
+                                    IMPRINT_CONTENT_EXISTING);
       p->number = o->partno + 1;
       p->attrs = o->attrs;
+      p->leftover = leftover;
       if (leftover)
-        {
-          g_autofree char *sz = g_format_size_full (o->size, G_FORMAT_SIZE_IEC_UNITS);
-          g_ptr_array_add (plan->erased, g_strdup_printf (_("partition %u \"%s\" (%s, %s)"),
-                                                          p->number, o->label, tn ? tn : o->type, sz));
-        }
+        imprint_plan_add_erased (plan, o);
       if (fs->xb_old == NULL && g_str_equal (o->type, IMPRINT_GPT_XBOOTLDR))
         {
           fs->xb_old = o;
@@ -155,14 +150,13 @@ use_xbootldr (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs, guint64 src_
   guint64 xb = ALIGN_UP (MAX (src_used * 3, 256 * MiB), MiB);
   guint64 xb_free = 0;
 
-  plan->esp->source = g_strdup (_("kept; systemd-boot is added"));
+  plan->esp->boot_files = IMPRINT_BOOT_FILES_LOADER;
   if (fs->xb_old && imprint_vfat_usage (plan->target, fs->xb_old->offset, NULL, &xb_free, NULL) &&
       xb_free >= esp_files)
     {
       /* An XBOOTLDR is there already (ours from a previous run, or another
        * system's): the UKIs go into it. */
-      g_free (fs->xb_plan->source);
-      fs->xb_plan->source = g_strdup_printf (_("kept; the %s kernel images are added"), src->name);
+      fs->xb_plan->boot_files = IMPRINT_BOOT_FILES_KERNELS;
       fs->xb_plan->content = IMPRINT_CONTENT_ESP_FILES;
       plan->xbootldr = fs->xb_plan;
       xb = 0;
@@ -170,10 +164,9 @@ use_xbootldr (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs, guint64 src_
   fs->need += xb;
   if (xb > 0 && fs->gap.end - fs->gap.start >= fs->need)
     {
-      g_autofree char *xfrom = g_strdup_printf (_("new boot partition for the %s kernel images"), src->name);
       ImprintPlanPartition *x = imprint_plan_add_partition (plan, IMPRINT_GPT_XBOOTLDR, "XBOOTLDR", NULL,
                                                             fs->gap.start, xb, IMPRINT_PLAN_CREATE,
-                                                            IMPRINT_CONTENT_XBOOTLDR, xfrom);
+                                                            IMPRINT_CONTENT_XBOOTLDR);
       x->number = imprint_plan_next_number (plan);
       plan->xbootldr = x;
       fs->gap.start += xb;
@@ -198,11 +191,9 @@ reuse_esp (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs, GError **error)
   /* Room for everything plus slack for FAT cluster rounding. */
   esp_files = src_used + src_used / 10 + MiB;
   plan->esp_files_size = esp_files;
-  g_clear_pointer (&plan->esp->source, g_free);
   plan->esp->content = IMPRINT_CONTENT_ESP_FILES;
   if (esp_free >= esp_files)
-    plan->esp->source = g_strdup_printf (_("kept; systemd-boot and the %s kernel images are added"),
-                                         src->name);
+    plan->esp->boot_files = IMPRINT_BOOT_FILES_LOADER | IMPRINT_BOOT_FILES_KERNELS;
   else
     /* The boot loader alone is small; the UKIs go to XBOOTLDR. */
     use_xbootldr (plan, src, fs, src_used, esp_files);
@@ -217,11 +208,9 @@ add_esp (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs)
   fs->need += esp_sz;
   if (fs->gap.end - fs->gap.start >= fs->need)
     {
-      g_autofree char *esp_from = g_strdup_printf (_("copy of the %s boot partition"), src->name);
       ImprintPlanPartition *e = imprint_plan_add_partition (plan, IMPRINT_GPT_ESP, src->esp.label,
                                                             src->esp.uuid, fs->gap.start, esp_sz,
-                                                            IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_ESP,
-                                                            esp_from);
+                                                            IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_ESP);
       e->number = imprint_plan_next_number (plan);
       e->attrs = src->esp.attrs;
       plan->esp = e;

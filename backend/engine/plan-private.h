@@ -29,8 +29,7 @@ const char *imprint_gpt_type_uuid_from_name (const char *name);
 /* A new partition in @plan (number not yet set: imprint_plan_next_number). */
 ImprintPlanPartition *imprint_plan_add_partition (ImprintPlan *plan, const char *type, const char *label,
                                                   const char *uuid, guint64 start, guint64 size,
-                                                  ImprintPlanAction action, ImprintPlanContent content,
-                                                  const char *source);
+                                                  ImprintPlanAction action, ImprintPlanContent content);
 /* Lowest GPT partition number not used by a kept or planned partition. */
 guint imprint_plan_next_number (ImprintPlan *plan);
 
@@ -41,6 +40,8 @@ typedef struct {
 /* The A and B slots from *@cursor on (advanced past them). */
 void    imprint_plan_add_slots  (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sz,
                                  guint64 *cursor);
+/* Adds an existing partition to what the plan destroys (plan->erased). */
+void    imprint_plan_add_erased (ImprintPlan *plan, const ImprintPartition *o);
 /* Bytes both slots take, alignment gaps included. */
 guint64 imprint_plan_slots_size (const ImprintSlotSizes *sz);
 /* UUID of a B slot partition ("usr", "usr-verity", "usr-verity-sig"),

@@ -30,13 +30,12 @@ add_repart_partition (ImprintPlan *plan, JsonObject *o)
   guint64 offset = (guint64) json_object_get_int_member_with_default (o, "offset", 0);
   guint64 size = (guint64) json_object_get_int_member_with_default (o, "raw_size", 0);
   const char *type_uuid = imprint_gpt_type_uuid_from_name (type);
-  g_autofree char *base = g_path_get_basename (file);
-  g_autofree char *src_text = g_strdup_printf (_("created by systemd-repart from %s"), base);
   ImprintPlanPartition *p;
 
   p = imprint_plan_add_partition (plan, type_uuid ? type_uuid : type, label,
                                   uuid && !g_str_equal (uuid, "-") ? uuid : NULL, offset, size,
-                                  IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_REPART, src_text);
+                                  IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_REPART);
+  p->definition = g_path_get_basename (file);
   g_free (p->type_name);
   p->type_name = g_strdup (type);
   /* repart numbers them in order after the existing ones. */

@@ -8,6 +8,9 @@
 #include <libfdisk.h>
 
 #include "imprint-error.h"
+#include "imprint-names.h"
+#include "imprint-plan-words.h"
+#include "imprint-request.h"
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
@@ -29,60 +32,75 @@ imprint_definitions_source_to_string (ImprintDefinitionsSource source)
 {
   switch (source)
     {
-    case IMPRINT_DEFINITIONS_CALLER:         return "caller-directory";
-    case IMPRINT_DEFINITIONS_RUNNING_SYSTEM: return "running-system";
-    case IMPRINT_DEFINITIONS_SOURCE_IMAGE:   return "source-image";
+    case IMPRINT_DEFINITIONS_CALLER:         return IMPRINT_DEFINITIONS_FROM_CALLER;
+    case IMPRINT_DEFINITIONS_RUNNING_SYSTEM: return IMPRINT_DEFINITIONS_FROM_RUNNING;
+    case IMPRINT_DEFINITIONS_SOURCE_IMAGE:   return IMPRINT_DEFINITIONS_FROM_IMAGE;
     }
-  return "caller-directory";
+  return IMPRINT_DEFINITIONS_FROM_CALLER;
 }
 
+static const char *
+content_name (ImprintPlanContent c)
+{
+  switch (c)
+    {
+    case IMPRINT_CONTENT_NONE:           return IMPRINT_CONTENT_NAME_NONE;
+    case IMPRINT_CONTENT_EXISTING:       return IMPRINT_CONTENT_NAME_EXISTING;
+    case IMPRINT_CONTENT_ESP:            return IMPRINT_CONTENT_NAME_ESP;
+    case IMPRINT_CONTENT_ESP_FILES:      return IMPRINT_CONTENT_NAME_BOOT_FILES;
+    case IMPRINT_CONTENT_XBOOTLDR:       return IMPRINT_CONTENT_NAME_XBOOTLDR;
+    case IMPRINT_CONTENT_USR:            return IMPRINT_CONTENT_NAME_USR;
+    case IMPRINT_CONTENT_USR_VERITY:     return IMPRINT_CONTENT_NAME_USR_VERITY;
+    case IMPRINT_CONTENT_USR_VERITY_SIG: return IMPRINT_CONTENT_NAME_USR_VERITY_SIG;
+    case IMPRINT_CONTENT_REPART:         return IMPRINT_CONTENT_NAME_REPART;
+    }
+  return IMPRINT_CONTENT_NAME_EXISTING;
+}
+
+static void
+partition_info (ImprintPlanPartitionInfo *out, const ImprintPlanPartition *p)
+{
+  out->number = p->number;
+  out->type = g_strdup (p->type);
+  out->type_name = g_strdup (p->type_name);
+  out->label = g_strdup (p->final_label ? p->final_label : p->label);
+  out->uuid = g_strdup (p->uuid);
+  out->start = p->start;
+  out->size = p->size;
+  out->action = g_strdup (imprint_plan_action_to_string (p->action));
+  out->content = g_strdup (content_name (p->content));
+  out->definition = g_strdup (p->definition);
+  out->adds_boot_loader = (p->boot_files & IMPRINT_BOOT_FILES_LOADER) != 0;
+  out->adds_kernels = (p->boot_files & IMPRINT_BOOT_FILES_KERNELS) != 0;
+  out->leftover = p->leftover;
+}
+
+/* Facts only: the words of the older keys (summary, erased, source) come
+ * from imprint-plan-words.h, as the faces' own do. */
 GVariant *
 imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
 {
-  GVariantBuilder b, parts, erased;
+  g_auto(ImprintPlanInfo) info;
 
-  g_variant_builder_init (&parts, G_VARIANT_TYPE ("aa{sv}"));
+  imprint_plan_info_init (&info);
   for (guint i = 0; i < plan->partitions->len; i++)
-    {
-      ImprintPlanPartition *p = plan->partitions->pdata[i];
-      GVariantBuilder e;
-      g_variant_builder_init (&e, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&e, "{sv}", "number", g_variant_new_uint32 (p->number));
-      g_variant_builder_add (&e, "{sv}", "type", g_variant_new_string (p->type));
-      g_variant_builder_add (&e, "{sv}", "type-name", g_variant_new_string (p->type_name));
-      g_variant_builder_add (&e, "{sv}", "label",
-                             g_variant_new_string (p->final_label ? p->final_label : p->label));
-      g_variant_builder_add (&e, "{sv}", "uuid", g_variant_new_string (p->uuid));
-      g_variant_builder_add (&e, "{sv}", "start", g_variant_new_uint64 (p->start));
-      g_variant_builder_add (&e, "{sv}", "size", g_variant_new_uint64 (p->size));
-      g_variant_builder_add (&e, "{sv}", "source", g_variant_new_string (p->source ? p->source : ""));
-      g_variant_builder_add (&e, "{sv}", "action",
-                             g_variant_new_string (imprint_plan_action_to_string (p->action)));
-      g_variant_builder_add_value (&parts, g_variant_builder_end (&e));
-    }
-  g_variant_builder_init (&erased, G_VARIANT_TYPE_STRING_ARRAY);
+    partition_info (imprint_plan_info_add_partition (&info), plan->partitions->pdata[i]);
   for (guint i = 0; i < plan->erased->len; i++)
-    g_variant_builder_add (&erased, "s", (const char *) plan->erased->pdata[i]);
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "partitions", g_variant_builder_end (&parts));
-  g_variant_builder_add (&b, "{sv}", "erased", g_variant_builder_end (&erased));
-  g_variant_builder_add (&b, "{sv}", "summary", g_variant_new_string (plan->summary ? plan->summary : ""));
-  g_variant_builder_add (&b, "{sv}", "mode",
-                         g_variant_new_string (plan->mode == IMPRINT_INSTALL_MODE_ERASE ? "erase" : "free-space"));
-  g_variant_builder_add (&b, "{sv}", "target", g_variant_new_string (plan->target_display ? plan->target_display : plan->target));
-  g_variant_builder_add (&b, "{sv}", "target-size", g_variant_new_uint64 (plan->target_size));
-  g_variant_builder_add (&b, "{sv}", "defer-data-partitions", g_variant_new_boolean (plan->defer_data_partitions));
-  g_variant_builder_add (&b, "{sv}", "definitions-source",
-                         g_variant_new_string (imprint_definitions_source_to_string (plan->definitions_source)));
-  g_variant_builder_add (&b, "{sv}", "definitions-directory",
-                         g_variant_new_string (plan->definitions_dir ? plan->definitions_dir : ""));
+    partition_info (imprint_plan_info_add_erased (&info), plan->erased->pdata[i]);
+  info.mode = plan->mode == IMPRINT_INSTALL_MODE_ERASE ? IMPRINT_REQUEST_MODE_ERASE
+                                                        : IMPRINT_REQUEST_MODE_FREE_SPACE;
+  info.target = g_strdup (plan->target_display ? plan->target_display : plan->target);
+  info.target_size = plan->target_size;
+  info.defer_data_partitions = plan->defer_data_partitions;
+  info.definitions_source = g_strdup (imprint_definitions_source_to_string (plan->definitions_source));
+  info.definitions_directory = g_strdup (plan->definitions_dir ? plan->definitions_dir : "");
   if (src)
     {
-      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (src->name));
-      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (src->version));
+      info.name = g_strdup (src->name);
+      info.version = g_strdup (src->version);
     }
-  return g_variant_builder_end (&b);
+  imprint_plan_words_fill (&info);
+  return imprint_plan_info_to_variant (&info);
 }
 
 static void

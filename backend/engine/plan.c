@@ -28,7 +28,7 @@ plan_partition_free (ImprintPlanPartition *p)
   g_free (p->label);
   g_free (p->final_label);
   g_free (p->uuid);
-  g_free (p->source);
+  g_free (p->definition);
   g_free (p);
 }
 
@@ -44,7 +44,6 @@ imprint_plan_free (ImprintPlan *plan)
   g_clear_pointer (&plan->definitions, g_ptr_array_unref);
   g_clear_pointer (&plan->partitions, g_ptr_array_unref);
   g_clear_pointer (&plan->erased, g_ptr_array_unref);
-  g_free (plan->summary);
   g_free (plan);
 }
 
@@ -57,7 +56,7 @@ human_size (guint64 bytes)
 ImprintPlanPartition *
 imprint_plan_add_partition (ImprintPlan *plan, const char *type, const char *label, const char *uuid,
                guint64 start, guint64 size, ImprintPlanAction action,
-               ImprintPlanContent content, const char *source)
+               ImprintPlanContent content)
 {
   ImprintPlanPartition *p = g_new0 (ImprintPlanPartition, 1);
   const char *name = imprint_gpt_type_name (type);
@@ -70,7 +69,6 @@ imprint_plan_add_partition (ImprintPlan *plan, const char *type, const char *lab
   p->size = size;
   p->action = action;
   p->content = content;
-  p->source = g_strdup (source);
   g_ptr_array_add (plan->partitions, p);
   return p;
 }
@@ -154,62 +152,59 @@ same_file (const char *a, int fd_b)
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* One slot partition shaped like the source's @like, at *@cursor. */
+static ImprintPlanPartition *
+add_slot_partition (ImprintPlan *plan, const ImprintPartition *like, const char *uuid, guint64 size,
+                    ImprintPlanContent content, guint64 *cursor)
+{
+  ImprintPlanPartition *p = imprint_plan_add_partition (plan, like->type, IMPRINT_EMPTY_LABEL, uuid,
+                                                        *cursor, size, IMPRINT_PLAN_CREATE, content);
+  p->attrs = like->attrs;
+  p->number = imprint_plan_next_number (plan);
+  *cursor += size;
+  return p;
+}
+
 void
 imprint_plan_add_slots (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sz, guint64 *cursor)
 {
-  guint64 usr_sz = sz->usr;
-  guint64 ver_sz = sz->verity;
-  guint64 sig_sz = sz->sig;
-  g_autofree char *from_usr = g_strdup_printf (_("%s %s system (verified copy)"), src->name, src->version);
-  g_autofree char *from_ver = g_strdup_printf (_("%s %s verity hashes (verified copy)"), src->name, src->version);
-  g_autofree char *from_sig = g_strdup_printf (_("%s %s verity signature"), src->name, src->version);
-  ImprintPlanPartition *p;
-
-  /* A slot: keeps type, UUID and attributes; "_empty" until verified. */
-  p = imprint_plan_add_partition (plan, src->usr.type, IMPRINT_EMPTY_LABEL, src->usr.uuid, *cursor, usr_sz,
-                     IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_USR, from_usr);
-  p->final_label = g_strdup (src->usr.label);
-  p->attrs = src->usr.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->usr_a = p;
-  *cursor += usr_sz;
-  p = imprint_plan_add_partition (plan, src->usr_verity.type, IMPRINT_EMPTY_LABEL, src->usr_verity.uuid, *cursor,
-                     ver_sz, IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_USR_VERITY, from_ver);
-  p->final_label = g_strdup (src->usr_verity.label);
-  p->attrs = src->usr_verity.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->verity_a = p;
-  *cursor += ver_sz;
-  p = imprint_plan_add_partition (plan, src->usr_verity_sig.type, IMPRINT_EMPTY_LABEL, src->usr_verity_sig.uuid,
-                     *cursor, sig_sz, IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_USR_VERITY_SIG, from_sig);
-  p->final_label = g_strdup (src->usr_verity_sig.label);
-  p->attrs = src->usr_verity_sig.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->sig_a = p;
-  *cursor = ALIGN_UP (*cursor + sig_sz, MiB);
-
-  /* B slots: empty, for the next update. */
   g_autofree char *bu = imprint_plan_b_slot_uuid (src, "usr");
   g_autofree char *bv = imprint_plan_b_slot_uuid (src, "usr-verity");
   g_autofree char *bs = imprint_plan_b_slot_uuid (src, "usr-verity-sig");
-  p = imprint_plan_add_partition (plan, src->usr.type, IMPRINT_EMPTY_LABEL, bu, *cursor, usr_sz,
-                     IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
-  p->attrs = src->usr.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->usr_b = p;
-  *cursor += usr_sz;
-  p = imprint_plan_add_partition (plan, src->usr_verity.type, IMPRINT_EMPTY_LABEL, bv, *cursor, ver_sz,
-                     IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
-  p->attrs = src->usr_verity.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->verity_b = p;
-  *cursor += ver_sz;
-  p = imprint_plan_add_partition (plan, src->usr_verity_sig.type, IMPRINT_EMPTY_LABEL, bs, *cursor, sig_sz,
-                     IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_NONE, _("empty slot for updates"));
-  p->attrs = src->usr_verity_sig.attrs;
-  p->number = imprint_plan_next_number (plan);
-  plan->sig_b = p;
-  *cursor = ALIGN_UP (*cursor + sig_sz, MiB);
+
+  /* A slot: keeps type, UUID and attributes; "_empty" until verified. */
+  plan->usr_a = add_slot_partition (plan, &src->usr, src->usr.uuid, sz->usr, IMPRINT_CONTENT_USR, cursor);
+  plan->usr_a->final_label = g_strdup (src->usr.label);
+  plan->verity_a = add_slot_partition (plan, &src->usr_verity, src->usr_verity.uuid, sz->verity,
+                                       IMPRINT_CONTENT_USR_VERITY, cursor);
+  plan->verity_a->final_label = g_strdup (src->usr_verity.label);
+  plan->sig_a = add_slot_partition (plan, &src->usr_verity_sig, src->usr_verity_sig.uuid, sz->sig,
+                                    IMPRINT_CONTENT_USR_VERITY_SIG, cursor);
+  plan->sig_a->final_label = g_strdup (src->usr_verity_sig.label);
+  *cursor = ALIGN_UP (*cursor, MiB);
+
+  /* B slots: empty, for the next update. */
+  plan->usr_b = add_slot_partition (plan, &src->usr, bu, sz->usr, IMPRINT_CONTENT_NONE, cursor);
+  plan->verity_b = add_slot_partition (plan, &src->usr_verity, bv, sz->verity, IMPRINT_CONTENT_NONE, cursor);
+  plan->sig_b = add_slot_partition (plan, &src->usr_verity_sig, bs, sz->sig, IMPRINT_CONTENT_NONE, cursor);
+  *cursor = ALIGN_UP (*cursor, MiB);
+}
+
+void
+imprint_plan_add_erased (ImprintPlan *plan, const ImprintPartition *o)
+{
+  ImprintPlanPartition *e = g_new0 (ImprintPlanPartition, 1);
+  const char *tn = imprint_gpt_type_name (o->type);
+
+  e->number = o->partno + 1;
+  e->type = g_strdup (o->type);
+  e->type_name = g_strdup (tn ? tn : o->type);
+  e->label = g_strdup (o->label ? o->label : "");
+  e->uuid = g_strdup (o->uuid);
+  e->size = o->size;
+  e->action = IMPRINT_PLAN_DELETE;
+  e->content = IMPRINT_CONTENT_EXISTING;
+  g_ptr_array_add (plan->erased, e);
 }
 
 guint64
@@ -333,20 +328,9 @@ plan_erase (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sizes
   guint64 need = first + esp_sz + imprint_plan_slots_size (sizes) + MiB;
   ImprintPlanPartition *esp;
 
-  if (imprint_read_gpt (plan->target, &ss, NULL, &old, &local) > 0 && old->len > 0)
+  if (imprint_read_gpt (plan->target, &ss, NULL, &old, &local) > 0)
     for (guint i = 0; i < old->len; i++)
-      {
-        ImprintPartition *p = old->pdata[i];
-        g_autofree char *sz = human_size (p->size);
-        const char *tn = imprint_gpt_type_name (p->type);
-        g_ptr_array_add (plan->erased,
-                         g_strdup_printf (_("partition %u \"%s\" (%s, %s)"), p->partno + 1,
-                                          p->label, tn ? tn : p->type, sz));
-      }
-  {
-    g_autofree char *all = human_size (plan->target_size);
-    g_ptr_array_add (plan->erased, g_strdup_printf (_("everything on %s (%s)"), plan->target_display, all));
-  }
+      imprint_plan_add_erased (plan, old->pdata[i]);
   plan->sector_size = ss ? ss : 512;
   plan->disk_uuid = g_uuid_string_random ();
 
@@ -354,37 +338,14 @@ plan_erase (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sizes
   last = ALIGN_DOWN (plan->target_size - 33 * (guint64) plan->sector_size, MiB);
   if (plan->target_size < need || last < need)
     return imprint_plan_too_small (plan, need, plan->target_size, error);
-  {
-    g_autofree char *esp_from = g_strdup_printf (_("copy of the %s boot partition (systemd-boot, kernel images)"),
-                                                 src->name);
-    esp = imprint_plan_add_partition (plan, IMPRINT_GPT_ESP, src->esp.label, src->esp.uuid, cursor,
-                                      esp_sz, IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_ESP, esp_from);
-  }
+  esp = imprint_plan_add_partition (plan, IMPRINT_GPT_ESP, src->esp.label, src->esp.uuid, cursor,
+                                    esp_sz, IMPRINT_PLAN_CREATE, IMPRINT_CONTENT_ESP);
   esp->attrs = src->esp.attrs;
   esp->number = imprint_plan_next_number (plan);
   plan->esp = esp;
   cursor += esp_sz;
   imprint_plan_add_slots (plan, src, sizes, &cursor);
   return TRUE;
-}
-
-static void
-plan_summary (ImprintPlan *plan, ImprintSource *src)
-{
-  guint ncreate = 0;
-  g_autofree char *sz = human_size (plan->target_size);
-  const char *shown = plan->target_display;
-
-  for (guint i = 0; i < plan->partitions->len; i++)
-    if (((ImprintPlanPartition *) plan->partitions->pdata[i])->action == IMPRINT_PLAN_CREATE)
-      ncreate++;
-  plan->summary = plan->mode == IMPRINT_INSTALL_MODE_ERASE
-    ? g_strdup_printf (_("Erase %s (%s) and install %s %s: %u partitions%s."), shown, sz, src->name,
-                       src->version, ncreate,
-                       plan->defer_data_partitions ? _(", data partitions at first boot") : "")
-    : g_strdup_printf (_("Install %s %s into free space on %s (%s): %u new partitions, the others kept%s."),
-                       src->name, src->version, shown, sz, ncreate,
-                       plan->defer_data_partitions ? _(", data partitions at first boot") : "");
 }
 
 ImprintPlan *
@@ -404,7 +365,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   plan->target_display = g_strdup (options->target_display ? options->target_display : target);
   plan->defer_data_partitions = options->defer_data_partitions;
   plan->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
-  plan->erased = g_ptr_array_new_with_free_func (g_free);
+  plan->erased = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
 
   fd = open_target (plan, src, options, error);
   if (fd < 0)
@@ -417,6 +378,5 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   if (!ok || !imprint_plan_repart (plan, error))
     return NULL;
   g_ptr_array_sort (plan->partitions, cmp_by_number);
-  plan_summary (plan, src);
   return g_steal_pointer (&plan);
 }

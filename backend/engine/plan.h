@@ -42,6 +42,12 @@ typedef enum {
   IMPRINT_DEFINITIONS_SOURCE_IMAGE,    /* the source image's /usr, read through dm-verity */
 } ImprintDefinitionsSource;
 
+/* What a kept ESP or XBOOTLDR gets (IMPRINT_CONTENT_ESP_FILES). */
+typedef enum {
+  IMPRINT_BOOT_FILES_LOADER  = 1 << 0,  /* systemd-boot */
+  IMPRINT_BOOT_FILES_KERNELS = 1 << 1,  /* the source's UKIs */
+} ImprintBootFiles;
+
 typedef struct {
   guint              number;      /* GPT partition number, 1-based */
   char              *type;        /* type GUID, lower case */
@@ -54,7 +60,9 @@ typedef struct {
   guint64            size;        /* bytes */
   ImprintPlanAction  action;
   ImprintPlanContent content;
-  char              *source;      /* where the contents come from, in words */
+  ImprintBootFiles   boot_files;  /* IMPRINT_CONTENT_ESP_FILES: what is added */
+  char              *definition;  /* IMPRINT_CONTENT_REPART: the repart.d file name */
+  gboolean           leftover;    /* DELETE: left over from an interrupted run */
 } ImprintPlanPartition;
 
 typedef struct {
@@ -74,8 +82,9 @@ typedef struct {
   char       *definitions_dir;
 
   GPtrArray  *partitions;          /* ImprintPlanPartition*, by number */
-  GPtrArray  *erased;              /* char*, what will be destroyed, in words */
-  char       *summary;
+  /* What will be destroyed besides (erase mode) the whole target:
+   * ImprintPlanPartition* (number, label, type_name, size). */
+  GPtrArray  *erased;
 
   /* Shortcuts into partitions (not owned); NULL when absent. */
   ImprintPlanPartition *esp, *xbootldr, *usr_a, *verity_a, *sig_a, *usr_b, *verity_b, *sig_b;
@@ -113,9 +122,13 @@ ImprintPlan *imprint_plan_compute (ImprintSource            *source,
                                    const ImprintPlanOptions *options,
                                    GError                  **error);
 
-/* The plan as PlanInstall returns it (data/dev.imprint.Imprint1.xml):
+/* The plan as PlanInstall returns it (data/dev.imprint.Imprint1.xml,
+ * built through ImprintPlanInfo, imprint-request.h): facts, and the older
+ * keys worded from them by imprint-plan-words.h.
  * a{sv} with "partitions" aa{sv} (number u, type s, type-name s, label s,
- * uuid s, start t, size t, source s, action s), "erased" as, "summary" s,
+ * uuid s, start t, size t, source s, action s, content s, definition s,
+ * adds-boot-loader b, adds-kernel-images b, leftover b), "erased" as,
+ * "erased-partitions" aa{sv}, "summary" s,
  * plus "mode" s, "target" s, "target-size" t, "defer-data-partitions" b,
  * "version" s, "name" s, "definitions-source" s ("caller-directory",
  * "running-system", "source-image") and "definitions-directory" s.
