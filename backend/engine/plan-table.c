@@ -120,6 +120,34 @@ imprint_plan_write_table_fd (const ImprintPlan *plan, int fd, const char *path, 
   return write_table (plan, fd, path, error);
 }
 
+/* One planned partition into the table being written. */
+static int
+add_table_partition (struct fdisk_context *cxt, struct fdisk_label *lb, guint32 ss,
+                     const ImprintPlanPartition *p)
+{
+  struct fdisk_partition *pa = fdisk_new_partition ();
+  struct fdisk_parttype *t = fdisk_label_get_parttype_from_string (lb, p->type);
+  int r = -EINVAL;
+
+  if (pa != NULL && t != NULL)
+    {
+      fdisk_partition_set_partno (pa, p->number - 1);
+      fdisk_partition_set_start (pa, p->start / ss);
+      fdisk_partition_set_size (pa, p->size / ss);
+      fdisk_partition_set_type (pa, t);
+      fdisk_partition_set_uuid (pa, p->uuid);
+      fdisk_partition_set_name (pa, p->label);
+      r = fdisk_add_partition (cxt, pa, NULL);
+    }
+  if (pa != NULL)
+    fdisk_unref_partition (pa);
+  if (t != NULL)
+    fdisk_unref_parttype (t);
+  if (r >= 0 && p->attrs)
+    r = fdisk_gpt_set_partition_attrs (cxt, p->number - 1, p->attrs);
+  return r;
+}
+
 static gboolean
 write_table (const ImprintPlan *plan, int fd, const char *path, GError **error)
 {
@@ -174,39 +202,14 @@ write_table (const ImprintPlan *plan, int fd, const char *path, GError **error)
     }
   for (guint i = 0; i < plan->partitions->len; i++)
     {
-      ImprintPlanPartition *p = plan->partitions->pdata[i];
-      struct fdisk_partition *pa;
-      struct fdisk_parttype *t;
+      const ImprintPlanPartition *p = plan->partitions->pdata[i];
 
       if (p->content == IMPRINT_CONTENT_REPART || p->action == IMPRINT_PLAN_DELETE ||
           (p->action == IMPRINT_PLAN_KEEP && !fresh))
         continue;
-      pa = fdisk_new_partition ();
-      t = fdisk_label_get_parttype_from_string (lb, p->type);
-      if (pa == NULL || t == NULL)
-        {
-          if (pa)
-            fdisk_unref_partition (pa);
-          r = -EINVAL;
-          goto fail;
-        }
-      fdisk_partition_set_partno (pa, p->number - 1);
-      fdisk_partition_set_start (pa, p->start / ss);
-      fdisk_partition_set_size (pa, p->size / ss);
-      fdisk_partition_set_type (pa, t);
-      fdisk_partition_set_uuid (pa, p->uuid);
-      fdisk_partition_set_name (pa, p->label);
-      r = fdisk_add_partition (cxt, pa, NULL);
-      fdisk_unref_partition (pa);
-      fdisk_unref_parttype (t);
+      r = add_table_partition (cxt, lb, ss, p);
       if (r < 0)
         goto fail;
-      if (p->attrs)
-        {
-          r = fdisk_gpt_set_partition_attrs (cxt, p->number - 1, p->attrs);
-          if (r < 0)
-            goto fail;
-        }
     }
 
   r = fdisk_write_disklabel (cxt);
