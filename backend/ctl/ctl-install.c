@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imprint-plan-words.h"
+#include "imprint-request.h"
 #include "imprintctl.h"
 
 static char *
@@ -26,17 +28,24 @@ make_absolute (char **path)
   *path = abs;
 }
 
+/* The plan in words from its facts (imprint-plan-words.h). */
 static void
 print_plan (const ImprintPlanInfo *plan)
 {
-  if (*plan->summary)
-    g_print ("%s\n\n", plan->summary);
+  g_autofree char *summary = imprint_plan_words_summary (plan);
+  g_autofree char *definitions = imprint_plan_words_definitions (plan);
+  g_auto(GStrv) erased = imprint_plan_words_erased (plan);
 
-  if (plan->erased[0] != NULL)
+  g_print ("%s\n", summary);
+  if (definitions != NULL && !plan->defer_data_partitions)
+    g_print ("%s\n", definitions);
+  g_print ("\n");
+
+  if (erased[0] != NULL)
     {
       g_print (_("Will be erased:\n"));
-      for (gsize i = 0; plan->erased[i]; i++)
-        g_print ("  • %s\n", plan->erased[i]);
+      for (gsize i = 0; erased[i]; i++)
+        g_print ("  • %s\n", erased[i]);
       g_print ("\n");
     }
 
@@ -45,9 +54,10 @@ print_plan (const ImprintPlanInfo *plan)
     {
       const ImprintPlanPartitionInfo *p = plan->partitions->pdata[i];
       g_autofree char *size_s = ctl_format_size (p->size);
+      g_autofree char *source = imprint_plan_words_source (plan, p);
 
       g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", p->number, p->action, p->type_name, p->label, size_s,
-               p->source);
+               source);
     }
 }
 

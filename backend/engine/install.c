@@ -357,7 +357,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, Imprint
   gboolean ok = FALSE;
 
   g_autofree char *root_def = NULL;
-  defs = imprint_prepare_definitions (plan->definitions_dir, o->encrypt_root != NULL, &root_def, error);
+  defs = imprint_prepare_definitions (plan, o->encrypt_root != NULL, &root_def, error);
   if (defs == NULL)
     return FALSE;
   defs_arg = g_strdup_printf ("--definitions=%s", defs);

@@ -35,6 +35,19 @@ typedef enum {
   IMPRINT_CONTENT_REPART,          /* created by systemd-repart from repart.d */
 } ImprintPlanContent;
 
+/* Whose repart.d definitions the data partitions come from. */
+typedef enum {
+  IMPRINT_DEFINITIONS_CALLER,          /* the directory the caller named */
+  IMPRINT_DEFINITIONS_RUNNING_SYSTEM,  /* this system's /usr: it is the source */
+  IMPRINT_DEFINITIONS_SOURCE_IMAGE,    /* the source image's /usr, read through dm-verity */
+} ImprintDefinitionsSource;
+
+/* What a kept ESP or XBOOTLDR gets (IMPRINT_CONTENT_ESP_FILES). */
+typedef enum {
+  IMPRINT_BOOT_FILES_LOADER  = 1 << 0,  /* systemd-boot */
+  IMPRINT_BOOT_FILES_KERNELS = 1 << 1,  /* the source's UKIs */
+} ImprintBootFiles;
+
 typedef struct {
   guint              number;      /* GPT partition number, 1-based */
   char              *type;        /* type GUID, lower case */
@@ -47,7 +60,9 @@ typedef struct {
   guint64            size;        /* bytes */
   ImprintPlanAction  action;
   ImprintPlanContent content;
-  char              *source;      /* where the contents come from, in words */
+  ImprintBootFiles   boot_files;  /* IMPRINT_CONTENT_ESP_FILES: what is added */
+  char              *definition;  /* IMPRINT_CONTENT_REPART: the repart.d file name */
+  gboolean           leftover;    /* DELETE: left over from an interrupted run */
 } ImprintPlanPartition;
 
 typedef struct {
@@ -59,11 +74,17 @@ typedef struct {
   guint32     sector_size;
   char       *disk_uuid;           /* of the (new or kept) GPT */
   gboolean    defer_data_partitions;
-  char       *definitions_dir;     /* repart.d used for data partitions */
+  /* The repart.d definitions (ImprintRepartDefinition*, repart-definition.h)
+   * the data partitions come from, whose they are, and the directory they
+   * were read from (for the image: the path inside its /usr). */
+  GPtrArray  *definitions;
+  ImprintDefinitionsSource definitions_source;
+  char       *definitions_dir;
 
   GPtrArray  *partitions;          /* ImprintPlanPartition*, by number */
-  GPtrArray  *erased;              /* char*, what will be destroyed, in words */
-  char       *summary;
+  /* What will be destroyed besides (erase mode) the whole target:
+   * ImprintPlanPartition* (number, label, type_name, size). */
+  GPtrArray  *erased;
 
   /* Shortcuts into partitions (not owned); NULL when absent. */
   ImprintPlanPartition *esp, *xbootldr, *usr_a, *verity_a, *sig_a, *usr_b, *verity_b, *sig_b;
@@ -73,7 +94,10 @@ typedef struct {
 typedef struct {
   ImprintInstallMode mode;
   gboolean    defer_data_partitions;  /* OEM mode: data partitions at first boot */
-  const char *definitions_dir;        /* NULL: the installed repart.d (REPART_DIR) */
+  /* The caller's repart.d (a private snapshot imprintd made); NULL: what
+   * the source's /usr ships, read verified (the running system's own when
+   * it is the source). */
+  const char *definitions_dir;
   const char *target_display;         /* the target's name in texts; NULL: the path */
   /* Slot size (A and B alike): the SizeMinBytes= of the B slot definitions
    * in definitions_dir when they have one (the OS fixes its slot sizes),
@@ -98,11 +122,17 @@ ImprintPlan *imprint_plan_compute (ImprintSource            *source,
                                    const ImprintPlanOptions *options,
                                    GError                  **error);
 
-/* The plan as PlanInstall returns it (data/dev.imprint.Imprint1.xml):
+/* The plan as PlanInstall returns it (data/dev.imprint.Imprint1.xml,
+ * built through ImprintPlanInfo, imprint-request.h): facts, and the older
+ * keys worded from them by imprint-plan-words.h.
  * a{sv} with "partitions" aa{sv} (number u, type s, type-name s, label s,
- * uuid s, start t, size t, source s, action s), "erased" as, "summary" s,
+ * uuid s, start t, size t, source s, action s, content s, definition s,
+ * adds-boot-loader b, adds-kernel-images b, leftover b), "erased" as,
+ * "erased-partitions" aa{sv}, "summary" s,
  * plus "mode" s, "target" s, "target-size" t, "defer-data-partitions" b,
- * "version" s, "name" s. Floating reference. */
+ * "version" s, "name" s, "definitions-source" s ("caller-directory",
+ * "running-system", "source-image") and "definitions-directory" s.
+ * Floating reference. */
 GVariant *imprint_plan_to_variant (const ImprintPlan *plan,
                                    const ImprintSource *source);
 
@@ -124,5 +154,6 @@ void imprint_plan_free (ImprintPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImprintPlan, imprint_plan_free)
 
 const char *imprint_plan_action_to_string (ImprintPlanAction action);
+const char *imprint_definitions_source_to_string (ImprintDefinitionsSource source);
 
 G_END_DECLS

@@ -948,6 +948,7 @@ imprint_source_inspect_running (GError **error)
   g_autofree char *dev = NULL;
   g_autofree char *usrhash = NULL;
   ImprintSourceOptions opts = { 0 };
+  ImprintSource *src;
 
   if (!imprint_source_find_running (&dev, &usrhash, error))
     return NULL;
@@ -959,7 +960,10 @@ imprint_source_inspect_running (GError **error)
       return NULL;
     }
   opts.trusted_root_hash = usrhash;
-  return imprint_source_inspect (dev, &opts, error);
+  src = imprint_source_inspect (dev, &opts, error);
+  if (src != NULL)
+    src->is_running = TRUE;
+  return src;
 }
 
 /* The source's UKI: the one named for its version in \EFI\Linux of its

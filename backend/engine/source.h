@@ -65,6 +65,7 @@ typedef struct {
   char    *version;          /* "1.2" */
   char    *root_hash;        /* hex, lower case */
   gboolean root_hash_trusted;/* came from usrhash= / the caller, not only the image */
+  gboolean is_running;       /* the running system's own disk (imprint_source_inspect_running) */
   char    *certificate_fingerprint; /* from the signature JSON, may be NULL */
   char    *signature_json;   /* the signature partition's JSON text */
 

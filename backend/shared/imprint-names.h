@@ -65,6 +65,9 @@
 #define IMPRINT_KEY_TARGET_SIZE       "target-size"       /* t */
 #define IMPRINT_KEY_NAME              "name"              /* s */
 #define IMPRINT_KEY_VERSION           "version"           /* s; also Update's result */
+#define IMPRINT_KEY_ERASED_PARTITIONS "erased-partitions" /* aa{sv}: number, label, type-name, size */
+#define IMPRINT_KEY_DEFINITIONS_SOURCE "definitions-source" /* s: IMPRINT_DEFINITIONS_FROM_* */
+#define IMPRINT_KEY_DEFINITIONS_DIRECTORY "definitions-directory" /* s */
 /* Each partition of the plan. */
 #define IMPRINT_KEY_NUMBER            "number"            /* u */
 #define IMPRINT_KEY_TYPE              "type"              /* s */
@@ -74,6 +77,27 @@
 #define IMPRINT_KEY_START             "start"             /* t */
 #define IMPRINT_KEY_SIZE              "size"              /* t */
 #define IMPRINT_KEY_ACTION            "action"            /* s: IMPRINT_ACTION_* */
+#define IMPRINT_KEY_CONTENT           "content"           /* s: IMPRINT_CONTENT_NAME_* */
+#define IMPRINT_KEY_DEFINITION        "definition"        /* s: the repart.d file (content "repart") */
+#define IMPRINT_KEY_ADDS_BOOT_LOADER  "adds-boot-loader"  /* b: systemd-boot goes into this kept partition */
+#define IMPRINT_KEY_ADDS_KERNELS      "adds-kernel-images" /* b: the UKIs go into this kept partition */
+#define IMPRINT_KEY_LEFTOVER          "leftover"          /* b: left over from an interrupted install */
+
+/* "content": where a partition's contents come from. */
+#define IMPRINT_CONTENT_NAME_NONE           "none"            /* created empty (B slot) */
+#define IMPRINT_CONTENT_NAME_EXISTING       "existing"        /* kept (or deleted) as it is */
+#define IMPRINT_CONTENT_NAME_ESP            "esp"             /* copy of the source's ESP */
+#define IMPRINT_CONTENT_NAME_BOOT_FILES     "boot-files"      /* kept; boot files added */
+#define IMPRINT_CONTENT_NAME_XBOOTLDR       "xbootldr"        /* new, for the kernel images */
+#define IMPRINT_CONTENT_NAME_USR            "usr"             /* verified copy, A slot */
+#define IMPRINT_CONTENT_NAME_USR_VERITY     "usr-verity"
+#define IMPRINT_CONTENT_NAME_USR_VERITY_SIG "usr-verity-sig"
+#define IMPRINT_CONTENT_NAME_REPART         "repart"          /* made by systemd-repart */
+
+/* "definitions-source". */
+#define IMPRINT_DEFINITIONS_FROM_CALLER  "caller-directory"
+#define IMPRINT_DEFINITIONS_FROM_RUNNING "running-system"
+#define IMPRINT_DEFINITIONS_FROM_IMAGE   "source-image"
 
 #define IMPRINT_ACTION_CREATE         "create"
 #define IMPRINT_ACTION_KEEP           "keep"

@@ -18,6 +18,8 @@ static const Field partition_fields[] = {
   P (IMPRINT_KEY_UUID, FIELD_TEXT, uuid),
   P (IMPRINT_KEY_SOURCE, FIELD_TEXT, source),
   P (IMPRINT_KEY_ACTION, FIELD_TEXT, action),
+  P (IMPRINT_KEY_CONTENT, FIELD_TEXT, content),
+  P (IMPRINT_KEY_DEFINITION, FIELD_TEXT, definition),
 };
 #undef P
 
@@ -25,6 +27,10 @@ static const Field partition_fields[] = {
 static const Field plan_text_fields[] = {
   Q (IMPRINT_KEY_SUMMARY, FIELD_TEXT, summary),
   Q (IMPRINT_KEY_TARGET, FIELD_TEXT, target),
+};
+static const Field plan_definitions_fields[] = {
+  Q (IMPRINT_KEY_DEFINITIONS_SOURCE, FIELD_TEXT, definitions_source),
+  Q (IMPRINT_KEY_DEFINITIONS_DIRECTORY, FIELD_TEXT, definitions_directory),
 };
 static const Field plan_source_fields[] = {
   Q (IMPRINT_KEY_NAME, FIELD_TEXT, name),
@@ -59,13 +65,16 @@ imprint_plan_info_init (ImprintPlanInfo *p)
 {
   memset (p, 0, sizeof *p);
   p->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) partition_free);
+  p->erased_partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) partition_free);
 }
 
 void
 imprint_plan_info_clear (ImprintPlanInfo *p)
 {
   g_clear_pointer (&p->partitions, g_ptr_array_unref);
+  g_clear_pointer (&p->erased_partitions, g_ptr_array_unref);
   g_clear_pointer (&p->erased, g_strfreev);
+  imprint_fields_clear (plan_definitions_fields, G_N_ELEMENTS (plan_definitions_fields), p);
   imprint_fields_clear (plan_text_fields, G_N_ELEMENTS (plan_text_fields), p);
   imprint_fields_clear (plan_source_fields, G_N_ELEMENTS (plan_source_fields), p);
   imprint_plan_info_init (p);
@@ -78,6 +87,22 @@ imprint_plan_info_add_partition (ImprintPlanInfo *p)
 
   g_ptr_array_add (p->partitions, part);
   return part;
+}
+
+ImprintPlanPartitionInfo *
+imprint_plan_info_add_erased (ImprintPlanInfo *p)
+{
+  ImprintPlanPartitionInfo *part = g_new0 (ImprintPlanPartitionInfo, 1);
+
+  g_ptr_array_add (p->erased_partitions, part);
+  return part;
+}
+
+static void
+add_flag (GVariantBuilder *b, const char *key, gboolean value)
+{
+  if (value)
+    g_variant_builder_add (b, "{sv}", key, g_variant_new_boolean (TRUE));
 }
 
 static GVariant *
@@ -96,18 +121,41 @@ partition_to_variant (const ImprintPlanPartitionInfo *p)
   g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_SIZE, g_variant_new_uint64 (p->size));
   g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_SOURCE, g_variant_new_string (or_empty (p->source)));
   g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_ACTION, g_variant_new_string (or_empty (p->action)));
+  g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_CONTENT, g_variant_new_string (or_empty (p->content)));
+  if (p->definition != NULL && *p->definition != '\0')
+    g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_DEFINITION, g_variant_new_string (p->definition));
+  add_flag (&e, IMPRINT_KEY_ADDS_BOOT_LOADER, p->adds_boot_loader);
+  add_flag (&e, IMPRINT_KEY_ADDS_KERNELS, p->adds_kernels);
+  add_flag (&e, IMPRINT_KEY_LEFTOVER, p->leftover);
   return g_variant_builder_end (&e);
+}
+
+/* An erased partition: only what identifies it to a person. */
+static GVariant *
+erased_to_variant (const ImprintPlanPartitionInfo *e)
+{
+  GVariantBuilder d;
+
+  g_variant_builder_init (&d, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&d, "{sv}", IMPRINT_KEY_NUMBER, g_variant_new_uint32 (e->number));
+  g_variant_builder_add (&d, "{sv}", IMPRINT_KEY_LABEL, g_variant_new_string (or_empty (e->label)));
+  g_variant_builder_add (&d, "{sv}", IMPRINT_KEY_TYPE_NAME, g_variant_new_string (or_empty (e->type_name)));
+  g_variant_builder_add (&d, "{sv}", IMPRINT_KEY_SIZE, g_variant_new_uint64 (e->size));
+  return g_variant_builder_end (&d);
 }
 
 GVariant *
 imprint_plan_info_to_variant (const ImprintPlanInfo *p)
 {
   const char * const empty[] = { NULL };
-  GVariantBuilder b, parts;
+  GVariantBuilder b, parts, erased_parts;
 
   g_variant_builder_init (&parts, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; p->partitions != NULL && i < p->partitions->len; i++)
     g_variant_builder_add_value (&parts, partition_to_variant (p->partitions->pdata[i]));
+  g_variant_builder_init (&erased_parts, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; p->erased_partitions != NULL && i < p->erased_partitions->len; i++)
+    g_variant_builder_add_value (&erased_parts, erased_to_variant (p->erased_partitions->pdata[i]));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_PARTITIONS, g_variant_builder_end (&parts));
@@ -119,6 +167,11 @@ imprint_plan_info_to_variant (const ImprintPlanInfo *p)
   g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_TARGET_SIZE, g_variant_new_uint64 (p->target_size));
   g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_DEFER_DATA_PARTITIONS,
                          g_variant_new_boolean (p->defer_data_partitions));
+  g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_ERASED_PARTITIONS, g_variant_builder_end (&erased_parts));
+  g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_DEFINITIONS_SOURCE,
+                         g_variant_new_string (or_empty (p->definitions_source)));
+  g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_DEFINITIONS_DIRECTORY,
+                         g_variant_new_string (or_empty (p->definitions_directory)));
   if (p->name != NULL || p->version != NULL)
     {
       g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_NAME, g_variant_new_string (or_empty (p->name)));
@@ -141,6 +194,18 @@ lookup_number (GVariant *dict, const char *key, const GVariantType *type, guint6
   return TRUE;
 }
 
+/* A flag, absent = FALSE. */
+static gboolean
+lookup_flag (GVariant *dict, const char *key, gboolean *ret, GError **error)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  if (!imprint_fields_lookup (dict, key, G_VARIANT_TYPE_BOOLEAN, &value, error))
+    return FALSE;
+  *ret = value != NULL && g_variant_get_boolean (value);
+  return TRUE;
+}
+
 static gboolean
 parse_partition (GVariant *dict, ImprintPlanPartitionInfo *p, GError **error)
 {
@@ -150,6 +215,9 @@ parse_partition (GVariant *dict, ImprintPlanPartitionInfo *p, GError **error)
       !lookup_number (dict, IMPRINT_KEY_NUMBER, G_VARIANT_TYPE_UINT32, &number, error) ||
       !lookup_number (dict, IMPRINT_KEY_START, G_VARIANT_TYPE_UINT64, &p->start, error) ||
       !lookup_number (dict, IMPRINT_KEY_SIZE, G_VARIANT_TYPE_UINT64, &p->size, error) ||
+      !lookup_flag (dict, IMPRINT_KEY_ADDS_BOOT_LOADER, &p->adds_boot_loader, error) ||
+      !lookup_flag (dict, IMPRINT_KEY_ADDS_KERNELS, &p->adds_kernels, error) ||
+      !lookup_flag (dict, IMPRINT_KEY_LEFTOVER, &p->leftover, error) ||
       !imprint_fields_parse (dict, partition_fields, G_N_ELEMENTS (partition_fields), p, error))
     return FALSE;
   p->number = (guint32) number;
@@ -158,22 +226,30 @@ parse_partition (GVariant *dict, ImprintPlanPartitionInfo *p, GError **error)
 }
 
 static gboolean
-parse_plan_partitions (GVariant *dict, ImprintPlanInfo *p, GError **error)
+parse_partition_list (GVariant *dict, const char *key, ImprintPlanInfo *p,
+                      ImprintPlanPartitionInfo *(*add) (ImprintPlanInfo *), GError **error)
 {
   g_autoptr(GVariant) parts = NULL;
   gsize n;
 
-  if (!imprint_fields_lookup (dict, IMPRINT_KEY_PARTITIONS, G_VARIANT_TYPE ("aa{sv}"), &parts, error))
+  if (!imprint_fields_lookup (dict, key, G_VARIANT_TYPE ("aa{sv}"), &parts, error))
     return FALSE;
   n = parts != NULL ? g_variant_n_children (parts) : 0;
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) child = g_variant_get_child_value (parts, i);
 
-      if (!parse_partition (child, imprint_plan_info_add_partition (p), error))
+      if (!parse_partition (child, add (p), error))
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+parse_plan_partitions (GVariant *dict, ImprintPlanInfo *p, GError **error)
+{
+  return parse_partition_list (dict, IMPRINT_KEY_PARTITIONS, p, imprint_plan_info_add_partition, error) &&
+         parse_partition_list (dict, IMPRINT_KEY_ERASED_PARTITIONS, p, imprint_plan_info_add_erased, error);
 }
 
 static gboolean
@@ -187,8 +263,10 @@ parse_plan_scalars (GVariant *dict, ImprintPlanInfo *p, GError **error)
       !lookup_number (dict, IMPRINT_KEY_TARGET_SIZE, G_VARIANT_TYPE_UINT64, &p->target_size, error) ||
       !imprint_fields_parse_mode (dict, &p->mode, error) ||
       !imprint_fields_parse (dict, plan_text_fields, G_N_ELEMENTS (plan_text_fields), p, error) ||
-      !imprint_fields_parse (dict, plan_source_fields, G_N_ELEMENTS (plan_source_fields), p, error))
+      !imprint_fields_parse (dict, plan_source_fields, G_N_ELEMENTS (plan_source_fields), p, error) ||
+      !imprint_fields_parse (dict, plan_definitions_fields, G_N_ELEMENTS (plan_definitions_fields), p, error))
     return FALSE;
+  fill_empty (plan_definitions_fields, G_N_ELEMENTS (plan_definitions_fields), p);
   p->erased = erased != NULL ? g_variant_dup_strv (erased, NULL) : g_strdupv ((char **) empty);
   p->defer_data_partitions = defer != NULL && g_variant_get_boolean (defer);
   fill_empty (plan_text_fields, G_N_ELEMENTS (plan_text_fields), p);

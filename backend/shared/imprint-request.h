@@ -253,8 +253,14 @@ typedef struct {
   char *uuid;
   guint64 start;
   guint64 size;
-  char *source;        /* where the contents come from, in words */
+  char *source;        /* where the contents come from, in words (imprint-plan-words.h) */
   char *action;        /* IMPRINT_ACTION_* */
+  /* The facts the words come from. */
+  char *content;       /* IMPRINT_CONTENT_NAME_* */
+  char *definition;    /* repart.d file name, for content "repart" */
+  gboolean adds_boot_loader;
+  gboolean adds_kernels;
+  gboolean leftover;
 } ImprintPlanPartitionInfo;
 
 /* The PlanInstall reply (and Install's result "plan"), as the engine's
@@ -271,12 +277,20 @@ typedef struct {
   gboolean defer_data_partitions;
   char *name;
   char *version;
+  /* Facts: what the erase destroys (number, label, type_name, size of the
+   * partitions there; erase mode also all of the target), and whose
+   * partition definitions the data partitions come from. */
+  GPtrArray *erased_partitions;  /* of ImprintPlanPartitionInfo */
+  char *definitions_source;      /* IMPRINT_DEFINITIONS_FROM_* */
+  char *definitions_directory;
 } ImprintPlanInfo;
 
 void      imprint_plan_info_init         (ImprintPlanInfo *p);
 void      imprint_plan_info_clear        (ImprintPlanInfo *p);
 /* Appends a partition (owned by @p) and returns it, zeroed. */
 ImprintPlanPartitionInfo *imprint_plan_info_add_partition (ImprintPlanInfo *p);
+/* The same for erased_partitions. */
+ImprintPlanPartitionInfo *imprint_plan_info_add_erased   (ImprintPlanInfo *p);
 GVariant *imprint_plan_info_to_variant   (const ImprintPlanInfo *p);
 gboolean  imprint_plan_info_from_variant (GVariant *v, ImprintPlanInfo *p, GError **error);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "imprint-error.h"
+#include "imprint-plan-words.h"
 #include "imprint-request.h"
 #include "secret.h"
 
@@ -330,9 +331,13 @@ test_plan_info (void)
   g_autoptr(GVariant) reply = parse (
     "{'partitions': <[{'number': <uint32 1>, 'type': <'c12a7328-f81f-11d2-ba4b-00a0c93ec93b'>, "
     "'type-name': <'EFI System'>, 'label': <'esp'>, 'uuid': <'u1'>, 'start': <uint64 1048576>, "
-    "'size': <uint64 536870912>, 'source': <'the image'>, 'action': <'create'>}]>, "
+    "'size': <uint64 536870912>, 'source': <'the image'>, 'action': <'create'>, "
+    "'content': <'boot-files'>, 'adds-boot-loader': <true>}]>, "
     "'erased': <['everything on sda']>, 'summary': <'Sum'>, 'mode': <'free-space'>, "
     "'target': <'/dev/sda'>, 'target-size': <uint64 1000000000>, 'defer-data-partitions': <false>, "
+    "'erased-partitions': <[{'number': <uint32 3>, 'label': <'old'>, 'type-name': <'usr-x86-64'>, "
+    "'size': <uint64 1048576>}]>, 'definitions-source': <'source-image'>, "
+    "'definitions-directory': <'/usr/lib/repart.d'>, "
     "'name': <'Fedora'>, 'version': <'41'>}");
   g_autoptr(GVariant) sparse = parse ("{'summary': <'only this'>, 'future-key': <1>}");
   g_autoptr(GVariant) wrong = parse ("{'partitions': <[{'size': <'big'>}]>}");
@@ -350,7 +355,24 @@ test_plan_info (void)
   g_assert_cmpstr (p.erased[0], ==, "everything on sda");
   g_assert_cmpint (p.mode, ==, IMPRINT_REQUEST_MODE_FREE_SPACE);
   g_assert_cmpstr (p.version, ==, "41");
+  g_assert_cmpstr (part->content, ==, IMPRINT_CONTENT_NAME_BOOT_FILES);
+  g_assert_true (part->adds_boot_loader);
+  g_assert_false (part->adds_kernels);
+  g_assert_cmpuint (p.erased_partitions->len, ==, 1);
+  g_assert_cmpstr (p.definitions_source, ==, IMPRINT_DEFINITIONS_FROM_IMAGE);
   assert_same (imprint_plan_info_to_variant (&p), reply);
+  {
+    /* The words come from the facts (imprint-plan-words.h). */
+    g_autofree char *source = imprint_plan_words_source (&p, part);
+    g_autofree char *summary = imprint_plan_words_summary (&p);
+    g_autofree char *defs = imprint_plan_words_definitions (&p);
+    g_auto(GStrv) erased = imprint_plan_words_erased (&p);
+    g_assert_cmpstr (source, ==, "kept; systemd-boot is added");
+    g_assert_nonnull (strstr (summary, "free space on /dev/sda"));
+    g_assert_nonnull (strstr (defs, "/usr/lib/repart.d"));
+    g_assert_cmpuint (g_strv_length (erased), ==, 1);
+    g_assert_nonnull (strstr (erased[0], "\"old\""));
+  }
 
   imprint_plan_info_clear (&p);
   g_assert_true (imprint_plan_info_from_variant (sparse, &p, &error));

@@ -133,7 +133,7 @@ erase-loop)
   ;;
 defer)
   truncate -s 1G "$W/t.img"
-  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions
+  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions --definitions "$DEFS"
   check_installed "$W/t.img" no
   # systemd-dissect 252 cannot acquire metadata when an "_empty" B slot
   # (no file system) sits beside the A slot; dissect the A slot alone, on a
@@ -154,7 +154,8 @@ defer)
 efivars)
   truncate -s 1G "$W/t.img"
   mkdir "$W/efivars"
-  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions --efivars "$W/efivars"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions --efivars "$W/efivars" \
+    --definitions "$DEFS"
   ls "$W/efivars" | grep -q '^Boot0000-8be4df61' || fail "no Boot0000 variable"
   od -An -c "$W/efivars"/Boot0000-* | tr -d ' \n' | grep -q 'E\\0F\\0I\\0\\\\0s\\0y\\0s\\0t\\0e\\0m\\0d' \
     || fail "Boot0000 does not point to systemd-boot"
@@ -311,6 +312,27 @@ encrypt-hook)
   # repart made no file system there (Format= was left to the hook).
   ! blkid -p -O "$rs" "$W/t.img" 2>/dev/null | grep -q ext4 || fail "repart formatted the root despite the hook"
   ;;
+image-definitions)
+  # Without explicit definitions the plan uses those the source image ships
+  # in its /usr, read only through dm-verity, and says so. Without
+  # device-mapper (this host, perhaps) that is refused, saying what to do.
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$SRC" --target "$W/t.img" --erase --definitions "$DEFS" --dry-run
+  grep -q "'definitions-source': <'caller-directory'>" "$W/out" || fail "plan does not name the caller's definitions"
+  grep -q "'definitions-directory': <'$DEFS'>" "$W/out" || fail "plan does not name the directory"
+  if dmsetup version >/dev/null 2>&1; then
+    run 0 --source "$SRC" --target "$W/t.img" --erase --dry-run
+    grep -q "'definitions-source': <'source-image'>" "$W/out" || fail "plan does not name the image's definitions"
+    grep -q "'definitions-directory': <'/usr/lib/repart.d'>" "$W/out" || fail "plan does not name /usr/lib/repart.d"
+    grep -q "root-x86-64" "$W/out" || fail "the image's root definition was not used"
+    ! dmsetup ls 2>/dev/null | grep -q imprint-usr || fail "the dm-verity device was left behind"
+  else
+    run 1 --source "$SRC" --target "$W/t.img" --erase --dry-run
+    grep -q "device-mapper" "$W/err" || fail "no clear message without device-mapper"
+    grep -q "explicitly" "$W/err" || fail "the message does not say to pass definitions"
+  fi
+  ! grep -q imprint-usr /proc/self/mountinfo || fail "a scratch mount was left behind"
+  ;;
 running)
   # The running system as the source: without usrhash= on the kernel
   # command line (this host) it must be refused, saying why.
@@ -326,7 +348,7 @@ fallback)
   ! mdir -b -i "$S2@@$(part start "$S2" $ESP_TYPE)" ::/EFI/BOOT/BOOTX64.EFI >/dev/null 2>&1 \
     || fail "the test source has the fallback path"
   truncate -s 1G "$W/t.img"
-  run 0 --source "$S2" --target "$W/t.img" --erase --defer-data-partitions
+  run 0 --source "$S2" --target "$W/t.img" --erase --defer-data-partitions --definitions "$DEFS"
   ESP_AT=$(part start "$W/t.img" $ESP_TYPE)
   mcopy -n -i "$W/t.img@@$ESP_AT" ::/EFI/BOOT/BOOTX64.EFI "$W/fb.efi" || fail "no fallback boot loader"
   cmp "$W/fb.efi" /usr/lib/systemd/boot/efi/systemd-bootx64.efi || fail "the fallback is not systemd-boot"

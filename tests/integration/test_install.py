@@ -153,6 +153,36 @@ class InstallTest(imprinttest.ImprintTestCase):
         with open(self.target, 'rb') as f:
             self.assertEqual(f.read(1024 * 1024), bytes(1024 * 1024))
 
+    def test_plan_names_definitions(self):
+        '''The plan says whose partition definitions it used, as facts.'''
+        r = self.bus.ctl('--json', 'install', '--source', self.source, '--target', self.target,
+                         '--erase', '--dry-run', '--definitions', DEFINITIONS, check=0)
+        plan = json.loads(r.stdout)
+        self.assertEqual(plan['definitions-source'], 'caller-directory')
+        root = [p for p in plan['partitions'] if p['type-name'] == 'root-x86-64']
+        self.assertEqual(root[0]['content'], 'repart')
+        self.assertTrue(root[0]['definition'].endswith('.conf'))
+        self.assertIn('everything on', ' '.join(plan['erased']))
+        r = self.bus.ctl('install', '--source', self.source, '--target', self.target,
+                         '--erase', '--dry-run', '--definitions', DEFINITIONS, check=0)
+        self.assertIn('partition definitions in', r.stdout)
+
+    def test_plan_without_definitions(self):
+        '''Without "definitions" an image's own /usr/lib/repart.d is used,
+        read through dm-verity only; without device-mapper the error says
+        to pass definitions, and nothing unverified is read.'''
+        r = self.bus.ctl('--json', 'install', '--source', self.source, '--target', self.target,
+                         '--erase', '--dry-run', check=None)
+        if subprocess.run(['dmsetup', 'version'], capture_output=True).returncode == 0:
+            self.assertEqual(r.returncode, 0, r.stderr)
+            plan = json.loads(r.stdout)
+            self.assertEqual(plan['definitions-source'], 'source-image')
+            self.assertEqual(plan['definitions-directory'], '/usr/lib/repart.d')
+        else:
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('device-mapper', r.stderr)
+            self.assertIn('explicitly', r.stderr)
+
     def test_install_tpm2_recovery_passphrase(self):
         tpm = Swtpm(os.path.join(self.work, 'tpm'))
         self.addCleanup(tpm.stop)
