@@ -3,13 +3,14 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-commit-page.h"
 #include "imprint-error.h"
 #include "imprint-summary-page.h"
 #include "imprint-util.h"
 
 struct _ImprintSummaryPage
 {
-  ImprintPage          parent_instance;
+  ImprintCommitPage    parent_instance;
 
   GtkLabel            *summary_label;
   GtkSpinner          *spinner;
@@ -23,21 +24,9 @@ struct _ImprintSummaryPage
   GtkButton           *install_button;
 
   GPtrArray           *partition_rows;
-  GCancellable        *cancellable;
-  gboolean             committing;
 };
 
-G_DEFINE_FINAL_TYPE (ImprintSummaryPage, imprint_summary_page, IMPRINT_TYPE_PAGE)
-
-static void
-show_error (ImprintSummaryPage *self,
-            const GError       *error)
-{
-  g_autofree char *sentence = imprint_error_to_sentence (error);
-
-  gtk_label_set_label (self->error_label, sentence);
-  gtk_widget_set_visible (self->error_box, TRUE);
-}
+G_DEFINE_FINAL_TYPE (ImprintSummaryPage, imprint_summary_page, IMPRINT_TYPE_COMMIT_PAGE)
 
 static void
 clear_partitions (ImprintSummaryPage *self)
@@ -134,13 +123,13 @@ show_plan (ImprintSummaryPage *self,
 static void
 show_choices (ImprintSummaryPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  GVariant *disk = imprint_driver_get_target (driver);
+  ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
+  GVariant *disk = imprint_install_choices_get_target (install);
   g_autoptr(GPtrArray) ways = g_ptr_array_new ();
   g_autofree char *title = NULL;
   g_autofree char *disk_text = NULL;
   g_autofree char *unlock_text = NULL;
-  gboolean erase = imprint_driver_get_mode (driver) == IMPRINT_INSTALL_ERASE;
+  gboolean erase = imprint_install_choices_get_mode (install) == IMPRINT_INSTALL_ERASE;
 
   if (disk != NULL)
     {
@@ -151,11 +140,11 @@ show_choices (ImprintSummaryPage *self)
     }
   adw_action_row_set_subtitle (self->disk_row, disk_text ? disk_text : "");
 
-  if (imprint_driver_get_use_tpm2 (driver))
+  if (imprint_install_choices_get_use_tpm2 (install))
     g_ptr_array_add (ways, (gpointer) _("This computer’s TPM"));
-  if (imprint_driver_get_use_fido2 (driver))
+  if (imprint_install_choices_get_use_fido2 (install))
     g_ptr_array_add (ways, (gpointer) _("Security key"));
-  if (imprint_driver_get_use_passphrase (driver))
+  if (imprint_install_choices_get_use_passphrase (install))
     g_ptr_array_add (ways, (gpointer) _("Passphrase"));
   g_ptr_array_add (ways, (gpointer) _("Recovery key"));
   g_ptr_array_add (ways, NULL);
@@ -172,46 +161,32 @@ plan_cb (GObject      *object,
          gpointer      user_data)
 {
   g_autoptr(ImprintSummaryPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) plan = NULL;
   g_autoptr(GError) error = NULL;
 
   gtk_spinner_set_spinning (self->spinner, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_plan_install_finish (IMPRINT_CLIENT (object), result, &plan, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, error);
+        imprint_commit_page_show_error (IMPRINT_COMMIT_PAGE (self), error);
       return;
     }
 
-  plan = g_variant_get_child_value (reply, 0);
-  imprint_driver_set_plan (IMPRINT_DRIVER (object), plan);
+  imprint_install_choices_set_plan (imprint_page_get_install_choices (IMPRINT_PAGE (self)), plan);
   show_plan (self, plan);
   gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), TRUE);
 }
 
+/* A dry run: what Install would do, with nothing written. */
 static void
-imprint_summary_page_shown (ImprintPage *page)
+request_plan (ImprintSummaryPage *self)
 {
-  ImprintSummaryPage *self = IMPRINT_SUMMARY_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
-  const char *target = imprint_driver_get_target_device (driver);
+  ImprintPage *page = IMPRINT_PAGE (self);
+  ImprintInstallChoices *install = imprint_page_get_install_choices (page);
+  const char *target = imprint_install_choices_get_target_device (install);
 
-  show_choices (self);
-  gtk_widget_set_visible (self->error_box, FALSE);
-  imprint_page_set_complete (page, FALSE);
-
-  if (imprint_driver_get_plan (driver) != NULL)
-    {
-      show_plan (self, imprint_driver_get_plan (driver));
-      gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), TRUE);
-      return;
-    }
-
-  /* A dry run: what Install would do, with nothing written. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
   gtk_spinner_set_spinning (self->spinner, TRUE);
@@ -219,69 +194,59 @@ imprint_summary_page_shown (ImprintPage *page)
   gtk_widget_set_visible (self->erased_box, FALSE);
   clear_partitions (self);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
-  imprint_driver_call (driver, "PlanInstall",
-                       g_variant_new ("(ss@a{sv})",
-                                      imprint_driver_get_source (driver),
-                                      target ? target : "",
-                                      imprint_driver_build_plan_options (driver)),
-                       self->cancellable, plan_cb, g_object_ref (self));
+  imprint_client_plan_install_async (imprint_page_get_client (page),
+                                     imprint_install_choices_get_source (install),
+                                     target ? target : "",
+                                     imprint_install_choices_build_plan_options (install),
+                                     imprint_page_renew_cancellable (page),
+                                     plan_cb, g_object_ref (self));
 }
 
 static void
-install_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(ImprintSummaryPage) self = user_data;
-  g_autoptr(ImprintJob) job = NULL;
-  g_autoptr(GError) error = NULL;
-
-  self->committing = FALSE;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), TRUE);
-
-  job = imprint_driver_install_finish (IMPRINT_DRIVER (object), result, &error);
-  if (job == NULL)
-    {
-      /* Dismissed or denied polkit prompts land here: say so, stay. */
-      show_error (self, error);
-      imprint_page_set_can_go_back (IMPRINT_PAGE (self), TRUE);
-      imprint_page_set_complete (IMPRINT_PAGE (self), FALSE);
-      imprint_page_apply_done (IMPRINT_PAGE (self), FALSE);
-      return;
-    }
-
-  imprint_page_apply_done (IMPRINT_PAGE (self), TRUE);
-}
-
-/* The commit: the only place anything is written to a disk. */
-static gboolean
-imprint_summary_page_apply (ImprintPage  *page,
-                            GCancellable *cancellable)
+imprint_summary_page_shown (ImprintPage *page)
 {
   ImprintSummaryPage *self = IMPRINT_SUMMARY_PAGE (page);
+  GVariant *plan = imprint_install_choices_get_plan (imprint_page_get_install_choices (page));
 
-  self->committing = TRUE;
-  /* Once asked, the daemon may already be writing: no way back. */
-  imprint_page_set_can_go_back (page, FALSE);
-  gtk_widget_set_visible (self->error_box, FALSE);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), FALSE);
-  imprint_driver_install_async (imprint_page_get_driver (page), NULL,
-                                install_cb, g_object_ref (self));
-  return TRUE;
+  show_choices (self);
+  imprint_commit_page_reset (IMPRINT_COMMIT_PAGE (self));
+
+  if (plan != NULL)
+    {
+      show_plan (self, plan);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->install_button), TRUE);
+      return;
+    }
+  request_plan (self);
+}
+
+static void
+imprint_summary_page_commit (ImprintCommitPage   *page,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  ImprintClient *client = imprint_page_get_client (IMPRINT_PAGE (page));
+  ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (page));
+  GVariant *options = imprint_install_choices_build_install_options (install);
+
+  if (options == NULL)
+    {
+      g_task_report_new_error (client, callback, user_data, imprint_summary_page_commit,
+                               IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The installation is not ready to start."));
+      return;
+    }
+  imprint_client_append_log (client, _("Starting the installation"));
+  /* Not cancellable: see imprint-commit-page.c. */
+  imprint_client_install_async (client, imprint_install_choices_get_source (install),
+                                imprint_install_choices_get_target_device (install),
+                                options, NULL, callback, user_data);
 }
 
 static void
 install_clicked_cb (ImprintSummaryPage *self)
 {
-  if (self->committing)
-    return;
-  /* Only this button makes the page complete, so no shortcut can start
-   * the installation by accident. */
-  imprint_page_set_complete (IMPRINT_PAGE (self), TRUE);
-  imprint_page_go_forward (IMPRINT_PAGE (self));
+  imprint_commit_page_start (IMPRINT_COMMIT_PAGE (self));
 }
 
 static void
@@ -289,8 +254,6 @@ imprint_summary_page_dispose (GObject *object)
 {
   ImprintSummaryPage *self = IMPRINT_SUMMARY_PAGE (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->partition_rows, g_ptr_array_unref);
 
   G_OBJECT_CLASS (imprint_summary_page_parent_class)->dispose (object);
@@ -302,10 +265,11 @@ imprint_summary_page_class_init (ImprintSummaryPageClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
+  ImprintCommitPageClass *commit_class = IMPRINT_COMMIT_PAGE_CLASS (klass);
 
   object_class->dispose = imprint_summary_page_dispose;
   page_class->shown = imprint_summary_page_shown;
-  page_class->apply = imprint_summary_page_apply;
+  commit_class->commit = imprint_summary_page_commit;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/summary/imprint-summary-page.ui");
@@ -327,5 +291,6 @@ imprint_summary_page_init (ImprintSummaryPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->partition_rows = g_ptr_array_new ();
-  imprint_page_set_has_forward (IMPRINT_PAGE (self), FALSE);
+  imprint_commit_page_set_widgets (IMPRINT_COMMIT_PAGE (self), self->install_button,
+                                   self->error_box, self->error_label);
 }
