@@ -154,6 +154,25 @@ finish_value (ImprintClient  *self,
   return TRUE;
 }
 
+/* The caller frees *@ret_text (imprint_secret_free() for a key). */
+static gboolean
+finish_text (ImprintClient  *self,
+             GAsyncResult   *result,
+             int            *ret_number,
+             char          **ret_text,
+             GError        **error)
+{
+  ImprintCallReply reply = { 0 };
+
+  if (!imprint_client_call_finish (self, result, &reply, error))
+    return FALSE;
+  g_clear_pointer (&reply.value, g_variant_unref);
+  if (ret_number != NULL)
+    *ret_number = reply.number;
+  *ret_text = reply.text;
+  return TRUE;
+}
+
 static void
 call_options (ImprintClient       *self,
               const ImprintMethod *method,
@@ -224,13 +243,7 @@ imprint_client_check_passphrase_finish (ImprintClient  *self,
                                         char          **ret_message,
                                         GError        **error)
 {
-  ImprintCallReply reply = { 0 };
-
-  if (!imprint_client_call_finish (self, result, &reply, error))
-    return FALSE;
-  *ret_score = reply.number;
-  *ret_message = reply.text;
-  return TRUE;
+  return finish_text (self, result, ret_score, ret_message, error);
 }
 
 void
@@ -272,12 +285,7 @@ imprint_client_generate_recovery_key_finish (ImprintClient  *self,
                                              char          **ret_key,
                                              GError        **error)
 {
-  ImprintCallReply reply = { 0 };
-
-  if (!imprint_client_call_finish (self, result, &reply, error))
-    return FALSE;
-  *ret_key = reply.text;
-  return TRUE;
+  return finish_text (self, result, NULL, ret_key, error);
 }
 
 void

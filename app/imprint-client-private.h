@@ -2,8 +2,30 @@
 #pragma once
 
 #include "imprint-client.h"
+#include "imprint-job-watch.h"
 
 G_BEGIN_DECLS
+
+struct _ImprintClient
+{
+  GObject          parent_instance;
+
+  ImprintManager  *manager;
+  char            *language;
+
+  /* The job being started or followed, and what it said. */
+  ImprintJobWatch *job_watch;
+  GString         *log;
+};
+
+enum {
+  IMPRINT_CLIENT_JOB_LOG,
+  IMPRINT_CLIENT_JOB_REQUEST,
+  IMPRINT_CLIENT_JOB_COMPLETED,
+  IMPRINT_CLIENT_N_SIGNALS
+};
+
+extern guint imprint_client_signals[IMPRINT_CLIENT_N_SIGNALS];
 
 /* What one typed call sends: the method's own arguments and its options
  * (with the locale added). */

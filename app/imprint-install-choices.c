@@ -152,26 +152,6 @@ imprint_install_choices_new (void)
   return g_object_new (IMPRINT_TYPE_INSTALL_CHOICES, NULL);
 }
 
-static void
-replace_str (char       **field,
-             const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  g_free (*field);
-  *field = copy;
-}
-
-static void
-secret_replace (char       **secret,
-                const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  imprint_secret_free (*secret);
-  *secret = copy;
-}
-
 /* ---- the command line ------------------------------------------------- */
 
 const char *
@@ -184,7 +164,7 @@ void
 imprint_install_choices_set_source (ImprintInstallChoices *self,
                                     const char            *source)
 {
-  replace_str (&self->source, source ? source : "");
+  imprint_str_replace (&self->source, source ? source : "");
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
 }
 
@@ -214,7 +194,7 @@ void
 imprint_install_choices_set_tpm2_device (ImprintInstallChoices *self,
                                          const char            *device)
 {
-  replace_str (&self->tpm2_device, device);
+  imprint_str_replace (&self->tpm2_device, device);
 }
 
 /* How to trust a source image that is not the running system (OEM lines,
@@ -224,8 +204,8 @@ imprint_install_choices_set_source_trust (ImprintInstallChoices *self,
                                           const char            *certificate,
                                           const char            *root_hash)
 {
-  replace_str (&self->source_certificate, certificate);
-  replace_str (&self->source_root_hash, root_hash);
+  imprint_str_replace (&self->source_certificate, certificate);
+  imprint_str_replace (&self->source_root_hash, root_hash);
 }
 
 /* Partition definitions other than the installed system's own. */
@@ -233,7 +213,7 @@ void
 imprint_install_choices_set_definitions (ImprintInstallChoices *self,
                                          const char            *directory)
 {
-  replace_str (&self->definitions, directory);
+  imprint_str_replace (&self->definitions, directory);
 }
 
 /* ---- the pages ---------------------------------------------------------- */
@@ -300,7 +280,7 @@ imprint_install_choices_set_encryption (ImprintInstallChoices *self,
   self->use_tpm2 = !!tpm2;
   self->use_fido2 = !!fido2;
   if (passphrase != self->passphrase)
-    secret_replace (&self->passphrase, (passphrase && *passphrase) ? passphrase : NULL);
+    imprint_secret_replace (&self->passphrase, (passphrase && *passphrase) ? passphrase : NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USE_PASSPHRASE]);
   imprint_install_choices_set_plan (self, NULL);
   g_object_thaw_notify (G_OBJECT (self));
@@ -340,7 +320,7 @@ void
 imprint_install_choices_set_recovery_key (ImprintInstallChoices *self,
                                           const char            *key)
 {
-  secret_replace (&self->recovery_key, key);
+  imprint_secret_replace (&self->recovery_key, key);
 }
 
 GVariant *

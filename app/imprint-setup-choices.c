@@ -141,27 +141,6 @@ imprint_setup_choices_new (void)
   return g_object_new (IMPRINT_TYPE_SETUP_CHOICES, NULL);
 }
 
-/* g_set_str() is GLib 2.76. */
-static void
-replace_str (char       **field,
-             const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  g_free (*field);
-  *field = copy;
-}
-
-static void
-secret_replace (char       **secret,
-                const char  *value)
-{
-  char *copy = g_strdup (value);
-
-  imprint_secret_free (*secret);
-  *secret = copy;
-}
-
 const char *
 imprint_setup_choices_get_target (ImprintSetupChoices *self)
 {
@@ -172,10 +151,10 @@ void
 imprint_setup_choices_set_target (ImprintSetupChoices *self,
                                   const char          *target)
 {
-  replace_str (&self->target, target);
+  imprint_str_replace (&self->target, target);
   /* Only a "disk:" target needs opening. */
   if (target == NULL || !g_str_has_prefix (target, "disk:"))
-    secret_replace (&self->unlock, NULL);
+    imprint_secret_replace (&self->unlock, NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SETUP_MODE]);
 }
@@ -184,7 +163,7 @@ void
 imprint_setup_choices_set_unlock (ImprintSetupChoices *self,
                                   const char          *secret)
 {
-  secret_replace (&self->unlock, secret);
+  imprint_secret_replace (&self->unlock, secret);
 }
 
 gboolean
@@ -217,9 +196,9 @@ imprint_setup_choices_set_defaults (ImprintSetupChoices *self,
   /* Prefill: the pages start from what the OEM or the system says. */
   user = g_variant_lookup_value (defaults, "user", G_VARIANT_TYPE_VARDICT);
   if (user != NULL && g_variant_lookup (user, "user-name", "&s", &value))
-    replace_str (&self->user_name, value);
+    imprint_str_replace (&self->user_name, value);
   if (user != NULL && g_variant_lookup (user, "real-name", "&s", &value))
-    replace_str (&self->real_name, value);
+    imprint_str_replace (&self->real_name, value);
 }
 
 gboolean
@@ -278,9 +257,9 @@ imprint_setup_choices_set_user (ImprintSetupChoices *self,
                                 gboolean             auto_login)
 {
   g_object_freeze_notify (G_OBJECT (self));
-  replace_str (&self->user_name, user_name);
-  replace_str (&self->real_name, real_name);
-  secret_replace (&self->password, password);
+  imprint_str_replace (&self->user_name, user_name);
+  imprint_str_replace (&self->real_name, real_name);
+  imprint_secret_replace (&self->password, password);
   self->user_fido2 = fido2;
   self->auto_login = auto_login;
   for (guint p = PROP_USER_NAME; p <= PROP_AUTO_LOGIN; p++)
@@ -328,7 +307,7 @@ void
 imprint_setup_choices_set_recovery_key (ImprintSetupChoices *self,
                                         const char          *key)
 {
-  secret_replace (&self->recovery_key, key);
+  imprint_secret_replace (&self->recovery_key, key);
 }
 
 static GVariant *

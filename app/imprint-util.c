@@ -39,6 +39,27 @@ imprint_secret_free (char *secret)
 
 /* A string GVariant whose bytes are wiped when the last reference goes, so
  * secrets passed to imprintd do not linger in freed memory. */
+/* g_set_str() is GLib 2.76. The copy first: @value may be *@field. */
+void
+imprint_str_replace (char       **field,
+                     const char  *value)
+{
+  char *copy = g_strdup (value);
+
+  g_free (*field);
+  *field = copy;
+}
+
+void
+imprint_secret_replace (char       **secret,
+                        const char  *value)
+{
+  char *copy = g_strdup (value);
+
+  imprint_secret_free (*secret);
+  *secret = copy;
+}
+
 GVariant *
 imprint_secret_variant_new (const char *secret)
 {

@@ -12,6 +12,11 @@ void      imprint_i18n_init            (const char    *localedir);
 
 void      imprint_secret_free          (char          *secret);
 GVariant *imprint_secret_variant_new   (const char    *secret);
+/* *@field = a copy of @value; the old one freed (wiped, for a secret). */
+void      imprint_str_replace          (char         **field,
+                                        const char    *value);
+void      imprint_secret_replace       (char         **secret,
+                                        const char    *value);
 
 /* What an error is about: the headline when the daemon said nothing. */
 typedef enum {
