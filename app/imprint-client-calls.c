@@ -154,7 +154,7 @@ finish_value (ImprintClient  *self,
   return TRUE;
 }
 
-/* The caller frees *@ret_text (imprint_secret_free() for a key). */
+/* The caller frees *@ret_text (imprint_wipe_free() for a key). */
 static gboolean
 finish_text (ImprintClient  *self,
              GAsyncResult   *result,
@@ -278,7 +278,7 @@ imprint_client_generate_recovery_key_async (ImprintClient       *self,
   call_options (self, &method_generate_recovery_key, NULL, cancellable, callback, user_data);
 }
 
-/* @ret_key: free with imprint_secret_free(). */
+/* @ret_key: free with imprint_wipe_free(). */
 gboolean
 imprint_client_generate_recovery_key_finish (ImprintClient  *self,
                                              GAsyncResult   *result,

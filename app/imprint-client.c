@@ -179,7 +179,7 @@ with_locale (ImprintClient *self,
 
   if (messages == NULL || g_str_equal (messages, "C"))
     return g_steal_pointer (&given);
-  locale_value = g_variant_lookup_value (given, "locale", NULL);
+  locale_value = g_variant_lookup_value (given, IMPRINT_KEY_LOCALE, NULL);
   if (locale_value != NULL)
     return g_steal_pointer (&given);
 
@@ -190,7 +190,7 @@ with_locale (ImprintClient *self,
       g_variant_builder_add_value (&dict, entry);
       g_variant_unref (entry);
     }
-  g_variant_builder_add (&dict, "{sv}", "locale", g_variant_new_string (messages));
+  g_variant_builder_add (&dict, "{sv}", IMPRINT_KEY_LOCALE, g_variant_new_string (messages));
   return g_variant_ref_sink (g_variant_builder_end (&dict));
 }
 
@@ -219,7 +219,7 @@ void
 imprint_call_args_free (ImprintCallArgs *args)
 {
   /* s1 may be a secret (CheckPassphrase's passphrase). */
-  imprint_secret_free (args->s1);
+  imprint_wipe_free (args->s1);
   g_free (args->s2);
   g_clear_pointer (&args->settings, g_variant_unref);
   g_clear_pointer (&args->options, g_variant_unref);

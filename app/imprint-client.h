@@ -4,11 +4,9 @@
 #include <gio/gio.h>
 
 #include "imprint-dbus-generated.h"
+#include "imprint-names.h"
 
 G_BEGIN_DECLS
-
-#define IMPRINT_BUS_NAME      "dev.imprint.Imprint1"
-#define IMPRINT_MANAGER_PATH  "/dev/imprint/Imprint1/Manager"
 
 /* The app's connection to imprintd: the generated ImprintManager proxy,
  * one typed call per method the app uses, and the one job it follows.

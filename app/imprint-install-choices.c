@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include "imprint-install-choices.h"
+#include "imprint-request.h"
 #include "imprint-util.h"
+#include "secret.h"
 
 struct _ImprintInstallChoices
 {
@@ -58,8 +60,8 @@ imprint_install_choices_finalize (GObject *object)
   g_free (self->definitions);
   g_clear_pointer (&self->target, g_variant_unref);
   g_clear_pointer (&self->plan, g_variant_unref);
-  imprint_secret_free (self->passphrase);
-  imprint_secret_free (self->recovery_key);
+  imprint_wipe_free (self->passphrase);
+  imprint_wipe_free (self->recovery_key);
 
   G_OBJECT_CLASS (imprint_install_choices_parent_class)->finalize (object);
 }
@@ -344,86 +346,80 @@ imprint_install_choices_set_plan (ImprintInstallChoices *self,
 
 /* ---- the options of the calls ------------------------------------------- */
 
+/* Through the typed requests of imprint-request.h: the wire names once. */
+
 GVariant *
 imprint_install_choices_build_list_options (ImprintInstallChoices *self)
 {
-  GVariantBuilder b;
+  g_auto(ImprintListDisksRequest) r;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  imprint_list_disks_request_init (&r);
   if (self->include_loop)
-    g_variant_builder_add (&b, "{sv}", "include-loop", g_variant_new_boolean (TRUE));
+    r.include_loop = IMPRINT_OPT_TRUE;
   if (self->target_images != NULL && self->target_images[0] != NULL)
-    g_variant_builder_add (&b, "{sv}", "include-files",
-                           g_variant_new_strv ((const char * const *) self->target_images, -1));
+    r.include_files = g_strdupv (self->target_images);
   if (self->source[0] != '\0')
-    g_variant_builder_add (&b, "{sv}", "source", g_variant_new_string (self->source));
-  return g_variant_builder_end (&b);
+    r.source = g_strdup (self->source);
+  return imprint_list_disks_request_to_variant (&r);
 }
 
 GVariant *
 imprint_install_choices_build_security_options (ImprintInstallChoices *self)
 {
-  GVariantBuilder b;
+  g_auto(ImprintSecurityRequest) r;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  if (self->tpm2_device != NULL)
-    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
-  return g_variant_builder_end (&b);
+  imprint_security_request_init (&r);
+  r.tpm2_device = g_strdup (self->tpm2_device);
+  return imprint_security_request_to_variant (&r);
 }
 
+/* What PlanInstall and Install share: the mode, the ways to unlock, how
+ * to trust the source and where the definitions are. */
 static void
-add_common_install_options (ImprintInstallChoices *self,
-                            GVariantBuilder       *b)
+fill_plan (ImprintInstallChoices *self,
+           ImprintInstallRequest *r)
 {
-  GVariantBuilder enc;
-
-  g_variant_builder_add (b, "{sv}", "mode",
-                         g_variant_new_string (self->mode == IMPRINT_INSTALL_FREE_SPACE
-                                               ? "free-space" : "erase"));
-
-  g_variant_builder_init (&enc, G_VARIANT_TYPE_STRING_ARRAY);
+  r->mode = self->mode == IMPRINT_INSTALL_FREE_SPACE ? IMPRINT_REQUEST_MODE_FREE_SPACE
+                                                     : IMPRINT_REQUEST_MODE_ERASE;
+  r->has_encryption = TRUE;
+  /* The recovery key always: without it a lost TPM or key means lost
+   * data. */
+  r->encryption = IMPRINT_UNLOCK_RECOVERY_KEY;
   if (self->use_tpm2)
-    g_variant_builder_add (&enc, "s", "tpm2");
+    r->encryption |= IMPRINT_UNLOCK_TPM2;
   if (self->use_fido2)
-    g_variant_builder_add (&enc, "s", "fido2");
+    r->encryption |= IMPRINT_UNLOCK_FIDO2;
   if (self->passphrase != NULL)
-    g_variant_builder_add (&enc, "s", "passphrase");
-  /* Always: without it a lost TPM or key means lost data. */
-  g_variant_builder_add (&enc, "s", "recovery-key");
-  g_variant_builder_add (b, "{sv}", "encryption", g_variant_builder_end (&enc));
-
-  if (self->source_certificate != NULL)
-    g_variant_builder_add (b, "{sv}", "certificate", g_variant_new_string (self->source_certificate));
-  if (self->source_root_hash != NULL)
-    g_variant_builder_add (b, "{sv}", "root-hash", g_variant_new_string (self->source_root_hash));
-  if (self->definitions != NULL)
-    g_variant_builder_add (b, "{sv}", "definitions", g_variant_new_string (self->definitions));
+    r->encryption |= IMPRINT_UNLOCK_PASSPHRASE;
+  r->certificate = g_strdup (self->source_certificate);
+  r->root_hash = g_strdup (self->source_root_hash);
+  r->definitions = g_strdup (self->definitions);
 }
 
 GVariant *
 imprint_install_choices_build_plan_options (ImprintInstallChoices *self)
 {
-  GVariantBuilder b;
+  g_auto(ImprintInstallRequest) r;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  add_common_install_options (self, &b);
-  return g_variant_builder_end (&b);
+  imprint_install_request_init (&r);
+  fill_plan (self, &r);
+  return imprint_install_request_to_variant (&r);
 }
 
 GVariant *
 imprint_install_choices_build_install_options (ImprintInstallChoices *self)
 {
-  GVariantBuilder b;
+  g_auto(ImprintInstallRequest) r;
 
+  imprint_install_request_init (&r);
   if (imprint_install_choices_get_target_device (self) == NULL || self->recovery_key == NULL)
     return NULL;
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  add_common_install_options (self, &b);
-  if (self->tpm2_device != NULL && self->use_tpm2)
-    g_variant_builder_add (&b, "{sv}", "tpm2-device", g_variant_new_string (self->tpm2_device));
+  fill_plan (self, &r);
+  if (self->use_tpm2)
+    r.tpm2_device = g_strdup (self->tpm2_device);
+  /* The request's secrets live in basic/secret.h memory. */
   if (self->passphrase != NULL)
-    g_variant_builder_add (&b, "{sv}", "passphrase", imprint_secret_variant_new (self->passphrase));
-  g_variant_builder_add (&b, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
-  return g_variant_builder_end (&b);
+    r.passphrase = imprint_secret_strdup (self->passphrase);
+  r.recovery_key = imprint_secret_strdup (self->recovery_key);
+  return imprint_install_request_to_variant (&r);
 }

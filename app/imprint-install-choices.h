@@ -18,7 +18,7 @@ typedef enum {
  * dropped whenever a choice it depends on changes), "include-loop".
  *
  * The passphrase and the recovery key are secrets: kept in memory that is
- * wiped when freed (imprint_secret_free()), set and read through
+ * wiped when freed (imprint_wipe_free()), set and read through
  * functions, never as properties. Nothing is written to a disk before
  * the summary page's commit. */
 #define IMPRINT_TYPE_INSTALL_CHOICES (imprint_install_choices_get_type ())

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "imprint-request.h"
 #include "imprint-setup-choices.h"
 #include "imprint-util.h"
+#include "secret.h"
 
 struct _ImprintSetupChoices
 {
@@ -22,12 +24,12 @@ struct _ImprintSetupChoices
 
 G_DEFINE_FINAL_TYPE (ImprintSetupChoices, imprint_setup_choices, G_TYPE_OBJECT)
 
-/* The settings, as properties of the same names. The first five are sent
- * to ApplySetup; "keymap-title" is only shown. */
+/* The settings, as properties of the same names. All but "keymap-title"
+ * (only shown) are sent to ApplySetup. */
 static const char * const setting_keys[] = {
-  "locale", "keymap", "timezone", "hostname", "pretty-hostname", "keymap-title",
+  IMPRINT_KEY_LOCALE, IMPRINT_KEY_KEYMAP, IMPRINT_KEY_TIMEZONE, IMPRINT_KEY_HOSTNAME,
+  IMPRINT_KEY_PRETTY_HOSTNAME, "keymap-title",
 };
-#define N_SENT_SETTINGS 5
 
 enum {
   PROP_0,
@@ -50,13 +52,13 @@ imprint_setup_choices_finalize (GObject *object)
   ImprintSetupChoices *self = IMPRINT_SETUP_CHOICES (object);
 
   g_free (self->target);
-  imprint_secret_free (self->unlock);
+  imprint_wipe_free (self->unlock);
   g_clear_pointer (&self->defaults, g_variant_unref);
   g_hash_table_unref (self->settings);
   g_free (self->user_name);
   g_free (self->real_name);
-  imprint_secret_free (self->password);
-  imprint_secret_free (self->recovery_key);
+  imprint_wipe_free (self->password);
+  imprint_wipe_free (self->recovery_key);
 
   G_OBJECT_CLASS (imprint_setup_choices_parent_class)->finalize (object);
 }
@@ -310,58 +312,59 @@ imprint_setup_choices_set_recovery_key (ImprintSetupChoices *self,
   imprint_secret_replace (&self->recovery_key, key);
 }
 
-static GVariant *
-build_user (ImprintSetupChoices *self)
+/* Setup's settings: the person's choice, else the default; an empty one
+ * is not sent, so imprintd keeps what is there (decided values are
+ * applied as the OEM gave them). */
+static char *
+setting_or_null (ImprintSetupChoices *self,
+                 const char          *key)
 {
-  GVariantBuilder user;
+  const char *value = imprint_setup_choices_get_setting (self, key);
 
-  g_variant_builder_init (&user, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&user, "{sv}", "user-name", g_variant_new_string (imprint_setup_choices_get_user_name (self)));
-  if (self->real_name != NULL && *self->real_name != '\0')
-    g_variant_builder_add (&user, "{sv}", "real-name", g_variant_new_string (self->real_name));
-  if (self->password != NULL)
-    g_variant_builder_add (&user, "{sv}", "password", imprint_secret_variant_new (self->password));
-  if (self->recovery_key != NULL)
-    g_variant_builder_add (&user, "{sv}", "recovery-key", imprint_secret_variant_new (self->recovery_key));
-  g_variant_builder_add (&user, "{sv}", "fido2", g_variant_new_boolean (self->user_fido2));
-  g_variant_builder_add (&user, "{sv}", "auto-login", g_variant_new_boolean (self->auto_login));
-  return g_variant_builder_end (&user);
+  return *value != '\0' ? g_strdup (value) : NULL;
 }
 
-GVariant *
-imprint_setup_choices_build_settings (ImprintSetupChoices *self)
+static void
+fill_request (ImprintSetupChoices *self,
+              ImprintSetupRequest *r)
 {
-  GVariantBuilder b;
+  r->locale = setting_or_null (self, IMPRINT_KEY_LOCALE);
+  r->keymap = setting_or_null (self, IMPRINT_KEY_KEYMAP);
+  r->timezone = setting_or_null (self, IMPRINT_KEY_TIMEZONE);
+  r->hostname = setting_or_null (self, IMPRINT_KEY_HOSTNAME);
+  r->pretty_hostname = setting_or_null (self, IMPRINT_KEY_PRETTY_HOSTNAME);
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  for (guint i = 0; i < N_SENT_SETTINGS; i++)
-    {
-      const char *value = imprint_setup_choices_get_setting (self, setting_keys[i]);
-
-      /* Decided values are applied as the OEM gave them: send ours only
-       * when there is one; imprintd keeps what is not sent. */
-      if (*value != '\0')
-        g_variant_builder_add (&b, "{sv}", setting_keys[i], g_variant_new_string (value));
-    }
-  g_variant_builder_add (&b, "{sv}", "user", build_user (self));
+  r->has_user = TRUE;
+  r->user.user_name = g_strdup (imprint_setup_choices_get_user_name (self));
+  if (self->real_name != NULL && *self->real_name != '\0')
+    r->user.real_name = g_strdup (self->real_name);
+  /* The request's secrets live in basic/secret.h memory. */
+  if (self->password != NULL)
+    r->user.password = imprint_secret_strdup (self->password);
+  if (self->recovery_key != NULL)
+    r->user.recovery_key = imprint_secret_strdup (self->recovery_key);
+  r->user.fido2 = imprint_opt_bool_from (self->user_fido2);
+  r->user.auto_login = imprint_opt_bool_from (self->auto_login);
 
   /* On an OEM machine the disk was sealed to the TPM only; the same
    * recovery key (systemd's format works for both) opens it too, so the
    * person keeps one key, not two. */
   if (imprint_setup_choices_get_flag (self, "oem") && self->recovery_key != NULL &&
       self->target != NULL && *self->target == '\0')
-    g_variant_builder_add (&b, "{sv}", "disk-recovery-key", imprint_secret_variant_new (self->recovery_key));
+    r->disk_recovery_key = imprint_secret_strdup (self->recovery_key);
 
-  return g_variant_builder_end (&b);
+  if (self->unlock != NULL)
+    r->unlock_passphrase = imprint_secret_strdup (self->unlock);
 }
 
-GVariant *
-imprint_setup_choices_build_options (ImprintSetupChoices *self)
+void
+imprint_setup_choices_build_request (ImprintSetupChoices  *self,
+                                     GVariant            **ret_settings,
+                                     GVariant            **ret_options)
 {
-  GVariantBuilder options;
+  g_auto(ImprintSetupRequest) r;
 
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  if (self->unlock != NULL)
-    g_variant_builder_add (&options, "{sv}", "unlock-passphrase", imprint_secret_variant_new (self->unlock));
-  return g_variant_builder_end (&options);
+  imprint_setup_request_init (&r);
+  fill_request (self, &r);
+  imprint_setup_request_to_variant (&r, ret_settings, ret_options);
 }

@@ -60,8 +60,10 @@ void        imprint_setup_choices_set_recovery_key (ImprintSetupChoices *self,
 void        imprint_setup_choices_set_unlock       (ImprintSetupChoices *self,
                                                     const char          *secret);
 
-/* ApplySetup's settings and options (floating a{sv}). */
-GVariant   *imprint_setup_choices_build_settings   (ImprintSetupChoices *self);
-GVariant   *imprint_setup_choices_build_options    (ImprintSetupChoices *self);
+/* ApplySetup's settings and options (floating a{sv}), through
+ * ImprintSetupRequest (imprint-request.h). */
+void        imprint_setup_choices_build_request    (ImprintSetupChoices  *self,
+                                                    GVariant            **ret_settings,
+                                                    GVariant            **ret_options);
 
 G_END_DECLS

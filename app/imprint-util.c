@@ -29,7 +29,7 @@ imprint_i18n_init (const char *localedir)
 }
 
 void
-imprint_secret_free (char *secret)
+imprint_wipe_free (char *secret)
 {
   if (secret == NULL)
     return;
@@ -56,7 +56,7 @@ imprint_secret_replace (char       **secret,
 {
   char *copy = g_strdup (value);
 
-  imprint_secret_free (*secret);
+  imprint_wipe_free (*secret);
   *secret = copy;
 }
 
@@ -67,7 +67,7 @@ imprint_secret_variant_new (const char *secret)
   char *copy = g_strdup (secret);
 
   bytes = g_bytes_new_with_free_func (copy, strlen (copy) + 1,
-                                      (GDestroyNotify) imprint_secret_free, copy);
+                                      (GDestroyNotify) imprint_wipe_free, copy);
   return g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
 }
 

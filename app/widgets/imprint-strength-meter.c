@@ -104,7 +104,7 @@ imprint_strength_meter_rate (ImprintStrengthMeter *self,
   g_return_if_fail (IMPRINT_IS_STRENGTH_METER (self));
 
   g_set_object (&self->client, client);
-  imprint_secret_free (self->text);
+  imprint_wipe_free (self->text);
   self->text = g_strdup (text);
   g_clear_handle_id (&self->timeout, g_source_remove);
   g_cancellable_cancel (self->cancellable);
@@ -186,7 +186,7 @@ imprint_strength_meter_finalize (GObject *object)
 {
   ImprintStrengthMeter *self = IMPRINT_STRENGTH_METER (object);
 
-  imprint_secret_free (self->text);
+  imprint_wipe_free (self->text);
 
   G_OBJECT_CLASS (imprint_strength_meter_parent_class)->finalize (object);
 }

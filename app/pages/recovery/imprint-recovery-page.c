@@ -173,7 +173,7 @@ generate_cb (GObject      *object,
 
   set_key (self, key);
   show_key (self, key);
-  imprint_secret_free (key);
+  imprint_wipe_free (key);
 }
 
 static void

@@ -105,6 +105,7 @@ imprint_setup_summary_page_commit (ImprintCommitPage   *page,
 {
   ImprintClient *client = imprint_page_get_client (IMPRINT_PAGE (page));
   ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (page));
+  GVariant *settings, *options;
 
   if (!imprint_setup_choices_get_setup_mode (setup) || !imprint_setup_choices_has_password (setup))
     {
@@ -114,10 +115,9 @@ imprint_setup_summary_page_commit (ImprintCommitPage   *page,
       return;
     }
   imprint_client_append_log (client, _("Starting the setup"));
+  imprint_setup_choices_build_request (setup, &settings, &options);
   imprint_client_apply_setup_async (client, imprint_setup_choices_get_target (setup),
-                                    imprint_setup_choices_build_settings (setup),
-                                    imprint_setup_choices_build_options (setup),
-                                    NULL, callback, user_data);
+                                    settings, options, NULL, callback, user_data);
 }
 
 static void

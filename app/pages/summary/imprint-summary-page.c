@@ -5,6 +5,7 @@
 
 #include "imprint-commit-page.h"
 #include "imprint-error.h"
+#include "imprint-request.h"
 #include "imprint-summary-page.h"
 #include "imprint-util.h"
 
@@ -40,84 +41,73 @@ clear_partitions (ImprintSummaryPage *self)
 static const char *
 action_words (const char *action)
 {
-  if (g_strcmp0 (action, "create") == 0)
+  if (g_strcmp0 (action, IMPRINT_ACTION_CREATE) == 0)
     return _("New");
-  if (g_strcmp0 (action, "delete") == 0)
+  if (g_strcmp0 (action, IMPRINT_ACTION_DELETE) == 0)
     return _("Deleted");
   return _("Kept");
 }
 
 static void
-add_partition_row (ImprintSummaryPage *self,
-                   GVariant           *part)
+add_partition_row (ImprintSummaryPage             *self,
+                   const ImprintPlanPartitionInfo *part)
 {
-  const char *type_name = "", *label = "", *source = "", *action = "";
-  guint64 size = 0;
-  g_autofree char *size_str = NULL;
+  g_autofree char *size_str = g_format_size (part->size);
   g_autofree char *subtitle = NULL;
   GtkWidget *row;
 
-  g_variant_lookup (part, "type-name", "&s", &type_name);
-  g_variant_lookup (part, "label", "&s", &label);
-  g_variant_lookup (part, "source", "&s", &source);
-  g_variant_lookup (part, "action", "&s", &action);
-  g_variant_lookup (part, "size", "t", &size);
-  size_str = g_format_size (size);
-
-  if (*source != '\0')
+  if (*part->source != '\0')
     /* Translators: "<New|Kept|Deleted> · <size> · <where the contents come from>" */
-    subtitle = g_strdup_printf (_("%s · %s · %s"), action_words (action), size_str, source);
+    subtitle = g_strdup_printf (_("%s · %s · %s"), action_words (part->action), size_str, part->source);
   else
-    subtitle = g_strdup_printf (_("%s · %s"), action_words (action), size_str);
+    subtitle = g_strdup_printf (_("%s · %s"), action_words (part->action), size_str);
 
   row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), *label ? label : type_name);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), *part->label ? part->label : part->type_name);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
-  if (g_strcmp0 (action, "delete") == 0)
+  if (g_strcmp0 (part->action, IMPRINT_ACTION_DELETE) == 0)
     gtk_widget_add_css_class (row, "error");
   adw_preferences_group_add (self->partitions_group, row);
   g_ptr_array_add (self->partition_rows, row);
   gtk_widget_set_visible (GTK_WIDGET (self->partitions_group), TRUE);
 }
 
+/* The plan's display: PlanInstall's reply read through ImprintPlanInfo
+ * (imprint-request.h). */
 static void
 show_plan (ImprintSummaryPage *self,
            GVariant           *plan)
 {
-  g_autoptr(GVariant) partitions = NULL;
-  g_autofree const char **erased = NULL;
-  const char *summary = "";
-  GVariantIter iter;
-  GVariant *part;
+  g_auto(ImprintPlanInfo) info;
+  g_autoptr(GError) error = NULL;
 
+  imprint_plan_info_init (&info);
   clear_partitions (self);
-  g_variant_lookup (plan, "summary", "&s", &summary);
-  gtk_label_set_label (self->summary_label, summary);
+  if (!imprint_plan_info_from_variant (plan, &info, &error))
+    {
+      gtk_label_set_label (self->summary_label, "");
+      gtk_widget_set_visible (self->erased_box, FALSE);
+      imprint_commit_page_show_error (IMPRINT_COMMIT_PAGE (self), error);
+      return;
+    }
+  gtk_label_set_label (self->summary_label, info.summary);
 
-  if (g_variant_lookup (plan, "erased", "^a&s", &erased) && erased[0] != NULL)
+  if (info.erased != NULL && info.erased[0] != NULL)
     {
       g_autoptr(GString) text = g_string_new (_("These will be erased for ever:"));
 
-      for (guint i = 0; erased[i]; i++)
-        g_string_append_printf (text, "\n• %s", erased[i]);
+      for (guint i = 0; info.erased[i]; i++)
+        g_string_append_printf (text, "\n• %s", info.erased[i]);
       gtk_label_set_label (self->erased_label, text->str);
       gtk_widget_set_visible (self->erased_box, TRUE);
     }
   else
     gtk_widget_set_visible (self->erased_box, FALSE);
 
-  partitions = g_variant_lookup_value (plan, "partitions", G_VARIANT_TYPE ("aa{sv}"));
-  if (partitions != NULL)
-    {
-      g_variant_iter_init (&iter, partitions);
-      while ((part = g_variant_iter_next_value (&iter)) != NULL)
-        {
-          add_partition_row (self, part);
-          g_variant_unref (part);
-        }
-    }
+  for (guint i = 0; info.partitions != NULL && i < info.partitions->len; i++)
+    add_partition_row (self, g_ptr_array_index (info.partitions, i));
 }
 
 static void
