@@ -4,7 +4,6 @@
 #include <glib/gi18n.h>
 
 #include "imprint-application.h"
-#include "imprint-driver.h"
 #include "imprint-window.h"
 #include "reset/imprint-reset-panel.h"
 #include "update/imprint-update-panel.h"
@@ -83,38 +82,77 @@ present_window (ImprintApplication *self,
   gtk_window_present (GTK_WINDOW (window));
 }
 
+/* What a window is made of: the connection and both sets of choices, the
+ * installer's from the command line. */
+typedef struct
+{
+  ImprintApplication    *app;
+  ImprintClient         *client;
+  ImprintInstallChoices *install;
+  ImprintSetupChoices   *setup;
+} WindowParts;
+
+static void
+window_parts_free (WindowParts *parts)
+{
+  g_object_unref (parts->app);
+  g_object_unref (parts->client);
+  g_object_unref (parts->install);
+  g_object_unref (parts->setup);
+  g_free (parts);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WindowParts, window_parts_free)
+
+static WindowParts *
+window_parts_new (ImprintApplication *self)
+{
+  WindowParts *parts = g_new0 (WindowParts, 1);
+
+  parts->app = g_object_ref (self);
+  parts->client = imprint_client_new ();
+  parts->install = imprint_install_choices_new ();
+  parts->setup = imprint_setup_choices_new ();
+  imprint_install_choices_set_source (parts->install, self->source);
+  imprint_install_choices_set_target_images (parts->install, (const char * const *) self->target_images);
+  imprint_install_choices_set_include_loop (parts->install, self->include_loop);
+  imprint_install_choices_set_tpm2_device (parts->install, self->tpm2_device);
+  imprint_install_choices_set_source_trust (parts->install, self->source_certificate, self->source_root_hash);
+  imprint_install_choices_set_definitions (parts->install, self->definitions);
+  return parts;
+}
+
+static void
+present_parts (WindowParts *parts)
+{
+  present_window (parts->app, imprint_window_new (parts->app, parts->client, parts->install, parts->setup));
+}
+
 static void
 setup_defaults_cb (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(ImprintApplication) self = user_data;
-  ImprintDriver *driver = IMPRINT_DRIVER (object);
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(WindowParts) parts = user_data;
+  g_autoptr(GVariant) defaults = NULL;
   g_autoptr(GError) error = NULL;
 
-  reply = imprint_driver_call_finish (driver, result, &error);
-  if (reply != NULL)
-    {
-      g_autoptr(GVariant) defaults = g_variant_get_child_value (reply, 0);
-
-      imprint_driver_set_setup_defaults (driver, defaults);
-    }
+  if (imprint_client_get_setup_defaults_finish (parts->client, result, &defaults, &error))
+    imprint_setup_choices_set_defaults (parts->setup, defaults);
   else
     /* The pages still work without prefilled values; the error is in the
      * log the done page can save. */
-    imprint_driver_append_log (driver, error->message);
+    imprint_client_append_log (parts->client, error->message);
 
-  present_window (self, imprint_window_new (self, driver));
-  g_object_unref (driver);
-  g_application_release (G_APPLICATION (self));
+  present_parts (parts);
+  g_application_release (G_APPLICATION (parts->app));
 }
 
 static void
 imprint_application_activate (GApplication *app)
 {
   ImprintApplication *self = IMPRINT_APPLICATION (app);
-  g_autoptr(ImprintDriver) driver = NULL;
+  g_autoptr(WindowParts) parts = NULL;
   GtkWindow *window;
 
   window = gtk_application_get_active_window (GTK_APPLICATION (app));
@@ -135,28 +173,20 @@ imprint_application_activate (GApplication *app)
       return;
     }
 
-  driver = imprint_driver_new ();
-  imprint_driver_set_source (driver, self->source);
-  imprint_driver_set_target_images (driver, (const char * const *) self->target_images);
-  imprint_driver_set_include_loop (driver, self->include_loop);
-  imprint_driver_set_tpm2_device (driver, self->tpm2_device);
-  imprint_driver_set_source_trust (driver, self->source_certificate, self->source_root_hash);
-  imprint_driver_set_definitions (driver, self->definitions);
-
+  parts = window_parts_new (self);
   if (self->setup || self->setup_target != NULL)
     {
       const char *target = self->setup_target ? self->setup_target : "";
 
       /* The first page may be skipped (an OEM decided it): ask first. */
-      imprint_driver_set_setup_target (driver, target);
+      imprint_setup_choices_set_target (parts->setup, target);
       g_application_hold (app);
-      imprint_driver_call (driver, "GetSetupDefaults", g_variant_new ("(sa{sv})", target, NULL),
-                           NULL, setup_defaults_cb, g_object_ref (self));
-      g_steal_pointer (&driver);
+      imprint_client_get_setup_defaults_async (parts->client, target, NULL, setup_defaults_cb,
+                                               g_steal_pointer (&parts));
       return;
     }
 
-  present_window (self, imprint_window_new (self, driver));
+  present_parts (parts);
 }
 
 static void

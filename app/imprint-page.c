@@ -5,22 +5,30 @@
 
 typedef struct
 {
-  ImprintDriver *driver;
-  char          *title;
-  guint          complete : 1;
-  guint          has_forward : 1;
-  guint          can_go_back : 1;
+  ImprintClient         *client;
+  ImprintInstallChoices *install;
+  ImprintSetupChoices   *setup;
+  char                  *title;
+  GCancellable          *cancellable;        /* the page's loads */
+  GCancellable          *apply_cancellable;  /* the apply under way */
+  guint                  complete : 1;
+  guint                  has_forward : 1;
+  guint                  can_go_back : 1;
+  guint                  applying : 1;
 } ImprintPagePrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (ImprintPage, imprint_page, ADW_TYPE_BIN)
 
 enum {
   PROP_0,
-  PROP_DRIVER,
+  PROP_CLIENT,
+  PROP_INSTALL_CHOICES,
+  PROP_SETUP_CHOICES,
   PROP_TITLE,
   PROP_COMPLETE,
   PROP_HAS_FORWARD,
   PROP_CAN_GO_BACK,
+  PROP_APPLYING,
   N_PROPS
 };
 
@@ -38,7 +46,13 @@ imprint_page_dispose (GObject *object)
   ImprintPage *self = IMPRINT_PAGE (object);
   ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
 
-  g_clear_object (&priv->driver);
+  g_cancellable_cancel (priv->cancellable);
+  g_clear_object (&priv->cancellable);
+  g_cancellable_cancel (priv->apply_cancellable);
+  g_clear_object (&priv->apply_cancellable);
+  g_clear_object (&priv->client);
+  g_clear_object (&priv->install);
+  g_clear_object (&priv->setup);
 
   G_OBJECT_CLASS (imprint_page_parent_class)->dispose (object);
 }
@@ -65,8 +79,14 @@ imprint_page_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_DRIVER:
-      g_value_set_object (value, priv->driver);
+    case PROP_CLIENT:
+      g_value_set_object (value, priv->client);
+      break;
+    case PROP_INSTALL_CHOICES:
+      g_value_set_object (value, priv->install);
+      break;
+    case PROP_SETUP_CHOICES:
+      g_value_set_object (value, priv->setup);
       break;
     case PROP_TITLE:
       g_value_set_string (value, priv->title);
@@ -79,6 +99,9 @@ imprint_page_get_property (GObject    *object,
       break;
     case PROP_CAN_GO_BACK:
       g_value_set_boolean (value, priv->can_go_back);
+      break;
+    case PROP_APPLYING:
+      g_value_set_boolean (value, priv->applying);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -96,8 +119,14 @@ imprint_page_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_DRIVER:
-      priv->driver = g_value_dup_object (value);
+    case PROP_CLIENT:
+      priv->client = g_value_dup_object (value);
+      break;
+    case PROP_INSTALL_CHOICES:
+      priv->install = g_value_dup_object (value);
+      break;
+    case PROP_SETUP_CHOICES:
+      priv->setup = g_value_dup_object (value);
       break;
     case PROP_TITLE:
       imprint_page_set_title (self, g_value_get_string (value));
@@ -126,8 +155,14 @@ imprint_page_class_init (ImprintPageClass *klass)
   object_class->get_property = imprint_page_get_property;
   object_class->set_property = imprint_page_set_property;
 
-  properties[PROP_DRIVER] =
-    g_param_spec_object ("driver", NULL, NULL, IMPRINT_TYPE_DRIVER,
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, IMPRINT_TYPE_CLIENT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_INSTALL_CHOICES] =
+    g_param_spec_object ("install-choices", NULL, NULL, IMPRINT_TYPE_INSTALL_CHOICES,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SETUP_CHOICES] =
+    g_param_spec_object ("setup-choices", NULL, NULL, IMPRINT_TYPE_SETUP_CHOICES,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_TITLE] =
     g_param_spec_string ("title", NULL, NULL, NULL,
@@ -141,6 +176,9 @@ imprint_page_class_init (ImprintPageClass *klass)
   properties[PROP_CAN_GO_BACK] =
     g_param_spec_boolean ("can-go-back", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_APPLYING] =
+    g_param_spec_boolean ("applying", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[APPLY_DONE] =
@@ -155,15 +193,66 @@ imprint_page_init (ImprintPage *self)
 
   priv->has_forward = TRUE;
   priv->can_go_back = TRUE;
+  priv->cancellable = g_cancellable_new ();
 }
 
-ImprintDriver *
-imprint_page_get_driver (ImprintPage *self)
+ImprintClient *
+imprint_page_get_client (ImprintPage *self)
 {
   ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
 
   g_return_val_if_fail (IMPRINT_IS_PAGE (self), NULL);
-  return priv->driver;
+  return priv->client;
+}
+
+ImprintInstallChoices *
+imprint_page_get_install_choices (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), NULL);
+  return priv->install;
+}
+
+ImprintSetupChoices *
+imprint_page_get_setup_choices (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), NULL);
+  return priv->setup;
+}
+
+/* First-boot setup's pages rather than the installer's (the recovery and
+ * progress pages serve both). */
+gboolean
+imprint_page_get_setup_mode (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), FALSE);
+  return priv->setup != NULL && imprint_setup_choices_get_setup_mode (priv->setup);
+}
+
+GCancellable *
+imprint_page_get_cancellable (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), NULL);
+  return priv->cancellable;
+}
+
+GCancellable *
+imprint_page_renew_cancellable (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), NULL);
+  g_cancellable_cancel (priv->cancellable);
+  g_clear_object (&priv->cancellable);
+  priv->cancellable = g_cancellable_new ();
+  return priv->cancellable;
 }
 
 const char *
@@ -221,21 +310,80 @@ imprint_page_shown (ImprintPage *self)
     IMPRINT_PAGE_GET_CLASS (self)->shown (self);
 }
 
-gboolean
-imprint_page_apply (ImprintPage  *self,
-                    GCancellable *cancellable)
+static void
+set_applying (ImprintPage *self,
+              gboolean     applying)
 {
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  if (priv->applying == !!applying)
+    return;
+  priv->applying = !!applying;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLYING]);
+}
+
+/* Returns TRUE while the page applies asynchronously ("apply-done" comes
+ * later), FALSE when it is done already. */
+gboolean
+imprint_page_apply (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+  ImprintPageClass *klass;
+
   g_return_val_if_fail (IMPRINT_IS_PAGE (self), FALSE);
-  if (IMPRINT_PAGE_GET_CLASS (self)->apply)
-    return IMPRINT_PAGE_GET_CLASS (self)->apply (self, cancellable);
-  return FALSE;
+
+  klass = IMPRINT_PAGE_GET_CLASS (self);
+  if (priv->applying)
+    return TRUE;
+  if (klass->apply == NULL)
+    return FALSE;
+
+  g_cancellable_cancel (priv->apply_cancellable);
+  g_clear_object (&priv->apply_cancellable);
+  priv->apply_cancellable = g_cancellable_new ();
+  /* Set first: a page may finish at once, from inside apply. */
+  priv->applying = TRUE;
+  if (!klass->apply (self, priv->apply_cancellable))
+    {
+      priv->applying = FALSE;
+      return FALSE;
+    }
+  if (priv->applying)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLYING]);
+  return TRUE;
+}
+
+/* The person went elsewhere: the apply's result no longer moves on. */
+void
+imprint_page_cancel_apply (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_if_fail (IMPRINT_IS_PAGE (self));
+  g_cancellable_cancel (priv->apply_cancellable);
+  set_applying (self, FALSE);
+}
+
+gboolean
+imprint_page_get_applying (ImprintPage *self)
+{
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
+  g_return_val_if_fail (IMPRINT_IS_PAGE (self), FALSE);
+  return priv->applying;
 }
 
 void
 imprint_page_apply_done (ImprintPage *self,
                          gboolean     valid)
 {
+  ImprintPagePrivate *priv = imprint_page_get_instance_private (self);
+
   g_return_if_fail (IMPRINT_IS_PAGE (self));
+  /* An apply that was cancelled (Back) ends unheard. */
+  if (!priv->applying)
+    return;
+  set_applying (self, FALSE);
   g_signal_emit (self, signals[APPLY_DONE], 0, valid);
 }
 

@@ -3,7 +3,9 @@
 
 #include <adwaita.h>
 
-#include "imprint-driver.h"
+#include "imprint-client.h"
+#include "imprint-install-choices.h"
+#include "imprint-setup-choices.h"
 
 G_BEGIN_DECLS
 
@@ -16,16 +18,25 @@ struct _ImprintPageClass
 
   /* The page became the visible one. */
   void     (*shown)          (ImprintPage  *self);
-  /* Going forward: store the choices in the driver. Return TRUE when the
-   * page finishes asynchronously; it then calls imprint_page_apply_done().
-   * The summary's apply is the commit: the only destructive step. */
+  /* Going forward: store the choices. Return TRUE when the page finishes
+   * asynchronously; it then calls imprint_page_apply_done(). The base
+   * class tracks "applying" and gives @cancellable, cancelled when the
+   * person goes back (imprint_page_cancel_apply()) or the page goes away.
+   * The summaries' apply is the commit (ImprintCommitPage). */
   gboolean (*apply)          (ImprintPage  *self,
                               GCancellable *cancellable);
   /* The language changed: translate what is not in the template. */
   void     (*locale_changed) (ImprintPage  *self);
 };
 
-ImprintDriver *imprint_page_get_driver       (ImprintPage  *self);
+ImprintClient *imprint_page_get_client       (ImprintPage  *self);
+ImprintInstallChoices *imprint_page_get_install_choices (ImprintPage *self);
+ImprintSetupChoices   *imprint_page_get_setup_choices   (ImprintPage *self);
+gboolean       imprint_page_get_setup_mode   (ImprintPage  *self);
+/* For the page's own loads (disks, capabilities, ...): cancelled when the
+ * page goes away; renew() cancels what is pending and gives a new one. */
+GCancellable  *imprint_page_get_cancellable  (ImprintPage  *self);
+GCancellable  *imprint_page_renew_cancellable (ImprintPage *self);
 const char    *imprint_page_get_title        (ImprintPage  *self);
 void           imprint_page_set_title        (ImprintPage  *self,
                                               const char   *title);
@@ -40,8 +51,11 @@ void           imprint_page_set_can_go_back  (ImprintPage  *self,
                                               gboolean      can_go_back);
 
 void           imprint_page_shown            (ImprintPage  *self);
-gboolean       imprint_page_apply            (ImprintPage  *self,
-                                              GCancellable *cancellable);
+/* For the window: going forward, and going elsewhere while applying. */
+gboolean       imprint_page_apply            (ImprintPage  *self);
+void           imprint_page_cancel_apply     (ImprintPage  *self);
+gboolean       imprint_page_get_applying     (ImprintPage  *self);
+/* For the page: the asynchronous apply ended (@valid: go forward). */
 void           imprint_page_apply_done       (ImprintPage  *self,
                                               gboolean      valid);
 void           imprint_page_locale_changed   (ImprintPage  *self);

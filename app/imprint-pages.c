@@ -36,27 +36,27 @@ imprint_pages_installer (guint *n_pages)
 }
 
 static gboolean
-locale_decided (ImprintDriver *driver)
+locale_decided (ImprintSetupChoices *setup)
 {
-  return imprint_driver_setup_decided (driver, "locale");
+  return imprint_setup_choices_decided (setup, "locale");
 }
 
 static gboolean
-keymap_decided (ImprintDriver *driver)
+keymap_decided (ImprintSetupChoices *setup)
 {
-  return imprint_driver_setup_decided (driver, "keymap");
+  return imprint_setup_choices_decided (setup, "keymap");
 }
 
 static gboolean
-timezone_decided (ImprintDriver *driver)
+timezone_decided (ImprintSetupChoices *setup)
 {
-  return imprint_driver_setup_decided (driver, "timezone");
+  return imprint_setup_choices_decided (setup, "timezone");
 }
 
 static gboolean
-hostname_decided (ImprintDriver *driver)
+hostname_decided (ImprintSetupChoices *setup)
 {
-  return imprint_driver_setup_decided (driver, "hostname");
+  return imprint_setup_choices_decided (setup, "hostname");
 }
 
 /* The user page stays when the OEM named the account: the password is

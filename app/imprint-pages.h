@@ -3,7 +3,7 @@
 
 #include <glib-object.h>
 
-#include "imprint-driver.h"
+#include "imprint-setup-choices.h"
 
 G_BEGIN_DECLS
 
@@ -11,7 +11,7 @@ typedef struct {
   const char *id;
   GType     (*get_type) (void);
   /* Optional: TRUE when the page has nothing to ask (an OEM decided). */
-  gboolean  (*skip)     (ImprintDriver *driver);
+  gboolean  (*skip)     (ImprintSetupChoices *setup);
 } ImprintPageEntry;
 
 /* The installer's pages, in order. First-boot setup gets its own table. */

@@ -3,12 +3,23 @@
 
 #include <gio/gio.h>
 
+/* First-boot setup's helpers live apart (imprint-setup-util.c). */
+#include "imprint-setup-util.h"
+
 G_BEGIN_DECLS
 
 void      imprint_i18n_init            (const char    *localedir);
 
-void      imprint_secret_free          (char          *secret);
+/* The app's secrets are g_malloc()ed strings, wiped when freed (not
+ * basic/secret.h memory: that is only for the request structs of
+ * imprint-request.h, filled with imprint_secret_strdup()). */
+void      imprint_wipe_free            (char          *secret);
 GVariant *imprint_secret_variant_new   (const char    *secret);
+/* *@field = a copy of @value; the old one freed (wiped, for a secret). */
+void      imprint_str_replace          (char         **field,
+                                        const char    *value);
+void      imprint_secret_replace       (char         **secret,
+                                        const char    *value);
 
 /* What an error is about: the headline when the daemon said nothing. */
 typedef enum {
@@ -36,36 +47,11 @@ char     *imprint_disk_dup_description (GVariant      *disk);
 const char *imprint_disk_get_icon_name (GVariant      *disk);
 guint64   imprint_disk_get_largest_free(GVariant      *disk);
 
-/* First-boot setup */
-typedef struct {
-  const char *locale;
-  const char *own_name;      /* the language named in itself */
-  const char *english_name;  /* N_(): for searching, translated */
-} ImprintLanguage;
-
-const ImprintLanguage *imprint_languages          (guint         *n);
-char     *imprint_hostname_from_pretty   (const char    *pretty);
-gboolean  imprint_hostname_is_valid      (const char    *name);
-char     *imprint_user_name_from_real_name (const char  *real_name);
-const char *imprint_user_name_problem    (const char    *name);
+/* Restarts the computer through systemd-logind. */
 void      imprint_reboot_async         (GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,
                                         gpointer             user_data);
 gboolean  imprint_reboot_finish        (GAsyncResult        *result,
                                         GError             **error);
-
-/* Time zones: the zone of a tz database table (zone1970.tab, zone.tab)
- * whose principal location lies nearest to a point. */
-gboolean  imprint_parse_iso6709        (const char    *text,
-                                        double        *ret_latitude,
-                                        double        *ret_longitude);
-char     *imprint_timezone_nearest     (const char    *tab_path,
-                                        double         latitude,
-                                        double         longitude);
-
-/* Keyboard: the X11 layout a locale's people most likely type on, among
- * `known` (layout → anything), or NULL. */
-const char *imprint_locale_guess_layout (const char    *locale,
-                                         GHashTable    *known);
 
 G_END_DECLS

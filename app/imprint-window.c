@@ -18,12 +18,11 @@ struct _ImprintWindow
   GtkSpinner           *spinner;
   AdwLeaflet           *leaflet;
 
-  ImprintDriver        *driver;
+  ImprintClient        *client;
+  ImprintInstallChoices *install;
+  ImprintSetupChoices  *setup;
   GPtrArray            *pages;          /* ImprintPage, in table order */
   guint                 current;
-  GCancellable         *apply_cancellable;
-  gulong                apply_done_id;
-  gboolean              applying;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintWindow, imprint_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -33,13 +32,13 @@ extern int _nl_msg_cat_cntr;
 
 static void update_navigation (ImprintWindow *self);
 
-/* The installer's pages, or first-boot setup's when the driver has a setup
+/* The installer's pages, or first-boot setup's when there is a setup
  * target. */
 static const ImprintPageEntry *
 page_table (ImprintWindow *self,
             guint         *n)
 {
-  if (self->driver != NULL && imprint_driver_get_setup_mode (self->driver))
+  if (self->setup != NULL && imprint_setup_choices_get_setup_mode (self->setup))
     return imprint_pages_setup (n);
   return imprint_pages_installer (n);
 }
@@ -52,7 +51,7 @@ page_skipped (ImprintWindow *self,
   guint n;
   const ImprintPageEntry *table = page_table (self, &n);
 
-  return i < n && table[i].skip != NULL && table[i].skip (self->driver);
+  return i < n && table[i].skip != NULL && table[i].skip (self->setup);
 }
 
 static guint
@@ -101,10 +100,22 @@ imprint_window_get_page (ImprintWindow *self,
   return NULL;
 }
 
-ImprintDriver *
-imprint_window_get_driver (ImprintWindow *self)
+ImprintClient *
+imprint_window_get_client (ImprintWindow *self)
 {
-  return self->driver;
+  return self->client;
+}
+
+ImprintInstallChoices *
+imprint_window_get_install_choices (ImprintWindow *self)
+{
+  return self->install;
+}
+
+ImprintSetupChoices *
+imprint_window_get_setup_choices (ImprintWindow *self)
+{
+  return self->setup;
 }
 
 static void
@@ -117,16 +128,17 @@ static void
 update_navigation (ImprintWindow *self)
 {
   ImprintPage *page = imprint_window_get_current_page (self);
-  gboolean can_back, can_next;
+  gboolean can_back, can_next, applying;
 
   if (page == NULL)
     return;
 
+  applying = imprint_page_get_applying (page);
   can_back = step_from (self, self->current, -1) != self->current &&
              imprint_page_get_can_go_back (page);
   /* Pages without the header button (Install, a finished job) still move
    * on through win.next. */
-  can_next = imprint_page_get_complete (page) && !self->applying &&
+  can_next = imprint_page_get_complete (page) && !applying &&
              self->current + 1 < self->pages->len;
 
   adw_window_title_set_title (self->window_title, imprint_page_get_title (page));
@@ -134,8 +146,8 @@ update_navigation (ImprintWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->next_button), imprint_page_get_has_forward (page));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.back", can_back);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next", can_next);
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->applying);
-  gtk_spinner_set_spinning (self->spinner, self->applying);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), applying);
+  gtk_spinner_set_spinning (self->spinner, applying);
 }
 
 static void
@@ -146,7 +158,7 @@ translate_chrome (ImprintWindow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->back_button), _("Go to the previous step (Alt+Left)"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->next_button), _("Go to the next step (Alt+Right)"));
   gtk_window_set_title (GTK_WINDOW (self),
-                        self->driver != NULL && imprint_driver_get_setup_mode (self->driver)
+                        self->setup != NULL && imprint_setup_choices_get_setup_mode (self->setup)
                         ? _("Set Up the System") : _("Install System"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Working…"),
@@ -192,8 +204,6 @@ apply_done_cb (ImprintPage   *page,
                gboolean       valid,
                ImprintWindow *self)
 {
-  g_clear_signal_handler (&self->apply_done_id, page);
-  self->applying = FALSE;
   if (valid && page == imprint_window_get_current_page (self))
     switch_to (self, step_from (self, self->current, +1));
   else
@@ -208,21 +218,12 @@ next_action (GtkWidget  *widget,
   ImprintWindow *self = IMPRINT_WINDOW (widget);
   ImprintPage *page = imprint_window_get_current_page (self);
 
-  if (page == NULL || self->applying || !imprint_page_get_complete (page))
+  if (page == NULL || imprint_page_get_applying (page) || !imprint_page_get_complete (page))
     return;
 
-  g_cancellable_cancel (self->apply_cancellable);
-  g_clear_object (&self->apply_cancellable);
-  self->apply_cancellable = g_cancellable_new ();
-
-  self->apply_done_id = g_signal_connect (page, "apply-done", G_CALLBACK (apply_done_cb), self);
-  if (imprint_page_apply (page, self->apply_cancellable))
-    {
-      self->applying = TRUE;
-      update_navigation (self);
-      return;
-    }
-  g_clear_signal_handler (&self->apply_done_id, page);
+  /* Asynchronous: "apply-done" moves on (apply_done_cb). */
+  if (imprint_page_apply (page))
+    return;
   switch_to (self, step_from (self, self->current, +1));
 }
 
@@ -238,9 +239,7 @@ back_action (GtkWidget  *widget,
       !imprint_page_get_can_go_back (page))
     return;
 
-  g_cancellable_cancel (self->apply_cancellable);
-  g_clear_signal_handler (&self->apply_done_id, page);
-  self->applying = FALSE;
+  imprint_page_cancel_apply (page);
   switch_to (self, step_from (self, self->current, -1));
 }
 
@@ -257,8 +256,7 @@ show_page_action (GtkWidget  *widget,
   for (guint i = 0; page != NULL && i < self->pages->len; i++)
     if (page_at (self, i) == page)
       {
-        g_cancellable_cancel (self->apply_cancellable);
-        self->applying = FALSE;
+        imprint_page_cancel_apply (imprint_window_get_current_page (self));
         switch_to (self, i);
         return;
       }
@@ -276,7 +274,11 @@ static void
 add_page (ImprintWindow *self,
           GType          type)
 {
-  ImprintPage *page = g_object_ref_sink (g_object_new (type, "driver", self->driver, NULL));
+  ImprintPage *page = g_object_ref_sink (g_object_new (type,
+                                                       "client", self->client,
+                                                       "install-choices", self->install,
+                                                       "setup-choices", self->setup,
+                                                       NULL));
 
   g_ptr_array_add (self->pages, page);
   adw_leaflet_append (self->leaflet, GTK_WIDGET (page));
@@ -284,6 +286,8 @@ add_page (ImprintWindow *self,
   g_signal_connect_object (page, "notify::title", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (page, "notify::has-forward", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (page, "notify::can-go-back", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (page, "notify::applying", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (page, "apply-done", G_CALLBACK (apply_done_cb), self, 0);
 }
 
 /* Builds the pages from @first on. Pages are rebuilt after a language
@@ -318,9 +322,9 @@ imprint_window_set_language (ImprintWindow *self,
   g_return_if_fail (IMPRINT_IS_WINDOW (self));
   g_return_if_fail (locale != NULL);
 
-  if (g_strcmp0 (imprint_driver_get_language (self->driver), locale) == 0)
+  if (g_strcmp0 (imprint_client_get_language (self->client), locale) == 0)
     return;
-  imprint_driver_set_language (self->driver, locale);
+  imprint_client_set_language (self->client, locale);
 
   /* The live system may not have every locale generated; LANGUAGE still
    * picks the translation then, as long as LC_MESSAGES is not plain "C". */
@@ -350,11 +354,11 @@ imprint_window_dispose (GObject *object)
 {
   ImprintWindow *self = IMPRINT_WINDOW (object);
 
-  g_cancellable_cancel (self->apply_cancellable);
-  g_clear_object (&self->apply_cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_WINDOW);
   g_clear_pointer (&self->pages, g_ptr_array_unref);
-  g_clear_object (&self->driver);
+  g_clear_object (&self->client);
+  g_clear_object (&self->install);
+  g_clear_object (&self->setup);
 
   G_OBJECT_CLASS (imprint_window_parent_class)->dispose (object);
 }
@@ -415,15 +419,21 @@ imprint_window_init (ImprintWindow *self)
 }
 
 ImprintWindow *
-imprint_window_new (ImprintApplication *app,
-                    ImprintDriver      *driver)
+imprint_window_new (ImprintApplication    *app,
+                    ImprintClient         *client,
+                    ImprintInstallChoices *install,
+                    ImprintSetupChoices   *setup)
 {
   ImprintWindow *self;
 
-  g_return_val_if_fail (IMPRINT_IS_DRIVER (driver), NULL);
+  g_return_val_if_fail (IMPRINT_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (IMPRINT_IS_INSTALL_CHOICES (install), NULL);
+  g_return_val_if_fail (IMPRINT_IS_SETUP_CHOICES (setup), NULL);
 
   self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
-  self->driver = g_object_ref (driver);
+  self->client = g_object_ref (client);
+  self->install = g_object_ref (install);
+  self->setup = g_object_ref (setup);
   translate_chrome (self);
   build_pages_from (self, 0);
   switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
@@ -435,9 +445,7 @@ start_setup_idle (gpointer user_data)
 {
   ImprintWindow *self = user_data;
 
-  imprint_driver_reset_job (self->driver);
-  /* The installation's disk key is not the home's. */
-  imprint_driver_set_recovery_key (self->driver, NULL);
+  imprint_client_reset_job (self->client);
   build_pages_from (self, 0);
   translate_chrome (self);
   switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
@@ -455,8 +463,18 @@ imprint_window_start_setup (ImprintWindow *self,
 {
   g_return_if_fail (IMPRINT_IS_WINDOW (self));
 
-  imprint_driver_set_setup_target (self->driver, target);
-  imprint_driver_set_setup_defaults (self->driver, defaults);
+  imprint_setup_choices_set_target (self->setup, target);
+  /* The disk just installed opens with its recovery key (or the
+   * passphrase): kept, apart from the home's recovery key the setup pages
+   * make next, until setup of that disk has succeeded. */
+  if (target != NULL && g_str_has_prefix (target, "disk:"))
+    {
+      const char *key = imprint_install_choices_get_recovery_key (self->install);
+
+      imprint_setup_choices_set_unlock (self->setup,
+                                        key ? key : imprint_install_choices_get_passphrase (self->install));
+    }
+  imprint_setup_choices_set_defaults (self->setup, defaults);
   g_idle_add_full (G_PRIORITY_DEFAULT, start_setup_idle, g_object_ref (self), g_object_unref);
 }
 

@@ -4,7 +4,6 @@
 #include <adwaita.h>
 
 #include "imprint-application.h"
-#include "imprint-driver.h"
 #include "imprint-page.h"
 
 G_BEGIN_DECLS
@@ -12,9 +11,15 @@ G_BEGIN_DECLS
 #define IMPRINT_TYPE_WINDOW (imprint_window_get_type ())
 G_DECLARE_FINAL_TYPE (ImprintWindow, imprint_window, IMPRINT, WINDOW, AdwApplicationWindow)
 
-ImprintWindow *imprint_window_new              (ImprintApplication *app,
-                                                ImprintDriver      *driver);
-ImprintDriver *imprint_window_get_driver       (ImprintWindow      *self);
+/* The pages get @client and both choice objects; @setup's target says
+ * whether they are the installer's or first-boot setup's. */
+ImprintWindow *imprint_window_new              (ImprintApplication    *app,
+                                                ImprintClient         *client,
+                                                ImprintInstallChoices *install,
+                                                ImprintSetupChoices   *setup);
+ImprintClient *imprint_window_get_client       (ImprintWindow      *self);
+ImprintInstallChoices *imprint_window_get_install_choices (ImprintWindow *self);
+ImprintSetupChoices   *imprint_window_get_setup_choices   (ImprintWindow *self);
 ImprintPage   *imprint_window_get_current_page (ImprintWindow      *self);
 ImprintPage   *imprint_window_get_page         (ImprintWindow      *self,
                                                 const char         *id);

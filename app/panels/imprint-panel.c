@@ -9,7 +9,7 @@
 
 typedef struct
 {
-  ImprintDriver *driver;
+  ImprintClient *client;
   GCancellable  *cancellable;
   ImprintTopic   topic;
   GtkSpinner    *spinner;
@@ -37,10 +37,10 @@ imprint_panel_set_widgets (ImprintPanel *self,
   priv->notice_label = notice_label;
 }
 
-ImprintDriver *
-imprint_panel_get_driver (ImprintPanel *self)
+ImprintClient *
+imprint_panel_get_client (ImprintPanel *self)
 {
-  return PRIV (self)->driver;
+  return PRIV (self)->client;
 }
 
 GCancellable *
@@ -98,36 +98,33 @@ imprint_panel_show_gerror (ImprintPanel *self,
   imprint_panel_show_error (self, sentence);
 }
 
-void
-imprint_panel_call (ImprintPanel        *self,
-                    const char          *method,
-                    GVariant            *parameters,
-                    GAsyncReadyCallback  callback)
+GCancellable *
+imprint_panel_call_begin (ImprintPanel *self)
 {
-  ImprintPanelPrivate *priv = PRIV (self);
-
   imprint_panel_busy_push (self);
-  imprint_driver_call (priv->driver, method, parameters, priv->cancellable, callback, self);
+  return PRIV (self)->cancellable;
 }
 
 gboolean
 imprint_panel_call_finish (gpointer       self,
                            GAsyncResult  *result,
+                           gboolean      *ret_ok,
                            GVariant     **ret_reply)
 {
+  g_autoptr(GObject) client = g_async_result_get_source_object (result);
   g_autoptr(GError) error = NULL;
-  GVariant *reply;
+  GVariant *reply = NULL;
+  gboolean ok;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (g_async_result_get_source_object (result)), result, &error);
-  /* The source object came with a reference. */
-  g_object_unref (g_async_result_get_source_object (result));
+  ok = imprint_client_panel_call_finish (IMPRINT_CLIENT (client), result, &reply, &error);
   /* Cancelled: the window is being destroyed, @self may be gone. */
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return FALSE;
 
   imprint_panel_busy_pop (self);
-  if (reply == NULL)
+  if (!ok)
     imprint_panel_show_gerror (self, error);
+  *ret_ok = ok;
   *ret_reply = reply;
   return TRUE;
 }
@@ -205,7 +202,7 @@ imprint_panel_dispose (GObject *object)
   /* Pending calls end as cancelled and leave the panel alone. */
   g_cancellable_cancel (priv->cancellable);
   g_clear_object (&priv->cancellable);
-  g_clear_object (&priv->driver);
+  g_clear_object (&priv->client);
 
   G_OBJECT_CLASS (imprint_panel_parent_class)->dispose (object);
 }
@@ -223,5 +220,5 @@ imprint_panel_init (ImprintPanel *self)
 
   imprint_window_ensure_style ();
   priv->cancellable = g_cancellable_new ();
-  priv->driver = imprint_driver_new ();
+  priv->client = imprint_client_new ();
 }

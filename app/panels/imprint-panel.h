@@ -3,7 +3,7 @@
 
 #include <adwaita.h>
 
-#include "imprint-driver.h"
+#include "imprint-client.h"
 #include "imprint-util.h"
 
 G_BEGIN_DECLS
@@ -26,7 +26,7 @@ void           imprint_panel_set_widgets   (ImprintPanel        *self,
                                             GtkSpinner          *spinner,
                                             GtkWidget           *notice_box,
                                             GtkLabel            *notice_label);
-ImprintDriver *imprint_panel_get_driver    (ImprintPanel        *self);
+ImprintClient *imprint_panel_get_client    (ImprintPanel        *self);
 GCancellable  *imprint_panel_get_cancellable (ImprintPanel      *self);
 gboolean       imprint_panel_get_busy      (ImprintPanel        *self);
 void           imprint_panel_busy_push     (ImprintPanel        *self);
@@ -37,17 +37,17 @@ void           imprint_panel_show_error    (ImprintPanel        *self,
 void           imprint_panel_show_gerror   (ImprintPanel        *self,
                                             const GError        *error);
 
-/* Calls a Manager method; @callback gets the panel as user data and hands
- * @result to imprint_panel_call_finish() before anything else: FALSE
- * means the panel is gone (do nothing, not even look at it); otherwise
- * *@ret_reply is the reply, or NULL when the call failed and its sentence
- * is shown. */
-void           imprint_panel_call          (ImprintPanel        *self,
-                                            const char          *method,
-                                            GVariant            *parameters,
-                                            GAsyncReadyCallback  callback);
+/* A call to imprintd under the spinner: give the returned cancellable
+ * (dropped with the window) to one of the client's calls, with the panel
+ * as user data; its callback hands @result to imprint_panel_call_finish()
+ * before anything else: FALSE means the panel is gone (do nothing, not
+ * even look at it); otherwise *@ret_ok says whether the call succeeded
+ * (if not, its sentence is shown) and *@ret_reply is its answer (NULL for
+ * methods without one). */
+GCancellable  *imprint_panel_call_begin    (ImprintPanel        *self);
 gboolean       imprint_panel_call_finish   (gpointer             self,
                                             GAsyncResult        *result,
+                                            gboolean            *ret_ok,
                                             GVariant           **ret_reply);
 
 /* Moves the keyboard focus to @widget, now or once it is shown. */

@@ -329,9 +329,9 @@ bound_selected_cb (ImprintChoiceList *self,
     {
       g_autofree char *title_key = g_strconcat (key, "-title", NULL);
 
-      imprint_driver_set_setting (imprint_page_get_driver (page), key, self->selected);
+      imprint_setup_choices_set_setting (imprint_page_get_setup_choices (page), key, self->selected);
       /* For the summary; ApplySetup is sent the known keys only. */
-      imprint_driver_set_setting (imprint_page_get_driver (page), title_key,
+      imprint_setup_choices_set_setting (imprint_page_get_setup_choices (page), title_key,
                                   imprint_choice_list_get_selected_title (self));
     }
   imprint_page_set_complete (page, self->selected != NULL);
@@ -344,7 +344,7 @@ bound_activated_cb (ImprintPage *page)
     imprint_page_go_forward (page);
 }
 
-/* A setup page's list: shows the driver's @key (the choice or the
+/* A setup page's list: shows the setup choices' @key (the choice or the
  * default, added as a row of its own when not listed) as selected, stores a new selection there, makes @page complete
  * while something is selected, and goes on when the chosen row is
  * activated again. Call after the rows are added. */
@@ -353,7 +353,7 @@ imprint_choice_list_bind_setting (ImprintChoiceList *self,
                                   ImprintPage       *page,
                                   const char        *key)
 {
-  const char *value = imprint_driver_get_setting (imprint_page_get_driver (page), key);
+  const char *value = imprint_setup_choices_get_setting (imprint_page_get_setup_choices (page), key);
 
   g_object_set_data_full (G_OBJECT (self), "imprint-setting", g_strdup (key), g_free);
   /* What the OEM or the system has stays choosable even when the list

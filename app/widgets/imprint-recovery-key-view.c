@@ -43,7 +43,7 @@ imprint_recovery_key_view_set_key (ImprintRecoveryKeyView *self,
 
   g_return_if_fail (IMPRINT_IS_RECOVERY_KEY_VIEW (self));
 
-  imprint_secret_free (self->key);
+  imprint_wipe_free (self->key);
   self->key = g_strdup (key);
   self->saved = FALSE;
 
@@ -140,7 +140,7 @@ save_done_cb (GObject      *object,
 static void
 wipe_bytes_free (gpointer data)
 {
-  imprint_secret_free (data);
+  imprint_wipe_free (data);
 }
 
 static void
@@ -211,7 +211,7 @@ imprint_recovery_key_view_finalize (GObject *object)
 {
   ImprintRecoveryKeyView *self = IMPRINT_RECOVERY_KEY_VIEW (object);
 
-  imprint_secret_free (self->key);
+  imprint_wipe_free (self->key);
 
   G_OBJECT_CLASS (imprint_recovery_key_view_parent_class)->finalize (object);
 }

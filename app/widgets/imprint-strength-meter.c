@@ -13,7 +13,7 @@ struct _ImprintStrengthMeter
   GtkLevelBar   *bar;
   GtkLabel      *label;
 
-  ImprintDriver *driver;
+  ImprintClient *client;
   char          *text;          /* secret */
   guint          timeout;
   GCancellable  *cancellable;
@@ -47,13 +47,12 @@ rated_cb (GObject      *object,
           gpointer      user_data)
 {
   g_autoptr(ImprintStrengthMeter) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *answer = NULL;
   const char *message;
   int score;
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_check_passphrase_finish (IMPRINT_CLIENT (object), result, &score, &answer, &error))
     {
       g_autofree char *sentence = NULL;
 
@@ -65,7 +64,7 @@ rated_cb (GObject      *object,
       return;
     }
 
-  g_variant_get (reply, "(i&s)", &score, &message);
+  message = answer;
   gtk_level_bar_set_value (self->bar, MAX (score, 0));
   if (*message == '\0')
     {
@@ -92,21 +91,20 @@ rate_timeout_cb (gpointer user_data)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
-  imprint_driver_call (self->driver, "CheckPassphrase",
-                       g_variant_new ("(@sa{sv})", imprint_secret_variant_new (self->text), NULL),
-                       self->cancellable, rated_cb, g_object_ref (self));
+  imprint_client_check_passphrase_async (self->client, self->text, self->cancellable,
+                                         rated_cb, g_object_ref (self));
   return G_SOURCE_REMOVE;
 }
 
 void
 imprint_strength_meter_rate (ImprintStrengthMeter *self,
-                             ImprintDriver        *driver,
+                             ImprintClient        *client,
                              const char           *text)
 {
   g_return_if_fail (IMPRINT_IS_STRENGTH_METER (self));
 
-  g_set_object (&self->driver, driver);
-  imprint_secret_free (self->text);
+  g_set_object (&self->client, client);
+  imprint_wipe_free (self->text);
   self->text = g_strdup (text);
   g_clear_handle_id (&self->timeout, g_source_remove);
   g_cancellable_cancel (self->cancellable);
@@ -176,7 +174,7 @@ imprint_strength_meter_dispose (GObject *object)
   g_clear_handle_id (&self->timeout, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->driver);
+  g_clear_object (&self->client);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -188,7 +186,7 @@ imprint_strength_meter_finalize (GObject *object)
 {
   ImprintStrengthMeter *self = IMPRINT_STRENGTH_METER (object);
 
-  imprint_secret_free (self->text);
+  imprint_wipe_free (self->text);
 
   G_OBJECT_CLASS (imprint_strength_meter_parent_class)->finalize (object);
 }

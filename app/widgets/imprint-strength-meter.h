@@ -3,7 +3,7 @@
 
 #include <adwaita.h>
 
-#include "imprint-driver.h"
+#include "imprint-client.h"
 
 G_BEGIN_DECLS
 
@@ -16,7 +16,7 @@ G_DECLARE_FINAL_TYPE (ImprintStrengthMeter, imprint_strength_meter, IMPRINT, STR
 
 GtkWidget *imprint_strength_meter_new            (void);
 void       imprint_strength_meter_rate           (ImprintStrengthMeter *self,
-                                                  ImprintDriver        *driver,
+                                                  ImprintClient        *client,
                                                   const char           *text);
 gboolean   imprint_strength_meter_get_acceptable (ImprintStrengthMeter *self);
 gboolean   imprint_strength_meter_get_refused    (ImprintStrengthMeter *self);

@@ -11,7 +11,7 @@
 #include <gtk/gtk.h>
 #include <adwaita.h>
 
-#include "imprint-driver.h"
+#include "imprint-client.h"
 #include "imprint-page.h"
 #include "imprint-util.h"
 #include "imprint-window.h"
@@ -172,7 +172,9 @@ set_text (GtkWidget  *editable,
 static ImprintWindow *
 new_window (const FlowOptions *opts)
 {
-  g_autoptr(ImprintDriver) driver = imprint_driver_new ();
+  g_autoptr(ImprintClient) client = imprint_client_new ();
+  g_autoptr(ImprintInstallChoices) install = imprint_install_choices_new ();
+  g_autoptr(ImprintSetupChoices) setup = imprint_setup_choices_new ();
   const char *images = g_getenv ("IMPRINT_UI_IMAGES");
   ImprintWindow *window;
 
@@ -181,20 +183,20 @@ new_window (const FlowOptions *opts)
     {
       g_auto(GStrv) list = g_strsplit (images, ":", -1);
 
-      imprint_driver_set_target_images (driver, (const char * const *) list);
+      imprint_install_choices_set_target_images (install, (const char * const *) list);
     }
   /* What --source, --source-certificate and --definitions do. */
   if (g_getenv ("IMPRINT_UI_SOURCE") != NULL)
-    imprint_driver_set_source (driver, g_getenv ("IMPRINT_UI_SOURCE"));
+    imprint_install_choices_set_source (install, g_getenv ("IMPRINT_UI_SOURCE"));
   if (g_getenv ("IMPRINT_UI_SOURCE_CERT") != NULL)
-    imprint_driver_set_source_trust (driver, g_getenv ("IMPRINT_UI_SOURCE_CERT"), NULL);
+    imprint_install_choices_set_source_trust (install, g_getenv ("IMPRINT_UI_SOURCE_CERT"), NULL);
   if (g_getenv ("IMPRINT_UI_TPM2") != NULL)
-    imprint_driver_set_tpm2_device (driver, g_getenv ("IMPRINT_UI_TPM2"));
+    imprint_install_choices_set_tpm2_device (install, g_getenv ("IMPRINT_UI_TPM2"));
   if (g_getenv ("IMPRINT_UI_DEFINITIONS") != NULL)
-    imprint_driver_set_definitions (driver, g_getenv ("IMPRINT_UI_DEFINITIONS"));
+    imprint_install_choices_set_definitions (install, g_getenv ("IMPRINT_UI_DEFINITIONS"));
 
   gtk_widget_set_default_direction (opts->rtl ? GTK_TEXT_DIR_RTL : GTK_TEXT_DIR_LTR);
-  window = imprint_window_new (NULL, driver);
+  window = imprint_window_new (NULL, client, install, setup);
   gtk_window_set_default_size (GTK_WINDOW (window), opts->width, opts->height);
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
@@ -261,7 +263,7 @@ run_flow (const FlowOptions *opts)
   gtk_widget_activate (GTK_WIDGET (imprint_disk_row_get_check (chosen)));
   c.page_id = "disk";
   g_assert_true (wait_for (page_complete, &c, "the disk choice"));
-  g_assert_cmpstr (imprint_driver_get_target_device (imprint_window_get_driver (window)), ==, "/dev/nvme0n1");
+  g_assert_cmpstr (imprint_install_choices_get_target_device (imprint_window_get_install_choices (window)), ==, "/dev/nvme0n1");
   g_assert_true (gtk_widget_get_visible (child (page, IMPRINT_TYPE_DISK_PAGE, "warning_box")));
   g_assert_true (strstr (gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DISK_PAGE, "warning_label"))),
                          "Windows") != NULL);
@@ -272,7 +274,7 @@ run_flow (const FlowOptions *opts)
   gtk_widget_activate (child (page, IMPRINT_TYPE_DISK_PAGE, "free_check"));
   settle (50);
   g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_DISK_PAGE, "warning_box")));
-  g_assert_cmpint (imprint_driver_get_mode (imprint_window_get_driver (window)), ==, IMPRINT_INSTALL_FREE_SPACE);
+  g_assert_cmpint (imprint_install_choices_get_mode (imprint_window_get_install_choices (window)), ==, IMPRINT_INSTALL_FREE_SPACE);
   gtk_widget_activate (child (page, IMPRINT_TYPE_DISK_PAGE, "erase_check"));
   settle (50);
 
@@ -321,8 +323,8 @@ run_flow (const FlowOptions *opts)
   check_names (GTK_WIDGET (page), "security");
   snap (GTK_WINDOW (window), opts, "3-security");
   next (window);
-  g_assert_true (imprint_driver_get_use_tpm2 (imprint_window_get_driver (window)));
-  g_assert_true (imprint_driver_get_use_passphrase (imprint_window_get_driver (window)));
+  g_assert_true (imprint_install_choices_get_use_tpm2 (imprint_window_get_install_choices (window)));
+  g_assert_true (imprint_install_choices_get_use_passphrase (imprint_window_get_install_choices (window)));
 
   /* Recovery key */
   c.page_id = "recovery";
@@ -341,7 +343,7 @@ run_flow (const FlowOptions *opts)
       }
   g_assert_cmpuint (group, >=, 1);
   {
-    g_auto(GStrv) parts = g_strsplit (imprint_driver_get_recovery_key (imprint_window_get_driver (window)), "-", -1);
+    g_auto(GStrv) parts = g_strsplit (imprint_install_choices_get_recovery_key (imprint_window_get_install_choices (window)), "-", -1);
 
     g_assert_cmpuint (g_strv_length (parts), ==, 8);
     typed = g_ascii_strup (parts[group - 1], -1);   /* case does not matter */
@@ -456,7 +458,7 @@ run_flow (const FlowOptions *opts)
     {
       g_assert_cmpstr (title, ==, "Installation Complete");
       if (opts->fido2)
-        g_assert_nonnull (strstr (imprint_driver_get_log (imprint_window_get_driver (window)),
+        g_assert_nonnull (strstr (imprint_client_get_log (imprint_window_get_client (window)),
                                   "security key was enrolled"));
       snap (GTK_WINDOW (window), opts, "7-done");
 
@@ -481,7 +483,7 @@ run_flow (const FlowOptions *opts)
       g_assert_null (strstr (text, "dev.imprint"));
       g_test_message ("failure text: %s", text);
       g_assert_nonnull (strstr (text, "too small"));
-      g_assert_nonnull (strstr (imprint_driver_get_log (imprint_window_get_driver (window)), "no space left"));
+      g_assert_nonnull (strstr (imprint_client_get_log (imprint_window_get_client (window)), "no space left"));
       snap (GTK_WINDOW (window), opts, "7-failed");
     }
   else if (g_str_equal (opts->outcome, "vanish"))
@@ -590,7 +592,7 @@ test_language (void)
   g_assert_nonnull (row);
   g_signal_emit_by_name (list, "row-activated", row);
   settle (200);
-  g_assert_cmpstr (imprint_driver_get_language (imprint_window_get_driver (window)), ==, "de_DE.UTF-8");
+  g_assert_cmpstr (imprint_client_get_language (imprint_window_get_client (window)), ==, "de_DE.UTF-8");
   /* The shipped German translation is used (po/de.po). */
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "System installieren");
   /* Pages after the first are rebuilt in the new language. */
@@ -855,7 +857,7 @@ real_install (gboolean cancel)
         break;
       }
   {
-    g_auto(GStrv) parts = g_strsplit (imprint_driver_get_recovery_key (imprint_window_get_driver (window)), "-", -1);
+    g_auto(GStrv) parts = g_strsplit (imprint_install_choices_get_recovery_key (imprint_window_get_install_choices (window)), "-", -1);
 
     g_assert_cmpuint (g_strv_length (parts), ==, 8);
     for (guint i = 0; parts[i]; i++)
@@ -919,8 +921,8 @@ real_install (gboolean cancel)
   g_assert_true (wait_for_ms (on_page, &c, "the end of the installation", 240000));
   page = imprint_window_get_page (window, "done");
   title = adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_DONE_PAGE, "status_page")));
-  g_test_message ("log:\n%s", imprint_driver_get_log (imprint_window_get_driver (window)));
-  if (!imprint_driver_get_job_succeeded (imprint_window_get_driver (window)))
+  g_test_message ("log:\n%s", imprint_client_get_log (imprint_window_get_client (window)));
+  if (!imprint_client_get_job_succeeded (imprint_window_get_client (window)))
     g_test_message ("failed: %s", gtk_label_get_label (GTK_LABEL (child (page, IMPRINT_TYPE_DONE_PAGE, "error_label"))));
   if (cancel)
     {

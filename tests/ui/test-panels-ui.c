@@ -12,7 +12,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "imprint-driver.h"
+#include "imprint-client.h"
 #include "imprint-progress-view.h"
 #include "imprint-util.h"
 #include "reset/imprint-reset-panel.h"

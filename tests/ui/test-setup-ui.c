@@ -17,7 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "imprint-choice-list.h"
-#include "imprint-driver.h"
+#include "imprint-client.h"
 #include "imprint-page.h"
 #include "imprint-util.h"
 #include "imprint-window.h"
@@ -253,7 +253,7 @@ defaults_cb (GObject      *object,
   GVariant **out = user_data;
   g_autoptr(GError) error = NULL;
 
-  *out = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
+  g_assert_true (imprint_client_get_setup_defaults_finish (IMPRINT_CLIENT (object), result, out, &error));
   g_assert_no_error (error);
 }
 
@@ -267,24 +267,23 @@ is_set (gpointer data)
 static ImprintWindow *
 new_setup_window (GVariant *defaults_override)
 {
-  g_autoptr(ImprintDriver) driver = imprint_driver_new ();
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(ImprintClient) client = imprint_client_new ();
+  g_autoptr(ImprintInstallChoices) install = imprint_install_choices_new ();
+  g_autoptr(ImprintSetupChoices) setup = imprint_setup_choices_new ();
   ImprintWindow *window;
 
-  imprint_driver_set_setup_target (driver, "");
+  imprint_setup_choices_set_target (setup, "");
   if (defaults_override != NULL)
-    imprint_driver_set_setup_defaults (driver, defaults_override);
+    imprint_setup_choices_set_defaults (setup, defaults_override);
   else
     {
       g_autoptr(GVariant) defaults = NULL;
 
-      imprint_driver_call (driver, "GetSetupDefaults", g_variant_new ("(sa{sv})", "", NULL), NULL,
-                           defaults_cb, &reply);
-      g_assert_true (wait_for (is_set, &reply, "GetSetupDefaults"));
-      defaults = g_variant_get_child_value (reply, 0);
-      imprint_driver_set_setup_defaults (driver, defaults);
+      imprint_client_get_setup_defaults_async (client, "", NULL, defaults_cb, &defaults);
+      g_assert_true (wait_for (is_set, &defaults, "GetSetupDefaults"));
+      imprint_setup_choices_set_defaults (setup, defaults);
     }
-  window = imprint_window_new (NULL, driver);
+  window = imprint_window_new (NULL, client, install, setup);
   gtk_window_set_default_size (GTK_WINDOW (window), 800, 640);
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
@@ -327,7 +326,7 @@ static void
 test_flow (void)
 {
   ImprintWindow *window;
-  ImprintDriver *driver;
+  ImprintSetupChoices *setup;
   ImprintPage *page;
   GtkWidget *w;
   Ctx c = { 0 };
@@ -338,7 +337,7 @@ test_flow (void)
 
   window = new_setup_window (NULL);
   c.window = window;
-  driver = imprint_window_get_driver (window);
+  setup = imprint_window_get_setup_choices (window);
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "Set Up the System");
 
   /* Language: the system's (localed stand-in: en_US) is preselected. */
@@ -348,17 +347,17 @@ test_flow (void)
                    ==, "en_US.UTF-8");
   snap (window, "1-language");
   search_and_pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "Kingdom");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "locale"), ==, "en_GB.UTF-8");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "locale"), ==, "en_GB.UTF-8");
   next (window);
 
   /* Keyboard: search the layout's name, the test field, the warning. */
   page = arrive (&c, "keyboard");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "us");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "keymap"), ==, "us");
   search_and_pick (page, IMPRINT_TYPE_KEYBOARD_PAGE, "German");
   w = child (page, IMPRINT_TYPE_KEYBOARD_PAGE, "test_entry");
   assert_reachable (GTK_WINDOW (window), w, "the keyboard test field");
   g_assert_true (gtk_widget_get_visible (child (page, IMPRINT_TYPE_KEYBOARD_PAGE, "warning_box")));
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "de");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "keymap"), ==, "de");
   gtk_editable_set_text (GTK_EDITABLE (w), "äöü");
   snap (window, "2-keyboard");
   next (window);
@@ -377,10 +376,10 @@ test_flow (void)
   /* Online (GIO_USE_NETWORK_MONITOR=base) without GeoClue on the bus:
    * no dialog, UTC and the search stay, a quiet line says why. */
   g_assert_cmpstr (location_line (page), ==, "The location of this computer could not be found.");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Etc/UTC");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "timezone"), ==, "Etc/UTC");
   search_and_pick (page, IMPRINT_TYPE_TIMEZONE_PAGE, "Berlin");
   g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label")));
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Europe/Berlin");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "timezone"), ==, "Europe/Berlin");
   snap (window, "4-timezone");
   next (window);
 
@@ -444,9 +443,9 @@ test_flow (void)
   g_assert_true (wait_for (on_page, &c, "the progress page"));
   c.page_id = "done";
   g_assert_true (wait_for_ms (on_page, &c, "the end of the setup", 60000));
-  g_test_message ("log:\n%s", imprint_driver_get_log (driver));
+  g_test_message ("log:\n%s", imprint_client_get_log (imprint_window_get_client (window)));
   page = imprint_window_get_page (window, "done");
-  g_assert_true (imprint_driver_get_job_succeeded (driver));
+  g_assert_true (imprint_client_get_job_succeeded (imprint_window_get_client (window)));
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_SETUP_DONE_PAGE, "status_page"))),
                    ==, "All Set");
   check_names (GTK_WIDGET (page), "done");
@@ -501,7 +500,7 @@ test_decided (void)
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
   page = arrive (&c, "timezone");
-  g_assert_cmpstr (imprint_driver_get_setting (imprint_window_get_driver (window), "timezone"), ==, "Europe/Paris");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (imprint_window_get_setup_choices (window), "timezone"), ==, "Europe/Paris");
   /* Nothing to go back to. */
   g_assert_false (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL) &&
                   imprint_window_get_current_page (window) != page);
@@ -537,7 +536,7 @@ test_keyboard_guess (void)
 {
   GVariantBuilder b;
   ImprintWindow *window;
-  ImprintDriver *driver;
+  ImprintSetupChoices *setup;
   ImprintPage *page;
   Ctx c = { 0 };
   g_autofree char *language = g_strdup (g_getenv ("LANGUAGE"));
@@ -545,12 +544,12 @@ test_keyboard_guess (void)
   init_defaults (&b, TRUE, "", "en_GB.UTF-8");
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
-  driver = imprint_window_get_driver (window);
+  setup = imprint_window_get_setup_choices (window);
 
   arrive (&c, "language");
   next (window);
   page = arrive (&c, "keyboard");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "uk");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "keymap"), ==, "uk");
   g_assert_true (imprint_page_get_complete (page));
 
   /* Another language: the guess follows it. */
@@ -559,7 +558,7 @@ test_keyboard_guess (void)
   pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "fr_FR.UTF-8");
   next (window);
   page = arrive (&c, "keyboard");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "fr");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "keymap"), ==, "fr");
 
   /* A layout the person picked stays when the language changes again. */
   pick (page, IMPRINT_TYPE_KEYBOARD_PAGE, "de");
@@ -568,7 +567,7 @@ test_keyboard_guess (void)
   pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "en_GB.UTF-8");
   next (window);
   arrive (&c, "keyboard");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "keymap"), ==, "de");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "keymap"), ==, "de");
 
   gtk_window_destroy (GTK_WINDOW (window));
   settle (100);
@@ -691,7 +690,7 @@ test_located (void)
   g_autoptr(GError) error = NULL;
   GVariantBuilder b;
   ImprintWindow *window;
-  ImprintDriver *driver;
+  ImprintSetupChoices *setup;
   ImprintPage *page;
   Ctx c = { 0 };
 
@@ -707,7 +706,7 @@ test_located (void)
   g_variant_builder_add (&b, "{sv}", "timezone", g_variant_new_string ("Etc/UTC"));
   window = new_setup_window (g_variant_builder_end (&b));
   c.window = window;
-  driver = imprint_window_get_driver (window);
+  setup = imprint_window_get_setup_choices (window);
   arrive (&c, "language");
   next (window);
   arrive (&c, "keyboard");
@@ -715,7 +714,7 @@ test_located (void)
   page = arrive (&c, "timezone");
 
   g_assert_cmpstr (location_line (page), ==, "Detected from this computer’s location");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Europe/Paris");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "timezone"), ==, "Europe/Paris");
   g_assert_cmpstr (imprint_choice_list_get_selected (IMPRINT_CHOICE_LIST (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "choice_list"))),
                    ==, "Europe/Paris");
   g_assert_true (imprint_page_get_complete (page));
@@ -735,7 +734,7 @@ test_located (void)
 
   /* Another zone by hand: theirs, and the line goes. */
   search_and_pick (page, IMPRINT_TYPE_TIMEZONE_PAGE, "Tokyo");
-  g_assert_cmpstr (imprint_driver_get_setting (driver, "timezone"), ==, "Asia/Tokyo");
+  g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "timezone"), ==, "Asia/Tokyo");
   g_assert_false (gtk_widget_get_visible (child (page, IMPRINT_TYPE_TIMEZONE_PAGE, "status_label")));
 
   gtk_window_destroy (GTK_WINDOW (window));

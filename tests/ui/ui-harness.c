@@ -215,20 +215,30 @@ save_png (GtkWindow  *window,
 
 /* The recovery page of installer and setup: waits for the key, ticks
  * "saved" and types back the group it asks for. Returns the key. */
+/* The key the recovery page made: the disk's, or in setup the home's. */
+static const char *
+recovery_key (ImprintWindow *window)
+{
+  ImprintSetupChoices *setup = imprint_window_get_setup_choices (window);
+
+  if (imprint_setup_choices_get_setup_mode (setup))
+    return imprint_setup_choices_get_recovery_key (setup);
+  return imprint_install_choices_get_recovery_key (imprint_window_get_install_choices (window));
+}
+
 char *
 confirm_recovery_key (ImprintWindow *window,
                       ImprintPage   *page)
 {
   GtkWidget *entry = child (page, IMPRINT_TYPE_RECOVERY_PAGE, "group_entry");
-  ImprintDriver *driver = imprint_window_get_driver (window);
   g_auto(GStrv) parts = NULL;
   g_autofree char *typed = NULL;
   const char *title;
   guint group = 0;
 
-  for (int i = 0; i < 400 && imprint_driver_get_recovery_key (driver) == NULL; i++)
+  for (int i = 0; i < 400 && recovery_key (window) == NULL; i++)
     settle (50);
-  g_assert_nonnull (imprint_driver_get_recovery_key (driver));
+  g_assert_nonnull (recovery_key (window));
   settle (50);
   title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (entry));
   for (const char *p = title; *p; p++)
@@ -238,13 +248,13 @@ confirm_recovery_key (ImprintWindow *window,
         break;
       }
   g_assert_cmpuint (group, >=, 1);
-  parts = g_strsplit (imprint_driver_get_recovery_key (driver), "-", -1);
+  parts = g_strsplit (recovery_key (window), "-", -1);
   g_assert_cmpuint (g_strv_length (parts), ==, 8);
   typed = g_ascii_strup (parts[group - 1], -1);   /* case does not matter */
   gtk_check_button_set_active (GTK_CHECK_BUTTON (child (page, IMPRINT_TYPE_RECOVERY_PAGE, "saved_check")), TRUE);
   gtk_editable_set_text (GTK_EDITABLE (entry), typed);
   g_assert_true (imprint_page_get_complete (page));
-  return g_strdup (imprint_driver_get_recovery_key (driver));
+  return g_strdup (recovery_key (window));
 }
 
 /* The same start for every UI test program: C locale with English

@@ -27,7 +27,6 @@ struct _ImprintDiskPage
 
   GPtrArray           *rows;        /* ImprintDiskRow, borrowed from the group */
   GtkCheckButton      *group_leader; /* an invisible radio so none is preselected */
-  GCancellable        *cancellable;
   gboolean             loaded;
   gboolean             loading;
 };
@@ -114,7 +113,7 @@ describe_erased (GVariant *disk)
 static void
 update_choice (ImprintDiskPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
   ImprintDiskRow *row = selected_row (self);
   GVariant *disk = row ? imprint_disk_row_get_disk (row) : NULL;
   guint64 free_space = disk ? imprint_disk_get_largest_free (disk) : 0;
@@ -141,9 +140,9 @@ update_choice (ImprintDiskPage *self)
 
   gtk_widget_set_sensitive (self->mode_group, disk != NULL);
 
-  imprint_driver_set_target (driver, disk);
-  imprint_driver_set_mode (driver, gtk_check_button_get_active (self->free_check)
-                                   ? IMPRINT_INSTALL_FREE_SPACE : IMPRINT_INSTALL_ERASE);
+  imprint_install_choices_set_target (install, disk);
+  imprint_install_choices_set_mode (install, gtk_check_button_get_active (self->free_check)
+                                             ? IMPRINT_INSTALL_FREE_SPACE : IMPRINT_INSTALL_ERASE);
 
   if (disk != NULL && gtk_check_button_get_active (self->erase_check))
     {
@@ -179,7 +178,7 @@ wanted (ImprintDiskPage *self,
   /* Signals report loop devices too; show them only when asked for. */
   g_variant_lookup (disk, "transport", "&s", &transport);
   return g_strcmp0 (transport, "loop") != 0 ||
-         imprint_driver_get_include_loop (imprint_page_get_driver (IMPRINT_PAGE (self)));
+         imprint_install_choices_get_include_loop (imprint_page_get_install_choices (IMPRINT_PAGE (self)));
 }
 
 static void
@@ -281,7 +280,6 @@ list_disks_cb (GObject      *object,
                gpointer      user_data)
 {
   g_autoptr(ImprintDiskPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) disks = NULL;
   g_autoptr(GError) error = NULL;
   ImprintManager *manager;
@@ -291,15 +289,14 @@ list_disks_cb (GObject      *object,
   self->loading = FALSE;
   gtk_spinner_set_spinning (self->spinner, FALSE);
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_list_disks_finish (IMPRINT_CLIENT (object), result, &disks, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         show_error (self, error);
       return;
     }
 
-  manager = imprint_driver_get_manager (IMPRINT_DRIVER (object));
+  manager = imprint_client_get_manager (IMPRINT_CLIENT (object));
   if (!self->loaded)
     {
       g_signal_connect_object (manager, "disk-added", G_CALLBACK (disk_added_cb), self, G_CONNECT_SWAPPED);
@@ -308,7 +305,6 @@ list_disks_cb (GObject      *object,
     }
   self->loaded = TRUE;
 
-  disks = g_variant_get_child_value (reply, 0);
   g_variant_iter_init (&iter, disks);
   while ((disk = g_variant_iter_next_value (&iter)) != NULL)
     {
@@ -330,16 +326,16 @@ list_disks_cb (GObject      *object,
 static void
 reload (ImprintDiskPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintPage *page = IMPRINT_PAGE (self);
 
   if (self->loading)
     return;
   self->loading = TRUE;
   gtk_widget_set_visible (self->error_box, FALSE);
   gtk_spinner_set_spinning (self->spinner, TRUE);
-  imprint_driver_call (driver, "ListDisks",
-                       g_variant_new ("(@a{sv})", imprint_driver_build_list_options (driver)),
-                       self->cancellable, list_disks_cb, g_object_ref (self));
+  imprint_client_list_disks_async (imprint_page_get_client (page),
+                                   imprint_install_choices_build_list_options (imprint_page_get_install_choices (page)),
+                                   imprint_page_get_cancellable (page), list_disks_cb, g_object_ref (self));
 }
 
 static void
@@ -362,8 +358,6 @@ imprint_disk_page_dispose (GObject *object)
 {
   ImprintDiskPage *self = IMPRINT_DISK_PAGE (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->rows, g_ptr_array_unref);
   g_clear_object (&self->group_leader);
 
@@ -404,7 +398,6 @@ imprint_disk_page_init (ImprintDiskPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rows = g_ptr_array_new ();
-  self->cancellable = g_cancellable_new ();
   /* Never shown: it holds the radio group's "nothing chosen" state. */
   self->group_leader = g_object_ref_sink (GTK_CHECK_BUTTON (gtk_check_button_new ()));
   gtk_check_button_set_active (self->group_leader, TRUE);

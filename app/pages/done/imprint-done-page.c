@@ -29,12 +29,12 @@ static void
 imprint_done_page_shown (ImprintPage *page)
 {
   ImprintDonePage *self = IMPRINT_DONE_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
-  const GError *error = imprint_driver_get_job_error (driver);
-  GVariant *disk = imprint_driver_get_target (driver);
+  ImprintClient *client = imprint_page_get_client (page);
+  const GError *error = imprint_client_get_job_error (client);
+  GVariant *disk = imprint_install_choices_get_target (imprint_page_get_install_choices (page));
   g_autofree char *disk_title = disk ? imprint_disk_dup_title (disk) : g_strdup ("");
 
-  if (imprint_driver_get_job_succeeded (driver))
+  if (imprint_client_get_job_succeeded (client))
     {
       g_autofree char *description =
         g_strdup_printf (_("The system is on %s. Remove the installation medium and restart the "
@@ -102,14 +102,17 @@ save_done_cb (GObject      *object,
 static char *
 build_report (ImprintDonePage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  const GError *error = imprint_driver_get_job_error (driver);
+  ImprintClient *client = imprint_page_get_client (IMPRINT_PAGE (self));
+  ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
+  const char *source = imprint_install_choices_get_source (install);
+  const char *target = imprint_install_choices_get_target_device (install);
+  const GError *error = imprint_client_get_job_error (client);
   GString *s = g_string_new (NULL);
 
   g_string_append_printf (s, "imprint %s\n", PACKAGE_VERSION);
-  g_string_append_printf (s, "source: %s\n", *imprint_driver_get_source (driver) ? imprint_driver_get_source (driver) : "live medium");
-  g_string_append_printf (s, "target: %s\n", imprint_driver_get_target_device (driver) ? imprint_driver_get_target_device (driver) : "-");
-  g_string_append_printf (s, "result: %s\n", imprint_driver_get_job_succeeded (driver) ? "success" : "failure");
+  g_string_append_printf (s, "source: %s\n", *source ? source : "live medium");
+  g_string_append_printf (s, "target: %s\n", target ? target : "-");
+  g_string_append_printf (s, "result: %s\n", imprint_client_get_job_succeeded (client) ? "success" : "failure");
   if (error != NULL)
     {
       /* A bug report wants the exact error: the D-Bus name belongs here. */
@@ -118,7 +121,7 @@ build_report (ImprintDonePage *self)
       g_string_append_printf (s, "error: %s: %s\n", name, error->message);
     }
   g_string_append (s, "\n");
-  g_string_append (s, imprint_driver_get_log (driver));
+  g_string_append (s, imprint_client_get_log (client));
   return g_string_free (s, FALSE);
 }
 
@@ -160,7 +163,7 @@ save_log_cb (ImprintDonePage *self)
 static char *
 installed_target (ImprintDonePage *self)
 {
-  const char *device = imprint_driver_get_target_device (imprint_page_get_driver (IMPRINT_PAGE (self)));
+  const char *device = imprint_install_choices_get_target_device (imprint_page_get_install_choices (IMPRINT_PAGE (self)));
 
   return g_strconcat ("disk:", device ? device : "", NULL);
 }
@@ -171,15 +174,13 @@ setup_defaults_cb (GObject      *object,
                    gpointer      user_data)
 {
   g_autoptr(ImprintDonePage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) defaults = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *target = installed_target (self);
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
   gtk_widget_set_sensitive (self->setup_button, TRUE);
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_get_setup_defaults_finish (IMPRINT_CLIENT (object), result, &defaults, &error))
     {
       /* Not a dead end: the installed system runs setup at its first boot. */
       g_autofree char *sentence = imprint_error_to_sentence (error);
@@ -193,7 +194,6 @@ setup_defaults_cb (GObject      *object,
     }
   if (!IMPRINT_IS_WINDOW (root))
     return;
-  defaults = g_variant_get_child_value (reply, 0);
   imprint_window_start_setup (IMPRINT_WINDOW (root), target, defaults);
 }
 
@@ -203,9 +203,8 @@ setup_cb (ImprintDonePage *self)
   g_autofree char *target = installed_target (self);
 
   gtk_widget_set_sensitive (self->setup_button, FALSE);
-  imprint_driver_call (imprint_page_get_driver (IMPRINT_PAGE (self)), "GetSetupDefaults",
-                       g_variant_new ("(sa{sv})", target, NULL), NULL,
-                       setup_defaults_cb, g_object_ref (self));
+  imprint_client_get_setup_defaults_async (imprint_page_get_client (IMPRINT_PAGE (self)), target, NULL,
+                                           setup_defaults_cb, g_object_ref (self));
 }
 
 static void

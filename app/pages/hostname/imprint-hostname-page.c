@@ -78,10 +78,10 @@ imprint_hostname_page_apply (ImprintPage  *page,
                              GCancellable *cancellable)
 {
   ImprintHostnamePage *self = IMPRINT_HOSTNAME_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (page);
 
-  imprint_driver_set_setting (driver, "hostname", gtk_editable_get_text (GTK_EDITABLE (self->hostname_row)));
-  imprint_driver_set_setting (driver, "pretty-hostname", gtk_editable_get_text (GTK_EDITABLE (self->pretty_row)));
+  imprint_setup_choices_set_setting (setup, "hostname", gtk_editable_get_text (GTK_EDITABLE (self->hostname_row)));
+  imprint_setup_choices_set_setting (setup, "pretty-hostname", gtk_editable_get_text (GTK_EDITABLE (self->pretty_row)));
   return FALSE;
 }
 
@@ -89,14 +89,14 @@ static void
 imprint_hostname_page_constructed (GObject *object)
 {
   ImprintHostnamePage *self = IMPRINT_HOSTNAME_PAGE (object);
-  ImprintDriver *driver;
+  ImprintSetupChoices *setup;
   const char *hostname, *pretty;
 
   G_OBJECT_CLASS (imprint_hostname_page_parent_class)->constructed (object);
 
-  driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  hostname = imprint_driver_get_setting (driver, "hostname");
-  pretty = imprint_driver_get_setting (driver, "pretty-hostname");
+  setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
+  hostname = imprint_setup_choices_get_setting (setup, "hostname");
+  pretty = imprint_setup_choices_get_setting (setup, "pretty-hostname");
   /* A live session's own name is nobody's choice: start from scratch. */
   if (g_str_equal (hostname, "localhost") || g_str_equal (hostname, "live"))
     hostname = "";

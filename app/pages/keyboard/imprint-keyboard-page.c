@@ -142,15 +142,15 @@ add_keymaps (ImprintKeyboardPage *self,
 
 /* With no keymap from the system or the OEM, the layout of the chosen
  * language's country is preselected, so Next works at once for most
- * people. The guess is remembered on the driver: the page is built anew
+ * people. The guess is remembered on the setup choices: the page is built anew
  * when the language changes, and then a guess (not a pick) follows it. */
 static void
 preselect_guess (ImprintKeyboardPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  const char *current = imprint_driver_get_setting (driver, "keymap");
-  const char *previous = g_object_get_data (G_OBJECT (driver), "imprint-keymap-guess");
-  const char *locale = imprint_driver_get_setting (driver, "locale");
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
+  const char *current = imprint_setup_choices_get_setting (setup, "keymap");
+  const char *previous = g_object_get_data (G_OBJECT (setup), "imprint-keymap-guess");
+  const char *locale = imprint_setup_choices_get_setting (setup, "locale");
   const char *layout;
   const char *keymap;
 
@@ -162,7 +162,7 @@ preselect_guess (ImprintKeyboardPage *self)
   if (layout == NULL)
     return;
   keymap = g_hash_table_lookup (self->keymap_by_layout, layout);
-  g_object_set_data_full (G_OBJECT (driver), "imprint-keymap-guess", g_strdup (keymap), g_free);
+  g_object_set_data_full (G_OBJECT (setup), "imprint-keymap-guess", g_strdup (keymap), g_free);
   imprint_choice_list_set_selected (self->choice_list, keymap);
 }
 

@@ -45,7 +45,7 @@ imprint_language_page_shown (ImprintPage *page)
 
   /* Setup speaks the system's language from the start, not the kiosk
    * session's (often plain C). */
-  if (locale != NULL && g_strcmp0 (imprint_driver_get_language (imprint_page_get_driver (page)), locale) != 0)
+  if (locale != NULL && g_strcmp0 (imprint_client_get_language (imprint_page_get_client (page)), locale) != 0)
     gtk_widget_activate_action (GTK_WIDGET (self), "win.language", "s", locale);
 }
 

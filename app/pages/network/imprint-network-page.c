@@ -26,7 +26,6 @@ struct _ImprintNetworkPage
   GtkLabel            *status_label;
 
   GDBusConnection     *bus;
-  GCancellable        *cancellable;
   GPtrArray           *rows;          /* the rows in networks_group */
   guint                state_id;
   char                *device;        /* the Wi-Fi device of the chosen network */
@@ -37,17 +36,17 @@ struct _ImprintNetworkPage
 G_DEFINE_FINAL_TYPE (ImprintNetworkPage, imprint_network_page, IMPRINT_TYPE_PAGE)
 
 gboolean
-imprint_network_page_skip (ImprintDriver *driver)
+imprint_network_page_skip (ImprintSetupChoices *setup)
 {
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GVariant) reply = NULL;
   gboolean has_owner = FALSE;
 
-  if (imprint_driver_get_setup_flag (driver, "online"))
+  if (imprint_setup_choices_get_flag (setup, "online"))
     return TRUE;
   /* Asked at every move between pages: look once. */
-  if (g_object_get_data (G_OBJECT (driver), "imprint-networkmanager") != NULL)
-    return g_object_get_data (G_OBJECT (driver), "imprint-networkmanager") == GINT_TO_POINTER (1);
+  if (g_object_get_data (G_OBJECT (setup), "imprint-networkmanager") != NULL)
+    return g_object_get_data (G_OBJECT (setup), "imprint-networkmanager") == GINT_TO_POINTER (1);
   /* Only NetworkManager's networks are offered; without it, nothing. */
   bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
   if (bus != NULL)
@@ -57,7 +56,7 @@ imprint_network_page_skip (ImprintDriver *driver)
                                          G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL);
   if (reply != NULL)
     g_variant_get (reply, "(b)", &has_owner);
-  g_object_set_data (G_OBJECT (driver), "imprint-networkmanager", GINT_TO_POINTER (has_owner ? 2 : 1));
+  g_object_set_data (G_OBJECT (setup), "imprint-networkmanager", GINT_TO_POINTER (has_owner ? 2 : 1));
   return !has_owner;
 }
 
@@ -73,7 +72,7 @@ nm_call (ImprintNetworkPage  *self,
   g_dbus_connection_call (self->bus, NM_NAME, path, iface, method, params,
                           reply_type ? G_VARIANT_TYPE (reply_type) : NULL,
                           G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1,
-                          self->cancellable, callback, g_object_ref (self));
+                          imprint_page_get_cancellable (IMPRINT_PAGE (self)), callback, g_object_ref (self));
 }
 
 static void
@@ -273,7 +272,7 @@ access_points_cb (GObject      *object,
       l->ap = g_strdup (aps[i]);
       g_dbus_connection_call (self->bus, NM_NAME, aps[i], "org.freedesktop.DBus.Properties", "GetAll",
                               g_variant_new ("(s)", NM_AP_IFACE), G_VARIANT_TYPE ("(a{sv})"),
-                              G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, ap_props_cb, l);
+                              G_DBUS_CALL_FLAGS_NONE, -1, imprint_page_get_cancellable (IMPRINT_PAGE (self)), ap_props_cb, l);
     }
 }
 
@@ -331,7 +330,7 @@ devices_cb (GObject      *object,
       l->device = g_strdup (devices[i]);
       g_dbus_connection_call (self->bus, NM_NAME, devices[i], "org.freedesktop.DBus.Properties", "Get",
                               g_variant_new ("(ss)", NM_DEVICE_IFACE, "DeviceType"), G_VARIANT_TYPE ("(v)"),
-                              G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, device_type_cb, l);
+                              G_DBUS_CALL_FLAGS_NONE, -1, imprint_page_get_cancellable (IMPRINT_PAGE (self)), device_type_cb, l);
     }
 }
 
@@ -383,8 +382,6 @@ imprint_network_page_dispose (GObject *object)
 {
   ImprintNetworkPage *self = IMPRINT_NETWORK_PAGE (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
   if (self->state_id != 0)
     g_dbus_connection_signal_unsubscribe (self->bus, self->state_id);
   self->state_id = 0;
@@ -432,7 +429,6 @@ static void
 imprint_network_page_init (ImprintNetworkPage *self)
 {
   self->rows = g_ptr_array_new ();
-  self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
   /* Never a dead end: going on without a network is always possible. */
   imprint_page_set_complete (IMPRINT_PAGE (self), TRUE);

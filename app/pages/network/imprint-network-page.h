@@ -10,6 +10,6 @@ G_DECLARE_FINAL_TYPE (ImprintNetworkPage, imprint_network_page, IMPRINT, NETWORK
 
 /* TRUE when the page has nothing to offer: the system is online, or
  * NetworkManager is not on the system bus. */
-gboolean imprint_network_page_skip (ImprintDriver *driver);
+gboolean imprint_network_page_skip (ImprintSetupChoices *setup);
 
 G_END_DECLS

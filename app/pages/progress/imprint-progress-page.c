@@ -55,16 +55,16 @@ static void
 imprint_progress_page_shown (ImprintPage *page)
 {
   ImprintProgressPage *self = IMPRINT_PROGRESS_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
+  ImprintClient *client = imprint_page_get_client (page);
 
   /* A retried setup comes back here with a new job. */
-  if (self->connected && imprint_driver_get_job (driver) == self->job)
+  if (self->connected && imprint_client_get_job (client) == self->job)
     return;
-  g_set_object (&self->job, imprint_driver_get_job (driver));
+  g_set_object (&self->job, imprint_client_get_job (client));
   imprint_page_set_complete (page, FALSE);
 
   /* First-boot setup follows its job on this page too. */
-  if (imprint_driver_get_setup_mode (driver))
+  if (imprint_page_get_setup_mode (page))
     {
       imprint_page_set_title (page, _("Setting Up"));
       gtk_label_set_label (self->heading_label, _("Setting Up the System"));
@@ -73,18 +73,18 @@ imprint_progress_page_shown (ImprintPage *page)
                              "folder is created. This takes a minute."));
     }
 
-  imprint_progress_view_set_log (self->progress_view, imprint_driver_get_log (driver));
+  imprint_progress_view_set_log (self->progress_view, imprint_client_get_log (client));
   if (!self->connected)
     {
-      g_signal_connect_object (driver, "job-log", G_CALLBACK (job_log_cb), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (driver, "job-request", G_CALLBACK (job_request_cb), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (driver, "job-completed", G_CALLBACK (job_completed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (client, "job-log", G_CALLBACK (job_log_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (client, "job-request", G_CALLBACK (job_request_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (client, "job-completed", G_CALLBACK (job_completed_cb), self, G_CONNECT_SWAPPED);
     }
   self->connected = TRUE;
-  imprint_progress_view_set_job (self->progress_view, imprint_driver_get_job (driver));
+  imprint_progress_view_set_job (self->progress_view, imprint_client_get_job (client));
 
-  /* Whatever the job said before this page was up is in the driver's log. */
-  if (imprint_driver_get_job_finished (driver))
+  /* Whatever the job said before this page was up is in the client's log. */
+  if (imprint_client_get_job_finished (client))
     job_completed_cb (self);
 }
 

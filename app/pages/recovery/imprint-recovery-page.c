@@ -19,8 +19,6 @@ struct _ImprintRecoveryPage
   AdwEntryRow            *group_entry;
   GtkLabel               *hint_label;
   GtkLabel               *intro_label;
-
-  GCancellable           *cancellable;
   guint                   group;       /* 1-based group the person types back */
   gboolean                loading;
 };
@@ -39,10 +37,34 @@ normalize_group (const char *text)
   return g_string_free (s, FALSE);
 }
 
+/* The installer's key opens the disk; first-boot setup's the home (and on
+ * an OEM machine the disk too). */
+static const char *
+get_key (ImprintRecoveryPage *self)
+{
+  ImprintPage *page = IMPRINT_PAGE (self);
+
+  if (imprint_page_get_setup_mode (page))
+    return imprint_setup_choices_get_recovery_key (imprint_page_get_setup_choices (page));
+  return imprint_install_choices_get_recovery_key (imprint_page_get_install_choices (page));
+}
+
+static void
+set_key (ImprintRecoveryPage *self,
+         const char          *key)
+{
+  ImprintPage *page = IMPRINT_PAGE (self);
+
+  if (imprint_page_get_setup_mode (page))
+    imprint_setup_choices_set_recovery_key (imprint_page_get_setup_choices (page), key);
+  else
+    imprint_install_choices_set_recovery_key (imprint_page_get_install_choices (page), key);
+}
+
 static gboolean
 group_matches (ImprintRecoveryPage *self)
 {
-  const char *key = imprint_driver_get_recovery_key (imprint_page_get_driver (IMPRINT_PAGE (self)));
+  const char *key = get_key (self);
   g_auto(GStrv) parts = NULL;
   g_autofree char *typed = NULL;
   gboolean match;
@@ -130,16 +152,14 @@ generate_cb (GObject      *object,
              gpointer      user_data)
 {
   g_autoptr(ImprintRecoveryPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
-  const char *key;
+  char *key = NULL;
 
   self->loading = FALSE;
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
   gtk_spinner_set_spinning (self->spinner, FALSE);
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_generate_recovery_key_finish (IMPRINT_CLIENT (object), result, &key, &error))
     {
       g_autofree char *sentence = NULL;
 
@@ -151,56 +171,38 @@ generate_cb (GObject      *object,
       return;
     }
 
-  g_variant_get (reply, "(&s)", &key);
-  imprint_driver_set_recovery_key (IMPRINT_DRIVER (object), key);
+  set_key (self, key);
   show_key (self, key);
-  /* The reply holds the key too; it goes away with the variant, wipe it. */
-  explicit_bzero ((char *) key, strlen (key));
+  imprint_wipe_free (key);
 }
 
 static void
 imprint_recovery_page_shown (ImprintPage *page)
 {
   ImprintRecoveryPage *self = IMPRINT_RECOVERY_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
-
   /* First-boot setup: the key is for the home folder (and an OEM disk). */
-  if (imprint_driver_get_setup_mode (driver))
+  if (imprint_page_get_setup_mode (page))
     gtk_label_set_label (self->intro_label,
                          _("If you forget your password or lose your security key, this key is the only "
                            "way into your home folder. Write it down, save it on another device or scan "
                            "the code. Do not keep it on this computer."));
 
-  if (imprint_driver_get_recovery_key (driver) != NULL || self->loading)
+  if (get_key (self) != NULL || self->loading)
     return;
 
   self->loading = TRUE;
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
   gtk_spinner_set_spinning (self->spinner, TRUE);
-  imprint_driver_call (driver, "GenerateRecoveryKey", g_variant_new ("(a{sv})", NULL),
-                       self->cancellable, generate_cb, g_object_ref (self));
-}
-
-static void
-imprint_recovery_page_dispose (GObject *object)
-{
-  ImprintRecoveryPage *self = IMPRINT_RECOVERY_PAGE (object);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-
-  G_OBJECT_CLASS (imprint_recovery_page_parent_class)->dispose (object);
+  imprint_client_generate_recovery_key_async (imprint_page_get_client (page), imprint_page_get_cancellable (page),
+                                              generate_cb, g_object_ref (self));
 }
 
 static void
 imprint_recovery_page_class_init (ImprintRecoveryPageClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
-
-  object_class->dispose = imprint_recovery_page_dispose;
   page_class->shown = imprint_recovery_page_shown;
 
   g_type_ensure (IMPRINT_TYPE_RECOVERY_KEY_VIEW);
@@ -222,5 +224,4 @@ static void
 imprint_recovery_page_init (ImprintRecoveryPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->cancellable = g_cancellable_new ();
 }

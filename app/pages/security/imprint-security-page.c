@@ -23,8 +23,6 @@ struct _ImprintSecurityPage
   ImprintStrengthMeter *strength_meter;
   AdwActionRow   *secure_boot_row;
   GtkLabel       *hint_label;
-
-  GCancellable   *cancellable;
   gboolean        loaded;
 };
 
@@ -89,7 +87,7 @@ confirm_activated_cb (ImprintSecurityPage *self)
 static void
 passphrase_changed_cb (ImprintSecurityPage *self)
 {
-  imprint_strength_meter_rate (self->strength_meter, imprint_page_get_driver (IMPRINT_PAGE (self)),
+  imprint_strength_meter_rate (self->strength_meter, imprint_page_get_client (IMPRINT_PAGE (self)),
                                gtk_editable_get_text (self->pass_entry));
   update_complete (self);
 }
@@ -139,7 +137,7 @@ show_tpm (ImprintSecurityPage *self,
     gtk_switch_set_active (self->tpm_switch, FALSE);
   else if (!self->loaded)
     gtk_switch_set_active (self->tpm_switch,
-                           imprint_driver_get_use_tpm2 (imprint_page_get_driver (IMPRINT_PAGE (self))));
+                           imprint_install_choices_get_use_tpm2 (imprint_page_get_install_choices (IMPRINT_PAGE (self))));
 
   /* Without a TPM, a passphrase is the way in. */
   if (!available && !self->loaded)
@@ -207,7 +205,7 @@ show_fido (ImprintSecurityPage *self,
     gtk_switch_set_active (self->fido_switch, FALSE);
   else if (!self->loaded)
     gtk_switch_set_active (self->fido_switch,
-                           imprint_driver_get_use_fido2 (imprint_page_get_driver (IMPRINT_PAGE (self))));
+                           imprint_install_choices_get_use_fido2 (imprint_page_get_install_choices (IMPRINT_PAGE (self))));
 }
 
 static void
@@ -235,7 +233,6 @@ capabilities_cb (GObject      *object,
                  gpointer      user_data)
 {
   g_autoptr(ImprintSecurityPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) caps = NULL;
   g_autoptr(GVariant) tpm = NULL;
   g_autoptr(GVariant) fido = NULL;
@@ -244,8 +241,7 @@ capabilities_cb (GObject      *object,
 
   gtk_spinner_set_spinning (self->spinner, FALSE);
 
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, &error);
-  if (reply == NULL)
+  if (!imprint_client_get_security_capabilities_finish (IMPRINT_CLIENT (object), result, &caps, &error))
     {
       g_autofree char *sentence = NULL;
 
@@ -261,7 +257,6 @@ capabilities_cb (GObject      *object,
       return;
     }
 
-  caps = g_variant_get_child_value (reply, 0);
   tpm = g_variant_lookup_value (caps, "tpm2", G_VARIANT_TYPE_VARDICT);
   fido = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
   sb = g_variant_lookup_value (caps, "secure-boot", G_VARIANT_TYPE_VARDICT);
@@ -276,12 +271,12 @@ capabilities_cb (GObject      *object,
 static void
 load (ImprintSecurityPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintPage *page = IMPRINT_PAGE (self);
 
   gtk_spinner_set_spinning (self->spinner, TRUE);
-  imprint_driver_call (driver, "GetSecurityCapabilities",
-                       g_variant_new ("(@a{sv})", imprint_driver_build_security_options (driver)),
-                       self->cancellable, capabilities_cb, g_object_ref (self));
+  imprint_client_get_security_capabilities_async (imprint_page_get_client (page),
+                                                  imprint_install_choices_build_security_options (imprint_page_get_install_choices (page)),
+                                                  imprint_page_get_cancellable (page), capabilities_cb, g_object_ref (self));
 }
 
 static void
@@ -306,32 +301,18 @@ imprint_security_page_apply (ImprintPage  *page,
   ImprintSecurityPage *self = IMPRINT_SECURITY_PAGE (page);
   gboolean pass = adw_expander_row_get_enable_expansion (self->passphrase_row);
 
-  imprint_driver_set_encryption (imprint_page_get_driver (page),
-                                 gtk_switch_get_active (self->tpm_switch),
-                                 gtk_switch_get_active (self->fido_switch),
-                                 pass ? gtk_editable_get_text (self->pass_entry) : NULL);
+  imprint_install_choices_set_encryption (imprint_page_get_install_choices (page),
+                                          gtk_switch_get_active (self->tpm_switch),
+                                          gtk_switch_get_active (self->fido_switch),
+                                          pass ? gtk_editable_get_text (self->pass_entry) : NULL);
   return FALSE;
-}
-
-static void
-imprint_security_page_dispose (GObject *object)
-{
-  ImprintSecurityPage *self = IMPRINT_SECURITY_PAGE (object);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-
-  G_OBJECT_CLASS (imprint_security_page_parent_class)->dispose (object);
 }
 
 static void
 imprint_security_page_class_init (ImprintSecurityPageClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
-
-  object_class->dispose = imprint_security_page_dispose;
   page_class->shown = imprint_security_page_shown;
   page_class->apply = imprint_security_page_apply;
 
@@ -384,7 +365,6 @@ static void
 imprint_security_page_init (ImprintSecurityPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->cancellable = g_cancellable_new ();
 
   imprint_strength_meter_set_label (self->strength_meter, _("Passphrase strength"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->tpm_switch),

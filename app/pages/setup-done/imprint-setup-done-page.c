@@ -22,24 +22,27 @@ static void
 imprint_setup_done_page_shown (ImprintPage *page)
 {
   ImprintSetupDonePage *self = IMPRINT_SETUP_DONE_PAGE (page);
-  ImprintDriver *driver = imprint_page_get_driver (page);
-  gboolean installed = g_strcmp0 (imprint_driver_get_setup_target (driver), "") != 0;
+  ImprintClient *client = imprint_page_get_client (page);
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (page);
+  gboolean installed = g_strcmp0 (imprint_setup_choices_get_target (setup), "") != 0;
 
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_page), "success");
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_page), "failure");
-  if (imprint_driver_get_job_succeeded (driver))
+  if (imprint_client_get_job_succeeded (client))
     {
       g_autofree char *description = NULL;
 
+      /* Setup of the installed disk is done: its key is needed no more. */
+      imprint_setup_choices_set_unlock (setup, NULL);
       if (installed)
         /* Translators: %s is the user name */
         description = g_strdup_printf (_("Restart into the installed system and log in as %s. "
                                          "Keep your recovery key safe."),
-                                       imprint_driver_get_user_name (driver));
+                                       imprint_setup_choices_get_user_name (setup));
       else
         /* Translators: %s is the user name */
         description = g_strdup_printf (_("Log in as %s with your password. Keep your recovery key safe."),
-                                       imprint_driver_get_user_name (driver));
+                                       imprint_setup_choices_get_user_name (setup));
       imprint_page_set_title (page, _("Done"));
       gtk_widget_add_css_class (GTK_WIDGET (self->status_page), "success");
       adw_status_page_set_icon_name (self->status_page, "emblem-ok-symbolic");
@@ -51,7 +54,7 @@ imprint_setup_done_page_shown (ImprintPage *page)
     }
   else
     {
-      const GError *error = imprint_driver_get_job_error (driver);
+      const GError *error = imprint_client_get_job_error (client);
       g_autofree char *sentence = error ? imprint_error_to_sentence (error)
                                         : g_strdup (_("The setup failed."));
 
@@ -73,7 +76,7 @@ imprint_setup_done_page_shown (ImprintPage *page)
 static void
 retry_cb (ImprintSetupDonePage *self)
 {
-  imprint_driver_reset_job (imprint_page_get_driver (IMPRINT_PAGE (self)));
+  imprint_client_reset_job (imprint_page_get_client (IMPRINT_PAGE (self)));
   gtk_widget_activate_action (GTK_WIDGET (self), "win.show-page", "s", "summary");
 }
 

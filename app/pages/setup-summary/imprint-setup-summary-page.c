@@ -3,12 +3,13 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-error.h"
 #include "imprint-setup-summary-page.h"
 #include "imprint-util.h"
 
 struct _ImprintSetupSummaryPage
 {
-  ImprintPage           parent_instance;
+  ImprintCommitPage     parent_instance;
 
   AdwPreferencesGroup  *choices_group;
   GtkWidget            *error_box;
@@ -16,10 +17,9 @@ struct _ImprintSetupSummaryPage
   GtkButton            *apply_button;
 
   GPtrArray            *rows;
-  gboolean              committing;
 };
 
-G_DEFINE_FINAL_TYPE (ImprintSetupSummaryPage, imprint_setup_summary_page, IMPRINT_TYPE_PAGE)
+G_DEFINE_FINAL_TYPE (ImprintSetupSummaryPage, imprint_setup_summary_page, IMPRINT_TYPE_COMMIT_PAGE)
 
 static void
 add_row (ImprintSetupSummaryPage *self,
@@ -51,37 +51,37 @@ language_name (const char *locale)
 static void
 show_choices (ImprintSetupSummaryPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
   g_autofree char *account = NULL;
   g_autofree char *computer = NULL;
   GString *login = g_string_new (_("Password"));
-  const char *pretty = imprint_driver_get_setting (driver, "pretty-hostname");
+  const char *pretty = imprint_setup_choices_get_setting (setup, "pretty-hostname");
 
   for (guint i = 0; i < self->rows->len; i++)
     adw_preferences_group_remove (self->choices_group, g_ptr_array_index (self->rows, i));
   g_ptr_array_set_size (self->rows, 0);
 
   /* Translators: the person's full name and, in brackets, the user name */
-  account = g_strdup_printf (_("%s (%s)"), imprint_driver_get_real_name (driver),
-                             imprint_driver_get_user_name (driver));
-  computer = *pretty ? g_strdup_printf ("%s (%s)", pretty, imprint_driver_get_setting (driver, "hostname"))
-                     : g_strdup (imprint_driver_get_setting (driver, "hostname"));
-  if (imprint_driver_get_user_fido2 (driver))
+  account = g_strdup_printf (_("%s (%s)"), imprint_setup_choices_get_real_name (setup),
+                             imprint_setup_choices_get_user_name (setup));
+  computer = *pretty ? g_strdup_printf ("%s (%s)", pretty, imprint_setup_choices_get_setting (setup, "hostname"))
+                     : g_strdup (imprint_setup_choices_get_setting (setup, "hostname"));
+  if (imprint_setup_choices_get_user_fido2 (setup))
     g_string_append_printf (login, ", %s", _("security key"));
   g_string_append_printf (login, ", %s", _("recovery key"));
-  if (imprint_driver_get_auto_login (driver))
+  if (imprint_setup_choices_get_auto_login (setup))
     g_string_append_printf (login, ", %s", _("automatic login"));
 
-  add_row (self, _("Language"), language_name (imprint_driver_get_setting (driver, "locale")));
-  add_row (self, _("Keyboard"), *imprint_driver_get_setting (driver, "keymap-title")
-                                 ? imprint_driver_get_setting (driver, "keymap-title")
-                                 : imprint_driver_get_setting (driver, "keymap"));
-  add_row (self, _("Time zone"), imprint_driver_get_setting (driver, "timezone"));
+  add_row (self, _("Language"), language_name (imprint_setup_choices_get_setting (setup, "locale")));
+  add_row (self, _("Keyboard"), *imprint_setup_choices_get_setting (setup, "keymap-title")
+                                 ? imprint_setup_choices_get_setting (setup, "keymap-title")
+                                 : imprint_setup_choices_get_setting (setup, "keymap"));
+  add_row (self, _("Time zone"), imprint_setup_choices_get_setting (setup, "timezone"));
   add_row (self, _("Computer name"), computer);
   add_row (self, _("Account"), account);
   add_row (self, _("Unlocking the account"), login->str);
-  if (imprint_driver_get_setup_flag (driver, "oem") &&
-      g_strcmp0 (imprint_driver_get_setup_target (driver), "") == 0)
+  if (imprint_setup_choices_get_flag (setup, "oem") &&
+      g_strcmp0 (imprint_setup_choices_get_target (setup), "") == 0)
     add_row (self, _("Disk"), _("The recovery key also unlocks the disk"));
   g_string_free (login, TRUE);
 }
@@ -92,65 +92,38 @@ imprint_setup_summary_page_shown (ImprintPage *page)
   ImprintSetupSummaryPage *self = IMPRINT_SETUP_SUMMARY_PAGE (page);
 
   show_choices (self);
-  gtk_widget_set_visible (self->error_box, FALSE);
-  imprint_page_set_complete (page, FALSE);
+  imprint_commit_page_reset (IMPRINT_COMMIT_PAGE (self));
   imprint_page_set_can_go_back (page, TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->apply_button));
 }
 
 static void
-apply_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+imprint_setup_summary_page_commit (ImprintCommitPage   *page,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
 {
-  g_autoptr(ImprintSetupSummaryPage) self = user_data;
-  g_autoptr(ImprintJob) job = NULL;
-  g_autoptr(GError) error = NULL;
+  ImprintClient *client = imprint_page_get_client (IMPRINT_PAGE (page));
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (page));
+  GVariant *settings, *options;
 
-  self->committing = FALSE;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), TRUE);
-
-  job = imprint_driver_apply_setup_finish (IMPRINT_DRIVER (object), result, &error);
-  if (job == NULL)
+  if (!imprint_setup_choices_get_setup_mode (setup) || !imprint_setup_choices_has_password (setup))
     {
-      /* A dismissed or denied polkit prompt: say so, stay, allow a retry. */
-      g_autofree char *sentence = imprint_error_to_sentence (error);
-
-      gtk_label_set_label (self->error_label, sentence);
-      gtk_widget_set_visible (self->error_box, TRUE);
-      imprint_page_set_can_go_back (IMPRINT_PAGE (self), TRUE);
-      imprint_page_set_complete (IMPRINT_PAGE (self), FALSE);
-      imprint_page_apply_done (IMPRINT_PAGE (self), FALSE);
+      g_task_report_new_error (client, callback, user_data, imprint_setup_summary_page_commit,
+                               IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                               _("The setup is not ready to start."));
       return;
     }
-  imprint_page_apply_done (IMPRINT_PAGE (self), TRUE);
-}
-
-/* The commit: nothing is changed before this. */
-static gboolean
-imprint_setup_summary_page_apply (ImprintPage  *page,
-                                  GCancellable *cancellable)
-{
-  ImprintSetupSummaryPage *self = IMPRINT_SETUP_SUMMARY_PAGE (page);
-
-  self->committing = TRUE;
-  imprint_page_set_can_go_back (page, FALSE);
-  gtk_widget_set_visible (self->error_box, FALSE);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), FALSE);
-  imprint_driver_apply_setup_async (imprint_page_get_driver (page), NULL, apply_cb, g_object_ref (self));
-  return TRUE;
+  imprint_client_append_log (client, _("Starting the setup"));
+  imprint_setup_choices_build_request (setup, &settings, &options);
+  imprint_client_apply_setup_async (client, imprint_setup_choices_get_target (setup),
+                                    settings, options, NULL, callback, user_data);
 }
 
 static void
 apply_clicked_cb (ImprintSetupSummaryPage *self)
 {
-  if (self->committing)
-    return;
-  /* Only this button makes the page complete: no shortcut applies by
-   * accident. */
-  imprint_page_set_complete (IMPRINT_PAGE (self), TRUE);
-  imprint_page_go_forward (IMPRINT_PAGE (self));
+  imprint_commit_page_start (IMPRINT_COMMIT_PAGE (self));
 }
 
 static void
@@ -172,7 +145,7 @@ imprint_setup_summary_page_class_init (ImprintSetupSummaryPageClass *klass)
 
   object_class->finalize = imprint_setup_summary_page_finalize;
   page_class->shown = imprint_setup_summary_page_shown;
-  page_class->apply = imprint_setup_summary_page_apply;
+  IMPRINT_COMMIT_PAGE_CLASS (klass)->commit = imprint_setup_summary_page_commit;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/setup-summary/imprint-setup-summary-page.ui");
@@ -188,5 +161,6 @@ imprint_setup_summary_page_init (ImprintSetupSummaryPage *self)
 {
   self->rows = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
-  imprint_page_set_has_forward (IMPRINT_PAGE (self), FALSE);
+  imprint_commit_page_set_widgets (IMPRINT_COMMIT_PAGE (self), self->apply_button,
+                                   self->error_box, self->error_label);
 }

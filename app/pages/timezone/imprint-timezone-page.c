@@ -6,7 +6,6 @@
 
 #include "imprint-application.h"
 #include "imprint-choice-list.h"
-#include "imprint-driver.h"
 #include "imprint-geoclue.h"
 #include "imprint-timezone-page.h"
 #include "imprint-util.h"
@@ -26,8 +25,6 @@ struct _ImprintTimezonePage
 
   ImprintChoiceList *choice_list;
   GtkLabel          *status_label;
-
-  GCancellable      *cancellable;
   gboolean           located;      /* asked once */
   gboolean           applying;     /* our own selection, not the person's */
   gboolean           picked;       /* the person chose a zone */
@@ -143,7 +140,7 @@ selected_cb (ImprintTimezonePage *self)
   /* Theirs from now on: a late answer must not undo it, and the line
    * about the location no longer describes the selection. */
   self->picked = TRUE;
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (imprint_page_get_cancellable (IMPRINT_PAGE (self)));
   set_status (self, NULL);
 }
 
@@ -175,7 +172,7 @@ located_cb (GObject      *object,
       set_status (self, NULL);
       return;
     }
-  /* As a click would: the list's selection goes to the driver. */
+  /* As a click would: the list's selection goes to the setup choices. */
   self->applying = TRUE;
   imprint_choice_list_set_selected (self->choice_list, zone);
   self->applying = FALSE;
@@ -200,10 +197,10 @@ is_online (void)
 static gboolean
 may_detect (ImprintTimezonePage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  const char *current = imprint_driver_get_setting (driver, "timezone");
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
+  const char *current = imprint_setup_choices_get_setting (setup, "timezone");
 
-  if (self->picked || imprint_driver_setup_decided (driver, "timezone"))
+  if (self->picked || imprint_setup_choices_decided (setup, "timezone"))
     return FALSE;
   return g_str_equal (current, "") || g_str_equal (current, "Etc/UTC") || g_str_equal (current, "UTC");
 }
@@ -217,18 +214,8 @@ imprint_timezone_page_shown (ImprintPage *page)
     return;
   self->located = TRUE;
   set_status (self, _("Finding this computer’s location…"));
-  imprint_geoclue_locate_async (IMPRINT_APP_ID ".Setup", LOCATE_TIMEOUT_SECONDS, self->cancellable,
+  imprint_geoclue_locate_async (IMPRINT_APP_ID ".Setup", LOCATE_TIMEOUT_SECONDS, imprint_page_get_cancellable (IMPRINT_PAGE (self)),
                                 located_cb, g_object_ref (self));
-}
-
-static void
-imprint_timezone_page_dispose (GObject *object)
-{
-  ImprintTimezonePage *self = IMPRINT_TIMEZONE_PAGE (object);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  G_OBJECT_CLASS (imprint_timezone_page_parent_class)->dispose (object);
 }
 
 static void
@@ -260,7 +247,6 @@ imprint_timezone_page_class_init (ImprintTimezonePageClass *klass)
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
 
   object_class->constructed = imprint_timezone_page_constructed;
-  object_class->dispose = imprint_timezone_page_dispose;
   page_class->shown = imprint_timezone_page_shown;
 
   g_type_ensure (IMPRINT_TYPE_CHOICE_LIST);
@@ -274,5 +260,4 @@ static void
 imprint_timezone_page_init (ImprintTimezonePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->cancellable = g_cancellable_new ();
 }

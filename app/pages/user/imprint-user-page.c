@@ -21,8 +21,6 @@ struct _ImprintUserPage
   GtkWidget            *fido2_row;
   GtkSwitch            *fido2_switch;
   GtkSwitch            *autologin_switch;
-
-  GCancellable         *cancellable;
   gboolean              user_edited;   /* typed by the person: stop deriving it */
   gboolean              deriving;
 };
@@ -39,7 +37,7 @@ text_of (AdwEntryRow *row)
 static const char *
 problem (ImprintUserPage *self)
 {
-  ImprintDriver *driver = imprint_page_get_driver (IMPRINT_PAGE (self));
+  ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
   const char *name = text_of (self->user_row);
   const char *password = text_of (self->password_row);
   const char *confirm = text_of (self->confirm_row);
@@ -51,8 +49,8 @@ problem (ImprintUserPage *self)
     return name_problem;
   /* On the running system a name already in use would clash; an installed
    * system's users are checked by imprintd. */
-  if (g_strcmp0 (imprint_driver_get_setup_target (driver), "") == 0 && getpwnam (name) != NULL &&
-      !imprint_driver_setup_decided (driver, "user"))
+  if (g_strcmp0 (imprint_setup_choices_get_target (setup), "") == 0 && getpwnam (name) != NULL &&
+      !imprint_setup_choices_decided (setup, "user"))
     return _("That user name is already taken.");
   if (*password == '\0')
     return _("Choose a password.");
@@ -69,8 +67,8 @@ changed_cb (ImprintUserPage *self)
 {
   const char *why;
 
-  /* Template signals may fire before the driver is set. */
-  if (imprint_page_get_driver (IMPRINT_PAGE (self)) == NULL)
+  /* Template signals may fire before the choices are set. */
+  if (imprint_page_get_setup_choices (IMPRINT_PAGE (self)) == NULL)
     return;
   why = problem (self);
   gtk_label_set_label (self->hint_label, why ? why : "");
@@ -108,7 +106,7 @@ user_changed_cb (ImprintUserPage *self)
 static void
 password_changed_cb (ImprintUserPage *self)
 {
-  imprint_strength_meter_rate (self->meter, imprint_page_get_driver (IMPRINT_PAGE (self)),
+  imprint_strength_meter_rate (self->meter, imprint_page_get_client (IMPRINT_PAGE (self)),
                                text_of (self->password_row));
   changed_cb (self);
 }
@@ -126,7 +124,7 @@ imprint_user_page_apply (ImprintPage  *page,
 {
   ImprintUserPage *self = IMPRINT_USER_PAGE (page);
 
-  imprint_driver_set_user (imprint_page_get_driver (page),
+  imprint_setup_choices_set_user (imprint_page_get_setup_choices (page),
                            text_of (self->user_row), text_of (self->real_row),
                            text_of (self->password_row),
                            gtk_widget_get_visible (self->fido2_row) && gtk_switch_get_active (self->fido2_switch),
@@ -140,15 +138,12 @@ capabilities_cb (GObject      *object,
                  gpointer      user_data)
 {
   g_autoptr(ImprintUserPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) caps = NULL;
   g_autoptr(GVariant) keys = NULL;
 
   /* Without an answer there is simply no security key to offer. */
-  reply = imprint_driver_call_finish (IMPRINT_DRIVER (object), result, NULL);
-  if (reply == NULL)
+  if (!imprint_client_get_security_capabilities_finish (IMPRINT_CLIENT (object), result, &caps, NULL))
     return;
-  caps = g_variant_get_child_value (reply, 0);
   keys = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
   gtk_widget_set_visible (self->fido2_row, keys != NULL && g_variant_n_children (keys) > 0);
 }
@@ -157,40 +152,30 @@ static void
 imprint_user_page_constructed (GObject *object)
 {
   ImprintUserPage *self = IMPRINT_USER_PAGE (object);
-  ImprintDriver *driver;
+  ImprintPage *page = IMPRINT_PAGE (self);
+  ImprintSetupChoices *setup;
 
   G_OBJECT_CLASS (imprint_user_page_parent_class)->constructed (object);
 
-  driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  gtk_editable_set_text (GTK_EDITABLE (self->real_row), imprint_driver_get_real_name (driver));
-  if (*imprint_driver_get_user_name (driver) != '\0')
+  setup = imprint_page_get_setup_choices (page);
+  gtk_editable_set_text (GTK_EDITABLE (self->real_row), imprint_setup_choices_get_real_name (setup));
+  if (*imprint_setup_choices_get_user_name (setup) != '\0')
     {
-      gtk_editable_set_text (GTK_EDITABLE (self->user_row), imprint_driver_get_user_name (driver));
+      gtk_editable_set_text (GTK_EDITABLE (self->user_row), imprint_setup_choices_get_user_name (setup));
       self->user_edited = TRUE;
     }
   /* The OEM named the account: only the password is asked. */
-  if (imprint_driver_setup_decided (driver, "user"))
+  if (imprint_setup_choices_decided (setup, "user"))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->real_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->user_row), FALSE);
     }
-  gtk_switch_set_active (self->autologin_switch, imprint_driver_get_auto_login (driver));
+  gtk_switch_set_active (self->autologin_switch, imprint_setup_choices_get_auto_login (setup));
   changed_cb (self);
 
-  imprint_driver_call (driver, "GetSecurityCapabilities",
-                       g_variant_new ("(@a{sv})", imprint_driver_build_security_options (driver)),
-                       self->cancellable, capabilities_cb, g_object_ref (self));
-}
-
-static void
-imprint_user_page_dispose (GObject *object)
-{
-  ImprintUserPage *self = IMPRINT_USER_PAGE (object);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-
-  G_OBJECT_CLASS (imprint_user_page_parent_class)->dispose (object);
+  imprint_client_get_security_capabilities_async (imprint_page_get_client (page),
+                                                  imprint_install_choices_build_security_options (imprint_page_get_install_choices (page)),
+                                                  imprint_page_get_cancellable (page), capabilities_cb, g_object_ref (self));
 }
 
 static void
@@ -201,7 +186,6 @@ imprint_user_page_class_init (ImprintUserPageClass *klass)
   ImprintPageClass *page_class = IMPRINT_PAGE_CLASS (klass);
 
   object_class->constructed = imprint_user_page_constructed;
-  object_class->dispose = imprint_user_page_dispose;
   page_class->apply = imprint_user_page_apply;
 
   g_type_ensure (IMPRINT_TYPE_STRENGTH_METER);
@@ -226,6 +210,5 @@ imprint_user_page_class_init (ImprintUserPageClass *klass)
 static void
 imprint_user_page_init (ImprintUserPage *self)
 {
-  self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
 }

@@ -66,7 +66,7 @@ filter_func (GtkListBoxRow *row,
 static void
 update_checks (ImprintWelcomePage *self)
 {
-  const char *current = imprint_driver_get_language (imprint_page_get_driver (IMPRINT_PAGE (self)));
+  const char *current = imprint_client_get_language (imprint_page_get_client (IMPRINT_PAGE (self)));
 
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->language_list));
        child != NULL;
@@ -197,13 +197,13 @@ static void
 imprint_welcome_page_constructed (GObject *object)
 {
   ImprintWelcomePage *self = IMPRINT_WELCOME_PAGE (object);
-  ImprintDriver *driver;
+  ImprintClient *client;
 
   G_OBJECT_CLASS (imprint_welcome_page_parent_class)->constructed (object);
 
-  driver = imprint_page_get_driver (IMPRINT_PAGE (self));
-  if (imprint_driver_get_language (driver) == NULL)
-    imprint_driver_set_language (driver, initial_locale ());
+  client = imprint_page_get_client (IMPRINT_PAGE (self));
+  if (imprint_client_get_language (client) == NULL)
+    imprint_client_set_language (client, initial_locale ());
   update_checks (self);
 }
 

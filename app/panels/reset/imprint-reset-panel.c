@@ -177,24 +177,24 @@ info_cb (GObject      *object,
          gpointer      user_data)
 {
   ImprintResetPanel *self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) info = NULL;
+  gboolean ok;
 
-  if (!imprint_panel_call_finish (user_data, result, &reply))
+  if (!imprint_panel_call_finish (user_data, result, &ok, &info))
     return;
-  if (reply == NULL)
+  if (!ok)
     {
       update_sensitivity (self);
       return;
     }
-  g_variant_get (reply, "(@a{sv})", &info);
   set_info (self, info);
 }
 
 static void
 refresh_info (ImprintResetPanel *self)
 {
-  imprint_panel_call (IMPRINT_PANEL (self), "GetFactoryResetInfo", g_variant_new ("(a{sv})", NULL), info_cb);
+  imprint_client_get_factory_reset_info_async (imprint_panel_get_client (IMPRINT_PANEL (self)),
+                                               imprint_panel_call_begin (IMPRINT_PANEL (self)), info_cb, self);
   update_sensitivity (self);
 }
 
@@ -207,12 +207,13 @@ changed_cb (GObject      *object,
 {
   ImprintResetPanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
+  gboolean ok;
 
-  if (!imprint_panel_call_finish (user_data, result, &reply))
+  if (!imprint_panel_call_finish (user_data, result, &ok, &reply))
     return;
   /* Either way, show what is really pending now. */
   refresh_info (self);
-  if (reply != NULL)
+  if (ok)
     {
       gtk_editable_set_text (GTK_EDITABLE (self->confirm_row), "");
       gtk_switch_set_active (self->tpm_switch, FALSE);
@@ -234,8 +235,9 @@ reset_clicked_cb (ImprintResetPanel *self)
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (gtk_widget_get_visible (self->tpm_group) && gtk_switch_get_active (self->tpm_switch))
     g_variant_builder_add (&options, "{sv}", "clear-tpm", g_variant_new_boolean (TRUE));
-  imprint_panel_call (IMPRINT_PANEL (self), "RequestFactoryReset",
-                      g_variant_new ("(@a{sv})", g_variant_builder_end (&options)), changed_cb);
+  imprint_client_request_factory_reset_async (imprint_panel_get_client (IMPRINT_PANEL (self)),
+                                              g_variant_builder_end (&options),
+                                              imprint_panel_call_begin (IMPRINT_PANEL (self)), changed_cb, self);
   update_sensitivity (self);
 }
 
@@ -243,7 +245,8 @@ static void
 cancel_clicked_cb (ImprintResetPanel *self)
 {
   show_error (self, NULL);
-  imprint_panel_call (IMPRINT_PANEL (self), "CancelFactoryReset", g_variant_new ("(a{sv})", NULL), changed_cb);
+  imprint_client_cancel_factory_reset_async (imprint_panel_get_client (IMPRINT_PANEL (self)),
+                                             imprint_panel_call_begin (IMPRINT_PANEL (self)), changed_cb, self);
   update_sensitivity (self);
 }
 

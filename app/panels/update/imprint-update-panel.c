@@ -27,7 +27,7 @@ struct _ImprintUpdatePanel
   AdwActionRow        *auto_row;
   GtkSwitch           *auto_switch;
 
-  ImprintDriver       *driver;        /* the panel's */
+  ImprintClient       *client;        /* the panel's */
   GPtrArray           *version_rows;
   GVariant            *versions;     /* CheckForUpdates' last answer */
   char                *image_id;
@@ -138,19 +138,19 @@ status_cb (GObject      *object,
            gpointer      user_data)
 {
   ImprintUpdatePanel *self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) status = NULL;
+  gboolean ok;
 
-  if (!imprint_panel_call_finish (user_data, result, &reply) || reply == NULL)
+  if (!imprint_panel_call_finish (user_data, result, &ok, &status) || !ok)
     return;
-  g_variant_get (reply, "(@a{sv})", &status);
   set_status (self, status);
 }
 
 static void
 refresh_status (ImprintUpdatePanel *self)
 {
-  imprint_panel_call (IMPRINT_PANEL (self), "GetUpdateStatus", g_variant_new ("(a{sv})", NULL), status_cb);
+  imprint_client_get_update_status_async (self->client, imprint_panel_call_begin (IMPRINT_PANEL (self)),
+                                          status_cb, self);
 }
 
 /* ---- check ------------------------------------------------------------ */
@@ -252,18 +252,17 @@ check_cb (GObject      *object,
           gpointer      user_data)
 {
   ImprintUpdatePanel *self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) versions = NULL;
+  gboolean ok;
 
-  if (!imprint_panel_call_finish (user_data, result, &reply))
+  if (!imprint_panel_call_finish (user_data, result, &ok, &versions))
     return;
   gtk_widget_set_sensitive (GTK_WIDGET (self->check_button), self->supported && !self->updating);
-  if (reply == NULL)
+  if (!ok)
     {
       gtk_widget_set_visible (GTK_WIDGET (self->result_label), FALSE);
       return;
     }
-  versions = g_variant_get_child_value (reply, 0);
   set_versions (self, versions);
 }
 
@@ -274,7 +273,8 @@ check_clicked_cb (ImprintUpdatePanel *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->check_button), FALSE);
   gtk_label_set_label (self->result_label, _("Looking for new versions…"));
   gtk_widget_set_visible (GTK_WIDGET (self->result_label), TRUE);
-  imprint_panel_call (IMPRINT_PANEL (self), "CheckForUpdates", g_variant_new ("(a{sv})", NULL), check_cb);
+  imprint_client_check_for_updates_async (self->client, imprint_panel_call_begin (IMPRINT_PANEL (self)),
+                                          check_cb, self);
 }
 
 /* ---- update ----------------------------------------------------------- */
@@ -289,7 +289,7 @@ job_log_cb (ImprintUpdatePanel *self,
 static void
 job_completed_cb (ImprintUpdatePanel *self)
 {
-  ImprintJob *job = imprint_driver_get_job (self->driver);
+  ImprintJob *job = imprint_client_get_job (self->client);
 
   if (!self->updating)
     return;
@@ -297,7 +297,7 @@ job_completed_cb (ImprintUpdatePanel *self)
   imprint_progress_view_set_finished (self->progress_view);
   /* The outcome says it all now; the bar and Cancel are done. */
   gtk_widget_set_visible (GTK_WIDGET (self->progress_view), FALSE);
-  if (imprint_driver_get_job_succeeded (self->driver))
+  if (imprint_client_get_job_succeeded (self->client))
     {
       g_autoptr(GVariant) result = job ? imprint_job_dup_result (job) : NULL;
       const char *installed = result ? imprint_lookup_str (result, "version") : "";
@@ -322,7 +322,7 @@ job_completed_cb (ImprintUpdatePanel *self)
     }
   else
     {
-      const GError *error = imprint_driver_get_job_error (self->driver);
+      const GError *error = imprint_client_get_job_error (self->client);
 
       if (error != NULL)
         imprint_panel_show_gerror (IMPRINT_PANEL (self), error);
@@ -341,7 +341,7 @@ update_started_cb (GObject      *object,
   g_autoptr(ImprintJob) job = NULL;
   g_autoptr(GError) error = NULL;
 
-  job = imprint_driver_start_job_finish (IMPRINT_DRIVER (object), result, &error);
+  job = imprint_client_job_finish (IMPRINT_CLIENT (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   imprint_panel_busy_pop (IMPRINT_PANEL (self));
@@ -356,7 +356,7 @@ update_started_cb (GObject      *object,
     }
   imprint_progress_view_set_job (self->progress_view, job);
   /* The job may be over already (its events were replayed). */
-  if (imprint_driver_get_job_finished (self->driver))
+  if (imprint_client_get_job_finished (self->client))
     job_completed_cb (self);
 }
 
@@ -374,11 +374,8 @@ update_clicked_cb (ImprintUpdatePanel *self)
   imprint_progress_view_set_log (self->progress_view, "");
   gtk_widget_set_visible (GTK_WIDGET (self->progress_view), TRUE);
 
-  imprint_panel_busy_push (IMPRINT_PANEL (self));
-  imprint_driver_start_job_async (self->driver, "Update",
-                                  g_variant_new ("(sa{sv})", self->offered, NULL),
-                                  imprint_panel_get_cancellable (IMPRINT_PANEL (self)),
-                                  update_started_cb, self);
+  imprint_client_update_async (self->client, self->offered, imprint_panel_call_begin (IMPRINT_PANEL (self)),
+                               update_started_cb, self);
 }
 
 /* ---- automatic updates, restart ------------------------------------------ */
@@ -390,11 +387,12 @@ automatic_cb (GObject      *object,
 {
   ImprintUpdatePanel *self = user_data;
   g_autoptr(GVariant) reply = NULL;
+  gboolean ok;
 
-  if (!imprint_panel_call_finish (user_data, result, &reply))
+  if (!imprint_panel_call_finish (user_data, result, &ok, &reply))
     return;
   gtk_widget_set_sensitive (GTK_WIDGET (self->auto_switch), TRUE);
-  if (reply == NULL)
+  if (!ok)
     {
       /* Show what is really set, not what was asked for. */
       self->setting_switch = TRUE;
@@ -410,9 +408,9 @@ auto_switch_cb (ImprintUpdatePanel *self)
     return;
   show_error (self, NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->auto_switch), FALSE);
-  imprint_panel_call (IMPRINT_PANEL (self), "SetAutomaticUpdates",
-                      g_variant_new ("(ba{sv})", gtk_switch_get_active (self->auto_switch), NULL),
-                      automatic_cb);
+  imprint_client_set_automatic_updates_async (self->client, gtk_switch_get_active (self->auto_switch),
+                                              imprint_panel_call_begin (IMPRINT_PANEL (self)),
+                                              automatic_cb, self);
 }
 
 static void
@@ -430,9 +428,9 @@ imprint_update_panel_dispose (GObject *object)
 {
   ImprintUpdatePanel *self = IMPRINT_UPDATE_PANEL (object);
 
-  if (self->driver != NULL)
-    g_signal_handlers_disconnect_by_data (self->driver, self);
-  self->driver = NULL;
+  if (self->client != NULL)
+    g_signal_handlers_disconnect_by_data (self->client, self);
+  self->client = NULL;
   g_clear_pointer (&self->version_rows, g_ptr_array_unref);
   g_clear_pointer (&self->versions, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_UPDATE_PANEL);
@@ -494,9 +492,9 @@ imprint_update_panel_init (ImprintUpdatePanel *self)
                              self->error_group, self->error_label);
 
   self->version_rows = g_ptr_array_new ();
-  self->driver = imprint_panel_get_driver (IMPRINT_PANEL (self));
-  g_signal_connect_swapped (self->driver, "job-log", G_CALLBACK (job_log_cb), self);
-  g_signal_connect_swapped (self->driver, "job-completed", G_CALLBACK (job_completed_cb), self);
+  self->client = imprint_panel_get_client (IMPRINT_PANEL (self));
+  g_signal_connect_swapped (self->client, "job-log", G_CALLBACK (job_log_cb), self);
+  g_signal_connect_swapped (self->client, "job-completed", G_CALLBACK (job_completed_cb), self);
   imprint_progress_view_set_texts (self->progress_view,
                                    _("Stop the Update?"),
                                    _("The running system is not changed. The update can be started again later."),
