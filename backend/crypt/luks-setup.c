@@ -8,7 +8,6 @@
 #include <linux/loop.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,15 +16,10 @@
 #include "recovery-key.h"
 #include "secret.h"
 #include "luks-setup.h"
+#include "random.h"
+#include "cleanup-cryptsetup.h"
 
 #define ONETIME_KEY_SIZE 64
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
 
 typedef struct {
   void *data;
@@ -35,7 +29,7 @@ typedef struct {
 static void
 secret_done (Secret *s)
 {
-  erase_and_free (s->data, s->size);
+  imprint_secret_free (s->data);
   s->data = NULL;
   s->size = 0;
 }
@@ -45,25 +39,6 @@ report (ImprintLuksSetupProgress progress, void *userdata, double fraction, cons
 {
   if (progress)
     progress (fraction, step, userdata);
-}
-
-static int
-random_bytes (void *buf, size_t n)
-{
-  size_t done = 0;
-
-  while (done < n)
-    {
-      ssize_t k = getrandom ((char *) buf + done, n - done, 0);
-      if (k < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
-      done += (size_t) k;
-    }
-  return 0;
 }
 
 /* Attaches [offset, offset+size) of path as a read-write loop device that
@@ -215,7 +190,7 @@ imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot
     {
       g_autoptr (JsonNode) node = NULL;
       ImprintTpm2Sealed sealed = { 0 };
-      _cleanup_erase_free_ char *pass = NULL;
+      _cleanup_secret_ char *pass = NULL;
       Secret secret = { 0 };
       int slot = -1;
 
@@ -257,7 +232,7 @@ imprint_luks_enroll_tpm2 (struct crypt_device *cd,
 {
   ImprintTpm2Sealed sealed = { 0 };
   g_autoptr (JsonObject) token = NULL;
-  _cleanup_erase_free_ char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   int r, slot = -1, checked = -1;
 
   if (!cd || !volume_key || !tpm || !params)
@@ -295,7 +270,7 @@ imprint_luks_enroll_tpm2 (struct crypt_device *cd,
   if (ret_sealed)
     {
       /* The caller gets the description, not the secret. */
-      erase_and_free (sealed.secret, sealed.secret_size);
+      imprint_secret_free (sealed.secret);
       sealed.secret = NULL;
       sealed.secret_size = 0;
       *ret_sealed = sealed;
@@ -319,7 +294,7 @@ static int
 enroll_extra (const ImprintLuksSetup *cfg, struct crypt_device *cd, const Secret *vk, int *ret_keyslot)
 {
   g_autoptr (JsonObject) token = NULL;
-  _cleanup_erase_free_ char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   int r, slot;
 
   r = cfg->enroll_extra (cd, vk->data, vk->size, &token, &pass, cfg->enroll_extra_userdata);
@@ -349,7 +324,7 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
 {
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   _cleanup_ (secret_done) Secret onetime = { 0 }, vk = { 0 };
-  _cleanup_erase_free_ char *recovery = NULL;
+  _cleanup_secret_ char *recovery = NULL;
   _cleanup_close_ int loop_fd = -1;
   g_autofree char *loop_node = NULL;
   g_autoptr (ImprintTpm2) tpm = NULL;
@@ -412,7 +387,7 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
   onetime.data = imprint_secret_alloc (onetime.size);
   if (!onetime.data)
     return -ENOMEM;
-  r = random_bytes (onetime.data, onetime.size);
+  r = imprint_random_bytes (onetime.data, onetime.size);
   if (r < 0)
     return r;
 

@@ -6,7 +6,6 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,16 +14,9 @@
 #include "macros.h"
 #include "recovery-key.h"
 #include "secret.h"
+#include "cleanup-cryptsetup.h"
 
 #define SECTOR 512
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
-#define _cleanup_crypt_free_ _cleanup_ (crypt_freep)
 
 /* libcryptsetup never puts key material in its log messages; route them to
  * GLib's debug log instead of stderr. */
@@ -378,7 +370,7 @@ imprint_luks_volume_key_get (struct crypt_device *cd,
   r = crypt_volume_key_get (cd, CRYPT_ANY_SLOT, vk, &size, passphrase, passphrase_size);
   if (r < 0)
     {
-      erase_and_free (vk, size);
+      imprint_secret_free (vk);
       return r;
     }
 
@@ -757,7 +749,7 @@ typedef struct {
 static void
 secret_done (Secret *s)
 {
-  erase_and_free (s->data, s->size);
+  imprint_secret_free (s->data);
   s->data = NULL;
   s->size = 0;
 }
@@ -813,7 +805,7 @@ imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
                                       const void *unlock, size_t unlock_size,
                                       char **ret_key)
 {
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   int r;
 
   if (!cd || !unlock || !ret_key)

@@ -13,17 +13,11 @@
 #include "luks-setup.h"
 #include "luks-enroll.h"
 #include "test-crypt-util.h"
+#include "cleanup-cryptsetup.h"
 
 #define MiB (UINT64_C (1024) * 1024)
 
 static TestSwtpm *swtpm;
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
 
 static void
 extend_pcr (unsigned pcr)
@@ -150,7 +144,7 @@ static void
 test_in_place_region (void)
 {
   g_autofree char *dir = NULL, *image = NULL, *region = NULL, *content = NULL, *file = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   g_autofree char *typed = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (GPtrArray) steps = g_ptr_array_new_with_free_func (g_free);
@@ -236,7 +230,7 @@ test_in_place_region (void)
 
       g_assert_cmpint (imprint_luks_volume_key_get (cd, key, strlen (key), &vk, &vk_size, NULL), ==, 0);
       decrypt_volume (region, IMPRINT_LUKS_HEADER_SIZE, size - IMPRINT_LUKS_ENCRYPT_RESERVE, vk, vk_size, plain);
-      erase_and_free (vk, vk_size);
+      imprint_secret_free (vk);
       test_run ((const char *[]) { "e2fsck", "-f", "-n", plain, NULL });
       out = test_run_output ((const char *[]) { "debugfs", "-R", "cat /os-release", plain, NULL });
       g_assert_cmpstr (out, ==, "ID=imprint\n");
@@ -290,7 +284,7 @@ static void
 test_enroll_changes (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL, *tpm_pass = NULL, *key2 = NULL;
+  _cleanup_secret_ char *key = NULL, *tpm_pass = NULL, *key2 = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -375,7 +369,7 @@ static void
 test_format_and_reseal (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -437,7 +431,7 @@ static void
 test_signed_policy (void)
 {
   g_autofree char *dir = NULL, *image = NULL, *pem = NULL, *sig = NULL, *sig2 = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -494,7 +488,7 @@ static void
 test_refusals (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
 
   if (!can_run (false, false))
     return;

@@ -320,7 +320,7 @@ test_seal_unseal (void)
   g_autoptr (JsonObject) token = NULL;
   ImprintTpm2Sealed s = { 0 }, parsed = { 0 };
   uint8_t trial[TPM2_SHA256_DIGEST_SIZE];
-  _cleanup_erase_free_ char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   void *secret = NULL;
   size_t secret_size = 0;
 
@@ -348,7 +348,7 @@ test_seal_unseal (void)
   g_assert_cmpint (imprint_tpm2_token_parse (token, &parsed), ==, 0);
   g_assert_cmpint (imprint_tpm2_unseal (t, &parsed, NULL, &secret, &secret_size), ==, 0);
   g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
-  erase_and_free (secret, secret_size);
+  imprint_secret_free (secret);
   secret = NULL;
 
   g_assert_cmpuint (count_transient (), ==, 0);
@@ -395,7 +395,7 @@ test_pin (void)
   g_assert_null (secret);
   g_assert_cmpint (imprint_tpm2_unseal (t, &s, "123456", &secret, &secret_size), ==, 0);
   g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
-  erase_and_free (secret, secret_size);
+  imprint_secret_free (secret);
 
   g_assert_cmpuint (count_transient (), ==, 0);
   imprint_tpm2_sealed_done (&s);
@@ -448,7 +448,7 @@ test_signed_policy (void)
   sig1 = make_signature_json (t, pk, 1u << 11);
   g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, sig1, &secret, &secret_size), ==, 0);
   g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
-  erase_and_free (secret, secret_size);
+  imprint_secret_free (secret);
   secret = NULL;
 
   /* A new UKI measures differently into PCR 11: the old signature no
@@ -458,7 +458,7 @@ test_signed_policy (void)
   sig2 = make_signature_json (t, pk, 1u << 11);
   g_assert_cmpint (imprint_tpm2_unseal_full (t, &parsed, NULL, sig2, &secret, &secret_size), ==, 0);
   g_assert_cmpmem (secret, secret_size, s.secret, s.secret_size);
-  erase_and_free (secret, secret_size);
+  imprint_secret_free (secret);
 
   g_assert_cmpuint (count_transient (), ==, 0);
   imprint_tpm2_sealed_done (&parsed);
@@ -512,7 +512,7 @@ test_luks_token (void)
   g_autoptr (JsonObject) token = NULL, token_pin = NULL;
   struct crypt_device *cd = NULL;
   ImprintTpm2Sealed s = { 0 }, sp = { 0 };
-  _cleanup_erase_free_ char *pass = NULL, *pass_pin = NULL;
+  _cleanup_secret_ char *pass = NULL, *pass_pin = NULL;
   const char *onetime = "tpm2-test-one-time-key-000000000";
   void *vk = NULL;
   size_t vk_size = 0;
@@ -555,7 +555,7 @@ test_luks_token (void)
   {
     ImprintTpm2Sealed su = { 0 }, s384 = { 0 };
     g_autoptr (JsonObject) tu = NULL, t384 = NULL;
-    _cleanup_erase_free_ char *pu = NULL, *pass384 = NULL;
+    _cleanup_secret_ char *pu = NULL, *pass384 = NULL;
 
     g_assert_cmpint (imprint_tpm2_seal (t, 0, 0, NULL, &su), ==, 0);
     g_assert_cmpint (imprint_tpm2_secret_to_passphrase (su.secret, su.secret_size, &pu), ==, 0);
@@ -585,7 +585,7 @@ test_luks_token (void)
   {
     ImprintTpm2Sealed ss = { 0 };
     g_autoptr (JsonObject) ts = NULL;
-    _cleanup_erase_free_ char *ps = NULL;
+    _cleanup_secret_ char *ps = NULL;
 
     signing_key = make_signing_key (&signing_pem);
     const ImprintTpm2SealParams sp_params = { .pcr_mask = 1u << 7, .pubkey_pem = signing_pem };
@@ -600,7 +600,7 @@ test_luks_token (void)
     imprint_tpm2_sealed_done (&ss);
   }
 
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
   g_assert_cmpint (imprint_luks_remove_keyslot (cd, slot0), ==, 0);
 
   {
@@ -625,7 +625,7 @@ test_luks_token (void)
       {
         g_autoptr (JsonNode) node = json_from_string (tokens[i].json, NULL);
         ImprintTpm2Sealed p = { 0 };
-        _cleanup_erase_free_ char *pw = NULL;
+        _cleanup_secret_ char *pw = NULL;
         bool pin = false;
         void *sec = NULL;
         size_t sec_size = 0;
@@ -644,7 +644,7 @@ test_luks_token (void)
           g_assert_cmpint (tokens[i].id, <, 5);
           g_assert_cmpint (ks, ==, expected[tokens[i].id]);
         }
-        erase_and_free (sec, sec_size);
+        imprint_secret_free (sec);
         imprint_tpm2_sealed_done (&p);
         seen++;
       }

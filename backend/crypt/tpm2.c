@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <tss2/tss2_esys.h>
@@ -25,6 +24,7 @@
 #include "macros.h"
 #include "secret.h"
 #include "tpm2.h"
+#include "random.h"
 
 struct ImprintTpm2 {
   TSS2_TCTI_CONTEXT *tcti;
@@ -895,27 +895,8 @@ imprint_tpm2_sealed_done (ImprintTpm2Sealed *s)
   g_free (s->blob);
   g_free (s->pubkey_pem);
   if (s->secret)
-    erase_and_free (s->secret, s->secret_size);
+    imprint_secret_free (s->secret);
   *s = (ImprintTpm2Sealed) { 0 };
-}
-
-static int
-random_bytes (void *buf, size_t n)
-{
-  size_t done = 0;
-
-  while (done < n)
-    {
-      ssize_t k = getrandom ((char *) buf + done, n - done, 0);
-      if (k < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
-      done += (size_t) k;
-    }
-  return 0;
 }
 
 int
@@ -1022,7 +1003,7 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, Imp
   memcpy (template.publicArea.authPolicy.buffer, s.policy_hash, TPM2_SHA256_DIGEST_SIZE);
 
   sensitive.sensitive.data.size = IMPRINT_TPM2_SECRET_SIZE;
-  r = random_bytes (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
+  r = imprint_random_bytes (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
   if (r < 0)
     goto finish;
   if (pin)

@@ -27,17 +27,9 @@
 #include "disk-private.h"
 #include "disk-types.h"
 #include "disk-usable.h"
+#include "cleanup-util-linux.h"
 
 #define MIB (UINT64_C (1024) * 1024)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC (blkid_probe, blkid_free_probe)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct fdisk_context *, fdisk_unref_context)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct fdisk_table *, fdisk_unref_table)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct fdisk_iter *, fdisk_free_iter)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev *, udev_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC (DIR *, closedir)
-
 
 /* ---- device properties ------------------------------------------------- */
 

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared between disk-describe.c, disk-enumerate.c and disk-monitor.c. */
+/* Shared between the files of backend/disk. */
 
 #include <sys/types.h>
 #include <libmount.h>
+#include <libudev.h>
 
 #include "disk-enumerate.h"
+#include "macros.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev *, udev_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_enumerate *, udev_enumerate_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
 
 typedef struct {
   gboolean include_loop;

@@ -24,6 +24,7 @@
 #include "macros.h"
 #include "plan-private.h"
 #include "source.h"
+#include "cleanup-util-linux.h"
 
 typedef struct {
   const char *name;   /* as in the spec: "x86-64" */
@@ -358,11 +359,6 @@ out:
   X509_STORE_free (store);
   return ok;
 }
-
-static void
-fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
-static void
-fdisk_unref_tablep (struct fdisk_table **t) { if (*t) fdisk_unref_table (*t); }
 
 /* The table as libfdisk reads it from @cxt. Partitions whose sectors do
  * not convert to bytes (empty, end before start, beyond 64 bits) make the

@@ -23,14 +23,6 @@
 
 /* ---- small helpers ---- */
 
-/* Wipes, frees and forgets a secret string. */
-static void
-erase_string (char **p)
-{
-  erase_and_freep_str (p);
-  *p = NULL;
-}
-
 static void
 fido_init_once (void)
 {
@@ -166,7 +158,7 @@ ask_pin (const Prompter *p, const char *message, char **ret)
   r = p->func (IMPRINT_FIDO2_PROMPT_PIN, message, &answer, p->userdata);
   if (r < 0)
     {
-      erase_string (&answer);
+      imprint_secret_freep (&answer);
       return r;
     }
   if (answer == NULL)
@@ -205,7 +197,7 @@ run_with_pin (fido_dev_t *dev, const Prompter *p, const char *touch_message,
             return r;
           if ((*io_pin)[0] == '\0')
             {
-              erase_string (io_pin);
+              imprint_secret_freep (io_pin);
               g_free (message);
               message = g_strdup (_("The PIN may not be empty. Please enter the PIN of the security key."));
               continue;
@@ -226,7 +218,7 @@ run_with_pin (fido_dev_t *dev, const Prompter *p, const char *touch_message,
           return 0;
         }
 
-      erase_string (io_pin);
+      imprint_secret_freep (io_pin);
       {
         int retries = -1;
 
@@ -542,8 +534,8 @@ imprint_fido2_enrollment_free (ImprintFido2Enrollment *e)
   if (e == NULL)
     return;
   free (e->credential_id);
-  erase_and_free (e->secret, e->secret_size);
-  erase_string (&e->pin);
+  imprint_secret_free (e->secret);
+  imprint_secret_freep (&e->pin);
   free (e->rp_id);
   explicit_bzero (e, sizeof (*e));
   free (e);
@@ -664,7 +656,7 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
   e->rp_id = strdup (params->rp_id);
   e->lock_with = lock;
   if (!(lock & IMPRINT_FIDO2_LOCK_PIN))
-    erase_string (&e->pin);
+    imprint_secret_freep (&e->pin);
 
   *ret = g_steal_pointer (&e);
   return 0;
@@ -749,7 +741,7 @@ unlock_internal (fido_dev_t *given, const char *path, const char *rp_id,
 {
   _cleanup_fido_dev_ fido_dev_t *owned = NULL;
   _cleanup_(fido_assert_freep) fido_assert_t *a = NULL;
-  _cleanup_erase_free_ char *pin = NULL;
+  _cleanup_secret_ char *pin = NULL;
   Prompter p = { prompt, userdata };
   ImprintFido2LockFlags lock = lock_with;
   fido_dev_t *dev;
@@ -903,7 +895,7 @@ imprint_fido2_unlock_luks_token (fido_dev_t *dev, const char *path, const char *
   if (r < 0)
     return r;
   r = imprint_fido2_passphrase (secret, secret_size, ret_passphrase);
-  erase_and_free (secret, secret_size);
+  imprint_secret_free (secret);
   return r;
 }
 

@@ -137,7 +137,7 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
   g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
-  _cleanup_erase_free_ char *fido2_secret = NULL;
+  _cleanup_secret_ char *fido2_secret = NULL;
   g_autofree char *password_hash = NULL, *recovery_hash = NULL, *fido2_hash = NULL;
   g_autofree char *fido2_salt_json = NULL, *fido2_cid = NULL, *json = NULL;
   gsize json_size = 0;

@@ -107,7 +107,7 @@ static void
 test_record_minimal (void)
 {
   ImprintHomeParams p = { .user_name = "anna", .password = "pw one" };
-  _cleanup_erase_free_ char *json = NULL;
+  _cleanup_secret_ char *json = NULL;
   g_autoptr(JsonNode) node = NULL;
   JsonObject *o, *priv, *secret;
   JsonArray *a;
@@ -150,7 +150,7 @@ test_record_full (void)
     .image_path_machine_id = "0123456789abcdef0123456789abcdef",
     .uid = 60123,
   };
-  _cleanup_erase_free_ char *json = NULL, *fido2_pw = NULL;
+  _cleanup_secret_ char *json = NULL, *fido2_pw = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *cid_b64 = g_base64_encode (cid, sizeof cid);
   JsonObject *o, *priv, *secret, *rk, *salt, *pm;
