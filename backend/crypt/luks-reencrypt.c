@@ -91,6 +91,75 @@ ext4_size (int fd, uint64_t *ret)
   return 0;
 }
 
+/* Refuses early when the region cannot hold header and reserve, or its
+ * ext4 has not been shrunk to leave them free. */
+static int
+check_room (const char *device)
+{
+  _cleanup_close_ int fd = -1;
+  uint64_t size, fs_size = 0;
+  struct stat st;
+  int r;
+
+  fd = open (device, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (fstat (fd, &st) < 0)
+    return -errno;
+  if (S_ISREG (st.st_mode))
+    size = (uint64_t) st.st_size;
+  else
+    {
+      off_t end = lseek (fd, 0, SEEK_END);
+      if (end < 0)
+        return -errno;
+      size = (uint64_t) end;
+    }
+  if (size <= IMPRINT_LUKS_ENCRYPT_RESERVE + IMPRINT_LUKS_HEADER_SIZE)
+    return -ENOSPC;
+
+  r = ext4_size (fd, &fs_size);
+  if (r < 0)
+    return r;
+  if (fs_size > size - IMPRINT_LUKS_ENCRYPT_RESERVE)
+    {
+      g_info ("The filesystem on %s fills the space the LUKS2 header needs; shrink it by %" G_GUINT64_FORMAT " bytes",
+              device, fs_size - (size - IMPRINT_LUKS_ENCRYPT_RESERVE));
+      return -ENOSPC;
+    }
+  return 0;
+}
+
+/* The new header is built detached first, in a private directory
+ * (*ret_tmpdir, *ret_header: set as soon as they exist, for the caller's
+ * cleanup), then restored to the head of the device once the first
+ * segment is moved, as "cryptsetup reencrypt --encrypt
+ * --reduce-device-size" does. */
+static int
+make_detached_header (char **ret_tmpdir, char **ret_header)
+{
+  _cleanup_close_ int fd = -1;
+  char *tmpdir;
+  int r;
+
+  tmpdir = g_strdup ("/tmp/imprint-luks-XXXXXX");
+  if (!g_mkdtemp_full (tmpdir, 0700))
+    {
+      r = -errno;
+      g_free (tmpdir);
+      return r;
+    }
+  *ret_tmpdir = tmpdir;
+  *ret_header = g_build_filename (tmpdir, "header", NULL);
+  fd = open (*ret_header, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -errno;
+  r = posix_fallocate (fd, 0, 4096);
+  if (r > 0)
+    return -r;
+  return 0;
+}
+
 int
 imprint_luks_encrypt_in_place (const char *device,
                                const char *label,
@@ -118,64 +187,18 @@ imprint_luks_encrypt_in_place (const char *device,
     .flags = CRYPT_REENCRYPT_INITIALIZE_ONLY | CRYPT_REENCRYPT_MOVE_FIRST_SEGMENT,
   };
   ProgressClosure closure = { progress, userdata };
-  _cleanup_close_ int fd = -1;
-  struct stat st;
-  uint64_t size;
   int r, slot;
 
   if (!device || !passphrase || passphrase_size == 0)
     return -EINVAL;
 
-  /* Refuse early when the region cannot hold header and reserve. */
-  fd = open (device, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  if (fstat (fd, &st) < 0)
-    return -errno;
-  if (S_ISREG (st.st_mode))
-    size = (uint64_t) st.st_size;
-  else
-    {
-      off_t end = lseek (fd, 0, SEEK_END);
-      if (end < 0)
-        return -errno;
-      size = (uint64_t) end;
-    }
-  if (size <= IMPRINT_LUKS_ENCRYPT_RESERVE + IMPRINT_LUKS_HEADER_SIZE)
-    return -ENOSPC;
-  {
-    uint64_t fs_size = 0;
+  r = check_room (device);
+  if (r < 0)
+    return r;
 
-    r = ext4_size (fd, &fs_size);
-    if (r < 0)
-      return r;
-    if (fs_size > size - IMPRINT_LUKS_ENCRYPT_RESERVE)
-      {
-        g_info ("The filesystem on %s fills the space the LUKS2 header needs; shrink it by %" G_GUINT64_FORMAT " bytes",
-                device, fs_size - (size - IMPRINT_LUKS_ENCRYPT_RESERVE));
-        return -ENOSPC;
-      }
-  }
-  close (TAKE_FD (fd));
-
-  /* The new header is built detached first, in a private directory, then
-   * restored to the head of the device once the first segment is moved,
-   * as "cryptsetup reencrypt --encrypt --reduce-device-size" does. */
-  tmpdir = g_strdup ("/tmp/imprint-luks-XXXXXX");
-  if (!g_mkdtemp_full (tmpdir, 0700))
-    {
-      r = -errno;
-      g_clear_pointer (&tmpdir, g_free);
-      return r;
-    }
-  header = g_build_filename (tmpdir, "header", NULL);
-  fd = open (header, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -errno;
-  r = posix_fallocate (fd, 0, 4096);
-  if (r > 0)
-    return -r;
-  close (TAKE_FD (fd));
+  r = make_detached_header (&tmpdir, &header);
+  if (r < 0)
+    return r;
 
   r = crypt_init_data_device (&cd, header, device);
   if (r < 0)
