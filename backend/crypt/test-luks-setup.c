@@ -19,21 +19,6 @@
 
 static TestSwtpm *swtpm;
 
-static void
-extend_pcr (unsigned pcr)
-{
-  TSS2_TCTI_CONTEXT *tcti = NULL;
-  ESYS_CONTEXT *esys = NULL;
-  TPML_DIGEST_VALUES digests = { .count = 1, .digests[0] = { .hashAlg = TPM2_ALG_SHA256 } };
-
-  memset (digests.digests[0].digest.sha256, 0x17, TPM2_SHA256_DIGEST_SIZE);
-  g_assert_cmpuint (Tss2_TctiLdr_Initialize (swtpm->tcti, &tcti), ==, TSS2_RC_SUCCESS);
-  g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
-  g_assert_cmpuint (Esys_PCR_Extend (esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     &digests), ==, TSS2_RC_SUCCESS);
-  Esys_Finalize (&esys);
-  Tss2_TctiLdr_Finalize (&tcti);
-}
 
 static bool
 can_run (bool need_tpm, bool need_loop)
@@ -404,7 +389,7 @@ test_format_and_reseal (void)
   crypt_free (g_steal_pointer (&cd));
 
   /* A "firmware update": PCR 7 moves, the seal no longer opens. */
-  extend_pcr (7);
+  test_tpm2_extend_pcr (swtpm->tcti, 7, 0x17);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ESTALE);
   crypt_free (g_steal_pointer (&cd));
@@ -466,7 +451,7 @@ test_signed_policy (void)
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ENXIO);
 
   /* An updated UKI (PCR 11 moves) with its new signature still opens. */
-  extend_pcr (11);
+  test_tpm2_extend_pcr (swtpm->tcti, 11, 0x17);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig), ==, -ENXIO);
   sig2 = make_signature_json (t, pk, 1u << 11);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig2), ==, 0);
