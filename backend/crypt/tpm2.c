@@ -192,27 +192,17 @@ imprint_tpm2_seal (ImprintTpm2 *t, uint32_t pcr_mask, uint16_t pcr_bank, const c
   return imprint_tpm2_seal_full (t, &p, ret);
 }
 
-int
-imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, ImprintTpm2Sealed *ret)
+/* The bank (the TPM's best for the PCRs when not given), the token's
+ * fields and the policy digest, computed in a trial session. */
+static int
+seal_prepare (ImprintTpm2 *t, const ImprintTpm2SealParams *params, ImprintTpm2Sealed *s)
 {
   uint32_t pcr_mask = params->pcr_mask;
-  uint16_t pcr_bank = params->pcr_bank, primary_alg = params->primary_alg;
-  const char *pin = params->pin;
+  uint16_t pcr_bank = params->pcr_bank;
   uint32_t pubkey_pcr_mask = params->pubkey_pem
     ? (params->pubkey_pcr_mask ? params->pubkey_pcr_mask : IMPRINT_TPM2_DEFAULT_PUBKEY_PCR_MASK)
     : 0;
   ImprintTpm2PolicySpec spec;
-  ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE;
-  TPM2B_SENSITIVE_CREATE sensitive = { 0 };
-  TPM2B_PUBLIC template = { .size = sizeof (TPMT_PUBLIC) };
-  const TPM2B_DATA outside = { 0 };
-  const TPML_PCR_SELECTION creation_pcr = { 0 };
-  TPM2B_PRIVATE *priv = NULL;
-  TPM2B_PUBLIC *pub = NULL;
-  ImprintTpm2Sealed s = { 0 };
-  uint8_t buf[sizeof (TPM2B_PRIVATE) + sizeof (TPM2B_PUBLIC)];
-  size_t off = 0;
-  TSS2_RC rc;
   int r;
 
   if (pcr_mask >= (UINT32_C (1) << 24) || pubkey_pcr_mask >= (UINT32_C (1) << 24))
@@ -232,60 +222,67 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, Imp
         return r;
     }
 
-  s.pcr_mask = pcr_mask;
-  s.pcr_bank = pcr_bank;
-  s.pin = pin != NULL;
-  s.policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
-  s.pubkey_pcr_mask = pubkey_pcr_mask;
-  s.pubkey_pem = g_strdup (params->pubkey_pem);
+  s->pcr_mask = pcr_mask;
+  s->pcr_bank = pcr_bank;
+  s->pin = params->pin != NULL;
+  s->policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
+  s->pubkey_pcr_mask = pubkey_pcr_mask;
+  s->pubkey_pem = g_strdup (params->pubkey_pem);
 
   spec = (ImprintTpm2PolicySpec) {
     .pcr_mask = pcr_mask,
     .bank = pcr_bank,
-    .pin = s.pin,
+    .pin = s->pin,
     .pubkey_pem = params->pubkey_pem,
     .pubkey_pcr_mask = pubkey_pcr_mask,
   };
-  r = imprint_tpm2_trial_policy (t, &spec, s.policy_hash);
-  if (r < 0)
-    {
-      imprint_tpm2_sealed_done (&s);
-      return r;
-    }
+  return imprint_tpm2_trial_policy (t, &spec, s->policy_hash);
+}
 
-  /* ECC first, RSA when the TPM cannot do P-256: the alg goes into the
-   * token so that unlocking recreates the same primary. */
+/* ECC first, RSA when the TPM cannot do P-256: the alg goes into the
+ * token (*ret_alg) so that unlocking recreates the same primary. */
+static int
+create_seal_primary (ImprintTpm2 *t, uint16_t primary_alg, uint16_t *ret_alg, ESYS_TR *ret)
+{
+  int r;
+
   if (primary_alg != 0 && primary_alg != TPM2_ALG_ECC && primary_alg != TPM2_ALG_RSA)
-    r = -EINVAL;
-  else
+    return -EINVAL;
+  *ret_alg = primary_alg ? primary_alg : TPM2_ALG_ECC;
+  r = create_primary (t, *ret_alg, ret);
+  if (r < 0 && primary_alg == 0)
     {
-      s.primary_alg = primary_alg ? primary_alg : TPM2_ALG_ECC;
-      r = create_primary (t, s.primary_alg, &primary);
-      if (r < 0 && primary_alg == 0)
-        {
-          s.primary_alg = TPM2_ALG_RSA;
-          r = create_primary (t, TPM2_ALG_RSA, &primary);
-        }
+      *ret_alg = TPM2_ALG_RSA;
+      r = create_primary (t, TPM2_ALG_RSA, ret);
     }
-  if (r < 0)
-    {
-      imprint_tpm2_sealed_done (&s);
-      return r;
-    }
+  return r;
+}
 
-  r = start_encryption_session (t, primary, &enc);
-  if (r < 0)
-    goto finish;
+/* The sealed object, as systemd makes it: KEYEDHASH, no scheme, only the
+ * policy authorizes use (no USERWITHAUTH), a fresh random secret as its
+ * data. s->blob gets its private and public parts marshalled, s->secret
+ * the secret (in secret memory). */
+static int
+create_sealed_object (ImprintTpm2 *t, ESYS_TR primary, ESYS_TR enc, const char *pin, ImprintTpm2Sealed *s)
+{
+  TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+  TPM2B_PUBLIC template = { .size = sizeof (TPMT_PUBLIC) };
+  const TPM2B_DATA outside = { 0 };
+  const TPML_PCR_SELECTION creation_pcr = { 0 };
+  TPM2B_PRIVATE *priv = NULL;
+  TPM2B_PUBLIC *pub = NULL;
+  uint8_t buf[sizeof (TPM2B_PRIVATE) + sizeof (TPM2B_PUBLIC)];
+  size_t off = 0;
+  TSS2_RC rc;
+  int r;
 
-  /* The sealed object, as systemd makes it: KEYEDHASH, no scheme, only
-   * the policy authorizes use (no USERWITHAUTH). */
   template.publicArea.type = TPM2_ALG_KEYEDHASH;
   template.publicArea.nameAlg = TPM2_ALG_SHA256;
   template.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
   template.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
   template.publicArea.unique.keyedHash.size = IMPRINT_TPM2_SECRET_SIZE;
   template.publicArea.authPolicy.size = TPM2_SHA256_DIGEST_SIZE;
-  memcpy (template.publicArea.authPolicy.buffer, s.policy_hash, TPM2_SHA256_DIGEST_SIZE);
+  memcpy (template.publicArea.authPolicy.buffer, s->policy_hash, TPM2_SHA256_DIGEST_SIZE);
 
   sensitive.sensitive.data.size = IMPRINT_TPM2_SECRET_SIZE;
   r = imprint_random_bytes (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
@@ -312,23 +309,44 @@ imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, Imp
       goto finish;
     }
 
-  s.blob = g_memdup2 (buf, off);
-  s.blob_size = off;
-  s.secret = (uint8_t *) imprint_secret_memdup0 (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
-  if (s.secret == NULL)
+  s->blob = g_memdup2 (buf, off);
+  s->blob_size = off;
+  s->secret = (uint8_t *) imprint_secret_memdup0 (sensitive.sensitive.data.buffer, IMPRINT_TPM2_SECRET_SIZE);
+  if (s->secret == NULL)
     {
       r = -ENOMEM;
       goto finish;
     }
-  s.secret_size = IMPRINT_TPM2_SECRET_SIZE;
-  *ret = s;
-  s = (ImprintTpm2Sealed) { 0 };
+  s->secret_size = IMPRINT_TPM2_SECRET_SIZE;
   r = 0;
 
 finish:
   explicit_bzero (&sensitive, sizeof (sensitive));
   Esys_Free (priv);
   Esys_Free (pub);
+  return r;
+}
+
+int
+imprint_tpm2_seal_full (ImprintTpm2 *t, const ImprintTpm2SealParams *params, ImprintTpm2Sealed *ret)
+{
+  ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE;
+  ImprintTpm2Sealed s = { 0 };
+  int r;
+
+  r = seal_prepare (t, params, &s);
+  if (r >= 0)
+    r = create_seal_primary (t, params->primary_alg, &s.primary_alg, &primary);
+  if (r >= 0)
+    r = start_encryption_session (t, primary, &enc);
+  if (r >= 0)
+    r = create_sealed_object (t, primary, enc, params->pin, &s);
+  if (r >= 0)
+    {
+      *ret = s;
+      s = (ImprintTpm2Sealed) { 0 };
+      r = 0;
+    }
   imprint_tpm2_flush (t, &enc);
   imprint_tpm2_flush (t, &primary);
   imprint_tpm2_sealed_done (&s);
@@ -342,17 +360,80 @@ imprint_tpm2_unseal (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char
   return imprint_tpm2_unseal_full (t, sealed, pin, NULL, ret_secret, ret_secret_size);
 }
 
+/* Runs the sealed object's policy in the real session @policy. As
+ * systemd: a digest other than the one sealed means the PCRs moved on;
+ * say so (-ESTALE) instead of letting Unseal fail with a policy error. */
+static int
+satisfy_unseal_policy (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char *signature_json,
+                       ESYS_TR policy)
+{
+  const ImprintTpm2PolicySpec spec = {
+    .pcr_mask = sealed->pcr_mask,
+    .bank = sealed->pcr_bank,
+    .pin = sealed->pin,
+    .pubkey_pem = sealed->pubkey_pem,
+    .pubkey_pcr_mask = sealed->pubkey_pcr_mask,
+    .signature_json = signature_json,
+  };
+  uint8_t digest[TPM2_SHA256_DIGEST_SIZE];
+  int r;
+
+  r = imprint_tpm2_apply_policy (t, policy, false, &spec, digest);
+  if (r < 0)
+    return r;
+  if (sealed->policy_hash_size > 0 &&
+      (sealed->policy_hash_size != sizeof (digest) || memcmp (digest, sealed->policy_hash, sizeof (digest)) != 0))
+    return -ESTALE;
+  return 0;
+}
+
+/* Unseal itself, with the PIN as the object's auth when it has one (the
+ * PIN only counts when the policy has PolicyAuthValue). */
+static int
+unseal_object (ImprintTpm2 *t, ESYS_TR object, ESYS_TR policy, ESYS_TR enc, const char *pin,
+               void **ret_secret, size_t *ret_secret_size)
+{
+  TPM2B_SENSITIVE_DATA *out = NULL;
+  void *secret;
+  TSS2_RC rc;
+
+  if (pin)
+    {
+      TPM2B_AUTH auth;
+
+      hash_pin (pin, &auth);
+      rc = Esys_TR_SetAuth (t->esys, object, &auth);
+      explicit_bzero (&auth, sizeof (auth));
+      if (rc != TSS2_RC_SUCCESS)
+        return imprint_tpm2_tss_error (rc, "TR_SetAuth");
+    }
+
+  rc = Esys_Unseal (t->esys, object, policy, enc, ESYS_TR_NONE, &out);
+  if (rc != TSS2_RC_SUCCESS)
+    return imprint_tpm2_tss_error (rc, "Unseal");
+
+  /* Esys hands the secret back in its own malloc()ed TPM2B: copy it into
+   * secret memory at once and wipe Esys's copy before Esys_Free(). */
+  secret = imprint_secret_memdup0 (out->buffer, out->size);
+  explicit_bzero (out->buffer, out->size);
+  if (secret == NULL)
+    {
+      Esys_Free (out);
+      return -ENOMEM;
+    }
+  *ret_secret = secret;
+  *ret_secret_size = out->size;
+  Esys_Free (out);
+  return 0;
+}
+
 int
 imprint_tpm2_unseal_full (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const char *pin,
                           const char *signature_json, void **ret_secret, size_t *ret_secret_size)
 {
-  ImprintTpm2PolicySpec spec;
   ESYS_TR primary = ESYS_TR_NONE, enc = ESYS_TR_NONE, object = ESYS_TR_NONE, policy = ESYS_TR_NONE;
   TPM2B_PRIVATE priv = { 0 };
   TPM2B_PUBLIC pub = { 0 };
-  TPM2B_SENSITIVE_DATA *out = NULL;
-  uint8_t digest[TPM2_SHA256_DIGEST_SIZE];
-  void *secret;
   size_t off = 0;
   TSS2_RC rc;
   int r;
@@ -388,64 +469,12 @@ imprint_tpm2_unseal_full (ImprintTpm2 *t, const ImprintTpm2Sealed *sealed, const
   if (r < 0)
     goto finish;
 
-  spec = (ImprintTpm2PolicySpec) {
-    .pcr_mask = sealed->pcr_mask,
-    .bank = sealed->pcr_bank,
-    .pin = sealed->pin,
-    .pubkey_pem = sealed->pubkey_pem,
-    .pubkey_pcr_mask = sealed->pubkey_pcr_mask,
-    .signature_json = signature_json,
-  };
-  r = imprint_tpm2_apply_policy (t, policy, false, &spec, digest);
+  r = satisfy_unseal_policy (t, sealed, signature_json, policy);
   if (r < 0)
     goto finish;
-
-  /* As systemd: a different digest means the PCRs moved on; say so
-   * instead of letting Unseal fail with a policy error. */
-  if (sealed->policy_hash_size > 0 &&
-      (sealed->policy_hash_size != sizeof (digest) || memcmp (digest, sealed->policy_hash, sizeof (digest)) != 0))
-    {
-      r = -ESTALE;
-      goto finish;
-    }
-
-  /* The PIN only counts when the policy has PolicyAuthValue. */
-  if (sealed->pin)
-    {
-      TPM2B_AUTH auth;
-
-      hash_pin (pin, &auth);
-      rc = Esys_TR_SetAuth (t->esys, object, &auth);
-      explicit_bzero (&auth, sizeof (auth));
-      if (rc != TSS2_RC_SUCCESS)
-        {
-          r = imprint_tpm2_tss_error (rc, "TR_SetAuth");
-          goto finish;
-        }
-    }
-
-  rc = Esys_Unseal (t->esys, object, policy, enc, ESYS_TR_NONE, &out);
-  if (rc != TSS2_RC_SUCCESS)
-    {
-      r = imprint_tpm2_tss_error (rc, "Unseal");
-      goto finish;
-    }
-
-  /* Esys hands the secret back in its own malloc()ed TPM2B: copy it into
-   * secret memory at once and wipe Esys's copy before Esys_Free(). */
-  secret = imprint_secret_memdup0 (out->buffer, out->size);
-  explicit_bzero (out->buffer, out->size);
-  if (secret == NULL)
-    {
-      r = -ENOMEM;
-      goto finish;
-    }
-  *ret_secret = secret;
-  *ret_secret_size = out->size;
-  r = 0;
+  r = unseal_object (t, object, policy, enc, sealed->pin ? pin : NULL, ret_secret, ret_secret_size);
 
 finish:
-  Esys_Free (out);
   imprint_tpm2_flush (t, &policy);
   imprint_tpm2_flush (t, &enc);
   imprint_tpm2_flush (t, &object);
