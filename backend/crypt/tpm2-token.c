@@ -55,24 +55,12 @@ imprint_tpm2_token_new (const ImprintTpm2Sealed *sealed)
   return o;
 }
 
-int
-imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
+/* "tpm2-pcrs": an array of PCR numbers below 24, integers only. */
+static int
+parse_pcrs (JsonObject *token, uint32_t *ret_mask)
 {
-  static const char *const newer[] = {
-    "tpm2_srk", "tpm2_salt", "tpm2_pcrlock", "tpm2_pcrlock_nv",
-  };
-  ImprintTpm2Sealed s = { 0 };
   JsonArray *pcrs;
-  const char *str;
-  g_autofree guchar *blob = NULL;
-  gsize blob_size = 0;
-
-  if (!token || g_strcmp0 (json_object_get_string_member_with_default (token, "type", NULL), "systemd-tpm2") != 0)
-    return -EINVAL;
-
-  for (size_t i = 0; i < G_N_ELEMENTS (newer); i++)
-    if (json_object_has_member (token, newer[i]))
-      return -EOPNOTSUPP;
+  uint32_t mask = 0;
 
   if (!json_object_has_member (token, "tpm2-pcrs") ||
       !JSON_NODE_HOLDS_ARRAY (json_object_get_member (token, "tpm2-pcrs")))
@@ -88,22 +76,112 @@ imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
       v = json_node_get_int (n);
       if (v < 0 || v >= 24)
         return -EBADMSG;
-      s.pcr_mask |= UINT32_C (1) << v;
+      mask |= UINT32_C (1) << v;
     }
+  *ret_mask = mask;
+  return 0;
+}
 
-  /* Defaults of the fields that came later (systemd 250, 251). */
+/* The PCR bank and the primary key's algorithm, with the defaults of
+ * the fields that came later (systemd 250, 251). */
+static int
+parse_algs (JsonObject *token, ImprintTpm2Sealed *s)
+{
+  const char *str;
+
   str = json_object_get_string_member_with_default (token, "tpm2-pcr-bank", "sha256");
-  s.pcr_bank = imprint_tpm2_hash_alg_from_string (str);
-  if (s.pcr_bank == 0)
+  s->pcr_bank = imprint_tpm2_hash_alg_from_string (str);
+  if (s->pcr_bank == 0)
     return -EBADMSG;
 
   str = json_object_get_string_member_with_default (token, "tpm2-primary-alg", "ecc");
   if (g_ascii_strcasecmp (str, "ecc") == 0)
-    s.primary_alg = TPM2_ALG_ECC;
+    s->primary_alg = TPM2_ALG_ECC;
   else if (g_ascii_strcasecmp (str, "rsa") == 0)
-    s.primary_alg = TPM2_ALG_RSA;
+    s->primary_alg = TPM2_ALG_RSA;
   else
     return -EBADMSG;
+  return 0;
+}
+
+/* "tpm2-policy-hash": the SHA-256 policy digest in hex. */
+static int
+parse_policy_hash (JsonObject *token, ImprintTpm2Sealed *s)
+{
+  const char *str = json_object_get_string_member_with_default (token, "tpm2-policy-hash", NULL);
+
+  if (!str || strlen (str) != 2 * TPM2_SHA256_DIGEST_SIZE)
+    return -EBADMSG;
+  for (size_t i = 0; i < TPM2_SHA256_DIGEST_SIZE; i++)
+    {
+      int hi = g_ascii_xdigit_value (str[2 * i]), lo = g_ascii_xdigit_value (str[2 * i + 1]);
+      if (hi < 0 || lo < 0)
+        return -EBADMSG;
+      s->policy_hash[i] = (uint8_t) (hi << 4 | lo);
+    }
+  s->policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
+  return 0;
+}
+
+/* The signed PCR policy's key ("tpm2_pubkey", base64 PEM without NULs)
+ * and its PCRs ("tpm2_pubkey_pcrs"), when the token has one. */
+static int
+parse_pubkey (JsonObject *token, ImprintTpm2Sealed *s)
+{
+  gsize pem_size = 0;
+  g_autofree guchar *pem = NULL;
+  JsonNode *pk_pcrs = json_object_get_member (token, "tpm2_pubkey_pcrs");
+  const char *str = json_object_get_string_member_with_default (token, "tpm2_pubkey", NULL);
+
+  if (!str)
+    return -EBADMSG;
+  pem = g_base64_decode (str, &pem_size);
+  if (!pem || pem_size == 0 || memchr (pem, 0, pem_size))
+    return -EBADMSG;
+  if (pk_pcrs)
+    {
+      JsonArray *a;
+
+      if (!JSON_NODE_HOLDS_ARRAY (pk_pcrs))
+        return -EBADMSG;
+      a = json_node_get_array (pk_pcrs);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          gint64 v = json_array_get_int_element (a, i);
+          if (v < 0 || v >= 24)
+            return -EBADMSG;
+          s->pubkey_pcr_mask |= UINT32_C (1) << v;
+        }
+    }
+  s->pubkey_pem = g_strndup ((const char *) pem, pem_size);
+  return 0;
+}
+
+int
+imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
+{
+  static const char *const newer[] = {
+    "tpm2_srk", "tpm2_salt", "tpm2_pcrlock", "tpm2_pcrlock_nv",
+  };
+  ImprintTpm2Sealed s = { 0 };
+  const char *str;
+  g_autofree guchar *blob = NULL;
+  gsize blob_size = 0;
+  int r;
+
+  if (!token || g_strcmp0 (json_object_get_string_member_with_default (token, "type", NULL), "systemd-tpm2") != 0)
+    return -EINVAL;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (newer); i++)
+    if (json_object_has_member (token, newer[i]))
+      return -EOPNOTSUPP;
+
+  r = parse_pcrs (token, &s.pcr_mask);
+  if (r < 0)
+    return r;
+  r = parse_algs (token, &s);
+  if (r < 0)
+    return r;
 
   s.pin = json_object_get_boolean_member_with_default (token, "tpm2-pin", FALSE);
 
@@ -114,46 +192,14 @@ imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret)
   if (!blob || blob_size == 0)
     return -EBADMSG;
 
-  str = json_object_get_string_member_with_default (token, "tpm2-policy-hash", NULL);
-  if (!str || strlen (str) != 2 * TPM2_SHA256_DIGEST_SIZE)
-    return -EBADMSG;
-  for (size_t i = 0; i < TPM2_SHA256_DIGEST_SIZE; i++)
-    {
-      int hi = g_ascii_xdigit_value (str[2 * i]), lo = g_ascii_xdigit_value (str[2 * i + 1]);
-      if (hi < 0 || lo < 0)
-        return -EBADMSG;
-      s.policy_hash[i] = (uint8_t) (hi << 4 | lo);
-    }
-  s.policy_hash_size = TPM2_SHA256_DIGEST_SIZE;
-
+  r = parse_policy_hash (token, &s);
+  if (r < 0)
+    return r;
   if (json_object_has_member (token, "tpm2_pubkey"))
     {
-      gsize pem_size = 0;
-      g_autofree guchar *pem = NULL;
-      JsonNode *pk_pcrs = json_object_get_member (token, "tpm2_pubkey_pcrs");
-
-      str = json_object_get_string_member_with_default (token, "tpm2_pubkey", NULL);
-      if (!str)
-        return -EBADMSG;
-      pem = g_base64_decode (str, &pem_size);
-      if (!pem || pem_size == 0 || memchr (pem, 0, pem_size))
-        return -EBADMSG;
-      if (pk_pcrs)
-        {
-          JsonArray *a;
-
-          if (!JSON_NODE_HOLDS_ARRAY (pk_pcrs))
-            return -EBADMSG;
-          a = json_node_get_array (pk_pcrs);
-          for (guint i = 0; i < json_array_get_length (a); i++)
-            {
-              gint64 v = json_array_get_int_element (a, i);
-              if (v < 0 || v >= 24)
-                return -EBADMSG;
-              s.pubkey_pcr_mask |= UINT32_C (1) << v;
-            }
-        }
-      s.pubkey_pem = g_strndup ((const char *) pem, pem_size);
+      r = parse_pubkey (token, &s);
+      if (r < 0)
+        return r;
     }
 
   s.blob = g_steal_pointer (&blob);
