@@ -152,6 +152,46 @@ find_signature (const char *json, uint16_t bank, uint32_t mask, const uint8_t fp
   return -ENXIO;
 }
 
+/* A real session: the signature over the approved policy digest from the
+ * signature JSON (the UKI's .pcrsig) for this bank, PCRs and key, checked
+ * by the TPM against @key; *ret_ticket proves it to PolicyAuthorize. */
+static int
+verify_policy_signature (ImprintTpm2 *t, ESYS_TR key, const ImprintTpm2PolicySpec *spec,
+                         const uint8_t fp[SHA256_DIGEST_LENGTH], const TPM2B_DIGEST *approved,
+                         TPMT_TK_VERIFIED **ret_ticket)
+{
+  g_autofree guchar *sig = NULL;
+  gsize sig_size = 0;
+  TPM2B_DIGEST hash = { .size = TPM2_SHA256_DIGEST_SIZE };
+  TPMT_SIGNATURE signature = {
+    .sigAlg = TPM2_ALG_RSASSA,
+    .signature.rsassa.hash = TPM2_ALG_SHA256,
+  };
+  TSS2_RC rc;
+  int r;
+
+  if (!spec->signature_json)
+    return -ENXIO;
+  r = find_signature (spec->signature_json, spec->bank, spec->pubkey_pcr_mask, fp,
+                      approved->buffer, approved->size, &sig, &sig_size);
+  if (r < 0)
+    return r;
+  if (sig_size > sizeof (signature.signature.rsassa.sig.buffer))
+    return -EBADMSG;
+  signature.signature.rsassa.sig.size = (UINT16) sig_size;
+  memcpy (signature.signature.rsassa.sig.buffer, sig, sig_size);
+
+  /* The TPM checks the RSA part; the SHA-256 of the policy is ours. */
+  SHA256 (approved->buffer, approved->size, hash.buffer);
+  rc = Esys_VerifySignature (t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &hash, &signature, ret_ticket);
+  if (rc != TSS2_RC_SUCCESS)
+    {
+      r = imprint_tpm2_tss_error (rc, "VerifySignature");
+      return r == -EIO ? -EPERM : r;
+    }
+  return 0;
+}
+
 /* PolicyPCR over the signed PCRs, then PolicyAuthorize of that digest with
  * the key: in a trial session without a ticket (the TPM does not check it
  * there), in a real one with a ticket from VerifySignature. */
@@ -198,41 +238,9 @@ apply_signed_policy (ImprintTpm2 *t, ESYS_TR session, bool trial, const ImprintT
 
   if (!trial)
     {
-      g_autofree guchar *sig = NULL;
-      gsize sig_size = 0;
-      TPM2B_DIGEST hash = { .size = TPM2_SHA256_DIGEST_SIZE };
-      TPMT_SIGNATURE signature = {
-        .sigAlg = TPM2_ALG_RSASSA,
-        .signature.rsassa.hash = TPM2_ALG_SHA256,
-      };
-
-      if (!spec->signature_json)
-        {
-          r = -ENXIO;
-          goto finish;
-        }
-      r = find_signature (spec->signature_json, spec->bank, spec->pubkey_pcr_mask, fp,
-                          approved->buffer, approved->size, &sig, &sig_size);
+      r = verify_policy_signature (t, key, spec, fp, approved, &ticket);
       if (r < 0)
         goto finish;
-      if (sig_size > sizeof (signature.signature.rsassa.sig.buffer))
-        {
-          r = -EBADMSG;
-          goto finish;
-        }
-      signature.signature.rsassa.sig.size = (UINT16) sig_size;
-      memcpy (signature.signature.rsassa.sig.buffer, sig, sig_size);
-
-      /* The TPM checks the RSA part; the SHA-256 of the policy is ours. */
-      SHA256 (approved->buffer, approved->size, hash.buffer);
-      rc = Esys_VerifySignature (t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &hash, &signature, &ticket);
-      if (rc != TSS2_RC_SUCCESS)
-        {
-          r = imprint_tpm2_tss_error (rc, "VerifySignature");
-          if (r == -EIO)
-            r = -EPERM;
-          goto finish;
-        }
     }
 
   rc = Esys_PolicyAuthorize (t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
