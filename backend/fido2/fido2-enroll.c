@@ -43,19 +43,112 @@ imprint_fido2_enrollment_free (ImprintFido2Enrollment *e)
   free (e);
 }
 
+/* The credential to make: hmac-secret, ES256, not resident, no UV
+ * unless the lock asks for it (then credProtect too, where the key knows
+ * it). */
+static int
+new_credential (const ImprintFido2EnrollParams *params, const ImprintFido2Features *f,
+                ImprintFido2LockFlags lock, fido_cred_t **ret)
+{
+  _cleanup_(imprint_fido2_fido_cred_freep) fido_cred_t *c = NULL;
+  int fr, ext = FIDO_EXT_HMAC_SECRET;
+
+  c = fido_cred_new ();
+  if (c == NULL)
+    return -ENOMEM;
+  if (lock & IMPRINT_FIDO2_LOCK_UV)
+    {
+      /* a key without credProtect ignores it */
+      ext |= FIDO_EXT_CRED_PROTECT;
+      if (fido_cred_set_prot (c, FIDO_CRED_PROT_UV_REQUIRED) != FIDO_OK)
+        g_debug ("FIDO2: cannot set credProtect, ignoring");
+    }
+  if ((fr = fido_cred_set_extensions (c, ext)) != FIDO_OK ||
+      (fr = fido_cred_set_rp (c, params->rp_id, params->rp_name)) != FIDO_OK ||
+      (fr = fido_cred_set_type (c, COSE_ES256)) != FIDO_OK ||
+      (fr = fido_cred_set_user (c, params->user_id, params->user_id_size, params->user_name,
+                                params->user_display_name, NULL)) != FIDO_OK ||
+      (fr = fido_cred_set_clientdata_hash (c, zero_client_data_hash, sizeof (zero_client_data_hash))) != FIDO_OK ||
+      (f->rk && (fr = fido_cred_set_rk (c, FIDO_OPT_FALSE)) != FIDO_OK) ||
+      (f->uv && (fr = fido_cred_set_uv (c, FIDO_OPT_FALSE)) != FIDO_OK))
+    return imprint_fido2_fido_fail ("credential parameters", fr);
+  *ret = TAKE_PTR (c);
+  return 0;
+}
+
+/* makeCredential, with the PIN when the key wants one (*io_pin keeps it
+ * for the assertion that follows). With a PIN lock the same PIN must go
+ * to the assertion (else the key uses its "no verification" secret), so
+ * it is asked for up front. */
+static int
+make_credential (fido_dev_t *dev, fido_cred_t *c, const ImprintFido2Features *f,
+                 const ImprintFido2Prompter *p, ImprintFido2LockFlags lock, char **io_pin)
+{
+  int r, fr;
+
+  if (lock & IMPRINT_FIDO2_LOCK_PIN)
+    fr = FIDO_ERR_PIN_REQUIRED;
+  else
+    {
+      r = imprint_fido2_notify_touch (p, _("Please touch the security key to create the credential."));
+      if (r < 0)
+        return r;
+      fr = fido_dev_make_cred (dev, c, NULL);
+    }
+  if (fr == FIDO_ERR_PIN_REQUIRED)
+    {
+      if (!f->client_pin)
+        return -EIO;
+      r = imprint_fido2_run_with_pin (dev, p, f->up ? _("Please touch the security key to create the credential.") : NULL,
+                                      op_make_cred, c, io_pin, &fr);
+      if (r < 0)
+        return r;
+    }
+  if (fr != FIDO_OK)
+    return imprint_fido2_fido_fail ("makeCredential", fr);
+  return 0;
+}
+
+/* The first hmac-secret of the new credential over the salt: what the
+ * LUKS2 keyslot or homed's hash is made from. */
+static int
+first_secret (fido_dev_t *dev, const ImprintFido2EnrollParams *params, const ImprintFido2Features *f,
+              const ImprintFido2Prompter *p, ImprintFido2LockFlags *io_lock, ImprintFido2Enrollment *e)
+{
+  _cleanup_(imprint_fido2_fido_assert_freep) fido_assert_t *a = NULL;
+  int r;
+
+  a = fido_assert_new ();
+  if (a == NULL)
+    return -ENOMEM;
+  r = imprint_fido2_assert_set_basics (a, params->rp_id, e->credential_id, e->credential_id_size,
+                                       e->salt, sizeof (e->salt));
+  if (r < 0)
+    return r;
+  r = imprint_fido2_hmac_assertion (dev, f, a, p, io_lock, &e->pin, IMPRINT_FIDO2_LOCK_PIN | IMPRINT_FIDO2_LOCK_UP);
+  if (r < 0)
+    return r;
+
+  e->secret_size = fido_assert_hmac_secret_len (a, 0);
+  e->secret = imprint_secret_alloc (e->secret_size);
+  if (e->secret == NULL)
+    return -ENOMEM;
+  memcpy (e->secret, fido_assert_hmac_secret_ptr (a, 0), e->secret_size);
+  return 0;
+}
+
 int
 imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2EnrollParams *params,
                       ImprintFido2Enrollment **ret)
 {
   _cleanup_fido_dev_ fido_dev_t *owned = NULL;
   _cleanup_(imprint_fido2_fido_cred_freep) fido_cred_t *c = NULL;
-  _cleanup_(imprint_fido2_fido_assert_freep) fido_assert_t *a = NULL;
   g_autoptr (ImprintFido2Enrollment) e = NULL;
   ImprintFido2LockFlags lock;
   fido_dev_t *dev;
   ImprintFido2Features f;
   ImprintFido2Prompter p;
-  int r, fr, ext = FIDO_EXT_HMAC_SECRET;
+  int r;
 
   g_return_val_if_fail (params != NULL && params->rp_id != NULL && params->user_id != NULL &&
                         params->user_id_size > 0 && params->user_name != NULL, -EINVAL);
@@ -91,70 +184,20 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
   else if (RAND_bytes (e->salt, sizeof (e->salt)) != 1)
     return -EIO;
 
-  c = fido_cred_new ();
-  if (c == NULL)
-    return -ENOMEM;
-  if (lock & IMPRINT_FIDO2_LOCK_UV)
-    {
-      /* a key without credProtect ignores it */
-      ext |= FIDO_EXT_CRED_PROTECT;
-      if (fido_cred_set_prot (c, FIDO_CRED_PROT_UV_REQUIRED) != FIDO_OK)
-        g_debug ("FIDO2: cannot set credProtect, ignoring");
-    }
-  if ((fr = fido_cred_set_extensions (c, ext)) != FIDO_OK ||
-      (fr = fido_cred_set_rp (c, params->rp_id, params->rp_name)) != FIDO_OK ||
-      (fr = fido_cred_set_type (c, COSE_ES256)) != FIDO_OK ||
-      (fr = fido_cred_set_user (c, params->user_id, params->user_id_size, params->user_name,
-                                params->user_display_name, NULL)) != FIDO_OK ||
-      (fr = fido_cred_set_clientdata_hash (c, zero_client_data_hash, sizeof (zero_client_data_hash))) != FIDO_OK ||
-      (f.rk && (fr = fido_cred_set_rk (c, FIDO_OPT_FALSE)) != FIDO_OK) ||
-      (f.uv && (fr = fido_cred_set_uv (c, FIDO_OPT_FALSE)) != FIDO_OK))
-    return imprint_fido2_fido_fail ("credential parameters", fr);
-
-  /* With a PIN lock the same PIN must go to the assertion (else the key uses
-   * its "no verification" secret), so ask for it up front. */
-  if (lock & IMPRINT_FIDO2_LOCK_PIN)
-    fr = FIDO_ERR_PIN_REQUIRED;
-  else
-    {
-      r = imprint_fido2_notify_touch (&p, _("Please touch the security key to create the credential."));
-      if (r < 0)
-        return r;
-      fr = fido_dev_make_cred (dev, c, NULL);
-    }
-  if (fr == FIDO_ERR_PIN_REQUIRED)
-    {
-      if (!f.client_pin)
-        return -EIO;
-      r = imprint_fido2_run_with_pin (dev, &p, f.up ? _("Please touch the security key to create the credential.") : NULL,
-                        op_make_cred, c, &e->pin, &fr);
-      if (r < 0)
-        return r;
-    }
-  if (fr != FIDO_OK)
-    return imprint_fido2_fido_fail ("makeCredential", fr);
-
+  r = new_credential (params, &f, lock, &c);
+  if (r < 0)
+    return r;
+  r = make_credential (dev, c, &f, &p, lock, &e->pin);
+  if (r < 0)
+    return r;
   if (fido_cred_id_ptr (c) == NULL || fido_cred_id_len (c) == 0)
     return -EIO;
   e->credential_id = g_memdup2 (fido_cred_id_ptr (c), fido_cred_id_len (c));
   e->credential_id_size = fido_cred_id_len (c);
 
-  a = fido_assert_new ();
-  if (a == NULL)
-    return -ENOMEM;
-  r = imprint_fido2_assert_set_basics (a, params->rp_id, e->credential_id, e->credential_id_size,
-                         e->salt, sizeof (e->salt));
+  r = first_secret (dev, params, &f, &p, &lock, e);
   if (r < 0)
     return r;
-  r = imprint_fido2_hmac_assertion (dev, &f, a, &p, &lock, &e->pin, IMPRINT_FIDO2_LOCK_PIN | IMPRINT_FIDO2_LOCK_UP);
-  if (r < 0)
-    return r;
-
-  e->secret_size = fido_assert_hmac_secret_len (a, 0);
-  e->secret = imprint_secret_alloc (e->secret_size);
-  if (e->secret == NULL)
-    return -ENOMEM;
-  memcpy (e->secret, fido_assert_hmac_secret_ptr (a, 0), e->secret_size);
   e->rp_id = strdup (params->rp_id);
   e->lock_with = lock;
   if (!(lock & IMPRINT_FIDO2_LOCK_PIN))
