@@ -35,6 +35,21 @@ static inline void imprint_secret_freep (void *p)
 }
 #define _cleanup_secret_ _cleanup_(imprint_secret_freep)
 
+/* A secret and its length (a volume key, what a TPM unsealed), held in
+ * secret memory; done wipes and frees it and zeroes the struct. */
+typedef struct {
+  void *data;
+  size_t size;
+} ImprintSizedSecret;
+
+static inline void imprint_sized_secret_done (ImprintSizedSecret *s)
+{
+  imprint_secret_free (s->data);
+  s->data = NULL;
+  s->size = 0;
+}
+#define _cleanup_sized_secret_ _cleanup_(imprint_sized_secret_done)
+
 /* The older names of the same two helpers, still used by code not yet
  * moved over (backend/daemon, backend/ctl): n is ignored, the allocation
  * knows its own length. New code uses imprint_secret_free() and

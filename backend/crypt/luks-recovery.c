@@ -25,26 +25,13 @@ imprint_luks_recovery_token_new (void)
   return o;
 }
 
-typedef struct {
-  void *data;
-  size_t size;
-} Secret;
-
-static void
-secret_done (Secret *s)
-{
-  imprint_secret_free (s->data);
-  s->data = NULL;
-  s->size = 0;
-}
-
 int
 imprint_luks_set_recovery_key (struct crypt_device *cd,
                                const void *unlock, size_t unlock_size,
                                const char *key,
                                int *ret_keyslot)
 {
-  _cleanup_ (secret_done) Secret vk = { 0 };
+  _cleanup_sized_secret_ ImprintSizedSecret vk = { 0 };
   g_autoptr (JsonObject) token = imprint_luks_recovery_token_new ();
   ImprintLuksToken *tokens = NULL;
   size_t n = 0;
@@ -114,7 +101,7 @@ imprint_luks_set_passphrase (struct crypt_device *cd,
                              const struct crypt_pbkdf_type *pbkdf_override,
                              int *ret_keyslot)
 {
-  _cleanup_ (secret_done) Secret vk = { 0 };
+  _cleanup_sized_secret_ ImprintSizedSecret vk = { 0 };
   g_autofree int *plain = NULL;
   size_t n_plain = 0;
   int r, slot = -1;
