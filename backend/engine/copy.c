@@ -128,6 +128,48 @@ next_slot (Ring *r, guint64 pos, size_t want, gboolean *ret_zero)
   return want;
 }
 
+/* Reads [pos + got, pos + want) of the range into the slot's buffer,
+ * direct where the alignment allows. FALSE when the read failed or the
+ * source ended early (the ring is failed then). */
+static gboolean
+read_slot (Ring *r, Slot *s, guint64 pos, size_t got, size_t want)
+{
+  const ImprintCopyJob *job = r->job;
+
+  while (got < want)
+    {
+      guint64 at = job->src_offset + pos + got;
+      gboolean direct = r->direct_fd >= 0 && at % 4096 == 0 && (want - got) % 4096 == 0;
+      ssize_t k = pread (direct ? r->direct_fd : job->src_fd, s->buf + got, want - got, (off_t) at);
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k < 0 && errno == EINVAL && direct)
+        {
+          /* Alignment the file system wants and did not say: buffered. */
+          close (r->direct_fd);
+          r->direct_fd = -1;
+          continue;
+        }
+      if (k < 0)
+        {
+          int e = errno;
+          ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                     _("Reading the %s from the source failed: %s"),
+                                     job->what, g_strerror (e)));
+          return FALSE;
+        }
+      if (k == 0)
+        {
+          ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                                     _("The source ended %" PRIu64 " bytes into the %s: "
+                                       "it is truncated"), pos + got, job->what));
+          return FALSE;
+        }
+      got += (size_t) k;
+    }
+  return TRUE;
+}
+
 static void *
 reader_thread (void *userdata)
 {
@@ -161,37 +203,8 @@ reader_thread (void *userdata)
       s = &r->slots[r->produced % r->n];
       pthread_mutex_unlock (&r->lock);
 
-      while (got < want)
-        {
-          guint64 at = job->src_offset + pos + got;
-          gboolean direct = r->direct_fd >= 0 && at % 4096 == 0 && (want - got) % 4096 == 0;
-          ssize_t k = pread (direct ? r->direct_fd : job->src_fd, s->buf + got, want - got, (off_t) at);
-          if (k < 0 && errno == EINTR)
-            continue;
-          if (k < 0 && errno == EINVAL && direct)
-            {
-              /* Alignment the file system wants and did not say: buffered. */
-              close (r->direct_fd);
-              r->direct_fd = -1;
-              continue;
-            }
-          if (k < 0)
-            {
-              int e = errno;
-              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                                         _("Reading the %s from the source failed: %s"),
-                                         job->what, g_strerror (e)));
-              return NULL;
-            }
-          if (k == 0)
-            {
-              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                                         _("The source ended %" PRIu64 " bytes into the %s: "
-                                           "it is truncated"), pos + got, job->what));
-              return NULL;
-            }
-          got += (size_t) k;
-        }
+      if (!read_slot (r, s, pos, got, want))
+        return NULL;
       /* Zeros that were read (unused space of a file system image) are
        * treated like a hole: verified as zeros, zeroed on the target
        * without sending them. Data usually shows in the first bytes. */
