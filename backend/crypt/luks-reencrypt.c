@@ -160,6 +160,50 @@ make_detached_header (char **ret_tmpdir, char **ret_header)
   return 0;
 }
 
+/* The new LUKS2 header, formatted in the detached file @header for
+ * @device's data, with a keyslot for @passphrase (*ret_keyslot), and the
+ * reencryption initialised in it (not run: the header is not in place
+ * yet). */
+static int
+format_detached (const char *device, const char *header, const struct crypt_params_luks2 *luks2,
+                 const void *passphrase, size_t passphrase_size,
+                 const struct crypt_params_reencrypt *params, int *ret_keyslot)
+{
+  _cleanup_crypt_free_ struct crypt_device *cd = NULL;
+  int r, slot;
+
+  r = crypt_init_data_device (&cd, header, device);
+  if (r < 0)
+    return r;
+  imprint_luks_setup_logging (cd);
+
+  r = crypt_set_data_offset (cd, IMPRINT_LUKS_HEADER_SIZE / IMPRINT_LUKS_SECTOR);
+  if (r < 0)
+    return r;
+
+  r = imprint_luks_set_pbkdf (cd, IMPRINT_LUKS_PBKDF_MINIMAL, NULL);
+  if (r < 0)
+    return r;
+
+  r = crypt_format (cd, CRYPT_LUKS2, IMPRINT_LUKS_CIPHER, IMPRINT_LUKS_CIPHER_MODE,
+                    NULL, NULL, IMPRINT_LUKS_VOLUME_KEY_SIZE, (void *) luks2);
+  if (r < 0)
+    return r;
+
+  slot = crypt_keyslot_add_by_volume_key (cd, CRYPT_ANY_SLOT, NULL, 0, passphrase, passphrase_size);
+  if (slot < 0)
+    return slot;
+
+  r = crypt_reencrypt_init_by_passphrase (cd, NULL, passphrase, passphrase_size,
+                                          CRYPT_ANY_SLOT, slot,
+                                          IMPRINT_LUKS_CIPHER, IMPRINT_LUKS_CIPHER_MODE,
+                                          params);
+  if (r < 0)
+    return r;
+  *ret_keyslot = slot;
+  return 0;
+}
+
 int
 imprint_luks_encrypt_in_place (const char *device,
                                const char *label,
@@ -200,36 +244,9 @@ imprint_luks_encrypt_in_place (const char *device,
   if (r < 0)
     return r;
 
-  r = crypt_init_data_device (&cd, header, device);
+  r = format_detached (device, header, &luks2, passphrase, passphrase_size, &params, &slot);
   if (r < 0)
     return r;
-  imprint_luks_setup_logging (cd);
-
-  r = crypt_set_data_offset (cd, IMPRINT_LUKS_HEADER_SIZE / IMPRINT_LUKS_SECTOR);
-  if (r < 0)
-    return r;
-
-  r = imprint_luks_set_pbkdf (cd, IMPRINT_LUKS_PBKDF_MINIMAL, NULL);
-  if (r < 0)
-    return r;
-
-  r = crypt_format (cd, CRYPT_LUKS2, IMPRINT_LUKS_CIPHER, IMPRINT_LUKS_CIPHER_MODE,
-                    NULL, NULL, IMPRINT_LUKS_VOLUME_KEY_SIZE, (void *) &luks2);
-  if (r < 0)
-    return r;
-
-  slot = crypt_keyslot_add_by_volume_key (cd, CRYPT_ANY_SLOT, NULL, 0, passphrase, passphrase_size);
-  if (slot < 0)
-    return slot;
-
-  r = crypt_reencrypt_init_by_passphrase (cd, NULL, passphrase, passphrase_size,
-                                          CRYPT_ANY_SLOT, slot,
-                                          IMPRINT_LUKS_CIPHER, IMPRINT_LUKS_CIPHER_MODE,
-                                          &params);
-  if (r < 0)
-    return r;
-
-  crypt_free (TAKE_PTR (cd));
 
   r = crypt_init (&cd, device);
   if (r < 0)
