@@ -125,6 +125,10 @@ fake_extra_enroll (struct crypt_device *cd, const void *vk, size_t vk_size,
   return 0;
 }
 
+/* imprint_luks_setup() on a partition inside an image file: mkfs,
+ * encrypt in place, every keyslot opened again.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_in_place_region (void)
 {
@@ -264,7 +268,9 @@ test_in_place_region (void)
 }
 
 /* Later changes (luks-enroll.c): unlock through the TPM2 token, add and
- * remove methods, never the last keyslot. */
+ * remove methods, never the last keyslot.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_enroll_changes (void)
 {

@@ -54,6 +54,10 @@ token_json_of_type (struct crypt_device *cd, const char *type, int *ret_id)
   return json;
 }
 
+/* Format, enroll the recovery key and a passphrase, remove the one-time
+ * key, and open the volume with each.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_format_and_enroll (Fixture *f, gconstpointer data)
 {

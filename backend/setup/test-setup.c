@@ -136,6 +136,10 @@ test_record_minimal (void)
   g_assert_cmpint (imprint_setup_home_record (&p, &json), ==, -EINVAL);
 }
 
+/* The homed record with every option, its hashes checked against the
+ * secrets.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_record_full (void)
 {
