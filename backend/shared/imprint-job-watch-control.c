@@ -56,7 +56,7 @@ imprint_job_watch_cancel_async (ImprintJobWatch     *self,
       return;
     }
 
-  g_dbus_connection_call (self->bus, self->owner, self->path, JOB_INTERFACE, "Cancel",
+  g_dbus_connection_call (self->bus, self->owner, self->path, IMPRINT_JOB_INTERFACE, "Cancel",
                           g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE_UNIT,
                           G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout_msec, cancellable,
                           cancel_cb, g_steal_pointer (&task));
@@ -88,7 +88,7 @@ imprint_job_watch_answer (ImprintJobWatch *self,
     g_variant_builder_add (&options, "{sv}", "cancel", g_variant_new_boolean (TRUE));
   /* A person's answer: no reply to wait for, a dead daemon ends the job
    * through the name watch. */
-  g_dbus_connection_call (self->bus, self->owner, self->path, JOB_INTERFACE, "Answer",
+  g_dbus_connection_call (self->bus, self->owner, self->path, IMPRINT_JOB_INTERFACE, "Answer",
                           g_variant_new ("(ssa{sv})", id, value, &options), NULL,
                           G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
 }

@@ -6,7 +6,7 @@
 
 #include "imprint-job-watch.h"
 
-#define JOB_INTERFACE "dev.imprint.Imprint1.Job"
+#include "imprint-names.h"
 
 struct _ImprintJobWatch
 {

@@ -294,7 +294,7 @@ imprint_job_watch_new (GDBusConnection *bus,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_name_owner_changed, self, NULL);
   self->job_subscription =
-    g_dbus_connection_signal_subscribe (bus, bus_name, JOB_INTERFACE, NULL, NULL, NULL,
+    g_dbus_connection_signal_subscribe (bus, bus_name, IMPRINT_JOB_INTERFACE, NULL, NULL, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_job_signal, self, NULL);
   self->closed_handler = g_signal_connect (bus, "closed", G_CALLBACK (on_closed), self);
