@@ -17,6 +17,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "devname.h"
 #include "macros.h"
 #include "tpm2.h"
 #include "tpm2-private.h"
@@ -27,23 +28,7 @@
 static bool
 tpm_node_name_valid (const char *name)
 {
-  const char *n;
-  size_t len;
-
-  if (g_str_has_prefix (name, "tpmrm"))
-    n = name + strlen ("tpmrm");
-  else if (g_str_has_prefix (name, "tpm"))
-    n = name + strlen ("tpm");
-  else
-    return false;
-
-  len = strlen (n);
-  if (len == 0 || len > 5 || (n[0] == '0' && len > 1))
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!g_ascii_isdigit (n[i]))
-      return false;
-  return true;
+  return imprint_devname_valid (name, "tpmrm") || imprint_devname_valid (name, "tpm");
 }
 
 /* An emulator TCTI: "swtpm" or "mssim", then ":" and its configuration

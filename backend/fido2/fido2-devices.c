@@ -19,6 +19,7 @@
 #include "json-bounded.h"
 #include "imprint-fido2.h"
 #include "fido2-private.h"
+#include "devname.h"
 #include "macros.h"
 #include "secret.h"
 
@@ -26,19 +27,7 @@
 static bool
 hidraw_name_valid (const char *name)
 {
-  const char *n;
-  size_t len;
-
-  if (!g_str_has_prefix (name, "hidraw"))
-    return false;
-  n = name + strlen ("hidraw");
-  len = strlen (n);
-  if (len == 0 || len > 5 || (n[0] == '0' && len > 1))
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!g_ascii_isdigit (n[i]))
-      return false;
-  return true;
+  return imprint_devname_valid (name, "hidraw");
 }
 
 int

@@ -157,16 +157,9 @@ imprint_fido2_enroll (fido_dev_t *given, const char *path, const ImprintFido2Enr
   p = (ImprintFido2Prompter) { params->prompt, params->userdata };
   lock = params->lock_with;
 
-  r = imprint_fido2_acquire_device (given, path, &owned, &dev);
+  r = imprint_fido2_acquire_hmac_device (given, path, &owned, &dev, &f);
   if (r < 0)
     return r;
-  r = imprint_fido2_get_features (dev, &f);
-  if (r < 0)
-    return r;
-  if (!f.fido2)
-    return -ENODEV;
-  if (!f.hmac_secret)
-    return -EOPNOTSUPP;
 
   /* Degrade gracefully to what the key can do, like systemd-cryptenroll. */
   if (!f.client_pin)

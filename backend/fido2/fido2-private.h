@@ -74,6 +74,9 @@ int imprint_fido2_run_with_pin (fido_dev_t *dev, const ImprintFido2Prompter *p, 
 int imprint_fido2_get_features (fido_dev_t *dev, ImprintFido2Features *ret);
 int imprint_fido2_acquire_device (fido_dev_t *given, const char *path, fido_dev_t **ret_owned,
                                   fido_dev_t **ret_dev);
+/* The same, refused without FIDO2 (-ENODEV) or hmac-secret (-EOPNOTSUPP). */
+int imprint_fido2_acquire_hmac_device (fido_dev_t *given, const char *path, fido_dev_t **ret_owned,
+                                       fido_dev_t **ret_dev, ImprintFido2Features *ret_features);
 
 /* fido2-unlock.c: an hmac-secret assertion's parameters, and running it
  * (with the PIN or touch the key asks for). */

@@ -150,16 +150,9 @@ unlock_internal (fido_dev_t *given, const char *path, const char *rp_id,
   g_return_val_if_fail (salt != NULL && salt_size > 0, -EINVAL);
   g_return_val_if_fail (ret_secret != NULL && ret_secret_size != NULL, -EINVAL);
 
-  r = imprint_fido2_acquire_device (given, path, &owned, &dev);
+  r = imprint_fido2_acquire_hmac_device (given, path, &owned, &dev, &f);
   if (r < 0)
     return r;
-  r = imprint_fido2_get_features (dev, &f);
-  if (r < 0)
-    return r;
-  if (!f.fido2)
-    return -ENODEV;
-  if (!f.hmac_secret)
-    return -EOPNOTSUPP;
   if (((lock & IMPRINT_FIDO2_LOCK_PIN) && !f.client_pin) ||
       ((lock & IMPRINT_FIDO2_LOCK_UP) && !f.up) ||
       ((lock & IMPRINT_FIDO2_LOCK_UV) && !f.uv))

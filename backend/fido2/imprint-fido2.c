@@ -320,6 +320,28 @@ imprint_fido2_acquire_device (fido_dev_t *given, const char *path, fido_dev_t **
   return 0;
 }
 
+/* The device to use and what it supports, refused unless it can do what
+ * Imprint needs: -ENODEV when it is no FIDO2 device, -EOPNOTSUPP without
+ * the hmac-secret extension. */
+int
+imprint_fido2_acquire_hmac_device (fido_dev_t *given, const char *path, fido_dev_t **ret_owned,
+                                   fido_dev_t **ret_dev, ImprintFido2Features *ret_features)
+{
+  int r;
+
+  r = imprint_fido2_acquire_device (given, path, ret_owned, ret_dev);
+  if (r < 0)
+    return r;
+  r = imprint_fido2_get_features (*ret_dev, ret_features);
+  if (r < 0)
+    return r;
+  if (!ret_features->fido2)
+    return -ENODEV;
+  if (!ret_features->hmac_secret)
+    return -EOPNOTSUPP;
+  return 0;
+}
+
 int
 imprint_fido2_open_device (const char *path, fido_dev_t **ret)
 {
