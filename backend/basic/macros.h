@@ -4,6 +4,7 @@
 /* Small systemd-style helpers for the low-level backend code: automatic
  * cleanup and negative-errno conventions. GLib types use g_autoptr. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,25 +37,6 @@ static inline void closep (int *fd)
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
-/* Wipes and frees secrets. Every secret lives in secret memory (secret.h:
- * locked, never dumped, not inherited by children), so these release what
- * imprint_secret_alloc() and friends returned, and nothing else: a pointer
- * from malloc()/g_malloc() here stops the process (secret.c checks). n is
- * the old interface's length; the allocation knows its own. */
-void imprint_secret_free (void *p);
-
-static inline void erase_and_free (void *p, size_t n)
-{
-  (void) n;
-  imprint_secret_free (p);
-}
-
-static inline void erase_and_freep_str (char **p)
-{
-  imprint_secret_free (*p);
-}
-#define _cleanup_erase_free_ _cleanup_(erase_and_freep_str)
-
 static inline int negative_errno (void)
 {
   return errno > 0 ? -errno : -EIO;
@@ -66,3 +48,9 @@ static inline int negative_errno (void)
     if (*p)                                             \
       func (*p);                                        \
   }
+
+DEFINE_TRIVIAL_CLEANUP_FUNC (DIR *, closedir)
+
+/* The helpers for secrets live in secret.h; included here so that code
+ * which only includes macros.h sees the same, single set. */
+#include "secret.h"

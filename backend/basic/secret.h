@@ -25,7 +25,8 @@ size_t imprint_secret_size (const void *p);
 char *imprint_secret_strdup (const char *s);
 char *imprint_secret_memdup0 (const void *p, size_t size);
 
-/* Frees *s and sets it to NULL. */
+/* Wipes and frees *p and sets it to NULL: the one cleanup for secrets
+ * (_cleanup_secret_), also for clearing a field by hand. */
 static inline void imprint_secret_freep (void *p)
 {
   void **pp = p;
@@ -33,3 +34,30 @@ static inline void imprint_secret_freep (void *p)
   *pp = NULL;
 }
 #define _cleanup_secret_ _cleanup_(imprint_secret_freep)
+
+/* A secret and its length (a volume key, what a TPM unsealed), held in
+ * secret memory; done wipes and frees it and zeroes the struct. */
+typedef struct {
+  void *data;
+  size_t size;
+} ImprintSizedSecret;
+
+static inline void imprint_sized_secret_done (ImprintSizedSecret *s)
+{
+  imprint_secret_free (s->data);
+  s->data = NULL;
+  s->size = 0;
+}
+#define _cleanup_sized_secret_ _cleanup_(imprint_sized_secret_done)
+
+/* The older names of the same two helpers, still used by code not yet
+ * moved over (backend/daemon, backend/ctl): n is ignored, the allocation
+ * knows its own length. New code uses imprint_secret_free() and
+ * _cleanup_secret_. */
+static inline void erase_and_free (void *p, size_t n)
+{
+  (void) n;
+  imprint_secret_free (p);
+}
+#define erase_and_freep_str imprint_secret_freep
+#define _cleanup_erase_free_ _cleanup_secret_

@@ -88,7 +88,7 @@ imprint_luks_unlock_tpm2 (struct crypt_device *cd,
         r = imprint_tpm2_unseal_full (tpm, &sealed, pin, signature_json, &secret, &secret_size);
       if (r >= 0)
         r = imprint_tpm2_secret_to_passphrase (secret, secret_size, &pass);
-      erase_and_free (secret, secret_size);
+      imprint_secret_free (secret);
       imprint_tpm2_sealed_done (&sealed);
       /* The token may be stale (its keyslot replaced): only a passphrase
        * the volume takes counts. */
@@ -100,7 +100,7 @@ imprint_luks_unlock_tpm2 (struct crypt_device *cd,
           last = 0;
           break;
         }
-      erase_and_freep_str (&pass);
+      imprint_secret_freep (&pass);
       last = r;
     }
 
@@ -127,7 +127,7 @@ imprint_luks_add_method (struct crypt_device *cd,
     return r;
   r = imprint_luks_enroll (cd, vk, vk_size, passphrase, strlen (passphrase),
                            IMPRINT_LUKS_PBKDF_MINIMAL, NULL, token, &slot, NULL);
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
   if (r < 0)
     return r;
 

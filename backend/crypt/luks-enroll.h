@@ -31,7 +31,7 @@ const char *imprint_luks_method_to_token_type (const char *method, bool *ret_kno
  * unseals (pin for tokens with tpm2-pin; signature_json, a
  * tpm2-pcr-signature.json, for tokens with a signed policy). Errors:
  * -ENOENT no TPM2 token, else the last unseal error (-ESTALE PCRs changed,
- * -EPERM wrong PIN, -ENOANO a PIN is needed, ...). *ret: secret memory, erase_and_free. */
+ * -EPERM wrong PIN, -ENOANO a PIN is needed, ...). *ret: secret memory, imprint_secret_free(). */
 int imprint_luks_unlock_tpm2 (struct crypt_device *cd,
                               ImprintTpm2 *tpm,
                               const char *pin,

@@ -8,7 +8,6 @@
 #include <linux/loop.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,53 +16,16 @@
 #include "recovery-key.h"
 #include "secret.h"
 #include "luks-setup.h"
+#include "random.h"
+#include "cleanup-cryptsetup.h"
 
 #define ONETIME_KEY_SIZE 64
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
-
-typedef struct {
-  void *data;
-  size_t size;
-} Secret;
-
-static void
-secret_done (Secret *s)
-{
-  erase_and_free (s->data, s->size);
-  s->data = NULL;
-  s->size = 0;
-}
 
 static void
 report (ImprintLuksSetupProgress progress, void *userdata, double fraction, const char *step)
 {
   if (progress)
     progress (fraction, step, userdata);
-}
-
-static int
-random_bytes (void *buf, size_t n)
-{
-  size_t done = 0;
-
-  while (done < n)
-    {
-      ssize_t k = getrandom ((char *) buf + done, n - done, 0);
-      if (k < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
-      done += (size_t) k;
-    }
-  return 0;
 }
 
 /* Attaches [offset, offset+size) of path as a read-write loop device that
@@ -199,114 +161,6 @@ encrypt_progress (double fraction, void *userdata)
   return true;
 }
 
-int
-imprint_luks_verify_tpm2 (struct crypt_device *cd, ImprintTpm2 *tpm, int keyslot,
-                          const char *pin, const char *signature_json)
-{
-  ImprintLuksToken *tokens = NULL;
-  size_t n = 0;
-  int r, found = -ENOENT;
-
-  r = imprint_luks_list_tokens (cd, &tokens, &n);
-  if (r < 0)
-    return r;
-
-  for (size_t i = 0; i < n && found == -ENOENT; i++)
-    {
-      g_autoptr (JsonNode) node = NULL;
-      ImprintTpm2Sealed sealed = { 0 };
-      _cleanup_erase_free_ char *pass = NULL;
-      Secret secret = { 0 };
-      int slot = -1;
-
-      if (!g_str_equal (tokens[i].type, "systemd-tpm2") ||
-          tokens[i].n_keyslots != 1 || tokens[i].keyslots[0] != keyslot)
-        continue;
-
-      node = imprint_json_parse (tokens[i].json, NULL);
-      if (!node || !JSON_NODE_HOLDS_OBJECT (node))
-        {
-          found = -EBADMSG;
-          break;
-        }
-      found = imprint_tpm2_token_parse (json_node_get_object (node), &sealed);
-      if (found >= 0)
-        found = imprint_tpm2_unseal_full (tpm, &sealed, pin, signature_json, &secret.data, &secret.size);
-      if (found >= 0)
-        found = imprint_tpm2_secret_to_passphrase (secret.data, secret.size, &pass);
-      if (found >= 0)
-        found = imprint_luks_check_passphrase (cd, pass, strlen (pass), &slot);
-      if (found >= 0 && slot != keyslot)
-        found = -EUCLEAN;
-      secret_done (&secret);
-      imprint_tpm2_sealed_done (&sealed);
-    }
-
-  imprint_luks_tokens_free (tokens, n);
-  return found;
-}
-
-int
-imprint_luks_enroll_tpm2 (struct crypt_device *cd,
-                          const void *volume_key, size_t volume_key_size,
-                          ImprintTpm2 *tpm,
-                          const ImprintTpm2SealParams *params,
-                          const char *signature_json,
-                          int *ret_keyslot,
-                          ImprintTpm2Sealed *ret_sealed)
-{
-  ImprintTpm2Sealed sealed = { 0 };
-  g_autoptr (JsonObject) token = NULL;
-  _cleanup_erase_free_ char *pass = NULL;
-  int r, slot = -1, checked = -1;
-
-  if (!cd || !volume_key || !tpm || !params)
-    return -EINVAL;
-
-  r = imprint_tpm2_seal_full (tpm, params, &sealed);
-  if (r < 0)
-    return r;
-
-  r = imprint_tpm2_secret_to_passphrase (sealed.secret, sealed.secret_size, &pass);
-  if (r < 0)
-    goto finish;
-
-  token = imprint_tpm2_token_new (&sealed);
-  r = imprint_luks_enroll (cd, volume_key, volume_key_size, pass, strlen (pass),
-                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, token, &slot, NULL);
-  if (r < 0)
-    goto finish;
-
-  r = imprint_luks_check_passphrase (cd, pass, strlen (pass), &checked);
-  if (r >= 0 && checked != slot)
-    r = -EUCLEAN;
-  /* A signed policy can only be exercised with a signature of the
-   * current PCR values; without one the keyslot check above is all. */
-  if (r >= 0 && (!sealed.pubkey_pem || signature_json))
-    r = imprint_luks_verify_tpm2 (cd, tpm, slot, params->pin, signature_json);
-  if (r < 0)
-    {
-      (void) imprint_luks_remove_keyslot (cd, slot);
-      goto finish;
-    }
-
-  if (ret_keyslot)
-    *ret_keyslot = slot;
-  if (ret_sealed)
-    {
-      /* The caller gets the description, not the secret. */
-      erase_and_free (sealed.secret, sealed.secret_size);
-      sealed.secret = NULL;
-      sealed.secret_size = 0;
-      *ret_sealed = sealed;
-      sealed = (ImprintTpm2Sealed) { 0 };
-    }
-
-finish:
-  imprint_tpm2_sealed_done (&sealed);
-  return r;
-}
-
 void
 imprint_luks_setup_result_done (ImprintLuksSetupResult *r)
 {
@@ -316,10 +170,10 @@ imprint_luks_setup_result_done (ImprintLuksSetupResult *r)
 }
 
 static int
-enroll_extra (const ImprintLuksSetup *cfg, struct crypt_device *cd, const Secret *vk, int *ret_keyslot)
+enroll_extra (const ImprintLuksSetup *cfg, struct crypt_device *cd, const ImprintSizedSecret *vk, int *ret_keyslot)
 {
   g_autoptr (JsonObject) token = NULL;
-  _cleanup_erase_free_ char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   int r, slot;
 
   r = cfg->enroll_extra (cd, vk->data, vk->size, &token, &pass, cfg->enroll_extra_userdata);
@@ -341,19 +195,178 @@ enroll_extra (const ImprintLuksSetup *cfg, struct crypt_device *cd, const Secret
   return 0;
 }
 
+/* The block device to format: cfg->device itself, or its region
+ * [offset, offset+size) as a loop device (*ret_loop_fd, *ret_loop_node),
+ * and its size. */
+static int
+open_region (const ImprintLuksSetup *cfg, int *ret_loop_fd, char **ret_loop_node,
+             const char **ret_node, uint64_t *ret_size)
+{
+  const char *node = cfg->device;
+  int r;
+
+  if (cfg->offset > 0 || cfg->size > 0)
+    {
+      uint64_t total;
+
+      r = region_size (cfg->device, &total);
+      if (r < 0)
+        return r;
+      if (cfg->offset >= total || (cfg->size > 0 && cfg->offset + cfg->size > total))
+        return -ERANGE;
+
+      r = loop_attach (cfg->device, cfg->offset, cfg->size, ret_loop_fd, ret_loop_node);
+      if (r < 0)
+        return r;
+      node = *ret_loop_node;
+    }
+
+  r = region_size (node, ret_size);
+  if (r < 0)
+    return r;
+  *ret_node = node;
+  return 0;
+}
+
+/* The LUKS2 volume, formatted or encrypted in place (after mkfs when
+ * asked), with a random one-time key in *ret_onetime_slot: the volume key
+ * is reached through it until the real ways in are enrolled. */
+static int
+create_volume (const ImprintLuksSetup *cfg, const char *node, uint64_t size, EncryptClosure *closure,
+               ImprintSizedSecret *onetime, struct crypt_device **ret_cd, int *ret_onetime_slot)
+{
+  int r;
+
+  onetime->size = ONETIME_KEY_SIZE;
+  onetime->data = imprint_secret_alloc (onetime->size);
+  if (!onetime->data)
+    return -ENOMEM;
+  r = imprint_random_bytes (onetime->data, onetime->size);
+  if (r < 0)
+    return r;
+
+  if (cfg->mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE)
+    {
+      if (cfg->mkfs)
+        {
+          report (closure->progress, closure->userdata, 0.02, _("Creating the file system"));
+          r = make_ext4 (cfg, node, size);
+          if (r < 0)
+            return r;
+        }
+
+      report (closure->progress, closure->userdata, 0.10, _("Encrypting the disk"));
+      return imprint_luks_encrypt_in_place (node, cfg->label, onetime->data, onetime->size,
+                                            encrypt_progress, closure, ret_cd, ret_onetime_slot);
+    }
+  report (closure->progress, closure->userdata, 0.10, _("Creating the encrypted volume"));
+  return imprint_luks_format (node, cfg->label, onetime->data, onetime->size, ret_cd, ret_onetime_slot);
+}
+
+static int
+enroll_tpm2 (const ImprintLuksSetup *cfg, struct crypt_device *cd, const ImprintSizedSecret *vk,
+             ImprintTpm2 *tpm, ImprintLuksSetupResult *result)
+{
+  ImprintTpm2Sealed sealed = { 0 };
+  const ImprintTpm2SealParams params = {
+    .pcr_mask = cfg->tpm2_pcr_mask ? cfg->tpm2_pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK,
+    .pin = cfg->tpm2_pin,
+    .pubkey_pem = cfg->tpm2_pubkey_pem,
+    .pubkey_pcr_mask = cfg->tpm2_pubkey_pcr_mask,
+  };
+  int r;
+
+  r = imprint_luks_enroll_tpm2 (cd, vk->data, vk->size, tpm, &params, cfg->tpm2_signature_json,
+                                &result->tpm2_keyslot, &sealed);
+  if (r < 0)
+    return r;
+  result->tpm2_pcr_bank = sealed.pcr_bank;
+  result->tpm2_primary_alg = sealed.primary_alg;
+  result->tpm2_signed_policy = sealed.pubkey_pem != NULL;
+  imprint_tpm2_sealed_done (&sealed);
+  return 0;
+}
+
+/* Every way in the configuration asks for, each in its own keyslot: the
+ * recovery key (always), the TPM2, the passphrase, the caller's extra
+ * (a FIDO2 key). */
+static int
+enroll_unlockers (const ImprintLuksSetup *cfg, EncryptClosure *closure, struct crypt_device *cd,
+                  const ImprintSizedSecret *vk, const char *recovery, ImprintTpm2 *tpm,
+                  ImprintLuksSetupResult *result)
+{
+  g_autoptr (JsonObject) recovery_token = NULL;
+  int r;
+
+  report (closure->progress, closure->userdata, 0.80, _("Adding the recovery key"));
+  recovery_token = imprint_luks_recovery_token_new ();
+  r = imprint_luks_enroll (cd, vk->data, vk->size, recovery, strlen (recovery),
+                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, recovery_token, &result->recovery_keyslot, NULL);
+  if (r < 0)
+    return r;
+
+  if (tpm)
+    {
+      report (closure->progress, closure->userdata, 0.84, _("Sealing the key to the TPM"));
+      r = enroll_tpm2 (cfg, cd, vk, tpm, result);
+      if (r < 0)
+        return r;
+    }
+
+  if (cfg->passphrase)
+    {
+      report (closure->progress, closure->userdata, 0.88, _("Adding the passphrase"));
+      r = imprint_luks_enroll (cd, vk->data, vk->size, cfg->passphrase, strlen (cfg->passphrase),
+                               IMPRINT_LUKS_PBKDF_DEFAULT, cfg->passphrase_pbkdf, NULL,
+                               &result->passphrase_keyslot, NULL);
+      if (r < 0)
+        return r;
+    }
+
+  if (cfg->enroll_extra)
+    {
+      report (closure->progress, closure->userdata, 0.92, _("Adding the security key"));
+      r = enroll_extra (cfg, cd, vk, &result->extra_keyslot);
+      if (r < 0)
+        return r;
+    }
+  return 0;
+}
+
+/* Checks each way in before the one-time key goes. */
+static int
+check_unlockers (const ImprintLuksSetup *cfg, struct crypt_device *cd, const char *recovery,
+                 const ImprintLuksSetupResult *result)
+{
+  int r, slot = -1;
+
+  r = imprint_luks_check_passphrase (cd, recovery, strlen (recovery), &slot);
+  if (r < 0)
+    return r;
+  if (slot != result->recovery_keyslot)
+    return -EUCLEAN;
+
+  if (cfg->passphrase)
+    {
+      r = imprint_luks_check_passphrase (cd, cfg->passphrase, strlen (cfg->passphrase), &slot);
+      if (r < 0)
+        return r;
+    }
+  return 0;
+}
+
 int
 imprint_luks_setup (const ImprintLuksSetup *cfg,
                     ImprintLuksSetupProgress progress,
                     void *userdata,
                     ImprintLuksSetupResult *ret)
 {
-  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
-  _cleanup_ (secret_done) Secret onetime = { 0 }, vk = { 0 };
-  _cleanup_erase_free_ char *recovery = NULL;
+  _cleanup_crypt_free_ struct crypt_device *cd = NULL;
+  _cleanup_sized_secret_ ImprintSizedSecret onetime = { 0 }, vk = { 0 };
+  _cleanup_secret_ char *recovery = NULL;
   _cleanup_close_ int loop_fd = -1;
   g_autofree char *loop_node = NULL;
   g_autoptr (ImprintTpm2) tpm = NULL;
-  g_autoptr (JsonObject) recovery_token = NULL;
   ImprintLuksSetupResult result = {
     .recovery_keyslot = -1,
     .passphrase_keyslot = -1,
@@ -386,127 +399,23 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
     }
 
   report (progress, userdata, 0.0, _("Preparing the disk"));
-
-  node = cfg->device;
-  if (cfg->offset > 0 || cfg->size > 0)
-    {
-      uint64_t total;
-
-      r = region_size (cfg->device, &total);
-      if (r < 0)
-        return r;
-      if (cfg->offset >= total || (cfg->size > 0 && cfg->offset + cfg->size > total))
-        return -ERANGE;
-
-      r = loop_attach (cfg->device, cfg->offset, cfg->size, &loop_fd, &loop_node);
-      if (r < 0)
-        return r;
-      node = loop_node;
-    }
-
-  r = region_size (node, &size);
+  r = open_region (cfg, &loop_fd, &loop_node, &node, &size);
   if (r < 0)
     return r;
-
-  onetime.size = ONETIME_KEY_SIZE;
-  onetime.data = imprint_secret_alloc (onetime.size);
-  if (!onetime.data)
-    return -ENOMEM;
-  r = random_bytes (onetime.data, onetime.size);
+  r = create_volume (cfg, node, size, &closure, &onetime, &cd, &onetime_slot);
   if (r < 0)
     return r;
-
-  if (cfg->mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE)
-    {
-      if (cfg->mkfs)
-        {
-          report (progress, userdata, 0.02, _("Creating the file system"));
-          r = make_ext4 (cfg, node, size);
-          if (r < 0)
-            return r;
-        }
-
-      report (progress, userdata, 0.10, _("Encrypting the disk"));
-      r = imprint_luks_encrypt_in_place (node, cfg->label, onetime.data, onetime.size,
-                                         encrypt_progress, &closure, &cd, &onetime_slot);
-    }
-  else
-    {
-      report (progress, userdata, 0.10, _("Creating the encrypted volume"));
-      r = imprint_luks_format (node, cfg->label, onetime.data, onetime.size, &cd, &onetime_slot);
-    }
-  if (r < 0)
-    return r;
-
   r = imprint_luks_volume_key_get (cd, onetime.data, onetime.size, &vk.data, &vk.size, NULL);
   if (r < 0)
     return r;
-
-  report (progress, userdata, 0.80, _("Adding the recovery key"));
-  recovery_token = imprint_luks_recovery_token_new ();
-  r = imprint_luks_enroll (cd, vk.data, vk.size, recovery, strlen (recovery),
-                           IMPRINT_LUKS_PBKDF_MINIMAL, NULL, recovery_token, &result.recovery_keyslot, NULL);
+  r = enroll_unlockers (cfg, &closure, cd, &vk, recovery, tpm, &result);
   if (r < 0)
     return r;
 
-  if (tpm)
-    {
-      ImprintTpm2Sealed sealed = { 0 };
-      const ImprintTpm2SealParams params = {
-        .pcr_mask = cfg->tpm2_pcr_mask ? cfg->tpm2_pcr_mask : IMPRINT_TPM2_DEFAULT_PCR_MASK,
-        .pin = cfg->tpm2_pin,
-        .pubkey_pem = cfg->tpm2_pubkey_pem,
-        .pubkey_pcr_mask = cfg->tpm2_pubkey_pcr_mask,
-      };
-
-      report (progress, userdata, 0.84, _("Sealing the key to the TPM"));
-      r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &params, cfg->tpm2_signature_json,
-                                    &result.tpm2_keyslot, &sealed);
-      if (r < 0)
-        return r;
-      result.tpm2_pcr_bank = sealed.pcr_bank;
-      result.tpm2_primary_alg = sealed.primary_alg;
-      result.tpm2_signed_policy = sealed.pubkey_pem != NULL;
-      imprint_tpm2_sealed_done (&sealed);
-    }
-
-  if (cfg->passphrase)
-    {
-      report (progress, userdata, 0.88, _("Adding the passphrase"));
-      r = imprint_luks_enroll (cd, vk.data, vk.size, cfg->passphrase, strlen (cfg->passphrase),
-                               IMPRINT_LUKS_PBKDF_DEFAULT, cfg->passphrase_pbkdf, NULL,
-                               &result.passphrase_keyslot, NULL);
-      if (r < 0)
-        return r;
-    }
-
-  if (cfg->enroll_extra)
-    {
-      report (progress, userdata, 0.92, _("Adding the security key"));
-      r = enroll_extra (cfg, cd, &vk, &result.extra_keyslot);
-      if (r < 0)
-        return r;
-    }
-
-  /* Check each way in before the one-time key goes. */
   report (progress, userdata, 0.96, _("Checking every way to unlock the disk"));
-  {
-    int slot = -1;
-
-    r = imprint_luks_check_passphrase (cd, recovery, strlen (recovery), &slot);
-    if (r < 0)
-      return r;
-    if (slot != result.recovery_keyslot)
-      return -EUCLEAN;
-
-    if (cfg->passphrase)
-      {
-        r = imprint_luks_check_passphrase (cd, cfg->passphrase, strlen (cfg->passphrase), &slot);
-        if (r < 0)
-          return r;
-      }
-  }
-
+  r = check_unlockers (cfg, cd, recovery, &result);
+  if (r < 0)
+    return r;
   r = imprint_luks_remove_keyslot (cd, onetime_slot);
   if (r < 0)
     return r;
@@ -524,63 +433,5 @@ imprint_luks_setup (const ImprintLuksSetup *cfg,
     *ret = result;
   else
     imprint_luks_setup_result_done (&result);
-  return 0;
-}
-
-int
-imprint_luks_reseal_tpm2 (const char *device,
-                          const void *unlock, size_t unlock_size,
-                          const char *tpm2_device,
-                          ImprintTpm2DeviceFlags tpm2_flags,
-                          const ImprintTpm2SealParams *params,
-                          const char *signature_json,
-                          int *ret_keyslot)
-{
-  ImprintTpm2SealParams p;
-  _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
-  _cleanup_ (secret_done) Secret vk = { 0 };
-  g_autoptr (ImprintTpm2) tpm = NULL;
-  ImprintLuksToken *tokens = NULL;
-  size_t n = 0;
-  int r, slot = -1;
-
-  if (!device || !unlock || !params)
-    return -EINVAL;
-  p = *params;
-  if (p.pcr_mask == 0)
-    p.pcr_mask = IMPRINT_TPM2_DEFAULT_PCR_MASK;
-
-  r = imprint_tpm2_open (tpm2_device, tpm2_flags, &tpm);
-  if (r < 0)
-    return r;
-
-  r = imprint_luks_open (device, &cd);
-  if (r < 0)
-    return r;
-
-  r = imprint_luks_volume_key_get (cd, unlock, unlock_size, &vk.data, &vk.size, NULL);
-  if (r < 0)
-    return r;
-
-  r = imprint_luks_enroll_tpm2 (cd, vk.data, vk.size, tpm, &p, signature_json, &slot, NULL);
-  if (r < 0)
-    return r;
-
-  /* Only now the old seals go. */
-  r = imprint_luks_list_tokens (cd, &tokens, &n);
-  for (size_t i = 0; r >= 0 && i < n; i++)
-    {
-      if (!g_str_equal (tokens[i].type, "systemd-tpm2"))
-        continue;
-      if (tokens[i].n_keyslots == 1 && tokens[i].keyslots[0] == slot)
-        continue;
-      r = imprint_luks_remove_token (cd, tokens[i].id);
-    }
-  imprint_luks_tokens_free (tokens, n);
-  if (r < 0)
-    return r;
-
-  if (ret_keyslot)
-    *ret_keyslot = slot;
   return 0;
 }

@@ -13,7 +13,7 @@
  * Secrets (passphrases, volume keys) are passed as pointer + size, are
  * never logged, and buffers this module returns live in secret memory
  * (secret.h) and must be released with imprint_secret_free() or
- * erase_and_free() (macros.h), never free(). */
+ * imprint_secret_free() (secret.h), never free(). */
 
 #include <json-glib/json-glib.h>
 #include <libcryptsetup.h>
@@ -79,7 +79,7 @@ int imprint_luks_encrypt_in_place (const char *device,
 int imprint_luks_open (const char *device, struct crypt_device **ret_cd);
 
 /* Unlocks the volume key with any keyslot's passphrase. ret_keyslot may
- * be NULL. *ret_volume_key: secret memory, erase_and_free(p, size). -EPERM: wrong. */
+ * be NULL. *ret_volume_key: secret memory, imprint_secret_free(). -EPERM: wrong. */
 int imprint_luks_volume_key_get (struct crypt_device *cd,
                                  const void *passphrase, size_t passphrase_size,
                                  void **ret_volume_key, size_t *ret_volume_key_size,
@@ -161,7 +161,7 @@ int imprint_luks_list_plain_keyslots (struct crypt_device *cd,
 
 /* Enrolls a new recovery key (keyslot + "systemd-recovery" token), then
  * removes every other recovery key. unlock is any current passphrase or
- * recovery key. *ret_key: the new key, canonical, in secret memory (_cleanup_erase_free_). */
+ * recovery key. *ret_key: the new key, canonical, in secret memory (_cleanup_secret_). */
 int imprint_luks_regenerate_recovery_key (struct crypt_device *cd,
                                           const void *unlock, size_t unlock_size,
                                           char **ret_key);

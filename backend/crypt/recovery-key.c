@@ -4,11 +4,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "macros.h"
 #include "recovery-key.h"
 #include "secret.h"
+#include "random.h"
 
 static const char modhex_alphabet[16] = "cbdefghijklnrtuv";
 
@@ -17,25 +17,6 @@ modhex_value (char c)
 {
   const char *p = memchr (modhex_alphabet, c, sizeof (modhex_alphabet));
   return p ? (int) (p - modhex_alphabet) : -EINVAL;
-}
-
-static int
-random_bytes (void *buf, size_t n)
-{
-  size_t done = 0;
-
-  while (done < n)
-    {
-      ssize_t k = getrandom ((char *) buf + done, n - done, 0);
-      if (k < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
-      done += (size_t) k;
-    }
-  return 0;
 }
 
 /* Formats 32 bytes: two chars per byte, a dash after each group of 8. */
@@ -65,7 +46,7 @@ imprint_recovery_key_generate (char **ret)
   char *s;
   int r;
 
-  r = random_bytes (bytes, sizeof (bytes));
+  r = imprint_random_bytes (bytes, sizeof (bytes));
   if (r < 0)
     return r;
 

@@ -16,13 +16,13 @@
 
 /* Generates a new key from getrandom(). *ret lives in secret memory
  * (secret.h) and must be freed with imprint_secret_free(),
- * erase_and_free() or _cleanup_erase_free_. Returns 0 or negative errno. */
+ * imprint_secret_free() or _cleanup_secret_. Returns 0 or negative errno. */
 int imprint_recovery_key_generate (char **ret);
 
 /* Turns what a person typed into the canonical form: whitespace anywhere
  * ignored, upper case accepted, dashes optional (but if present they must
  * sit between groups). Returns -EINVAL when the input is not a recovery
- * key. *ret is in secret memory, wiped on free (_cleanup_erase_free_). */
+ * key. *ret is in secret memory, wiped on free (_cleanup_secret_). */
 int imprint_recovery_key_normalize (const char *input, char **ret);
 
 /* True when s is a recovery key in canonical form. */

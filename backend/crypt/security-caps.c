@@ -79,13 +79,52 @@ add_reason (GVariantDict *d, const char *reason)
   g_variant_dict_insert (d, "reason", "s", reason);
 }
 
+/* "banks": each PCR bank the TPM has allocated, with its PCRs. */
+static GVariant *
+banks_variant (const ImprintTpm2Info *info)
+{
+  GVariantBuilder banks;
+
+  g_variant_builder_init (&banks, G_VARIANT_TYPE ("a{sau}"));
+  for (size_t i = 0; i < info->n_banks; i++)
+    {
+      const char *name = imprint_tpm2_hash_alg_to_string (info->banks[i].alg);
+      GVariantBuilder pcrs;
+
+      if (!name)
+        continue;
+      g_variant_builder_init (&pcrs, G_VARIANT_TYPE ("au"));
+      for (guint32 pcr = 0; pcr < 24; pcr++)
+        if (info->banks[i].pcr_mask & (UINT32_C (1) << pcr))
+          g_variant_builder_add (&pcrs, "u", pcr);
+      g_variant_builder_add (&banks, "{sau}", name, &pcrs);
+    }
+  return g_variant_builder_end (&banks);
+}
+
+/* One failure is forgotten every lockout_interval seconds, which ends
+ * the lockout: say how long that is when the TPM tells. */
+static void
+add_lockout_reason (GVariantDict *d, const ImprintTpm2Info *info)
+{
+  g_autofree char *msg = NULL;
+
+  if (info->lockout_interval > 0)
+    msg = g_strdup_printf (_("The TPM is locked after too many wrong PINs. Clear the lockout in "
+                             "the firmware setup, or wait about %u minutes."),
+                           (info->lockout_interval + 59) / 60);
+  else
+    msg = g_strdup (_("The TPM is locked after too many wrong PINs. Clear the lockout in the "
+                      "firmware setup."));
+  add_reason (d, msg);
+}
+
 GVariant *
 imprint_security_caps_tpm2 (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2_flags)
 {
   g_auto (GVariantDict) d = G_VARIANT_DICT_INIT (NULL);
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintTpm2Info info = { 0 };
-  GVariantBuilder banks;
   uint16_t best = 0;
   int r;
 
@@ -124,40 +163,13 @@ imprint_security_caps_tpm2 (const char *tpm2_device, ImprintTpm2DeviceFlags tpm2
   g_variant_dict_insert (&d, "lockout-counter", "u", info.lockout_counter);
   g_variant_dict_insert (&d, "max-auth-fail", "u", info.max_auth_fail);
 
-  g_variant_builder_init (&banks, G_VARIANT_TYPE ("a{sau}"));
-  for (size_t i = 0; i < info.n_banks; i++)
-    {
-      const char *name = imprint_tpm2_hash_alg_to_string (info.banks[i].alg);
-      GVariantBuilder pcrs;
-
-      if (!name)
-        continue;
-      g_variant_builder_init (&pcrs, G_VARIANT_TYPE ("au"));
-      for (guint32 pcr = 0; pcr < 24; pcr++)
-        if (info.banks[i].pcr_mask & (UINT32_C (1) << pcr))
-          g_variant_builder_add (&pcrs, "u", pcr);
-      g_variant_builder_add (&banks, "{sau}", name, &pcrs);
-    }
-  g_variant_dict_insert_value (&d, "banks", g_variant_builder_end (&banks));
+  g_variant_dict_insert_value (&d, "banks", banks_variant (&info));
 
   if (imprint_tpm2_pick_bank (&info, IMPRINT_TPM2_DEFAULT_PCR_MASK, &best) >= 0)
     g_variant_dict_insert (&d, "best-bank", "s", imprint_tpm2_hash_alg_to_string (best));
 
   if (info.in_lockout)
-    {
-      g_autofree char *msg = NULL;
-
-      /* One failure is forgotten every lockout_interval seconds, which
-       * ends the lockout. */
-      if (info.lockout_interval > 0)
-        msg = g_strdup_printf (_("The TPM is locked after too many wrong PINs. Clear the lockout in "
-                                 "the firmware setup, or wait about %u minutes."),
-                               (info.lockout_interval + 59) / 60);
-      else
-        msg = g_strdup (_("The TPM is locked after too many wrong PINs. Clear the lockout in the "
-                          "firmware setup."));
-      add_reason (&d, msg);
-    }
+    add_lockout_reason (&d, &info);
   else if (best == 0)
     add_reason (&d, _("The TPM has no PCR bank that measures PCR 7. Turn on the SHA-256 PCR bank in "
                       "the firmware setup."));

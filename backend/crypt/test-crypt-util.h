@@ -398,3 +398,85 @@ decrypt_volume (const char *image, uint64_t offset, uint64_t size,
   EVP_CIPHER_CTX_free (ctx);
 }
 
+/* ---- TPM2 state of the test swtpm (tss2 directly, not our code) ---- */
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
+/* Extends a PCR in the SHA-256 bank with @byte repeated, the way firmware
+ * would on a change of the Secure Boot state. */
+static inline void
+test_tpm2_extend_pcr (const char *tcti_conf, unsigned pcr, guint8 byte)
+{
+  TSS2_TCTI_CONTEXT *tcti = NULL;
+  ESYS_CONTEXT *esys = NULL;
+  TPML_DIGEST_VALUES digests = {
+    .count = 1,
+    .digests[0] = { .hashAlg = TPM2_ALG_SHA256 },
+  };
+
+  memset (digests.digests[0].digest.sha256, byte, TPM2_SHA256_DIGEST_SIZE);
+  g_assert_cmpuint (Tss2_TctiLdr_Initialize (tcti_conf, &tcti), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_PCR_Extend (esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                     &digests), ==, TSS2_RC_SUCCESS);
+  Esys_Finalize (&esys);
+  Tss2_TctiLdr_Finalize (&tcti);
+}
+
+/* Transient objects left behind would fill the TPM (no resource manager
+ * in front of swtpm): count them. */
+static inline guint
+test_tpm2_count_transient (const char *tcti_conf)
+{
+  TSS2_TCTI_CONTEXT *tcti = NULL;
+  ESYS_CONTEXT *esys = NULL;
+  TPMS_CAPABILITY_DATA *cap = NULL, *cap2 = NULL;
+  TPMI_YES_NO more;
+  guint n;
+
+  g_assert_cmpuint (Tss2_TctiLdr_Initialize (tcti_conf, &tcti), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_GetCapability (esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                        UINT32_C (0x80000000) /* TPM2_TRANSIENT_FIRST: its macro overflows int */, 64, &more, &cap), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_GetCapability (esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                        UINT32_C (0x02000000), 64, &more, &cap2), ==, TSS2_RC_SUCCESS);
+  n = cap->data.handles.count + cap2->data.handles.count;
+  Esys_Free (cap);
+  Esys_Free (cap2);
+  Esys_Finalize (&esys);
+  Tss2_TctiLdr_Finalize (&tcti);
+  return n;
+}
+
+/* systemd 252's plugin leaves sessions and objects loaded after failed
+ * attempts; with no resource manager they would make later commands fail
+ * for the wrong reason (TPM_RC_SESSION_MEMORY). */
+static inline void
+test_tpm2_flush_all_transient (const char *tcti_conf)
+{
+  static const TPM2_HANDLE ranges[] = { UINT32_C (0x80000000) /* TPM2_TRANSIENT_FIRST: its macro overflows int */, UINT32_C (0x02000000) };
+  TSS2_TCTI_CONTEXT *tcti = NULL;
+  ESYS_CONTEXT *esys = NULL;
+
+  g_assert_cmpuint (Tss2_TctiLdr_Initialize (tcti_conf, &tcti), ==, TSS2_RC_SUCCESS);
+  g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
+  for (size_t r = 0; r < G_N_ELEMENTS (ranges); r++)
+    {
+      TPMS_CAPABILITY_DATA *cap = NULL;
+      TPMI_YES_NO more;
+
+      g_assert_cmpuint (Esys_GetCapability (esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                            ranges[r], 64, &more, &cap), ==, TSS2_RC_SUCCESS);
+      for (uint32_t i = 0; i < cap->data.handles.count; i++)
+        {
+          ESYS_TR h = ESYS_TR_NONE;
+          if (Esys_TR_FromTPMPublic (esys, cap->data.handles.handle[i], ESYS_TR_NONE, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, &h) == TSS2_RC_SUCCESS)
+            (void) Esys_FlushContext (esys, h);
+        }
+      Esys_Free (cap);
+    }
+  Esys_Finalize (&esys);
+  Tss2_TctiLdr_Finalize (&tcti);
+}

@@ -13,33 +13,12 @@
 #include "luks-setup.h"
 #include "luks-enroll.h"
 #include "test-crypt-util.h"
+#include "cleanup-cryptsetup.h"
 
 #define MiB (UINT64_C (1024) * 1024)
 
 static TestSwtpm *swtpm;
 
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
-
-static void
-extend_pcr (unsigned pcr)
-{
-  TSS2_TCTI_CONTEXT *tcti = NULL;
-  ESYS_CONTEXT *esys = NULL;
-  TPML_DIGEST_VALUES digests = { .count = 1, .digests[0] = { .hashAlg = TPM2_ALG_SHA256 } };
-
-  memset (digests.digests[0].digest.sha256, 0x17, TPM2_SHA256_DIGEST_SIZE);
-  g_assert_cmpuint (Tss2_TctiLdr_Initialize (swtpm->tcti, &tcti), ==, TSS2_RC_SUCCESS);
-  g_assert_cmpuint (Esys_Initialize (&esys, tcti, NULL), ==, TSS2_RC_SUCCESS);
-  g_assert_cmpuint (Esys_PCR_Extend (esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     &digests), ==, TSS2_RC_SUCCESS);
-  Esys_Finalize (&esys);
-  Tss2_TctiLdr_Finalize (&tcti);
-}
 
 static bool
 can_run (bool need_tpm, bool need_loop)
@@ -146,11 +125,15 @@ fake_extra_enroll (struct crypt_device *cd, const void *vk, size_t vk_size,
   return 0;
 }
 
+/* imprint_luks_setup() on a partition inside an image file: mkfs,
+ * encrypt in place, every keyslot opened again.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_in_place_region (void)
 {
   g_autofree char *dir = NULL, *image = NULL, *region = NULL, *content = NULL, *file = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   g_autofree char *typed = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (GPtrArray) steps = g_ptr_array_new_with_free_func (g_free);
@@ -236,7 +219,7 @@ test_in_place_region (void)
 
       g_assert_cmpint (imprint_luks_volume_key_get (cd, key, strlen (key), &vk, &vk_size, NULL), ==, 0);
       decrypt_volume (region, IMPRINT_LUKS_HEADER_SIZE, size - IMPRINT_LUKS_ENCRYPT_RESERVE, vk, vk_size, plain);
-      erase_and_free (vk, vk_size);
+      imprint_secret_free (vk);
       test_run ((const char *[]) { "e2fsck", "-f", "-n", plain, NULL });
       out = test_run_output ((const char *[]) { "debugfs", "-R", "cat /os-release", plain, NULL });
       g_assert_cmpstr (out, ==, "ID=imprint\n");
@@ -285,12 +268,14 @@ test_in_place_region (void)
 }
 
 /* Later changes (luks-enroll.c): unlock through the TPM2 token, add and
- * remove methods, never the last keyslot. */
+ * remove methods, never the last keyslot.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_enroll_changes (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL, *tpm_pass = NULL, *key2 = NULL;
+  _cleanup_secret_ char *key = NULL, *tpm_pass = NULL, *key2 = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -375,7 +360,7 @@ static void
 test_format_and_reseal (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -410,7 +395,7 @@ test_format_and_reseal (void)
   crypt_free (g_steal_pointer (&cd));
 
   /* A "firmware update": PCR 7 moves, the seal no longer opens. */
-  extend_pcr (7);
+  test_tpm2_extend_pcr (swtpm->tcti, 7, 0x17);
   g_assert_cmpint (imprint_luks_open (image, &cd), ==, 0);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ESTALE);
   crypt_free (g_steal_pointer (&cd));
@@ -437,7 +422,7 @@ static void
 test_signed_policy (void)
 {
   g_autofree char *dir = NULL, *image = NULL, *pem = NULL, *sig = NULL, *sig2 = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   _cleanup_ (crypt_freep) struct crypt_device *cd = NULL;
   g_autoptr (ImprintTpm2) t = NULL;
   ImprintLuksSetupResult res = { 0 };
@@ -472,7 +457,7 @@ test_signed_policy (void)
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, NULL), ==, -ENXIO);
 
   /* An updated UKI (PCR 11 moves) with its new signature still opens. */
-  extend_pcr (11);
+  test_tpm2_extend_pcr (swtpm->tcti, 11, 0x17);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig), ==, -ENXIO);
   sig2 = make_signature_json (t, pk, 1u << 11);
   g_assert_cmpint (imprint_luks_verify_tpm2 (cd, t, res.tpm2_keyslot, NULL, sig2), ==, 0);
@@ -494,7 +479,7 @@ static void
 test_refusals (void)
 {
   g_autofree char *dir = NULL, *image = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
 
   if (!can_run (false, false))
     return;

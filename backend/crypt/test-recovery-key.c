@@ -10,7 +10,7 @@
 static void
 test_generate (void)
 {
-  _cleanup_erase_free_ char *a = NULL, *b = NULL;
+  _cleanup_secret_ char *a = NULL, *b = NULL;
 
   g_assert_cmpint (imprint_recovery_key_generate (&a), ==, 0);
   g_assert_cmpint (imprint_recovery_key_generate (&b), ==, 0);
@@ -47,7 +47,7 @@ test_normalize (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
     {
-      _cleanup_erase_free_ char *n = NULL;
+      _cleanup_secret_ char *n = NULL;
       g_assert_cmpint (imprint_recovery_key_normalize (good[i], &n), ==, 0);
       g_assert_cmpstr (n, ==, canonical);
       g_assert_cmpuint (imprint_secret_size (n), ==, 72);
@@ -71,7 +71,7 @@ test_round_trip (void)
 {
   for (int i = 0; i < 50; i++)
     {
-      _cleanup_erase_free_ char *k = NULL, *n = NULL;
+      _cleanup_secret_ char *k = NULL, *n = NULL;
       g_autofree char *mangled = NULL;
       g_autoptr (GString) s = g_string_new (NULL);
 

@@ -123,6 +123,10 @@ test_secure_boot (void)
   g_variant_unref (v);
 }
 
+/* The UKI part of the capabilities: how the stub, its signature and
+ * /run tell whether the machine booted a signed UKI.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_uki (void)
 {
@@ -212,6 +216,10 @@ test_uki (void)
   }
 }
 
+/* The TPM2 part: an unreachable TCTI, then swtpm available, then
+ * locked out by wrong PINs.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_tpm2 (void)
 {

@@ -130,7 +130,7 @@ int imprint_tpm2_seal (ImprintTpm2 *t,
 /* Unseals what sealed describes (blob, bank, PCRs, primary alg, PIN flag;
  * sealed->secret is ignored), checking the session's policy digest against
  * sealed->policy_hash first, as systemd does. *ret_secret: secret memory
- * (secret.h), erase_and_free(). */
+ * (secret.h), imprint_secret_free(). */
 int imprint_tpm2_unseal (ImprintTpm2 *t,
                          const ImprintTpm2Sealed *sealed,
                          const char *pin,
@@ -188,5 +188,5 @@ JsonObject *imprint_tpm2_token_new (const ImprintTpm2Sealed *sealed);
 int imprint_tpm2_token_parse (JsonObject *token, ImprintTpm2Sealed *ret);
 
 /* base64 (standard alphabet, padded, no newline) of the secret: the LUKS2
- * keyslot passphrase. *ret: secret memory, _cleanup_erase_free_. */
+ * keyslot passphrase. *ret: secret memory, _cleanup_secret_. */
 int imprint_tpm2_secret_to_passphrase (const void *secret, size_t size, char **ret);

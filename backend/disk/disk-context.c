@@ -12,8 +12,6 @@
 #include "macros.h"
 #include "disk-private.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC (DIR *, closedir)
-
 /* ---- context: mounts, swaps, live medium ------------------------------ */
 
 static int

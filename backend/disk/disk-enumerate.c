@@ -10,10 +10,6 @@
 #include "macros.h"
 #include "disk-private.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev *, udev_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_enumerate *, udev_enumerate_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
-
 static int
 compare_devices (gconstpointer a, gconstpointer b)
 {

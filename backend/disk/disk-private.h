@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared between disk-describe.c, disk-enumerate.c and disk-monitor.c. */
+/* Shared between the files of backend/disk. */
 
 #include <sys/types.h>
 #include <libmount.h>
+#include <libudev.h>
+
+#include <blkid.h>
+#include <sys/stat.h>
 
 #include "disk-enumerate.h"
+#include "disk-contents.h"
+#include "disk-types.h"
+#include "macros.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev *, udev_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_enumerate *, udev_enumerate_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
 
 typedef struct {
   gboolean include_loop;
@@ -64,3 +75,57 @@ int imprint_disk_list_nodes (GPtrArray *ret_nodes);
 const char *imprint_disk_guess_transport (const char *sysname, const char *syspath);
 char *imprint_disk_id_sanitize (const char *s);
 char *imprint_disk_parse_vpd_serial (const void *data, gsize len);
+
+/* ---- describing one disk (disk-describe.c, disk-props.c, disk-table.c) -- */
+
+typedef struct {
+  char *node;
+  char *id;
+  char *vendor;
+  char *model;
+  char *serial;
+  char *transport;
+  char *kernel_name;     /* NULL for files */
+  char *syspath;         /* whole disk in sysfs, NULL for files */
+  guint64 size;
+  guint32 logical_sector_size;
+  guint32 physical_sector_size;
+  gboolean removable;
+  gboolean rotational;
+  gboolean read_only;
+  gboolean is_file;
+  GPtrArray *loop_syspaths;  /* files: loop devices they are attached to */
+} ImprintDiskProps;
+
+typedef struct {
+  guint number;
+  guint64 start;
+  guint64 size;
+  char *type;
+  char *type_name;
+  char *name;
+  char *uuid;
+  char *fstype;
+  char *fslabel;
+  char *fsuuid;
+  ImprintPartRole role;
+} ImprintPartInfo;
+
+typedef struct {
+  char *table;          /* "gpt", "dos", other label name, or "" */
+  char *table_uuid;
+  ImprintTableState table_state;
+  char *whole_fstype;   /* signature on the whole disk when there is no table */
+  gboolean zeroed;
+  GArray *parts;        /* ImprintPartInfo */
+  GArray *free;         /* ImprintDiskRegion */
+} ImprintTableInfo;
+
+/* A disk's properties (disk-props.c): from sysfs and udev for a block
+ * device, from the file and its loop devices for an image. */
+void imprint_disk_props_clear (ImprintDiskProps *p);
+void imprint_disk_props_from_block (ImprintDiskProps *p, dev_t devnum, const char *syspath);
+int imprint_disk_props_from_file (ImprintDiskProps *p, const char *path, const char *proc_path, int fd, const struct stat *st);
+/* Its partition table, file systems and free space (disk-table.c). */
+void imprint_table_info_clear (ImprintTableInfo *t);
+void imprint_disk_read_table (int fd, const char *path, const ImprintDiskProps *props, ImprintTableInfo *t);

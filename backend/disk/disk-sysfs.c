@@ -13,8 +13,6 @@
 #include "macros.h"
 #include "disk-private.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC (DIR *, closedir)
-
 /* ---- sysfs ------------------------------------------------------------ */
 
 char *

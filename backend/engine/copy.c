@@ -21,22 +21,6 @@
 /* Holes of a sparse source shorter than this are read like data. */
 #define HOLE_MIN (64u * 1024)
 
-void
-imprint_progress_report (ImprintProgress *p)
-{
-  if (p && p->func)
-    p->func (p->step ? p->step : "", p->done, p->total, p->user_data);
-}
-
-void
-imprint_progress_step (ImprintProgress *p, const char *step)
-{
-  if (p == NULL)
-    return;
-  p->step = step;
-  imprint_progress_report (p);
-}
-
 typedef struct {
   guint8 *buf;
   const guint8 *data; /* what to verify and write: buf, or a part of
@@ -70,6 +54,7 @@ typedef struct {
   gboolean verify;
   gboolean stop;       /* a stage failed, or cancelled */
   GError *error;       /* first error, under lock */
+  unsigned allocated;  /* slots whose buffer is allocated */
 } Ring;
 
 static void
@@ -143,6 +128,48 @@ next_slot (Ring *r, guint64 pos, size_t want, gboolean *ret_zero)
   return want;
 }
 
+/* Reads [pos + got, pos + want) of the range into the slot's buffer,
+ * direct where the alignment allows. FALSE when the read failed or the
+ * source ended early (the ring is failed then). */
+static gboolean
+read_slot (Ring *r, Slot *s, guint64 pos, size_t got, size_t want)
+{
+  const ImprintCopyJob *job = r->job;
+
+  while (got < want)
+    {
+      guint64 at = job->src_offset + pos + got;
+      gboolean direct = r->direct_fd >= 0 && at % 4096 == 0 && (want - got) % 4096 == 0;
+      ssize_t k = pread (direct ? r->direct_fd : job->src_fd, s->buf + got, want - got, (off_t) at);
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k < 0 && errno == EINVAL && direct)
+        {
+          /* Alignment the file system wants and did not say: buffered. */
+          close (r->direct_fd);
+          r->direct_fd = -1;
+          continue;
+        }
+      if (k < 0)
+        {
+          int e = errno;
+          ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                                     _("Reading the %s from the source failed: %s"),
+                                     job->what, g_strerror (e)));
+          return FALSE;
+        }
+      if (k == 0)
+        {
+          ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                                     _("The source ended %" PRIu64 " bytes into the %s: "
+                                       "it is truncated"), pos + got, job->what));
+          return FALSE;
+        }
+      got += (size_t) k;
+    }
+  return TRUE;
+}
+
 static void *
 reader_thread (void *userdata)
 {
@@ -176,37 +203,8 @@ reader_thread (void *userdata)
       s = &r->slots[r->produced % r->n];
       pthread_mutex_unlock (&r->lock);
 
-      while (got < want)
-        {
-          guint64 at = job->src_offset + pos + got;
-          gboolean direct = r->direct_fd >= 0 && at % 4096 == 0 && (want - got) % 4096 == 0;
-          ssize_t k = pread (direct ? r->direct_fd : job->src_fd, s->buf + got, want - got, (off_t) at);
-          if (k < 0 && errno == EINTR)
-            continue;
-          if (k < 0 && errno == EINVAL && direct)
-            {
-              /* Alignment the file system wants and did not say: buffered. */
-              close (r->direct_fd);
-              r->direct_fd = -1;
-              continue;
-            }
-          if (k < 0)
-            {
-              int e = errno;
-              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                                         _("Reading the %s from the source failed: %s"),
-                                         job->what, g_strerror (e)));
-              return NULL;
-            }
-          if (k == 0)
-            {
-              ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                                         _("The source ended %" PRIu64 " bytes into the %s: "
-                                           "it is truncated"), pos + got, job->what));
-              return NULL;
-            }
-          got += (size_t) k;
-        }
+      if (!read_slot (r, s, pos, got, want))
+        return NULL;
       /* Zeros that were read (unused space of a file system image) are
        * treated like a hole: verified as zeros, zeroed on the target
        * without sending them. Data usually shows in the first bytes. */
@@ -360,6 +358,150 @@ done:
   return 0;
 }
 
+/* Sizes the ring (buffer size, number of buffers: enough that every
+ * verifier has one while the reader and the writer have theirs) and
+ * allocates its buffers; r->allocated counts those to free. */
+static gboolean
+ring_init (Ring *r, const ImprintCopyJob *job, unsigned nverifiers, GError **error)
+{
+  guint64 full_slots;
+
+  r->job = job;
+  r->direct_fd = -1;
+  r->verify = job->verify_tree != NULL || job->expect != NULL;
+  r->bufsize = job->buffer_size ? job->buffer_size : DEFAULT_BUFFER;
+  r->bufsize = (r->bufsize + 65535) & ~(size_t) 65535;
+  r->nslots = job->length == 0 ? 0 : G_MAXUINT64;
+  full_slots = (job->length + r->bufsize - 1) / r->bufsize;
+  r->n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
+  if (r->verify)
+    r->n = MAX (r->n, nverifiers + 2);
+  r->n = (unsigned) MIN ((guint64) r->n, MAX (full_slots, 1));
+  pthread_mutex_init (&r->lock, NULL);
+  pthread_cond_init (&r->cond, NULL);
+  r->slots = g_new0 (Slot, r->n);
+  for (; r->allocated < r->n; r->allocated++)
+    if ((r->slots[r->allocated].buf = imprint_buffer_alloc (r->bufsize)) == NULL)
+      {
+        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+ring_clear (Ring *r)
+{
+  if (r->direct_fd >= 0)
+    close (r->direct_fd);
+  for (unsigned i = 0; i < r->allocated; i++)
+    imprint_buffer_free (r->slots[i].buf, r->bufsize);
+  g_free (r->slots);
+  g_clear_error (&r->error);
+  pthread_mutex_destroy (&r->lock);
+  pthread_cond_destroy (&r->cond);
+}
+
+/* What the reader needs to know about source and target, and the source
+ * reopened for direct I/O: a live system has little memory to spare for
+ * gigabytes read once, and it saves a copy. Where direct I/O is refused
+ * (tmpfs), the buffered fd does it. */
+static void
+ring_open_source (Ring *r)
+{
+  const ImprintCopyJob *job = r->job;
+  g_autofree char *self = g_strdup_printf ("/proc/self/fd/%d", job->src_fd);
+  struct stat st;
+
+  posix_fadvise (job->src_fd, (off_t) job->src_offset, (off_t) job->length, POSIX_FADV_SEQUENTIAL);
+  if (fstat (job->src_fd, &st) == 0 && S_ISREG (st.st_mode))
+    r->src_size = (guint64) st.st_size;
+  if (job->dst_fd >= 0 && fstat (job->dst_fd, &st) == 0)
+    r->dst_kind = st.st_mode & S_IFMT;
+  r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+}
+
+/* The writer: the calling thread, in order, until the range is written,
+ * a stage failed or the copy is cancelled. */
+static void
+write_slots (Ring *r, ImprintProgress *progress)
+{
+  const ImprintCopyJob *job = r->job;
+
+  for (;;)
+    {
+      Slot *s;
+      size_t written = 0;
+      int k;
+
+      pthread_mutex_lock (&r->lock);
+      while (!r->stop && r->consumed < r->nslots &&
+             !(r->consumed < r->produced && r->slots[r->consumed % r->n].ready))
+        pthread_cond_wait (&r->cond, &r->lock);
+      if (r->stop || r->consumed >= r->nslots)
+        {
+          pthread_mutex_unlock (&r->lock);
+          break;
+        }
+      s = &r->slots[r->consumed % r->n];
+      pthread_mutex_unlock (&r->lock);
+
+      if (g_cancellable_is_cancelled (progress ? progress->cancellable : NULL))
+        {
+          ring_fail (r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED,
+                                     _("The operation was cancelled")));
+          break;
+        }
+
+      if (job->dst_fd >= 0 && s->zero)
+        k = write_zeros (r, s, job->dst_offset + s->pos, &written);
+      else if (job->dst_fd >= 0)
+        k = write_all (job->dst_fd, s->data, s->len, job->dst_offset + s->pos, &written);
+      else
+        k = 0, written = s->len;
+      if (progress)
+        progress->done += written;
+      if (k < 0)
+        {
+          ring_fail (r, write_error (job, -k, s->pos + written));
+          break;
+        }
+      imprint_progress_report (progress);
+
+      pthread_mutex_lock (&r->lock);
+      s->ready = FALSE;
+      r->consumed++;
+      pthread_cond_broadcast (&r->cond);
+      pthread_mutex_unlock (&r->lock);
+    }
+}
+
+/* The outcome once every thread is joined: the first error of any stage,
+ * a range the tree did not cover completely, or the target's flush. */
+static gboolean
+ring_result (Ring *r, GError **error)
+{
+  const ImprintCopyJob *job = r->job;
+
+  if (r->error)
+    {
+      g_propagate_error (error, g_steal_pointer (&r->error));
+      return FALSE;
+    }
+  if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The %s was not completely covered by its verity tree"), job->what);
+      return FALSE;
+    }
+  if (job->dst_fd >= 0 && fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
+    {
+      g_propagate_error (error, write_error (job, errno, job->length));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **error)
 {
@@ -367,57 +509,18 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
   pthread_t reader, verifiers[4];
   unsigned nverifiers = 0;
   gboolean ok = FALSE;
-  gboolean reader_started = FALSE;
-  unsigned allocated = 0;
   int e;
 
-  r.job = job;
-  r.direct_fd = -1;
-  r.verify = job->verify_tree != NULL || job->expect != NULL;
-  r.bufsize = job->buffer_size ? job->buffer_size : DEFAULT_BUFFER;
-  r.bufsize = (r.bufsize + 65535) & ~(size_t) 65535;
-  r.nslots = job->length == 0 ? 0 : G_MAXUINT64;
-  guint64 full_slots = (job->length + r.bufsize - 1) / r.bufsize;
-  r.n = job->n_buffers ? job->n_buffers : DEFAULT_NBUF;
-  if (r.verify)
-    {
-      nverifiers = CLAMP (g_get_num_processors (), 1u, G_N_ELEMENTS (verifiers));
-      /* Enough buffers that every verifier has one while the reader and
-       * the writer have theirs. */
-      r.n = MAX (r.n, nverifiers + 2);
-    }
-  r.n = (unsigned) MIN ((guint64) r.n, MAX (full_slots, 1));
-  pthread_mutex_init (&r.lock, NULL);
-  pthread_cond_init (&r.cond, NULL);
-  r.slots = g_new0 (Slot, r.n);
-  for (; allocated < r.n; allocated++)
-    if ((r.slots[allocated].buf = imprint_buffer_alloc (r.bufsize)) == NULL)
-      {
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
-        goto out;
-      }
-
+  if (job->verify_tree != NULL || job->expect != NULL)
+    nverifiers = CLAMP (g_get_num_processors (), 1u, G_N_ELEMENTS (verifiers));
+  if (!ring_init (&r, job, nverifiers, error))
+    goto out;
   if (job->length == 0)
     {
       ok = TRUE;
       goto out;
     }
-
-  posix_fadvise (job->src_fd, (off_t) job->src_offset, (off_t) job->length, POSIX_FADV_SEQUENTIAL);
-  {
-    struct stat st;
-    if (fstat (job->src_fd, &st) == 0 && S_ISREG (st.st_mode))
-      r.src_size = (guint64) st.st_size;
-    if (job->dst_fd >= 0 && fstat (job->dst_fd, &st) == 0)
-      r.dst_kind = st.st_mode & S_IFMT;
-  }
-  /* Read around the page cache as well: a live system has little memory
-   * to spare for gigabytes read once, and it saves a copy. Where direct
-   * I/O is refused (tmpfs), the buffered fd does it. */
-  {
-    g_autofree char *self = g_strdup_printf ("/proc/self/fd/%d", job->src_fd);
-    r.direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
-  }
+  ring_open_source (&r);
 
   e = pthread_create (&reader, NULL, reader_thread, &r);
   if (e != 0)
@@ -426,7 +529,6 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
                    g_strerror (e));
       goto out;
     }
-  reader_started = TRUE;
   for (unsigned i = 0; i < nverifiers; i++)
     {
       e = pthread_create (&verifiers[i], NULL, verifier_thread, &r);
@@ -440,150 +542,20 @@ imprint_copy (const ImprintCopyJob *job, ImprintProgress *progress, GError **err
         }
     }
 
-  /* The writer: this thread, in order. */
-  for (;;)
-    {
-      Slot *s;
-      size_t written = 0;
-      int k;
+  write_slots (&r, progress);
 
-      pthread_mutex_lock (&r.lock);
-      while (!r.stop && r.consumed < r.nslots &&
-             !(r.consumed < r.produced && r.slots[r.consumed % r.n].ready))
-        pthread_cond_wait (&r.cond, &r.lock);
-      if (r.stop || r.consumed >= r.nslots)
-        {
-          pthread_mutex_unlock (&r.lock);
-          break;
-        }
-      s = &r.slots[r.consumed % r.n];
-      pthread_mutex_unlock (&r.lock);
-
-      if (g_cancellable_is_cancelled (progress ? progress->cancellable : NULL))
-        {
-          ring_fail (&r, g_error_new (IMPRINT_ERROR, IMPRINT_ERROR_CANCELLED,
-                                      _("The operation was cancelled")));
-          break;
-        }
-
-      if (job->dst_fd >= 0 && s->zero)
-        k = write_zeros (&r, s, job->dst_offset + s->pos, &written);
-      else if (job->dst_fd >= 0)
-        k = write_all (job->dst_fd, s->data, s->len, job->dst_offset + s->pos, &written);
-      else
-        k = 0, written = s->len;
-      if (progress)
-        progress->done += written;
-      if (k < 0)
-        {
-          ring_fail (&r, write_error (job, -k, s->pos + written));
-          break;
-        }
-      imprint_progress_report (progress);
-
-      pthread_mutex_lock (&r.lock);
-      s->ready = FALSE;
-      r.consumed++;
-      pthread_cond_broadcast (&r.cond);
-      pthread_mutex_unlock (&r.lock);
-    }
+  /* Wake everyone (normal end or failure) and collect them. */
+  pthread_mutex_lock (&r.lock);
+  if (r.consumed < r.nslots)
+    r.stop = TRUE;
+  pthread_cond_broadcast (&r.cond);
+  pthread_mutex_unlock (&r.lock);
+  pthread_join (reader, NULL);
+  for (unsigned i = 0; i < nverifiers; i++)
+    pthread_join (verifiers[i], NULL);
+  ok = ring_result (&r, error);
 
 out:
-  if (reader_started)
-    {
-      /* Wake everyone (normal end or failure) and collect them. */
-      pthread_mutex_lock (&r.lock);
-      if (r.consumed < r.nslots)
-        r.stop = TRUE;
-      pthread_cond_broadcast (&r.cond);
-      pthread_mutex_unlock (&r.lock);
-      pthread_join (reader, NULL);
-      for (unsigned i = 0; i < nverifiers; i++)
-        pthread_join (verifiers[i], NULL);
-    }
-  if (reader_started)
-    {
-      if (r.error)
-        g_propagate_error (error, g_steal_pointer (&r.error));
-      else if (job->verify_tree && !imprint_verity_tree_complete (job->verify_tree))
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                     _("The %s was not completely covered by its verity tree"), job->what);
-      else if (job->dst_fd >= 0 && fdatasync (job->dst_fd) < 0 && errno != EINVAL) /* EINVAL: nothing to flush */
-        g_propagate_error (error, write_error (job, errno, job->length));
-      else
-        ok = TRUE;
-    }
-  if (r.direct_fd >= 0)
-    close (r.direct_fd);
-  for (unsigned i = 0; i < allocated; i++)
-    imprint_buffer_free (r.slots[i].buf, r.bufsize);
-  g_free (r.slots);
-  g_clear_error (&r.error);
-  pthread_mutex_destroy (&r.lock);
-  pthread_cond_destroy (&r.cond);
+  ring_clear (&r);
   return ok;
-}
-
-int
-imprint_open_target (const char *path, gboolean *ret_is_block, guint64 *ret_size, GError **error)
-{
-  _cleanup_close_ int fd = -1;
-  struct stat st;
-
-  /* O_EXCL on a block device fails with EBUSY while anything on it is
-   * mounted or claimed: never write under a live file system. */
-  fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_EXCL);
-  if (fd < 0 && errno == EEXIST)
-    fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY); /* a regular file */
-  if (fd < 0 && errno == EBUSY)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
-                   _("The target %s is in use (a partition on it is mounted or open)"), path);
-      return -EBUSY;
-    }
-  if (fd < 0 || fstat (fd, &st) < 0)
-    {
-      int err = errno;
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (-err),
-                   _("Cannot open the target %s: %s"), path, g_strerror (err));
-      return -err;
-    }
-  if (S_ISBLK (st.st_mode))
-    {
-      uint64_t sz = 0;
-      int fl;
-      if (ioctl (fd, BLKGETSIZE64, &sz) < 0)
-        {
-          int err = errno;
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                       _("Cannot get the size of %s: %s"), path, g_strerror (err));
-          return -err;
-        }
-      /* Direct I/O keeps gigabytes of system image out of the page cache
-       * and makes the final flush short. */
-      fl = fcntl (fd, F_GETFL);
-      if (fl >= 0)
-        (void) fcntl (fd, F_SETFL, fl | O_DIRECT);
-      *ret_is_block = TRUE;
-      *ret_size = sz;
-    }
-  else if (S_ISREG (st.st_mode))
-    {
-      int fl = fcntl (fd, F_GETFL);
-      /* Image files too: streaming gigabytes through the page cache costs
-       * more CPU than the hashing (measured: 10x the system time). File
-       * systems without direct I/O (tmpfs) refuse the flag: buffered then;
-       * a misaligned write falls back in write_all(). */
-      if (fl >= 0)
-        (void) fcntl (fd, F_SETFL, fl | O_DIRECT);
-      *ret_is_block = FALSE;
-      *ret_size = (guint64) st.st_size;
-    }
-  else
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("The target %s is neither a disk nor an image file"), path);
-      return -ENOTBLK;
-    }
-  return TAKE_FD (fd);
 }

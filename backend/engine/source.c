@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Inspecting a source (an image file or a disk): its GPT (source-gpt.c),
+ * the signed usr slot (source-signature.c), the verity superblock and the
+ * whole hash tree, checked against the signed root hash before anything
+ * is written. Also the running system's own disk, and its UKI. */
+
 #include "config.h"
 
 #include <inttypes.h>
 
 #include <fcntl.h>
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
-#include <libfdisk.h>
 #include <linux/fs.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs7.h>
-#include <openssl/x509.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,79 +19,9 @@
 #include "buffer.h"
 #include "copy.h"
 #include "imprint-error.h"
-#include "json-bounded.h"
-#include "lba.h"
 #include "macros.h"
 #include "plan-private.h"
-#include "source.h"
-
-typedef struct {
-  const char *name;   /* as in the spec: "x86-64" */
-  const char *root, *usr, *usr_verity, *usr_verity_sig;
-} ArchTypes;
-
-static const ArchTypes arch_types[] = {
-  { "x86-64",
-    "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", "8484680c-9521-48c6-9c11-b0720656f69e",
-    "77ff5f63-e7b6-4633-acf4-1565b864c0e6", "e7bb33fb-06cf-4e81-8273-e543b413e2e2" },
-  { "arm64",
-    "b921b045-1df0-41c3-af44-4c6f280d3fae", "b0e01050-ee5f-4390-949a-9101b17104e9",
-    "6e11a4e7-fbca-4ded-b9e9-e1a512bb664e", "c23ce4ff-44bd-4b00-b2d4-b41b3419e02a" },
-};
-
-static const ArchTypes *
-native_arch (void)
-{
-#if defined(__x86_64__)
-  return &arch_types[0];
-#elif defined(__aarch64__)
-  return &arch_types[1];
-#else
-  return NULL;
-#endif
-}
-
-const char *imprint_gpt_type_usr_native (void)            { return native_arch () ? native_arch ()->usr : NULL; }
-const char *imprint_gpt_type_usr_verity_native (void)     { return native_arch () ? native_arch ()->usr_verity : NULL; }
-const char *imprint_gpt_type_usr_verity_sig_native (void) { return native_arch () ? native_arch ()->usr_verity_sig : NULL; }
-const char *imprint_gpt_type_root_native (void)           { return native_arch () ? native_arch ()->root : NULL; }
-
-const char *
-imprint_gpt_type_name (const char *type)
-{
-  static const struct { const char *uuid, *name; } fixed[] = {
-    { IMPRINT_GPT_ESP, "esp" },
-    { IMPRINT_GPT_XBOOTLDR, "xbootldr" },
-    { "933ac7e1-2eb4-4f13-b844-0e14e2aef915", "home" },
-    { "3b8f8425-20e0-4f3b-907f-1a25a76f98e8", "srv" },
-    { "4d21b016-b534-45c2-a9fb-5c16e091fd2d", "var" },
-    { "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "swap" },
-    { "e3c9e316-0b5c-4db8-817d-f92df00215ae", "microsoft-reserved" },
-    { "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "microsoft-basic-data" },
-    { "de94bba4-06d1-4d40-a16a-bfd50179d6ac", "windows-recovery" },
-    { "0fc63daf-8483-4772-8e79-3d69d8477de4", "linux-generic" },
-  };
-
-  if (type == NULL)
-    return NULL;
-  for (gsize i = 0; i < G_N_ELEMENTS (fixed); i++)
-    if (g_ascii_strcasecmp (type, fixed[i].uuid) == 0)
-      return fixed[i].name;
-  /* Names as systemd-repart spells them. */
-  static const char *const names[][4] = {
-    { "root-x86-64", "usr-x86-64", "usr-x86-64-verity", "usr-x86-64-verity-sig" },
-    { "root-arm64", "usr-arm64", "usr-arm64-verity", "usr-arm64-verity-sig" },
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (arch_types); i++)
-    {
-      const char *u[4] = { arch_types[i].root, arch_types[i].usr,
-                           arch_types[i].usr_verity, arch_types[i].usr_verity_sig };
-      for (int k = 0; k < 4; k++)
-        if (g_ascii_strcasecmp (type, u[k]) == 0)
-          return names[i][k];
-    }
-  return NULL;
-}
+#include "source-private.h"
 
 void
 imprint_partition_clear (ImprintPartition *p)
@@ -160,8 +90,8 @@ imprint_parse_version_label (const char *label, char **ret_name, char **ret_vers
   return TRUE;
 }
 
-static int
-read_exact (int fd, void *buf, size_t len, guint64 offset)
+int
+imprint_read_exact (int fd, void *buf, size_t len, guint64 offset)
 {
   guint8 *p = buf;
   while (len > 0)
@@ -182,345 +112,11 @@ read_exact (int fd, void *buf, size_t len, guint64 offset)
   return 0;
 }
 
-static char *
-uuid_from_hash_half (const char *root_hash, gboolean second)
+char *
+imprint_uuid_from_hash_half (const char *root_hash, gboolean second)
 {
   const char *h = root_hash + (second ? 32 : 0);
   return g_strdup_printf ("%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
-}
-
-typedef struct {
-  ImprintPartition part;
-  char *json;
-  char *root_hash;
-  char *fingerprint;
-  char *signature;
-} SigCandidate;
-
-static void
-sig_candidate_clear (SigCandidate *c)
-{
-  imprint_partition_clear (&c->part);
-  g_free (c->json);
-  g_free (c->root_hash);
-  g_free (c->fingerprint);
-  g_free (c->signature);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SigCandidate, sig_candidate_clear)
-
-/* Reads {"rootHash":"…","signature":"…"[,"certificateFingerprint":"…"]},
- * NUL-padded to the partition size. Only the first
- * IMPRINT_SIGNATURE_MAX_JSON bytes are read (real ones are a few KiB;
- * systemd-repart makes the partition 16 KiB): JSON that does not end there
- * is refused, so a hostile image costs 64 KiB, whatever its partition
- * claims. */
-gboolean
-imprint_signature_json_parse (const char *buf, gsize size, char **ret_json, char **ret_root_hash,
-                              char **ret_signature, char **ret_fingerprint, GError **error)
-{
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GError) local = NULL;
-  JsonObject *o;
-  gsize len = strnlen (buf, size);
-
-  if (len == size && size >= IMPRINT_SIGNATURE_MAX_JSON)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition holds more than %u bytes of JSON"),
-                   IMPRINT_SIGNATURE_MAX_JSON);
-      return FALSE;
-    }
-  /* Bounded before json-glib sees it: it recurses per nesting level. */
-  o = imprint_json_parse_object (buf, (gssize) len, IMPRINT_SIGNATURE_MAX_JSON, &root, &local);
-  if (o == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition does not contain valid JSON: %s"),
-                   local->message);
-      return FALSE;
-    }
-  const char *rh = imprint_json_object_get_string (o, "rootHash");
-  const char *sig = imprint_json_object_get_string (o, "signature");
-  if (rh == NULL || sig == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition lacks \"rootHash\" or \"signature\""));
-      return FALSE;
-    }
-  guint8 tmp[IMPRINT_VERITY_MAX_DIGEST];
-  if (strlen (rh) != 64 || imprint_verity_unhex (rh, tmp, sizeof (tmp)) != 32)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The root hash in the verity signature partition is not a SHA-256 hash in hex: \"%s\""),
-                   rh);
-      return FALSE;
-    }
-  if (ret_json)
-    *ret_json = g_strndup (buf, len);
-  if (ret_root_hash)
-    *ret_root_hash = g_ascii_strdown (rh, -1);
-  if (ret_signature)
-    *ret_signature = g_strdup (sig);
-  if (ret_fingerprint)
-    *ret_fingerprint = g_strdup (imprint_json_object_get_string (o, "certificateFingerprint"));
-  return TRUE;
-}
-
-static gboolean
-read_signature (int fd, const ImprintPartition *p, SigCandidate *c, GError **error)
-{
-  g_autofree char *buf = NULL;
-  gsize n;
-  int r;
-
-  if (p->size == 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature partition is empty"));
-      return FALSE;
-    }
-  n = (gsize) MIN (p->size, (guint64) IMPRINT_SIGNATURE_MAX_JSON);
-  buf = g_malloc0 (n + 1);
-  r = read_exact (fd, buf, n, p->offset);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Cannot read the verity signature partition: %s"), g_strerror (-r));
-      return FALSE;
-    }
-  if (!imprint_signature_json_parse (buf, n, &c->json, &c->root_hash, &c->signature,
-                                     &c->fingerprint, error))
-    return FALSE;
-  imprint_partition_copy (&c->part, p);
-  return TRUE;
-}
-
-/* The signature is PKCS#7 (DER, base64) over the hex root hash, as
- * systemd-repart writes it and the kernel checks it. */
-static gboolean
-verify_signature (const char *root_hash, const char *signature_b64,
-                  const char *cert_path, const char *cert_pem, GError **error)
-{
-  g_autofree guint8 *der = NULL;
-  gsize der_len = 0;
-  BIO *in = NULL, *data = NULL, *certbio = NULL;
-  PKCS7 *p7 = NULL;
-  X509 *cert = NULL;
-  STACK_OF(X509) *certs = NULL;
-  X509_STORE *store = NULL;
-  gboolean ok = FALSE;
-
-  der = g_base64_decode (signature_b64, &der_len);
-  in = BIO_new_mem_buf (der, (int) der_len);
-  p7 = in ? d2i_PKCS7_bio (in, NULL) : NULL;
-  if (p7 == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature is not a PKCS#7 signature"));
-      goto out;
-    }
-  certbio = cert_pem != NULL ? BIO_new_mem_buf (cert_pem, -1) : BIO_new_file (cert_path, "r");
-  cert = certbio ? PEM_read_bio_X509 (certbio, NULL, NULL, NULL) : NULL;
-  if (cert == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("Cannot read the certificate %s"), cert_path ? cert_path : "");
-      goto out;
-    }
-  certs = sk_X509_new_null ();
-  store = X509_STORE_new ();
-  data = BIO_new_mem_buf (root_hash, (int) strlen (root_hash));
-  if (certs == NULL || store == NULL || data == NULL || !sk_X509_push (certs, cert))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
-      goto out;
-    }
-  cert = NULL; /* owned by certs now */
-  /* Only the given certificate may have signed; no chain to a CA here, the
-   * certificate itself is the trust anchor. */
-  if (PKCS7_verify (p7, certs, store, data, NULL,
-                    PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_DETACHED) != 1)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity signature does not verify with the certificate %s"),
-                   cert_path ? cert_path : "");
-      goto out;
-    }
-  ok = TRUE;
-out:
-  BIO_free (in);
-  BIO_free (data);
-  BIO_free (certbio);
-  PKCS7_free (p7);
-  X509_free (cert);
-  sk_X509_pop_free (certs, X509_free);
-  X509_STORE_free (store);
-  return ok;
-}
-
-static void
-fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
-static void
-fdisk_unref_tablep (struct fdisk_table **t) { if (*t) fdisk_unref_table (*t); }
-
-/* The table as libfdisk reads it from @cxt. Partitions whose sectors do
- * not convert to bytes (empty, end before start, beyond 64 bits) make the
- * whole table invalid: the rest of the code trusts offset + size. */
-static int
-read_gpt_cxt (struct fdisk_context *cxt, const char *name, guint32 *ret_sector_size,
-              char **ret_disk_uuid, GPtrArray **ret_parts, GError **error)
-{
-  _cleanup_(fdisk_unref_tablep) struct fdisk_table *tb = NULL;
-  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) imprint_partition_free);
-  char *id = NULL;
-  int r;
-
-  if (!fdisk_is_labeltype (cxt, FDISK_DISKLABEL_GPT))
-    {
-      /* Not an error for the caller that only wants to know. */
-      if (ret_sector_size)
-        *ret_sector_size = fdisk_get_sector_size (cxt);
-      if (ret_disk_uuid)
-        *ret_disk_uuid = NULL;
-      if (ret_parts)
-        *ret_parts = NULL;
-      return 0;
-    }
-  r = fdisk_get_partitions (cxt, &tb);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Cannot read the partition table of %s: %s"), name, g_strerror (-r));
-      return r;
-    }
-  guint32 ss = fdisk_get_sector_size (cxt);
-  for (size_t i = 0; i < fdisk_table_get_nents (tb); i++)
-    {
-      struct fdisk_partition *pa = fdisk_table_get_partition (tb, i);
-      struct fdisk_parttype *pt;
-      ImprintPartition *p;
-      uint64_t attrs = 0;
-
-      if (!fdisk_partition_is_used (pa))
-        continue;
-      p = g_new0 (ImprintPartition, 1);
-      g_ptr_array_add (parts, p);
-      p->partno = (guint) fdisk_partition_get_partno (pa);
-      pt = fdisk_partition_get_type (pa);
-      p->type = g_ascii_strdown (pt ? fdisk_parttype_get_string (pt) : "", -1);
-      p->uuid = g_ascii_strdown (fdisk_partition_get_uuid (pa) ?: "", -1);
-      p->label = g_strdup (fdisk_partition_get_name (pa) ?: "");
-      /* libfdisk gives size = end - start + 1: an end before the start
-       * wraps to a huge size, caught by the overflow check. */
-      if (!fdisk_partition_has_start (pa) || !fdisk_partition_has_size (pa) ||
-          !imprint_lba_range_to_bytes (fdisk_partition_get_start (pa), fdisk_partition_get_size (pa),
-                                       ss, &p->offset, &p->size))
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("Partition %u of %s has an invalid start or size"), p->partno + 1, name);
-          return -EBADMSG;
-        }
-      if (fdisk_gpt_get_partition_attrs (cxt, p->partno, &attrs) == 0)
-        p->attrs = attrs;
-    }
-  if (fdisk_get_disklabel_id (cxt, &id) < 0)
-    id = NULL;
-
-  if (ret_sector_size)
-    *ret_sector_size = ss;
-  if (ret_disk_uuid)
-    *ret_disk_uuid = id ? g_ascii_strdown (id, -1) : NULL;
-  free (id);
-  if (ret_parts)
-    *ret_parts = g_steal_pointer (&parts);
-  return 1;
-}
-
-int
-imprint_read_gpt (const char *path, guint32 *ret_sector_size, char **ret_disk_uuid,
-                  GPtrArray **ret_parts, GError **error)
-{
-  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
-  int r;
-
-  cxt = fdisk_new_context ();
-  if (cxt == NULL)
-    return -ENOMEM;
-  r = fdisk_assign_device (cxt, path, 1);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Cannot open %s: %s"), path, g_strerror (-r));
-      return r;
-    }
-  return read_gpt_cxt (cxt, path, ret_sector_size, ret_disk_uuid, ret_parts, error);
-}
-
-int
-imprint_read_gpt_fd (int fd, const char *name, guint32 *ret_sector_size, char **ret_disk_uuid,
-                     GPtrArray **ret_parts, GError **error)
-{
-  _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
-  int r;
-
-  cxt = fdisk_new_context ();
-  if (cxt == NULL)
-    return -ENOMEM;
-  /* libfdisk does not own (or close) an fd it is given. */
-  r = fdisk_assign_device_by_fd (cxt, fd, name, 1);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Cannot open %s: %s"), name, g_strerror (-r));
-      return r;
-    }
-  return read_gpt_cxt (cxt, name, ret_sector_size, ret_disk_uuid, ret_parts, error);
-}
-
-static int
-cmp_partition_offset (gconstpointer a, gconstpointer b)
-{
-  const ImprintPartition *p = *(ImprintPartition *const *) a, *q = *(ImprintPartition *const *) b;
-  return p->offset < q->offset ? -1 : p->offset > q->offset;
-}
-
-gboolean
-imprint_partitions_check_layout (GPtrArray *parts, guint64 device_size, const char *name,
-                                 GError **error)
-{
-  g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
-
-  for (guint i = 0; i < parts->len; i++)
-    {
-      ImprintPartition *p = parts->pdata[i];
-      guint64 end;
-
-      /* read_gpt_cxt() made sure this does not wrap; checked again since
-       * callers may build the array themselves. */
-      if (p->size == 0 || !g_uint64_checked_add (&end, p->offset, p->size) || end > device_size)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The source is truncated or invalid: partition %u (%s) lies outside the "
-                         "%" PRIu64 " bytes of %s"),
-                       p->partno + 1, p->label && p->label[0] ? p->label : _("unnamed"),
-                       device_size, name);
-          return FALSE;
-        }
-      g_ptr_array_add (sorted, p);
-    }
-  g_ptr_array_sort (sorted, cmp_partition_offset);
-  for (guint i = 1; i < sorted->len; i++)
-    {
-      const ImprintPartition *prev = sorted->pdata[i - 1], *p = sorted->pdata[i];
-      if (prev->offset + prev->size > p->offset)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("Partitions %u and %u of %s overlap"), prev->partno + 1, p->partno + 1, name);
-          return FALSE;
-        }
-    }
-  return TRUE;
 }
 
 static int
@@ -579,53 +175,31 @@ imprint_source_inspect (const char *path, const ImprintSourceOptions *options, G
   return imprint_source_inspect_fd (fd, path, path, options, error);
 }
 
-ImprintSource *
-imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
-                           const ImprintSourceOptions *options, GError **error)
+/* Size and type of the source, then blocking reads; and the GPT header
+ * names where its backup lives: beyond the end of the file means the
+ * image was cut short (a partial download). The header sits in LBA 1:
+ * byte 512 or 4096 depending on the sector size. */
+static gboolean
+check_source_file (ImprintSource *s, const char *path, GError **error)
 {
-  g_autoptr(ImprintSource) s = g_new0 (ImprintSource, 1);
-  g_autoptr(GPtrArray) parts = NULL;
-  guint8 *hashpart = NULL;
-  guint64 hashpart_size = 0;
-  const ArchTypes *arch = native_arch ();
-  ImprintSourceOptions noopts = { 0 };
-  SigCandidate chosen = { 0 };
-  guint8 rh[IMPRINT_VERITY_MAX_DIGEST];
   guint8 hdr[512];
-  const char *path = display;
   int r, fl;
-
-  if (options == NULL)
-    options = &noopts;
-  s->fd = fd;
-  s->path = io_path ? g_strdup (io_path) : g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
-  s->display = g_strdup (display);
-
-  if (arch == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
-                   _("This architecture is not supported"));
-      return NULL;
-    }
 
   r = device_size (s->fd, &s->is_block_device, &s->size);
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The source %s is neither an image file nor a block device"), path);
-      return NULL;
+      return FALSE;
     }
   /* Only now, with a file or a disk: blocking reads from here on. */
   fl = fcntl (s->fd, F_GETFL);
   if (fl >= 0 && (fl & O_NONBLOCK))
     (void) fcntl (s->fd, F_SETFL, fl & ~O_NONBLOCK);
 
-  /* The GPT header names where its backup lives: beyond the end of the
-   * file means the image was cut short (a partial download). The header
-   * sits in LBA 1: byte 512 or 4096 depending on the sector size. */
   for (guint32 ss = 512; ss <= 4096; ss *= 8)
     {
-      r = read_exact (s->fd, hdr, sizeof (hdr), ss);
+      r = imprint_read_exact (s->fd, hdr, sizeof (hdr), ss);
       if (r < 0 || memcmp (hdr, "EFI PART", 8) != 0)
         continue;
       guint64 alt;
@@ -637,10 +211,19 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
                        _("The source is truncated: its partition table describes %" PRIu64
                          " bytes but %s has only %" PRIu64 " bytes"),
                        (alt + 1) * ss, path, s->size);
-          return NULL;
+          return FALSE;
         }
       break;
     }
+  return TRUE;
+}
+
+/* The GPT, checked, and the ESP in it. */
+static GPtrArray *
+read_source_table (ImprintSource *s, const char *path, GError **error)
+{
+  g_autoptr(GPtrArray) parts = NULL;
+  int r;
 
   r = imprint_read_gpt (s->path, &s->sector_size, &s->disk_uuid, &parts, error);
   if (r < 0)
@@ -666,101 +249,16 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
                    _("The source has no EFI System Partition"));
       return NULL;
     }
+  return g_steal_pointer (&parts);
+}
 
-  /* Each signature partition names its root hash, whose halves are the
-   * UUIDs of its usr and usr-verity partitions: that pairs them up even
-   * when the source holds two slots. */
-  const char *trusted = options->trusted_root_hash;
-  g_autofree char *trusted_lc = trusted ? g_ascii_strdown (trusted, -1) : NULL;
-  guint nsig = 0, nusr = 0;
-  g_autoptr(GError) sig_error = NULL;
-  for (guint i = 0; i < parts->len; i++)
-    {
-      ImprintPartition *p = parts->pdata[i];
-      g_auto(SigCandidate) c = { 0 };
-      g_autoptr(GError) local = NULL;
-      g_autofree char *usr_uuid = NULL;
-      ImprintPartition *usr = NULL;
+/* The usr-verity partition is named by the second half of the root hash. */
+static gboolean
+find_usr_verity (ImprintSource *s, GPtrArray *parts, GError **error)
+{
+  const ImprintArchTypes *arch = imprint_native_arch ();
+  g_autofree char *verity_uuid = imprint_uuid_from_hash_half (s->root_hash, TRUE);
 
-      if (g_str_equal (p->type, arch->usr))
-        nusr++;
-      if (!g_str_equal (p->type, arch->usr_verity_sig) ||
-          g_strcmp0 (p->label, IMPRINT_EMPTY_LABEL) == 0)
-        continue;
-      nsig++;
-      if (!read_signature (s->fd, p, &c, &local))
-        {
-          if (sig_error == NULL)
-            sig_error = g_steal_pointer (&local);
-          continue;
-        }
-      if (trusted_lc && !g_str_equal (trusted_lc, c.root_hash))
-        continue;
-      usr_uuid = uuid_from_hash_half (c.root_hash, FALSE);
-      for (guint k = 0; k < parts->len; k++)
-        {
-          ImprintPartition *q = parts->pdata[k];
-          if (g_str_equal (q->type, arch->usr) && g_str_equal (q->uuid, usr_uuid))
-            usr = q;
-        }
-      if (usr == NULL)
-        continue;
-      /* Several complete slots: take the newest version. */
-      g_autofree char *ver = NULL;
-      if (chosen.json != NULL)
-        {
-          g_autofree char *chosen_ver = NULL;
-          imprint_parse_version_label (s->usr.label, NULL, &chosen_ver);
-          imprint_parse_version_label (usr->label, NULL, &ver);
-          if (ver == NULL || (chosen_ver && strverscmp (ver, chosen_ver) <= 0))
-            continue;
-          sig_candidate_clear (&chosen);
-          imprint_partition_clear (&s->usr);
-        }
-      chosen = c;
-      memset (&c, 0, sizeof (c));
-      imprint_partition_copy (&s->usr, usr);
-    }
-
-  if (chosen.json == NULL)
-    {
-      sig_candidate_clear (&chosen);
-      if (sig_error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&sig_error));
-          return NULL;
-        }
-      if (nusr == 0)
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                     _("The source has no usr partition for %s"), arch->name);
-      else if (nsig == 0)
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                     _("The source has no verity signature partition for its usr partition"));
-      else if (trusted_lc)
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                     _("No verity signature partition of the source carries the trusted root hash %s"),
-                     trusted_lc);
-      else
-        g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                     _("The root hash in the verity signature partition does not match the usr "
-                       "partition's UUID (it must be the first half of the root hash)"));
-      return NULL;
-    }
-
-  s->root_hash = g_steal_pointer (&chosen.root_hash);
-  s->root_hash_trusted = trusted_lc != NULL;
-  s->certificate_fingerprint = g_steal_pointer (&chosen.fingerprint);
-  s->signature_json = g_steal_pointer (&chosen.json);
-  imprint_partition_copy (&s->usr_verity_sig, &chosen.part);
-  g_autofree char *signature = g_steal_pointer (&chosen.signature);
-  sig_candidate_clear (&chosen);
-
-  if ((options->certificate_path || options->certificate_pem) &&
-      !verify_signature (s->root_hash, signature, options->certificate_path,
-                         options->certificate_pem, error))
-    return NULL;
-
-  g_autofree char *verity_uuid = uuid_from_hash_half (s->root_hash, TRUE);
   for (guint k = 0; k < parts->len; k++)
     {
       ImprintPartition *q = parts->pdata[k];
@@ -772,57 +270,75 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The source has no usr-verity partition with UUID %s "
                      "(the second half of the root hash %s)"), verity_uuid, s->root_hash);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  if (!imprint_parse_version_label (s->usr.label, &s->name, &s->version))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The usr partition's label \"%s\" carries no version (expected NAME_VERSION)"),
-                   s->usr.label);
-      return NULL;
-    }
+/* The verity superblock, and the size of the tree it describes (*ret_end,
+ * from the start of the usr-verity partition), checked against both
+ * partitions and the most this installer reads. */
+static gboolean
+read_verity_superblock (ImprintSource *s, guint64 *ret_end, GError **error)
+{
+  guint8 hdr[512];
+  guint64 end;
+  int r;
 
-  /* Superblock and tree: checked now, so a tampered hash partition is
-   * refused before anything is written. */
   if (s->usr_verity.size < IMPRINT_VERITY_SUPERBLOCK_SIZE)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The usr-verity partition is too small to hold a verity superblock"));
-      return NULL;
+      return FALSE;
     }
-  r = read_exact (s->fd, hdr, sizeof (hdr), s->usr_verity.offset);
+  r = imprint_read_exact (s->fd, hdr, sizeof (hdr), s->usr_verity.offset);
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("Cannot read the usr-verity partition: %s"), g_strerror (-r));
-      return NULL;
+      return FALSE;
     }
   if (!imprint_verity_superblock_parse (hdr, sizeof (hdr), &s->verity, error))
-    return NULL;
+    return FALSE;
   if (imprint_verity_data_size (&s->verity) > s->usr.size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The verity superblock covers %" PRIu64 " bytes of data, but the usr "
                      "partition has only %" PRIu64 " bytes"),
                    imprint_verity_data_size (&s->verity), s->usr.size);
-      return NULL;
+      return FALSE;
     }
-  guint64 end = imprint_verity_tree_end (&s->verity);
+  end = imprint_verity_tree_end (&s->verity);
   if (end > s->usr_verity.size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The verity hash tree needs %" PRIu64 " bytes, but the usr-verity "
                      "partition has only %" PRIu64 " bytes"), end, s->usr_verity.size);
-      return NULL;
+      return FALSE;
     }
   if (end > IMPRINT_VERITY_MAX_TREE_BYTES)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The verity hash tree needs %" PRIu64 " bytes, more than the %llu "
                      "this installer reads"), end, IMPRINT_VERITY_MAX_TREE_BYTES);
-      return NULL;
+      return FALSE;
     }
+  *ret_end = end;
+  return TRUE;
+}
+
+/* Superblock and tree: checked now, so a tampered hash partition is
+ * refused before anything is written. */
+static gboolean
+load_verity_tree (ImprintSource *s, GError **error)
+{
+  guint8 rh[IMPRINT_VERITY_MAX_DIGEST];
+  guint8 *hashpart;
+  guint64 end;
+  int r;
+
+  if (!read_verity_superblock (s, &end, error))
+    return FALSE;
   /* A sparse image file can claim any partition sizes at no cost; the
    * tree must really be there (a real one has no hole: every block holds
    * hashes) before memory is spent on it. */
@@ -831,29 +347,72 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("The verity hash tree of the source is missing: the image file has a hole "
                      "where the tree should be"));
-      return NULL;
+      return FALSE;
     }
   hashpart = imprint_buffer_alloc (end);
-  hashpart_size = end;
   if (hashpart == NULL)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
-      return NULL;
+      return FALSE;
     }
-  r = read_exact (s->fd, hashpart, end, s->usr_verity.offset);
+  r = imprint_read_exact (s->fd, hashpart, end, s->usr_verity.offset);
   if (r < 0)
     {
-      imprint_buffer_free (hashpart, hashpart_size);
+      imprint_buffer_free (hashpart, end);
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
                    _("Cannot read the usr-verity partition: %s"), g_strerror (-r));
-      return NULL;
+      return FALSE;
     }
   gssize rhlen = imprint_verity_unhex (s->root_hash, rh, sizeof (rh));
   s->tree = imprint_verity_tree_new (&s->verity, hashpart, end, rh, (size_t) rhlen, error);
-  imprint_buffer_free (hashpart, hashpart_size);
-  if (s->tree == NULL)
-    return NULL;
+  imprint_buffer_free (hashpart, end);
+  return s->tree != NULL;
+}
 
+ImprintSource *
+imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
+                           const ImprintSourceOptions *options, GError **error)
+{
+  g_autoptr(ImprintSource) s = g_new0 (ImprintSource, 1);
+  g_autoptr(GPtrArray) parts = NULL;
+  g_autofree char *signature = NULL;
+  ImprintSourceOptions noopts = { 0 };
+  const char *path = display;
+
+  if (options == NULL)
+    options = &noopts;
+  s->fd = fd;
+  s->path = io_path ? g_strdup (io_path) : g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
+  s->display = g_strdup (display);
+
+  if (imprint_native_arch () == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                   _("This architecture is not supported"));
+      return NULL;
+    }
+  if (!check_source_file (s, path, error))
+    return NULL;
+  parts = read_source_table (s, path, error);
+  if (parts == NULL)
+    return NULL;
+  if (!imprint_source_pick_signed_usr (s, parts, options->trusted_root_hash, &signature, error))
+    return NULL;
+  if ((options->certificate_path || options->certificate_pem) &&
+      !imprint_source_signature_verify (s->root_hash, signature, options->certificate_path,
+                                        options->certificate_pem, error))
+    return NULL;
+  if (!find_usr_verity (s, parts, error))
+    return NULL;
+  if (!imprint_parse_version_label (s->usr.label, &s->name, &s->version))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The usr partition's label \"%s\" carries no version (expected NAME_VERSION)"),
+                   s->usr.label);
+      return NULL;
+    }
+  if (!load_verity_tree (s, error))
+    return NULL;
   return g_steal_pointer (&s);
 }
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The dm-verity hash tree in userspace (kernel layout, hash type 1): the
+ * whole tree checked against the root hash once, then data blocks checked
+ * against it as they stream by. The superblock is verity-format.c. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -30,12 +34,6 @@ struct ImprintVerityTree {
   ImprintSha256Prefix prefix;                      /* the salt, for imprint_sha256_x2() */
 };
 
-static gboolean
-is_pow2_in (uint32_t v, uint32_t lo, uint32_t hi)
-{
-  return v >= lo && v <= hi && (v & (v - 1)) == 0;
-}
-
 static unsigned
 log2u (guint64 v)
 {
@@ -46,82 +44,6 @@ log2u (guint64 v)
       r++;
     }
   return r;
-}
-
-gboolean
-imprint_verity_superblock_parse (const void *buf, size_t size,
-                                 ImprintVeritySuperblock *ret, GError **error)
-{
-  const guint8 *p = buf;
-  ImprintVeritySuperblock sb = { 0 };
-  uint32_t u32;
-  uint64_t u64;
-  uint16_t u16;
-
-  if (size < IMPRINT_VERITY_SUPERBLOCK_SIZE || memcmp (p, "verity\0\0", 8) != 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity partition has no verity superblock"));
-      return FALSE;
-    }
-
-  memcpy (&u32, p + 8, 4);  sb.version = le32toh (u32);
-  memcpy (&u32, p + 12, 4); sb.hash_type = le32toh (u32);
-  memcpy (sb.uuid, p + 16, 16);
-  memcpy (sb.algorithm, p + 32, 32);
-  sb.algorithm[32] = 0;
-  memcpy (&u32, p + 64, 4); sb.data_block_size = le32toh (u32);
-  memcpy (&u32, p + 68, 4); sb.hash_block_size = le32toh (u32);
-  memcpy (&u64, p + 72, 8); sb.data_blocks = le64toh (u64);
-  memcpy (&u16, p + 80, 2); sb.salt_size = le16toh (u16);
-
-  if (sb.version != 1)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Unsupported verity superblock version %u"), sb.version);
-      return FALSE;
-    }
-  if (sb.hash_type != 1)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Unsupported verity hash type %u (only type 1 is used by systemd)"),
-                   sb.hash_type);
-      return FALSE;
-    }
-  if (!is_pow2_in (sb.data_block_size, 512, 1024 * 1024) ||
-      !is_pow2_in (sb.hash_block_size, 512, 1024 * 1024))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Invalid verity block sizes (data %u, hash %u bytes)"),
-                   sb.data_block_size, sb.hash_block_size);
-      return FALSE;
-    }
-  if (sb.data_blocks == 0 || sb.data_blocks > (G_MAXUINT64 / sb.data_block_size))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Invalid verity data block count %" PRIu64),
-                   (guint64) sb.data_blocks);
-      return FALSE;
-    }
-  if (sb.salt_size > sizeof (sb.salt))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Invalid verity salt size %u"), sb.salt_size);
-      return FALSE;
-    }
-  memcpy (sb.salt, p + 88, sb.salt_size);
-
-  const EVP_MD *md = EVP_get_digestbyname (sb.algorithm);
-  if (md == NULL || EVP_MD_get_size (md) <= 0 || EVP_MD_get_size (md) > IMPRINT_VERITY_MAX_DIGEST ||
-      (uint32_t) EVP_MD_get_size (md) * 2 > sb.hash_block_size)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("Unsupported verity hash algorithm \"%s\""), sb.algorithm);
-      return FALSE;
-    }
-
-  *ret = sb;
-  return TRUE;
 }
 
 /* The geometry the kernel computes in dm-verity-target.c: hashes per block
@@ -190,34 +112,6 @@ imprint_verity_data_size (const ImprintVeritySuperblock *sb)
   if (!g_uint64_checked_mul (&size, sb->data_blocks, sb->data_block_size))
     return G_MAXUINT64;
   return size;
-}
-
-gssize
-imprint_verity_unhex (const char *hex, guint8 *buf, size_t size)
-{
-  size_t n = strlen (hex);
-
-  if (n == 0 || n % 2 != 0 || n / 2 > size)
-    return -1;
-  for (size_t i = 0; i < n / 2; i++)
-    {
-      int hi = g_ascii_xdigit_value (hex[2 * i]);
-      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-      if (hi < 0 || lo < 0)
-        return -1;
-      buf[i] = (guint8) (hi << 4 | lo);
-    }
-  return (gssize) (n / 2);
-}
-
-char *
-imprint_verity_hex (const guint8 *buf, size_t size)
-{
-  char *s = g_malloc (size * 2 + 1);
-  for (size_t i = 0; i < size; i++)
-    g_snprintf (s + 2 * i, 3, "%02x", buf[i]);
-  s[size * 2] = 0;
-  return s;
 }
 
 static gboolean
@@ -292,6 +186,99 @@ check_spare (ImprintVerityTree *t, unsigned level, guint64 blocks_below, GError 
   return TRUE;
 }
 
+/* The digest for @sb's algorithm (OpenSSL, or SHA-256 pairwise with the
+ * x86 SHA extensions) and the tree's geometry. */
+static gboolean
+tree_init_hash (ImprintVerityTree *t, const ImprintVeritySuperblock *sb, GError **error)
+{
+  t->sb = *sb;
+  t->md = EVP_MD_fetch (NULL, sb->algorithm, NULL);
+  t->ctx = EVP_MD_CTX_new ();
+  if (t->md == NULL || t->ctx == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                   _("Cannot set up hash algorithm \"%s\""), sb->algorithm);
+      return FALSE;
+    }
+  t->digest_size = EVP_MD_get_size (t->md);
+  geometry (sb, t->digest_size, &t->hash_per_block_bits, &t->levels);
+  t->x2 = g_ascii_strcasecmp (sb->algorithm, "sha256") == 0 && imprint_sha256_x2_available () &&
+          g_getenv ("IMPRINT_VERITY_NO_X2") == NULL; /* benchmark knob */
+  if (t->x2)
+    imprint_sha256_prefix_init (&t->prefix, sb->salt, sb->salt_size);
+  return TRUE;
+}
+
+/* Our own copy of the tree (the caller's bytes may change under us), and
+ * where each level starts in it: kernel order, the top level first. */
+static gboolean
+tree_copy (ImprintVerityTree *t, const void *hash_partition, size_t size, GError **error)
+{
+  const ImprintVeritySuperblock *sb = &t->sb;
+  guint64 end = imprint_verity_tree_end (sb), pos;
+
+  if (size < end)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                   _("The verity hash partition is too small for its tree (%" PRIu64
+                     " bytes needed, %zu present)"), end, size);
+      return FALSE;
+    }
+  t->bytes = imprint_buffer_alloc (end);
+  if (t->bytes == NULL)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
+      return FALSE;
+    }
+  memcpy (t->bytes, hash_partition, end);
+  t->size = end;
+
+  pos = hash_area_offset (sb);
+  for (int i = (int) t->levels - 1; i >= 0; i--)
+    {
+      t->level_offset[i] = pos;
+      pos += level_blocks (sb, t->hash_per_block_bits, i) * sb->hash_block_size;
+    }
+  return TRUE;
+}
+
+/* Every block of level @i against its entry one level up, pairwise where
+ * the SHA extensions allow (a tree of 512-byte blocks has hundreds of
+ * thousands). */
+static gboolean
+tree_check_level (ImprintVerityTree *t, int i, GError **error)
+{
+  const ImprintVeritySuperblock *sb = &t->sb;
+  guint64 n = level_blocks (sb, t->hash_per_block_bits, i);
+  guint8 digest[IMPRINT_VERITY_MAX_DIGEST];
+
+  for (guint64 b = 0; b < n; b++)
+    {
+      const guint8 *blk = t->bytes + t->level_offset[i] + b * sb->hash_block_size;
+      guint8 next[IMPRINT_VERITY_MAX_DIGEST];
+      gboolean pair = t->x2 && b + 1 < n;
+
+      if (pair)
+        imprint_sha256_x2 (&t->prefix, blk, blk + sb->hash_block_size, sb->hash_block_size,
+                           digest, next);
+      else if (!hash_block (t, blk, sb->hash_block_size, digest))
+        {
+          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Hashing failed"));
+          return FALSE;
+        }
+      for (int k = 0; k < 1 + pair; k++)
+        if (memcmp (k == 0 ? digest : next, entry (t, i + 1, b + k), t->digest_size) != 0)
+          {
+            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
+                         _("The verity hash partition is corrupt: block %" PRIu64
+                           " of level %d does not match its hash"), b + k, i);
+            return FALSE;
+          }
+      b += pair;
+    }
+  return check_spare (t, i + 1, n, error);
+}
+
 ImprintVerityTree *
 imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
                          const void *hash_partition, size_t size,
@@ -300,24 +287,9 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
 {
   g_autoptr(ImprintVerityTree) t = g_new0 (ImprintVerityTree, 1);
   guint8 digest[IMPRINT_VERITY_MAX_DIGEST];
-  guint64 end, pos;
 
-  t->sb = *sb;
-  t->md = EVP_MD_fetch (NULL, sb->algorithm, NULL);
-  t->ctx = EVP_MD_CTX_new ();
-  if (t->md == NULL || t->ctx == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Cannot set up hash algorithm \"%s\""), sb->algorithm);
-      return NULL;
-    }
-  t->digest_size = EVP_MD_get_size (t->md);
-  geometry (sb, t->digest_size, &t->hash_per_block_bits, &t->levels);
-  t->x2 = g_ascii_strcasecmp (sb->algorithm, "sha256") == 0 && imprint_sha256_x2_available () &&
-          g_getenv ("IMPRINT_VERITY_NO_X2") == NULL; /* benchmark knob */
-  if (t->x2)
-    imprint_sha256_prefix_init (&t->prefix, sb->salt, sb->salt_size);
-
+  if (!tree_init_hash (t, sb, error))
+    return NULL;
   if (root_hash_size != t->digest_size)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
@@ -326,31 +298,8 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
       return NULL;
     }
   memcpy (t->root_hash, root_hash, root_hash_size);
-
-  end = imprint_verity_tree_end (sb);
-  if (size < end)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The verity hash partition is too small for its tree (%" PRIu64
-                     " bytes needed, %zu present)"), end, size);
-      return NULL;
-    }
-  t->bytes = imprint_buffer_alloc (end);
-  if (t->bytes == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, _("Out of memory"));
-      return NULL;
-    }
-  memcpy (t->bytes, hash_partition, end);
-  t->size = end;
-
-  /* Kernel order: the top level is stored first. */
-  pos = hash_area_offset (sb);
-  for (int i = (int) t->levels - 1; i >= 0; i--)
-    {
-      t->level_offset[i] = pos;
-      pos += level_blocks (sb, t->hash_per_block_bits, i) * sb->hash_block_size;
-    }
+  if (!tree_copy (t, hash_partition, size, error))
+    return NULL;
 
   /* Zero data blocks (the unused end of a partition, holes of an image
    * file) all have this hash: they are checked against the tree without
@@ -364,7 +313,7 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
   if (t->levels == 0)
     return g_steal_pointer (&t);
 
-  /* Top level block against the root hash. */
+  /* Top level block against the root hash, then every lower level. */
   if (!hash_block (t, t->bytes + t->level_offset[t->levels - 1], sb->hash_block_size, digest))
     goto hash_failed;
   if (memcmp (digest, t->root_hash, t->digest_size) != 0)
@@ -373,37 +322,9 @@ imprint_verity_tree_new (const ImprintVeritySuperblock *sb,
                    _("The verity hash tree does not match the root hash"));
       return NULL;
     }
-
-  /* Every lower level block against its entry one level up. */
   for (int i = (int) t->levels - 2; i >= 0; i--)
-    {
-      guint64 n = level_blocks (sb, t->hash_per_block_bits, i);
-      for (guint64 b = 0; b < n; b++)
-        {
-          const guint8 *blk = t->bytes + t->level_offset[i] + b * sb->hash_block_size;
-          guint8 next[IMPRINT_VERITY_MAX_DIGEST];
-          gboolean pair = t->x2 && b + 1 < n;
-
-          /* Pairwise where the SHA extensions allow (a tree of 512-byte
-           * blocks has hundreds of thousands). */
-          if (pair)
-            imprint_sha256_x2 (&t->prefix, blk, blk + sb->hash_block_size, sb->hash_block_size,
-                               digest, next);
-          else if (!hash_block (t, blk, sb->hash_block_size, digest))
-            goto hash_failed;
-          for (int k = 0; k < 1 + pair; k++)
-            if (memcmp (k == 0 ? digest : next, entry (t, i + 1, b + k), t->digest_size) != 0)
-              {
-                g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                             _("The verity hash partition is corrupt: block %" PRIu64
-                               " of level %d does not match its hash"), b + k, i);
-                return NULL;
-              }
-          b += pair;
-        }
-      if (!check_spare (t, i + 1, n, error))
-        return NULL;
-    }
+    if (!tree_check_level (t, i, error))
+      return NULL;
   if (!check_spare (t, 0, sb->data_blocks, error))
     return NULL;
 

@@ -23,7 +23,7 @@ int imprint_setup_disk_find_root (const char *path, char **ret_device);
 
 /* The volume key, through the first "systemd-tpm2" token the TPM unseals
  * (no PIN; @signature_json for signed policies, may be NULL).
- * *ret_volume_key: secret memory, erase_and_free(). -ENOKEY when there is no such token. */
+ * *ret_volume_key: secret memory, imprint_secret_free(). -ENOKEY when there is no such token. */
 int imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
                                     const char *tpm2_device,
                                     ImprintTpm2DeviceFlags tpm2_flags,

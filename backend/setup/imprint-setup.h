@@ -51,7 +51,7 @@ bool imprint_setup_user_name_is_valid (const char *name);
  * fido2HmacCredential, uid, privileged {hashedPassword, recoveryKey,
  * fido2HmacSalt}, secret {password, tokenPin}, perMachine {imagePath}.
  * The returned JSON holds secrets and lives in secret memory (secret.h):
- * free it with imprint_secret_free() (erase_and_freep_str). */
+ * free it with imprint_secret_free() (imprint_secret_freep). */
 int imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json);
 
 /* ---- system settings ----------------------------------------------------- */

@@ -84,7 +84,7 @@ imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
       ImprintTpm2Sealed sealed = { 0 };
       void *secret = NULL;
       size_t secret_size = 0;
-      _cleanup_erase_free_ char *pass = NULL;
+      _cleanup_secret_ char *pass = NULL;
 
       if (g_strcmp0 (tokens[i].type, "systemd-tpm2") != 0)
         continue;
@@ -113,7 +113,7 @@ imprint_setup_disk_unlock_tpm2 (struct crypt_device *cd,
           continue;
         }
       r = imprint_tpm2_secret_to_passphrase (secret, secret_size, &pass);
-      erase_and_free (secret, secret_size);
+      imprint_secret_free (secret);
       if (r < 0)
         {
           last = r;

@@ -131,33 +131,35 @@ add_json_object (JsonBuilder *b, const char *json)
 /* The record homectl would send for `homectl create NAME --storage=luks
  * [--recovery-key=yes] [--fido2-device=…]`; field by field as
  * docs/USER_RECORD.md describes them. */
-int
-imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
+/* What the record carries instead of the secrets: crypt(3) hashes, and
+ * the FIDO2 credential's id and salt entry. */
+typedef struct {
+  char *password_hash, *recovery_hash, *fido2_hash, *fido2_salt_json, *fido2_cid;
+} HomeHashes;
+
+static void
+home_hashes_clear (HomeHashes *h)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  _cleanup_erase_free_ char *fido2_secret = NULL;
-  g_autofree char *password_hash = NULL, *recovery_hash = NULL, *fido2_hash = NULL;
-  g_autofree char *fido2_salt_json = NULL, *fido2_cid = NULL, *json = NULL;
-  gsize json_size = 0;
-  char *copy;
+  g_free (h->password_hash);
+  g_free (h->recovery_hash);
+  g_free (h->fido2_hash);
+  g_free (h->fido2_salt_json);
+  g_free (h->fido2_cid);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HomeHashes, home_hashes_clear)
+
+static int
+hash_secrets (const ImprintHomeParams *p, HomeHashes *h)
+{
+  _cleanup_secret_ char *fido2_secret = NULL;
   int r;
 
-  if (p == NULL || ret_json == NULL || !imprint_setup_user_name_is_valid (p->user_name) ||
-      p->password == NULL || p->password[0] == '\0')
-    return -EINVAL;
-  if ((p->image_path != NULL) != (p->image_path_machine_id != NULL))
-    return -EINVAL;
-  if (p->uid != 0 && (p->uid < IMPRINT_HOME_UID_MIN || p->uid > IMPRINT_HOME_UID_MAX))
-    return -EINVAL;
-
-  r = imprint_setup_hash_password (p->password, &password_hash);
+  r = imprint_setup_hash_password (p->password, &h->password_hash);
   if (r < 0)
     return r;
   if (p->recovery_key != NULL)
     {
-      r = imprint_setup_hash_password (p->recovery_key, &recovery_hash);
+      r = imprint_setup_hash_password (p->recovery_key, &h->recovery_hash);
       if (r < 0)
         return r;
     }
@@ -168,16 +170,21 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
       r = imprint_fido2_passphrase (p->fido2->secret, p->fido2->secret_size, &fido2_secret);
       if (r < 0)
         return r;
-      r = imprint_setup_hash_password (fido2_secret, &fido2_hash);
+      r = imprint_setup_hash_password (fido2_secret, &h->fido2_hash);
       if (r < 0)
         return r;
-      r = imprint_fido2_homed_salt_json (p->fido2, fido2_hash, &fido2_salt_json);
+      r = imprint_fido2_homed_salt_json (p->fido2, h->fido2_hash, &h->fido2_salt_json);
       if (r < 0)
         return r;
-      fido2_cid = g_base64_encode (p->fido2->credential_id, p->fido2->credential_id_size);
+      h->fido2_cid = g_base64_encode (p->fido2->credential_id, p->fido2->credential_id_size);
     }
+  return 0;
+}
 
-  json_builder_begin_object (b);
+/* The regular section: who the user is and how the home is made. */
+static void
+add_regular (JsonBuilder *b, const ImprintHomeParams *p, const HomeHashes *h)
+{
   json_builder_set_member_name (b, "userName");
   json_builder_add_string_value (b, p->user_name);
   if (p->real_name != NULL && p->real_name[0] != '\0')
@@ -202,14 +209,14 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
       json_builder_set_member_name (b, "autoLogin");
       json_builder_add_boolean_value (b, TRUE);
     }
-  if (recovery_hash != NULL)
+  if (h->recovery_hash != NULL)
     {
       const char *types[] = { "modhex64" };
       add_string_array (b, "recoveryKeyType", types, 1);
     }
-  if (fido2_cid != NULL)
+  if (h->fido2_cid != NULL)
     {
-      const char *cids[] = { fido2_cid };
+      const char *cids[] = { h->fido2_cid };
       add_string_array (b, "fido2HmacCredential", cids, 1);
     }
   if (p->uid != 0)
@@ -217,30 +224,37 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
       json_builder_set_member_name (b, "uid");
       json_builder_add_int_value (b, p->uid);
     }
-  if (p->image_path != NULL)
-    {
-      /* Only on the machine that creates the home (the live session): the
-       * installed system finds the image at its default place,
-       * /home/NAME.home, because this section does not match it. */
-      const char *ids[] = { p->image_path_machine_id };
+}
 
-      json_builder_set_member_name (b, "perMachine");
-      json_builder_begin_array (b);
-      json_builder_begin_object (b);
-      add_string_array (b, "matchMachineId", ids, 1);
-      json_builder_set_member_name (b, "imagePath");
-      json_builder_add_string_value (b, p->image_path);
-      json_builder_end_object (b);
-      json_builder_end_array (b);
-    }
+/* Only on the machine that creates the home (the live session): the
+ * installed system finds the image at its default place, /home/NAME.home,
+ * because this section does not match it. */
+static void
+add_per_machine (JsonBuilder *b, const ImprintHomeParams *p)
+{
+  const char *ids[] = { p->image_path_machine_id };
+
+  json_builder_set_member_name (b, "perMachine");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  add_string_array (b, "matchMachineId", ids, 1);
+  json_builder_set_member_name (b, "imagePath");
+  json_builder_add_string_value (b, p->image_path);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+}
+
+/* The privileged section: the hashes homed checks against. */
+static int
+add_privileged (JsonBuilder *b, const HomeHashes *h)
+{
+  const char *hashes[] = { h->password_hash };
+  int r;
 
   json_builder_set_member_name (b, "privileged");
   json_builder_begin_object (b);
-  {
-    const char *hashes[] = { password_hash };
-    add_string_array (b, "hashedPassword", hashes, 1);
-  }
-  if (recovery_hash != NULL)
+  add_string_array (b, "hashedPassword", hashes, 1);
+  if (h->recovery_hash != NULL)
     {
       json_builder_set_member_name (b, "recoveryKey");
       json_builder_begin_array (b);
@@ -248,47 +262,91 @@ imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
       json_builder_set_member_name (b, "type");
       json_builder_add_string_value (b, "modhex64");
       json_builder_set_member_name (b, "hashedPassword");
-      json_builder_add_string_value (b, recovery_hash);
+      json_builder_add_string_value (b, h->recovery_hash);
       json_builder_end_object (b);
       json_builder_end_array (b);
     }
-  if (fido2_salt_json != NULL)
+  if (h->fido2_salt_json != NULL)
     {
       json_builder_set_member_name (b, "fido2HmacSalt");
       json_builder_begin_array (b);
-      r = add_json_object (b, fido2_salt_json);
+      r = add_json_object (b, h->fido2_salt_json);
       if (r < 0)
         return r;
       json_builder_end_array (b);
     }
   json_builder_end_object (b);
+  return 0;
+}
 
-  /* Both plaintexts: homed needs every secret that unlocks the home while
-   * it creates the LUKS keyslots. The PIN of the security key lets homed
-   * ask the key again without a prompt. */
+/* Both plaintexts: homed needs every secret that unlocks the home while
+ * it creates the LUKS keyslots. The PIN of the security key lets homed
+ * ask the key again without a prompt. */
+static void
+add_secret (JsonBuilder *b, const ImprintHomeParams *p)
+{
+  const char *passwords[] = { p->password, p->recovery_key };
+
   json_builder_set_member_name (b, "secret");
   json_builder_begin_object (b);
-  {
-    const char *passwords[] = { p->password, p->recovery_key };
-    add_string_array (b, "password", passwords, 2);
-  }
+  add_string_array (b, "password", passwords, 2);
   if (p->fido2 != NULL && p->fido2->pin != NULL)
     {
       const char *pins[] = { p->fido2->pin };
       add_string_array (b, "tokenPin", pins, 1);
     }
   json_builder_end_object (b);
-  json_builder_end_object (b);
+}
 
-  root = json_builder_get_root (b);
+/* The record holds the plaintext passwords: the result goes to secret
+ * memory and json-glib's heap copy is wiped. */
+static int
+builder_to_secret_json (JsonBuilder *b, char **ret_json)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = NULL;
+  gsize json_size = 0;
+  char *copy;
+
   json_generator_set_root (gen, root);
   json = json_generator_to_data (gen, &json_size);
-  /* The record holds the plaintext passwords: keep the result in secret
-   * memory and wipe json-glib's heap copy. */
   copy = imprint_secret_memdup0 (json, json_size);
   explicit_bzero (json, json_size);
   if (copy == NULL)
     return -ENOMEM;
   *ret_json = copy;
   return 0;
+}
+
+int
+imprint_setup_home_record (const ImprintHomeParams *p, char **ret_json)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new_immutable ();
+  g_auto(HomeHashes) h = { 0 };
+  int r;
+
+  if (p == NULL || ret_json == NULL || !imprint_setup_user_name_is_valid (p->user_name) ||
+      p->password == NULL || p->password[0] == '\0')
+    return -EINVAL;
+  if ((p->image_path != NULL) != (p->image_path_machine_id != NULL))
+    return -EINVAL;
+  if (p->uid != 0 && (p->uid < IMPRINT_HOME_UID_MIN || p->uid > IMPRINT_HOME_UID_MAX))
+    return -EINVAL;
+
+  r = hash_secrets (p, &h);
+  if (r < 0)
+    return r;
+
+  json_builder_begin_object (b);
+  add_regular (b, p, &h);
+  if (p->image_path != NULL)
+    add_per_machine (b, p);
+  r = add_privileged (b, &h);
+  if (r < 0)
+    return r;
+  add_secret (b, p);
+  json_builder_end_object (b);
+
+  return builder_to_secret_json (b, ret_json);
 }

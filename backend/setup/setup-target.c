@@ -155,7 +155,7 @@ get_volume_key (ImprintSetupTarget *t, const ImprintSetupTargetUnlock *u,
       if (imprint_recovery_key_normalize (u->passphrase, &canonical) >= 0)
         {
           r = imprint_luks_volume_key_get (t->cd, canonical, strlen (canonical), ret_vk, ret_vk_size, NULL);
-          erase_and_free (canonical, strlen (canonical));
+          imprint_secret_free (canonical);
           if (r >= 0)
             return TRUE;
         }
@@ -182,7 +182,7 @@ get_volume_key (ImprintSetupTarget *t, const ImprintSetupTargetUnlock *u,
       if (r >= 0)
         {
           r = imprint_luks_volume_key_get (t->cd, pass, strlen (pass), ret_vk, ret_vk_size, NULL);
-          erase_and_free (pass, strlen (pass));
+          imprint_secret_free (pass);
         }
       if (r < 0)
         {
@@ -217,7 +217,7 @@ unlock (ImprintSetupTarget *t, const ImprintSetupTargetUnlock *u, GError **error
   t->dm_name = g_strdup_printf ("imprint-target-%.8s", suffix);
   r = crypt_activate_by_volume_key (t->cd, t->dm_name, vk, vk_size,
                                     u->read_only ? CRYPT_ACTIVATE_READONLY : 0);
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
   if (r < 0)
     {
       g_clear_pointer (&t->dm_name, g_free);

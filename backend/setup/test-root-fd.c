@@ -94,6 +94,10 @@ test_open (Fixture *f, gconstpointer data)
   g_assert_cmpint (imprint_root_open ("", &fd), ==, -EINVAL);
 }
 
+/* Reading below an untrusted root: symlinks, size cap, FIFOs,
+ * unreadable files, links read but not followed.
+ * (Over 80 lines on purpose: one scenario whose steps build on the state
+ * the previous ones left; split up, it would only be harder to follow.) */
 static void
 test_read (Fixture *f, gconstpointer data)
 {

@@ -11,17 +11,11 @@
 #include "recovery-key.h"
 #include "luks-setup.h"
 #include "test-crypt-util.h"
+#include "cleanup-cryptsetup.h"
 
 #define MiB (UINT64_C (1024) * 1024)
 
 static TestSwtpm *swtpm;
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd)
-    crypt_free (*cd);
-}
 
 /* What first boot leaves on an OEM machine: a LUKS2 volume whose only
  * keyslot is the TPM2 one. */
@@ -44,7 +38,7 @@ make_tpm2_only_volume (const char *dir)
                                              NULL, &slot, NULL), ==, 0);
   imprint_tpm2_close (tpm);
   g_assert_cmpint (imprint_luks_remove_keyslot (cd, slot0), ==, 0);
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
   return image;
 }
 
@@ -54,7 +48,7 @@ test_add_recovery_key (void)
   g_autofree char *dir = test_make_tmpdir ();
   g_autofree char *image = NULL;
   _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-  _cleanup_erase_free_ char *key = NULL;
+  _cleanup_secret_ char *key = NULL;
   ImprintLuksToken *tokens = NULL;
   size_t n = 0, recovery = 0;
   void *vk = NULL;
@@ -75,7 +69,7 @@ test_add_recovery_key (void)
   g_assert_cmpint (imprint_recovery_key_generate (&key), ==, 0);
   g_assert_cmpint (imprint_setup_disk_add_recovery_key (cd, vk, vk_size, "not-a-key", NULL), ==, -EINVAL);
   g_assert_cmpint (imprint_setup_disk_add_recovery_key (cd, vk, vk_size, key, &slot), ==, 0);
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
 
   /* A fresh look at the header: the key opens its slot, and the slot is
    * marked the way systemd-cryptenroll marks recovery keys. */

@@ -1,40 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* ImprintJobWatch: subscribing before the call, buffering early events,
+ * following the job's proxy, noticing a vanished daemon. Cancelling and
+ * answering requests is imprint-job-watch-control.c. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "imprint-error.h"
 #include "imprint-job-watch.h"
-
-#define JOB_INTERFACE "dev.imprint.Imprint1.Job"
-
-struct _ImprintJobWatch
-{
-  GObject          parent_instance;
-
-  GDBusConnection *bus;
-  char            *bus_name;
-  guint            job_subscription;
-  guint            owner_subscription;
-  gulong           closed_handler;
-
-  /* Job signals seen before the job's proxy is ready (its path or owner
-   * not known yet), in the order they came. */
-  GPtrArray       *early_events;
-  /* Unique names that lost bus_name since we subscribed: a job they ran
-   * is dead, whenever we learn that it was theirs. */
-  GHashTable      *gone_owners;
-
-  char            *path;
-  char            *owner;        /* unique name of the daemon running the job */
-  ImprintJob      *job;
-  gboolean         following;    /* proxy ready: events go out as they come */
-
-  gboolean         finished;
-  gboolean         succeeded;
-  gboolean         vanished;
-  GError          *error;
-};
+#include "imprint-job-watch-private.h"
 
 G_DEFINE_FINAL_TYPE (ImprintJobWatch, imprint_job_watch, G_TYPE_OBJECT)
 
@@ -319,7 +294,7 @@ imprint_job_watch_new (GDBusConnection *bus,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_name_owner_changed, self, NULL);
   self->job_subscription =
-    g_dbus_connection_signal_subscribe (bus, bus_name, JOB_INTERFACE, NULL, NULL, NULL,
+    g_dbus_connection_signal_subscribe (bus, bus_name, IMPRINT_JOB_INTERFACE, NULL, NULL, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_job_signal, self, NULL);
   self->closed_handler = g_signal_connect (bus, "closed", G_CALLBACK (on_closed), self);
@@ -548,86 +523,4 @@ imprint_job_watch_dup_result (ImprintJobWatch *self)
   if (self->job == NULL || !self->succeeded)
     return NULL;
   return imprint_job_dup_result (self->job);
-}
-
-static void
-cancel_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  GError *error = NULL;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
-  if (reply == NULL)
-    {
-      imprint_error_strip_remote (error);
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_boolean (task, TRUE);
-}
-
-void
-imprint_job_watch_cancel_async (ImprintJobWatch     *self,
-                                int                  timeout_msec,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (IMPRINT_IS_JOB_WATCH (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, imprint_job_watch_cancel_async);
-
-  if (self->vanished)
-    {
-      g_task_return_error (task, g_error_copy (self->error));
-      return;
-    }
-  if (self->owner == NULL || self->path == NULL || self->finished)
-    {
-      g_task_return_new_error (task, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
-                               _("There is no running job to cancel."));
-      return;
-    }
-
-  g_dbus_connection_call (self->bus, self->owner, self->path, JOB_INTERFACE, "Cancel",
-                          g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE_UNIT,
-                          G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout_msec, cancellable,
-                          cancel_cb, g_steal_pointer (&task));
-}
-
-gboolean
-imprint_job_watch_cancel_finish (ImprintJobWatch  *self,
-                                 GAsyncResult     *result,
-                                 GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-imprint_job_watch_answer (ImprintJobWatch *self,
-                          const char      *id,
-                          const char      *value,
-                          gboolean         refuse)
-{
-  GVariantBuilder options;
-
-  g_return_if_fail (IMPRINT_IS_JOB_WATCH (self));
-  if (self->owner == NULL || self->path == NULL || self->finished)
-    return;
-
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  if (refuse)
-    g_variant_builder_add (&options, "{sv}", "cancel", g_variant_new_boolean (TRUE));
-  /* A person's answer: no reply to wait for, a dead daemon ends the job
-   * through the name watch. */
-  g_dbus_connection_call (self->bus, self->owner, self->path, JOB_INTERFACE, "Answer",
-                          g_variant_new ("(ssa{sv})", id, value, &options), NULL,
-                          G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
 }

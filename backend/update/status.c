@@ -11,11 +11,10 @@
 #include "imprint-error.h"
 #include "macros.h"
 #include "update.h"
+#include "cleanup-util-linux.h"
 
 #define GPT_USR_X86_64 "8484680c-9521-48c6-9c11-b0720656f69e"
 #define GPT_USR_ARM64  "b0e01050-ee5f-4390-949a-9101b17104e9"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC (blkid_probe, blkid_free_probe)
 
 static gboolean
 is_usr_type (const char *type)

@@ -34,7 +34,7 @@ trap cleanup EXIT
 # 1. The host's Imprint enrolls five tokens on a fresh swtpm: PCR 7, PCR 7 +
 #    PIN "2468", no PCRs, PCRs 0+7 on the SHA-384 bank under the RSA
 #    primary, PCR 7 + a signed PCR 11 policy (and its signature file).
-IMPRINT_TEST_EXPORT_DIR=$work "$builddir/backend/crypt/test-tpm2" -p /tpm2/luks-token >/dev/null
+IMPRINT_TEST_EXPORT_DIR=$work "$builddir/backend/crypt/test-tpm2-luks" -p /tpm2/luks-token >/dev/null
 
 # 2. Restart swtpm on the same state: same seeds, PCRs back to their
 #    values at sealing time (all zero on a fresh swtpm).
