@@ -625,3 +625,29 @@ imprintd_job_run (ImprintdJob    *self,
   g_task_set_return_on_cancel (task, FALSE);
   g_task_run_in_thread (task, job_thread);
 }
+
+static void
+report_step (const char *text, void *userdata)
+{
+  imprintd_job_set_step (userdata, text);
+}
+
+static void
+report_progress (double fraction, void *userdata)
+{
+  imprintd_job_set_progress (userdata, fraction);
+}
+
+static void
+report_log (const char *text, void *userdata)
+{
+  imprintd_job_log (userdata, "%s", text);
+}
+
+void
+imprintd_job_report (ImprintdJob *job, ImprintReport *ret)
+{
+  *ret = (ImprintReport) {
+    .step = report_step, .progress = report_progress, .log = report_log, .userdata = job,
+  };
+}

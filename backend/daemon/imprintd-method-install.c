@@ -14,16 +14,15 @@
 #include "imprint-fido2.h"
 #include "imprintd-methods.h"
 #include "install.h"
+#include "install-root.h"
 #include "recovery-key.h"
-#include "luks-setup.h"
 #include "macros.h"
 #include "safe-open.h"
-#include "security-caps.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
- * the partitioning and the verified copy, the crypt library
- * (backend/crypt) the LUKS2 root and its unlock methods, through the
- * engine's encryption hook. */
+ * the partitioning and the verified copy (install.h) and the LUKS2 root
+ * with its unlock methods (install-root.h); this file checks what the
+ * caller asked for and opens what it named, as the caller. */
 
 /* Caps for what a caller's files may make us read. */
 #define CERTIFICATE_MAX   (64 * 1024)
@@ -316,6 +315,9 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 
 /* ---- Install ------------------------------------------------------------ */
 
+/* The work is imprint_install_run() (backend/engine/install.h), the root's
+ * encryption imprint_root_encrypt() (install-root.h) inside it; the job
+ * owns the request. */
 typedef struct {
   char *source;                  /* "" the running system */
   ImprintdCallerFile source_file;        /* else opened as the caller */
@@ -333,30 +335,18 @@ typedef struct {
   /* Unlock methods. Secrets live in secret memory (secret.h), wiped
    * when the job ends. */
   gboolean encrypt;
-  char *recovery_key;
-  char *passphrase;
-  gboolean tpm2;
-  char *tpm2_device;
-  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
-  char *tpm2_pin;
-  guint32 tpm2_pcr_mask;
-  gboolean fido2;
-  char *fido2_device;
-  char *tpm2_public_key;         /* option: PEM path, "" none, NULL the UKI's */
-  char *tpm2_pubkey_pem;         /* signed PCR 11 policy key, if any */
+  ImprintRootEncryption enc;
+  ImprintReport enc_report;      /* the job's, scaled to the encryption's share */
 
   ImprintTargetLock *lock;       /* the target, for the whole job */
   ImprintdJob *job;              /* not owned: the job owns us */
-  char *luks_uuid;
   double copy_weight;            /* share of the progress bar the copy gets */
 } InstallData;
 
 static void
 install_data_free (InstallData *d)
 {
-  imprint_secret_free (d->recovery_key);
-  imprint_secret_free (d->passphrase);
-  imprint_secret_free (d->tpm2_pin);
+  imprint_root_encryption_clear (&d->enc);
   imprint_target_lock_free (d->lock);
   g_free (d->source);
   g_free (d->target);
@@ -367,11 +357,6 @@ install_data_free (InstallData *d)
   g_free (d->root_hash);
   g_free (d->certificate);
   g_free (d->locale);
-  g_free (d->tpm2_device);
-  g_free (d->fido2_device);
-  g_free (d->tpm2_public_key);
-  g_free (d->tpm2_pubkey_pem);
-  g_free (d->luks_uuid);
   g_free (d);
 }
 
@@ -392,350 +377,58 @@ on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user
 }
 
 static void
-on_luks_progress (double fraction, const char *step, void *userdata)
+on_encryption_progress (double fraction, void *userdata)
 {
   InstallData *d = userdata;
 
-  if (step != NULL)
-    imprintd_job_set_step (d->job, step);
   imprintd_job_set_progress (d->job, d->copy_weight + (1.0 - d->copy_weight) * CLAMP (fraction, 0.0, 1.0));
 }
 
-/* Reads the values of @key from a repart.d definition ([Partition] only). */
-static GPtrArray *
-definition_values (const char *path, const char *key)
-{
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
-  gboolean in_partition = FALSE;
-
-  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
-    return values;
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-      char *eq;
-
-      if (*line == '#' || *line == ';' || *line == '\0')
-        continue;
-      if (*line == '[')
-        {
-          in_partition = g_str_has_prefix (line, "[Partition]");
-          continue;
-        }
-      eq = strchr (line, '=');
-      if (!in_partition || eq == NULL)
-        continue;
-      *eq = '\0';
-      if (!g_str_equal (g_strstrip (line), key))
-        continue;
-      {
-        g_auto(GStrv) words = g_strsplit_set (g_strstrip (eq + 1), " \t", -1);
-        for (gsize w = 0; words[w] != NULL; w++)
-          if (*words[w] != '\0')
-            g_ptr_array_add (values, g_strdup (words[w]));
-      }
-    }
-  return values;
-}
-
-/* The directories MakeDirectories= asks for, made in a scratch tree that
- * mkfs.ext4 -d copies into the new file system. */
-static char *
-make_directories_tree (const char *definition, GError **error)
-{
-  g_autoptr(GPtrArray) dirs = definition_values (definition, "MakeDirectories");
-  g_autofree char *tree = NULL;
-
-  if (dirs->len == 0)
-    return NULL;
-  tree = g_dir_make_tmp ("imprint-root-XXXXXX", error);
-  if (tree == NULL)
-    return NULL;
-  for (guint i = 0; i < dirs->len; i++)
-    {
-      g_autofree char *p = g_build_filename (tree, g_ptr_array_index (dirs, i), NULL);
-      if (g_mkdir_with_parents (p, 0755) < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                       _("Could not prepare the directory %s: %s"),
-                       (const char *) g_ptr_array_index (dirs, i), g_strerror (errno));
-          return NULL;
-        }
-    }
-  return g_steal_pointer (&tree);
-}
-
 static void
-remove_tree (const char *tree)
-{
-  g_autofree char *argv0 = NULL;
-  const char *argv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
-
-  if (tree == NULL)
-    return;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, NULL, NULL, NULL);
-}
-
-static int
-enroll_fido2 (struct crypt_device *cd,
-              const void *volume_key, size_t volume_key_size,
-              JsonObject **ret_token, char **ret_passphrase, void *userdata)
+on_encryption_step (const char *text, void *userdata)
 {
   InstallData *d = userdata;
 
-  return imprintd_fido2_luks_token (d->job, d->fido2_device, cd, IMPRINT_FIDO2_LOCK_DEFAULT,
-                                    ret_token, ret_passphrase);
+  imprintd_job_set_step (d->job, text);
 }
 
-/* With device-mapper, a fresh LUKS2 volume is opened and the file system
- * made inside it: only what mkfs writes is encrypted, instead of every
- * sector of a large partition rewritten by in-place encryption. */
-static gboolean
-can_activate (const ImprintRootPartition *root)
+static void
+on_encryption_log (const char *text, void *userdata)
 {
-  return root->node != NULL && access ("/dev/mapper/control", W_OK) == 0;
+  InstallData *d = userdata;
+
+  imprintd_job_log (d->job, "%s", text);
 }
 
-static gboolean
-make_fs_inside (const char *node, const char *key, const char *label, const char *tree, GError **error)
+static GVariant *
+install_result (ImprintSource *source, ImprintPlan *plan, const char *luks_uuid)
 {
-  struct crypt_device *cd = NULL;
-  g_autofree char *name = g_strdup_printf ("imprint-root-%d", (int) getpid ());
-  g_autofree char *mapped = g_strdup_printf ("/dev/mapper/%s", name);
-  g_autofree char *err = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  int status = 0, r;
-  gboolean ok = FALSE;
+  GVariantBuilder result;
 
-  r = crypt_init (&cd, node);
-  if (r >= 0)
-    r = crypt_load (cd, CRYPT_LUKS2, NULL);
-  if (r >= 0)
-    r = crypt_activate_by_passphrase (cd, name, CRYPT_ANY_SLOT, key, strlen (key), 0);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not open the new encrypted partition: %s"), g_strerror (-r));
-      crypt_free (cd);
-      return FALSE;
-    }
-
-  g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
-  g_ptr_array_add (argv, g_strdup ("-q"));
-  g_ptr_array_add (argv, g_strdup ("-L"));
-  g_ptr_array_add (argv, g_strdup (label));
-  if (tree != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("-d"));
-      g_ptr_array_add (argv, g_strdup (tree));
-    }
-  g_ptr_array_add (argv, g_strdup (mapped));
-  g_ptr_array_add (argv, NULL);
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &err, &status, error))
-    goto out;
-  if (!g_spawn_check_wait_status (status, NULL))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not make the file system: %s"), err ? g_strstrip (err) : "");
-      goto out;
-    }
-  ok = TRUE;
-
-out:
-  r = crypt_deactivate (cd, name);
-  if (r < 0 && ok)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not close the encrypted partition: %s"), g_strerror (-r));
-      ok = FALSE;
-    }
-  crypt_free (cd);
-  return ok;
-}
-
-static gboolean
-encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **error)
-{
-  InstallData *d = user_data;
-  g_autoptr(GPtrArray) labels = definition_values (root->definition, "Label");
-  g_autofree char *tree = NULL;
-  ImprintLuksSetupResult result = { 0 };
-  ImprintLuksSetup cfg = { 0 };
-  int r;
-
-  tree = make_directories_tree (root->definition, error);
-  if (tree == NULL && error != NULL && *error != NULL)
-    return FALSE;
-
-  /* Encrypting in place works without device-mapper, on image files and
-   * on disks alike: the file system is made first, then encrypted. */
-  if (root->node != NULL)
-    cfg.device = root->node;
-  else
-    {
-      cfg.device = root->target;
-      cfg.offset = root->offset;
-      cfg.size = root->size;
-    }
-  cfg.mode = can_activate (root) ? IMPRINT_LUKS_SETUP_FORMAT : IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.mkfs = cfg.mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.label = labels->len > 0 ? g_ptr_array_index (labels, 0) : "root";
-  cfg.fs_label = cfg.label;
-  cfg.fs_source_dir = tree;
-  cfg.recovery_key = d->recovery_key;
-  cfg.passphrase = d->passphrase;
-  cfg.tpm2 = d->tpm2;
-  cfg.tpm2_device = d->tpm2_device;
-  cfg.tpm2_device_flags = d->tpm2_device_flags;
-  cfg.tpm2_pcr_mask = d->tpm2_pcr_mask;
-  cfg.tpm2_pin = d->tpm2_pin;
-  /* Only the key: the UKI's signatures are for the installed system's
-   * PCR 11, not this boot's, so they cannot check the seal here. */
-  cfg.tpm2_pubkey_pem = d->tpm2_pubkey_pem;
-  if (d->fido2)
-    {
-      cfg.enroll_extra = enroll_fido2;
-      cfg.enroll_extra_userdata = d;
-    }
-
-  r = imprint_luks_setup (&cfg, on_luks_progress, d, &result);
-  if (r >= 0 && cfg.mode == IMPRINT_LUKS_SETUP_FORMAT)
-    {
-      imprintd_job_set_step (d->job, _("Creating the file system"));
-      if (!make_fs_inside (cfg.device, d->recovery_key, cfg.fs_label, tree, error))
-        {
-          imprint_luks_setup_result_done (&result);
-          remove_tree (tree);
-          return FALSE;
-        }
-    }
-  remove_tree (tree);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                   _("Could not encrypt the system partition: %s"), imprintd_crypt_strerror (r));
-      return FALSE;
-    }
-  d->luks_uuid = g_strdup (result.luks_uuid);
-  imprint_luks_setup_result_done (&result);
-  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), d->luks_uuid);
-  return TRUE;
-}
-
-/* The signed PCR 11 policy key, as systemd-cryptenroll --tpm2-public-key:
- * the caller's file, or the .pcrpkey of the UKI the source ships when it
- * also carries .pcrsig (a policy nothing signs would lock the disk). */
-static gboolean
-find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **error)
-{
-  g_autofree char *tmp = NULL, *uki = NULL, *sig = NULL;
-  int r;
-
-  if (d->tpm2_public_key != NULL)
-    {
-      if (*d->tpm2_public_key == '\0')
-        return TRUE;
-      /* Read as the caller when the call came in. */
-      return d->tpm2_pubkey_pem != NULL;
-    }
-
-  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
-  if (tmp == NULL)
-    return FALSE;
-  uki = imprint_source_extract_uki (source, tmp, NULL);
-  r = uki != NULL ? imprint_uki_read_pcr_signing (uki, &d->tpm2_pubkey_pem, &sig) : -ENOENT;
-  if (uki != NULL)
-    (void) g_unlink (uki);
-  (void) g_rmdir (tmp);
-  if (r >= 0)
-    imprintd_job_log (d->job, _("The system image is signed for measured boot: the TPM key also gets a signed PCR 11 policy."));
-  else
-    imprintd_job_log (d->job, _("The system image carries no PCR signature: the TPM key is bound to PCR 7 only."));
-  return TRUE;
-}
-
-/* A certificate or trusted root hash asks for a verified install. /usr is
- * checked block by block against the root hash; the ESP is outside
- * dm-verity. What is checked there: the UKI the source boots (the one
- * imprint_source_extract_uki() finds) must name that very /usr, every
- * usrhash= on its .cmdline equal to the verified root hash, so the boot
- * files cannot point the installed system at another /usr. Not checked:
- * the UKI's Authenticode signature (Secure Boot does that at boot) and the
- * other files of the ESP. */
-static gboolean
-check_esp_uki (const ImprintSource *source, GError **error)
-{
-  g_autofree char *tmp = NULL, *uki = NULL, *cmdline = NULL;
-  g_autoptr(GError) local = NULL;
-  g_auto(GStrv) words = NULL;
-  guint n_usrhash = 0;
-  gboolean ok = FALSE;
-  size_t size = 0;
-  int r;
-
-  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
-  if (tmp == NULL)
-    return FALSE;
-  uki = imprint_source_extract_uki (source, tmp, &local);
-  if (uki == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source’s boot partition holds no unified kernel image naming its system "
-                     "partition, so it cannot be checked against the certificate or root hash%s%s"),
-                   local ? ": " : "", local ? local->message : "");
-      goto out;
-    }
-  r = imprint_pe_read_section (uki, ".cmdline", &cmdline, &size);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source’s unified kernel image has no readable command line: %s"), g_strerror (-r));
-      goto out;
-    }
-  words = g_strsplit_set (cmdline, " \t\r\n", -1);
-  for (char **w = words; *w != NULL; w++)
-    {
-      if (!g_str_has_prefix (*w, "usrhash="))
-        continue;
-      n_usrhash++;
-      if (g_ascii_strcasecmp (*w + strlen ("usrhash="), source->root_hash) != 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The source’s unified kernel image boots another system partition (%s) than "
-                         "the verified one (usrhash=%s)"), *w, source->root_hash);
-          goto out;
-        }
-    }
-  if (n_usrhash == 0)
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                           _("The source’s unified kernel image does not name its system partition "
-                             "(no usrhash= on its command line)"));
-      goto out;
-    }
-  ok = TRUE;
-out:
-  if (uki != NULL)
-    (void) g_unlink (uki);
-  (void) g_rmdir (tmp);
-  return ok;
+  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&result, "{sv}", "plan", imprint_plan_to_variant (plan, source));
+  g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
+  if (luks_uuid != NULL)
+    g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (luks_uuid));
+  return g_variant_builder_end (&result);
 }
 
 static gboolean
 install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
   InstallData *d = user_data;
-  ImprintSourceOptions sopts = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate,
-                                 .certificate_pem = d->certificate_pem };
+  ImprintInstallRun run = {
+    .source_fd = -1, .target = d->target_file.io_path, .lock = d->lock,
+    .source_options = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate,
+                        .certificate_pem = d->certificate_pem },
+    .check_esp_uki = d->certificate != NULL || d->root_hash != NULL,
+    .options = { .plan = d->plan_options, .progress = on_engine_progress, .progress_data = d,
+                 .cancellable = cancellable, .no_boot_entry = d->no_boot_entry,
+                 .verify_source_first = d->verify_first },
+  };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
-  ImprintInstallOptions iopts = { 0 };
-  GVariantBuilder result;
+  ImprintReport report;
   locale_t locale = (locale_t) 0;
   gboolean ok;
 
@@ -746,76 +439,38 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
       if (locale != (locale_t) 0)
         uselocale (locale);
     }
-
-  /* The disk is ours before anything is read from or written to it, for
-   * the whole job (the engine keeps it so, see install.c). */
-  if (!imprint_target_lock_ensure (d->lock, error))
-    goto fail;
-  d->plan_options.target_lock = d->lock;
-
-  imprintd_job_set_step (job, _("Checking the system image"));
-  source = d->source[0] == '\0'
-    ? imprint_source_inspect_running (error)
-    : imprint_source_inspect_fd (TAKE_FD (d->source_file.fd), d->source_file.io_path,
-                                 d->source_file.display, &sopts, error);
-  if (source == NULL)
-    goto fail;
-  imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
-                    source->name ? source->name : "", source->version ? source->version : "",
-                    source->root_hash);
-  if ((d->certificate != NULL || d->root_hash != NULL) && !check_esp_uki (source, error))
-    goto fail;
-
-  imprintd_job_set_step (job, _("Planning the partitions"));
-  plan = imprint_plan_compute (source, d->target_file.io_path, &d->plan_options, error);
-  if (plan == NULL)
-    goto fail;
-  if (d->encrypt && d->tpm2 && !d->plan_options.defer_data_partitions &&
-      !find_tpm2_public_key (d, source, error))
-    goto fail;
-
-  iopts.plan = d->plan_options;
-  iopts.progress = on_engine_progress;
-  iopts.progress_data = d;
-  iopts.cancellable = cancellable;
-  iopts.no_boot_entry = d->no_boot_entry;
-  iopts.verify_source_first = d->verify_first;
+  if (d->source[0] != '\0')
+    {
+      run.source_fd = TAKE_FD (d->source_file.fd);
+      run.source_io_path = d->source_file.io_path;
+      run.source_display = d->source_file.display;
+    }
   d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
       d->copy_weight = 0.85;
-      iopts.encrypt_root = encrypt_root;
-      iopts.encrypt_root_data = d;
+      d->enc_report = (ImprintReport) { .step = on_encryption_step, .progress = on_encryption_progress,
+                                        .log = on_encryption_log, .userdata = d };
+      d->enc.report = &d->enc_report;
+      d->enc.fido2_prompt = imprintd_fido2_prompt;
+      d->enc.fido2_prompt_data = job;
+      run.options.encryption = &d->enc;
     }
 
-  ok = imprint_install (source, d->target_file.io_path, plan, &iopts, error);
-  if (!ok)
-    goto fail;
-
-  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&result, "{sv}", "plan", imprint_plan_to_variant (plan, source));
-  g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
-  if (d->luks_uuid != NULL)
-    g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (d->luks_uuid));
-  imprintd_job_set_result (job, g_variant_builder_end (&result));
-  imprintd_job_set_step (job, _("The system is installed"));
-  g_clear_pointer (&d->lock, imprint_target_lock_free);
-
-  if (locale != (locale_t) 0)
+  imprintd_job_report (job, &report);
+  ok = imprint_install_run (&run, &report, &source, &plan, error);
+  if (ok)
     {
-      uselocale (LC_GLOBAL_LOCALE);
-      freelocale (locale);
+      imprintd_job_set_result (job, install_result (source, plan, d->enc.luks_uuid));
+      imprintd_job_set_step (job, _("The system is installed"));
     }
-  return TRUE;
-
-fail:
   g_clear_pointer (&d->lock, imprint_target_lock_free);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
       freelocale (locale);
     }
-  return FALSE;
+  return ok;
 }
 
 static gboolean
@@ -830,9 +485,9 @@ parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error
     for (gsize i = 0; methods[i] != NULL; i++)
       {
         if (g_str_equal (methods[i], "tpm2"))
-          d->tpm2 = TRUE;
+          d->enc.tpm2 = TRUE;
         else if (g_str_equal (methods[i], "fido2"))
-          d->fido2 = TRUE;
+          d->enc.fido2 = TRUE;
         else if (g_str_equal (methods[i], "recovery-key") || g_str_equal (methods[i], "passphrase"))
           ;
         else
@@ -843,20 +498,20 @@ parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error
           }
       }
 
-  if (!imprintd_lookup_secret (options, "recovery-key", &d->recovery_key, error) ||
-      !imprintd_lookup_secret (options, "passphrase", &d->passphrase, error) ||
-      !imprintd_lookup_secret (options, "tpm2-pin", &d->tpm2_pin, error))
+  if (!imprintd_lookup_secret (options, "recovery-key", &d->enc.recovery_key, error) ||
+      !imprintd_lookup_secret (options, "passphrase", &d->enc.passphrase, error) ||
+      !imprintd_lookup_secret (options, "tpm2-pin", &d->enc.tpm2_pin, error))
     return FALSE;
   if (g_variant_lookup (options, "tpm2-device", "&s", &s) && *s)
     {
       if (!imprintd_check_tpm2_device (s, uid, error))
         return FALSE;
-      d->tpm2_device = g_strdup (s);
+      d->enc.tpm2_device = g_strdup (s);
     }
-  d->tpm2_device_flags = imprintd_tpm2_device_flags (uid);
+  d->enc.tpm2_device_flags = imprintd_tpm2_device_flags (uid);
   if (g_variant_lookup (options, "tpm2-pcrs", "&s", &s) && *s)
     {
-      int r = imprint_tpm2_parse_pcr_list (s, &d->tpm2_pcr_mask);
+      int r = imprint_tpm2_parse_pcr_list (s, &d->enc.tpm2_pcr_mask);
       if (r < 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
@@ -865,35 +520,36 @@ parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error
         }
     }
   if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s &&
-      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
+      !imprintd_check_fido2_device (s, uid, &d->enc.fido2_device, error))
     return FALSE;
-  if (g_variant_lookup (options, "tpm2-public-key", "&s", &s))
-    d->tpm2_public_key = g_strdup (s);
+  /* Absent: the key the source's UKI ships; "": none; else a PEM file of
+   * the caller's, read when the call came in. */
+  d->enc.tpm2_pubkey_auto = !g_variant_lookup (options, "tpm2-public-key", "&s", &s);
 
   if (!d->encrypt || d->plan_options.defer_data_partitions)
     return TRUE;
 
   /* Every encrypted disk gets a recovery key: a lost TPM (new main board,
    * firmware update) must never mean lost data. */
-  if (d->recovery_key == NULL || !imprint_recovery_key_is_valid (d->recovery_key))
+  if (d->enc.recovery_key == NULL || !imprint_recovery_key_is_valid (d->enc.recovery_key))
     {
       _cleanup_erase_free_ char *normalized = NULL;
 
-      if (d->recovery_key == NULL || imprint_recovery_key_normalize (d->recovery_key, &normalized) < 0)
+      if (d->enc.recovery_key == NULL || imprint_recovery_key_normalize (d->enc.recovery_key, &normalized) < 0)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      imprint_secret_free (d->recovery_key);
-      d->recovery_key = imprint_secret_strdup (normalized);
-      if (d->recovery_key == NULL)
+      imprint_secret_free (d->enc.recovery_key);
+      d->enc.recovery_key = imprint_secret_strdup (normalized);
+      if (d->enc.recovery_key == NULL)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
           return FALSE;
         }
     }
-  if (!d->tpm2 && !d->fido2 && d->passphrase == NULL)
+  if (!d->enc.tpm2 && !d->enc.fido2 && d->enc.passphrase == NULL)
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("Choose how the disk is unlocked at boot: TPM2, a security key or a passphrase."));
@@ -959,10 +615,10 @@ imprintd_method_install (ImprintdMethodCall *call, GError **error)
           return NULL;
         }
     }
-  if (d->tpm2_public_key != NULL && *d->tpm2_public_key != '\0')
+  if (g_variant_lookup (call->options, "tpm2-public-key", "&s", &s) && *s != '\0')
     {
-      d->tpm2_pubkey_pem = imprintd_read_caller_text (call, d->tpm2_public_key, CERTIFICATE_MAX, error);
-      if (d->tpm2_pubkey_pem == NULL)
+      d->enc.tpm2_pubkey_pem = imprintd_read_caller_text (call, s, CERTIFICATE_MAX, error);
+      if (d->enc.tpm2_pubkey_pem == NULL)
         {
           install_data_free (d);
           return NULL;

@@ -428,8 +428,8 @@ create_user (SetupData *d, GCancellable *cancellable, GError **error)
                                       IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &fido2);
       if (r < 0)
         {
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       "%s", imprintd_crypt_strerror (r));
+          g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
+                       "%s", imprint_crypt_strerror (r));
           return FALSE;
         }
       p.fido2 = fido2;
@@ -540,9 +540,9 @@ add_disk_methods (SetupData *d, GError **error)
   r = imprint_luks_open (device, &cd);
   if (r < 0)
     {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+      g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
                    _("Could not open the encrypted partition %s: %s"),
-                   d->disk_device.display != NULL ? d->disk_device.display : device, imprintd_crypt_strerror (r));
+                   d->disk_device.display != NULL ? d->disk_device.display : device, imprint_crypt_strerror (r));
       return FALSE;
     }
   signature = read_pcr_signature ();
@@ -556,9 +556,9 @@ add_disk_methods (SetupData *d, GError **error)
     }
   else if (r < 0)
     {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
+      g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
                    _("The TPM did not unlock the system partition: %s"),
-                   r == -ENOKEY ? _("it has no TPM2 unlock method.") : imprintd_crypt_strerror (r));
+                   r == -ENOKEY ? _("it has no TPM2 unlock method.") : imprint_crypt_strerror (r));
       return FALSE;
     }
 
@@ -576,8 +576,8 @@ add_disk_methods (SetupData *d, GError **error)
       if (r < 0)
         {
           erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       _("Could not add the recovery key: %s"), imprintd_crypt_strerror (r));
+          g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
+                       _("Could not add the recovery key: %s"), imprint_crypt_strerror (r));
           return FALSE;
         }
       imprintd_job_log (d->job, _("The system disk has a recovery key (keyslot %d)."), slot);
@@ -613,8 +613,8 @@ add_disk_methods (SetupData *d, GError **error)
       if (r < 0)
         {
           erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       _("Could not add the security key: %s"), imprintd_crypt_strerror (r));
+          g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
+                       _("Could not add the security key: %s"), imprint_crypt_strerror (r));
           return FALSE;
         }
       imprintd_job_log (d->job, _("The system disk opens with the security key (keyslot %d)."), slot);

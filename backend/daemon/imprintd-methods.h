@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 #include <libcryptsetup.h>
 
+#include "crypt-error.h"
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-daemon.h"
@@ -110,13 +111,6 @@ GVariant *imprintd_method_unenroll (ImprintdMethodCall *call, GError **error);
  * asked through the job's Request signal, a touch is shown in its log. */
 int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata);
 
-/* Enrolls a FIDO2 key for cd (PIN and touch through the job): the
- * "systemd-fido2" token without "keyslots" and the keyslot passphrase
- * (malloc()ed; wipe it). Used by Install and Enroll. */
-int imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
-                               ImprintFido2LockFlags lock_with,
-                               JsonObject **ret_token, char **ret_passphrase);
-
 /* Caller-named devices (imprintd-options.c). TPM2: "auto"/empty or a
  * /dev/tpm<N>, /dev/tpmrm<N> node; emulator TCTIs only for uid 0, which is
  * what imprintd_tpm2_device_flags() hands the crypt code. FIDO2: "auto"/
@@ -142,9 +136,5 @@ gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GE
 ImprintTargetLock *imprintd_lock_target (const char *path, ImprintTargetLockFlags flags, GError **error);
 /* @what: "the installation", ... (translated). */
 void imprintd_target_lock_set_job (ImprintTargetLock *lock, const char *what, const char *job_path);
-
-/* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
-const char  *imprintd_crypt_strerror   (int r);
-ImprintError imprintd_crypt_error_code (int r);
 
 G_END_DECLS
