@@ -14,6 +14,7 @@
 #include "factory-reset.h"
 #include "imprint-error.h"
 #include "macros.h"
+#include "repart-definition.h"
 
 #define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
 #define FACTORY_RESET_TOOL "/usr/lib/systemd/systemd-factory-reset"
@@ -177,81 +178,6 @@ imprint_reset_partition_free (ImprintResetPartition *p)
   g_free (p);
 }
 
-static gboolean
-parse_bool (const char *v, gboolean *ret)
-{
-  const char *yes[] = { "1", "yes", "y", "true", "t", "on" };
-  const char *no[] = { "0", "no", "n", "false", "f", "off" };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (yes); i++)
-    if (g_ascii_strcasecmp (v, yes[i]) == 0)
-      return (*ret = TRUE), TRUE;
-  for (gsize i = 0; i < G_N_ELEMENTS (no); i++)
-    if (g_ascii_strcasecmp (v, no[i]) == 0)
-      return (*ret = FALSE), TRUE;
-  return FALSE;
-}
-
-/* Type=, Label= and FactoryReset= of one definition's text. */
-void
-imprint_factory_reset_parse_definition (const char *text, char **ret_type, char **ret_label,
-                                        gboolean *ret_reset)
-{
-  g_auto(GStrv) lines = NULL;
-  g_autofree char *type = NULL, *label = NULL;
-  gboolean in_partition = FALSE, reset = FALSE;
-
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i]; i++)
-    {
-      char *line = g_strstrip (lines[i]), *eq, *key, *value;
-
-      if (*line == '#' || *line == ';' || *line == '\0')
-        continue;
-      if (*line == '[')
-        {
-          in_partition = g_str_has_prefix (line, "[Partition]");
-          continue;
-        }
-      eq = strchr (line, '=');
-      if (!in_partition || eq == NULL)
-        continue;
-      *eq = '\0';
-      key = g_strstrip (line);
-      value = g_strstrip (eq + 1);
-      if (g_str_equal (key, "Type"))
-        {
-          g_free (type);
-          type = g_strdup (value);
-        }
-      else if (g_str_equal (key, "Label"))
-        {
-          g_free (label);
-          label = g_strdup (value);
-        }
-      else if (g_str_equal (key, "FactoryReset"))
-        {
-          gboolean b;
-          if (parse_bool (value, &b))
-            reset = b;
-        }
-    }
-  *ret_type = g_steal_pointer (&type);
-  *ret_label = g_steal_pointer (&label);
-  *ret_reset = reset;
-}
-
-static int
-read_definition (const char *path, char **ret_type, char **ret_label, gboolean *ret_reset)
-{
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return -EIO;
-  imprint_factory_reset_parse_definition (text, ret_type, ret_label, ret_reset);
-  return 0;
-}
-
 char *
 imprint_factory_reset_describe_type (const char *type)
 {
@@ -276,62 +202,37 @@ imprint_factory_reset_describe_type (const char *type)
   return g_strdup_printf (_("A data partition (type %s)"), type);
 }
 
-static gint
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char **) a, *(const char **) b);
-}
-
 int
 imprint_factory_reset_partitions (const char *root, GPtrArray **ret)
 {
-  /* Highest priority first: a file name seen once hides the same name in
-   * later directories (repart's conf_files_list semantics). */
-  const char *dirs[] = { "etc/repart.d", "run/repart.d", "usr/local/lib/repart.d", "usr/lib/repart.d" };
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GPtrArray) names = g_ptr_array_new ();
-  g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) imprint_reset_partition_free);
+  /* Where systemd-repart looks in the booted system, highest priority
+   * first (repart-definition.h: names, masks, drop-ins as repart has them). */
+  const char *rel[] = { "etc/repart.d", "run/repart.d", "usr/local/lib/repart.d", "usr/lib/repart.d" };
+  char *dirs[G_N_ELEMENTS (rel) + 1] = { NULL };
+  g_autoptr(GPtrArray) defs = NULL;
+  g_autoptr(GPtrArray) result =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) imprint_reset_partition_free);
+  int r;
 
-  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (rel); i++)
+    dirs[i] = g_build_filename (root ? root : "/", rel[i], NULL);
+  r = imprint_repart_load_dirs ((const char *const *) dirs, &defs, NULL, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (rel); i++)
+    g_free (dirs[i]);
+  if (r < 0)
+    return r;
+  for (guint i = 0; i < defs->len; i++)
     {
-      g_autofree char *dir_path = g_build_filename (root ? root : "/", dirs[i], NULL);
-      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        if (g_str_has_suffix (name, ".conf") && !g_hash_table_contains (seen, name))
-          g_hash_table_insert (seen, g_strdup (name), g_build_filename (dir_path, name, NULL));
-    }
-
-  {
-    GHashTableIter iter;
-    gpointer key;
-
-    g_hash_table_iter_init (&iter, seen);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      g_ptr_array_add (names, key);
-  }
-  g_ptr_array_sort (names, compare_names);
-
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = g_ptr_array_index (names, i);
-      const char *path = g_hash_table_lookup (seen, name);
-      g_autofree char *type = NULL, *label = NULL;
-      gboolean reset = FALSE;
+      const ImprintRepartDefinition *def = defs->pdata[i];
       ImprintResetPartition *p;
-      struct stat st;
 
-      /* A symlink to /dev/null masks a definition. */
-      if (stat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
-        continue;
-      if (read_definition (path, &type, &label, &reset) < 0 || !reset)
+      if (!def->factory_reset)
         continue;
       p = g_new0 (ImprintResetPartition, 1);
-      p->definition = g_strdup (name);
-      p->description = imprint_factory_reset_describe_type (type);
-      p->type = g_steal_pointer (&type);
-      p->label = g_steal_pointer (&label);
+      p->definition = g_strdup (def->name);
+      p->description = imprint_factory_reset_describe_type (def->type);
+      p->type = g_strdup (def->type);
+      p->label = g_strdup (def->label);
       g_ptr_array_add (result, p);
     }
   *ret = g_steal_pointer (&result);
@@ -388,10 +289,9 @@ static gboolean
 reset_pending (const ImprintUpdatePaths *paths)
 {
   g_autofree char *value = NULL, *request = NULL;
-  gboolean b = FALSE;
 
   if (imprint_efi_read_string (paths->efivars, IMPRINT_EFI_FACTORY_RESET, &value) >= 0 &&
-      parse_bool (value, &b) && b)
+      imprint_repart_parse_boolean (value) == 1)
     return TRUE;
   /* v258's JSON request: present means requested (the tool itself tells
    * "pending" from "on" by the boot ID it holds). */

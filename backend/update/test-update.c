@@ -317,6 +317,15 @@ test_repart_definitions (void)
   g_assert_cmpstr (p->definition, ==, "60-home.conf");
   g_assert_cmpstr (p->type, ==, "home");
 
+  /* A drop-in (here from /usr/lib) applies after the file, as repart reads it. */
+  {
+    g_autofree char *dropins = g_build_filename (usrlib, "60-home.conf.d", NULL);
+    g_autoptr(GPtrArray) parts3 = NULL;
+    write_file (dropins, "keep.conf", "[Partition]\nFactoryReset=no\n");
+    g_assert_cmpint (imprint_factory_reset_partitions (root, &parts3), ==, 0);
+    g_assert_cmpuint (parts3->len, ==, 0);
+  }
+
   {
     const char *argv[] = { "rm", "-rf", root, NULL };
     g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);

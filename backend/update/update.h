@@ -29,12 +29,6 @@ void imprint_update_paths_from_env (ImprintUpdatePaths *paths);
 /* Parses os-release text (KEY=VALUE, shell-style quoting). */
 int imprint_os_release_parse (const char *text, GHashTable **ret);
 
-/* Type=, Label= and FactoryReset= of the [Partition] section of a
- * repart.d definition's text (NULL/FALSE when absent). */
-void imprint_factory_reset_parse_definition (const char *text,
-                                             char      **ret_type,
-                                             char      **ret_label,
-                                             gboolean   *ret_reset);
 /* Reads <root>/etc/os-release, falling back to <root>/usr/lib/os-release. */
 int imprint_os_release_read  (const char *root, GHashTable **ret);
 
