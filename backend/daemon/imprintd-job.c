@@ -5,7 +5,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "imprint-auth.h"
+#include "imprintd-auth.h"
 #include "imprint-error.h"
 #include "imprintd-job.h"
 #include "imprintd-methods.h"
@@ -344,7 +344,7 @@ on_steer_uid (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(GError) error = NULL;
   guint32 uid;
 
-  if (!imprint_auth_get_caller_uid_finish (res, &uid, &error))
+  if (!imprintd_auth_get_caller_uid_finish (res, &uid, &error))
     {
       g_dbus_method_invocation_return_gerror (call->invocation, error);
       goto out;
@@ -409,7 +409,7 @@ handle_cancel (ImprintJob            *object,
   call->job = g_object_ref (IMPRINTD_JOB (object));
   call->invocation = g_object_ref (invocation);
   call->is_cancel = TRUE;
-  imprint_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
+  imprintd_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -440,7 +440,7 @@ handle_answer (ImprintJob            *object,
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   g_variant_lookup (options, "cancel", "b", &call->refuse);
-  imprint_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
+  imprintd_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -6,7 +6,7 @@
 #include <locale.h>
 #include <stdlib.h>
 
-#include "imprint-auth.h"
+#include "imprintd-auth.h"
 #include "imprint-error.h"
 #include "imprintd-daemon.h"
 #include "imprintd-scratch.h"
@@ -152,7 +152,7 @@ main (int argc, char **argv)
 
   /* Make sure the error names are registered before any call arrives. */
   (void) IMPRINT_ERROR;
-  imprint_auth_set_timeouts (polkit_timeout, MAX (polkit_timeout, 300));
+  imprintd_auth_set_timeouts (polkit_timeout, MAX (polkit_timeout, 300));
 
   /* G_BUS_TYPE_SYSTEM honours DBUS_SYSTEM_BUS_ADDRESS: tests run imprintd
    * on a private bus next to a polkit stand-in. */
