@@ -11,6 +11,7 @@
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-job.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "luks-change.h"
 #include "luks-enroll.h"
@@ -222,11 +223,9 @@ enroll_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, 
 }
 
 static gboolean
-parse_pcrs (GVariant *options, const char *key, guint32 *ret, GError **error)
+parse_pcrs (const char *s, guint32 *ret, GError **error)
 {
-  const char *s;
-
-  if (!g_variant_lookup (options, key, "&s", &s) || *s == '\0')
+  if (s == NULL || *s == '\0')
     return TRUE;
   if (imprint_tpm2_parse_pcr_list (s, ret) < 0)
     {
@@ -237,22 +236,18 @@ parse_pcrs (GVariant *options, const char *key, guint32 *ret, GError **error)
 }
 
 static char *
-lookup_string (GVariant *options, const char *key)
+nonempty (const char *s)
 {
-  const char *s;
-
-  return g_variant_lookup (options, key, "&s", &s) && *s ? g_strdup (s) : NULL;
+  return s != NULL && *s ? g_strdup (s) : NULL;
 }
 
+/* Secrets move from the request (secret memory both) into the change. */
 static gboolean
-parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, GVariant *o, GError **error)
+parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, ImprintEnrollRequest *o, GError **error)
 {
-  gboolean pin = TRUE, up = TRUE, uv = FALSE;
-
   if (g_str_equal (d->method, "passphrase"))
     {
-      if (!imprintd_lookup_secret (o, "passphrase", &d->passphrase, error))
-        return FALSE;
+      d->passphrase = g_steal_pointer (&o->passphrase);
       if (d->passphrase == NULL)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, _("The new passphrase is missing."));
@@ -261,15 +256,12 @@ parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, GVariant *o, G
     }
   else if (g_str_equal (d->method, "recovery-key"))
     {
-      _cleanup_secret_ char *given = NULL;
       _cleanup_erase_free_ char *canonical = NULL;
 
       /* The caller made the key (GenerateRecoveryKey) and has it before
        * the disk changes; a Job's Result is readable by anyone, so the
        * key never travels back that way. */
-      if (!imprintd_lookup_secret (o, "recovery-key", &given, error))
-        return FALSE;
-      if (given == NULL || imprint_recovery_key_normalize (given, &canonical) < 0)
+      if (o->recovery_key == NULL || imprint_recovery_key_normalize (o->recovery_key, &canonical) < 0)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
@@ -284,27 +276,27 @@ parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, GVariant *o, G
     }
   else if (g_str_equal (d->method, "tpm2"))
     {
-      const char *s;
+      const char *s = o->tpm2_public_key;
 
-      if (!imprintd_lookup_secret (o, "tpm2-pin", &d->tpm2_pin, error))
-        return FALSE;
+      d->tpm2_pin = g_steal_pointer (&o->tpm2_pin);
       /* Read now, as the caller: imprintd reads no file by a caller's
        * name as root. */
-      if (g_variant_lookup (o, "tpm2-public-key", "&s", &s))
+      if (s != NULL)
         {
           d->tpm2_public_key = *s ? imprintd_read_caller_text (call, s, CALLER_TEXT_MAX, error) : g_strdup ("");
           if (d->tpm2_public_key == NULL)
             return FALSE;
         }
-      if (!parse_pcrs (o, "tpm2-pcrs", &d->tpm2_pcr_mask, error) ||
-          !parse_pcrs (o, "tpm2-public-key-pcrs", &d->tpm2_pubkey_pcr_mask, error))
+      if (!parse_pcrs (o->tpm2_pcrs, &d->tpm2_pcr_mask, error) ||
+          !parse_pcrs (o->tpm2_public_key_pcrs, &d->tpm2_pubkey_pcr_mask, error))
         return FALSE;
     }
   else if (g_str_equal (d->method, "fido2"))
     {
-      g_variant_lookup (o, "fido2-with-client-pin", "b", &pin);
-      g_variant_lookup (o, "fido2-with-user-presence", "b", &up);
-      g_variant_lookup (o, "fido2-with-user-verification", "b", &uv);
+      gboolean pin = imprint_opt_bool (o->fido2_with_client_pin, TRUE);
+      gboolean up = imprint_opt_bool (o->fido2_with_user_presence, TRUE);
+      gboolean uv = imprint_opt_bool (o->fido2_with_user_verification, FALSE);
+
       d->fido2_lock = (pin ? IMPRINT_FIDO2_LOCK_PIN : 0) | (up ? IMPRINT_FIDO2_LOCK_UP : 0) |
                       (uv ? IMPRINT_FIDO2_LOCK_UV : 0);
     }
@@ -317,40 +309,48 @@ parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, GVariant *o, G
   return TRUE;
 }
 
-static GVariant *
-start (ImprintdMethodCall *call, gboolean remove, GError **error)
+/* The way in the caller proves, and the devices it may name. */
+static gboolean
+parse_unlock (ImprintdMethodCall *call, ImprintLuksChange *c, ImprintEnrollRequest *req, GError **error)
 {
+  c->keyslot = req->keyslot;
+  c->unlock_passphrase = g_steal_pointer (&req->unlock_passphrase);
+  c->unlock_tpm2_pin = g_steal_pointer (&req->unlock_tpm2_pin);
+  c->unlock_tpm2 = imprint_opt_bool (req->unlock_tpm2, FALSE);
+  c->unlock_fido2 = imprint_opt_bool (req->unlock_fido2, FALSE);
+  c->tpm2_device = nonempty (req->tpm2_device);
+  c->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
+  if (req->tpm2_signature != NULL && *req->tpm2_signature)
+    {
+      c->tpm2_signature = imprintd_read_caller_text (call, req->tpm2_signature, CALLER_TEXT_MAX, error);
+      if (c->tpm2_signature == NULL)
+        return FALSE;
+    }
+  if (!imprintd_check_tpm2_device (c->tpm2_device, call->uid, error))
+    return FALSE;
+  if (req->fido2_device != NULL && *req->fido2_device &&
+      !imprintd_check_fido2_device (req->fido2_device, call->uid, &c->fido2_device, error))
+    return FALSE;
+  return TRUE;
+}
+
+static EnrollData *
+enroll_data_new (ImprintdMethodCall *call, gboolean remove, GError **error)
+{
+  g_auto(ImprintEnrollRequest) req;
   EnrollData *d = g_new0 (EnrollData, 1);
   ImprintLuksChange *c = &d->change;
-  g_autoptr(ImprintdJob) job = NULL;
-  const char *device, *method, *path, *fido2_device, *signature;
+  const char *device, *method;
   bool known = FALSE;
 
   d->device.fd = -1;
+  imprint_enroll_request_init (&req);
   g_variant_get_child (call->parameters, 0, "&s", &device);
   g_variant_get_child (call->parameters, 1, "&s", &method);
   c->method = g_strdup (method);
   c->remove = remove;
-  c->keyslot = -1;
-  g_variant_lookup (call->options, "keyslot", "i", &c->keyslot);
-
-  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &c->unlock_passphrase, error) ||
-      !imprintd_lookup_secret (call->options, "unlock-tpm2-pin", &c->unlock_tpm2_pin, error))
-    goto fail;
-  g_variant_lookup (call->options, "unlock-tpm2", "b", &c->unlock_tpm2);
-  g_variant_lookup (call->options, "unlock-fido2", "b", &c->unlock_fido2);
-  c->tpm2_device = lookup_string (call->options, "tpm2-device");
-  c->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
-  if (g_variant_lookup (call->options, "tpm2-signature", "&s", &signature) && *signature)
-    {
-      c->tpm2_signature = imprintd_read_caller_text (call, signature, CALLER_TEXT_MAX, error);
-      if (c->tpm2_signature == NULL)
-        goto fail;
-    }
-  if (!imprintd_check_tpm2_device (c->tpm2_device, call->uid, error))
-    goto fail;
-  if (g_variant_lookup (call->options, "fido2-device", "&s", &fido2_device) && *fido2_device &&
-      !imprintd_check_fido2_device (fido2_device, call->uid, &c->fido2_device, error))
+  if (!imprint_enroll_request_from_variant (call->options, &req, error) ||
+      !parse_unlock (call, c, &req, error))
     goto fail;
 
   (void) imprint_luks_method_to_token_type (method, &known);
@@ -364,7 +364,7 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
                    _("Unknown unlock method “%s”."), method);
       goto fail;
     }
-  if (!remove && !parse_new_method (call, c, call->options, error))
+  if (!remove && !parse_new_method (call, c, &req, error))
     goto fail;
   if (c->unlock_passphrase == NULL && !c->unlock_tpm2 && !c->unlock_fido2)
     {
@@ -372,14 +372,32 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
                            _("Say how to unlock the disk first: a passphrase or recovery key, the TPM or the security key."));
       goto fail;
     }
+  return d;
 
+fail:
+  enroll_data_free (d);
+  return NULL;
+}
+
+static GVariant *
+start (ImprintdMethodCall *call, gboolean remove, GError **error)
+{
+  EnrollData *d = enroll_data_new (call, remove, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* One job per disk: no install or setup on it while its keyslots
    * change. Only the busy marker: the volume may be open (the running
    * system's root), which O_EXCL or a held flock() would get in the way
    * of. */
   d->lock = imprintd_lock_caller_file (&d->device, IMPRINT_TARGET_LOCK_REGISTRY, error);
   if (d->lock == NULL)
-    goto fail;
+    {
+      enroll_data_free (d);
+      return NULL;
+    }
 
   job = imprintd_job_new (remove ? "unenroll" : "enroll", call->uid, FALSE);
   path = imprintd_daemon_add_job (call->daemon, job);
@@ -387,10 +405,6 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
                                                 : _("the enrollment of an unlock method"), path);
   imprintd_job_run (job, enroll_thread, d, (GDestroyNotify) enroll_data_free);
   return g_variant_new ("(o)", path);
-
-fail:
-  enroll_data_free (d);
-  return NULL;
 }
 
 GVariant *

@@ -12,7 +12,9 @@
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
+#include "definitions-snapshot.h"
 #include "install.h"
 #include "install-root.h"
 #include "recovery-key.h"
@@ -24,114 +26,30 @@
  * with its unlock methods (install-root.h); this file checks what the
  * caller asked for and opens what it named, as the caller. */
 
-/* Caps for what a caller's files may make us read. */
+/* Cap for what a caller's files may make us read. */
 #define CERTIFICATE_MAX   (64 * 1024)
-#define DEFINITION_MAX    (64 * 1024)
-#define DEFINITIONS_MAX_N 256
 
-static void
-remove_snapshot (char *dir)
-{
-  g_autoptr(GDir) d = NULL;
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  d = g_dir_open (dir, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      (void) g_unlink (p);
-    }
-  (void) g_rmdir (dir);
-  g_free (dir);
-}
-
-/* The repart.d definitions a caller named, copied into a private directory
- * of ours: the directory and each *.conf opened as the caller (no
- * symlinks, regular files, bounded size and number), so the engine and
- * systemd-repart never read the caller's tree by name. */
+/* The repart.d definitions a caller named, copied into a private
+ * directory of ours (definitions-snapshot.h): the directory opened as the
+ * caller here, each *.conf in it as the caller there. */
 static char *
 snapshot_definitions (ImprintdMethodCall *call, const char *dir, GError **error)
 {
   g_auto(SafeCreds) creds = { 0 };
   _cleanup_close_ int dfd = -1;
-  g_autofree char *snap = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  DIR *d;
-  struct dirent *de;
   int r;
 
   dfd = imprintd_open_as_caller (call, dir, O_RDONLY | O_DIRECTORY, SAFE_TYPE_DIR, FALSE, error);
   if (dfd < 0)
     return NULL;
   r = safe_creds_for_uid (call->uid, &creds);
-  if (r >= 0)
-    {
-      int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-      d = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
-      if (d == NULL)
-        {
-          r = -errno;
-          if (dup_fd >= 0)
-            close (dup_fd);
-        }
-      else
-        {
-          while ((de = readdir (d)) != NULL)
-            if (de->d_name[0] != '.' && g_str_has_suffix (de->d_name, ".conf"))
-              g_ptr_array_add (names, g_strdup (de->d_name));
-          closedir (d);
-        }
-    }
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                    _("Cannot read the directory “%s”: %s"), dir, g_strerror (-r));
       return NULL;
     }
-  if (names->len > DEFINITIONS_MAX_N)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("“%s” holds more than %d partition definitions."), dir, DEFINITIONS_MAX_N);
-      return NULL;
-    }
-
-  snap = g_dir_make_tmp ("imprint-defs-XXXXXX", error);
-  if (snap == NULL)
-    return NULL;
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = names->pdata[i];
-      _cleanup_close_ int fd = -1;
-      g_autofree char *text = NULL;
-      g_autofree char *out = NULL;
-      gboolean ok;
-
-      fd = safe_open_as (dfd, name, &creds, O_RDONLY, SAFE_OPEN_TIMEOUT_MS, NULL);
-      r = fd < 0 ? fd : safe_fd_check (fd, SAFE_TYPE_REG, NULL);
-      if (r >= 0)
-        r = safe_read_fd (fd, DEFINITION_MAX, &text, NULL);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                       r == -ELOOP ? _("The partition definition %s/%s is a symbolic link.")
-                       : r == -EFBIG ? _("The partition definition %s/%s is too large.")
-                       : r == -EINVAL || r == -ENOTBLK || r == -EISDIR || r == -EPERM
-                         ? _("The partition definition %s/%s is not a regular file.")
-                       : _("Cannot read the partition definition %s/%s."), dir, name);
-          remove_snapshot (g_steal_pointer (&snap));
-          return NULL;
-        }
-      out = g_build_filename (snap, name, NULL);
-      ok = g_file_set_contents (out, text, -1, error);
-      if (!ok)
-        {
-          remove_snapshot (g_steal_pointer (&snap));
-          return NULL;
-        }
-    }
-  return g_steal_pointer (&snap);
+  return imprint_definitions_snapshot (dfd, &creds, dir, error);
 }
 
 /* What the read-only verbs look at. */
@@ -146,7 +64,7 @@ look_data_clear (LookData *l)
 {
   imprintd_caller_file_clear (&l->source);
   g_free (l->certificate_pem);
-  remove_snapshot (g_steal_pointer (&l->definitions));
+  imprint_definitions_snapshot_remove (g_steal_pointer (&l->definitions));
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LookData, look_data_clear)
 
@@ -155,14 +73,13 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LookData, look_data_clear)
  * refused, disks included (their contents are not the caller's to read).
  * Install is authorised by polkit and may read a disk as the source. */
 static ImprintSource *
-open_source (ImprintdMethodCall *call, const char *path, GVariant *options, gboolean admin,
+open_source (ImprintdMethodCall *call, const char *path, const ImprintInstallRequest *req, gboolean admin,
              LookData *look, GError **error)
 {
-  ImprintSourceOptions sopts = { 0 };
-  const char *cert = NULL;
+  ImprintSourceOptions sopts = { .trusted_root_hash = req->root_hash };
+  const char *cert = req->certificate;
 
-  g_variant_lookup (options, "root-hash", "&s", &sopts.trusted_root_hash);
-  if (g_variant_lookup (options, "certificate", "&s", &cert) && *cert != '\0')
+  if (cert != NULL && *cert != '\0')
     {
       look->certificate_pem = imprintd_read_caller_text (call, cert, CERTIFICATE_MAX, error);
       if (look->certificate_pem == NULL)
@@ -230,37 +147,31 @@ GVariant *
 imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error)
 {
   const char *path;
+  g_auto(ImprintInstallRequest) req;
   g_auto(LookData) look = { .source.fd = -1 };
   g_autoptr(ImprintSource) source = NULL;
 
   g_variant_get_child (call->parameters, 0, "&s", &path);
-  source = open_source (call, path, call->options, FALSE, &look, error);
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error))
+    return NULL;
+  source = open_source (call, path, &req, FALSE, &look, error);
   if (source == NULL)
     return NULL;
   return g_variant_new ("(@a{sv})", source_to_variant (source));
 }
 
-static gboolean
-parse_plan_options (GVariant *options, ImprintPlanOptions *ret, GError **error)
+/* The plan part of a PlanInstall or Install request. The strings point
+ * into @req. */
+static void
+plan_options_from_request (const ImprintInstallRequest *req, ImprintPlanOptions *ret)
 {
-  const char *mode = "erase";
-  ImprintPlanOptions o = { 0 };
-
-  g_variant_lookup (options, "mode", "&s", &mode);
-  if (g_str_equal (mode, "erase"))
-    o.mode = IMPRINT_INSTALL_MODE_ERASE;
-  else if (g_str_equal (mode, "free-space"))
-    o.mode = IMPRINT_INSTALL_MODE_FREE_SPACE;
-  else
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("Unknown install mode “%s”: use “erase” or “free-space”."), mode);
-      return FALSE;
-    }
-  g_variant_lookup (options, "defer-data-partitions", "b", &o.defer_data_partitions);
-  g_variant_lookup (options, "definitions", "&s", &o.definitions_dir);
-  *ret = o;
-  return TRUE;
+  *ret = (ImprintPlanOptions) {
+    .mode = req->mode == IMPRINT_REQUEST_MODE_FREE_SPACE ? IMPRINT_INSTALL_MODE_FREE_SPACE
+                                                         : IMPRINT_INSTALL_MODE_ERASE,
+    .defer_data_partitions = imprint_opt_bool (req->defer_data_partitions, FALSE),
+    .definitions_dir = req->definitions,
+  };
 }
 
 static gboolean
@@ -279,6 +190,7 @@ GVariant *
 imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 {
   const char *source_path, *target;
+  g_auto(ImprintInstallRequest) req;
   ImprintPlanOptions popts;
   g_auto(LookData) look = { .source.fd = -1 };
   g_auto(ImprintdCallerFile) tfile = { .fd = -1 };
@@ -288,8 +200,10 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
   g_variant_get_child (call->parameters, 0, "&s", &source_path);
   g_variant_get_child (call->parameters, 1, "&s", &target);
 
-  if (!parse_plan_options (call->options, &popts, error) || !check_target_given (target, error))
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error) || !check_target_given (target, error))
     return NULL;
+  plan_options_from_request (&req, &popts);
   /* Read-only, as the caller; a disk the caller cannot open itself is
    * looked at by us (size and partition table, which ListDisks shows
    * anyway), never written. An image file stays open: the engine reaches
@@ -304,7 +218,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
       popts.definitions_dir = look.definitions;
     }
   popts.target_display = target;
-  source = open_source (call, source_path, call->options, FALSE, &look, error);
+  source = open_source (call, source_path, &req, FALSE, &look, error);
   if (source == NULL)
     return NULL;
   plan = imprint_plan_compute (source, tfile.io_path, &popts, error);
@@ -352,13 +266,14 @@ install_data_free (InstallData *d)
   g_free (d->target);
   imprintd_caller_file_clear (&d->source_file);
   imprintd_caller_file_clear (&d->target_file);
-  remove_snapshot (g_steal_pointer (&d->definitions_dir));
+  imprint_definitions_snapshot_remove (g_steal_pointer (&d->definitions_dir));
   g_free (d->certificate_pem);
   g_free (d->root_hash);
   g_free (d->certificate);
   g_free (d->locale);
   g_free (d);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InstallData, install_data_free)
 
 static void
 on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
@@ -473,58 +388,38 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   return ok;
 }
 
+/* Secrets move from the request (secret memory both) into the job's data. */
 static gboolean
-parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error)
+parse_encryption (ImprintInstallRequest *req, guint32 uid, InstallData *d, GError **error)
 {
-  g_autofree const char **methods = NULL;
   const char *s;
 
-  d->encrypt = TRUE;
-  g_variant_lookup (options, "encrypt", "b", &d->encrypt);
-  if (g_variant_lookup (options, "encryption", "^a&s", &methods))
-    for (gsize i = 0; methods[i] != NULL; i++)
-      {
-        if (g_str_equal (methods[i], "tpm2"))
-          d->enc.tpm2 = TRUE;
-        else if (g_str_equal (methods[i], "fido2"))
-          d->enc.fido2 = TRUE;
-        else if (g_str_equal (methods[i], "recovery-key") || g_str_equal (methods[i], "passphrase"))
-          ;
-        else
-          {
-            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                         _("Unknown unlock method “%s”."), methods[i]);
-            return FALSE;
-          }
-      }
-
-  if (!imprintd_lookup_secret (options, "recovery-key", &d->enc.recovery_key, error) ||
-      !imprintd_lookup_secret (options, "passphrase", &d->enc.passphrase, error) ||
-      !imprintd_lookup_secret (options, "tpm2-pin", &d->enc.tpm2_pin, error))
-    return FALSE;
-  if (g_variant_lookup (options, "tpm2-device", "&s", &s) && *s)
+  d->encrypt = imprint_opt_bool (req->encrypt, TRUE);
+  d->enc.tpm2 = (req->encryption & IMPRINT_UNLOCK_TPM2) != 0;
+  d->enc.fido2 = (req->encryption & IMPRINT_UNLOCK_FIDO2) != 0;
+  d->enc.recovery_key = g_steal_pointer (&req->recovery_key);
+  d->enc.passphrase = g_steal_pointer (&req->passphrase);
+  d->enc.tpm2_pin = g_steal_pointer (&req->tpm2_pin);
+  if (req->tpm2_device != NULL && *req->tpm2_device)
     {
-      if (!imprintd_check_tpm2_device (s, uid, error))
+      if (!imprintd_check_tpm2_device (req->tpm2_device, uid, error))
         return FALSE;
-      d->enc.tpm2_device = g_strdup (s);
+      d->enc.tpm2_device = g_strdup (req->tpm2_device);
     }
   d->enc.tpm2_device_flags = imprintd_tpm2_device_flags (uid);
-  if (g_variant_lookup (options, "tpm2-pcrs", "&s", &s) && *s)
+  s = req->tpm2_pcrs;
+  if (s != NULL && *s && imprint_tpm2_parse_pcr_list (s, &d->enc.tpm2_pcr_mask) < 0)
     {
-      int r = imprint_tpm2_parse_pcr_list (s, &d->enc.tpm2_pcr_mask);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                       _("“%s” is not a list of PCRs."), s);
-          return FALSE;
-        }
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a list of PCRs."), s);
+      return FALSE;
     }
-  if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s &&
-      !imprintd_check_fido2_device (s, uid, &d->enc.fido2_device, error))
+  if (req->fido2_device != NULL && *req->fido2_device &&
+      !imprintd_check_fido2_device (req->fido2_device, uid, &d->enc.fido2_device, error))
     return FALSE;
   /* Absent: the key the source's UKI ships; "": none; else a PEM file of
    * the caller's, read when the call came in. */
-  d->enc.tpm2_pubkey_auto = !g_variant_lookup (options, "tpm2-public-key", "&s", &s);
+  d->enc.tpm2_pubkey_auto = req->tpm2_public_key == NULL;
 
   if (!d->encrypt || d->plan_options.defer_data_partitions)
     return TRUE;
@@ -558,92 +453,94 @@ parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error
   return TRUE;
 }
 
-GVariant *
-imprintd_method_install (ImprintdMethodCall *call, GError **error)
+/* Every path the caller named is opened now, as the caller, and only the
+ * fds (or a disk's /dev node) are used from here on. Install is
+ * authorised by polkit: a disk the caller reached but may not open itself
+ * is opened by us, as source or target. An image file target is opened
+ * read-write as the caller: no file the caller may not write. Files the
+ * caller names (certificate, TPM2 public key, definitions) are read now,
+ * as the caller. */
+static gboolean
+open_caller_files (ImprintdMethodCall *call, const ImprintInstallRequest *req, InstallData *d, GError **error)
 {
-  const char *source, *target, *s;
-  InstallData *d = g_new0 (InstallData, 1);
-  g_autoptr(ImprintdJob) job = NULL;
-  const char *path;
+  if (!imprintd_open_caller_file (call, d->target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
+      (*d->source != '\0' &&
+       !imprintd_open_caller_file (call, d->source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
+    return FALSE;
+  if (req->definitions != NULL)
+    {
+      d->definitions_dir = snapshot_definitions (call, req->definitions, error);
+      if (d->definitions_dir == NULL)
+        return FALSE;
+    }
+  d->plan_options.definitions_dir = d->definitions_dir;
+  d->root_hash = g_strdup (req->root_hash);
+  if (req->certificate != NULL && *req->certificate != '\0')
+    {
+      d->certificate = g_strdup (req->certificate);
+      d->certificate_pem = imprintd_read_caller_text (call, d->certificate, CERTIFICATE_MAX, error);
+      if (d->certificate_pem == NULL)
+        return FALSE;
+    }
+  if (req->tpm2_public_key != NULL && *req->tpm2_public_key != '\0')
+    {
+      d->enc.tpm2_pubkey_pem = imprintd_read_caller_text (call, req->tpm2_public_key, CERTIFICATE_MAX, error);
+      if (d->enc.tpm2_pubkey_pem == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static InstallData *
+install_data_new (ImprintdMethodCall *call, GError **error)
+{
+  g_auto(ImprintInstallRequest) req;
+  g_autoptr(InstallData) d = g_new0 (InstallData, 1);
+  const char *source, *target;
 
   g_variant_get_child (call->parameters, 0, "&s", &source);
   g_variant_get_child (call->parameters, 1, "&s", &target);
-
   d->source = g_strdup (source);
   d->target = g_strdup (target);
   d->source_file.fd = d->target_file.fd = -1;
-  if (!parse_plan_options (call->options, &d->plan_options, error) ||
-      !check_target_given (target, error) ||
-      !parse_encryption (call->options, call->uid, d, error))
-    {
-      install_data_free (d);
-      return NULL;
-    }
-  /* The plan options point into the call's options: keep our own copy. */
-  d->plan_options.target_display = d->target;
 
-  /* Every path the caller named is opened now, as the caller, and only the
-   * fds (or a disk's /dev node) are used from here on. Install is
-   * authorised by polkit: a disk the caller reached but may not open
-   * itself is opened by us, as source or target. An image file target is
-   * opened read-write as the caller: no file the caller may not write. */
-  if (!imprintd_open_caller_file (call, target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
-      (*source != '\0' && !imprintd_open_caller_file (call, source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
-    {
-      install_data_free (d);
-      return NULL;
-    }
-  if (d->plan_options.definitions_dir != NULL)
-    {
-      d->definitions_dir = snapshot_definitions (call, d->plan_options.definitions_dir, error);
-      if (d->definitions_dir == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  d->plan_options.definitions_dir = d->definitions_dir;
-  if (g_variant_lookup (call->options, "root-hash", "&s", &s))
-    d->root_hash = g_strdup (s);
-  if (g_variant_lookup (call->options, "certificate", "&s", &s) && *s != '\0')
-    {
-      d->certificate = g_strdup (s);
-      d->certificate_pem = imprintd_read_caller_text (call, s, CERTIFICATE_MAX, error);
-      if (d->certificate_pem == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  if (g_variant_lookup (call->options, "tpm2-public-key", "&s", &s) && *s != '\0')
-    {
-      d->enc.tpm2_pubkey_pem = imprintd_read_caller_text (call, s, CERTIFICATE_MAX, error);
-      if (d->enc.tpm2_pubkey_pem == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
-    d->locale = g_strdup (s);
-  g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error) ||
+      !check_target_given (target, error))
+    return NULL;
+  plan_options_from_request (&req, &d->plan_options);
+  /* The plan options must not point into the request. */
+  d->plan_options.definitions_dir = NULL;
+  d->plan_options.target_display = d->target;
+  if (!parse_encryption (&req, call->uid, d, error) || !open_caller_files (call, &req, d, error))
+    return NULL;
+  if (req.call.locale != NULL && *req.call.locale)
+    d->locale = g_strdup (req.call.locale);
+  d->no_boot_entry = imprint_opt_bool (req.no_boot_entry, FALSE);
   /* A tampered image is refused before anything is written: the whole
    * system partition is checked against the root hash first. Reading it
    * twice is the price; the second read mostly comes from the cache. */
-  d->verify_first = TRUE;
-  g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
+  d->verify_first = imprint_opt_bool (req.verify_first, TRUE);
+  return g_steal_pointer (&d);
+}
 
+GVariant *
+imprintd_method_install (ImprintdMethodCall *call, GError **error)
+{
+  g_autoptr(InstallData) d = install_data_new (call, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* A second job on this disk fails here, at once, naming the first. */
   d->lock = imprintd_lock_caller_file (&d->target_file, IMPRINT_TARGET_LOCK_DEVICE, error);
   if (d->lock == NULL)
-    {
-      install_data_free (d);
-      return NULL;
-    }
+    return NULL;
 
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);
   imprintd_target_lock_set_job (d->lock, _("the installation"), path);
-  imprintd_job_run (job, install_thread, d, (GDestroyNotify) install_data_free);
+  imprintd_job_run (job, install_thread, g_steal_pointer (&d), (GDestroyNotify) install_data_free);
   return g_variant_new ("(o)", path);
 }

@@ -20,6 +20,7 @@
 #include "imprint-setup-target.h"
 #include "luks.h"
 #include "imprintd-job.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "macros.h"
 #include "recovery-key.h"
@@ -140,6 +141,38 @@ add_string (GVariantBuilder *b, const char *key, const char *value)
   g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
 }
 
+/* The current settings and the credentials' choices: of this system for
+ * the running system or a disk just installed from it, else of the tree. */
+static void
+read_defaults (ImprintdMethodCall *call, ImprintSetupOn kind, int root_fd, ImprintSystemSettings *ret_current,
+               ImprintSetupCredentials *ret_creds)
+{
+  if (kind == IMPRINT_SETUP_ON_RUNNING || kind == IMPRINT_SETUP_ON_DISK)
+    {
+      ImprintSystemSettings files = { 0 };
+
+      /* What the services say, else what their files hold. */
+      imprint_setup_read_running (imprintd_daemon_get_connection (call->daemon), ret_current);
+      imprint_setup_read_root ("/", &files);
+#define FILL(f) if (ret_current->f == NULL) ret_current->f = g_steal_pointer (&files.f)
+      FILL (locale); FILL (keymap); FILL (timezone); FILL (hostname); FILL (pretty_hostname);
+#undef FILL
+      imprint_system_settings_clear (&files);
+      /* Credentials belong to this boot of this machine. */
+      if (kind == IMPRINT_SETUP_ON_RUNNING)
+        imprint_setup_read_credentials (NULL, ret_creds);
+      else
+        ret_creds->decided = g_ptr_array_new_with_free_func (g_free);
+    }
+  else
+    {
+      /* Only files the caller could read anyway, resolved inside the
+       * tree (parse_target checked the tree itself). */
+      imprint_setup_read_root_fd (root_fd, (uid_t) call->uid, ret_current);
+      ret_creds->decided = g_ptr_array_new_with_free_func (g_free);
+    }
+}
+
 GVariant *
 imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 {
@@ -172,30 +205,7 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
           return NULL;
         }
     }
-  if (kind == IMPRINT_SETUP_ON_RUNNING || kind == IMPRINT_SETUP_ON_DISK)
-    {
-      ImprintSystemSettings files = { 0 };
-
-      /* What the services say, else what their files hold. */
-      imprint_setup_read_running (imprintd_daemon_get_connection (call->daemon), &current);
-      imprint_setup_read_root ("/", &files);
-#define FILL(f) if (current.f == NULL) current.f = g_steal_pointer (&files.f)
-      FILL (locale); FILL (keymap); FILL (timezone); FILL (hostname); FILL (pretty_hostname);
-#undef FILL
-      imprint_system_settings_clear (&files);
-      /* Credentials belong to this boot of this machine. */
-      if (kind == IMPRINT_SETUP_ON_RUNNING)
-        imprint_setup_read_credentials (NULL, &creds);
-      else
-        creds.decided = g_ptr_array_new_with_free_func (g_free);
-    }
-  else
-    {
-      /* Only files the caller could read anyway, resolved inside the
-       * tree (parse_target checked the tree itself). */
-      imprint_setup_read_root_fd (root_fd, (uid_t) call->uid, &current);
-      creds.decided = g_ptr_array_new_with_free_func (g_free);
-    }
+  read_defaults (call, kind, root_fd, &current, &creds);
   /* A disk the live session just installed has not been set up. */
   pending = kind == IMPRINT_SETUP_ON_DISK ||
             (kind == IMPRINT_SETUP_ON_RUNNING ? imprint_setup_is_pending ("") : imprint_setup_is_pending_fd (root_fd, false));
@@ -296,34 +306,49 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
   return ok;
 }
 
+/* s when it is not empty, else NULL: where ApplySetup reads "" as absent. */
 static char *
-lookup_nonempty (GVariant *dict, const char *key)
+nonempty (const char *s)
 {
-  const char *s = NULL;
+  return s != NULL && s[0] != '\0' ? g_strdup (s) : NULL;
+}
 
-  if (g_variant_lookup (dict, key, "&s", &s) && s[0] != '\0')
-    return g_strdup (s);
-  return NULL;
+/* A recovery key as typed, in the canonical form systemd compares, in
+ * secret memory; @what names it in the error. */
+static gboolean
+canonical_recovery_key (const char *typed, const char *what_invalid, char **ret, GError **error)
+{
+  char *normalized = NULL;
+
+  if (imprint_recovery_key_normalize (typed, &normalized) < 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, what_invalid);
+      return FALSE;
+    }
+  *ret = imprint_secret_strdup (normalized);
+  erase_and_free (normalized, strlen (normalized));
+  if (*ret == NULL)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
-parse_user (GVariant *user, guint32 uid, ImprintSetupApply *d, GError **error)
+parse_user (ImprintSetupUser *user, guint32 uid, ImprintSetupApply *d, GError **error)
 {
-  const char *s;
-
   d->have_user = TRUE;
-  d->administrator = TRUE;
-  d->user_name = lookup_nonempty (user, "user-name");
-  d->real_name = lookup_nonempty (user, "real-name");
-  if (!imprintd_lookup_secret (user, "password", &d->password, error))
+  d->administrator = imprint_opt_bool (user->administrator, TRUE);
+  d->user_name = nonempty (user->user_name);
+  d->real_name = nonempty (user->real_name);
+  d->password = g_steal_pointer (&user->password);
+  d->fido2 = imprint_opt_bool (user->fido2, FALSE);
+  if (user->fido2_device != NULL && user->fido2_device[0] != '\0' &&
+      !imprintd_check_fido2_device (user->fido2_device, uid, &d->fido2_device, error))
     return FALSE;
-  g_variant_lookup (user, "fido2", "b", &d->fido2);
-  if (g_variant_lookup (user, "fido2-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
-    return FALSE;
-  g_variant_lookup (user, "disk-size", "t", &d->disk_size);
-  g_variant_lookup (user, "auto-login", "b", &d->auto_login);
-  g_variant_lookup (user, "administrator", "b", &d->administrator);
+  d->disk_size = user->disk_size;
+  d->auto_login = imprint_opt_bool (user->auto_login, FALSE);
 
   if (!imprint_setup_user_name_is_valid (d->user_name))
     {
@@ -338,42 +363,67 @@ parse_user (GVariant *user, guint32 uid, ImprintSetupApply *d, GError **error)
                            _("The user needs a password: it encrypts the home directory."));
       return FALSE;
     }
-  if (g_variant_lookup (user, "recovery-key", "&s", &s) && s[0] != '\0')
+  /* What is stored must be what systemd compares: the canonical form. */
+  if (user->recovery_key != NULL &&
+      !canonical_recovery_key (user->recovery_key,
+                               _("The recovery key for the home is not valid (see GenerateRecoveryKey)."),
+                               &d->recovery_key, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* The system disk's extra unlock methods (OEM first boot). */
+static gboolean
+parse_disk_methods (ImprintdMethodCall *call, ImprintSetupRequest *req, SetupData *d, GError **error)
+{
+  ImprintSetupApply *a = &d->apply;
+
+  if (req->disk_recovery_key != NULL &&
+      !canonical_recovery_key (req->disk_recovery_key,
+                               _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."),
+                               &a->disk_recovery_key, error))
+    return FALSE;
+  a->disk_fido2 = imprint_opt_bool (req->disk_fido2, FALSE);
+  if (req->disk_fido2_device != NULL && req->disk_fido2_device[0] != '\0' &&
+      !imprintd_check_fido2_device (req->disk_fido2_device, call->uid, &a->disk_fido2_device, error))
+    return FALSE;
+  /* The encrypted partition (or image file) whose keyslots change, opened
+   * once, as the caller, and used through that inode only. ApplySetup is
+   * behind an admin action (or the setup session's own rule, which is as
+   * much as root on a machine being set up), so a partition the caller
+   * reached may be opened by us, as for Install; an image file the caller
+   * must be able to write itself. */
+  if (req->disk_device != NULL && req->disk_device[0] != '\0' &&
+      !imprintd_open_caller_file (call, req->disk_device, O_RDWR, TRUE, FALSE, &d->disk_device, error))
+    return FALSE;
+  a->disk_device = g_strdup (d->disk_device.io_path);
+  a->disk_device_display = g_strdup (d->disk_device.display);
+  a->disk_tpm2_device = nonempty (req->disk_tpm2_device);
+  if (!imprintd_check_tpm2_device (a->disk_tpm2_device, call->uid, error))
+    return FALSE;
+  /* An installed disk got its unlock methods when it was installed; the
+   * running system's root is the one first boot sealed to the TPM only. */
+  if ((a->disk_recovery_key != NULL || a->disk_fido2) && a->on != IMPRINT_SETUP_ON_RUNNING)
     {
-      if (!imprintd_check_secret (s, error))
-        return FALSE;
-      /* What is stored must be what systemd compares: the canonical form. */
-      char *normalized = NULL;
-      if (imprint_recovery_key_normalize (s, &normalized) < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                               _("The recovery key for the home is not valid (see GenerateRecoveryKey)."));
-          return FALSE;
-        }
-      d->recovery_key = imprint_secret_strdup (normalized);
-      erase_and_free (normalized, strlen (normalized));
-      if (d->recovery_key == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-          return FALSE;
-        }
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                           _("Unlock methods for the system disk can only be added to the running system."));
+      return FALSE;
     }
   return TRUE;
 }
 
-GVariant *
-imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
+static SetupData *
+setup_data_new (ImprintdMethodCall *call, GError **error)
 {
-  const char *target, *s;
+  g_auto(ImprintSetupRequest) req;
   g_autoptr(GVariant) settings = NULL;
-  g_autoptr(GVariant) user = NULL;
-  g_autoptr(ImprintdJob) job = NULL;
   SetupData *d = g_new0 (SetupData, 1);
   ImprintSetupApply *a = &d->apply;
-  const char *path;
+  const char *target;
 
   a->root_fd = -1;
   d->disk_device.fd = -1;
+  imprint_setup_request_init (&req);
   g_variant_get_child (call->parameters, 0, "&s", &target);
   settings = g_variant_get_child_value (call->parameters, 1);
   d->target = g_strdup (target);
@@ -390,84 +440,56 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
       imprint_setup_complete_error (error);
       goto fail;
     }
+  if (!imprint_setup_request_from_variant (settings, call->options, &req, error))
+    goto fail;
   /* An encrypted installed disk opens with the passphrase or the recovery
    * key the installer just showed (typed form accepted), or by its TPM. */
-  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &a->unlock_passphrase, error))
-    goto fail;
-  g_variant_lookup (call->options, "unlock-tpm2", "b", &a->unlock_tpm2);
-  a->tpm2_device = lookup_nonempty (call->options, "tpm2-device");
+  a->unlock_passphrase = g_steal_pointer (&req.unlock_passphrase);
+  a->unlock_tpm2 = imprint_opt_bool (req.unlock_tpm2, FALSE);
+  a->tpm2_device = nonempty (req.tpm2_device);
   a->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
   if (!imprintd_check_tpm2_device (a->tpm2_device, call->uid, error))
     goto fail;
 
-  a->settings.locale = lookup_nonempty (settings, "locale");
-  a->settings.keymap = lookup_nonempty (settings, "keymap");
-  a->settings.timezone = lookup_nonempty (settings, "timezone");
-  a->settings.hostname = lookup_nonempty (settings, "hostname");
-  a->settings.pretty_hostname = lookup_nonempty (settings, "pretty-hostname");
+  a->settings.locale = nonempty (req.locale);
+  a->settings.keymap = nonempty (req.keymap);
+  a->settings.timezone = nonempty (req.timezone);
+  a->settings.hostname = nonempty (req.hostname);
+  a->settings.pretty_hostname = nonempty (req.pretty_hostname);
   if (!imprint_system_settings_check (&a->settings, error))
     goto fail;
-
-  user = g_variant_lookup_value (settings, "user", G_VARIANT_TYPE_VARDICT);
-  if (user != NULL && !parse_user (user, call->uid, a, error))
+  if (req.has_user && !parse_user (&req.user, call->uid, a, error))
     goto fail;
-
-  if (g_variant_lookup (settings, "disk-recovery-key", "&s", &s) && s[0] != '\0')
-    {
-      if (!imprintd_check_secret (s, error))
-        goto fail;
-      char *normalized = NULL;
-      if (imprint_recovery_key_normalize (s, &normalized) < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                               _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."));
-          goto fail;
-        }
-      a->disk_recovery_key = imprint_secret_strdup (normalized);
-      erase_and_free (normalized, strlen (normalized));
-      if (a->disk_recovery_key == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-          goto fail;
-        }
-    }
-  g_variant_lookup (settings, "disk-fido2", "b", &a->disk_fido2);
-  if (g_variant_lookup (settings, "disk-fido2-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_check_fido2_device (s, call->uid, &a->disk_fido2_device, error))
+  if (!parse_disk_methods (call, &req, d, error))
     goto fail;
-  /* The encrypted partition (or image file) whose keyslots change, opened
-   * once, as the caller, and used through that inode only. ApplySetup is
-   * behind an admin action (or the setup session's own rule, which is as
-   * much as root on a machine being set up), so a partition the caller
-   * reached may be opened by us, as for Install; an image file the caller
-   * must be able to write itself. */
-  if (g_variant_lookup (settings, "disk-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_open_caller_file (call, s, O_RDWR, TRUE, FALSE, &d->disk_device, error))
-    goto fail;
-  a->disk_device = g_strdup (d->disk_device.io_path);
-  a->disk_device_display = g_strdup (d->disk_device.display);
-  a->disk_tpm2_device = lookup_nonempty (settings, "disk-tpm2-device");
-  if (!imprintd_check_tpm2_device (a->disk_tpm2_device, call->uid, error))
-    goto fail;
-  /* An installed disk got its unlock methods when it was installed; the
-   * running system's root is the one first boot sealed to the TPM only. */
-  if ((a->disk_recovery_key != NULL || a->disk_fido2) && a->on != IMPRINT_SETUP_ON_RUNNING)
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                           _("Unlock methods for the system disk can only be added to the running system."));
-      goto fail;
-    }
-  if (g_variant_lookup (call->options, "locale", "&s", &s) && s[0] != '\0')
-    d->locale = g_strdup (s);
+  d->locale = nonempty (req.call.locale);
   a->bus = g_object_ref (imprintd_daemon_get_connection (call->daemon));
+  return d;
 
+fail:
+  setup_data_free (d);
+  return NULL;
+}
+
+GVariant *
+imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
+{
+  SetupData *d = setup_data_new (call, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* One job per disk: an installed disk being set up is no target for an
    * install meanwhile (the busy marker only: setup mounts it). */
-  if (a->on == IMPRINT_SETUP_ON_DISK)
+  if (d->apply.on == IMPRINT_SETUP_ON_DISK)
     {
-      d->lock = imprintd_lock_target (a->disk_node, IMPRINT_TARGET_LOCK_REGISTRY, error);
+      d->lock = imprintd_lock_target (d->apply.disk_node, IMPRINT_TARGET_LOCK_REGISTRY, error);
       if (d->lock == NULL)
-        goto fail;
+        {
+          setup_data_free (d);
+          return NULL;
+        }
     }
 
   job = imprintd_job_new ("setup", call->uid, FALSE);
@@ -476,8 +498,4 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
     imprintd_target_lock_set_job (d->lock, _("the setup"), path);
   imprintd_job_run (job, setup_thread, d, (GDestroyNotify) setup_data_free);
   return g_variant_new ("(o)", path);
-
-fail:
-  setup_data_free (d);
-  return NULL;
 }
