@@ -12,6 +12,7 @@
 #include "install-root.h"
 #include "luks-change.h"
 #include "luks-setup.h"
+#include "repart-definition.h"
 #include "secret.h"
 #include "security-caps.h"
 
@@ -32,67 +33,52 @@ imprint_root_encryption_clear (ImprintRootEncryption *enc)
   *enc = (ImprintRootEncryption) { 0 };
 }
 
-/* Reads the values of @key from a repart.d definition ([Partition] only). */
-static GPtrArray *
-definition_values (const char *path, const char *key)
+/* The root's repart.d definition, read with the shared parser
+ * (backend/basic/repart-definition.h): its [Partition] Label= and
+ * MakeDirectories=. An empty definition when there is none. */
+static ImprintRepartDefinition *
+read_definition (const char *path, GError **error)
 {
+  g_autoptr(ImprintRepartDefinition) def = imprint_repart_definition_new (path != NULL ? path : "");
   g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
-  gboolean in_partition = FALSE;
+  gsize size = 0;
+  int r;
 
-  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
-    return values;
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
+  if (path == NULL)
+    return g_steal_pointer (&def);
+  if (!g_file_get_contents (path, &text, &size, error))
+    return NULL;
+  r = imprint_repart_definition_parse (def, text, size);
+  if (r < 0)
     {
-      char *line = g_strstrip (lines[i]);
-      char *eq;
-
-      if (*line == '#' || *line == ';' || *line == '\0')
-        continue;
-      if (*line == '[')
-        {
-          in_partition = g_str_has_prefix (line, "[Partition]");
-          continue;
-        }
-      eq = strchr (line, '=');
-      if (!in_partition || eq == NULL)
-        continue;
-      *eq = '\0';
-      if (!g_str_equal (g_strstrip (line), key))
-        continue;
-      {
-        g_auto(GStrv) words = g_strsplit_set (g_strstrip (eq + 1), " \t", -1);
-        for (gsize w = 0; words[w] != NULL; w++)
-          if (*words[w] != '\0')
-            g_ptr_array_add (values, g_strdup (words[w]));
-      }
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("Cannot read the partition definition %s: %s"), path, g_strerror (-r));
+      return NULL;
     }
-  return values;
+  return g_steal_pointer (&def);
 }
 
 /* The directories MakeDirectories= asks for, made in a scratch tree that
  * mkfs.ext4 -d copies into the new file system. */
 static char *
-make_directories_tree (const char *definition, GError **error)
+make_directories_tree (const ImprintRepartDefinition *def, GError **error)
 {
-  g_autoptr(GPtrArray) dirs = definition_values (definition, "MakeDirectories");
+  const char *const *dirs = (const char *const *) def->make_directories;
   g_autofree char *tree = NULL;
 
-  if (dirs->len == 0)
+  if (dirs == NULL || dirs[0] == NULL)
     return NULL;
   tree = g_dir_make_tmp ("imprint-root-XXXXXX", error);
   if (tree == NULL)
     return NULL;
-  for (guint i = 0; i < dirs->len; i++)
+  for (gsize i = 0; dirs[i] != NULL; i++)
     {
-      g_autofree char *p = g_build_filename (tree, g_ptr_array_index (dirs, i), NULL);
+      g_autofree char *p = g_build_filename (tree, dirs[i], NULL);
       if (g_mkdir_with_parents (p, 0755) < 0)
         {
           g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                        _("Could not prepare the directory %s: %s"),
-                       (const char *) g_ptr_array_index (dirs, i), g_strerror (errno));
+                       dirs[i], g_strerror (errno));
           return NULL;
         }
     }
@@ -203,13 +189,15 @@ out:
 gboolean
 imprint_root_encrypt (const ImprintRootPartition *root, ImprintRootEncryption *enc, GError **error)
 {
-  g_autoptr(GPtrArray) labels = definition_values (root->definition, "Label");
+  g_autoptr(ImprintRepartDefinition) def = read_definition (root->definition, error);
   g_autofree char *tree = NULL;
   ImprintLuksSetupResult result = { 0 };
   ImprintLuksSetup cfg = { 0 };
   int r;
 
-  tree = make_directories_tree (root->definition, error);
+  if (def == NULL)
+    return FALSE;
+  tree = make_directories_tree (def, error);
   if (tree == NULL && error != NULL && *error != NULL)
     return FALSE;
 
@@ -225,7 +213,7 @@ imprint_root_encrypt (const ImprintRootPartition *root, ImprintRootEncryption *e
     }
   cfg.mode = can_activate (root) ? IMPRINT_LUKS_SETUP_FORMAT : IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
   cfg.mkfs = cfg.mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.label = labels->len > 0 ? g_ptr_array_index (labels, 0) : "root";
+  cfg.label = def->label != NULL && def->label[0] != '\0' ? def->label : "root";
   cfg.fs_label = cfg.label;
   cfg.fs_source_dir = tree;
   cfg.recovery_key = enc->recovery_key;
