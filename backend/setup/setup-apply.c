@@ -103,6 +103,102 @@ homed_state_dir (void)
   return e != NULL && e[0] != '\0' ? e : "/var/lib/systemd/home";
 }
 
+/* An installed system's home: at TARGET/home/NAME.home, with a user ID
+ * free there. Fills @p's image path and uid; *ret_machine_id is this
+ * (live) system's, which the record's perMachine entry matches. */
+static gboolean
+prepare_installed_home (ImprintSetupApply *d, ImprintHomeParams *p, char **ret_image_path,
+                        char **ret_machine_id, GError **error)
+{
+  g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
+  g_autofree char *image_rel = g_strdup_printf ("home/%s.home", d->user_name);
+  struct stat st;
+  int r;
+
+  home_dir = g_build_filename (root_dir (d), "home", NULL);
+  image_path = g_strdup_printf ("%s/%s.home", home_dir, d->user_name);
+  if (imprint_root_lstat (d->root_fd, image_rel, &st) >= 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
+                   _("The installed system already has a home for “%s”."), d->user_name);
+      return FALSE;
+    }
+  machine_id = imprint_setup_machine_id ("/");
+  if (machine_id == NULL)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                           _("This system has no machine ID, which the home’s location is tied to."));
+      return FALSE;
+    }
+  r = imprint_root_mkdir_p (d->root_fd, "home", 0755, NULL);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not create %s: %s"), home_dir, g_strerror (-r));
+      return FALSE;
+    }
+  p->image_path = image_path;
+  p->image_path_machine_id = machine_id;
+  r = imprint_setup_pick_home_uid_fd (d->root_fd, d->user_name, &p->uid);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("No user ID is free for “%s” on the installed system: %s"), d->user_name, g_strerror (-r));
+      return FALSE;
+    }
+  *ret_image_path = g_steal_pointer (&image_path);
+  *ret_machine_id = g_steal_pointer (&machine_id);
+  return TRUE;
+}
+
+/* homed here made the home; the installed system's homed must accept it:
+ * it gets this system's signing key pair, or trusts its public key. On
+ * failure the half-made home is taken away again. */
+static gboolean
+hand_over_home (ImprintSetupApply *d, const char *machine_id, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *pem = NULL, *key_name = NULL;
+  int adopted = 0;
+
+  key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
+  if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
+      (adopted = imprint_homed_adopt_key_pair_fd (homed_state_dir (), d->root_fd, pem, error)) < 0 ||
+      (adopted == 0 && !imprint_homed_trust_key_fd (d->root_fd, key_name, pem, error)))
+    {
+      /* Without the key the installed system refuses the home: take it
+       * away again so a retry starts clean. */
+      g_autoptr(GError) undo = NULL;
+      if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
+        imprint_report_log (d->report, _("The half-made home could not be removed: %s"), undo->message);
+      return FALSE;
+    }
+  if (adopted > 0)
+    {
+      imprint_report_log (d->report, _("The installed system’s homed signs with the key that made the home."));
+      /* Its homed then knows the home from the start (as on the
+       * machine that made it) instead of fixating it from the image. */
+      if (imprint_homed_hand_over_record_fd (homed_state_dir (), d->root_fd, d->user_name, error) < 0)
+        {
+          g_autoptr(GError) undo = NULL;
+          if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
+            imprint_report_log (d->report, _("The half-made home could not be removed: %s"), undo->message);
+          return FALSE;
+        }
+    }
+  else
+    imprint_report_log (d->report, _("The installed system trusts this system’s signing key (%s.public). "
+                                     "It does not hold that key, so homed there cannot re-sign the user’s record."), key_name);
+
+  /* Only the installed system should know the home. A leftover
+   * registration here is harmless (it ends with the live session). */
+  {
+    g_autoptr(GError) e = NULL;
+    if (!imprint_homed_unregister (d->bus, d->user_name, cancellable, &e))
+      imprint_report_log (d->report, _("This system still lists the new home: %s"), e->message);
+  }
+  return TRUE;
+}
+
 /* The installed system's homed must accept a home made here: the record
  * is signed by this (live) system's homed, so the installed system gets
  * that key pair as its own (or, when it has one already, trusts the public
@@ -115,10 +211,8 @@ create_user (ImprintSetupApply *d, GCancellable *cancellable, GError **error)
 {
   g_autoptr(ImprintFido2Enrollment) fido2 = NULL;
   _cleanup_erase_free_ char *record = NULL;
-  g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
-  g_autofree char *pem = NULL, *key_name = NULL;
+  g_autofree char *image_path = NULL, *machine_id = NULL;
   g_autofree char *admin_group = imprint_setup_admin_group_fd (d->on != IMPRINT_SETUP_ON_RUNNING ? d->root_fd : -1);
-  int adopted = 0;
   ImprintHomeParams p = {
     .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
     .recovery_key = d->recovery_key, .disk_size = d->disk_size,
@@ -126,43 +220,8 @@ create_user (ImprintSetupApply *d, GCancellable *cancellable, GError **error)
   };
   int r;
 
-  if (d->on != IMPRINT_SETUP_ON_RUNNING)
-    {
-      g_autofree char *image_rel = g_strdup_printf ("home/%s.home", d->user_name);
-      struct stat st;
-
-      home_dir = g_build_filename (root_dir (d), "home", NULL);
-      image_path = g_strdup_printf ("%s/%s.home", home_dir, d->user_name);
-      if (imprint_root_lstat (d->root_fd, image_rel, &st) >= 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
-                       _("The installed system already has a home for “%s”."), d->user_name);
-          return FALSE;
-        }
-      machine_id = imprint_setup_machine_id ("/");
-      if (machine_id == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                               _("This system has no machine ID, which the home’s location is tied to."));
-          return FALSE;
-        }
-      r = imprint_root_mkdir_p (d->root_fd, "home", 0755, NULL);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                       _("Could not create %s: %s"), home_dir, g_strerror (-r));
-          return FALSE;
-        }
-      p.image_path = image_path;
-      p.image_path_machine_id = machine_id;
-      r = imprint_setup_pick_home_uid_fd (d->root_fd, d->user_name, &p.uid);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                       _("No user ID is free for “%s” on the installed system: %s"), d->user_name, g_strerror (-r));
-          return FALSE;
-        }
-    }
+  if (d->on != IMPRINT_SETUP_ON_RUNNING && !prepare_installed_home (d, &p, &image_path, &machine_id, error))
+    return FALSE;
 
   if (d->fido2)
     {
@@ -194,43 +253,7 @@ create_user (ImprintSetupApply *d, GCancellable *cancellable, GError **error)
   if (d->on == IMPRINT_SETUP_ON_RUNNING)
     return TRUE;
 
-  key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
-  if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
-      (adopted = imprint_homed_adopt_key_pair_fd (homed_state_dir (), d->root_fd, pem, error)) < 0 ||
-      (adopted == 0 && !imprint_homed_trust_key_fd (d->root_fd, key_name, pem, error)))
-    {
-      /* Without the key the installed system refuses the home: take it
-       * away again so a retry starts clean. */
-      g_autoptr(GError) undo = NULL;
-      if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
-        imprint_report_log (d->report, _("The half-made home could not be removed: %s"), undo->message);
-      return FALSE;
-    }
-  if (adopted > 0)
-    {
-      imprint_report_log (d->report, _("The installed system’s homed signs with the key that made the home."));
-      /* Its homed then knows the home from the start (as on the
-       * machine that made it) instead of fixating it from the image. */
-      if (imprint_homed_hand_over_record_fd (homed_state_dir (), d->root_fd, d->user_name, error) < 0)
-        {
-          g_autoptr(GError) undo = NULL;
-          if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
-            imprint_report_log (d->report, _("The half-made home could not be removed: %s"), undo->message);
-          return FALSE;
-        }
-    }
-  else
-    imprint_report_log (d->report, _("The installed system trusts this system’s signing key (%s.public). "
-                                "It does not hold that key, so homed there cannot re-sign the user’s record."), key_name);
-
-  /* Only the installed system should know the home. A leftover
-   * registration here is harmless (it ends with the live session). */
-  {
-    g_autoptr(GError) e = NULL;
-    if (!imprint_homed_unregister (d->bus, d->user_name, cancellable, &e))
-      imprint_report_log (d->report, _("This system still lists the new home: %s"), e->message);
-  }
-  return TRUE;
+  return hand_over_home (d, machine_id, cancellable, error);
 }
 
 static void
@@ -259,14 +282,18 @@ read_pcr_signature (void)
   return NULL;
 }
 
+/* The encrypted partition under "/" (or the one the caller named),
+ * opened, and its volume key from the TPM, or *ret_vk NULL when systemd's
+ * token plugin has to unlock it. */
 static gboolean
-add_disk_methods (ImprintSetupApply *d, GError **error)
+open_system_disk (ImprintSetupApply *d, struct crypt_device **ret_cd, char **ret_device,
+                  void **ret_vk, size_t *ret_vk_size, GError **error)
 {
   _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
   g_autofree char *device = NULL, *signature = NULL;
   void *vk = NULL;
   size_t vk_size = 0;
-  int r, slot = -1;
+  int r;
 
   if (d->disk_device != NULL)
     device = g_strdup (d->disk_device);
@@ -304,66 +331,93 @@ add_disk_methods (ImprintSetupApply *d, GError **error)
                    r == -ENOKEY ? _("it has no TPM2 unlock method.") : imprint_crypt_strerror (r));
       return FALSE;
     }
-
-  if (d->disk_recovery_key != NULL)
-    {
-      imprint_report_step (d->report, _("Adding the recovery key to the system disk"));
-      if (vk != NULL)
-        r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
-      else
-        {
-          g_autoptr(JsonObject) token = json_object_new ();
-          json_object_set_string_member (token, "type", "systemd-recovery");
-          r = imprint_setup_disk_enroll_by_token (cd, d->disk_recovery_key, token, &slot);
-        }
-      if (r < 0)
-        {
-          erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
-                       _("Could not add the recovery key: %s"), imprint_crypt_strerror (r));
-          return FALSE;
-        }
-      imprint_report_log (d->report, _("The system disk has a recovery key (keyslot %d)."), slot);
-    }
-
-  if (d->disk_fido2)
-    {
-      g_autoptr(ImprintFido2Enrollment) e = NULL;
-      g_autofree char *json = NULL;
-      g_autoptr(JsonNode) node = NULL;
-      _cleanup_erase_free_ char *pass = NULL;
-
-      imprint_report_step (d->report, _("Adding the security key to the system disk"));
-      r = imprint_fido2_enroll_luks (NULL, d->disk_fido2_device, crypt_get_uuid (cd), device,
-                                     IMPRINT_FIDO2_LOCK_DEFAULT, d->fido2_prompt, d->fido2_prompt_data, &e);
-      if (r >= 0)
-        r = imprint_fido2_luks_token_json (e, -1, &json);
-      if (r >= 0)
-        {
-          node = imprint_json_parse (json, NULL);
-          r = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? 0 : -EBADMSG;
-        }
-      if (r >= 0)
-        {
-          /* The keyslot is bound when the token is imported. */
-          json_object_remove_member (json_node_get_object (node), "keyslots");
-          r = imprint_fido2_passphrase (e->secret, e->secret_size, &pass);
-        }
-      if (r >= 0)
-        r = vk != NULL ? imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
-                                              json_node_get_object (node), &slot, NULL)
-                       : imprint_setup_disk_enroll_by_token (cd, pass, json_node_get_object (node), &slot);
-      if (r < 0)
-        {
-          erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
-                       _("Could not add the security key: %s"), imprint_crypt_strerror (r));
-          return FALSE;
-        }
-      imprint_report_log (d->report, _("The system disk opens with the security key (keyslot %d)."), slot);
-    }
-  erase_and_free (vk, vk_size);
+  *ret_cd = g_steal_pointer (&cd);
+  *ret_device = g_steal_pointer (&device);
+  *ret_vk = vk;
+  *ret_vk_size = vk_size;
   return TRUE;
+}
+
+static gboolean
+add_disk_recovery_key (ImprintSetupApply *d, struct crypt_device *cd, const void *vk, size_t vk_size,
+                       GError **error)
+{
+  int r, slot = -1;
+
+  imprint_report_step (d->report, _("Adding the recovery key to the system disk"));
+  if (vk != NULL)
+    r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
+  else
+    {
+      g_autoptr(JsonObject) token = json_object_new ();
+      json_object_set_string_member (token, "type", "systemd-recovery");
+      r = imprint_setup_disk_enroll_by_token (cd, d->disk_recovery_key, token, &slot);
+    }
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
+                   _("Could not add the recovery key: %s"), imprint_crypt_strerror (r));
+      return FALSE;
+    }
+  imprint_report_log (d->report, _("The system disk has a recovery key (keyslot %d)."), slot);
+  return TRUE;
+}
+
+static gboolean
+add_disk_fido2 (ImprintSetupApply *d, struct crypt_device *cd, const char *device, const void *vk,
+                size_t vk_size, GError **error)
+{
+  g_autoptr(ImprintFido2Enrollment) e = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  _cleanup_erase_free_ char *pass = NULL;
+  int r, slot = -1;
+
+  imprint_report_step (d->report, _("Adding the security key to the system disk"));
+  r = imprint_fido2_enroll_luks (NULL, d->disk_fido2_device, crypt_get_uuid (cd), device,
+                                 IMPRINT_FIDO2_LOCK_DEFAULT, d->fido2_prompt, d->fido2_prompt_data, &e);
+  if (r >= 0)
+    r = imprint_fido2_luks_token_json (e, -1, &json);
+  if (r >= 0)
+    {
+      node = imprint_json_parse (json, NULL);
+      r = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? 0 : -EBADMSG;
+    }
+  if (r >= 0)
+    {
+      /* The keyslot is bound when the token is imported. */
+      json_object_remove_member (json_node_get_object (node), "keyslots");
+      r = imprint_fido2_passphrase (e->secret, e->secret_size, &pass);
+    }
+  if (r >= 0)
+    r = vk != NULL ? imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
+                                          json_node_get_object (node), &slot, NULL)
+                   : imprint_setup_disk_enroll_by_token (cd, pass, json_node_get_object (node), &slot);
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_crypt_error_code (r),
+                   _("Could not add the security key: %s"), imprint_crypt_strerror (r));
+      return FALSE;
+    }
+  imprint_report_log (d->report, _("The system disk opens with the security key (keyslot %d)."), slot);
+  return TRUE;
+}
+
+static gboolean
+add_disk_methods (ImprintSetupApply *d, GError **error)
+{
+  _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+  g_autofree char *device = NULL;
+  void *vk = NULL;
+  size_t vk_size = 0;
+  gboolean ok;
+
+  if (!open_system_disk (d, &cd, &device, &vk, &vk_size, error))
+    return FALSE;
+  ok = (d->disk_recovery_key == NULL || add_disk_recovery_key (d, cd, vk, vk_size, error)) &&
+       (!d->disk_fido2 || add_disk_fido2 (d, cd, device, vk, vk_size, error));
+  erase_and_free (vk, vk_size);
+  return ok;
 }
 
 /* The installed system on the disk, unlocked with what the caller gave
@@ -422,6 +476,21 @@ close_disk (ImprintSetupApply *d)
     imprint_report_log (d->report, _("The installed system could not be closed cleanly: %s"), e->message);
 }
 
+static gboolean
+mark_complete (ImprintSetupApply *d, const char *root, GError **error)
+{
+  int r = d->on == IMPRINT_SETUP_ON_RUNNING ? imprint_setup_mark_complete (root)
+                                            : imprint_setup_mark_complete_fd (d->root_fd, false);
+
+  if (r < 0)
+    {
+      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
+                   _("Could not record that setup is complete: %s"), g_strerror (-r));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 imprint_setup_apply (ImprintSetupApply *d, const ImprintReport *report, GCancellable *cancellable,
                      GError **error)
@@ -429,7 +498,6 @@ imprint_setup_apply (ImprintSetupApply *d, const ImprintReport *report, GCancell
   const char *root;
   gboolean ok = FALSE;
   const char *step;
-  int r;
 
   d->report = report;
   d->step = 0;
@@ -489,12 +557,8 @@ imprint_setup_apply (ImprintSetupApply *d, const ImprintReport *report, GCancell
    * setup runs again at the next boot. */
   step = _("Finishing setup");
   begin_step (d, step);
-  r = d->on == IMPRINT_SETUP_ON_RUNNING ? imprint_setup_mark_complete (root)
-                                : imprint_setup_mark_complete_fd (d->root_fd, false);
-  if (r < 0)
+  if (!mark_complete (d, root, error))
     {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Could not record that setup is complete: %s"), g_strerror (-r));
       step_failed (error, step);
       goto out;
     }
