@@ -303,7 +303,7 @@ imprintd_manager_export (ImprintdDaemon *daemon, GDBusObjectManagerServer *serve
       g_object_set_data_full (G_OBJECT (manager), "imprintd-disk-monitor", monitor, g_object_unref);
     }
 
-  object = imprint_object_skeleton_new (IMPRINTD_MANAGER_PATH);
+  object = imprint_object_skeleton_new (IMPRINT_MANAGER_PATH);
   imprint_object_skeleton_set_manager (object, manager);
   g_dbus_object_manager_server_export (server, G_DBUS_OBJECT_SKELETON (object));
 }
