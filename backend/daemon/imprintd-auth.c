@@ -5,6 +5,7 @@
 #include <polkit/polkit.h>
 
 #include "imprintd-auth.h"
+#include "imprint-names.h"
 #include "imprint-error.h"
 
 /* polkit is asked asynchronously, with our own deadline: a hung polkitd must
@@ -243,7 +244,7 @@ imprintd_auth_check_async (GDBusMethodInvocation *invocation,
   g_task_set_source_tag (task, imprintd_auth_check_async);
 
   if (options != NULL)
-    g_variant_lookup (options, "auth.no_user_interaction", "b", &no_interaction);
+    g_variant_lookup (options, IMPRINT_KEY_NO_USER_INTERACTION, "b", &no_interaction);
 
   data = g_new0 (AuthData, 1);
   data->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));

@@ -131,7 +131,7 @@ imprintd_job_handle_answer (ImprintJob            *object,
       steer_call_free (call);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_variant_lookup (options, "cancel", "b", &call->refuse);
+  g_variant_lookup (options, IMPRINT_KEY_CANCEL, "b", &call->refuse);
   imprintd_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

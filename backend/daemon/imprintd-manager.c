@@ -90,7 +90,7 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 
   /* Words in replies (disk contents, reasons, errors) are for the person
    * behind the caller: answer in their language when they name it. */
-  if (g_variant_lookup (options, "locale", "&s", &locale_name) && *locale_name)
+  if (g_variant_lookup (options, IMPRINT_KEY_LOCALE, "&s", &locale_name) && *locale_name)
     {
       locale = newlocale (LC_ALL_MASK, locale_name, (locale_t) 0);
       if (locale != (locale_t) 0)

@@ -6,6 +6,7 @@
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "passphrase-quality.h"
 #include "recovery-key.h"
@@ -14,7 +15,8 @@
 GVariant *
 imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **error)
 {
-  const char *tpm2_device = NULL;
+  g_auto(ImprintSecurityRequest) req;
+  const char *tpm2_device;
   g_autoptr(GVariant) caps = NULL;
   g_autoptr(GVariant) fido2 = NULL;
   GVariantBuilder b;
@@ -23,7 +25,10 @@ imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **er
   GVariant *value;
   int r;
 
-  g_variant_lookup (call->options, "tpm2-device", "&s", &tpm2_device);
+  imprint_security_request_init (&req);
+  if (!imprint_security_request_from_variant (call->options, &req, error))
+    return NULL;
+  tpm2_device = req.tpm2_device;
   if (!imprintd_check_tpm2_device (tpm2_device, call->uid, error))
     return NULL;
   caps = g_variant_ref_sink (imprint_security_caps_get (tpm2_device, imprintd_tpm2_device_flags (call->uid), NULL));

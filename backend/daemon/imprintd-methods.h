@@ -8,6 +8,7 @@
 #include "crypt-error.h"
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-request.h"
 #include "imprintd-daemon.h"
 #include "secret.h"
 #include "tpm2.h"
@@ -120,13 +121,11 @@ ImprintTpm2DeviceFlags imprintd_tpm2_device_flags (guint32 uid);
 gboolean imprintd_check_tpm2_device (const char *device, guint32 uid, GError **error);
 gboolean imprintd_check_fido2_device (const char *device, guint32 uid, char **ret_path, GError **error);
 
-/* Longest passphrase, PIN or recovery key taken over D-Bus, in bytes. */
-#define IMPRINTD_SECRET_MAX 1024u
+/* Longest passphrase, PIN or recovery key taken over D-Bus, in bytes
+ * (the typed requests check the same bound, imprint-request.h). */
+#define IMPRINTD_SECRET_MAX IMPRINT_SECRET_MAX
 /* InvalidArgument when secret is longer than IMPRINTD_SECRET_MAX. */
 gboolean imprintd_check_secret (const char *secret, GError **error);
-/* The non-empty string at key of dict (NULL when absent or empty), checked
- * as above and copied into secret memory (imprint_secret_free()). */
-gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GError **error);
 /* One job per disk: registers @path (a disk, a partition of it or an
  * image file) as busy for the job about to start, or fails with
  * IMPRINT_ERROR_BUSY naming the job that has it. @flags as for
