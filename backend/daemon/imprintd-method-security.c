@@ -25,7 +25,13 @@ imprintd_method_get_security_capabilities (ImprintdMethodCall *call, GError **er
   GVariant *value;
   int r;
 
+  /* The device check on what was sent, before the request's own: its
+   * errors name the TPM device (over-long, not a TPM node, not for this
+   * caller), which the request's generic bounds would not. */
   imprint_security_request_init (&req);
+  if (g_variant_lookup (call->options, IMPRINT_KEY_TPM2_DEVICE, "&s", &tpm2_device) &&
+      !imprintd_check_tpm2_device (tpm2_device, call->uid, error))
+    return NULL;
   if (!imprint_security_request_from_variant (call->options, &req, error))
     return NULL;
   tpm2_device = req.tpm2_device;
