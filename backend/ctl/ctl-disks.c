@@ -47,52 +47,45 @@ print_disk_table (GVariant *disks)
 int
 ctl_verb_list_disks (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GVariantBuilder) options = NULL;
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_auto(ImprintListDisksRequest) req = { 0 };
   g_autoptr(GVariant) disks = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) files = NULL;
   gboolean include_loop = FALSE;
   gboolean json = FALSE;
+  int r;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { "include-loop", 0, 0, G_OPTION_ARG_NONE, &include_loop, N_("Also offer loop devices"), NULL },
-    { "file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &files, N_("Also describe this image file"), N_("FILE") },
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &req.include_files, N_("Also describe this image file"), N_("FILE") },
     { NULL }
   };
 
-  context = g_option_context_new (NULL);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  imprint_list_disks_request_init (&req);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("imprintctl: %s\n", error->message);
-      return EXIT_CODE_USAGE;
-    }
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
+    return EXIT_CODE_USAGE;
   if (argc > 1)
     {
       g_printerr (_("imprintctl: list-disks takes no arguments.\n"));
       return EXIT_CODE_USAGE;
     }
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
 
-  options = ctl_options_new (ctl);
+  ctl_call_options (ctl, &req.call);
   if (include_loop)
-    g_variant_builder_add (options, "{sv}", "include-loop", g_variant_new_boolean (TRUE));
-  if (files != NULL)
+    req.include_loop = IMPRINT_OPT_TRUE;
+  /* The daemon does not share our working directory and takes no
+   * symlink. */
+  for (gsize i = 0; req.include_files != NULL && req.include_files[i] != NULL; i++)
     {
-      /* The daemon does not share our working directory and takes no
-       * symlink. */
-      for (gsize i = 0; files[i] != NULL; i++)
-        {
-          char *abs = ctl_resolve_path (files[i]);
-          g_free (files[i]);
-          files[i] = abs;
-        }
-      g_variant_builder_add (options, "{sv}", "include-files",
-                             g_variant_new_strv ((const char * const *) files, -1));
+      char *abs = ctl_resolve_path (req.include_files[i]);
+      g_free (req.include_files[i]);
+      req.include_files[i] = abs;
     }
 
-  if (!imprint_manager_call_list_disks_sync (ctl->manager, g_variant_builder_end (options),
+  if (!imprint_manager_call_list_disks_sync (ctl->manager, imprint_list_disks_request_to_variant (&req),
                                              &disks, NULL, &error))
     return ctl_report_error (error);
 

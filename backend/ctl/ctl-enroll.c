@@ -48,12 +48,12 @@ int
 ctl_verb_enrollments (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
-  g_autoptr(GVariantBuilder) options = NULL;
   g_autoptr(GVariant) list = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *device = NULL;
   gboolean json = FALSE;
   GVariantIter iter;
+  int r;
   GVariant *e;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
@@ -61,10 +61,11 @@ ctl_verb_enrollments (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "enrollments")) == NULL)
+  if (!ctl_parse_options (ctl, context, &argc, &argv) || (device = device_arg (argc, argv, "enrollments")) == NULL)
     return EXIT_CODE_USAGE;
-  options = ctl_options_new (ctl);
-  if (!imprint_manager_call_list_enrollments_sync (ctl->manager, device, g_variant_builder_end (options),
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  if (!imprint_manager_call_list_enrollments_sync (ctl->manager, device, ctl_options_new (ctl),
                                                    &list, NULL, &error))
     return ctl_report_error (error);
 
@@ -109,8 +110,6 @@ typedef struct {
   char *tpm2_device;
   char *fido2_device;
   char *tpm2_signature;
-  char *secret;          /* read from key_file */
-  char *tpm2_pin;
 } Unlock;
 
 static void
@@ -139,42 +138,29 @@ unlock_given (const Unlock *u)
   return FALSE;
 }
 
+/* The unlock part of the request; secrets read into secret memory. */
 static gboolean
-unlock_to_options (Unlock *u, GVariantBuilder *options, GError **error)
+unlock_to_request (const Unlock *u, ImprintEnrollRequest *req, GError **error)
 {
-  if (u->key_file != NULL)
-    {
-      u->secret = ctl_read_secret_file (u->key_file, error);
-      if (u->secret == NULL)
-        return FALSE;
-      g_variant_builder_add (options, "{sv}", "unlock-passphrase", g_variant_new_string (u->secret));
-    }
+  if (u->key_file != NULL && (req->unlock_passphrase = ctl_read_secret_file (u->key_file, error)) == NULL)
+    return FALSE;
   if (u->tpm2)
-    g_variant_builder_add (options, "{sv}", "unlock-tpm2", g_variant_new_boolean (TRUE));
-  if (u->tpm2_pin_file != NULL)
-    {
-      u->tpm2_pin = ctl_read_secret_file (u->tpm2_pin_file, error);
-      if (u->tpm2_pin == NULL)
-        return FALSE;
-      g_variant_builder_add (options, "{sv}", "unlock-tpm2-pin", g_variant_new_string (u->tpm2_pin));
-    }
+    req->unlock_tpm2 = IMPRINT_OPT_TRUE;
+  if (u->tpm2_pin_file != NULL &&
+      (req->unlock_tpm2_pin = ctl_read_secret_file (u->tpm2_pin_file, error)) == NULL)
+    return FALSE;
   if (u->fido2)
-    g_variant_builder_add (options, "{sv}", "unlock-fido2", g_variant_new_boolean (TRUE));
-  if (u->tpm2_device)
-    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (u->tpm2_device));
-  if (u->fido2_device)
-    g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (u->fido2_device));
+    req->unlock_fido2 = IMPRINT_OPT_TRUE;
+  req->tpm2_device = g_strdup (u->tpm2_device);
+  req->fido2_device = g_strdup (u->fido2_device);
   if (u->tpm2_signature)
-    g_variant_builder_add (options, "{sv}", "tpm2-signature",
-                           g_variant_new_take_string (ctl_resolve_path (u->tpm2_signature)));
+    req->tpm2_signature = ctl_resolve_path (u->tpm2_signature);
   return TRUE;
 }
 
 static void
 unlock_clear (Unlock *u)
 {
-  ctl_wipe_string (&u->secret);
-  ctl_wipe_string (&u->tpm2_pin);
   g_free (u->key_file);
   g_free (u->tpm2_pin_file);
   g_free (u->tpm2_device);
@@ -195,8 +181,9 @@ one_method (const char *verb, gboolean tpm2, gboolean fido2, gboolean recovery, 
 }
 
 static int
-run_job (Ctl *ctl, gboolean remove, const char *device, const char *method, GVariantBuilder *options)
+run_job (Ctl *ctl, gboolean remove, const char *device, const char *method, const ImprintEnrollRequest *req)
 {
+  GVariant *options = imprint_enroll_request_to_variant (req);
   g_autoptr(CtlJobWatch) watch = ctl_job_watch_new (ctl);
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -204,106 +191,136 @@ run_job (Ctl *ctl, gboolean remove, const char *device, const char *method, GVar
   gboolean ok;
 
   if (remove)
-    ok = imprint_manager_call_unenroll_sync (ctl->manager, device, method, g_variant_builder_end (options),
+    ok = imprint_manager_call_unenroll_sync (ctl->manager, device, method, options,
                                              &job_path, NULL, &error);
   else
-    ok = imprint_manager_call_enroll_sync (ctl->manager, device, method, g_variant_builder_end (options),
+    ok = imprint_manager_call_enroll_sync (ctl->manager, device, method, options,
                                            &job_path, NULL, &error);
   if (!ok)
     return ctl_report_error (error);
   return ctl_job_watch_follow (watch, job_path, &result);
 }
 
-int
-ctl_verb_enroll (Ctl *ctl, int argc, char **argv)
+/* The new method's part of the request. */
+typedef struct {
+  char *passphrase_file, *tpm2_pcrs, *tpm2_pin_file, *tpm2_public_key, *recovery_key_file;
+  gboolean tpm2, fido2, recovery, no_public_key, json;
+  gboolean fido2_no_pin, fido2_no_touch, fido2_uv;
+} EnrollArgs;
+
+static void
+enroll_args_clear (EnrollArgs *a)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
-  g_autoptr(GVariantBuilder) options = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *device = NULL, *passphrase_file = NULL, *tpm2_pcrs = NULL, *tpm2_pin_file = NULL;
-  g_autofree char *tpm2_public_key = NULL, *recovery_key_file = NULL;
-  char *passphrase = NULL, *tpm2_pin = NULL, *recovery_key = NULL;
-  gboolean tpm2 = FALSE, fido2 = FALSE, recovery = FALSE, no_public_key = FALSE, json = FALSE;
-  gboolean fido2_no_pin = FALSE, fido2_no_touch = FALSE, fido2_uv = FALSE;
-  const char *method;
-  Unlock u = { 0 };
-  int r = EXIT_CODE_USAGE;
+  g_free (a->passphrase_file);
+  g_free (a->tpm2_pcrs);
+  g_free (a->tpm2_pin_file);
+  g_free (a->tpm2_public_key);
+  g_free (a->recovery_key_file);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (EnrollArgs, enroll_args_clear)
+
+static void
+enroll_add_entries (GOptionContext *context, EnrollArgs *a)
+{
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
-    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &tpm2, N_("Seal to the TPM2 again (replaces the old TPM2 keyslots)"), NULL },
-    { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
-    { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE"), N_("FILE") },
-    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_public_key, N_("Signed PCR policy key (PEM)"), N_("FILE") },
-    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &no_public_key, N_("No signed PCR policy"), NULL },
-    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Add a FIDO2 security key"), NULL },
-    { "fido2-no-pin", 0, 0, G_OPTION_ARG_NONE, &fido2_no_pin, N_("Do not require the key’s PIN"), NULL },
-    { "fido2-no-touch", 0, 0, G_OPTION_ARG_NONE, &fido2_no_touch, N_("Do not require a touch"), NULL },
-    { "fido2-uv", 0, 0, G_OPTION_ARG_NONE, &fido2_uv, N_("Require user verification (e.g. a fingerprint)"), NULL },
-    { "recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Replace the recovery key with a new one"), NULL },
-    { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &recovery_key_file, N_("Write the new recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
-    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file, N_("Set the passphrase to the one in FILE (- for standard input)"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, N_("Print JSON"), NULL },
+    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &a->tpm2, N_("Seal to the TPM2 again (replaces the old TPM2 keyslots)"), NULL },
+    { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &a->tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
+    { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &a->tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE"), N_("FILE") },
+    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &a->tpm2_public_key, N_("Signed PCR policy key (PEM)"), N_("FILE") },
+    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &a->no_public_key, N_("No signed PCR policy"), NULL },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &a->fido2, N_("Add a FIDO2 security key"), NULL },
+    { "fido2-no-pin", 0, 0, G_OPTION_ARG_NONE, &a->fido2_no_pin, N_("Do not require the key’s PIN"), NULL },
+    { "fido2-no-touch", 0, 0, G_OPTION_ARG_NONE, &a->fido2_no_touch, N_("Do not require a touch"), NULL },
+    { "fido2-uv", 0, 0, G_OPTION_ARG_NONE, &a->fido2_uv, N_("Require user verification (e.g. a fingerprint)"), NULL },
+    { "recovery-key", 0, 0, G_OPTION_ARG_NONE, &a->recovery, N_("Replace the recovery key with a new one"), NULL },
+    { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->recovery_key_file, N_("Write the new recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &a->passphrase_file, N_("Set the passphrase to the one in FILE (- for standard input)"), N_("FILE") },
     { NULL }
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+static int
+enroll_to_request (Ctl *ctl, const EnrollArgs *a, ImprintEnrollRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  int r = EXIT_CODE_FAILED;
+
+  req->tpm2_pcrs = g_strdup (a->tpm2_pcrs);
+  if (a->no_public_key)
+    req->tpm2_public_key = g_strdup ("");
+  else if (a->tpm2_public_key)
+    req->tpm2_public_key = ctl_resolve_path (a->tpm2_public_key);
+  if (a->tpm2_pin_file && (req->tpm2_pin = ctl_read_secret_file (a->tpm2_pin_file, &error)) == NULL)
+    return ctl_report_error (error);
+  if (a->fido2)
+    {
+      req->fido2_with_client_pin = imprint_opt_bool_from (!a->fido2_no_pin);
+      req->fido2_with_user_presence = imprint_opt_bool_from (!a->fido2_no_touch);
+      req->fido2_with_user_verification = imprint_opt_bool_from (a->fido2_uv);
+    }
+  if (a->passphrase_file && (req->passphrase = ctl_read_secret_file (a->passphrase_file, &error)) == NULL)
+    return ctl_report_error (error);
+  if (a->recovery && (req->recovery_key = ctl_new_recovery_key (ctl, a->recovery_key_file, &r)) == NULL)
+    return r;
+  return EXIT_CODE_OK;
+}
+
+/* Checks the arguments, connects and fills the unlock part: shared by
+ * enroll and unenroll. Returns the device or NULL with *ret_exit set. */
+static char *
+begin_change (Ctl *ctl, const char *verb, int argc, char **argv, const char *method,
+              const Unlock *u, ImprintEnrollRequest *req, int *ret_exit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device = NULL;
+
+  *ret_exit = EXIT_CODE_USAGE;
+  if ((device = device_arg (argc, argv, verb)) == NULL || method == NULL || !unlock_given (u))
+    return NULL;
+  if ((*ret_exit = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return NULL;
+  ctl_call_options (ctl, &req->call);
+  if (!unlock_to_request (u, req, &error))
+    {
+      *ret_exit = ctl_report_error (error);
+      return NULL;
+    }
+  return g_steal_pointer (&device);
+}
+
+int
+ctl_verb_enroll (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
+  g_auto(EnrollArgs) a = { 0 };
+  g_auto(ImprintEnrollRequest) req = { 0 };
+  g_autofree char *device = NULL;
+  const char *method = NULL;
+  Unlock u = { 0 };
+  int r = EXIT_CODE_USAGE;
+
+  imprint_enroll_request_init (&req);
+  enroll_add_entries (context, &a);
   unlock_add_entries (context, &u);
-  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "enroll")) == NULL ||
-      (method = one_method ("enroll", tpm2, fido2, recovery, passphrase_file != NULL)) == NULL ||
-      !unlock_given (&u))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     goto out;
-  ctl->json = json || ctl->json;
+  if (argc == 2)
+    method = one_method ("enroll", a.tpm2, a.fido2, a.recovery, a.passphrase_file != NULL);
+  if ((device = begin_change (ctl, "enroll", argc, argv, method, &u, &req, &r)) == NULL)
+    goto out;
+  ctl->json = a.json || ctl->json;
+  if ((r = enroll_to_request (ctl, &a, &req)) != EXIT_CODE_OK)
+    goto out;
 
-  options = ctl_options_new (ctl);
-  if (!unlock_to_options (&u, options, &error))
-    goto out_error;
-  if (tpm2_pcrs)
-    g_variant_builder_add (options, "{sv}", "tpm2-pcrs", g_variant_new_string (tpm2_pcrs));
-  if (tpm2_public_key || no_public_key)
-    g_variant_builder_add (options, "{sv}", "tpm2-public-key",
-                           g_variant_new_take_string (no_public_key ? g_strdup ("")
-                                                      : ctl_resolve_path (tpm2_public_key)));
-  if (tpm2_pin_file)
-    {
-      if ((tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error)) == NULL)
-        goto out_error;
-      g_variant_builder_add (options, "{sv}", "tpm2-pin", g_variant_new_string (tpm2_pin));
-    }
-  if (fido2)
-    {
-      g_variant_builder_add (options, "{sv}", "fido2-with-client-pin", g_variant_new_boolean (!fido2_no_pin));
-      g_variant_builder_add (options, "{sv}", "fido2-with-user-presence", g_variant_new_boolean (!fido2_no_touch));
-      g_variant_builder_add (options, "{sv}", "fido2-with-user-verification", g_variant_new_boolean (fido2_uv));
-    }
-  if (passphrase_file)
-    {
-      if ((passphrase = ctl_read_secret_file (passphrase_file, &error)) == NULL)
-        goto out_error;
-      g_variant_builder_add (options, "{sv}", "passphrase", g_variant_new_string (passphrase));
-    }
-  if (recovery)
-    {
-      if ((recovery_key = ctl_new_recovery_key (ctl, recovery_key_file, &r)) == NULL)
-        goto out;
-      g_variant_builder_add (options, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
-    }
-
-  r = run_job (ctl, FALSE, device, method, options);
-  if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
-    {
-      if (ctl->json)
-        ctl_print_key_event ("recovery-key", recovery_key);
-      else
-        g_print (_("\nNew recovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
-                 recovery_key);
-    }
-  goto out;
-
-out_error:
-  r = ctl_report_error (error);
+  r = run_job (ctl, FALSE, device, method, &req);
+  if (r == EXIT_CODE_OK && req.recovery_key != NULL && a.recovery_key_file == NULL)
+    ctl_show_recovery_key (ctl, "recovery-key", req.recovery_key,
+                           _("\nNew recovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
+                           req.recovery_key);
 out:
-  ctl_wipe_string (&passphrase);
-  ctl_wipe_string (&tpm2_pin);
-  ctl_wipe_string (&recovery_key);
   unlock_clear (&u);
   return r;
 }
@@ -312,12 +329,11 @@ int
 ctl_verb_unenroll (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (N_("DEVICE"));
-  g_autoptr(GVariantBuilder) options = NULL;
-  g_autoptr(GError) error = NULL;
+  g_auto(ImprintEnrollRequest) req = { 0 };
   g_autofree char *device = NULL;
   gboolean tpm2 = FALSE, fido2 = FALSE, recovery = FALSE, passphrase = FALSE, json = FALSE;
   gint keyslot = -1;
-  const char *method;
+  const char *method = NULL;
   Unlock u = { 0 };
   int r = EXIT_CODE_USAGE;
   const GOptionEntry entries[] = {
@@ -330,23 +346,19 @@ ctl_verb_unenroll (Ctl *ctl, int argc, char **argv)
     { NULL }
   };
 
+  imprint_enroll_request_init (&req);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   unlock_add_entries (context, &u);
-  if (!ctl_parse_options (context, &argc, &argv) || (device = device_arg (argc, argv, "unenroll")) == NULL ||
-      (method = one_method ("unenroll", tpm2, fido2, recovery, passphrase)) == NULL ||
-      !unlock_given (&u))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
+    goto out;
+  if (argc == 2)
+    method = one_method ("unenroll", tpm2, fido2, recovery, passphrase);
+  if ((device = begin_change (ctl, "unenroll", argc, argv, method, &u, &req, &r)) == NULL)
     goto out;
   ctl->json = json || ctl->json;
-
-  options = ctl_options_new (ctl);
-  if (!unlock_to_options (&u, options, &error))
-    {
-      r = ctl_report_error (error);
-      goto out;
-    }
   if (keyslot >= 0)
-    g_variant_builder_add (options, "{sv}", "keyslot", g_variant_new_int32 (keyslot));
-  r = run_job (ctl, TRUE, device, method, options);
+    req.keyslot = keyslot;
+  r = run_job (ctl, TRUE, device, method, &req);
 
 out:
   unlock_clear (&u);

@@ -18,217 +18,235 @@ absolute (const char *path)
 }
 
 static void
-print_plan (GVariant *plan)
+make_absolute (char **path)
 {
-  g_autoptr(GVariant) parts = NULL;
-  g_autofree const char **erased = NULL;
-  const char *summary = "";
-  GVariantIter iter;
-  GVariant *p;
+  char *abs = absolute (*path);
 
-  g_variant_lookup (plan, "summary", "&s", &summary);
-  if (*summary)
-    g_print ("%s\n\n", summary);
+  g_free (*path);
+  *path = abs;
+}
 
-  if (g_variant_lookup (plan, "erased", "^a&s", &erased) && erased[0] != NULL)
+static void
+print_plan (const ImprintPlanInfo *plan)
+{
+  if (*plan->summary)
+    g_print ("%s\n\n", plan->summary);
+
+  if (plan->erased[0] != NULL)
     {
       g_print (_("Will be erased:\n"));
-      for (gsize i = 0; erased[i]; i++)
-        g_print ("  • %s\n", erased[i]);
+      for (gsize i = 0; plan->erased[i]; i++)
+        g_print ("  • %s\n", plan->erased[i]);
       g_print ("\n");
     }
 
   g_print ("%-3s %-7s %-22s %-20s %10s  %s\n", "#", _("ACTION"), _("TYPE"), _("LABEL"), _("SIZE"), _("CONTENTS"));
-  parts = g_variant_lookup_value (plan, "partitions", G_VARIANT_TYPE ("aa{sv}"));
-  if (parts == NULL)
-    return;
-  g_variant_iter_init (&iter, parts);
-  while ((p = g_variant_iter_next_value (&iter)))
+  for (guint i = 0; i < plan->partitions->len; i++)
     {
-      guint32 number = 0;
-      guint64 size = 0;
-      g_autofree char *size_s = NULL;
+      const ImprintPlanPartitionInfo *p = plan->partitions->pdata[i];
+      g_autofree char *size_s = ctl_format_size (p->size);
 
-      g_variant_lookup (p, "number", "u", &number);
-      g_variant_lookup (p, "size", "t", &size);
-      size_s = ctl_format_size (size);
-      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", number, ctl_lookup_s (p, "action"),
-               ctl_lookup_s (p, "type-name"), ctl_lookup_s (p, "label"), size_s, ctl_lookup_s (p, "source"));
-      g_variant_unref (p);
+      g_print ("%-3u %-7s %-22s %-20s %10s  %s\n", p->number, p->action, p->type_name, p->label, size_s,
+               p->source);
     }
+}
+
+/* What install was told on the command line. */
+typedef struct {
+  char *source, *target, *definitions;
+  char *tpm2_device, *tpm2_pcrs, *tpm2_pin_file, *tpm2_public_key;
+  char *passphrase_file, *recovery_key_file, *root_hash, *fido2_device, *certificate;
+  gboolean erase, free_space, defer, dry_run, json;
+  gboolean tpm2, fido2, no_encrypt, no_boot_entry, no_public_key;
+} InstallArgs;
+
+static void
+install_args_clear (InstallArgs *a)
+{
+  g_free (a->source);
+  g_free (a->target);
+  g_free (a->definitions);
+  g_free (a->tpm2_device);
+  g_free (a->tpm2_pcrs);
+  g_free (a->tpm2_pin_file);
+  g_free (a->tpm2_public_key);
+  g_free (a->passphrase_file);
+  g_free (a->recovery_key_file);
+  g_free (a->root_hash);
+  g_free (a->fido2_device);
+  g_free (a->certificate);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (InstallArgs, install_args_clear)
+
+static void
+install_add_entries (GOptionContext *context, InstallArgs *a)
+{
+  const GOptionEntry entries[] = {
+    { "source", 0, 0, G_OPTION_ARG_FILENAME, &a->source, N_("Image file or device to install (default: the running system)"), N_("IMAGE|DEVICE") },
+    { "target", 0, 0, G_OPTION_ARG_FILENAME, &a->target, N_("Disk or image file to install onto"), N_("DEVICE|FILE") },
+    { "erase", 0, 0, G_OPTION_ARG_NONE, &a->erase, N_("Erase the whole target disk"), NULL },
+    { "use-free-space", 0, 0, G_OPTION_ARG_NONE, &a->free_space, N_("Keep what is on the disk and use its free space"), NULL },
+    { "defer-data-partitions", 0, 0, G_OPTION_ARG_NONE, &a->defer, N_("Leave the root to the first boot (OEM preloads)"), NULL },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &a->dry_run, N_("Print the plan and write nothing"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, N_("Print JSON"), NULL },
+    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &a->tpm2, N_("Unlock the disk with the TPM2"), NULL },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &a->tpm2_device, N_("TPM2 device node, “auto”, or a TCTI such as swtpm:port=2321"), N_("DEVICE") },
+    { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &a->tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
+    { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &a->tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE (- for standard input)"), N_("FILE") },
+    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &a->tpm2_public_key, N_("Signed PCR 11 policy key (PEM; default: the image's UKI .pcrpkey)"), N_("FILE") },
+    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &a->no_public_key, N_("No signed PCR 11 policy"), NULL },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &a->fido2, N_("Unlock the disk with a FIDO2 security key"), NULL },
+    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &a->fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &a->passphrase_file, N_("Unlock the disk with the passphrase in FILE (- for standard input)"), N_("FILE") },
+    { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->recovery_key_file, N_("Write the recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
+    { "no-encrypt", 0, 0, G_OPTION_ARG_NONE, &a->no_encrypt, N_("Do not encrypt the root (tests only)"), NULL },
+    { "no-boot-entry", 0, 0, G_OPTION_ARG_NONE, &a->no_boot_entry, N_("Do not write an EFI boot entry"), NULL },
+    { "definitions", 0, 0, G_OPTION_ARG_FILENAME, &a->definitions, N_("repart.d directory for the data partitions"), N_("DIR") },
+    { "root-hash", 0, 0, G_OPTION_ARG_STRING, &a->root_hash, N_("Trust only this usr root hash"), N_("HEX") },
+    { "certificate", 0, 0, G_OPTION_ARG_FILENAME, &a->certificate, N_("Verify the verity signature with this certificate"), N_("PEM") },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+/* What PlanInstall needs too. */
+static void
+install_request_plan (Ctl *ctl, const InstallArgs *a, ImprintInstallRequest *req)
+{
+  ctl_call_options (ctl, &req->call);
+  req->mode = a->erase ? IMPRINT_REQUEST_MODE_ERASE : IMPRINT_REQUEST_MODE_FREE_SPACE;
+  if (a->defer)
+    req->defer_data_partitions = IMPRINT_OPT_TRUE;
+  if (a->definitions)
+    req->definitions = absolute (a->definitions);
+  req->root_hash = g_strdup (a->root_hash);
+  if (a->certificate)
+    req->certificate = absolute (a->certificate);
+  if (a->no_boot_entry)
+    req->no_boot_entry = IMPRINT_OPT_TRUE;
+  if (a->no_encrypt)
+    req->encrypt = IMPRINT_OPT_FALSE;
+}
+
+/* How the disk unlocks; the secrets read into secret memory. */
+static gboolean
+install_request_unlock (const InstallArgs *a, ImprintInstallRequest *req, GError **error)
+{
+  req->has_encryption = TRUE;
+  /* Always a recovery key: without it a lost TPM or key means lost data. */
+  req->encryption = IMPRINT_UNLOCK_RECOVERY_KEY;
+  if (a->tpm2)
+    req->encryption |= IMPRINT_UNLOCK_TPM2;
+  if (a->fido2)
+    req->encryption |= IMPRINT_UNLOCK_FIDO2;
+  if (a->passphrase_file)
+    req->encryption |= IMPRINT_UNLOCK_PASSPHRASE;
+  req->tpm2_device = g_strdup (a->tpm2_device);
+  req->tpm2_pcrs = g_strdup (a->tpm2_pcrs);
+  req->fido2_device = g_strdup (a->fido2_device);
+  if (a->no_public_key)
+    req->tpm2_public_key = g_strdup ("");
+  else if (a->tpm2_public_key)
+    req->tpm2_public_key = absolute (a->tpm2_public_key);
+  if (a->tpm2_pin_file && (req->tpm2_pin = ctl_read_secret_file (a->tpm2_pin_file, error)) == NULL)
+    return FALSE;
+  if (a->passphrase_file && (req->passphrase = ctl_read_secret_file (a->passphrase_file, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+static int
+install_dry_run (Ctl *ctl, const InstallArgs *a, const ImprintInstallRequest *req)
+{
+  g_auto(ImprintPlanInfo) info = { 0 };
+  g_autoptr(GVariant) plan = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!imprint_manager_call_plan_install_sync (ctl->manager, a->source, a->target,
+                                               imprint_install_request_to_variant (req), &plan, NULL, &error))
+    return ctl_report_error (error);
+  if (a->json)
+    {
+      g_autofree char *text = ctl_variant_to_json (plan, TRUE);
+      g_print ("%s\n", text);
+      return EXIT_CODE_OK;
+    }
+  imprint_plan_info_init (&info);
+  if (!imprint_plan_info_from_variant (plan, &info, &error))
+    return ctl_report_error (error);
+  print_plan (&info);
+  return EXIT_CODE_OK;
+}
+
+static int
+install_run (Ctl *ctl, const InstallArgs *a, ImprintInstallRequest *req)
+{
+  g_autoptr(CtlJobWatch) watch = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *job_path = NULL;
+  int r = EXIT_CODE_FAILED;
+
+  if (!install_request_unlock (a, req, &error))
+    return ctl_report_error (error);
+  if (!a->defer && !a->no_encrypt &&
+      (req->recovery_key = ctl_new_recovery_key (ctl, a->recovery_key_file, &r)) == NULL)
+    return r;
+
+  watch = ctl_job_watch_new (ctl);
+  if (!imprint_manager_call_install_sync (ctl->manager, a->source, a->target,
+                                          imprint_install_request_to_variant (req), &job_path, NULL, &error))
+    return ctl_report_error (error);
+
+  r = ctl_job_watch_follow (watch, job_path, &result);
+  if (r == EXIT_CODE_OK && req->recovery_key != NULL && a->recovery_key_file == NULL)
+    ctl_show_recovery_key (ctl, "recovery-key", req->recovery_key,
+                           _("\nRecovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
+                           req->recovery_key);
+  else if (r == EXIT_CODE_OK && !ctl->json)
+    g_print (_("The system is installed.\n"));
+  return r;
 }
 
 int
 ctl_verb_install (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GVariantBuilder) options = NULL;
-  g_autoptr(GPtrArray) methods = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) plan = NULL;
-  g_autoptr(GVariant) result = NULL;
-  g_autoptr(CtlJobWatch) watch = NULL;
-  g_autofree char *source = NULL, *target = NULL, *definitions = NULL;
-  g_autofree char *tpm2_device = NULL, *tpm2_pcrs = NULL, *tpm2_pin_file = NULL;
-  g_autofree char *passphrase_file = NULL, *recovery_key_file = NULL, *root_hash = NULL;
-  g_autofree char *fido2_device = NULL, *certificate = NULL, *tpm2_public_key = NULL;
-  g_autofree char *job_path = NULL;
-  char *recovery_key = NULL, *passphrase = NULL, *tpm2_pin = NULL;
-  gboolean erase = FALSE, free_space = FALSE, defer = FALSE, dry_run = FALSE, json = FALSE;
-  gboolean tpm2 = FALSE, fido2 = FALSE, no_encrypt = FALSE, no_boot_entry = FALSE, no_public_key = FALSE;
-  int r = EXIT_CODE_FAILED;
-  const GOptionEntry entries[] = {
-    { "source", 0, 0, G_OPTION_ARG_FILENAME, &source, N_("Image file or device to install (default: the running system)"), N_("IMAGE|DEVICE") },
-    { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, N_("Disk or image file to install onto"), N_("DEVICE|FILE") },
-    { "erase", 0, 0, G_OPTION_ARG_NONE, &erase, N_("Erase the whole target disk"), NULL },
-    { "use-free-space", 0, 0, G_OPTION_ARG_NONE, &free_space, N_("Keep what is on the disk and use its free space"), NULL },
-    { "defer-data-partitions", 0, 0, G_OPTION_ARG_NONE, &defer, N_("Leave the root to the first boot (OEM preloads)"), NULL },
-    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Print the plan and write nothing"), NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
-    { "tpm2", 0, 0, G_OPTION_ARG_NONE, &tpm2, N_("Unlock the disk with the TPM2"), NULL },
-    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &tpm2_device, N_("TPM2 device node, “auto”, or a TCTI such as swtpm:port=2321"), N_("DEVICE") },
-    { "tpm2-pcrs", 0, 0, G_OPTION_ARG_STRING, &tpm2_pcrs, N_("PCRs to bind to (default 7)"), N_("PCR[+PCR…]") },
-    { "tpm2-pin", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_pin_file, N_("Also require a TPM2 PIN, read from FILE (- for standard input)"), N_("FILE") },
-    { "tpm2-public-key", 0, 0, G_OPTION_ARG_FILENAME, &tpm2_public_key, N_("Signed PCR 11 policy key (PEM; default: the image's UKI .pcrpkey)"), N_("FILE") },
-    { "no-tpm2-public-key", 0, 0, G_OPTION_ARG_NONE, &no_public_key, N_("No signed PCR 11 policy"), NULL },
-    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Unlock the disk with a FIDO2 security key"), NULL },
-    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
-    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &passphrase_file, N_("Unlock the disk with the passphrase in FILE (- for standard input)"), N_("FILE") },
-    { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &recovery_key_file, N_("Write the recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
-    { "no-encrypt", 0, 0, G_OPTION_ARG_NONE, &no_encrypt, N_("Do not encrypt the root (tests only)"), NULL },
-    { "no-boot-entry", 0, 0, G_OPTION_ARG_NONE, &no_boot_entry, N_("Do not write an EFI boot entry"), NULL },
-    { "definitions", 0, 0, G_OPTION_ARG_FILENAME, &definitions, N_("repart.d directory for the data partitions"), N_("DIR") },
-    { "root-hash", 0, 0, G_OPTION_ARG_STRING, &root_hash, N_("Trust only this usr root hash"), N_("HEX") },
-    { "certificate", 0, 0, G_OPTION_ARG_FILENAME, &certificate, N_("Verify the verity signature with this certificate"), N_("PEM") },
-    { NULL }
-  };
+  g_auto(InstallArgs) a = { 0 };
+  g_auto(ImprintInstallRequest) req = { 0 };
+  int r;
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
+  install_add_entries (context, &a);
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
-  json = json || ctl->json;
-  ctl->json = json;
-
-  if (target == NULL || erase == free_space)
+  a.json = ctl->json = a.json || ctl->json;
+  if (a.target == NULL || a.erase == a.free_space)
     {
       g_printerr (_("imprintctl: install needs --target and exactly one of --erase or --use-free-space.\n"));
       return EXIT_CODE_USAGE;
     }
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
 
-  options = ctl_options_new (ctl);
-  g_variant_builder_add (options, "{sv}", "mode", g_variant_new_string (erase ? "erase" : "free-space"));
-  if (defer)
-    g_variant_builder_add (options, "{sv}", "defer-data-partitions", g_variant_new_boolean (TRUE));
-  if (definitions)
-    g_variant_builder_add (options, "{sv}", "definitions", g_variant_new_take_string (absolute (definitions)));
-  if (root_hash)
-    g_variant_builder_add (options, "{sv}", "root-hash", g_variant_new_string (root_hash));
-  if (certificate)
-    g_variant_builder_add (options, "{sv}", "certificate", g_variant_new_take_string (absolute (certificate)));
-  if (no_boot_entry)
-    g_variant_builder_add (options, "{sv}", "no-boot-entry", g_variant_new_boolean (TRUE));
-  if (no_encrypt)
-    g_variant_builder_add (options, "{sv}", "encrypt", g_variant_new_boolean (FALSE));
-
-  source = absolute (source);
-  {
-    char *t = absolute (target);
-    g_free (target);
-    target = t;
-  }
-
-  if (dry_run)
-    {
-      if (!imprint_manager_call_plan_install_sync (ctl->manager, source, target,
-                                                   g_variant_builder_end (options), &plan, NULL, &error))
-        return ctl_report_error (error);
-      if (json)
-        {
-          g_autofree char *text = ctl_variant_to_json (plan, TRUE);
-          g_print ("%s\n", text);
-        }
-      else
-        print_plan (plan);
-      return EXIT_CODE_OK;
-    }
-
-  if (tpm2)
-    g_ptr_array_add (methods, "tpm2");
-  if (fido2)
-    g_ptr_array_add (methods, "fido2");
-  if (passphrase_file)
-    g_ptr_array_add (methods, "passphrase");
-  g_ptr_array_add (methods, "recovery-key");
-  g_ptr_array_add (methods, NULL);
-  g_variant_builder_add (options, "{sv}", "encryption",
-                         g_variant_new_strv ((const char * const *) methods->pdata, -1));
-  if (tpm2_device)
-    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (tpm2_device));
-  if (tpm2_pcrs)
-    g_variant_builder_add (options, "{sv}", "tpm2-pcrs", g_variant_new_string (tpm2_pcrs));
-  if (fido2_device)
-    g_variant_builder_add (options, "{sv}", "fido2-device", g_variant_new_string (fido2_device));
-  if (tpm2_public_key || no_public_key)
-    g_variant_builder_add (options, "{sv}", "tpm2-public-key",
-                           g_variant_new_take_string (no_public_key ? g_strdup ("") : absolute (tpm2_public_key)));
-  if (tpm2_pin_file)
-    {
-      tpm2_pin = ctl_read_secret_file (tpm2_pin_file, &error);
-      if (tpm2_pin == NULL)
-        goto out_error;
-      g_variant_builder_add (options, "{sv}", "tpm2-pin", g_variant_new_string (tpm2_pin));
-    }
-  if (passphrase_file)
-    {
-      passphrase = ctl_read_secret_file (passphrase_file, &error);
-      if (passphrase == NULL)
-        goto out_error;
-      g_variant_builder_add (options, "{sv}", "passphrase", g_variant_new_string (passphrase));
-    }
-
-  if (!defer && !no_encrypt)
-    {
-      if ((recovery_key = ctl_new_recovery_key (ctl, recovery_key_file, &r)) == NULL)
-        goto out;
-      g_variant_builder_add (options, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
-    }
-
-  watch = ctl_job_watch_new (ctl);
-  if (!imprint_manager_call_install_sync (ctl->manager, source, target,
-                                          g_variant_builder_end (options), &job_path, NULL, &error))
-    goto out_error;
-
-  r = ctl_job_watch_follow (watch, job_path, &result);
-  if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
-    {
-      if (json)
-        ctl_print_key_event ("recovery-key", recovery_key);
-      else
-        g_print (_("\nRecovery key (write it down and keep it safe; it is shown only once):\n\n    %s\n\n"),
-                 recovery_key);
-    }
-  else if (r == EXIT_CODE_OK && !json)
-    g_print (_("The system is installed.\n"));
-  goto out;
-
-out_error:
-  r = ctl_report_error (error);
-out:
-  ctl_wipe_string (&recovery_key);
-  ctl_wipe_string (&passphrase);
-  ctl_wipe_string (&tpm2_pin);
-  return r;
+  imprint_install_request_init (&req);
+  install_request_plan (ctl, &a, &req);
+  /* imprintd has its own working directory and takes no symlink. */
+  make_absolute (&a.source);
+  make_absolute (&a.target);
+  return a.dry_run ? install_dry_run (ctl, &a, &req) : install_run (ctl, &a, &req);
 }
 
 int
 ctl_verb_inspect (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (N_("[IMAGE|DEVICE]"));
-  g_autoptr(GVariantBuilder) options = NULL;
+  g_auto(ImprintInstallRequest) req = { 0 };
   g_autoptr(GVariant) info = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *source = NULL, *root_hash = NULL, *certificate = NULL;
   gboolean json = FALSE;
+  int r;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { "root-hash", 0, 0, G_OPTION_ARG_STRING, &root_hash, N_("Trust only this usr root hash"), N_("HEX") },
@@ -237,21 +255,24 @@ ctl_verb_inspect (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 2)
     {
       g_printerr (_("imprintctl: inspect takes one image or device.\n"));
       return EXIT_CODE_USAGE;
     }
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
   source = absolute (argc == 2 ? argv[1] : NULL);
-  options = ctl_options_new (ctl);
-  if (root_hash)
-    g_variant_builder_add (options, "{sv}", "root-hash", g_variant_new_string (root_hash));
+  /* InspectSource reads the source options of Install. */
+  imprint_install_request_init (&req);
+  ctl_call_options (ctl, &req.call);
+  req.root_hash = g_strdup (root_hash);
   if (certificate)
-    g_variant_builder_add (options, "{sv}", "certificate", g_variant_new_take_string (absolute (certificate)));
+    req.certificate = absolute (certificate);
 
-  if (!imprint_manager_call_inspect_source_sync (ctl->manager, source, g_variant_builder_end (options),
+  if (!imprint_manager_call_inspect_source_sync (ctl->manager, source, imprint_install_request_to_variant (&req),
                                                  &info, NULL, &error))
     return ctl_report_error (error);
 
@@ -277,19 +298,16 @@ ctl_verb_inspect (Ctl *ctl, int argc, char **argv)
 int
 ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
-  g_autoptr(GError) error = NULL;
-  char *reply = NULL, *key;
+  char *key;
+  int r;
 
-  if (argc > 1)
-    {
-      g_printerr (_("imprintctl: recovery-key takes no arguments.\n"));
-      return EXIT_CODE_USAGE;
-    }
-  if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (options),
-                                                        &reply, NULL, &error))
-    return ctl_report_error (error);
-  key = ctl_secret_take (reply);
+  if (!ctl_parse_no_options (ctl, NULL, 0, &argc, &argv))
+    return EXIT_CODE_USAGE;
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  key = ctl_new_recovery_key (ctl, NULL, &r);
+  if (key == NULL)
+    return r;
   g_print ("%s\n", key);
   ctl_wipe_string (&key);
   return EXIT_CODE_OK;
@@ -299,26 +317,27 @@ int
 ctl_verb_security (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GVariantBuilder) options = NULL;
+  g_auto(ImprintSecurityRequest) req = { 0 };
   g_autoptr(GVariant) caps = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *tpm2_device = NULL;
   gboolean json = FALSE;
+  int r;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
-    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &tpm2_device, N_("TPM2 device node, “auto”, or a TCTI"), N_("DEVICE") },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &req.tpm2_device, N_("TPM2 device node, “auto”, or a TCTI"), N_("DEVICE") },
     { NULL }
   };
   const char *parts[] = { "tpm2", "secure-boot", "uki" };
   const char *titles[] = { N_("TPM2"), N_("Secure Boot"), N_("Signed PCR policy") };
 
+  imprint_security_request_init (&req);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
-  options = ctl_options_new (ctl);
-  if (tpm2_device)
-    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (tpm2_device));
-  if (!imprint_manager_call_get_security_capabilities_sync (ctl->manager, g_variant_builder_end (options),
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  ctl_call_options (ctl, &req.call);
+  if (!imprint_manager_call_get_security_capabilities_sync (ctl->manager, imprint_security_request_to_variant (&req),
                                                             &caps, NULL, &error))
     return ctl_report_error (error);
 

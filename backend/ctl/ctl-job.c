@@ -10,6 +10,7 @@
 
 #include "imprint-error.h"
 #include "imprint-job-watch.h"
+#include "imprint-names.h"
 #include "imprintctl.h"
 
 /* How long imprintctl waits for imprintd to answer a Cancel, and then for
@@ -218,7 +219,7 @@ ctl_job_watch_new (Ctl *ctl)
   w->tty = isatty (STDOUT_FILENO);
   w->loop = g_main_loop_new (NULL, FALSE);
   w->cancellable = g_cancellable_new ();
-  w->watch = imprint_job_watch_new (ctl->bus, "dev.imprint.Imprint1");
+  w->watch = imprint_job_watch_new (ctl->bus, IMPRINT_BUS_NAME);
   g_signal_connect (w->watch, "progress", G_CALLBACK (on_progress), w);
   g_signal_connect (w->watch, "log", G_CALLBACK (on_log), w);
   g_signal_connect (w->watch, "request", G_CALLBACK (on_request), w);

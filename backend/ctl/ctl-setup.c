@@ -60,12 +60,12 @@ int
 ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GVariantBuilder) options = NULL;
   g_autoptr(GVariant) defaults = NULL, user = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *target = NULL, *t = NULL;
   g_autofree const char **decided = NULL;
   gboolean json = FALSE, b;
+  int r;
   const GOptionEntry entries[] = {
     { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, N_("Root directory of an installed system (default: this system)"), N_("DIR") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
@@ -73,11 +73,12 @@ ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
   t = target_arg (target);
-  options = ctl_options_new (ctl);
-  if (!imprint_manager_call_get_setup_defaults_sync (ctl->manager, t, g_variant_builder_end (options),
+  if (!imprint_manager_call_get_setup_defaults_sync (ctl->manager, t, ctl_options_new (ctl),
                                                      &defaults, NULL, &error))
     return ctl_report_error (error);
 
@@ -106,216 +107,198 @@ ctl_verb_setup_defaults (Ctl *ctl, int argc, char **argv)
   return EXIT_CODE_OK;
 }
 
-int
-ctl_verb_setup (Ctl *ctl, int argc, char **argv)
+/* What setup was told on the command line. */
+typedef struct {
+  char *target, *locale, *keymap, *timezone, *hostname, *pretty;
+  char *user, *real_name, *password_file, *disk_size;
+  char *recovery_key_file, *fido2_device;
+  char *disk_key_file, *disk_fido2_device, *disk_device, *disk_tpm2;
+  char *unlock_key_file, *tpm2_device;
+  gboolean unlock_tpm2, json, recovery, fido2, auto_login, no_admin;
+  gboolean disk_recovery, disk_fido2;
+  guint64 size;
+} SetupArgs;
+
+static void
+setup_args_clear (SetupArgs *a)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GVariantBuilder) options = NULL;
-  g_autoptr(GVariant) result = NULL;
-  g_autoptr(CtlJobWatch) watch = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *target = NULL, *t = NULL, *job_path = NULL;
-  g_autofree char *locale = NULL, *keymap = NULL, *timezone = NULL, *hostname = NULL, *pretty = NULL;
-  g_autofree char *user = NULL, *real_name = NULL, *password_file = NULL, *disk_size = NULL;
-  g_autofree char *recovery_key_file = NULL, *fido2_device = NULL;
-  g_autofree char *disk_key_file = NULL, *disk_fido2_device = NULL, *disk_device = NULL, *disk_tpm2 = NULL;
-  g_autofree char *unlock_key_file = NULL, *tpm2_device = NULL;
-  char *password = NULL, *recovery_key = NULL, *disk_key = NULL, *unlock_key = NULL;
-  gboolean unlock_tpm2 = FALSE;
-  gboolean json = FALSE, recovery = FALSE, fido2 = FALSE, auto_login = FALSE, no_admin = FALSE;
-  gboolean disk_recovery = FALSE, disk_fido2 = FALSE;
-  GVariantBuilder settings, u;
-  guint64 size = 0;
-  int r = EXIT_CODE_FAILED;
+  char **strings[] = { &a->target, &a->locale, &a->keymap, &a->timezone, &a->hostname, &a->pretty,
+                       &a->user, &a->real_name, &a->password_file, &a->disk_size,
+                       &a->recovery_key_file, &a->fido2_device, &a->disk_key_file,
+                       &a->disk_fido2_device, &a->disk_device, &a->disk_tpm2,
+                       &a->unlock_key_file, &a->tpm2_device };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (strings); i++)
+    g_clear_pointer (strings[i], g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SetupArgs, setup_args_clear)
+
+static void
+setup_add_entries (GOptionContext *context, SetupArgs *a)
+{
   const GOptionEntry entries[] = {
-    { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, N_("Root directory of an installed system, or disk:DEVICE (default: this system)"), N_("DIR") },
-    { "locale", 0, 0, G_OPTION_ARG_STRING, &locale, N_("Language, e.g. de_DE.UTF-8"), N_("LOCALE") },
-    { "keymap", 0, 0, G_OPTION_ARG_STRING, &keymap, N_("Keyboard layout (console keymap), e.g. de-nodeadkeys"), N_("KEYMAP") },
-    { "timezone", 0, 0, G_OPTION_ARG_STRING, &timezone, N_("Time zone, e.g. Europe/Berlin"), N_("ZONE") },
-    { "hostname", 0, 0, G_OPTION_ARG_STRING, &hostname, N_("Computer name"), N_("NAME") },
-    { "pretty-hostname", 0, 0, G_OPTION_ARG_STRING, &pretty, N_("Computer name as people see it"), N_("TEXT") },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &user, N_("Create this user (an encrypted systemd-homed home)"), N_("NAME") },
-    { "real-name", 0, 0, G_OPTION_ARG_STRING, &real_name, N_("The user’s full name"), N_("TEXT") },
-    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("Read the user’s password from FILE (- for standard input)"), N_("FILE") },
-    { "home-recovery-key", 0, 0, G_OPTION_ARG_NONE, &recovery, N_("Add a recovery key to the home and print it"), NULL },
-    { "home-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &recovery_key_file, N_("Add a recovery key to the home and write it to FILE (mode 0600)"), N_("FILE") },
-    { "fido2", 0, 0, G_OPTION_ARG_NONE, &fido2, N_("Also unlock the home with a FIDO2 security key"), NULL },
-    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
-    { "disk-size", 0, 0, G_OPTION_ARG_STRING, &disk_size, N_("Size of the home (default: from the free space)"), N_("BYTES[K|M|G|T]") },
-    { "auto-login", 0, 0, G_OPTION_ARG_NONE, &auto_login, N_("Log the user in automatically"), NULL },
-    { "no-administrator", 0, 0, G_OPTION_ARG_NONE, &no_admin, N_("Do not make the user an administrator"), NULL },
-    { "disk-recovery-key", 0, 0, G_OPTION_ARG_NONE, &disk_recovery, N_("Add a recovery key to the system disk and print it"), NULL },
-    { "disk-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &disk_key_file, N_("Add a recovery key to the system disk and write it to FILE (mode 0600)"), N_("FILE") },
-    { "disk-fido2", 0, 0, G_OPTION_ARG_NONE, &disk_fido2, N_("Also unlock the system disk with a FIDO2 security key"), NULL },
-    { "disk-fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_fido2_device, N_("FIDO2 device for the system disk"), N_("DEVICE") },
-    { "disk-device", 0, 0, G_OPTION_ARG_FILENAME, &disk_device, N_("The encrypted system partition (default: the one under /)"), N_("DEVICE") },
-    { "disk-tpm2-device", 0, 0, G_OPTION_ARG_STRING, &disk_tpm2, N_("TPM2 that unlocks it (default: the system’s)"), N_("DEVICE") },
-    { "unlock-key-file", 0, 0, G_OPTION_ARG_FILENAME, &unlock_key_file, N_("With --target disk:DEVICE: unlock it with the passphrase or recovery key in FILE (- for standard input)"), N_("FILE") },
-    { "unlock-tpm2", 0, 0, G_OPTION_ARG_NONE, &unlock_tpm2, N_("With --target disk:DEVICE: unlock it with the TPM2"), NULL },
-    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &tpm2_device, N_("TPM2 for --unlock-tpm2 (default: the system’s)"), N_("DEVICE") },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "target", 0, 0, G_OPTION_ARG_FILENAME, &a->target, N_("Root directory of an installed system, or disk:DEVICE (default: this system)"), N_("DIR") },
+    { "locale", 0, 0, G_OPTION_ARG_STRING, &a->locale, N_("Language, e.g. de_DE.UTF-8"), N_("LOCALE") },
+    { "keymap", 0, 0, G_OPTION_ARG_STRING, &a->keymap, N_("Keyboard layout (console keymap), e.g. de-nodeadkeys"), N_("KEYMAP") },
+    { "timezone", 0, 0, G_OPTION_ARG_STRING, &a->timezone, N_("Time zone, e.g. Europe/Berlin"), N_("ZONE") },
+    { "hostname", 0, 0, G_OPTION_ARG_STRING, &a->hostname, N_("Computer name"), N_("NAME") },
+    { "pretty-hostname", 0, 0, G_OPTION_ARG_STRING, &a->pretty, N_("Computer name as people see it"), N_("TEXT") },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &a->user, N_("Create this user (an encrypted systemd-homed home)"), N_("NAME") },
+    { "real-name", 0, 0, G_OPTION_ARG_STRING, &a->real_name, N_("The user’s full name"), N_("TEXT") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &a->password_file, N_("Read the user’s password from FILE (- for standard input)"), N_("FILE") },
+    { "home-recovery-key", 0, 0, G_OPTION_ARG_NONE, &a->recovery, N_("Add a recovery key to the home and print it"), NULL },
+    { "home-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->recovery_key_file, N_("Add a recovery key to the home and write it to FILE (mode 0600)"), N_("FILE") },
+    { "fido2", 0, 0, G_OPTION_ARG_NONE, &a->fido2, N_("Also unlock the home with a FIDO2 security key"), NULL },
+    { "fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &a->fido2_device, N_("FIDO2 device (default: the only one)"), N_("DEVICE") },
+    { "disk-size", 0, 0, G_OPTION_ARG_STRING, &a->disk_size, N_("Size of the home (default: from the free space)"), N_("BYTES[K|M|G|T]") },
+    { "auto-login", 0, 0, G_OPTION_ARG_NONE, &a->auto_login, N_("Log the user in automatically"), NULL },
+    { "no-administrator", 0, 0, G_OPTION_ARG_NONE, &a->no_admin, N_("Do not make the user an administrator"), NULL },
+    { "disk-recovery-key", 0, 0, G_OPTION_ARG_NONE, &a->disk_recovery, N_("Add a recovery key to the system disk and print it"), NULL },
+    { "disk-recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->disk_key_file, N_("Add a recovery key to the system disk and write it to FILE (mode 0600)"), N_("FILE") },
+    { "disk-fido2", 0, 0, G_OPTION_ARG_NONE, &a->disk_fido2, N_("Also unlock the system disk with a FIDO2 security key"), NULL },
+    { "disk-fido2-device", 0, 0, G_OPTION_ARG_FILENAME, &a->disk_fido2_device, N_("FIDO2 device for the system disk"), N_("DEVICE") },
+    { "disk-device", 0, 0, G_OPTION_ARG_FILENAME, &a->disk_device, N_("The encrypted system partition (default: the one under /)"), N_("DEVICE") },
+    { "disk-tpm2-device", 0, 0, G_OPTION_ARG_STRING, &a->disk_tpm2, N_("TPM2 that unlocks it (default: the system’s)"), N_("DEVICE") },
+    { "unlock-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->unlock_key_file, N_("With --target disk:DEVICE: unlock it with the passphrase or recovery key in FILE (- for standard input)"), N_("FILE") },
+    { "unlock-tpm2", 0, 0, G_OPTION_ARG_NONE, &a->unlock_tpm2, N_("With --target disk:DEVICE: unlock it with the TPM2"), NULL },
+    { "tpm2-device", 0, 0, G_OPTION_ARG_STRING, &a->tpm2_device, N_("TPM2 for --unlock-tpm2 (default: the system’s)"), N_("DEVICE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, N_("Print JSON"), NULL },
     { NULL }
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
-    return EXIT_CODE_USAGE;
-  json = json || ctl->json;
-  ctl->json = json;
-  if ((unlock_key_file != NULL || unlock_tpm2) && (target == NULL || !g_str_has_prefix (target, "disk:")))
-    {
-      g_printerr (_("imprintctl: --unlock-key-file and --unlock-tpm2 need --target disk:DEVICE.\n"));
-      return EXIT_CODE_USAGE;
-    }
-  if (unlock_key_file != NULL && unlock_tpm2)
-    {
-      g_printerr (_("imprintctl: say how to unlock the disk: one of --unlock-key-file or --unlock-tpm2.\n"));
-      return EXIT_CODE_USAGE;
-    }
-  if (disk_size != NULL && !parse_size (disk_size, &size))
-    {
-      g_printerr (_("imprintctl: “%s” is not a size.\n"), disk_size);
-      return EXIT_CODE_USAGE;
-    }
-  if (user == NULL && (password_file || real_name || recovery || recovery_key_file || fido2 || disk_size))
-    {
-      g_printerr (_("imprintctl: user options need --user.\n"));
-      return EXIT_CODE_USAGE;
-    }
-  if (user != NULL && password_file == NULL)
-    {
-      g_printerr (_("imprintctl: --user needs --password-file.\n"));
-      return EXIT_CODE_USAGE;
-    }
+}
 
-  g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
-#define ADD(key, v) if (v != NULL) g_variant_builder_add (&settings, "{sv}", key, g_variant_new_string (v))
-  ADD ("locale", locale);
-  ADD ("keymap", keymap);
-  ADD ("timezone", timezone);
-  ADD ("hostname", hostname);
-  ADD ("pretty-hostname", pretty);
-#undef ADD
+/* The combinations imprintctl refuses before anything is asked. */
+static gboolean
+setup_args_check (SetupArgs *a)
+{
+  if ((a->unlock_key_file != NULL || a->unlock_tpm2) && (a->target == NULL || !g_str_has_prefix (a->target, "disk:")))
+    g_printerr (_("imprintctl: --unlock-key-file and --unlock-tpm2 need --target disk:DEVICE.\n"));
+  else if (a->unlock_key_file != NULL && a->unlock_tpm2)
+    g_printerr (_("imprintctl: say how to unlock the disk: one of --unlock-key-file or --unlock-tpm2.\n"));
+  else if (a->disk_size != NULL && !parse_size (a->disk_size, &a->size))
+    g_printerr (_("imprintctl: “%s” is not a size.\n"), a->disk_size);
+  else if (a->user == NULL && (a->password_file || a->real_name || a->recovery || a->recovery_key_file ||
+                               a->fido2 || a->disk_size))
+    g_printerr (_("imprintctl: user options need --user.\n"));
+  else if (a->user != NULL && a->password_file == NULL)
+    g_printerr (_("imprintctl: --user needs --password-file.\n"));
+  else
+    return TRUE;
+  return FALSE;
+}
 
-  if (user != NULL)
-    {
-      password = ctl_read_secret_file (password_file, &error);
-      if (password == NULL)
-        goto out_error;
-      if (recovery || recovery_key_file != NULL)
-        {
-          g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
-          char *reply = NULL;
+/* The user part of the settings; a home recovery key is made (and saved)
+ * first when asked for. */
+static int
+setup_request_user (Ctl *ctl, const SetupArgs *a, ImprintSetupUser *u)
+{
+  g_autoptr(GError) error = NULL;
+  int r = EXIT_CODE_FAILED;
 
-          if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                                &reply, NULL, &error))
-            goto out_error;
-          recovery_key = ctl_secret_take (reply);
-          /* Saved before the home exists: never a key nobody has. */
-          if (recovery_key_file != NULL)
-            {
-              int w = ctl_write_secret_file (recovery_key_file, recovery_key);
-              if (w < 0)
-                {
-                  g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
-                              recovery_key_file, g_strerror (-w));
-                  goto out;
-                }
-            }
-        }
-      g_variant_builder_init (&u, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&u, "{sv}", "user-name", g_variant_new_string (user));
-      if (real_name != NULL)
-        g_variant_builder_add (&u, "{sv}", "real-name", g_variant_new_string (real_name));
-      g_variant_builder_add (&u, "{sv}", "password", g_variant_new_string (password));
-      if (recovery_key != NULL)
-        g_variant_builder_add (&u, "{sv}", "recovery-key", g_variant_new_string (recovery_key));
-      if (fido2)
-        g_variant_builder_add (&u, "{sv}", "fido2", g_variant_new_boolean (TRUE));
-      if (fido2_device != NULL)
-        g_variant_builder_add (&u, "{sv}", "fido2-device", g_variant_new_string (fido2_device));
-      if (size > 0)
-        g_variant_builder_add (&u, "{sv}", "disk-size", g_variant_new_uint64 (size));
-      g_variant_builder_add (&u, "{sv}", "auto-login", g_variant_new_boolean (auto_login));
-      g_variant_builder_add (&u, "{sv}", "administrator", g_variant_new_boolean (!no_admin));
-      g_variant_builder_add (&settings, "{sv}", "user", g_variant_builder_end (&u));
-    }
+  if ((u->password = ctl_read_secret_file (a->password_file, &error)) == NULL)
+    return ctl_report_error (error);
+  /* Saved before the home exists: never a key nobody has. */
+  if ((a->recovery || a->recovery_key_file != NULL) &&
+      (u->recovery_key = ctl_new_recovery_key (ctl, a->recovery_key_file, &r)) == NULL)
+    return r;
+  u->user_name = g_strdup (a->user);
+  u->real_name = g_strdup (a->real_name);
+  if (a->fido2)
+    u->fido2 = IMPRINT_OPT_TRUE;
+  u->fido2_device = g_strdup (a->fido2_device);
+  u->disk_size = a->size;
+  u->auto_login = imprint_opt_bool_from (a->auto_login);
+  u->administrator = imprint_opt_bool_from (!a->no_admin);
+  return EXIT_CODE_OK;
+}
 
-  if (disk_recovery || disk_key_file != NULL)
-    {
-      g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
-      char *reply = NULL;
+/* Everything but the user: settings, the system disk, how to open it. */
+static int
+setup_request_rest (Ctl *ctl, const SetupArgs *a, ImprintSetupRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  int r = EXIT_CODE_FAILED;
 
-      if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
-                                                            &reply, NULL, &error))
-        goto out_error;
-      disk_key = ctl_secret_take (reply);
-      if (disk_key_file != NULL)
-        {
-          int w = ctl_write_secret_file (disk_key_file, disk_key);
-          if (w < 0)
-            {
-              g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"),
-                          disk_key_file, g_strerror (-w));
-              goto out;
-            }
-        }
-      g_variant_builder_add (&settings, "{sv}", "disk-recovery-key", g_variant_new_string (disk_key));
-    }
-  if (disk_fido2)
-    g_variant_builder_add (&settings, "{sv}", "disk-fido2", g_variant_new_boolean (TRUE));
-  if (disk_fido2_device != NULL)
-    g_variant_builder_add (&settings, "{sv}", "disk-fido2-device", g_variant_new_string (disk_fido2_device));
-  if (disk_device != NULL)
-    g_variant_builder_add (&settings, "{sv}", "disk-device", g_variant_new_take_string (ctl_resolve_path (disk_device)));
-  if (disk_tpm2 != NULL)
-    g_variant_builder_add (&settings, "{sv}", "disk-tpm2-device", g_variant_new_string (disk_tpm2));
+  ctl_call_options (ctl, &req->call);
+  req->locale = g_strdup (a->locale);
+  req->keymap = g_strdup (a->keymap);
+  req->timezone = g_strdup (a->timezone);
+  req->hostname = g_strdup (a->hostname);
+  req->pretty_hostname = g_strdup (a->pretty);
+  if ((a->disk_recovery || a->disk_key_file != NULL) &&
+      (req->disk_recovery_key = ctl_new_recovery_key (ctl, a->disk_key_file, &r)) == NULL)
+    return r;
+  if (a->disk_fido2)
+    req->disk_fido2 = IMPRINT_OPT_TRUE;
+  req->disk_fido2_device = g_strdup (a->disk_fido2_device);
+  if (a->disk_device != NULL)
+    req->disk_device = ctl_resolve_path (a->disk_device);
+  req->disk_tpm2_device = g_strdup (a->disk_tpm2);
+  if (a->unlock_key_file != NULL &&
+      (req->unlock_passphrase = ctl_read_secret_file (a->unlock_key_file, &error)) == NULL)
+    return ctl_report_error (error);
+  if (a->unlock_tpm2)
+    req->unlock_tpm2 = IMPRINT_OPT_TRUE;
+  req->tpm2_device = g_strdup (a->tpm2_device);
+  return EXIT_CODE_OK;
+}
 
-  t = target_arg (target);
-  options = ctl_options_new (ctl);
-  if (unlock_key_file != NULL)
-    {
-      unlock_key = ctl_read_secret_file (unlock_key_file, &error);
-      if (unlock_key == NULL)
-        goto out_error;
-      g_variant_builder_add (options, "{sv}", "unlock-passphrase", g_variant_new_string (unlock_key));
-    }
-  if (unlock_tpm2)
-    g_variant_builder_add (options, "{sv}", "unlock-tpm2", g_variant_new_boolean (TRUE));
-  if (tpm2_device != NULL)
-    g_variant_builder_add (options, "{sv}", "tpm2-device", g_variant_new_string (tpm2_device));
-  watch = ctl_job_watch_new (ctl);
-  if (!imprint_manager_call_apply_setup_sync (ctl->manager, t, g_variant_builder_end (&settings),
-                                              g_variant_builder_end (options), &job_path, NULL, &error))
-    goto out_error;
+static int
+setup_run (Ctl *ctl, const SetupArgs *a, const ImprintSetupRequest *req)
+{
+  g_autoptr(CtlJobWatch) watch = ctl_job_watch_new (ctl);
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *t = target_arg (a->target), *job_path = NULL;
+  GVariant *settings, *options;
+  int r;
+
+  imprint_setup_request_to_variant (req, &settings, &options);
+  if (!imprint_manager_call_apply_setup_sync (ctl->manager, t, settings, options, &job_path, NULL, &error))
+    return ctl_report_error (error);
   r = ctl_job_watch_follow (watch, job_path, &result);
-  if (r == EXIT_CODE_OK && recovery_key != NULL && recovery_key_file == NULL)
-    {
-      if (json)
-        ctl_print_key_event ("home-recovery-key", recovery_key);
-      else
-        g_print (_("\nRecovery key for the home of %s (write it down; it is shown only once):\n\n    %s\n\n"),
-                 user, recovery_key);
-    }
-  if (r == EXIT_CODE_OK && disk_key != NULL && disk_key_file == NULL)
-    {
-      if (json)
-        ctl_print_key_event ("disk-recovery-key", disk_key);
-      else
-        g_print (_("\nRecovery key for the system disk (write it down; it is shown only once):\n\n    %s\n\n"),
-                 disk_key);
-    }
-  if (r == EXIT_CODE_OK && !json)
+  if (r != EXIT_CODE_OK)
+    return r;
+  if (req->user.recovery_key != NULL && a->recovery_key_file == NULL)
+    ctl_show_recovery_key (ctl, "home-recovery-key", req->user.recovery_key,
+                           _("\nRecovery key for the home of %s (write it down; it is shown only once):\n\n    %s\n\n"),
+                           a->user, req->user.recovery_key);
+  if (req->disk_recovery_key != NULL && a->disk_key_file == NULL)
+    ctl_show_recovery_key (ctl, "disk-recovery-key", req->disk_recovery_key,
+                           _("\nRecovery key for the system disk (write it down; it is shown only once):\n\n    %s\n\n"),
+                           req->disk_recovery_key);
+  if (!ctl->json)
     g_print (_("Setup is complete.\n"));
-  goto out;
-
-out_error:
-  r = ctl_report_error (error);
-out:
-  g_variant_builder_clear (&settings);
-  ctl_wipe_string (&password);
-  ctl_wipe_string (&recovery_key);
-  ctl_wipe_string (&disk_key);
-  ctl_wipe_string (&unlock_key);
   return r;
+}
+
+int
+ctl_verb_setup (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_auto(SetupArgs) a = { 0 };
+  g_auto(ImprintSetupRequest) req = { 0 };
+  int r;
+
+  setup_add_entries (context, &a);
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
+    return EXIT_CODE_USAGE;
+  a.json = ctl->json = a.json || ctl->json;
+  if (!setup_args_check (&a))
+    return EXIT_CODE_USAGE;
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+
+  imprint_setup_request_init (&req);
+  if (a.user != NULL)
+    {
+      req.has_user = TRUE;
+      if ((r = setup_request_user (ctl, &a, &req.user)) != EXIT_CODE_OK)
+        return r;
+    }
+  if ((r = setup_request_rest (ctl, &a, &req)) != EXIT_CODE_OK)
+    return r;
+  return setup_run (ctl, &a, &req);
 }

@@ -11,6 +11,7 @@
 /* update-status, check-updates, update, auto-update, factory-reset-info,
  * factory-reset. */
 
+/* The reply keys are the daemon's (data/dev.imprint.Imprint1.xml). */
 static gboolean
 lookup_b (GVariant *dict, const char *key)
 {
@@ -27,27 +28,18 @@ print_json (GVariant *v)
   g_print ("%s\n", text);
 }
 
-static int
-no_arguments (const char *verb, int argc)
-{
-  if (argc > 1)
-    {
-      g_printerr (_("imprintctl: %s takes no arguments.\n"), verb);
-      return EXIT_CODE_USAGE;
-    }
-  return EXIT_CODE_OK;
-}
-
 int
 ctl_verb_update_status (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
   g_autoptr(GVariant) status = NULL;
   g_autoptr(GError) error = NULL;
+  int r;
 
-  if (no_arguments ("update-status", argc) != EXIT_CODE_OK)
+  if (!ctl_parse_no_options (ctl, NULL, 0, &argc, &argv))
     return EXIT_CODE_USAGE;
-  if (!imprint_manager_call_get_update_status_sync (ctl->manager, g_variant_builder_end (options), &status, NULL, &error))
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  if (!imprint_manager_call_get_update_status_sync (ctl->manager, ctl_options_new (ctl), &status, NULL, &error))
     return ctl_report_error (error);
   if (ctl->json)
     {
@@ -67,15 +59,17 @@ ctl_verb_update_status (Ctl *ctl, int argc, char **argv)
 int
 ctl_verb_check_updates (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
   g_autoptr(GVariant) versions = NULL;
   g_autoptr(GError) error = NULL;
   GVariantIter iter;
   GVariant *v;
+  int r;
 
-  if (no_arguments ("check-updates", argc) != EXIT_CODE_OK)
+  if (!ctl_parse_no_options (ctl, NULL, 0, &argc, &argv))
     return EXIT_CODE_USAGE;
-  if (!imprint_manager_call_check_for_updates_sync (ctl->manager, g_variant_builder_end (options), &versions, NULL, &error))
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  if (!imprint_manager_call_check_for_updates_sync (ctl->manager, ctl_options_new (ctl), &versions, NULL, &error))
     return ctl_report_error (error);
   if (ctl->json)
     {
@@ -107,23 +101,23 @@ int
 ctl_verb_update (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (N_("[VERSION]"));
-  g_autoptr(GVariantBuilder) options = NULL;
   g_autoptr(CtlJobWatch) watch = NULL;
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *job_path = NULL;
   int r;
 
-  if (!ctl_parse_options (context, &argc, &argv))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 2)
     {
       g_printerr (_("imprintctl: update takes at most one version.\n"));
       return EXIT_CODE_USAGE;
     }
-  options = ctl_options_new (ctl);
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
   watch = ctl_job_watch_new (ctl);
-  if (!imprint_manager_call_update_sync (ctl->manager, argc == 2 ? argv[1] : "", g_variant_builder_end (options),
+  if (!imprint_manager_call_update_sync (ctl->manager, argc == 2 ? argv[1] : "", ctl_options_new (ctl),
                                          &job_path, NULL, &error))
     return ctl_report_error (error);
   r = ctl_job_watch_follow (watch, job_path, &result);
@@ -147,17 +141,22 @@ ctl_verb_update (Ctl *ctl, int argc, char **argv)
 int
 ctl_verb_auto_update (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
+  g_autoptr(GOptionContext) context = g_option_context_new ("on|off");
   g_autoptr(GError) error = NULL;
   gboolean on;
+  int r;
 
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
+    return EXIT_CODE_USAGE;
   if (argc != 2 || (!g_str_equal (argv[1], "on") && !g_str_equal (argv[1], "off")))
     {
       g_printerr (_("imprintctl: auto-update takes “on” or “off”.\n"));
       return EXIT_CODE_USAGE;
     }
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
   on = g_str_equal (argv[1], "on");
-  if (!imprint_manager_call_set_automatic_updates_sync (ctl->manager, on, g_variant_builder_end (options), NULL, &error))
+  if (!imprint_manager_call_set_automatic_updates_sync (ctl->manager, on, ctl_options_new (ctl), NULL, &error))
     return ctl_report_error (error);
   if (!ctl->json)
     g_print (on ? _("Automatic updates are on.\n") : _("Automatic updates are off.\n"));
@@ -197,13 +196,15 @@ print_reset_info (GVariant *info)
 int
 ctl_verb_factory_reset_info (Ctl *ctl, int argc, char **argv)
 {
-  g_autoptr(GVariantBuilder) options = ctl_options_new (ctl);
   g_autoptr(GVariant) info = NULL;
   g_autoptr(GError) error = NULL;
+  int r;
 
-  if (no_arguments ("factory-reset-info", argc) != EXIT_CODE_OK)
+  if (!ctl_parse_no_options (ctl, NULL, 0, &argc, &argv))
     return EXIT_CODE_USAGE;
-  if (!imprint_manager_call_get_factory_reset_info_sync (ctl->manager, g_variant_builder_end (options), &info, NULL, &error))
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  if (!imprint_manager_call_get_factory_reset_info_sync (ctl->manager, ctl_options_new (ctl), &info, NULL, &error))
     return ctl_report_error (error);
   if (ctl->json)
     print_json (info);
@@ -231,9 +232,10 @@ int
 ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GVariantBuilder) options = NULL;
+  g_auto(ImprintFactoryResetRequest) req = { 0 };
   g_autoptr(GError) error = NULL;
   gboolean clear_tpm = FALSE, yes = FALSE, cancel = FALSE;
+  int r;
   const GOptionEntry entries[] = {
     { "clear-tpm", 0, 0, G_OPTION_ARG_NONE, &clear_tpm, N_("Also ask the firmware to clear the TPM"), NULL },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, N_("Do not ask for confirmation"), NULL },
@@ -242,18 +244,19 @@ ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ctl_parse_options (context, &argc, &argv))
+  if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
   if (argc > 1 || (cancel && clear_tpm))
     {
       g_printerr (_("imprintctl: factory-reset takes no arguments (see --help).\n"));
       return EXIT_CODE_USAGE;
     }
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
 
   if (cancel)
     {
-      options = ctl_options_new (ctl);
-      if (!imprint_manager_call_cancel_factory_reset_sync (ctl->manager, g_variant_builder_end (options), NULL, &error))
+      if (!imprint_manager_call_cancel_factory_reset_sync (ctl->manager, ctl_options_new (ctl), NULL, &error))
         return ctl_report_error (error);
       if (!ctl->json)
         g_print (_("The factory reset request is withdrawn.\n"));
@@ -263,14 +266,13 @@ ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv)
   if (!yes)
     {
       g_autoptr(GVariant) info = NULL;
-      g_autoptr(GVariantBuilder) info_options = ctl_options_new (ctl);
 
       if (!isatty (STDIN_FILENO))
         {
           g_printerr (_("imprintctl: refusing to request a factory reset without confirmation: pass --yes.\n"));
           return EXIT_CODE_USAGE;
         }
-      if (!imprint_manager_call_get_factory_reset_info_sync (ctl->manager, g_variant_builder_end (info_options),
+      if (!imprint_manager_call_get_factory_reset_info_sync (ctl->manager, ctl_options_new (ctl),
                                                              &info, NULL, &error))
         return ctl_report_error (error);
       print_reset_info (info);
@@ -281,10 +283,12 @@ ctl_verb_factory_reset (Ctl *ctl, int argc, char **argv)
         }
     }
 
-  options = ctl_options_new (ctl);
+  imprint_factory_reset_request_init (&req);
+  ctl_call_options (ctl, &req.call);
   if (clear_tpm)
-    g_variant_builder_add (options, "{sv}", "clear-tpm", g_variant_new_boolean (TRUE));
-  if (!imprint_manager_call_request_factory_reset_sync (ctl->manager, g_variant_builder_end (options), NULL, &error))
+    req.clear_tpm = IMPRINT_OPT_TRUE;
+  if (!imprint_manager_call_request_factory_reset_sync (ctl->manager, imprint_factory_reset_request_to_variant (&req),
+                                                        NULL, &error))
     return ctl_report_error (error);
   if (!ctl->json)
     g_print (clear_tpm ? _("A factory reset and a TPM clear are requested. Restart the computer to erase it; the firmware asks to confirm the TPM clear.\n")

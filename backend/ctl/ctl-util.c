@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <glib/gprintf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +18,36 @@
  * to files, dictionary look-ups. */
 
 gboolean
-ctl_parse_options (GOptionContext *context, int *argc, char ***argv)
+ctl_parse_options (Ctl *ctl, GOptionContext *context, int *argc, char ***argv)
 {
   g_autoptr(GError) error = NULL;
 
+  /* --help is GOption's: it prints and exits 0 from in here, before the
+   * verb has touched the bus. */
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (ctl->verb_summary != NULL)
+    g_option_context_set_summary (context, _(ctl->verb_summary));
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       g_printerr ("imprintctl: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ctl_parse_no_options (Ctl *ctl, const char *parameters, int max_args, int *argc, char ***argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (parameters);
+
+  if (!ctl_parse_options (ctl, context, argc, argv))
+    return FALSE;
+  if (*argc - 1 > max_args)
+    {
+      if (max_args == 0)
+        g_printerr (_("imprintctl: %s takes no arguments.\n"), (*argv)[0]);
+      else
+        g_printerr (_("imprintctl: %s takes at most one argument.\n"), (*argv)[0]);
       return FALSE;
     }
   return TRUE;
@@ -137,12 +161,11 @@ ctl_wipe_string (char **s)
 char *
 ctl_new_recovery_key (Ctl *ctl, const char *save_to, int *ret_exit)
 {
-  g_autoptr(GVariantBuilder) o = ctl_options_new (ctl);
   g_autoptr(GError) error = NULL;
   char *reply = NULL, *key;
   int w;
 
-  if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, g_variant_builder_end (o),
+  if (!imprint_manager_call_generate_recovery_key_sync (ctl->manager, ctl_options_new (ctl),
                                                         &reply, NULL, &error))
     {
       *ret_exit = ctl_report_error (error);
@@ -172,4 +195,19 @@ ctl_print_key_event (const char *event, const char *key)
   text = ctl_variant_to_json (g_variant_builder_end (b), FALSE);
   g_print ("%s\n", text);
   explicit_bzero (text, strlen (text));
+}
+
+void
+ctl_show_recovery_key (Ctl *ctl, const char *event, const char *key, const char *format, ...)
+{
+  va_list args;
+
+  if (ctl->json)
+    {
+      ctl_print_key_event (event, key);
+      return;
+    }
+  va_start (args, format);
+  g_vprintf (format, args);
+  va_end (args);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "imprint-error.h"
+#include "imprint-names.h"
 #include "imprintctl.h"
 
 typedef struct {
@@ -98,41 +99,51 @@ ctl_report_error (GError *error)
   return ctl_exit_code_for (error);
 }
 
-GVariantBuilder *
-ctl_options_new (Ctl *ctl)
+void
+ctl_call_options (Ctl *ctl, ImprintCallOptions *o)
 {
-  GVariantBuilder *b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-
   const char *messages = setlocale (LC_MESSAGES, NULL);
 
   if (ctl->no_ask_password)
-    g_variant_builder_add (b, "{sv}", "auth.no_user_interaction", g_variant_new_boolean (TRUE));
+    o->no_user_interaction = IMPRINT_OPT_TRUE;
   /* imprintd answers in our language. */
   if (messages != NULL && !g_str_equal (messages, "C"))
-    g_variant_builder_add (b, "{sv}", "locale", g_variant_new_string (messages));
-  return b;
+    o->locale = g_strdup (messages);
 }
 
-gboolean
-ctl_connect (Ctl *ctl, GError **error)
+GVariant *
+ctl_options_new (Ctl *ctl)
 {
+  g_auto(ImprintCallOptions) o = { 0 };
+
+  imprint_call_options_init (&o);
+  ctl_call_options (ctl, &o);
+  return imprint_call_options_to_variant (&o);
+}
+
+int
+ctl_connect (Ctl *ctl)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (ctl->manager != NULL)
+    return EXIT_CODE_OK;
   /* G_BUS_TYPE_SYSTEM follows DBUS_SYSTEM_BUS_ADDRESS, so the same
    * imprintctl drives a test bus. */
-  ctl->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  ctl->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   if (ctl->bus == NULL)
-    return FALSE;
+    return ctl_report_error (error);
   ctl->manager = imprint_manager_proxy_new_sync (ctl->bus,
                                                  G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
                                                  G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
-                                                 "dev.imprint.Imprint1",
-                                                 "/dev/imprint/Imprint1/Manager",
-                                                 NULL, error);
+                                                 IMPRINT_BUS_NAME, IMPRINT_MANAGER_PATH,
+                                                 NULL, &error);
   if (ctl->manager == NULL)
-    return FALSE;
+    return ctl_report_error (error);
   /* A password dialog can take a person a while. */
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (ctl->manager),
                                     ctl->no_ask_password ? 60 * 1000 : G_MAXINT);
-  return TRUE;
+  return EXIT_CODE_OK;
 }
 
 char *
@@ -167,7 +178,7 @@ int
 main (int argc, char **argv)
 {
   Ctl ctl = { 0 };
-  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = NULL;
   const Verb *verb = NULL;
   int i, r;
 
@@ -216,10 +227,14 @@ main (int argc, char **argv)
       return EXIT_CODE_USAGE;
     }
 
+  /* "imprintctl install --help" shows "Usage: imprintctl install ...";
+   * the verb connects to imprintd itself, after its options. */
+  prgname = g_strdup_printf ("imprintctl %s", verb->name);
+  g_set_prgname (prgname);
+  ctl.verb_summary = verb->summary;
+  /* Registers the "dev.imprint.Imprint1.Error.*" names, so that imprintd's
+   * errors arrive as IMPRINT_ERROR codes (and exit codes). */
   (void) IMPRINT_ERROR;
-  if (!ctl_connect (&ctl, &error))
-    return ctl_report_error (error);
-
   r = verb->func (&ctl, argc - i, argv + i);
 
   g_clear_object (&ctl.manager);

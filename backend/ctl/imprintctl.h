@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "imprint-dbus-generated.h"
+#include "imprint-request.h"
 #include "secret.h"
 
 G_BEGIN_DECLS
@@ -24,17 +25,24 @@ enum {
 typedef struct {
   gboolean json;
   gboolean no_ask_password;
-  GDBusConnection *bus;
+  const char *verb_summary;   /* for the verb's --help */
+  GDBusConnection *bus;       /* NULL until ctl_connect() */
   ImprintManager *manager;
 } Ctl;
 
 typedef int (*CtlVerbFunc) (Ctl *ctl, int argc, char **argv);
 
-/* Common option a{sv} every call carries. */
-GVariantBuilder *ctl_options_new    (Ctl *ctl);
+/* The options every call carries (no password prompt, our language), into
+ * a request's ImprintCallOptions; ctl_options_new() as a floating a{sv}
+ * for calls that take nothing else. */
+void             ctl_call_options   (Ctl *ctl, ImprintCallOptions *o);
+GVariant        *ctl_options_new    (Ctl *ctl);
 int              ctl_report_error   (GError *error);
 int              ctl_exit_code_for  (const GError *error);
-gboolean         ctl_connect        (Ctl *ctl, GError **error);
+/* Connects to imprintd. A verb calls it once its arguments are parsed and
+ * checked, so that --help and usage errors never need the bus. Returns
+ * EXIT_CODE_OK, or the exit code after saying why not. */
+int              ctl_connect        (Ctl *ctl);
 char            *ctl_variant_to_json (GVariant *value, gboolean pretty);
 char            *ctl_format_size    (guint64 bytes);
 
@@ -48,7 +56,12 @@ void             ctl_job_watch_free   (CtlJobWatch *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlJobWatch, ctl_job_watch_free)
 
 /* ctl-util.c */
-gboolean    ctl_parse_options     (GOptionContext *context, int *argc, char ***argv);
+/* Parses a verb's options; --help prints them (with the verb's summary)
+ * and exits 0. FALSE (message printed) on a usage error. */
+gboolean    ctl_parse_options     (Ctl *ctl, GOptionContext *context, int *argc, char ***argv);
+/* ctl_parse_options() for a verb without options of its own, then at most
+ * @max_args arguments; FALSE (message printed) otherwise. */
+gboolean    ctl_parse_no_options  (Ctl *ctl, const char *parameters, int max_args, int *argc, char ***argv);
 const char *ctl_lookup_s          (GVariant *dict, const char *key);
 /* A path for imprintd, which has its own working directory and opens
  * what it is given without following a symlink in the last component
@@ -71,6 +84,10 @@ char       *ctl_secret_take       (char *heap);
 char       *ctl_new_recovery_key  (Ctl *ctl, const char *save_to, int *ret_exit);
 /* One JSON line {"event": EVENT, "recovery-key": KEY}, wiped after use. */
 void        ctl_print_key_event   (const char *event, const char *key);
+/* A new recovery key, shown once the job has succeeded: with --json the
+ * line of ctl_print_key_event(), else @format and its arguments. */
+void        ctl_show_recovery_key (Ctl *ctl, const char *event, const char *key,
+                                   const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 int ctl_verb_list_disks   (Ctl *ctl, int argc, char **argv);
 int ctl_verb_install      (Ctl *ctl, int argc, char **argv);
