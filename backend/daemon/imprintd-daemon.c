@@ -214,7 +214,7 @@ imprintd_daemon_add_job (ImprintdDaemon *self, ImprintdJob *job)
   g_autoptr(ImprintObjectSkeleton) object = NULL;
   g_autofree char *path = NULL;
 
-  path = g_strdup_printf (IMPRINTD_OBJECT_ROOT "/job/%u", ++self->job_serial);
+  path = g_strdup_printf (IMPRINT_JOB_PATH_PREFIX "%u", ++self->job_serial);
   object = imprint_object_skeleton_new (path);
   imprint_object_skeleton_set_job (object, IMPRINT_JOB (job));
   g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (object));
@@ -300,7 +300,7 @@ imprintd_daemon_get_connection (ImprintdDaemon *self)
 gboolean
 imprintd_daemon_start (ImprintdDaemon *self, GError **error)
 {
-  self->object_manager = g_dbus_object_manager_server_new (IMPRINTD_OBJECT_ROOT);
+  self->object_manager = g_dbus_object_manager_server_new (IMPRINT_OBJECT_ROOT);
   imprintd_manager_export (self, self->object_manager);
   g_dbus_object_manager_server_set_connection (self->object_manager, self->connection);
   update_idle_timer (self);

@@ -4,12 +4,11 @@
 #include <gio/gio.h>
 
 #include "imprintd-job.h"
+#include "imprint-names.h"
 
 G_BEGIN_DECLS
 
-#define IMPRINTD_OBJECT_ROOT   "/dev/imprint/Imprint1"
-#define IMPRINTD_MANAGER_PATH  IMPRINTD_OBJECT_ROOT "/Manager"
-#define IMPRINTD_BUS_NAME      "dev.imprint.Imprint1"
+/* The bus name and object paths: backend/shared/imprint-names.h. */
 
 #define IMPRINTD_TYPE_DAEMON (imprintd_daemon_get_type ())
 G_DECLARE_FINAL_TYPE (ImprintdDaemon, imprintd_daemon, IMPRINTD, DAEMON, GObject)

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "imprint-auth.h"
 #include "imprint-error.h"
 #include "imprintd-job.h"
+#include "imprintd-job-private.h"
 #include "imprintd-methods.h"
 #include "secret.h"
 
@@ -314,134 +314,21 @@ imprintd_job_request (ImprintdJob *self,
   return ok;
 }
 
-/* D-Bus side: only the user who started a job (or root) may steer it. */
-
-typedef struct {
-  ImprintdJob *job;
-  GDBusMethodInvocation *invocation;
-  char *id;
-  char *value;
-  gboolean refuse;
-  gboolean is_cancel;
-  gboolean too_long;     /* an answer over IMPRINTD_SECRET_MAX, not kept */
-} SteerCall;
-
-static void
-steer_call_free (SteerCall *call)
+gboolean
+imprintd_job_deliver_answer (ImprintdJob *self, const char *id, char **answer, gboolean refuse)
 {
-  g_object_unref (call->job);
-  g_object_unref (call->invocation);
-  g_free (call->id);
-  imprintd_job_free_answer (call->value);
-  g_free (call);
-}
-
-static void
-on_steer_uid (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  SteerCall *call = user_data;
-  ImprintdJob *self = call->job;
-  g_autoptr(GError) error = NULL;
-  guint32 uid;
-
-  if (!imprint_auth_get_caller_uid_finish (res, &uid, &error))
-    {
-      g_dbus_method_invocation_return_gerror (call->invocation, error);
-      goto out;
-    }
-
-  if (uid != 0 && uid != imprint_job_get_started_by_uid (IMPRINT_JOB (self)))
-    {
-      g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR,
-          IMPRINT_ERROR_NOT_AUTHORIZED, _("Only the user who started this job can do this."));
-      goto out;
-    }
-
-  if (call->too_long)
-    {
-      /* Checked only now: another user learns nothing from the answer. */
-      g_dbus_method_invocation_return_error (call->invocation, IMPRINT_ERROR,
-          IMPRINT_ERROR_INVALID_ARGUMENT,
-          _("Passphrases, PINs and recovery keys may be at most %u bytes long."),
-          (unsigned) IMPRINTD_SECRET_MAX);
-      goto out;
-    }
-
-  if (call->is_cancel)
-    {
-      if (!imprint_job_get_cancelable (IMPRINT_JOB (self)))
-        {
-          g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR,
-              IMPRINT_ERROR_BUSY, _("This step cannot be cancelled."));
-          goto out;
-        }
-      g_cancellable_cancel (self->cancellable);
-      imprint_job_complete_cancel (IMPRINT_JOB (self), call->invocation);
-      goto out;
-    }
-
   g_mutex_lock (&self->lock);
-  if (self->request == NULL || g_strcmp0 (self->request->id, call->id) != 0)
+  if (self->request == NULL || g_strcmp0 (self->request->id, id) != 0)
     {
       g_mutex_unlock (&self->lock);
-      g_dbus_method_invocation_return_error_literal (call->invocation, IMPRINT_ERROR,
-          IMPRINT_ERROR_NOT_FOUND, _("There is no such question waiting for an answer."));
-      goto out;
+      return FALSE;
     }
-  self->request->answer = g_steal_pointer (&call->value);
-  self->request->refused = call->refuse;
+  self->request->answer = g_steal_pointer (answer);
+  self->request->refused = refuse;
   self->request->answered = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  imprint_job_complete_answer (IMPRINT_JOB (self), call->invocation);
-
-out:
-  steer_call_free (call);
-}
-
-static gboolean
-handle_cancel (ImprintJob            *object,
-               GDBusMethodInvocation *invocation,
-               GVariant              *options)
-{
-  SteerCall *call = g_new0 (SteerCall, 1);
-
-  call->job = g_object_ref (IMPRINTD_JOB (object));
-  call->invocation = g_object_ref (invocation);
-  call->is_cancel = TRUE;
-  imprint_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_answer (ImprintJob            *object,
-               GDBusMethodInvocation *invocation,
-               const char            *id,
-               const char            *value,
-               GVariant              *options)
-{
-  SteerCall *call;
-
-  call = g_new0 (SteerCall, 1);
-  call->job = g_object_ref (IMPRINTD_JOB (object));
-  call->invocation = g_object_ref (invocation);
-  call->id = g_strdup (id);
-  /* An oversized answer is refused once the caller is known to own the
-   * job (on_steer_uid), and never copied. */
-  if (!imprintd_check_secret (value, NULL))
-    call->too_long = TRUE;
-  else
-    call->value = imprint_secret_strdup (value);
-  if (call->value == NULL && !call->too_long)
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                                                     g_strerror (ENOMEM));
-      steer_call_free (call);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  g_variant_lookup (options, "cancel", "b", &call->refuse);
-  imprint_auth_get_caller_uid_async (invocation, NULL, on_steer_uid, call);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  return TRUE;
 }
 
 static void
@@ -478,8 +365,8 @@ imprintd_job_init (ImprintdJob *self)
   self->cancellable = g_cancellable_new ();
   self->log_lines = g_ptr_array_new_with_free_func (g_free);
 
-  g_signal_connect (self, "handle-cancel", G_CALLBACK (handle_cancel), NULL);
-  g_signal_connect (self, "handle-answer", G_CALLBACK (handle_answer), NULL);
+  g_signal_connect (self, "handle-cancel", G_CALLBACK (imprintd_job_handle_cancel), NULL);
+  g_signal_connect (self, "handle-answer", G_CALLBACK (imprintd_job_handle_answer), NULL);
   /* Property changes are flushed by flush_state(), in batches. */
   g_dbus_interface_skeleton_set_flags (G_DBUS_INTERFACE_SKELETON (self),
                                        G_DBUS_INTERFACE_SKELETON_FLAGS_NONE);
@@ -624,4 +511,30 @@ imprintd_job_run (ImprintdJob    *self,
    * state the next run can handle), so the worker sees it and decides. */
   g_task_set_return_on_cancel (task, FALSE);
   g_task_run_in_thread (task, job_thread);
+}
+
+static void
+report_step (const char *text, void *userdata)
+{
+  imprintd_job_set_step (userdata, text);
+}
+
+static void
+report_progress (double fraction, void *userdata)
+{
+  imprintd_job_set_progress (userdata, fraction);
+}
+
+static void
+report_log (const char *text, void *userdata)
+{
+  imprintd_job_log (userdata, "%s", text);
+}
+
+void
+imprintd_job_report (ImprintdJob *job, ImprintReport *ret)
+{
+  *ret = (ImprintReport) {
+    .step = report_step, .progress = report_progress, .log = report_log, .userdata = job,
+  };
 }

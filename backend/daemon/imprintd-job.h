@@ -2,6 +2,7 @@
 #pragma once
 
 #include "imprint-dbus-generated.h"
+#include "imprint-report.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,9 @@ void imprintd_job_set_bytes    (ImprintdJob *job, guint64 done, guint64 total);
 void imprintd_job_set_progress (ImprintdJob *job, double fraction);
 void imprintd_job_log          (ImprintdJob *job, const char *format, ...) G_GNUC_PRINTF (2, 3);
 void imprintd_job_set_result   (ImprintdJob *job, GVariant *result);
+/* The job as a backend operation's ImprintReport: step, progress and log
+ * lines go to the calls above. Valid while the job runs. */
+void imprintd_job_report       (ImprintdJob *job, ImprintReport *ret);
 
 /* Asks the person behind the job (Request signal) and waits in the worker
  * thread for Answer(). Returns FALSE when the job is cancelled or the

@@ -5,7 +5,7 @@
 #include <locale.h>
 
 #include "disk-enumerate.h"
-#include "imprint-auth.h"
+#include "imprintd-auth.h"
 #include "imprint-error.h"
 #include "imprintd-daemon.h"
 #include "imprintd-methods.h"
@@ -90,7 +90,7 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 
   /* Words in replies (disk contents, reasons, errors) are for the person
    * behind the caller: answer in their language when they name it. */
-  if (g_variant_lookup (options, "locale", "&s", &locale_name) && *locale_name)
+  if (g_variant_lookup (options, IMPRINT_KEY_LOCALE, "&s", &locale_name) && *locale_name)
     {
       locale = newlocale (LC_ALL_MASK, locale_name, (locale_t) 0);
       if (locale != (locale_t) 0)
@@ -165,7 +165,7 @@ on_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
   Call *call = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!imprint_auth_check_finish (res, &error))
+  if (!imprintd_auth_check_finish (res, &error))
     {
       g_debug ("%s refused for uid %u: %s", call->method->name, call->uid, error->message);
       return_call_error (call, error);
@@ -183,7 +183,7 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(GVariant) options = NULL;
   g_autoptr(GHashTable) details = NULL;
 
-  if (!imprint_auth_get_caller_uid_finish (res, &call->uid, &error))
+  if (!imprintd_auth_get_caller_uid_finish (res, &call->uid, &error))
     {
       return_call_error (call, error);
       call_free (call);
@@ -199,7 +199,7 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
   options = call_options (call);
   details = imprintd_polkit_details (call->method->name,
                                      g_dbus_method_invocation_get_parameters (call->invocation));
-  imprint_auth_check_async (call->invocation, call->method->action, details, options,
+  imprintd_auth_check_async (call->invocation, call->method->action, details, options,
                             imprintd_daemon_get_stop_cancellable (call->daemon),
                             on_authorized, call);
 }
@@ -219,7 +219,7 @@ dispatch_in_main (gpointer user_data)
       call_free (call);
       return G_SOURCE_REMOVE;
     }
-  imprint_auth_get_caller_uid_async (call->invocation, imprintd_daemon_get_stop_cancellable (call->daemon),
+  imprintd_auth_get_caller_uid_async (call->invocation, imprintd_daemon_get_stop_cancellable (call->daemon),
                                      on_caller_uid, call);
   return G_SOURCE_REMOVE;
 }
@@ -303,7 +303,7 @@ imprintd_manager_export (ImprintdDaemon *daemon, GDBusObjectManagerServer *serve
       g_object_set_data_full (G_OBJECT (manager), "imprintd-disk-monitor", monitor, g_object_unref);
     }
 
-  object = imprint_object_skeleton_new (IMPRINTD_MANAGER_PATH);
+  object = imprint_object_skeleton_new (IMPRINT_MANAGER_PATH);
   imprint_object_skeleton_set_manager (object, manager);
   g_dbus_object_manager_server_export (server, G_DBUS_OBJECT_SKELETON (object));
 }

@@ -7,6 +7,7 @@
 
 #include "disk-enumerate.h"
 #include "imprint-error.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "safe-open.h"
 
@@ -23,14 +24,19 @@ GVariant *
 imprintd_method_list_disks (ImprintdMethodCall *call, GError **error)
 {
   ImprintDiskEnumerateOptions opts = { 0 };
-  g_autofree const char **files = NULL;
+  g_auto(ImprintListDisksRequest) req;
+  const char *const *files;
   g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(GVariant) disks = NULL;
   int r;
 
   g_array_set_clear_func (fds, close_fd_at);
-  g_variant_lookup (call->options, "include-loop", "b", &opts.include_loop);
-  if (g_variant_lookup (call->options, "include-files", "^a&s", &files))
+  imprint_list_disks_request_init (&req);
+  if (!imprint_list_disks_request_from_variant (call->options, &req, error))
+    return NULL;
+  opts.include_loop = imprint_opt_bool (req.include_loop, FALSE);
+  files = (const char *const *) req.include_files;
+  if (files != NULL)
     {
       /* Allowed to any active user without a password: only image files
        * the caller can open itself, opened once as the caller (never
@@ -45,10 +51,10 @@ imprintd_method_list_disks (ImprintdMethodCall *call, GError **error)
             return NULL;
           g_array_append_val (fds, fd);
         }
-      opts.files = (const char * const *) files;
+      opts.files = files;
       opts.file_fds = (const int *) fds->data;
     }
-  g_variant_lookup (call->options, "min-size", "t", &opts.min_size);
+  opts.min_size = req.min_size;
 
   r = imprint_disk_enumerate (&opts, &disks);
   if (r < 0)

@@ -11,7 +11,9 @@
 #include "imprint-error.h"
 #include "imprint-fido2.h"
 #include "imprintd-job.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
+#include "luks-change.h"
 #include "luks-enroll.h"
 #include "luks-setup.h"
 #include "macros.h"
@@ -49,21 +51,6 @@ open_device (ImprintdMethodCall *call, const char *device, int flags, ImprintdCa
       return FALSE;
     }
   return imprintd_open_caller_file (call, device, flags, TRUE, FALSE, ret, error);
-}
-
-static gboolean
-open_volume (const ImprintdCallerFile *f, struct crypt_device **ret, GError **error)
-{
-  int r = imprint_luks_open (f->io_path, ret);
-
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR,
-                   r == -EINVAL || r == -ENOENT ? IMPRINT_ERROR_NOT_FOUND : imprint_error_from_errno (r),
-                   _("“%s” is not a LUKS2 encrypted volume: %s"), f->display, g_strerror (-r));
-      return FALSE;
-    }
-  return TRUE;
 }
 
 static GVariant *
@@ -171,7 +158,7 @@ imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error)
   int r;
 
   g_variant_get_child (call->parameters, 0, "&s", &device);
-  if (!open_device (call, device, O_RDONLY, &f, error) || !open_volume (&f, &cd, error))
+  if (!open_device (call, device, O_RDONLY, &f, error) || !imprint_luks_open_named (f.io_path, f.display, &cd, error))
     return NULL;
 
   r = imprint_luks_list_tokens (cd, &tokens, &n_tokens);
@@ -195,403 +182,50 @@ imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error)
   return g_variant_new ("(@aa{sv})", g_variant_builder_end (&b));
 }
 
-/* ---- FIDO2 enrollment, shared with Install ------------------------------ */
-
-int
-imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
-                           ImprintFido2LockFlags lock_with,
-                           JsonObject **ret_token, char **ret_passphrase)
-{
-  g_autoptr(ImprintFido2Enrollment) e = NULL;
-  g_autofree char *json = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  char *passphrase = NULL;
-  int r;
-
-  imprintd_job_set_step (job, _("Setting up the security key"));
-  r = imprint_fido2_enroll_luks (NULL, fido2_device, crypt_get_uuid (cd), crypt_get_device_name (cd),
-                                 lock_with, imprintd_fido2_prompt, job, &e);
-  if (r < 0)
-    return r;
-  /* Any keyslot: "keyslots" is replaced on import. */
-  r = imprint_fido2_luks_token_json (e, 0, &json);
-  if (r < 0)
-    return r;
-  node = imprint_json_parse (json, NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return -EBADMSG;
-  /* The crypt library adds "keyslots" itself. */
-  json_object_remove_member (json_node_get_object (node), "keyslots");
-  r = imprint_fido2_passphrase (e->secret, e->secret_size, &passphrase);
-  if (r < 0)
-    return r;
-  *ret_token = json_object_ref (json_node_get_object (node));
-  *ret_passphrase = passphrase;
-  return 0;
-}
-
 /* ---- Enroll / Unenroll ------------------------------------------------------ */
 
+/* The work is imprint_luks_change() (backend/crypt/luks-change.h); the
+ * job owns the request and the busy marker of the device. */
 typedef struct {
+  ImprintLuksChange change;
   ImprintdCallerFile device;     /* opened in the method call */
-  char *method;
-  gboolean remove;
-  int keyslot;                   /* Unenroll: only this one; -1 all */
-
-  /* The way in the caller proves. Secrets live in secret memory
-   * (secret.h), wiped with the job. */
-  char *unlock_passphrase;
-  gboolean unlock_tpm2;
-  char *unlock_tpm2_pin;
-  gboolean unlock_fido2;
-
-  char *tpm2_device;
-  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
-  char *fido2_device;
-  char *tpm2_signature;          /* its contents; NULL = the running system's */
-
-  /* The new method. */
-  char *passphrase;
-  char *recovery_key;
-  char *tpm2_pin;
-  guint32 tpm2_pcr_mask;
-  char *tpm2_public_key;         /* PEM; "" = none; NULL = keep/auto */
-  guint32 tpm2_pubkey_pcr_mask;
-  ImprintFido2LockFlags fido2_lock;
   ImprintTargetLock *lock;       /* the device, busy for other jobs */
 } EnrollData;
-
-/* *ret = a copy of s in secret memory. */
-static gboolean
-secret_copy (const char *s, char **ret, GError **error)
-{
-  *ret = imprint_secret_strdup (s);
-  if (*ret == NULL)
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static void
 enroll_data_free (EnrollData *d)
 {
-  imprint_secret_free (d->unlock_passphrase);
-  imprint_secret_free (d->unlock_tpm2_pin);
-  imprint_secret_free (d->passphrase);
-  imprint_secret_free (d->recovery_key);
-  imprint_secret_free (d->tpm2_pin);
+  imprint_luks_change_clear (&d->change);
   imprintd_caller_file_clear (&d->device);
-  g_free (d->method);
-  g_free (d->tpm2_device);
-  g_free (d->fido2_device);
-  g_free (d->tpm2_signature);
-  g_free (d->tpm2_public_key);
   imprint_target_lock_free (d->lock);
   g_free (d);
-}
-
-static gboolean
-fail (GError **error, int r, const char *what)
-{
-  ImprintError code = imprintd_crypt_error_code (r);
-  const char *why = imprintd_crypt_strerror (r);
-
-  switch (-r)
-    {
-    case EBUSY:
-      code = IMPRINT_ERROR_BUSY;
-      why = _("That is the last way to unlock the disk; add another one first.");
-      break;
-    case ENOENT:
-      code = IMPRINT_ERROR_NOT_FOUND;
-      why = _("The disk has no such unlock method.");
-      break;
-    case ENXIO:
-      /* tpm2.c: no signature in the .pcrsig JSON is for this boot's PCRs. */
-      code = IMPRINT_ERROR_UNAVAILABLE;
-      why = _("The PCR signature is not for this boot's measurements, so the signed TPM policy cannot unlock.");
-      break;
-    default:
-      break;
-    }
-  g_set_error (error, IMPRINT_ERROR, code, "%s: %s", what, why);
-  return FALSE;
-}
-
-/* The running system's signature (or the file the caller named), for
- * TPM2 tokens with a signed PCR policy. NULL when there is none. */
-static char *
-signature_json (EnrollData *d)
-{
-  g_autofree char *pem = NULL;
-  char *sig = NULL;
-
-  if (d->tpm2_signature != NULL)
-    return g_strdup (d->tpm2_signature);
-  if (imprint_security_read_pcr_signing (NULL, &pem, &sig) < 0)
-    return NULL;
-  return sig;
-}
-
-static int
-unlock_fido2 (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret)
-{
-  ImprintLuksToken *tokens = NULL;
-  size_t n = 0;
-  int r, last = -ENOENT;
-
-  r = imprint_luks_list_tokens (cd, &tokens, &n);
-  if (r < 0)
-    return r;
-  imprintd_job_set_step (job, _("Unlocking with the security key"));
-  for (size_t i = 0; i < n; i++)
-    {
-      char *pass = NULL;
-
-      if (!g_str_equal (tokens[i].type, IMPRINT_FIDO2_TOKEN_TYPE))
-        continue;
-      r = imprint_fido2_unlock_luks_token (NULL, d->fido2_device, tokens[i].json,
-                                           imprintd_fido2_prompt, job, &pass);
-      if (r >= 0)
-        r = imprint_luks_check_passphrase (cd, pass, strlen (pass), NULL);
-      if (r >= 0)
-        {
-          *ret = pass;
-          last = 0;
-          break;
-        }
-      erase_and_freep_str (&pass);
-      last = r;
-      /* Another key's credential: try the next token. */
-      if (r != -EBADSLT)
-        break;
-    }
-  imprint_luks_tokens_free (tokens, n);
-  return last;
-}
-
-/* The keyslot passphrase of the way in the caller proved. */
-static gboolean
-get_unlock (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, char **ret, GError **error)
-{
-  char *pass = NULL;
-  int r;
-
-  if (d->unlock_passphrase != NULL)
-    {
-      _cleanup_erase_free_ char *canonical = NULL;
-
-      /* A recovery key may be typed in any case, with or without dashes;
-       * anything else is a passphrase, taken as it is. */
-      if (imprint_recovery_key_normalize (d->unlock_passphrase, &canonical) >= 0 &&
-          imprint_luks_check_passphrase (cd, canonical, strlen (canonical), NULL) >= 0)
-        return secret_copy (canonical, ret, error);
-      r = imprint_luks_check_passphrase (cd, d->unlock_passphrase, strlen (d->unlock_passphrase), NULL);
-      if (r < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
-                               r == -EPERM ? _("The passphrase or recovery key does not unlock the disk.")
-                                           : g_strerror (-r));
-          return FALSE;
-        }
-      return secret_copy (d->unlock_passphrase, ret, error);
-    }
-
-  if (d->unlock_tpm2)
-    {
-      g_autoptr(ImprintTpm2) tpm = NULL;
-      g_autofree char *sig = signature_json (d);
-
-      imprintd_job_set_step (job, _("Unlocking with the TPM"));
-      r = imprint_tpm2_open (d->tpm2_device, d->tpm2_device_flags, &tpm);
-      if (r >= 0)
-        r = imprint_luks_unlock_tpm2 (cd, tpm, d->unlock_tpm2_pin, sig, &pass);
-      if (r < 0)
-        return fail (error, r, _("The TPM did not unlock the disk"));
-    }
-  else if (d->unlock_fido2)
-    {
-      r = unlock_fido2 (d, job, cd, &pass);
-      if (r < 0)
-        return fail (error, r, _("The security key did not unlock the disk"));
-    }
-  else
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                           _("Say how to unlock the disk first: a passphrase or recovery key, the TPM or the security key."));
-      return FALSE;
-    }
-
-  /* The library's buffer is secret memory too; the copy keeps *ret's
-   * ownership with this file's own helpers. */
-  gboolean ok = secret_copy (pass, ret, error);
-  erase_and_freep_str (&pass);
-  return ok;
-}
-
-/* Explicit choice, else the key of the TPM2 token being replaced, else the
- * running system's (.pcrpkey of the booted UKI). */
-static char *
-tpm2_public_key (EnrollData *d, struct crypt_device *cd, uint32_t *ret_pcr_mask, GError **error)
-{
-  ImprintLuksToken *tokens = NULL;
-  g_autofree char *sig = NULL;
-  char *pem = NULL;
-  size_t n = 0;
-
-  *ret_pcr_mask = d->tpm2_pubkey_pcr_mask;
-  if (d->tpm2_public_key != NULL)
-    return *d->tpm2_public_key ? g_strdup (d->tpm2_public_key) : NULL;
-
-  if (imprint_luks_list_tokens (cd, &tokens, &n) >= 0)
-    for (size_t i = 0; i < n && pem == NULL; i++)
-      {
-        g_autoptr(JsonNode) node = imprint_json_parse (tokens[i].json, NULL);
-        ImprintTpm2Sealed s = { 0 };
-
-        if (!g_str_equal (tokens[i].type, "systemd-tpm2") || node == NULL || !JSON_NODE_HOLDS_OBJECT (node) ||
-            imprint_tpm2_token_parse (json_node_get_object (node), &s) < 0)
-          continue;
-        if (s.pubkey_pem != NULL)
-          {
-            pem = g_strdup (s.pubkey_pem);
-            if (*ret_pcr_mask == 0)
-              *ret_pcr_mask = s.pubkey_pcr_mask;
-          }
-        imprint_tpm2_sealed_done (&s);
-      }
-  imprint_luks_tokens_free (tokens, n);
-  if (pem == NULL)
-    (void) imprint_security_read_pcr_signing (NULL, &pem, &sig);
-  return pem;
-}
-
-static gboolean
-enroll_tpm2 (EnrollData *d, ImprintdJob *job, struct crypt_device **cd, const char *unlock, GError **error)
-{
-  g_autofree char *pem = NULL, *sig = NULL;
-  ImprintTpm2SealParams params = { 0 };
-  int r, slot = -1;
-
-  pem = tpm2_public_key (d, *cd, &params.pubkey_pcr_mask, error);
-  if (pem == NULL && error != NULL && *error != NULL)
-    return FALSE;
-  params.pcr_mask = d->tpm2_pcr_mask;
-  params.pin = d->tpm2_pin;
-  params.pubkey_pem = pem;
-  if (pem != NULL)
-    sig = signature_json (d);
-
-  /* The re-seal opens the volume itself. */
-  g_clear_pointer (cd, crypt_free);
-  imprintd_job_set_step (job, _("Sealing the key to the TPM"));
-  r = imprint_luks_reseal_tpm2 (d->device.io_path, unlock, strlen (unlock), d->tpm2_device, d->tpm2_device_flags,
-                                &params, sig, &slot);
-  if (r < 0)
-    return fail (error, r, _("Could not seal the key to the TPM"));
-  imprintd_job_log (job, _("The TPM2 key is in keyslot %d."), slot);
-  imprintd_job_set_result (job, g_variant_new_parsed ("{'keyslot': <%i>}", slot));
-  return TRUE;
-}
-
-static gboolean
-enroll_fido2 (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, const char *unlock, GError **error)
-{
-  g_autoptr(JsonObject) token = NULL;
-  char *pass = NULL;
-  int r, slot = -1;
-
-  /* Prove the way in before the key is asked for a touch. */
-  r = imprint_luks_check_passphrase (cd, unlock, strlen (unlock), NULL);
-  if (r >= 0)
-    r = imprintd_fido2_luks_token (job, d->fido2_device, cd, d->fido2_lock, &token, &pass);
-  if (r >= 0)
-    r = imprint_luks_add_method (cd, unlock, strlen (unlock), token, pass, &slot);
-  erase_and_freep_str (&pass);
-  if (r < 0)
-    return fail (error, r, _("Could not add the security key"));
-  imprintd_job_log (job, _("The security key is in keyslot %d."), slot);
-  imprintd_job_set_result (job, g_variant_new_parsed ("{'keyslot': <%i>}", slot));
-  return TRUE;
-}
-
-static gboolean
-enroll_secret (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, const char *unlock, GError **error)
-{
-  gboolean recovery = g_str_equal (d->method, "recovery-key");
-  int r, slot = -1;
-
-  if (recovery)
-    {
-      imprintd_job_set_step (job, _("Replacing the recovery key"));
-      r = imprint_luks_set_recovery_key (cd, unlock, strlen (unlock), d->recovery_key, &slot);
-    }
-  else
-    {
-      imprintd_job_set_step (job, _("Setting the passphrase"));
-      r = imprint_luks_set_passphrase (cd, unlock, strlen (unlock), d->passphrase, NULL, &slot);
-    }
-  if (r < 0)
-    return fail (error, r, recovery ? _("Could not replace the recovery key") : _("Could not set the passphrase"));
-  imprintd_job_set_result (job, g_variant_new_parsed ("{'keyslot': <%i>}", slot));
-  return TRUE;
-}
-
-static gboolean
-unenroll (EnrollData *d, ImprintdJob *job, struct crypt_device *cd, const char *unlock, GError **error)
-{
-  unsigned removed = 0;
-  int r;
-
-  imprintd_job_set_step (job, _("Removing the unlock method"));
-  r = imprint_luks_remove_method (cd, unlock, strlen (unlock), d->method, d->keyslot, &removed);
-  if (r < 0)
-    return fail (error, r, _("Could not remove the unlock method"));
-  imprintd_job_log (job, g_dngettext (GETTEXT_PACKAGE, "Removed %u keyslot.", "Removed %u keyslots.", removed),
-                    removed);
-  imprintd_job_set_result (job, g_variant_new_parsed ("{'removed': <%u>}", removed));
-  return TRUE;
 }
 
 static gboolean
 enroll_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
   EnrollData *d = user_data;
-  struct crypt_device *cd = NULL;
-  char *unlock = NULL;
-  gboolean ok = FALSE;
+  ImprintReport report;
+  int keyslot = -1;
+  unsigned removed = 0;
 
-  imprintd_job_set_step (job, _("Opening the encrypted volume"));
-  if (!open_volume (&d->device, &cd, error) || !get_unlock (d, job, cd, &unlock, error))
-    goto out;
-  imprintd_job_set_progress (job, 0.3);
-
-  if (d->remove)
-    ok = unenroll (d, job, cd, unlock, error);
-  else if (g_str_equal (d->method, "tpm2"))
-    ok = enroll_tpm2 (d, job, &cd, unlock, error);
-  else if (g_str_equal (d->method, "fido2"))
-    ok = enroll_fido2 (d, job, cd, unlock, error);
+  imprintd_job_report (job, &report);
+  d->change.fido2_prompt = imprintd_fido2_prompt;
+  d->change.fido2_prompt_data = job;
+  if (!imprint_luks_change (&d->change, &report, &keyslot, &removed, error))
+    return FALSE;
+  if (d->change.remove)
+    imprintd_job_set_result (job, g_variant_new_parsed ("{'removed': <%u>}", removed));
   else
-    ok = enroll_secret (d, job, cd, unlock, error);
-  if (ok)
-    imprintd_job_set_progress (job, 1.0);
-
-out:
-  imprint_secret_free (unlock);
-  if (cd != NULL)
-    crypt_free (cd);
-  return ok;
+    imprintd_job_set_result (job, g_variant_new_parsed ("{'keyslot': <%i>}", keyslot));
+  imprintd_job_set_progress (job, 1.0);
+  return TRUE;
 }
 
 static gboolean
-parse_pcrs (GVariant *options, const char *key, guint32 *ret, GError **error)
+parse_pcrs (const char *s, guint32 *ret, GError **error)
 {
-  const char *s;
-
-  if (!g_variant_lookup (options, key, "&s", &s) || *s == '\0')
+  if (s == NULL || *s == '\0')
     return TRUE;
   if (imprint_tpm2_parse_pcr_list (s, ret) < 0)
     {
@@ -602,22 +236,18 @@ parse_pcrs (GVariant *options, const char *key, guint32 *ret, GError **error)
 }
 
 static char *
-lookup_string (GVariant *options, const char *key)
+nonempty (const char *s)
 {
-  const char *s;
-
-  return g_variant_lookup (options, key, "&s", &s) && *s ? g_strdup (s) : NULL;
+  return s != NULL && *s ? g_strdup (s) : NULL;
 }
 
+/* Secrets move from the request (secret memory both) into the change. */
 static gboolean
-parse_new_method (ImprintdMethodCall *call, EnrollData *d, GVariant *o, GError **error)
+parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, ImprintEnrollRequest *o, GError **error)
 {
-  gboolean pin = TRUE, up = TRUE, uv = FALSE;
-
   if (g_str_equal (d->method, "passphrase"))
     {
-      if (!imprintd_lookup_secret (o, "passphrase", &d->passphrase, error))
-        return FALSE;
+      d->passphrase = g_steal_pointer (&o->passphrase);
       if (d->passphrase == NULL)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, _("The new passphrase is missing."));
@@ -626,46 +256,47 @@ parse_new_method (ImprintdMethodCall *call, EnrollData *d, GVariant *o, GError *
     }
   else if (g_str_equal (d->method, "recovery-key"))
     {
-      _cleanup_secret_ char *given = NULL;
       _cleanup_erase_free_ char *canonical = NULL;
 
       /* The caller made the key (GenerateRecoveryKey) and has it before
        * the disk changes; a Job's Result is readable by anyone, so the
        * key never travels back that way. */
-      if (!imprintd_lookup_secret (o, "recovery-key", &given, error))
-        return FALSE;
-      if (given == NULL || imprint_recovery_key_normalize (given, &canonical) < 0)
+      if (o->recovery_key == NULL || imprint_recovery_key_normalize (o->recovery_key, &canonical) < 0)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      if (!secret_copy (canonical, &d->recovery_key, error))
-        return FALSE;
+      d->recovery_key = imprint_secret_strdup (canonical);
+      if (d->recovery_key == NULL)
+        {
+          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+          return FALSE;
+        }
     }
   else if (g_str_equal (d->method, "tpm2"))
     {
-      const char *s;
+      const char *s = o->tpm2_public_key;
 
-      if (!imprintd_lookup_secret (o, "tpm2-pin", &d->tpm2_pin, error))
-        return FALSE;
+      d->tpm2_pin = g_steal_pointer (&o->tpm2_pin);
       /* Read now, as the caller: imprintd reads no file by a caller's
        * name as root. */
-      if (g_variant_lookup (o, "tpm2-public-key", "&s", &s))
+      if (s != NULL)
         {
           d->tpm2_public_key = *s ? imprintd_read_caller_text (call, s, CALLER_TEXT_MAX, error) : g_strdup ("");
           if (d->tpm2_public_key == NULL)
             return FALSE;
         }
-      if (!parse_pcrs (o, "tpm2-pcrs", &d->tpm2_pcr_mask, error) ||
-          !parse_pcrs (o, "tpm2-public-key-pcrs", &d->tpm2_pubkey_pcr_mask, error))
+      if (!parse_pcrs (o->tpm2_pcrs, &d->tpm2_pcr_mask, error) ||
+          !parse_pcrs (o->tpm2_public_key_pcrs, &d->tpm2_pubkey_pcr_mask, error))
         return FALSE;
     }
   else if (g_str_equal (d->method, "fido2"))
     {
-      g_variant_lookup (o, "fido2-with-client-pin", "b", &pin);
-      g_variant_lookup (o, "fido2-with-user-presence", "b", &up);
-      g_variant_lookup (o, "fido2-with-user-verification", "b", &uv);
+      gboolean pin = imprint_opt_bool (o->fido2_with_client_pin, TRUE);
+      gboolean up = imprint_opt_bool (o->fido2_with_user_presence, TRUE);
+      gboolean uv = imprint_opt_bool (o->fido2_with_user_verification, FALSE);
+
       d->fido2_lock = (pin ? IMPRINT_FIDO2_LOCK_PIN : 0) | (up ? IMPRINT_FIDO2_LOCK_UP : 0) |
                       (uv ? IMPRINT_FIDO2_LOCK_UV : 0);
     }
@@ -678,66 +309,95 @@ parse_new_method (ImprintdMethodCall *call, EnrollData *d, GVariant *o, GError *
   return TRUE;
 }
 
-static GVariant *
-start (ImprintdMethodCall *call, gboolean remove, GError **error)
+/* The way in the caller proves, and the devices it may name. */
+static gboolean
+parse_unlock (ImprintdMethodCall *call, ImprintLuksChange *c, ImprintEnrollRequest *req, GError **error)
 {
+  c->keyslot = req->keyslot;
+  c->unlock_passphrase = g_steal_pointer (&req->unlock_passphrase);
+  c->unlock_tpm2_pin = g_steal_pointer (&req->unlock_tpm2_pin);
+  c->unlock_tpm2 = imprint_opt_bool (req->unlock_tpm2, FALSE);
+  c->unlock_fido2 = imprint_opt_bool (req->unlock_fido2, FALSE);
+  c->tpm2_device = nonempty (req->tpm2_device);
+  c->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
+  if (req->tpm2_signature != NULL && *req->tpm2_signature)
+    {
+      c->tpm2_signature = imprintd_read_caller_text (call, req->tpm2_signature, CALLER_TEXT_MAX, error);
+      if (c->tpm2_signature == NULL)
+        return FALSE;
+    }
+  if (!imprintd_check_tpm2_device (c->tpm2_device, call->uid, error))
+    return FALSE;
+  if (req->fido2_device != NULL && *req->fido2_device &&
+      !imprintd_check_fido2_device (req->fido2_device, call->uid, &c->fido2_device, error))
+    return FALSE;
+  return TRUE;
+}
+
+static EnrollData *
+enroll_data_new (ImprintdMethodCall *call, gboolean remove, GError **error)
+{
+  g_auto(ImprintEnrollRequest) req;
   EnrollData *d = g_new0 (EnrollData, 1);
-  g_autoptr(ImprintdJob) job = NULL;
-  const char *device, *method, *path, *fido2_device, *signature;
+  ImprintLuksChange *c = &d->change;
+  const char *device, *method;
   bool known = FALSE;
 
   d->device.fd = -1;
+  imprint_enroll_request_init (&req);
   g_variant_get_child (call->parameters, 0, "&s", &device);
   g_variant_get_child (call->parameters, 1, "&s", &method);
-  d->method = g_strdup (method);
-  d->remove = remove;
-  d->keyslot = -1;
-  g_variant_lookup (call->options, "keyslot", "i", &d->keyslot);
-
-  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &d->unlock_passphrase, error) ||
-      !imprintd_lookup_secret (call->options, "unlock-tpm2-pin", &d->unlock_tpm2_pin, error))
-    goto fail;
-  g_variant_lookup (call->options, "unlock-tpm2", "b", &d->unlock_tpm2);
-  g_variant_lookup (call->options, "unlock-fido2", "b", &d->unlock_fido2);
-  d->tpm2_device = lookup_string (call->options, "tpm2-device");
-  d->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
-  if (g_variant_lookup (call->options, "tpm2-signature", "&s", &signature) && *signature)
-    {
-      d->tpm2_signature = imprintd_read_caller_text (call, signature, CALLER_TEXT_MAX, error);
-      if (d->tpm2_signature == NULL)
-        goto fail;
-    }
-  if (!imprintd_check_tpm2_device (d->tpm2_device, call->uid, error))
-    goto fail;
-  if (g_variant_lookup (call->options, "fido2-device", "&s", &fido2_device) && *fido2_device &&
-      !imprintd_check_fido2_device (fido2_device, call->uid, &d->fido2_device, error))
+  c->method = g_strdup (method);
+  c->remove = remove;
+  if (!imprint_enroll_request_from_variant (call->options, &req, error) ||
+      !parse_unlock (call, c, &req, error))
     goto fail;
 
   (void) imprint_luks_method_to_token_type (method, &known);
   if (!open_device (call, device, O_RDWR, &d->device, error))
     goto fail;
+  c->device = g_strdup (d->device.io_path);
+  c->display = g_strdup (d->device.display);
   if (remove && !known)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                    _("Unknown unlock method “%s”."), method);
       goto fail;
     }
-  if (!remove && !parse_new_method (call, d, call->options, error))
+  if (!remove && !parse_new_method (call, c, &req, error))
     goto fail;
-  if (d->unlock_passphrase == NULL && !d->unlock_tpm2 && !d->unlock_fido2)
+  if (c->unlock_passphrase == NULL && !c->unlock_tpm2 && !c->unlock_fido2)
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("Say how to unlock the disk first: a passphrase or recovery key, the TPM or the security key."));
       goto fail;
     }
+  return d;
 
+fail:
+  enroll_data_free (d);
+  return NULL;
+}
+
+static GVariant *
+start (ImprintdMethodCall *call, gboolean remove, GError **error)
+{
+  EnrollData *d = enroll_data_new (call, remove, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* One job per disk: no install or setup on it while its keyslots
    * change. Only the busy marker: the volume may be open (the running
    * system's root), which O_EXCL or a held flock() would get in the way
    * of. */
   d->lock = imprintd_lock_caller_file (&d->device, IMPRINT_TARGET_LOCK_REGISTRY, error);
   if (d->lock == NULL)
-    goto fail;
+    {
+      enroll_data_free (d);
+      return NULL;
+    }
 
   job = imprintd_job_new (remove ? "unenroll" : "enroll", call->uid, FALSE);
   path = imprintd_daemon_add_job (call->daemon, job);
@@ -745,10 +405,6 @@ start (ImprintdMethodCall *call, gboolean remove, GError **error)
                                                 : _("the enrollment of an unlock method"), path);
   imprintd_job_run (job, enroll_thread, d, (GDestroyNotify) enroll_data_free);
   return g_variant_new ("(o)", path);
-
-fail:
-  enroll_data_free (d);
-  return NULL;
 }
 
 GVariant *

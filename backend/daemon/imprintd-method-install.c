@@ -12,127 +12,44 @@
 
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
+#include "definitions-snapshot.h"
 #include "install.h"
+#include "install-root.h"
 #include "recovery-key.h"
-#include "luks-setup.h"
 #include "macros.h"
 #include "safe-open.h"
-#include "security-caps.h"
 
 /* InspectSource, PlanInstall and Install: the engine (backend/engine) does
- * the partitioning and the verified copy, the crypt library
- * (backend/crypt) the LUKS2 root and its unlock methods, through the
- * engine's encryption hook. */
+ * the partitioning and the verified copy (install.h) and the LUKS2 root
+ * with its unlock methods (install-root.h); this file checks what the
+ * caller asked for and opens what it named, as the caller. */
 
-/* Caps for what a caller's files may make us read. */
+/* Cap for what a caller's files may make us read. */
 #define CERTIFICATE_MAX   (64 * 1024)
-#define DEFINITION_MAX    (64 * 1024)
-#define DEFINITIONS_MAX_N 256
 
-static void
-remove_snapshot (char *dir)
-{
-  g_autoptr(GDir) d = NULL;
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  d = g_dir_open (dir, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      (void) g_unlink (p);
-    }
-  (void) g_rmdir (dir);
-  g_free (dir);
-}
-
-/* The repart.d definitions a caller named, copied into a private directory
- * of ours: the directory and each *.conf opened as the caller (no
- * symlinks, regular files, bounded size and number), so the engine and
- * systemd-repart never read the caller's tree by name. */
+/* The repart.d definitions a caller named, copied into a private
+ * directory of ours (definitions-snapshot.h): the directory opened as the
+ * caller here, each *.conf in it as the caller there. */
 static char *
 snapshot_definitions (ImprintdMethodCall *call, const char *dir, GError **error)
 {
   g_auto(SafeCreds) creds = { 0 };
   _cleanup_close_ int dfd = -1;
-  g_autofree char *snap = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  DIR *d;
-  struct dirent *de;
   int r;
 
   dfd = imprintd_open_as_caller (call, dir, O_RDONLY | O_DIRECTORY, SAFE_TYPE_DIR, FALSE, error);
   if (dfd < 0)
     return NULL;
   r = safe_creds_for_uid (call->uid, &creds);
-  if (r >= 0)
-    {
-      int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
-      d = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
-      if (d == NULL)
-        {
-          r = -errno;
-          if (dup_fd >= 0)
-            close (dup_fd);
-        }
-      else
-        {
-          while ((de = readdir (d)) != NULL)
-            if (de->d_name[0] != '.' && g_str_has_suffix (de->d_name, ".conf"))
-              g_ptr_array_add (names, g_strdup (de->d_name));
-          closedir (d);
-        }
-    }
   if (r < 0)
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
                    _("Cannot read the directory “%s”: %s"), dir, g_strerror (-r));
       return NULL;
     }
-  if (names->len > DEFINITIONS_MAX_N)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("“%s” holds more than %d partition definitions."), dir, DEFINITIONS_MAX_N);
-      return NULL;
-    }
-
-  snap = g_dir_make_tmp ("imprint-defs-XXXXXX", error);
-  if (snap == NULL)
-    return NULL;
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = names->pdata[i];
-      _cleanup_close_ int fd = -1;
-      g_autofree char *text = NULL;
-      g_autofree char *out = NULL;
-      gboolean ok;
-
-      fd = safe_open_as (dfd, name, &creds, O_RDONLY, SAFE_OPEN_TIMEOUT_MS, NULL);
-      r = fd < 0 ? fd : safe_fd_check (fd, SAFE_TYPE_REG, NULL);
-      if (r >= 0)
-        r = safe_read_fd (fd, DEFINITION_MAX, &text, NULL);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                       r == -ELOOP ? _("The partition definition %s/%s is a symbolic link.")
-                       : r == -EFBIG ? _("The partition definition %s/%s is too large.")
-                       : r == -EINVAL || r == -ENOTBLK || r == -EISDIR || r == -EPERM
-                         ? _("The partition definition %s/%s is not a regular file.")
-                       : _("Cannot read the partition definition %s/%s."), dir, name);
-          remove_snapshot (g_steal_pointer (&snap));
-          return NULL;
-        }
-      out = g_build_filename (snap, name, NULL);
-      ok = g_file_set_contents (out, text, -1, error);
-      if (!ok)
-        {
-          remove_snapshot (g_steal_pointer (&snap));
-          return NULL;
-        }
-    }
-  return g_steal_pointer (&snap);
+  return imprint_definitions_snapshot (dfd, &creds, dir, error);
 }
 
 /* What the read-only verbs look at. */
@@ -147,7 +64,7 @@ look_data_clear (LookData *l)
 {
   imprintd_caller_file_clear (&l->source);
   g_free (l->certificate_pem);
-  remove_snapshot (g_steal_pointer (&l->definitions));
+  imprint_definitions_snapshot_remove (g_steal_pointer (&l->definitions));
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LookData, look_data_clear)
 
@@ -156,14 +73,13 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LookData, look_data_clear)
  * refused, disks included (their contents are not the caller's to read).
  * Install is authorised by polkit and may read a disk as the source. */
 static ImprintSource *
-open_source (ImprintdMethodCall *call, const char *path, GVariant *options, gboolean admin,
+open_source (ImprintdMethodCall *call, const char *path, const ImprintInstallRequest *req, gboolean admin,
              LookData *look, GError **error)
 {
-  ImprintSourceOptions sopts = { 0 };
-  const char *cert = NULL;
+  ImprintSourceOptions sopts = { .trusted_root_hash = req->root_hash };
+  const char *cert = req->certificate;
 
-  g_variant_lookup (options, "root-hash", "&s", &sopts.trusted_root_hash);
-  if (g_variant_lookup (options, "certificate", "&s", &cert) && *cert != '\0')
+  if (cert != NULL && *cert != '\0')
     {
       look->certificate_pem = imprintd_read_caller_text (call, cert, CERTIFICATE_MAX, error);
       if (look->certificate_pem == NULL)
@@ -231,37 +147,31 @@ GVariant *
 imprintd_method_inspect_source (ImprintdMethodCall *call, GError **error)
 {
   const char *path;
+  g_auto(ImprintInstallRequest) req;
   g_auto(LookData) look = { .source.fd = -1 };
   g_autoptr(ImprintSource) source = NULL;
 
   g_variant_get_child (call->parameters, 0, "&s", &path);
-  source = open_source (call, path, call->options, FALSE, &look, error);
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error))
+    return NULL;
+  source = open_source (call, path, &req, FALSE, &look, error);
   if (source == NULL)
     return NULL;
   return g_variant_new ("(@a{sv})", source_to_variant (source));
 }
 
-static gboolean
-parse_plan_options (GVariant *options, ImprintPlanOptions *ret, GError **error)
+/* The plan part of a PlanInstall or Install request. The strings point
+ * into @req. */
+static void
+plan_options_from_request (const ImprintInstallRequest *req, ImprintPlanOptions *ret)
 {
-  const char *mode = "erase";
-  ImprintPlanOptions o = { 0 };
-
-  g_variant_lookup (options, "mode", "&s", &mode);
-  if (g_str_equal (mode, "erase"))
-    o.mode = IMPRINT_INSTALL_MODE_ERASE;
-  else if (g_str_equal (mode, "free-space"))
-    o.mode = IMPRINT_INSTALL_MODE_FREE_SPACE;
-  else
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                   _("Unknown install mode “%s”: use “erase” or “free-space”."), mode);
-      return FALSE;
-    }
-  g_variant_lookup (options, "defer-data-partitions", "b", &o.defer_data_partitions);
-  g_variant_lookup (options, "definitions", "&s", &o.definitions_dir);
-  *ret = o;
-  return TRUE;
+  *ret = (ImprintPlanOptions) {
+    .mode = req->mode == IMPRINT_REQUEST_MODE_FREE_SPACE ? IMPRINT_INSTALL_MODE_FREE_SPACE
+                                                         : IMPRINT_INSTALL_MODE_ERASE,
+    .defer_data_partitions = imprint_opt_bool (req->defer_data_partitions, FALSE),
+    .definitions_dir = req->definitions,
+  };
 }
 
 static gboolean
@@ -280,6 +190,7 @@ GVariant *
 imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 {
   const char *source_path, *target;
+  g_auto(ImprintInstallRequest) req;
   ImprintPlanOptions popts;
   g_auto(LookData) look = { .source.fd = -1 };
   g_auto(ImprintdCallerFile) tfile = { .fd = -1 };
@@ -289,8 +200,10 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
   g_variant_get_child (call->parameters, 0, "&s", &source_path);
   g_variant_get_child (call->parameters, 1, "&s", &target);
 
-  if (!parse_plan_options (call->options, &popts, error) || !check_target_given (target, error))
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error) || !check_target_given (target, error))
     return NULL;
+  plan_options_from_request (&req, &popts);
   /* Read-only, as the caller; a disk the caller cannot open itself is
    * looked at by us (size and partition table, which ListDisks shows
    * anyway), never written. An image file stays open: the engine reaches
@@ -305,7 +218,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
       popts.definitions_dir = look.definitions;
     }
   popts.target_display = target;
-  source = open_source (call, source_path, call->options, FALSE, &look, error);
+  source = open_source (call, source_path, &req, FALSE, &look, error);
   if (source == NULL)
     return NULL;
   plan = imprint_plan_compute (source, tfile.io_path, &popts, error);
@@ -316,6 +229,9 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 
 /* ---- Install ------------------------------------------------------------ */
 
+/* The work is imprint_install_run() (backend/engine/install.h), the root's
+ * encryption imprint_root_encrypt() (install-root.h) inside it; the job
+ * owns the request. */
 typedef struct {
   char *source;                  /* "" the running system */
   ImprintdCallerFile source_file;        /* else opened as the caller */
@@ -333,47 +249,31 @@ typedef struct {
   /* Unlock methods. Secrets live in secret memory (secret.h), wiped
    * when the job ends. */
   gboolean encrypt;
-  char *recovery_key;
-  char *passphrase;
-  gboolean tpm2;
-  char *tpm2_device;
-  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
-  char *tpm2_pin;
-  guint32 tpm2_pcr_mask;
-  gboolean fido2;
-  char *fido2_device;
-  char *tpm2_public_key;         /* option: PEM path, "" none, NULL the UKI's */
-  char *tpm2_pubkey_pem;         /* signed PCR 11 policy key, if any */
+  ImprintRootEncryption enc;
+  ImprintReport enc_report;      /* the job's, scaled to the encryption's share */
 
   ImprintTargetLock *lock;       /* the target, for the whole job */
   ImprintdJob *job;              /* not owned: the job owns us */
-  char *luks_uuid;
   double copy_weight;            /* share of the progress bar the copy gets */
 } InstallData;
 
 static void
 install_data_free (InstallData *d)
 {
-  imprint_secret_free (d->recovery_key);
-  imprint_secret_free (d->passphrase);
-  imprint_secret_free (d->tpm2_pin);
+  imprint_root_encryption_clear (&d->enc);
   imprint_target_lock_free (d->lock);
   g_free (d->source);
   g_free (d->target);
   imprintd_caller_file_clear (&d->source_file);
   imprintd_caller_file_clear (&d->target_file);
-  remove_snapshot (g_steal_pointer (&d->definitions_dir));
+  imprint_definitions_snapshot_remove (g_steal_pointer (&d->definitions_dir));
   g_free (d->certificate_pem);
   g_free (d->root_hash);
   g_free (d->certificate);
   g_free (d->locale);
-  g_free (d->tpm2_device);
-  g_free (d->fido2_device);
-  g_free (d->tpm2_public_key);
-  g_free (d->tpm2_pubkey_pem);
-  g_free (d->luks_uuid);
   g_free (d);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InstallData, install_data_free)
 
 static void
 on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
@@ -392,350 +292,58 @@ on_engine_progress (const char *step, guint64 done, guint64 total, gpointer user
 }
 
 static void
-on_luks_progress (double fraction, const char *step, void *userdata)
+on_encryption_progress (double fraction, void *userdata)
 {
   InstallData *d = userdata;
 
-  if (step != NULL)
-    imprintd_job_set_step (d->job, step);
   imprintd_job_set_progress (d->job, d->copy_weight + (1.0 - d->copy_weight) * CLAMP (fraction, 0.0, 1.0));
 }
 
-/* Reads the values of @key from a repart.d definition ([Partition] only). */
-static GPtrArray *
-definition_values (const char *path, const char *key)
-{
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
-  gboolean in_partition = FALSE;
-
-  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
-    return values;
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-      char *eq;
-
-      if (*line == '#' || *line == ';' || *line == '\0')
-        continue;
-      if (*line == '[')
-        {
-          in_partition = g_str_has_prefix (line, "[Partition]");
-          continue;
-        }
-      eq = strchr (line, '=');
-      if (!in_partition || eq == NULL)
-        continue;
-      *eq = '\0';
-      if (!g_str_equal (g_strstrip (line), key))
-        continue;
-      {
-        g_auto(GStrv) words = g_strsplit_set (g_strstrip (eq + 1), " \t", -1);
-        for (gsize w = 0; words[w] != NULL; w++)
-          if (*words[w] != '\0')
-            g_ptr_array_add (values, g_strdup (words[w]));
-      }
-    }
-  return values;
-}
-
-/* The directories MakeDirectories= asks for, made in a scratch tree that
- * mkfs.ext4 -d copies into the new file system. */
-static char *
-make_directories_tree (const char *definition, GError **error)
-{
-  g_autoptr(GPtrArray) dirs = definition_values (definition, "MakeDirectories");
-  g_autofree char *tree = NULL;
-
-  if (dirs->len == 0)
-    return NULL;
-  tree = g_dir_make_tmp ("imprint-root-XXXXXX", error);
-  if (tree == NULL)
-    return NULL;
-  for (guint i = 0; i < dirs->len; i++)
-    {
-      g_autofree char *p = g_build_filename (tree, g_ptr_array_index (dirs, i), NULL);
-      if (g_mkdir_with_parents (p, 0755) < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                       _("Could not prepare the directory %s: %s"),
-                       (const char *) g_ptr_array_index (dirs, i), g_strerror (errno));
-          return NULL;
-        }
-    }
-  return g_steal_pointer (&tree);
-}
-
 static void
-remove_tree (const char *tree)
-{
-  g_autofree char *argv0 = NULL;
-  const char *argv[] = { "rm", "-rf", "--one-file-system", tree, NULL };
-
-  if (tree == NULL)
-    return;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, NULL, NULL, NULL);
-}
-
-static int
-enroll_fido2 (struct crypt_device *cd,
-              const void *volume_key, size_t volume_key_size,
-              JsonObject **ret_token, char **ret_passphrase, void *userdata)
+on_encryption_step (const char *text, void *userdata)
 {
   InstallData *d = userdata;
 
-  return imprintd_fido2_luks_token (d->job, d->fido2_device, cd, IMPRINT_FIDO2_LOCK_DEFAULT,
-                                    ret_token, ret_passphrase);
+  imprintd_job_set_step (d->job, text);
 }
 
-/* With device-mapper, a fresh LUKS2 volume is opened and the file system
- * made inside it: only what mkfs writes is encrypted, instead of every
- * sector of a large partition rewritten by in-place encryption. */
-static gboolean
-can_activate (const ImprintRootPartition *root)
+static void
+on_encryption_log (const char *text, void *userdata)
 {
-  return root->node != NULL && access ("/dev/mapper/control", W_OK) == 0;
+  InstallData *d = userdata;
+
+  imprintd_job_log (d->job, "%s", text);
 }
 
-static gboolean
-make_fs_inside (const char *node, const char *key, const char *label, const char *tree, GError **error)
+static GVariant *
+install_result (ImprintSource *source, ImprintPlan *plan, const char *luks_uuid)
 {
-  struct crypt_device *cd = NULL;
-  g_autofree char *name = g_strdup_printf ("imprint-root-%d", (int) getpid ());
-  g_autofree char *mapped = g_strdup_printf ("/dev/mapper/%s", name);
-  g_autofree char *err = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  int status = 0, r;
-  gboolean ok = FALSE;
+  GVariantBuilder result;
 
-  r = crypt_init (&cd, node);
-  if (r >= 0)
-    r = crypt_load (cd, CRYPT_LUKS2, NULL);
-  if (r >= 0)
-    r = crypt_activate_by_passphrase (cd, name, CRYPT_ANY_SLOT, key, strlen (key), 0);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not open the new encrypted partition: %s"), g_strerror (-r));
-      crypt_free (cd);
-      return FALSE;
-    }
-
-  g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
-  g_ptr_array_add (argv, g_strdup ("-q"));
-  g_ptr_array_add (argv, g_strdup ("-L"));
-  g_ptr_array_add (argv, g_strdup (label));
-  if (tree != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("-d"));
-      g_ptr_array_add (argv, g_strdup (tree));
-    }
-  g_ptr_array_add (argv, g_strdup (mapped));
-  g_ptr_array_add (argv, NULL);
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &err, &status, error))
-    goto out;
-  if (!g_spawn_check_wait_status (status, NULL))
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not make the file system: %s"), err ? g_strstrip (err) : "");
-      goto out;
-    }
-  ok = TRUE;
-
-out:
-  r = crypt_deactivate (cd, name);
-  if (r < 0 && ok)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not close the encrypted partition: %s"), g_strerror (-r));
-      ok = FALSE;
-    }
-  crypt_free (cd);
-  return ok;
-}
-
-static gboolean
-encrypt_root (const ImprintRootPartition *root, gpointer user_data, GError **error)
-{
-  InstallData *d = user_data;
-  g_autoptr(GPtrArray) labels = definition_values (root->definition, "Label");
-  g_autofree char *tree = NULL;
-  ImprintLuksSetupResult result = { 0 };
-  ImprintLuksSetup cfg = { 0 };
-  int r;
-
-  tree = make_directories_tree (root->definition, error);
-  if (tree == NULL && error != NULL && *error != NULL)
-    return FALSE;
-
-  /* Encrypting in place works without device-mapper, on image files and
-   * on disks alike: the file system is made first, then encrypted. */
-  if (root->node != NULL)
-    cfg.device = root->node;
-  else
-    {
-      cfg.device = root->target;
-      cfg.offset = root->offset;
-      cfg.size = root->size;
-    }
-  cfg.mode = can_activate (root) ? IMPRINT_LUKS_SETUP_FORMAT : IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.mkfs = cfg.mode == IMPRINT_LUKS_SETUP_ENCRYPT_IN_PLACE;
-  cfg.label = labels->len > 0 ? g_ptr_array_index (labels, 0) : "root";
-  cfg.fs_label = cfg.label;
-  cfg.fs_source_dir = tree;
-  cfg.recovery_key = d->recovery_key;
-  cfg.passphrase = d->passphrase;
-  cfg.tpm2 = d->tpm2;
-  cfg.tpm2_device = d->tpm2_device;
-  cfg.tpm2_device_flags = d->tpm2_device_flags;
-  cfg.tpm2_pcr_mask = d->tpm2_pcr_mask;
-  cfg.tpm2_pin = d->tpm2_pin;
-  /* Only the key: the UKI's signatures are for the installed system's
-   * PCR 11, not this boot's, so they cannot check the seal here. */
-  cfg.tpm2_pubkey_pem = d->tpm2_pubkey_pem;
-  if (d->fido2)
-    {
-      cfg.enroll_extra = enroll_fido2;
-      cfg.enroll_extra_userdata = d;
-    }
-
-  r = imprint_luks_setup (&cfg, on_luks_progress, d, &result);
-  if (r >= 0 && cfg.mode == IMPRINT_LUKS_SETUP_FORMAT)
-    {
-      imprintd_job_set_step (d->job, _("Creating the file system"));
-      if (!make_fs_inside (cfg.device, d->recovery_key, cfg.fs_label, tree, error))
-        {
-          imprint_luks_setup_result_done (&result);
-          remove_tree (tree);
-          return FALSE;
-        }
-    }
-  remove_tree (tree);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                   _("Could not encrypt the system partition: %s"), imprintd_crypt_strerror (r));
-      return FALSE;
-    }
-  d->luks_uuid = g_strdup (result.luks_uuid);
-  imprint_luks_setup_result_done (&result);
-  imprintd_job_log (d->job, _("The system partition is encrypted (LUKS2 %s)."), d->luks_uuid);
-  return TRUE;
-}
-
-/* The signed PCR 11 policy key, as systemd-cryptenroll --tpm2-public-key:
- * the caller's file, or the .pcrpkey of the UKI the source ships when it
- * also carries .pcrsig (a policy nothing signs would lock the disk). */
-static gboolean
-find_tpm2_public_key (InstallData *d, const ImprintSource *source, GError **error)
-{
-  g_autofree char *tmp = NULL, *uki = NULL, *sig = NULL;
-  int r;
-
-  if (d->tpm2_public_key != NULL)
-    {
-      if (*d->tpm2_public_key == '\0')
-        return TRUE;
-      /* Read as the caller when the call came in. */
-      return d->tpm2_pubkey_pem != NULL;
-    }
-
-  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
-  if (tmp == NULL)
-    return FALSE;
-  uki = imprint_source_extract_uki (source, tmp, NULL);
-  r = uki != NULL ? imprint_uki_read_pcr_signing (uki, &d->tpm2_pubkey_pem, &sig) : -ENOENT;
-  if (uki != NULL)
-    (void) g_unlink (uki);
-  (void) g_rmdir (tmp);
-  if (r >= 0)
-    imprintd_job_log (d->job, _("The system image is signed for measured boot: the TPM key also gets a signed PCR 11 policy."));
-  else
-    imprintd_job_log (d->job, _("The system image carries no PCR signature: the TPM key is bound to PCR 7 only."));
-  return TRUE;
-}
-
-/* A certificate or trusted root hash asks for a verified install. /usr is
- * checked block by block against the root hash; the ESP is outside
- * dm-verity. What is checked there: the UKI the source boots (the one
- * imprint_source_extract_uki() finds) must name that very /usr, every
- * usrhash= on its .cmdline equal to the verified root hash, so the boot
- * files cannot point the installed system at another /usr. Not checked:
- * the UKI's Authenticode signature (Secure Boot does that at boot) and the
- * other files of the ESP. */
-static gboolean
-check_esp_uki (const ImprintSource *source, GError **error)
-{
-  g_autofree char *tmp = NULL, *uki = NULL, *cmdline = NULL;
-  g_autoptr(GError) local = NULL;
-  g_auto(GStrv) words = NULL;
-  guint n_usrhash = 0;
-  gboolean ok = FALSE;
-  size_t size = 0;
-  int r;
-
-  tmp = g_dir_make_tmp ("imprint-uki-XXXXXX", error);
-  if (tmp == NULL)
-    return FALSE;
-  uki = imprint_source_extract_uki (source, tmp, &local);
-  if (uki == NULL)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source’s boot partition holds no unified kernel image naming its system "
-                     "partition, so it cannot be checked against the certificate or root hash%s%s"),
-                   local ? ": " : "", local ? local->message : "");
-      goto out;
-    }
-  r = imprint_pe_read_section (uki, ".cmdline", &cmdline, &size);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                   _("The source’s unified kernel image has no readable command line: %s"), g_strerror (-r));
-      goto out;
-    }
-  words = g_strsplit_set (cmdline, " \t\r\n", -1);
-  for (char **w = words; *w != NULL; w++)
-    {
-      if (!g_str_has_prefix (*w, "usrhash="))
-        continue;
-      n_usrhash++;
-      if (g_ascii_strcasecmp (*w + strlen ("usrhash="), source->root_hash) != 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                       _("The source’s unified kernel image boots another system partition (%s) than "
-                         "the verified one (usrhash=%s)"), *w, source->root_hash);
-          goto out;
-        }
-    }
-  if (n_usrhash == 0)
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_SOURCE_INVALID,
-                           _("The source’s unified kernel image does not name its system partition "
-                             "(no usrhash= on its command line)"));
-      goto out;
-    }
-  ok = TRUE;
-out:
-  if (uki != NULL)
-    (void) g_unlink (uki);
-  (void) g_rmdir (tmp);
-  return ok;
+  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&result, "{sv}", "plan", imprint_plan_to_variant (plan, source));
+  g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
+  if (luks_uuid != NULL)
+    g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (luks_uuid));
+  return g_variant_builder_end (&result);
 }
 
 static gboolean
 install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, GError **error)
 {
   InstallData *d = user_data;
-  ImprintSourceOptions sopts = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate,
-                                 .certificate_pem = d->certificate_pem };
+  ImprintInstallRun run = {
+    .source_fd = -1, .target = d->target_file.io_path, .lock = d->lock,
+    .source_options = { .trusted_root_hash = d->root_hash, .certificate_path = d->certificate,
+                        .certificate_pem = d->certificate_pem },
+    .check_esp_uki = d->certificate != NULL || d->root_hash != NULL,
+    .options = { .plan = d->plan_options, .progress = on_engine_progress, .progress_data = d,
+                 .cancellable = cancellable, .no_boot_entry = d->no_boot_entry,
+                 .verify_source_first = d->verify_first },
+  };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
-  ImprintInstallOptions iopts = { 0 };
-  GVariantBuilder result;
+  ImprintReport report;
   locale_t locale = (locale_t) 0;
   gboolean ok;
 
@@ -746,154 +354,97 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
       if (locale != (locale_t) 0)
         uselocale (locale);
     }
-
-  /* The disk is ours before anything is read from or written to it, for
-   * the whole job (the engine keeps it so, see install.c). */
-  if (!imprint_target_lock_ensure (d->lock, error))
-    goto fail;
-  d->plan_options.target_lock = d->lock;
-
-  imprintd_job_set_step (job, _("Checking the system image"));
-  source = d->source[0] == '\0'
-    ? imprint_source_inspect_running (error)
-    : imprint_source_inspect_fd (TAKE_FD (d->source_file.fd), d->source_file.io_path,
-                                 d->source_file.display, &sopts, error);
-  if (source == NULL)
-    goto fail;
-  imprintd_job_log (job, _("Installing %s %s (root hash %s)."),
-                    source->name ? source->name : "", source->version ? source->version : "",
-                    source->root_hash);
-  if ((d->certificate != NULL || d->root_hash != NULL) && !check_esp_uki (source, error))
-    goto fail;
-
-  imprintd_job_set_step (job, _("Planning the partitions"));
-  plan = imprint_plan_compute (source, d->target_file.io_path, &d->plan_options, error);
-  if (plan == NULL)
-    goto fail;
-  if (d->encrypt && d->tpm2 && !d->plan_options.defer_data_partitions &&
-      !find_tpm2_public_key (d, source, error))
-    goto fail;
-
-  iopts.plan = d->plan_options;
-  iopts.progress = on_engine_progress;
-  iopts.progress_data = d;
-  iopts.cancellable = cancellable;
-  iopts.no_boot_entry = d->no_boot_entry;
-  iopts.verify_source_first = d->verify_first;
+  if (d->source[0] != '\0')
+    {
+      run.source_fd = TAKE_FD (d->source_file.fd);
+      run.source_io_path = d->source_file.io_path;
+      run.source_display = d->source_file.display;
+    }
   d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
       d->copy_weight = 0.85;
-      iopts.encrypt_root = encrypt_root;
-      iopts.encrypt_root_data = d;
+      d->enc_report = (ImprintReport) { .step = on_encryption_step, .progress = on_encryption_progress,
+                                        .log = on_encryption_log, .userdata = d };
+      d->enc.report = &d->enc_report;
+      d->enc.fido2_prompt = imprintd_fido2_prompt;
+      d->enc.fido2_prompt_data = job;
+      run.options.encryption = &d->enc;
     }
 
-  ok = imprint_install (source, d->target_file.io_path, plan, &iopts, error);
-  if (!ok)
-    goto fail;
-
-  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&result, "{sv}", "plan", imprint_plan_to_variant (plan, source));
-  g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
-  if (d->luks_uuid != NULL)
-    g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (d->luks_uuid));
-  imprintd_job_set_result (job, g_variant_builder_end (&result));
-  imprintd_job_set_step (job, _("The system is installed"));
-  g_clear_pointer (&d->lock, imprint_target_lock_free);
-
-  if (locale != (locale_t) 0)
+  imprintd_job_report (job, &report);
+  ok = imprint_install_run (&run, &report, &source, &plan, error);
+  if (ok)
     {
-      uselocale (LC_GLOBAL_LOCALE);
-      freelocale (locale);
+      imprintd_job_set_result (job, install_result (source, plan, d->enc.luks_uuid));
+      imprintd_job_set_step (job, _("The system is installed"));
     }
-  return TRUE;
-
-fail:
   g_clear_pointer (&d->lock, imprint_target_lock_free);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
       freelocale (locale);
     }
-  return FALSE;
+  return ok;
 }
 
+/* Secrets move from the request (secret memory both) into the job's data. */
 static gboolean
-parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error)
+parse_encryption (ImprintInstallRequest *req, guint32 uid, InstallData *d, GError **error)
 {
-  g_autofree const char **methods = NULL;
   const char *s;
 
-  d->encrypt = TRUE;
-  g_variant_lookup (options, "encrypt", "b", &d->encrypt);
-  if (g_variant_lookup (options, "encryption", "^a&s", &methods))
-    for (gsize i = 0; methods[i] != NULL; i++)
-      {
-        if (g_str_equal (methods[i], "tpm2"))
-          d->tpm2 = TRUE;
-        else if (g_str_equal (methods[i], "fido2"))
-          d->fido2 = TRUE;
-        else if (g_str_equal (methods[i], "recovery-key") || g_str_equal (methods[i], "passphrase"))
-          ;
-        else
-          {
-            g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                         _("Unknown unlock method “%s”."), methods[i]);
-            return FALSE;
-          }
-      }
-
-  if (!imprintd_lookup_secret (options, "recovery-key", &d->recovery_key, error) ||
-      !imprintd_lookup_secret (options, "passphrase", &d->passphrase, error) ||
-      !imprintd_lookup_secret (options, "tpm2-pin", &d->tpm2_pin, error))
-    return FALSE;
-  if (g_variant_lookup (options, "tpm2-device", "&s", &s) && *s)
+  d->encrypt = imprint_opt_bool (req->encrypt, TRUE);
+  d->enc.tpm2 = (req->encryption & IMPRINT_UNLOCK_TPM2) != 0;
+  d->enc.fido2 = (req->encryption & IMPRINT_UNLOCK_FIDO2) != 0;
+  d->enc.recovery_key = g_steal_pointer (&req->recovery_key);
+  d->enc.passphrase = g_steal_pointer (&req->passphrase);
+  d->enc.tpm2_pin = g_steal_pointer (&req->tpm2_pin);
+  if (req->tpm2_device != NULL && *req->tpm2_device)
     {
-      if (!imprintd_check_tpm2_device (s, uid, error))
+      if (!imprintd_check_tpm2_device (req->tpm2_device, uid, error))
         return FALSE;
-      d->tpm2_device = g_strdup (s);
+      d->enc.tpm2_device = g_strdup (req->tpm2_device);
     }
-  d->tpm2_device_flags = imprintd_tpm2_device_flags (uid);
-  if (g_variant_lookup (options, "tpm2-pcrs", "&s", &s) && *s)
+  d->enc.tpm2_device_flags = imprintd_tpm2_device_flags (uid);
+  s = req->tpm2_pcrs;
+  if (s != NULL && *s && imprint_tpm2_parse_pcr_list (s, &d->enc.tpm2_pcr_mask) < 0)
     {
-      int r = imprint_tpm2_parse_pcr_list (s, &d->tpm2_pcr_mask);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                       _("“%s” is not a list of PCRs."), s);
-          return FALSE;
-        }
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a list of PCRs."), s);
+      return FALSE;
     }
-  if (g_variant_lookup (options, "fido2-device", "&s", &s) && *s &&
-      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
+  if (req->fido2_device != NULL && *req->fido2_device &&
+      !imprintd_check_fido2_device (req->fido2_device, uid, &d->enc.fido2_device, error))
     return FALSE;
-  if (g_variant_lookup (options, "tpm2-public-key", "&s", &s))
-    d->tpm2_public_key = g_strdup (s);
+  /* Absent: the key the source's UKI ships; "": none; else a PEM file of
+   * the caller's, read when the call came in. */
+  d->enc.tpm2_pubkey_auto = req->tpm2_public_key == NULL;
 
   if (!d->encrypt || d->plan_options.defer_data_partitions)
     return TRUE;
 
   /* Every encrypted disk gets a recovery key: a lost TPM (new main board,
    * firmware update) must never mean lost data. */
-  if (d->recovery_key == NULL || !imprint_recovery_key_is_valid (d->recovery_key))
+  if (d->enc.recovery_key == NULL || !imprint_recovery_key_is_valid (d->enc.recovery_key))
     {
       _cleanup_erase_free_ char *normalized = NULL;
 
-      if (d->recovery_key == NULL || imprint_recovery_key_normalize (d->recovery_key, &normalized) < 0)
+      if (d->enc.recovery_key == NULL || imprint_recovery_key_normalize (d->enc.recovery_key, &normalized) < 0)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                                _("A valid recovery key is required (see GenerateRecoveryKey)."));
           return FALSE;
         }
-      imprint_secret_free (d->recovery_key);
-      d->recovery_key = imprint_secret_strdup (normalized);
-      if (d->recovery_key == NULL)
+      imprint_secret_free (d->enc.recovery_key);
+      d->enc.recovery_key = imprint_secret_strdup (normalized);
+      if (d->enc.recovery_key == NULL)
         {
           g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
           return FALSE;
         }
     }
-  if (!d->tpm2 && !d->fido2 && d->passphrase == NULL)
+  if (!d->enc.tpm2 && !d->enc.fido2 && d->enc.passphrase == NULL)
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("Choose how the disk is unlocked at boot: TPM2, a security key or a passphrase."));
@@ -902,92 +453,94 @@ parse_encryption (GVariant *options, guint32 uid, InstallData *d, GError **error
   return TRUE;
 }
 
-GVariant *
-imprintd_method_install (ImprintdMethodCall *call, GError **error)
+/* Every path the caller named is opened now, as the caller, and only the
+ * fds (or a disk's /dev node) are used from here on. Install is
+ * authorised by polkit: a disk the caller reached but may not open itself
+ * is opened by us, as source or target. An image file target is opened
+ * read-write as the caller: no file the caller may not write. Files the
+ * caller names (certificate, TPM2 public key, definitions) are read now,
+ * as the caller. */
+static gboolean
+open_caller_files (ImprintdMethodCall *call, const ImprintInstallRequest *req, InstallData *d, GError **error)
 {
-  const char *source, *target, *s;
-  InstallData *d = g_new0 (InstallData, 1);
-  g_autoptr(ImprintdJob) job = NULL;
-  const char *path;
+  if (!imprintd_open_caller_file (call, d->target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
+      (*d->source != '\0' &&
+       !imprintd_open_caller_file (call, d->source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
+    return FALSE;
+  if (req->definitions != NULL)
+    {
+      d->definitions_dir = snapshot_definitions (call, req->definitions, error);
+      if (d->definitions_dir == NULL)
+        return FALSE;
+    }
+  d->plan_options.definitions_dir = d->definitions_dir;
+  d->root_hash = g_strdup (req->root_hash);
+  if (req->certificate != NULL && *req->certificate != '\0')
+    {
+      d->certificate = g_strdup (req->certificate);
+      d->certificate_pem = imprintd_read_caller_text (call, d->certificate, CERTIFICATE_MAX, error);
+      if (d->certificate_pem == NULL)
+        return FALSE;
+    }
+  if (req->tpm2_public_key != NULL && *req->tpm2_public_key != '\0')
+    {
+      d->enc.tpm2_pubkey_pem = imprintd_read_caller_text (call, req->tpm2_public_key, CERTIFICATE_MAX, error);
+      if (d->enc.tpm2_pubkey_pem == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static InstallData *
+install_data_new (ImprintdMethodCall *call, GError **error)
+{
+  g_auto(ImprintInstallRequest) req;
+  g_autoptr(InstallData) d = g_new0 (InstallData, 1);
+  const char *source, *target;
 
   g_variant_get_child (call->parameters, 0, "&s", &source);
   g_variant_get_child (call->parameters, 1, "&s", &target);
-
   d->source = g_strdup (source);
   d->target = g_strdup (target);
   d->source_file.fd = d->target_file.fd = -1;
-  if (!parse_plan_options (call->options, &d->plan_options, error) ||
-      !check_target_given (target, error) ||
-      !parse_encryption (call->options, call->uid, d, error))
-    {
-      install_data_free (d);
-      return NULL;
-    }
-  /* The plan options point into the call's options: keep our own copy. */
-  d->plan_options.target_display = d->target;
 
-  /* Every path the caller named is opened now, as the caller, and only the
-   * fds (or a disk's /dev node) are used from here on. Install is
-   * authorised by polkit: a disk the caller reached but may not open
-   * itself is opened by us, as source or target. An image file target is
-   * opened read-write as the caller: no file the caller may not write. */
-  if (!imprintd_open_caller_file (call, target, O_RDWR, TRUE, FALSE, &d->target_file, error) ||
-      (*source != '\0' && !imprintd_open_caller_file (call, source, O_RDONLY, TRUE, TRUE, &d->source_file, error)))
-    {
-      install_data_free (d);
-      return NULL;
-    }
-  if (d->plan_options.definitions_dir != NULL)
-    {
-      d->definitions_dir = snapshot_definitions (call, d->plan_options.definitions_dir, error);
-      if (d->definitions_dir == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  d->plan_options.definitions_dir = d->definitions_dir;
-  if (g_variant_lookup (call->options, "root-hash", "&s", &s))
-    d->root_hash = g_strdup (s);
-  if (g_variant_lookup (call->options, "certificate", "&s", &s) && *s != '\0')
-    {
-      d->certificate = g_strdup (s);
-      d->certificate_pem = imprintd_read_caller_text (call, s, CERTIFICATE_MAX, error);
-      if (d->certificate_pem == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  if (d->tpm2_public_key != NULL && *d->tpm2_public_key != '\0')
-    {
-      d->tpm2_pubkey_pem = imprintd_read_caller_text (call, d->tpm2_public_key, CERTIFICATE_MAX, error);
-      if (d->tpm2_pubkey_pem == NULL)
-        {
-          install_data_free (d);
-          return NULL;
-        }
-    }
-  if (g_variant_lookup (call->options, "locale", "&s", &s) && *s)
-    d->locale = g_strdup (s);
-  g_variant_lookup (call->options, "no-boot-entry", "b", &d->no_boot_entry);
+  imprint_install_request_init (&req);
+  if (!imprint_install_request_from_variant (call->options, &req, error) ||
+      !check_target_given (target, error))
+    return NULL;
+  plan_options_from_request (&req, &d->plan_options);
+  /* The plan options must not point into the request. */
+  d->plan_options.definitions_dir = NULL;
+  d->plan_options.target_display = d->target;
+  if (!parse_encryption (&req, call->uid, d, error) || !open_caller_files (call, &req, d, error))
+    return NULL;
+  if (req.call.locale != NULL && *req.call.locale)
+    d->locale = g_strdup (req.call.locale);
+  d->no_boot_entry = imprint_opt_bool (req.no_boot_entry, FALSE);
   /* A tampered image is refused before anything is written: the whole
    * system partition is checked against the root hash first. Reading it
    * twice is the price; the second read mostly comes from the cache. */
-  d->verify_first = TRUE;
-  g_variant_lookup (call->options, "verify-first", "b", &d->verify_first);
+  d->verify_first = imprint_opt_bool (req.verify_first, TRUE);
+  return g_steal_pointer (&d);
+}
 
+GVariant *
+imprintd_method_install (ImprintdMethodCall *call, GError **error)
+{
+  g_autoptr(InstallData) d = install_data_new (call, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* A second job on this disk fails here, at once, naming the first. */
   d->lock = imprintd_lock_caller_file (&d->target_file, IMPRINT_TARGET_LOCK_DEVICE, error);
   if (d->lock == NULL)
-    {
-      install_data_free (d);
-      return NULL;
-    }
+    return NULL;
 
   job = imprintd_job_new ("install", call->uid, TRUE);
   path = imprintd_daemon_add_job (call->daemon, job);
   imprintd_target_lock_set_job (d->lock, _("the installation"), path);
-  imprintd_job_run (job, install_thread, d, (GDestroyNotify) install_data_free);
+  imprintd_job_run (job, install_thread, g_steal_pointer (&d), (GDestroyNotify) install_data_free);
   return g_variant_new ("(o)", path);
 }

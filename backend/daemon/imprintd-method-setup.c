@@ -15,10 +15,12 @@
 #include "imprint-fido2.h"
 #include "imprint-root-fd.h"
 #include "imprint-setup.h"
+#include "imprint-setup-apply.h"
 #include "imprint-setup-disk.h"
 #include "imprint-setup-target.h"
 #include "luks.h"
 #include "imprintd-job.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "macros.h"
 #include "recovery-key.h"
@@ -26,14 +28,9 @@
 
 /* GetSetupDefaults and ApplySetup: first-boot setup of the running system
  * (target "") or of an installed system's root directory (a path) from
- * the live session. backend/setup has the formats; this file the order,
- * the steps and what is undone when a step fails. */
-
-typedef enum {
-  TARGET_RUNNING,
-  TARGET_ROOT,
-  TARGET_DISK,
-} TargetKind;
+ * the live session. This file checks the call and opens what the caller
+ * named; backend/setup does the work (imprint-setup-apply.h: the order,
+ * the steps and what is undone when a step fails). */
 
 /* "" = the running system; an absolute directory other than "/" = the
  * root of an installed system; "disk:DEVICE" = the installed system on
@@ -50,7 +47,7 @@ typedef enum {
  * anyway, and ApplySetup is behind an admin action: both may use a disk
  * the caller reached but may not open itself, as Install does. */
 static gboolean
-parse_target (ImprintdMethodCall *call, const char *target, TargetKind *ret_kind, int *ret_root_fd,
+parse_target (ImprintdMethodCall *call, const char *target, ImprintSetupOn *ret_kind, int *ret_root_fd,
               char **ret_disk_node, GError **error)
 {
   _cleanup_close_ int fd = -1;
@@ -59,7 +56,7 @@ parse_target (ImprintdMethodCall *call, const char *target, TargetKind *ret_kind
 
   if (target[0] == '\0')
     {
-      *ret_kind = TARGET_RUNNING;
+      *ret_kind = IMPRINT_SETUP_ON_RUNNING;
       return TRUE;
     }
   if (g_str_has_prefix (target, "disk:"))
@@ -77,7 +74,7 @@ parse_target (ImprintdMethodCall *call, const char *target, TargetKind *ret_kind
                        _("Cannot open “%s”: %s"), device, g_strerror (-r));
           return FALSE;
         }
-      *ret_kind = TARGET_DISK;
+      *ret_kind = IMPRINT_SETUP_ON_DISK;
       *ret_disk_node = g_steal_pointer (&node);
       return TRUE;
     }
@@ -94,7 +91,7 @@ parse_target (ImprintdMethodCall *call, const char *target, TargetKind *ret_kind
                    _("You are not allowed to read “%s”."), target);
       return FALSE;
     }
-  *ret_kind = TARGET_ROOT;
+  *ret_kind = IMPRINT_SETUP_ON_ROOT;
   *ret_root_fd = TAKE_FD (fd);
   return TRUE;
 }
@@ -144,11 +141,43 @@ add_string (GVariantBuilder *b, const char *key, const char *value)
   g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
 }
 
+/* The current settings and the credentials' choices: of this system for
+ * the running system or a disk just installed from it, else of the tree. */
+static void
+read_defaults (ImprintdMethodCall *call, ImprintSetupOn kind, int root_fd, ImprintSystemSettings *ret_current,
+               ImprintSetupCredentials *ret_creds)
+{
+  if (kind == IMPRINT_SETUP_ON_RUNNING || kind == IMPRINT_SETUP_ON_DISK)
+    {
+      ImprintSystemSettings files = { 0 };
+
+      /* What the services say, else what their files hold. */
+      imprint_setup_read_running (imprintd_daemon_get_connection (call->daemon), ret_current);
+      imprint_setup_read_root ("/", &files);
+#define FILL(f) if (ret_current->f == NULL) ret_current->f = g_steal_pointer (&files.f)
+      FILL (locale); FILL (keymap); FILL (timezone); FILL (hostname); FILL (pretty_hostname);
+#undef FILL
+      imprint_system_settings_clear (&files);
+      /* Credentials belong to this boot of this machine. */
+      if (kind == IMPRINT_SETUP_ON_RUNNING)
+        imprint_setup_read_credentials (NULL, ret_creds);
+      else
+        ret_creds->decided = g_ptr_array_new_with_free_func (g_free);
+    }
+  else
+    {
+      /* Only files the caller could read anyway, resolved inside the
+       * tree (parse_target checked the tree itself). */
+      imprint_setup_read_root_fd (root_fd, (uid_t) call->uid, ret_current);
+      ret_creds->decided = g_ptr_array_new_with_free_func (g_free);
+    }
+}
+
 GVariant *
 imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 {
   const char *target;
-  TargetKind kind;
+  ImprintSetupOn kind;
   ImprintSystemSettings current = { 0 };
   ImprintSetupCredentials creds = { 0 };
   GVariantBuilder b, user;
@@ -160,7 +189,7 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
   if (!parse_target (call, target, &kind, &root_fd, &disk_node, error))
     return NULL;
 
-  if (kind == TARGET_DISK)
+  if (kind == IMPRINT_SETUP_ON_DISK)
     {
       g_autofree char *partition = NULL;
       int r = imprint_setup_target_find_root (disk_node, &partition);
@@ -176,33 +205,10 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
           return NULL;
         }
     }
-  if (kind == TARGET_RUNNING || kind == TARGET_DISK)
-    {
-      ImprintSystemSettings files = { 0 };
-
-      /* What the services say, else what their files hold. */
-      imprint_setup_read_running (imprintd_daemon_get_connection (call->daemon), &current);
-      imprint_setup_read_root ("/", &files);
-#define FILL(f) if (current.f == NULL) current.f = g_steal_pointer (&files.f)
-      FILL (locale); FILL (keymap); FILL (timezone); FILL (hostname); FILL (pretty_hostname);
-#undef FILL
-      imprint_system_settings_clear (&files);
-      /* Credentials belong to this boot of this machine. */
-      if (kind == TARGET_RUNNING)
-        imprint_setup_read_credentials (NULL, &creds);
-      else
-        creds.decided = g_ptr_array_new_with_free_func (g_free);
-    }
-  else
-    {
-      /* Only files the caller could read anyway, resolved inside the
-       * tree (parse_target checked the tree itself). */
-      imprint_setup_read_root_fd (root_fd, (uid_t) call->uid, &current);
-      creds.decided = g_ptr_array_new_with_free_func (g_free);
-    }
+  read_defaults (call, kind, root_fd, &current, &creds);
   /* A disk the live session just installed has not been set up. */
-  pending = kind == TARGET_DISK ||
-            (kind == TARGET_RUNNING ? imprint_setup_is_pending ("") : imprint_setup_is_pending_fd (root_fd, false));
+  pending = kind == IMPRINT_SETUP_ON_DISK ||
+            (kind == IMPRINT_SETUP_ON_RUNNING ? imprint_setup_is_pending ("") : imprint_setup_is_pending_fd (root_fd, false));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
 #define PICK(f) (creds.settings.f != NULL ? creds.settings.f : current.f)
@@ -232,7 +238,7 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
     gboolean oem = FALSE;
     g_autofree char *device = NULL;
 
-    if (kind == TARGET_RUNNING && imprint_setup_disk_find_root ("/", &device) >= 0)
+    if (kind == IMPRINT_SETUP_ON_RUNNING && imprint_setup_disk_find_root ("/", &device) >= 0)
       oem = imprint_setup_disk_is_tpm2_only (device);
     g_variant_builder_add (&b, "{sv}", "oem", g_variant_new_boolean (oem));
   }
@@ -244,439 +250,25 @@ imprintd_method_get_setup_defaults (ImprintdMethodCall *call, GError **error)
 
 /* ---- ApplySetup ----------------------------------------------------------- */
 
-static void
-set_setup_complete_error (GError **error)
-{
-  g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
-                       _("Setup is already complete: users and settings are changed with the "
-                         "system’s own tools now."));
-}
-
+/* The work is imprint_setup_apply() (backend/setup/imprint-setup-apply.h);
+ * the job owns the request. */
 typedef struct {
+  ImprintSetupApply apply;
   char *target;
-  TargetKind kind;
-  const char *root;             /* TARGET_ROOT/DISK: the installed root directory */
-  int root_fd;                  /* TARGET_ROOT/DISK: that directory, opened once; -1 */
-  /* Secrets (password, passphrases, recovery keys) live in secret memory
-   * (secret.h). */
-  char *unlock_passphrase;      /* TARGET_DISK: unlocks its LUKS2 root */
-  gboolean unlock_tpm2;
-  char *tpm2_device;
-  ImprintTpm2DeviceFlags tpm2_device_flags;  /* what the caller may name */
-  ImprintSetupTarget *disk;     /* TARGET_DISK, while mounted */
-  char *locale;                 /* of the caller, for messages */
-  ImprintSystemSettings settings;
-
-  gboolean have_user;
-  char *user_name;
-  char *real_name;
-  char *password;
-  char *recovery_key;
-  gboolean fido2;
-  char *fido2_device;
-  guint64 disk_size;
-  gboolean auto_login;
-  gboolean administrator;
-
-  /* Extra unlock methods for the root (OEM first boot). */
-  char *disk_recovery_key;
-  gboolean disk_fido2;
-  char *disk_fido2_device;
   ImprintdCallerFile disk_device; /* io_path NULL: the device under "/" */
-  char *disk_tpm2_device;       /* NULL: the system's TPM */
-
-  GDBusConnection *bus;
-  ImprintdJob *job;             /* not owned */
-  guint n_steps, step;
+  char *locale;                 /* of the caller, for messages */
   ImprintTargetLock *lock;      /* disk: the disk, busy for other jobs */
-  char *disk_node;              /* disk: its /dev node, as opened for the caller */
 } SetupData;
 
 static void
 setup_data_free (SetupData *d)
 {
-  imprint_secret_free (d->password);
-  imprint_secret_free (d->unlock_passphrase);
-  g_free (d->tpm2_device);
-  imprint_secret_free (d->recovery_key);
-  imprint_secret_free (d->disk_recovery_key);
-  g_free (d->disk_fido2_device);
+  imprint_setup_apply_clear (&d->apply);
   imprintd_caller_file_clear (&d->disk_device);
-  g_free (d->disk_tpm2_device);
-  imprint_system_settings_clear (&d->settings);
-  if (d->root_fd >= 0)
-    close (d->root_fd);
   g_free (d->target);
-  g_free (d->disk_node);
   g_free (d->locale);
-  g_free (d->user_name);
-  g_free (d->real_name);
-  g_free (d->fido2_device);
-  g_clear_object (&d->bus);
   imprint_target_lock_free (d->lock);
   g_free (d);
-}
-
-static void
-begin_step (SetupData *d, const char *what)
-{
-  imprintd_job_set_step (d->job, what);
-  imprintd_job_set_progress (d->job, (double) d->step / (double) d->n_steps);
-  d->step++;
-}
-
-/* Every failure names its step, so the person knows what to go back to. */
-static gboolean
-step_failed (GError **error, const char *step)
-{
-  if (error != NULL && *error != NULL)
-    /* Translators: put before an error message; %s is a step, e.g.
-     * "Creating the user failed: Not enough space". */
-    g_prefix_error (error, _("%s failed: "), step);
-  return FALSE;
-}
-
-static gboolean
-apply_settings (SetupData *d, GCancellable *cancellable, GError **error)
-{
-  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  gboolean ok;
-
-  if (d->kind == TARGET_RUNNING)
-    ok = imprint_setup_apply_running (d->bus, &d->settings, warnings, cancellable, error);
-  else
-    ok = imprint_setup_write_root_fd (d->root_fd, &d->settings, warnings, error);
-  for (guint i = 0; i < warnings->len; i++)
-    imprintd_job_log (d->job, "%s", (const char *) g_ptr_array_index (warnings, i));
-  return ok;
-}
-
-/* This system's homed keeps its signing key pair here. Tests point it
- * elsewhere: homed does not run on a test host. */
-static const char *
-homed_state_dir (void)
-{
-  const char *e = g_getenv ("IMPRINT_HOMED_STATE_DIR");
-  return e != NULL && e[0] != '\0' ? e : "/var/lib/systemd/home";
-}
-
-/* The installed system's homed must accept a home made here: the record
- * is signed by this (live) system's homed, so the installed system gets
- * that key pair as its own (or, when it has one already, trusts the public
- * key in /etc/systemd/home/), and the image is made directly on the
- * target's /home (the perMachine imagePath only matches this machine, so
- * the installed system looks for it at /home/NAME.home). Then this
- * system forgets the home again. */
-static gboolean
-create_user (SetupData *d, GCancellable *cancellable, GError **error)
-{
-  g_autoptr(ImprintFido2Enrollment) fido2 = NULL;
-  _cleanup_erase_free_ char *record = NULL;
-  g_autofree char *image_path = NULL, *home_dir = NULL, *machine_id = NULL;
-  g_autofree char *pem = NULL, *key_name = NULL;
-  g_autofree char *admin_group = imprint_setup_admin_group_fd (d->kind != TARGET_RUNNING ? d->root_fd : -1);
-  int adopted = 0;
-  ImprintHomeParams p = {
-    .user_name = d->user_name, .real_name = d->real_name, .password = d->password,
-    .recovery_key = d->recovery_key, .disk_size = d->disk_size,
-    .administrator = d->administrator, .admin_group = admin_group, .auto_login = d->auto_login,
-  };
-  int r;
-
-  if (d->kind != TARGET_RUNNING)
-    {
-      g_autofree char *image_rel = g_strdup_printf ("home/%s.home", d->user_name);
-      struct stat st;
-
-      home_dir = g_build_filename (d->root, "home", NULL);
-      image_path = g_strdup_printf ("%s/%s.home", home_dir, d->user_name);
-      if (imprint_root_lstat (d->root_fd, image_rel, &st) >= 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_BUSY,
-                       _("The installed system already has a home for “%s”."), d->user_name);
-          return FALSE;
-        }
-      machine_id = imprint_setup_machine_id ("/");
-      if (machine_id == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                               _("This system has no machine ID, which the home’s location is tied to."));
-          return FALSE;
-        }
-      r = imprint_root_mkdir_p (d->root_fd, "home", 0755, NULL);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                       _("Could not create %s: %s"), home_dir, g_strerror (-r));
-          return FALSE;
-        }
-      p.image_path = image_path;
-      p.image_path_machine_id = machine_id;
-      r = imprint_setup_pick_home_uid_fd (d->root_fd, d->user_name, &p.uid);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                       _("No user ID is free for “%s” on the installed system: %s"), d->user_name, g_strerror (-r));
-          return FALSE;
-        }
-    }
-
-  if (d->fido2)
-    {
-      imprintd_job_set_step (d->job, _("Setting up the security key for the home"));
-      r = imprint_fido2_enroll_homed (NULL, d->fido2_device, d->user_name, NULL, d->real_name,
-                                      IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &fido2);
-      if (r < 0)
-        {
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       "%s", imprintd_crypt_strerror (r));
-          return FALSE;
-        }
-      p.fido2 = fido2;
-    }
-
-  r = imprint_setup_home_record (&p, &record);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
-                   _("Could not make the user record: %s"), g_strerror (-r));
-      return FALSE;
-    }
-
-  imprintd_job_set_step (d->job, _("Creating the encrypted home directory"));
-  if (!imprint_homed_create (d->bus, record, cancellable, error))
-    return FALSE;
-  imprintd_job_log (d->job, _("The home of %s was created."), d->user_name);
-
-  if (d->kind == TARGET_RUNNING)
-    return TRUE;
-
-  key_name = g_strdup_printf ("imprint-setup-%s", machine_id);
-  if (!imprint_homed_get_signing_key (d->bus, d->user_name, &pem, cancellable, error) ||
-      (adopted = imprint_homed_adopt_key_pair_fd (homed_state_dir (), d->root_fd, pem, error)) < 0 ||
-      (adopted == 0 && !imprint_homed_trust_key_fd (d->root_fd, key_name, pem, error)))
-    {
-      /* Without the key the installed system refuses the home: take it
-       * away again so a retry starts clean. */
-      g_autoptr(GError) undo = NULL;
-      if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
-        imprintd_job_log (d->job, _("The half-made home could not be removed: %s"), undo->message);
-      return FALSE;
-    }
-  if (adopted > 0)
-    {
-      imprintd_job_log (d->job, _("The installed system’s homed signs with the key that made the home."));
-      /* Its homed then knows the home from the start (as on the
-       * machine that made it) instead of fixating it from the image. */
-      if (imprint_homed_hand_over_record_fd (homed_state_dir (), d->root_fd, d->user_name, error) < 0)
-        {
-          g_autoptr(GError) undo = NULL;
-          if (!imprint_homed_remove (d->bus, d->user_name, NULL, &undo))
-            imprintd_job_log (d->job, _("The half-made home could not be removed: %s"), undo->message);
-          return FALSE;
-        }
-    }
-  else
-    imprintd_job_log (d->job, _("The installed system trusts this system’s signing key (%s.public). "
-                                "It does not hold that key, so homed there cannot re-sign the user’s record."), key_name);
-
-  /* Only the installed system should know the home. A leftover
-   * registration here is harmless (it ends with the live session). */
-  {
-    g_autoptr(GError) e = NULL;
-    if (!imprint_homed_unregister (d->bus, d->user_name, cancellable, &e))
-      imprintd_job_log (d->job, _("This system still lists the new home: %s"), e->message);
-  }
-  return TRUE;
-}
-
-static void
-crypt_freep (struct crypt_device **cd)
-{
-  if (*cd != NULL)
-    crypt_free (*cd);
-}
-
-/* A signed PCR policy needs the UKI's signature of the current PCR 11;
- * systemd looks for it in these places (tpm2-util.c). */
-static char *
-read_pcr_signature (void)
-{
-  static const char *const paths[] = {
-    "/run/systemd/tpm2-pcr-signature.json",
-    "/etc/systemd/tpm2-pcr-signature.json",
-    "/usr/lib/systemd/tpm2-pcr-signature.json",
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
-    {
-      char *text = NULL;
-      if (g_file_get_contents (paths[i], &text, NULL, NULL))
-        return text;
-    }
-  return NULL;
-}
-
-static gboolean
-add_disk_methods (SetupData *d, GError **error)
-{
-  _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-  g_autofree char *device = NULL, *signature = NULL;
-  void *vk = NULL;
-  size_t vk_size = 0;
-  int r, slot = -1;
-
-  if (d->disk_device.io_path != NULL)
-    device = g_strdup (d->disk_device.io_path);
-  else
-    {
-      r = imprint_setup_disk_find_root ("/", &device);
-      if (r < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_FOUND,
-                               _("The system’s root file system is not on an encrypted (LUKS2) partition."));
-          return FALSE;
-        }
-    }
-  r = imprint_luks_open (device, &cd);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                   _("Could not open the encrypted partition %s: %s"),
-                   d->disk_device.display != NULL ? d->disk_device.display : device, imprintd_crypt_strerror (r));
-      return FALSE;
-    }
-  signature = read_pcr_signature ();
-  r = imprint_setup_disk_unlock_tpm2 (cd, d->disk_tpm2_device, d->tpm2_device_flags, signature, &vk, &vk_size);
-  if (r == -EOPNOTSUPP)
-    {
-      /* A token from a newer systemd than our TPM2 code reads: systemd's
-       * own token plugin unlocks it (by_token below). */
-      imprintd_job_log (d->job, _("Unlocking the system partition through systemd’s TPM2 token plugin."));
-      vk = NULL;
-    }
-  else if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                   _("The TPM did not unlock the system partition: %s"),
-                   r == -ENOKEY ? _("it has no TPM2 unlock method.") : imprintd_crypt_strerror (r));
-      return FALSE;
-    }
-
-  if (d->disk_recovery_key != NULL)
-    {
-      imprintd_job_set_step (d->job, _("Adding the recovery key to the system disk"));
-      if (vk != NULL)
-        r = imprint_setup_disk_add_recovery_key (cd, vk, vk_size, d->disk_recovery_key, &slot);
-      else
-        {
-          g_autoptr(JsonObject) token = json_object_new ();
-          json_object_set_string_member (token, "type", "systemd-recovery");
-          r = imprint_setup_disk_enroll_by_token (cd, d->disk_recovery_key, token, &slot);
-        }
-      if (r < 0)
-        {
-          erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       _("Could not add the recovery key: %s"), imprintd_crypt_strerror (r));
-          return FALSE;
-        }
-      imprintd_job_log (d->job, _("The system disk has a recovery key (keyslot %d)."), slot);
-    }
-
-  if (d->disk_fido2)
-    {
-      g_autoptr(ImprintFido2Enrollment) e = NULL;
-      g_autofree char *json = NULL;
-      g_autoptr(JsonNode) node = NULL;
-      _cleanup_erase_free_ char *pass = NULL;
-
-      imprintd_job_set_step (d->job, _("Adding the security key to the system disk"));
-      r = imprint_fido2_enroll_luks (NULL, d->disk_fido2_device, crypt_get_uuid (cd), device,
-                                     IMPRINT_FIDO2_LOCK_DEFAULT, imprintd_fido2_prompt, d->job, &e);
-      if (r >= 0)
-        r = imprint_fido2_luks_token_json (e, -1, &json);
-      if (r >= 0)
-        {
-          node = imprint_json_parse (json, NULL);
-          r = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? 0 : -EBADMSG;
-        }
-      if (r >= 0)
-        {
-          /* The keyslot is bound when the token is imported. */
-          json_object_remove_member (json_node_get_object (node), "keyslots");
-          r = imprint_fido2_passphrase (e->secret, e->secret_size, &pass);
-        }
-      if (r >= 0)
-        r = vk != NULL ? imprint_luks_enroll (cd, vk, vk_size, pass, strlen (pass), IMPRINT_LUKS_PBKDF_MINIMAL, NULL,
-                                              json_node_get_object (node), &slot, NULL)
-                       : imprint_setup_disk_enroll_by_token (cd, pass, json_node_get_object (node), &slot);
-      if (r < 0)
-        {
-          erase_and_free (vk, vk_size);
-          g_set_error (error, IMPRINT_ERROR, imprintd_crypt_error_code (r),
-                       _("Could not add the security key: %s"), imprintd_crypt_strerror (r));
-          return FALSE;
-        }
-      imprintd_job_log (d->job, _("The system disk opens with the security key (keyslot %d)."), slot);
-    }
-  erase_and_free (vk, vk_size);
-  return TRUE;
-}
-
-/* The installed system on the disk, unlocked with what the caller gave
- * and mounted; d->root is its directory until close_disk(). */
-static gboolean
-open_disk (SetupData *d, GCancellable *cancellable, GError **error)
-{
-  g_autofree char *signature = NULL;
-  ImprintSetupTargetUnlock u = {
-    .passphrase = d->unlock_passphrase,
-    .tpm2 = d->unlock_tpm2,
-    .tpm2_device = d->tpm2_device,
-    .tpm2_device_flags = d->tpm2_device_flags,
-  };
-  gboolean ok;
-  int r;
-
-  if (d->unlock_tpm2)
-    u.tpm2_signature = signature = read_pcr_signature ();
-  ok = imprint_setup_target_open (d->disk_node, &u, &d->disk, cancellable, error);
-  /* Needed no longer. */
-  imprint_secret_freep (&d->unlock_passphrase);
-  if (!ok)
-    return FALSE;
-  d->root = imprint_setup_target_get_root (d->disk);
-  imprintd_job_log (d->job, _("The installed system is mounted at %s."), d->root);
-  r = imprint_root_open (d->root, &d->root_fd);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Cannot open “%s”: %s"), d->root, g_strerror (-r));
-      return FALSE;
-    }
-  if (imprint_setup_is_complete_fd (d->root_fd, false))
-    {
-      set_setup_complete_error (error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* On success, failure and cancel alike. A failure here does not undo
- * what setup wrote: it is only logged. */
-static void
-close_disk (SetupData *d)
-{
-  g_autoptr(GError) e = NULL;
-
-  if (d->root_fd >= 0)
-    close (d->root_fd);
-  d->root_fd = -1;
-  if (d->disk == NULL)
-    return;
-  d->root = NULL;
-  if (!imprint_setup_target_close (g_steal_pointer (&d->disk), &e))
-    imprintd_job_log (d->job, _("The installed system could not be closed cleanly: %s"), e->message);
 }
 
 static gboolean
@@ -684,96 +276,28 @@ setup_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, G
 {
   SetupData *d = user_data;
   locale_t locale = (locale_t) 0;
-  const char *root;
+  ImprintReport report;
   GVariantBuilder result;
-  gboolean ok = FALSE;
-  const char *step;
-  int r;
+  gboolean ok;
 
-  d->job = job;
   if (d->locale != NULL)
     {
       locale = newlocale (LC_ALL_MASK, d->locale, (locale_t) 0);
       if (locale != (locale_t) 0)
         uselocale (locale);
     }
-  d->n_steps = 2 + (d->have_user ? 1 : 0) + (d->disk_recovery_key != NULL || d->disk_fido2 ? 1 : 0) +
-               (d->kind == TARGET_DISK ? 1 : 0);
-
-  /* 0. The installed system on a disk: unlocked and mounted first. */
-  if (d->kind == TARGET_DISK)
+  imprintd_job_report (job, &report);
+  d->apply.fido2_prompt = imprintd_fido2_prompt;
+  d->apply.fido2_prompt_data = job;
+  ok = imprint_setup_apply (&d->apply, &report, cancellable, error);
+  if (ok)
     {
-      step = _("Opening the installed system");
-      begin_step (d, step);
-      if (!open_disk (d, cancellable, error))
-        {
-          step_failed (error, step);
-          goto out;
-        }
+      g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&result, "{sv}", "target", g_variant_new_string (d->target));
+      if (d->apply.have_user)
+        g_variant_builder_add (&result, "{sv}", "user-name", g_variant_new_string (d->apply.user_name));
+      imprintd_job_set_result (job, g_variant_builder_end (&result));
     }
-  root = d->kind == TARGET_RUNNING ? "" : d->root;
-
-  /* 1. Settings: each is a small, complete change of its own; a later
-   * failure leaves them set, which is what the person chose anyway. */
-  step = _("Applying language, keyboard, time zone and computer name");
-  begin_step (d, step);
-  if (!apply_settings (d, cancellable, error))
-    {
-      step_failed (error, step);
-      goto out;
-    }
-
-  /* 2. The user: either homed made the whole home or nothing is left. */
-  if (d->have_user)
-    {
-      step = _("Creating the user");
-      begin_step (d, step);
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) || !create_user (d, cancellable, error))
-        {
-          step_failed (error, step);
-          goto out;
-        }
-    }
-
-  /* 3. Disk unlock methods: each keyslot is checked once written and
-   * removed again if the check fails; one added before a later failure
-   * stays, complete and usable. */
-  if (d->disk_recovery_key != NULL || d->disk_fido2)
-    {
-      step = _("Adding unlock methods to the system disk");
-      begin_step (d, step);
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) || !add_disk_methods (d, error))
-        {
-          step_failed (error, step);
-          goto out;
-        }
-    }
-
-  /* 4. Only now is setup complete: a failure above leaves it pending, so
-   * setup runs again at the next boot. */
-  step = _("Finishing setup");
-  begin_step (d, step);
-  r = d->kind == TARGET_RUNNING ? imprint_setup_mark_complete (root)
-                                : imprint_setup_mark_complete_fd (d->root_fd, false);
-  if (r < 0)
-    {
-      g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
-                   _("Could not record that setup is complete: %s"), g_strerror (-r));
-      step_failed (error, step);
-      goto out;
-    }
-
-  g_variant_builder_init (&result, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&result, "{sv}", "target", g_variant_new_string (d->target));
-  if (d->have_user)
-    g_variant_builder_add (&result, "{sv}", "user-name", g_variant_new_string (d->user_name));
-  imprintd_job_set_result (job, g_variant_builder_end (&result));
-  imprintd_job_set_progress (job, 1.0);
-  imprintd_job_set_step (job, _("Setup is complete"));
-  ok = TRUE;
-
-out:
-  close_disk (d);
   if (locale != (locale_t) 0)
     {
       uselocale (LC_GLOBAL_LOCALE);
@@ -782,34 +306,49 @@ out:
   return ok;
 }
 
+/* s when it is not empty, else NULL: where ApplySetup reads "" as absent. */
 static char *
-lookup_nonempty (GVariant *dict, const char *key)
+nonempty (const char *s)
 {
-  const char *s = NULL;
+  return s != NULL && s[0] != '\0' ? g_strdup (s) : NULL;
+}
 
-  if (g_variant_lookup (dict, key, "&s", &s) && s[0] != '\0')
-    return g_strdup (s);
-  return NULL;
+/* A recovery key as typed, in the canonical form systemd compares, in
+ * secret memory; @what names it in the error. */
+static gboolean
+canonical_recovery_key (const char *typed, const char *what_invalid, char **ret, GError **error)
+{
+  char *normalized = NULL;
+
+  if (imprint_recovery_key_normalize (typed, &normalized) < 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT, what_invalid);
+      return FALSE;
+    }
+  *ret = imprint_secret_strdup (normalized);
+  erase_and_free (normalized, strlen (normalized));
+  if (*ret == NULL)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
-parse_user (GVariant *user, guint32 uid, SetupData *d, GError **error)
+parse_user (ImprintSetupUser *user, guint32 uid, ImprintSetupApply *d, GError **error)
 {
-  const char *s;
-
   d->have_user = TRUE;
-  d->administrator = TRUE;
-  d->user_name = lookup_nonempty (user, "user-name");
-  d->real_name = lookup_nonempty (user, "real-name");
-  if (!imprintd_lookup_secret (user, "password", &d->password, error))
+  d->administrator = imprint_opt_bool (user->administrator, TRUE);
+  d->user_name = nonempty (user->user_name);
+  d->real_name = nonempty (user->real_name);
+  d->password = g_steal_pointer (&user->password);
+  d->fido2 = imprint_opt_bool (user->fido2, FALSE);
+  if (user->fido2_device != NULL && user->fido2_device[0] != '\0' &&
+      !imprintd_check_fido2_device (user->fido2_device, uid, &d->fido2_device, error))
     return FALSE;
-  g_variant_lookup (user, "fido2", "b", &d->fido2);
-  if (g_variant_lookup (user, "fido2-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_check_fido2_device (s, uid, &d->fido2_device, error))
-    return FALSE;
-  g_variant_lookup (user, "disk-size", "t", &d->disk_size);
-  g_variant_lookup (user, "auto-login", "b", &d->auto_login);
-  g_variant_lookup (user, "administrator", "b", &d->administrator);
+  d->disk_size = user->disk_size;
+  d->auto_login = imprint_opt_bool (user->auto_login, FALSE);
 
   if (!imprint_setup_user_name_is_valid (d->user_name))
     {
@@ -824,133 +363,133 @@ parse_user (GVariant *user, guint32 uid, SetupData *d, GError **error)
                            _("The user needs a password: it encrypts the home directory."));
       return FALSE;
     }
-  if (g_variant_lookup (user, "recovery-key", "&s", &s) && s[0] != '\0')
-    {
-      if (!imprintd_check_secret (s, error))
-        return FALSE;
-      /* What is stored must be what systemd compares: the canonical form. */
-      char *normalized = NULL;
-      if (imprint_recovery_key_normalize (s, &normalized) < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                               _("The recovery key for the home is not valid (see GenerateRecoveryKey)."));
-          return FALSE;
-        }
-      d->recovery_key = imprint_secret_strdup (normalized);
-      erase_and_free (normalized, strlen (normalized));
-      if (d->recovery_key == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-          return FALSE;
-        }
-    }
+  /* What is stored must be what systemd compares: the canonical form. */
+  if (user->recovery_key != NULL &&
+      !canonical_recovery_key (user->recovery_key,
+                               _("The recovery key for the home is not valid (see GenerateRecoveryKey)."),
+                               &d->recovery_key, error))
+    return FALSE;
   return TRUE;
 }
 
-GVariant *
-imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
+/* The system disk's extra unlock methods (OEM first boot). */
+static gboolean
+parse_disk_methods (ImprintdMethodCall *call, ImprintSetupRequest *req, SetupData *d, GError **error)
 {
-  const char *target, *s;
-  g_autoptr(GVariant) settings = NULL;
-  g_autoptr(GVariant) user = NULL;
-  g_autoptr(ImprintdJob) job = NULL;
-  SetupData *d = g_new0 (SetupData, 1);
-  const char *path;
+  ImprintSetupApply *a = &d->apply;
 
-  d->root_fd = -1;
-  d->disk_device.fd = -1;
-  g_variant_get_child (call->parameters, 0, "&s", &target);
-  settings = g_variant_get_child_value (call->parameters, 1);
-  d->target = g_strdup (target);
-  if (!parse_target (call, target, &d->kind, &d->root_fd, &d->disk_node, error))
-    goto fail;
-  if (d->kind == TARGET_ROOT)
-    d->root = d->target;
-  /* Setup creates the first user and sets what nobody has set yet; once
-   * it is over, that is the administrator's business, with the system's
-   * own tools (an installed disk is checked once it is mounted). */
-  if ((d->kind == TARGET_RUNNING && !imprint_setup_is_pending ("")) ||
-      (d->kind == TARGET_ROOT && imprint_setup_is_complete_fd (d->root_fd, false)))
-    {
-      set_setup_complete_error (error);
-      goto fail;
-    }
-  /* An encrypted installed disk opens with the passphrase or the recovery
-   * key the installer just showed (typed form accepted), or by its TPM. */
-  if (!imprintd_lookup_secret (call->options, "unlock-passphrase", &d->unlock_passphrase, error))
-    goto fail;
-  g_variant_lookup (call->options, "unlock-tpm2", "b", &d->unlock_tpm2);
-  d->tpm2_device = lookup_nonempty (call->options, "tpm2-device");
-  d->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
-  if (!imprintd_check_tpm2_device (d->tpm2_device, call->uid, error))
-    goto fail;
-
-  d->settings.locale = lookup_nonempty (settings, "locale");
-  d->settings.keymap = lookup_nonempty (settings, "keymap");
-  d->settings.timezone = lookup_nonempty (settings, "timezone");
-  d->settings.hostname = lookup_nonempty (settings, "hostname");
-  d->settings.pretty_hostname = lookup_nonempty (settings, "pretty-hostname");
-  if (!imprint_system_settings_check (&d->settings, error))
-    goto fail;
-
-  user = g_variant_lookup_value (settings, "user", G_VARIANT_TYPE_VARDICT);
-  if (user != NULL && !parse_user (user, call->uid, d, error))
-    goto fail;
-
-  if (g_variant_lookup (settings, "disk-recovery-key", "&s", &s) && s[0] != '\0')
-    {
-      if (!imprintd_check_secret (s, error))
-        goto fail;
-      char *normalized = NULL;
-      if (imprint_recovery_key_normalize (s, &normalized) < 0)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
-                               _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."));
-          goto fail;
-        }
-      d->disk_recovery_key = imprint_secret_strdup (normalized);
-      erase_and_free (normalized, strlen (normalized));
-      if (d->disk_recovery_key == NULL)
-        {
-          g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-          goto fail;
-        }
-    }
-  g_variant_lookup (settings, "disk-fido2", "b", &d->disk_fido2);
-  if (g_variant_lookup (settings, "disk-fido2-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_check_fido2_device (s, call->uid, &d->disk_fido2_device, error))
-    goto fail;
+  if (req->disk_recovery_key != NULL &&
+      !canonical_recovery_key (req->disk_recovery_key,
+                               _("The recovery key for the system disk is not valid (see GenerateRecoveryKey)."),
+                               &a->disk_recovery_key, error))
+    return FALSE;
+  a->disk_fido2 = imprint_opt_bool (req->disk_fido2, FALSE);
+  if (req->disk_fido2_device != NULL && req->disk_fido2_device[0] != '\0' &&
+      !imprintd_check_fido2_device (req->disk_fido2_device, call->uid, &a->disk_fido2_device, error))
+    return FALSE;
   /* The encrypted partition (or image file) whose keyslots change, opened
    * once, as the caller, and used through that inode only. ApplySetup is
    * behind an admin action (or the setup session's own rule, which is as
    * much as root on a machine being set up), so a partition the caller
    * reached may be opened by us, as for Install; an image file the caller
    * must be able to write itself. */
-  if (g_variant_lookup (settings, "disk-device", "&s", &s) && s[0] != '\0' &&
-      !imprintd_open_caller_file (call, s, O_RDWR, TRUE, FALSE, &d->disk_device, error))
-    goto fail;
-  d->disk_tpm2_device = lookup_nonempty (settings, "disk-tpm2-device");
-  if (!imprintd_check_tpm2_device (d->disk_tpm2_device, call->uid, error))
-    goto fail;
+  if (req->disk_device != NULL && req->disk_device[0] != '\0' &&
+      !imprintd_open_caller_file (call, req->disk_device, O_RDWR, TRUE, FALSE, &d->disk_device, error))
+    return FALSE;
+  a->disk_device = g_strdup (d->disk_device.io_path);
+  a->disk_device_display = g_strdup (d->disk_device.display);
+  a->disk_tpm2_device = nonempty (req->disk_tpm2_device);
+  if (!imprintd_check_tpm2_device (a->disk_tpm2_device, call->uid, error))
+    return FALSE;
   /* An installed disk got its unlock methods when it was installed; the
    * running system's root is the one first boot sealed to the TPM only. */
-  if ((d->disk_recovery_key != NULL || d->disk_fido2) && d->kind != TARGET_RUNNING)
+  if ((a->disk_recovery_key != NULL || a->disk_fido2) && a->on != IMPRINT_SETUP_ON_RUNNING)
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
                            _("Unlock methods for the system disk can only be added to the running system."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static SetupData *
+setup_data_new (ImprintdMethodCall *call, GError **error)
+{
+  g_auto(ImprintSetupRequest) req;
+  g_autoptr(GVariant) settings = NULL;
+  SetupData *d = g_new0 (SetupData, 1);
+  ImprintSetupApply *a = &d->apply;
+  const char *target;
+
+  a->root_fd = -1;
+  d->disk_device.fd = -1;
+  imprint_setup_request_init (&req);
+  g_variant_get_child (call->parameters, 0, "&s", &target);
+  settings = g_variant_get_child_value (call->parameters, 1);
+  d->target = g_strdup (target);
+  if (!parse_target (call, target, &a->on, &a->root_fd, &a->disk_node, error))
+    goto fail;
+  if (a->on == IMPRINT_SETUP_ON_ROOT)
+    a->root = g_strdup (d->target);
+  /* Setup creates the first user and sets what nobody has set yet; once
+   * it is over, that is the administrator's business, with the system's
+   * own tools (an installed disk is checked once it is mounted). */
+  if ((a->on == IMPRINT_SETUP_ON_RUNNING && !imprint_setup_is_pending ("")) ||
+      (a->on == IMPRINT_SETUP_ON_ROOT && imprint_setup_is_complete_fd (a->root_fd, false)))
+    {
+      imprint_setup_complete_error (error);
       goto fail;
     }
-  if (g_variant_lookup (call->options, "locale", "&s", &s) && s[0] != '\0')
-    d->locale = g_strdup (s);
-  d->bus = g_object_ref (imprintd_daemon_get_connection (call->daemon));
+  if (!imprint_setup_request_from_variant (settings, call->options, &req, error))
+    goto fail;
+  /* An encrypted installed disk opens with the passphrase or the recovery
+   * key the installer just showed (typed form accepted), or by its TPM. */
+  a->unlock_passphrase = g_steal_pointer (&req.unlock_passphrase);
+  a->unlock_tpm2 = imprint_opt_bool (req.unlock_tpm2, FALSE);
+  a->tpm2_device = nonempty (req.tpm2_device);
+  a->tpm2_device_flags = imprintd_tpm2_device_flags (call->uid);
+  if (!imprintd_check_tpm2_device (a->tpm2_device, call->uid, error))
+    goto fail;
 
+  a->settings.locale = nonempty (req.locale);
+  a->settings.keymap = nonempty (req.keymap);
+  a->settings.timezone = nonempty (req.timezone);
+  a->settings.hostname = nonempty (req.hostname);
+  a->settings.pretty_hostname = nonempty (req.pretty_hostname);
+  if (!imprint_system_settings_check (&a->settings, error))
+    goto fail;
+  if (req.has_user && !parse_user (&req.user, call->uid, a, error))
+    goto fail;
+  if (!parse_disk_methods (call, &req, d, error))
+    goto fail;
+  d->locale = nonempty (req.call.locale);
+  a->bus = g_object_ref (imprintd_daemon_get_connection (call->daemon));
+  return d;
+
+fail:
+  setup_data_free (d);
+  return NULL;
+}
+
+GVariant *
+imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
+{
+  SetupData *d = setup_data_new (call, error);
+  g_autoptr(ImprintdJob) job = NULL;
+  const char *path;
+
+  if (d == NULL)
+    return NULL;
   /* One job per disk: an installed disk being set up is no target for an
    * install meanwhile (the busy marker only: setup mounts it). */
-  if (d->kind == TARGET_DISK)
+  if (d->apply.on == IMPRINT_SETUP_ON_DISK)
     {
-      d->lock = imprintd_lock_target (d->disk_node, IMPRINT_TARGET_LOCK_REGISTRY, error);
+      d->lock = imprintd_lock_target (d->apply.disk_node, IMPRINT_TARGET_LOCK_REGISTRY, error);
       if (d->lock == NULL)
-        goto fail;
+        {
+          setup_data_free (d);
+          return NULL;
+        }
     }
 
   job = imprintd_job_new ("setup", call->uid, FALSE);
@@ -959,8 +498,4 @@ imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
     imprintd_target_lock_set_job (d->lock, _("the setup"), path);
   imprintd_job_run (job, setup_thread, d, (GDestroyNotify) setup_data_free);
   return g_variant_new ("(o)", path);
-
-fail:
-  setup_data_free (d);
-  return NULL;
 }

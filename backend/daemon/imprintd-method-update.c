@@ -6,6 +6,7 @@
 
 #include "factory-reset.h"
 #include "imprint-error.h"
+#include "imprint-request.h"
 #include "imprintd-methods.h"
 #include "update.h"
 
@@ -202,9 +203,13 @@ GVariant *
 imprintd_method_request_factory_reset (ImprintdMethodCall *call, GError **error)
 {
   ImprintUpdatePaths paths = paths_get ();
-  gboolean clear_tpm = FALSE;
+  g_auto(ImprintFactoryResetRequest) req;
+  gboolean clear_tpm;
 
-  g_variant_lookup (call->options, "clear-tpm", "b", &clear_tpm);
+  imprint_factory_reset_request_init (&req);
+  if (!imprint_factory_reset_request_from_variant (call->options, &req, error))
+    return NULL;
+  clear_tpm = imprint_opt_bool (req.clear_tpm, FALSE);
   if (!imprint_factory_reset_request (&paths, clear_tpm, error))
     return NULL;
   g_message ("factory reset requested by uid %u%s", call->uid, clear_tpm ? " (with TPM clear)" : "");

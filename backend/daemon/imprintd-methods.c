@@ -15,6 +15,8 @@
 #include "safe-open.h"
 
 #define ACTION_LIST_DISKS    "dev.imprint.Imprint1.list-disks"
+#define ACTION_READ_SECURITY "dev.imprint.Imprint1.read-security"
+#define ACTION_READ_SETUP_DEFAULTS "dev.imprint.Imprint1.read-setup-defaults"
 #define ACTION_INSTALL       "dev.imprint.Imprint1.install"
 #define ACTION_ENROLL        "dev.imprint.Imprint1.enroll"
 #define ACTION_CREATE_USER   "dev.imprint.Imprint1.create-user"
@@ -38,7 +40,7 @@
  * data/dev.imprint.Imprint1.policy.in and SECURITY.md say the same. */
 static const ImprintdMethod methods[] = {
   { "ListDisks",               ACTION_LIST_DISKS, FALSE, imprintd_method_list_disks },
-  { "GetSecurityCapabilities", ACTION_LIST_DISKS, FALSE, imprintd_method_get_security_capabilities },
+  { "GetSecurityCapabilities", ACTION_READ_SECURITY, FALSE, imprintd_method_get_security_capabilities },
   { "CheckPassphrase",         NULL,              FALSE, imprintd_method_check_passphrase },
   { "GenerateRecoveryKey",     NULL,              FALSE, imprintd_method_generate_recovery_key },
   { "InspectSource",           ACTION_INSPECT,    FALSE, imprintd_method_inspect_source },
@@ -51,7 +53,7 @@ static const ImprintdMethod methods[] = {
   { "GetFactoryResetInfo",     ACTION_READ_STATUS, FALSE, imprintd_method_get_factory_reset_info },
   { "RequestFactoryReset",     ACTION_FACTORY_RESET, FALSE, imprintd_method_request_factory_reset },
   { "CancelFactoryReset",      ACTION_FACTORY_RESET, FALSE, imprintd_method_cancel_factory_reset },
-  { "GetSetupDefaults",        ACTION_LIST_DISKS, FALSE, imprintd_method_get_setup_defaults },
+  { "GetSetupDefaults",        ACTION_READ_SETUP_DEFAULTS, FALSE, imprintd_method_get_setup_defaults },
   { "ApplySetup",              ACTION_CREATE_USER, TRUE, imprintd_method_apply_setup },
   { "ListEnrollments",         ACTION_LIST_ENROLLMENTS, FALSE, imprintd_method_list_enrollments },
   { "Enroll",                  ACTION_ENROLL,     TRUE,  imprintd_method_enroll },

@@ -5,8 +5,10 @@
 #include <json-glib/json-glib.h>
 #include <libcryptsetup.h>
 
+#include "crypt-error.h"
 #include "imprint-error.h"
 #include "imprint-fido2.h"
+#include "imprint-request.h"
 #include "imprintd-daemon.h"
 #include "secret.h"
 #include "tpm2.h"
@@ -110,13 +112,6 @@ GVariant *imprintd_method_unenroll (ImprintdMethodCall *call, GError **error);
  * asked through the job's Request signal, a touch is shown in its log. */
 int imprintd_fido2_prompt (ImprintFido2Prompt kind, const char *message, char **ret_answer, void *userdata);
 
-/* Enrolls a FIDO2 key for cd (PIN and touch through the job): the
- * "systemd-fido2" token without "keyslots" and the keyslot passphrase
- * (malloc()ed; wipe it). Used by Install and Enroll. */
-int imprintd_fido2_luks_token (ImprintdJob *job, const char *fido2_device, struct crypt_device *cd,
-                               ImprintFido2LockFlags lock_with,
-                               JsonObject **ret_token, char **ret_passphrase);
-
 /* Caller-named devices (imprintd-options.c). TPM2: "auto"/empty or a
  * /dev/tpm<N>, /dev/tpmrm<N> node; emulator TCTIs only for uid 0, which is
  * what imprintd_tpm2_device_flags() hands the crypt code. FIDO2: "auto"/
@@ -126,13 +121,11 @@ ImprintTpm2DeviceFlags imprintd_tpm2_device_flags (guint32 uid);
 gboolean imprintd_check_tpm2_device (const char *device, guint32 uid, GError **error);
 gboolean imprintd_check_fido2_device (const char *device, guint32 uid, char **ret_path, GError **error);
 
-/* Longest passphrase, PIN or recovery key taken over D-Bus, in bytes. */
-#define IMPRINTD_SECRET_MAX 1024u
+/* Longest passphrase, PIN or recovery key taken over D-Bus, in bytes
+ * (the typed requests check the same bound, imprint-request.h). */
+#define IMPRINTD_SECRET_MAX IMPRINT_SECRET_MAX
 /* InvalidArgument when secret is longer than IMPRINTD_SECRET_MAX. */
 gboolean imprintd_check_secret (const char *secret, GError **error);
-/* The non-empty string at key of dict (NULL when absent or empty), checked
- * as above and copied into secret memory (imprint_secret_free()). */
-gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GError **error);
 /* One job per disk: registers @path (a disk, a partition of it or an
  * image file) as busy for the job about to start, or fails with
  * IMPRINT_ERROR_BUSY naming the job that has it. @flags as for
@@ -142,9 +135,5 @@ gboolean imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GE
 ImprintTargetLock *imprintd_lock_target (const char *path, ImprintTargetLockFlags flags, GError **error);
 /* @what: "the installation", ... (translated). */
 void imprintd_target_lock_set_job (ImprintTargetLock *lock, const char *what, const char *job_path);
-
-/* Sentences and error codes for negative errno from the crypt/FIDO2 code. */
-const char  *imprintd_crypt_strerror   (int r);
-ImprintError imprintd_crypt_error_code (int r);
 
 G_END_DECLS

@@ -82,24 +82,3 @@ imprintd_check_secret (const char *secret, GError **error)
     }
   return TRUE;
 }
-
-gboolean
-imprintd_lookup_secret (GVariant *dict, const char *key, char **ret, GError **error)
-{
-  const char *s = NULL;
-  char *copy;
-
-  *ret = NULL;
-  if (dict == NULL || !g_variant_lookup (dict, key, "&s", &s) || s[0] == '\0')
-    return TRUE;
-  if (!imprintd_check_secret (s, error))
-    return FALSE;
-  copy = imprint_secret_strdup (s);
-  if (copy == NULL)
-    {
-      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));
-      return FALSE;
-    }
-  *ret = copy;
-  return TRUE;
-}

@@ -6,7 +6,7 @@
 #include <locale.h>
 #include <stdlib.h>
 
-#include "imprint-auth.h"
+#include "imprintd-auth.h"
 #include "imprint-error.h"
 #include "imprintd-daemon.h"
 #include "imprintd-scratch.h"
@@ -86,40 +86,61 @@ on_sigterm (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-int
-main (int argc, char **argv)
+static void
+init_i18n (void)
 {
-  g_autoptr(GOptionContext) option_context = NULL;
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
-  Context ctx = { 0 };
-  int idle_timeout = 120;
-  int polkit_timeout = 25;
-  int stop_timeout = 80;
-  gboolean debug = FALSE;
-  gboolean version = FALSE;
-  const GOptionEntry entries[] = {
-    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
-      "Exit after this many idle seconds (0: never; default 120)", "SECONDS" },
-    { "polkit-timeout", 0, 0, G_OPTION_ARG_INT, &polkit_timeout,
-      "Give up on a non-interactive polkit check after this many seconds (default 25)", "SECONDS" },
-    { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
-      "On SIGTERM, wait this many seconds at most for cancelled jobs to clean up (default 80)", "SECONDS" },
-    { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Print debug messages", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-    { NULL }
-  };
-
   setlocale (LC_ALL, "");
   /* IMPRINT_LOCALEDIR: translations of a build tree, for running imprintd
    * uninstalled (the tests do). */
   bindtextdomain (GETTEXT_PACKAGE, g_getenv ("IMPRINT_LOCALEDIR") ?: LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+}
+
+static gboolean
+make_scratch (void)
+{
+  g_autofree char *scratch = NULL;
+  int r = imprintd_scratch_setup (&scratch);
+
+  if (r < 0)
+    {
+      g_printerr ("imprintd: cannot make a private scratch directory: %s\n", g_strerror (-r));
+      return FALSE;
+    }
+  g_debug ("scratch directory %s", scratch);
+  return TRUE;
+}
+
+typedef struct {
+  int idle_timeout;
+  int polkit_timeout;
+  int stop_timeout;
+} Options;
+
+/* -1: go on; else the exit code. */
+static int
+parse_options (int *argc, char ***argv, Options *o)
+{
+  g_autoptr(GOptionContext) option_context = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean debug = FALSE;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &o->idle_timeout,
+      "Exit after this many idle seconds (0: never; default 120)", "SECONDS" },
+    { "polkit-timeout", 0, 0, G_OPTION_ARG_INT, &o->polkit_timeout,
+      "Give up on a non-interactive polkit check after this many seconds (default 25)", "SECONDS" },
+    { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &o->stop_timeout,
+      "On SIGTERM, wait this many seconds at most for cancelled jobs to clean up (default 80)", "SECONDS" },
+    { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Print debug messages", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
 
   option_context = g_option_context_new ("- Imprint's privileged helper");
   g_option_context_add_main_entries (option_context, entries, NULL);
-  if (!g_option_context_parse (option_context, &argc, &argv, &error))
+  if (!g_option_context_parse (option_context, argc, argv, &error))
     {
       g_printerr ("imprintd: %s\n", error->message);
       return EXIT_FAILURE;
@@ -131,28 +152,37 @@ main (int argc, char **argv)
     }
   if (debug)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
-  if (idle_timeout < 0 || polkit_timeout <= 0 || stop_timeout <= 0)
+  if (o->idle_timeout < 0 || o->polkit_timeout <= 0 || o->stop_timeout <= 0)
     {
       g_printerr ("imprintd: timeouts must be positive\n");
       return EXIT_FAILURE;
     }
 
-  /* Before the bus connection starts GDBus's thread (this sets TMPDIR). */
-  {
-    g_autofree char *scratch = NULL;
-    int r = imprintd_scratch_setup (&scratch);
+  return -1;
+}
 
-    if (r < 0)
-      {
-        g_printerr ("imprintd: cannot make a private scratch directory: %s\n", g_strerror (-r));
-        return EXIT_FAILURE;
-      }
-    g_debug ("scratch directory %s", scratch);
-  }
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  Context ctx = { 0 };
+  Options o = { .idle_timeout = 120, .polkit_timeout = 25, .stop_timeout = 80 };
+  int r;
+
+  init_i18n ();
+
+  r = parse_options (&argc, &argv, &o);
+  if (r >= 0)
+    return r;
+
+  /* Before the bus connection starts GDBus's thread (this sets TMPDIR). */
+  if (!make_scratch ())
+    return EXIT_FAILURE;
 
   /* Make sure the error names are registered before any call arrives. */
   (void) IMPRINT_ERROR;
-  imprint_auth_set_timeouts (polkit_timeout, MAX (polkit_timeout, 300));
+  imprintd_auth_set_timeouts (o.polkit_timeout, MAX (o.polkit_timeout, 300));
 
   /* G_BUS_TYPE_SYSTEM honours DBUS_SYSTEM_BUS_ADDRESS: tests run imprintd
    * on a private bus next to a polkit stand-in. */
@@ -165,8 +195,8 @@ main (int argc, char **argv)
   g_dbus_connection_set_exit_on_close (connection, FALSE);
 
   ctx.loop = g_main_loop_new (NULL, FALSE);
-  ctx.stop_timeout = (guint) stop_timeout;
-  ctx.daemon = imprintd_daemon_new (connection, (guint) idle_timeout);
+  ctx.stop_timeout = (guint) o.stop_timeout;
+  ctx.daemon = imprintd_daemon_new (connection, (guint) o.idle_timeout);
   g_signal_connect (ctx.daemon, "idle-timeout", G_CALLBACK (on_idle_timeout), &ctx);
   g_signal_connect (ctx.daemon, "stopped", G_CALLBACK (on_stopped), &ctx);
   if (!imprintd_daemon_start (ctx.daemon, &error))
@@ -175,7 +205,7 @@ main (int argc, char **argv)
       return EXIT_FAILURE;
     }
 
-  ctx.owner_id = g_bus_own_name_on_connection (connection, IMPRINTD_BUS_NAME,
+  ctx.owner_id = g_bus_own_name_on_connection (connection, IMPRINT_BUS_NAME,
                                                G_BUS_NAME_OWNER_FLAGS_NONE,
                                                on_name_acquired, on_name_lost,
                                                &ctx, NULL);

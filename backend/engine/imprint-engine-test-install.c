@@ -120,7 +120,7 @@ main (int argc, char **argv)
     .progress = on_progress,
     .progress_data = cancellable,
     .cancellable = cancellable,
-    .encrypt_root = hook ? test_encrypt_hook : NULL,
+    .encrypt_root_test_hook = hook ? test_encrypt_hook : NULL,
     .verify_source_first = verify_first,
     .efivars_dir = efivars,
   };

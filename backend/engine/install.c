@@ -357,7 +357,8 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, Imprint
   gboolean ok = FALSE;
 
   g_autofree char *root_def = NULL;
-  defs = imprint_prepare_definitions (plan, o->encrypt_root != NULL, &root_def, error);
+  gboolean encrypt = o->encryption != NULL || o->encrypt_root_test_hook != NULL;
+  defs = imprint_prepare_definitions (plan, encrypt, &root_def, error);
   if (defs == NULL)
     return FALSE;
   defs_arg = g_strdup_printf ("--definitions=%s", defs);
@@ -366,7 +367,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, Imprint
   if (!imprint_run (argv, NULL, error))
     goto out;
 
-  if (o->encrypt_root)
+  if (encrypt)
     {
       g_autoptr(GPtrArray) parts = NULL;
       ImprintPartition *root = NULL;
@@ -402,7 +403,8 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, Imprint
         .offset = root->offset, .size = root->size, .node = node, .definition = root_def,
       };
       imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_ENCRYPT));
-      if (!o->encrypt_root (&rp, o->encrypt_root_data, error))
+      if (o->encryption != NULL ? !imprint_root_encrypt (&rp, o->encryption, error)
+                                : !o->encrypt_root_test_hook (&rp, NULL, error))
         goto out;
     }
   ok = TRUE;
@@ -539,8 +541,8 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
        * O_EXCL; 253 and later on image files too, src/partition/repart.c
        * context_open_and_lock_backing_fd()), and has no option to skip
        * it: run while we hold ours, it would wait for us forever, and our
-       * O_EXCL would make its exclusive open fail. The encryption hook
-       * that follows claims the new root partition exclusively (device
+       * O_EXCL would make its exclusive open fail. The encryption
+       * (install-root.c) that follows claims the new root partition exclusively (device
        * mapper, mkfs) and libcryptsetup flock()s an image file for its
        * metadata. So for this step the kernel-level locks are handed over:
        * repart holds its own LOCK_EX while it writes, the in-process busy

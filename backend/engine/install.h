@@ -7,7 +7,8 @@
  *      new XBOOTLDR when it is too small)
  *   -> usr + usr-verity + usr-verity-sig streamed and verified against the
  *      root hash -> relabel the A slot with its version
- *   -> data partitions via systemd-repart (or deferred to first boot)
+ *   -> data partitions via systemd-repart (or deferred to first boot),
+ *      the root LUKS2-encrypted by install-root.h when asked
  *   -> EFI boot entry when efivars are writable (the removable fallback
  *      \EFI\BOOT\BOOTX64.EFI is always in the ESP).
  * A cancelled, failed or killed run never leaves a slot with a version
@@ -16,46 +17,39 @@
 #include <gio/gio.h>
 
 #include "copy.h"
+#include "install-root.h"
 #include "plan.h"
 #include "source.h"
+#include "target-lock.h"
 
 G_BEGIN_DECLS
 
-typedef struct {
-  const char *target;        /* the disk or image file */
-  guint       number;        /* GPT partition number, 1-based */
-  const char *uuid;
-  guint64     offset;        /* bytes */
-  guint64     size;          /* bytes */
-  const char *node;          /* partition device node when the target is a
-                              * block device and the node exists, else NULL */
-  const char *definition;    /* the original repart.d file of the root: the
-                              * hook honours its Format=, Label=,
-                              * MakeDirectories=, Encrypt= */
-} ImprintRootPartition;
-
-/* Encryption hook: called once the data partitions exist, with the root
- * partition (Discoverable Partitions root type of the architecture) that
- * systemd-repart created WITHOUT encryption and without a file system
- * (Encrypt=, Format=, MakeDirectories= and CopyFiles= are stripped from the
- * root definition when a hook is set). The hook LUKS2-formats and enrolls
- * it, makes the file system and the directories. Without a hook the root
- * definition's Encrypt= is systemd-repart's business.
+/* The encryption of the root (install-root.h). Once the data partitions
+ * exist, the root partition (Discoverable Partitions root type of the
+ * architecture) that systemd-repart created WITHOUT encryption and without
+ * a file system (Encrypt=, Format=, MakeDirectories= and CopyFiles= are
+ * stripped from the root definition when the install encrypts it) is
+ * LUKS2-formatted and enrolled, with the file system and directories
+ * inside: imprint_root_encrypt() with options->encryption. Without it the
+ * root definition's Encrypt= is systemd-repart's business.
  *
  * Data partitions: the repart.d definitions minus those of the partitions
  * Imprint writes itself (ESP, XBOOTLDR, usr A/B slots: same files as first
- * boot and factory reset use, repart leaves unmatched partitions alone). */
-typedef gboolean (*ImprintEncryptRootFunc) (const ImprintRootPartition *root,
-                                            gpointer                    user_data,
-                                            GError                    **error);
+ * boot and factory reset use, repart leaves unmatched partitions alone).
+ *
+ * Tests only: a function called instead of imprint_root_encrypt(), to see
+ * which partition the step gets (imprint-engine-test-install). */
+typedef gboolean (*ImprintEncryptRootTestFunc) (const ImprintRootPartition *root,
+                                                gpointer                    user_data,
+                                                GError                    **error);
 
 typedef struct {
   ImprintPlanOptions     plan;          /* mode, defer, definitions, headroom */
   ImprintProgressFunc    progress;      /* may be NULL */
   gpointer               progress_data;
   GCancellable          *cancellable;   /* may be NULL */
-  ImprintEncryptRootFunc encrypt_root;  /* may be NULL */
-  gpointer               encrypt_root_data;
+  ImprintRootEncryption *encryption;    /* NULL: the root is not encrypted by us */
+  ImprintEncryptRootTestFunc encrypt_root_test_hook;  /* tests only, see above */
   gboolean               no_boot_entry; /* do not touch EFI variables */
   /* Read and verify the whole usr partition before writing anything, so a
    * tampered source is refused with the target untouched (costs one more
@@ -73,6 +67,30 @@ gboolean imprint_install (ImprintSource               *source,
                           ImprintPlan                 *plan,
                           const ImprintInstallOptions *options,
                           GError                     **error);
+
+/* imprintd's Install job in one call: what the source, target and options
+ * say, from the target lock to the boot entry. */
+typedef struct {
+  int         source_fd;          /* taken; -1: the running system */
+  const char *source_io_path;     /* reaches source_fd (source.h) */
+  const char *source_display;     /* the caller's name for it, for texts */
+  ImprintSourceOptions source_options;
+  /* A certificate or trusted root hash was given: the source's UKI must
+   * boot the verified /usr (imprint_source_check_esp_uki()). */
+  gboolean    check_esp_uki;
+  const char *target;             /* reaches the target disk or image file */
+  ImprintTargetLock *lock;        /* the target, taken for the whole run; may be NULL */
+  ImprintInstallOptions options;  /* .encryption: its TPM2 key is picked from the source */
+} ImprintInstallRun;
+
+/* Locks the target, inspects and checks the source, plans, picks the TPM2
+ * policy key and installs (imprint_install()), saying each step through
+ * @report. On success *ret_source and *ret_plan describe what was done. */
+gboolean imprint_install_run (ImprintInstallRun   *run,
+                              const ImprintReport *report,
+                              ImprintSource      **ret_source,
+                              ImprintPlan        **ret_plan,
+                              GError             **error);
 
 /* The translated step texts reported through the progress callback. */
 const char *imprint_install_step_text (guint step);

@@ -10,27 +10,27 @@ G_BEGIN_DECLS
  * On refusal the error is IMPRINT_ERROR_NOT_AUTHORIZED, or
  * IMPRINT_ERROR_AUTH_DISMISSED when the user dismissed the dialog.
  * @details (string -> string, may be NULL) go to polkit as they are. */
-void     imprint_auth_check_async  (GDBusMethodInvocation *invocation,
+void     imprintd_auth_check_async  (GDBusMethodInvocation *invocation,
                                     const char            *action_id,
                                     GHashTable            *details,
                                     GVariant              *options,
                                     GCancellable          *cancellable,
                                     GAsyncReadyCallback    callback,
                                     gpointer               user_data);
-gboolean imprint_auth_check_finish (GAsyncResult          *result,
+gboolean imprintd_auth_check_finish (GAsyncResult          *result,
                                     GError               **error);
 
 /* The uid behind the sender of @invocation, asked of the bus daemon. */
-void     imprint_auth_get_caller_uid_async  (GDBusMethodInvocation *invocation,
+void     imprintd_auth_get_caller_uid_async  (GDBusMethodInvocation *invocation,
                                              GCancellable          *cancellable,
                                              GAsyncReadyCallback    callback,
                                              gpointer               user_data);
-gboolean imprint_auth_get_caller_uid_finish (GAsyncResult          *result,
+gboolean imprintd_auth_get_caller_uid_finish (GAsyncResult          *result,
                                              guint32               *ret_uid,
                                              GError               **error);
 
 /* Seconds to wait for polkit before giving up (never forever). */
-void     imprint_auth_set_timeouts (guint non_interactive_seconds,
+void     imprintd_auth_set_timeouts (guint non_interactive_seconds,
                                     guint interactive_seconds);
 
 G_END_DECLS

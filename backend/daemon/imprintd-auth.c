@@ -4,7 +4,8 @@
 #include <glib/gi18n.h>
 #include <polkit/polkit.h>
 
-#include "imprint-auth.h"
+#include "imprintd-auth.h"
+#include "imprint-names.h"
 #include "imprint-error.h"
 
 /* polkit is asked asynchronously, with our own deadline: a hung polkitd must
@@ -15,7 +16,7 @@ static guint non_interactive_timeout = 25;
 static guint interactive_timeout = 300;
 
 void
-imprint_auth_set_timeouts (guint non_interactive_seconds,
+imprintd_auth_set_timeouts (guint non_interactive_seconds,
                            guint interactive_seconds)
 {
   non_interactive_timeout = non_interactive_seconds;
@@ -224,7 +225,7 @@ on_authority (GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-imprint_auth_check_async (GDBusMethodInvocation *invocation,
+imprintd_auth_check_async (GDBusMethodInvocation *invocation,
                           const char            *action_id,
                           GHashTable            *details,
                           GVariant              *options,
@@ -240,10 +241,10 @@ imprint_auth_check_async (GDBusMethodInvocation *invocation,
   g_return_if_fail (action_id != NULL);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, imprint_auth_check_async);
+  g_task_set_source_tag (task, imprintd_auth_check_async);
 
   if (options != NULL)
-    g_variant_lookup (options, "auth.no_user_interaction", "b", &no_interaction);
+    g_variant_lookup (options, IMPRINT_KEY_NO_USER_INTERACTION, "b", &no_interaction);
 
   data = g_new0 (AuthData, 1);
   data->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
@@ -276,7 +277,7 @@ imprint_auth_check_async (GDBusMethodInvocation *invocation,
 }
 
 gboolean
-imprint_auth_check_finish (GAsyncResult *result, GError **error)
+imprintd_auth_check_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
@@ -301,7 +302,7 @@ on_get_uid (GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-imprint_auth_get_caller_uid_async (GDBusMethodInvocation *invocation,
+imprintd_auth_get_caller_uid_async (GDBusMethodInvocation *invocation,
                                    GCancellable          *cancellable,
                                    GAsyncReadyCallback    callback,
                                    gpointer               user_data)
@@ -325,7 +326,7 @@ imprint_auth_get_caller_uid_async (GDBusMethodInvocation *invocation,
 }
 
 gboolean
-imprint_auth_get_caller_uid_finish (GAsyncResult *result,
+imprintd_auth_get_caller_uid_finish (GAsyncResult *result,
                                     guint32      *ret_uid,
                                     GError      **error)
 {
