@@ -30,7 +30,7 @@ imprint_i18n_init (const char *localedir)
 }
 
 void
-imprint_wipe_free (char *secret)
+imprint_wipe_free (gpointer secret)
 {
   if (secret == NULL)
     return;
@@ -68,7 +68,7 @@ imprint_secret_variant_new (const char *secret)
   char *copy = g_strdup (secret);
 
   bytes = g_bytes_new_with_free_func (copy, strlen (copy) + 1,
-                                      (GDestroyNotify) imprint_wipe_free, copy);
+                                      imprint_wipe_free, copy);
   return g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
 }
 
