@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "imprint-install-choices.h"
+#include "imprint-names.h"
 #include "imprint-request.h"
 #include "imprint-util.h"
 #include "secret.h"
@@ -232,7 +233,7 @@ imprint_install_choices_get_target_device (ImprintInstallChoices *self)
   const char *device = NULL;
 
   if (self->target == NULL ||
-      !g_variant_lookup (self->target, "device", "&s", &device))
+      !g_variant_lookup (self->target, IMPRINT_KEY_DEVICE, "&s", &device))
     return NULL;
   return device;
 }

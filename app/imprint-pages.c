@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "imprint-names.h"
 #include "imprint-pages.h"
 #include "welcome/imprint-welcome-page.h"
 #include "disk/imprint-disk-page.h"
@@ -38,25 +39,25 @@ imprint_pages_installer (guint *n_pages)
 static gboolean
 locale_decided (ImprintSetupChoices *setup)
 {
-  return imprint_setup_choices_decided (setup, "locale");
+  return imprint_setup_choices_decided (setup, IMPRINT_KEY_LOCALE);
 }
 
 static gboolean
 keymap_decided (ImprintSetupChoices *setup)
 {
-  return imprint_setup_choices_decided (setup, "keymap");
+  return imprint_setup_choices_decided (setup, IMPRINT_KEY_KEYMAP);
 }
 
 static gboolean
 timezone_decided (ImprintSetupChoices *setup)
 {
-  return imprint_setup_choices_decided (setup, "timezone");
+  return imprint_setup_choices_decided (setup, IMPRINT_KEY_TIMEZONE);
 }
 
 static gboolean
 hostname_decided (ImprintSetupChoices *setup)
 {
-  return imprint_setup_choices_decided (setup, "hostname");
+  return imprint_setup_choices_decided (setup, IMPRINT_KEY_HOSTNAME);
 }
 
 /* The user page stays when the OEM named the account: the password is

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "imprint-names.h"
 #include "imprint-request.h"
 #include "imprint-setup-choices.h"
 #include "imprint-util.h"
@@ -24,11 +25,11 @@ struct _ImprintSetupChoices
 
 G_DEFINE_FINAL_TYPE (ImprintSetupChoices, imprint_setup_choices, G_TYPE_OBJECT)
 
-/* The settings, as properties of the same names. All but "keymap-title"
+/* The settings, as properties of the same names. All but IMPRINT_SETUP_KEYMAP_TITLE
  * (only shown) are sent to ApplySetup. */
 static const char * const setting_keys[] = {
   IMPRINT_KEY_LOCALE, IMPRINT_KEY_KEYMAP, IMPRINT_KEY_TIMEZONE, IMPRINT_KEY_HOSTNAME,
-  IMPRINT_KEY_PRETTY_HOSTNAME, "keymap-title",
+  IMPRINT_KEY_PRETTY_HOSTNAME, IMPRINT_SETUP_KEYMAP_TITLE,
 };
 
 enum {
@@ -196,10 +197,10 @@ imprint_setup_choices_set_defaults (ImprintSetupChoices *self,
     return;
 
   /* Prefill: the pages start from what the OEM or the system says. */
-  user = g_variant_lookup_value (defaults, "user", G_VARIANT_TYPE_VARDICT);
-  if (user != NULL && g_variant_lookup (user, "user-name", "&s", &value))
+  user = g_variant_lookup_value (defaults, IMPRINT_KEY_USER, G_VARIANT_TYPE_VARDICT);
+  if (user != NULL && g_variant_lookup (user, IMPRINT_KEY_USER_NAME, "&s", &value))
     imprint_str_replace (&self->user_name, value);
-  if (user != NULL && g_variant_lookup (user, "real-name", "&s", &value))
+  if (user != NULL && g_variant_lookup (user, IMPRINT_KEY_REAL_NAME, "&s", &value))
     imprint_str_replace (&self->real_name, value);
 }
 
@@ -210,7 +211,7 @@ imprint_setup_choices_decided (ImprintSetupChoices *self,
   g_autofree const char **decided = NULL;
 
   if (self->defaults == NULL ||
-      !g_variant_lookup (self->defaults, "decided", "^a&s", &decided))
+      !g_variant_lookup (self->defaults, IMPRINT_KEY_DECIDED, "^a&s", &decided))
     return FALSE;
   return g_strv_contains (decided, key);
 }
@@ -349,7 +350,7 @@ fill_request (ImprintSetupChoices *self,
   /* On an OEM machine the disk was sealed to the TPM only; the same
    * recovery key (systemd's format works for both) opens it too, so the
    * person keeps one key, not two. */
-  if (imprint_setup_choices_get_flag (self, "oem") && self->recovery_key != NULL &&
+  if (imprint_setup_choices_get_flag (self, IMPRINT_KEY_OEM) && self->recovery_key != NULL &&
       self->target != NULL && *self->target == '\0')
     r->disk_recovery_key = imprint_secret_strdup (self->recovery_key);
 

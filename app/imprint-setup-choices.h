@@ -16,6 +16,10 @@ G_BEGIN_DECLS
  * Secrets (the user's password, the home's recovery key, the key that
  * opens a "disk:" target) live in memory wiped when freed, through
  * functions only, never as properties. */
+/* The one setting that is the app's own, not ApplySetup's: the keyboard
+ * layout's name in words, only shown. */
+#define IMPRINT_SETUP_KEYMAP_TITLE "keymap-title"
+
 #define IMPRINT_TYPE_SETUP_CHOICES (imprint_setup_choices_get_type ())
 G_DECLARE_FINAL_TYPE (ImprintSetupChoices, imprint_setup_choices, IMPRINT, SETUP_CHOICES, GObject)
 

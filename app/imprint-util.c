@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-error.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 /* Sets up gettext for the app. GLib decides once, on the first
@@ -29,7 +30,7 @@ imprint_i18n_init (const char *localedir)
 }
 
 void
-imprint_wipe_free (char *secret)
+imprint_wipe_free (gpointer secret)
 {
   if (secret == NULL)
     return;
@@ -67,7 +68,7 @@ imprint_secret_variant_new (const char *secret)
   char *copy = g_strdup (secret);
 
   bytes = g_bytes_new_with_free_func (copy, strlen (copy) + 1,
-                                      (GDestroyNotify) imprint_wipe_free, copy);
+                                      imprint_wipe_free, copy);
   return g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
 }
 
@@ -262,14 +263,14 @@ imprint_lookup_bool (GVariant   *dict,
 char *
 imprint_disk_dup_title (GVariant *disk)
 {
-  const char *vendor = imprint_lookup_str (disk, "vendor");
-  const char *model = imprint_lookup_str (disk, "model");
-  const char *device = imprint_lookup_str (disk, "device");
+  const char *vendor = imprint_lookup_str (disk, IMPRINT_KEY_VENDOR);
+  const char *model = imprint_lookup_str (disk, IMPRINT_KEY_MODEL);
+  const char *device = imprint_lookup_str (disk, IMPRINT_KEY_DEVICE);
   guint64 size = 0;
   g_autofree char *size_str = NULL;
   g_autofree char *name = NULL;
 
-  g_variant_lookup (disk, "size", "t", &size);
+  g_variant_lookup (disk, IMPRINT_KEY_SIZE, "t", &size);
   size_str = g_format_size (size);
 
   if (*model != '\0' && *vendor != '\0' && !g_str_has_prefix (model, vendor))
@@ -288,8 +289,8 @@ imprint_disk_dup_title (GVariant *disk)
 char *
 imprint_disk_dup_description (GVariant *disk)
 {
-  const char *contents = imprint_lookup_str (disk, "contents");
-  const char *device = imprint_lookup_str (disk, "device");
+  const char *contents = imprint_lookup_str (disk, IMPRINT_KEY_CONTENTS);
+  const char *device = imprint_lookup_str (disk, IMPRINT_KEY_DEVICE);
 
   if (*contents == '\0')
     return g_strdup (device);
@@ -300,18 +301,18 @@ imprint_disk_dup_description (GVariant *disk)
 const char *
 imprint_disk_get_icon_name (GVariant *disk)
 {
-  const char *transport = imprint_lookup_str (disk, "transport");
+  const char *transport = imprint_lookup_str (disk, IMPRINT_KEY_TRANSPORT);
   gboolean rotational = FALSE;
 
-  g_variant_lookup (disk, "rotational", "b", &rotational);
+  g_variant_lookup (disk, IMPRINT_KEY_ROTATIONAL, "b", &rotational);
 
-  if (g_str_equal (transport, "usb"))
+  if (g_str_equal (transport, IMPRINT_TRANSPORT_USB))
     return "drive-harddisk-usb-symbolic";
-  if (g_str_equal (transport, "mmc"))
+  if (g_str_equal (transport, IMPRINT_TRANSPORT_MMC))
     return "media-flash-symbolic";
-  if (g_str_equal (transport, "file") || g_str_equal (transport, "loop"))
+  if (g_str_equal (transport, IMPRINT_TRANSPORT_FILE) || g_str_equal (transport, IMPRINT_TRANSPORT_LOOP))
     return "drive-harddisk-system-symbolic";
-  if (g_str_equal (transport, "nvme") || !rotational)
+  if (g_str_equal (transport, IMPRINT_TRANSPORT_NVME) || !rotational)
     return "drive-harddisk-solidstate-symbolic";
   return "drive-harddisk-symbolic";
 }
@@ -323,7 +324,7 @@ imprint_disk_get_largest_free (GVariant *disk)
   GVariantIter iter;
   guint64 start, size, largest = 0;
 
-  free_regions = g_variant_lookup_value (disk, "free", G_VARIANT_TYPE ("a(tt)"));
+  free_regions = g_variant_lookup_value (disk, IMPRINT_KEY_FREE, G_VARIANT_TYPE ("a(tt)"));
   if (free_regions == NULL)
     return 0;
   g_variant_iter_init (&iter, free_regions);

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-disk-row.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 struct _ImprintDiskRow
@@ -25,7 +26,7 @@ dup_reasons (GVariant *disk)
   g_autofree const char **reasons = NULL;
   g_autofree char *joined = NULL;
 
-  if (!g_variant_lookup (disk, "reasons", "^a&s", &reasons) || reasons[0] == NULL)
+  if (!g_variant_lookup (disk, IMPRINT_KEY_REASONS, "^a&s", &reasons) || reasons[0] == NULL)
     return g_strdup (_("This disk cannot be used."));
   /* Reasons come as phrases; separate them whatever their punctuation. */
   joined = g_strjoinv ("; ", (char **) reasons);
@@ -47,7 +48,7 @@ imprint_disk_row_set_disk (ImprintDiskRow *self,
   g_clear_pointer (&self->disk, g_variant_unref);
   self->disk = disk;
 
-  if (!g_variant_lookup (disk, "usable", "b", &self->usable))
+  if (!g_variant_lookup (disk, IMPRINT_KEY_USABLE, "b", &self->usable))
     self->usable = FALSE;
 
   title = imprint_disk_dup_title (disk);
@@ -90,7 +91,7 @@ imprint_disk_row_get_device (ImprintDiskRow *self)
 {
   const char *device = NULL;
 
-  if (self->disk == NULL || !g_variant_lookup (self->disk, "device", "&s", &device))
+  if (self->disk == NULL || !g_variant_lookup (self->disk, IMPRINT_KEY_DEVICE, "&s", &device))
     return NULL;
   return device;
 }

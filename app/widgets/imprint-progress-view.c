@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-progress-view.h"
 #include "imprint-util.h"
 
@@ -184,7 +185,7 @@ answer (ImprintProgressView *self,
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   if (cancel)
-    g_variant_builder_add (&b, "{sv}", "cancel", g_variant_new_boolean (TRUE));
+    g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_CANCEL, g_variant_new_boolean (TRUE));
   g_dbus_proxy_call (G_DBUS_PROXY (self->job), "Answer",
                      g_variant_new ("(s@s@a{sv})", self->request_id,
                                     imprint_secret_variant_new (value),
@@ -214,7 +215,7 @@ imprint_progress_view_handle_request (ImprintProgressView *self,
                                       const char          *kind,
                                       const char          *message)
 {
-  gboolean wants_pin = g_str_equal (kind, "fido2-pin");
+  gboolean wants_pin = g_str_equal (kind, IMPRINT_REQUEST_FIDO2_PIN);
 
   g_free (self->request_id);
   self->request_id = g_strdup (id);

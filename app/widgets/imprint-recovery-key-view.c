@@ -138,12 +138,6 @@ save_done_cb (GObject      *object,
 }
 
 static void
-wipe_bytes_free (gpointer data)
-{
-  imprint_wipe_free (data);
-}
-
-static void
 chooser_response_cb (GtkNativeDialog        *dialog,
                      int                     response,
                      ImprintRecoveryKeyView *self)
@@ -159,7 +153,7 @@ chooser_response_cb (GtkNativeDialog        *dialog,
                               _("Recovery key. It unlocks the disk when nothing else can. "
                                 "Keep it away from the computer."),
                               self->key);
-      bytes = g_bytes_new_with_free_func (text, strlen (text), wipe_bytes_free, text);
+      bytes = g_bytes_new_with_free_func (text, strlen (text), imprint_wipe_free, text);
       g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
                                            G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
                                            NULL, save_done_cb, g_object_ref (self));

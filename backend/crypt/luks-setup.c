@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gi18n.h>
-#include <linux/loop.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "macros.h"
 #include "recovery-key.h"
 #include "secret.h"
+#include "loop.h"
 #include "luks-setup.h"
 #include "random.h"
 #include "cleanup-cryptsetup.h"
@@ -28,58 +27,17 @@ report (ImprintLuksSetupProgress progress, void *userdata, double fraction, cons
     progress (fraction, step, userdata);
 }
 
-/* Attaches [offset, offset+size) of path as a read-write loop device that
- * goes away when the returned fd is closed (autoclear). */
+/* [offset, offset+size) of path as a read-write loop device that goes
+ * away when the returned fd is closed (autoclear). */
 static int
 loop_attach (const char *path, uint64_t offset, uint64_t size, int *ret_fd, char **ret_node)
 {
-  _cleanup_close_ int control = -1, file = -1;
+  _cleanup_close_ int file = open (path, O_RDWR | O_CLOEXEC);
 
-  file = open (path, O_RDWR | O_CLOEXEC);
   if (file < 0)
     return -errno;
-
-  control = open ("/dev/loop-control", O_RDWR | O_CLOEXEC);
-  if (control < 0)
-    return -errno;
-
-  for (int attempt = 0; attempt < 64; attempt++)
-    {
-      struct loop_config config = {
-        .fd = (uint32_t) file,
-        .info = {
-          .lo_offset = offset,
-          .lo_sizelimit = size,
-          .lo_flags = LO_FLAGS_AUTOCLEAR,
-        },
-      };
-      g_autofree char *node = NULL;
-      _cleanup_close_ int loop = -1;
-      int nr;
-
-      nr = ioctl (control, LOOP_CTL_GET_FREE);
-      if (nr < 0)
-        return -errno;
-
-      node = g_strdup_printf ("/dev/loop%d", nr);
-      loop = open (node, O_RDWR | O_CLOEXEC);
-      if (loop < 0)
-        return -errno;
-
-      if (ioctl (loop, LOOP_CONFIGURE, &config) < 0)
-        {
-          /* Another process took it between GET_FREE and CONFIGURE. */
-          if (errno == EBUSY)
-            continue;
-          return -errno;
-        }
-
-      *ret_fd = TAKE_FD (loop);
-      *ret_node = g_steal_pointer (&node);
-      return 0;
-    }
-
-  return -EBUSY;
+  /* The loop device holds its own reference to the file. */
+  return imprint_loop_attach (file, offset, size, false, ret_fd, ret_node);
 }
 
 static int

@@ -319,7 +319,7 @@ ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv)
   if (key == NULL)
     return r;
   g_print ("%s\n", key);
-  ctl_wipe_string (&key);
+  imprint_secret_freep (&key);
   return EXIT_CODE_OK;
 }
 

@@ -151,13 +151,6 @@ ctl_write_secret_file (const char *path, const char *secret)
   return close (fd) < 0 ? -errno : 0;
 }
 
-void
-ctl_wipe_string (char **s)
-{
-  /* imprint_secret_free() wipes the whole allocation. */
-  g_clear_pointer (s, imprint_secret_free);
-}
-
 char *
 ctl_new_recovery_key (Ctl *ctl, const char *save_to, int *ret_exit)
 {
@@ -177,7 +170,7 @@ ctl_new_recovery_key (Ctl *ctl, const char *save_to, int *ret_exit)
   if (save_to != NULL && (w = ctl_write_secret_file (save_to, key)) < 0)
     {
       g_printerr (_("imprintctl: cannot write the recovery key to %s: %s\n"), save_to, g_strerror (-w));
-      ctl_wipe_string (&key);
+      imprint_secret_freep (&key);
       *ret_exit = EXIT_CODE_FAILED;
       return NULL;
     }

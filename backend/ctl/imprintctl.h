@@ -70,17 +70,17 @@ const char *ctl_lookup_s          (GVariant *dict, const char *key);
  * opens the result as the caller. "" for NULL or "". */
 char       *ctl_resolve_path      (const char *path);
 /* Secrets (passphrases, PINs, recovery keys) live in secret memory
- * (secret.h): these return such strings, and ctl_wipe_string() frees them. */
+ * (secret.h): these return such strings, and imprint_secret_freep() (or
+ * _cleanup_secret_) frees them. */
 char       *ctl_read_secret_file  (const char *path, GError **error);
 int         ctl_write_secret_file (const char *path, const char *secret);
-void        ctl_wipe_string       (char **s);
 /* Moves a secret GLib handed over on the heap (a D-Bus reply) into secret
  * memory: wipes and g_free()s heap, returns the copy. Aborts when out of
  * memory, as g_strdup() would. */
 char       *ctl_secret_take       (char *heap);
 /* A new recovery key from imprintd (GenerateRecoveryKey), written to
  * save_to (mode 0600) first when not NULL. NULL with *ret_exit set (the
- * error already printed) on failure. Wipe it with ctl_wipe_string(). */
+ * error already printed) on failure. Wipe it with imprint_secret_freep(). */
 char       *ctl_new_recovery_key  (Ctl *ctl, const char *save_to, int *ret_exit);
 /* One JSON line {"event": EVENT, "recovery-key": KEY}, wiped after use. */
 void        ctl_print_key_event   (const char *event, const char *key);

@@ -5,8 +5,8 @@
  * partition table written to the target. */
 #include <errno.h>
 #include <glib/gi18n.h>
-#include <libfdisk.h>
 
+#include "cleanup-util-linux.h"
 #include "imprint-error.h"
 #include "imprint-names.h"
 #include "imprint-plan-words.h"
@@ -102,9 +102,6 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
   imprint_plan_words_fill (&info);
   return imprint_plan_info_to_variant (&info);
 }
-
-static void
-fdisk_unref_contextp (struct fdisk_context **c) { if (*c) fdisk_unref_context (*c); }
 
 static gboolean write_table (const ImprintPlan *plan, int fd, const char *path, GError **error);
 

@@ -5,12 +5,11 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <libcryptsetup.h>
-#include <linux/loop.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include "imprint-error.h"
+#include "loop.h"
 #include "macros.h"
 #include "repart-definition.h"
 #include "usr-definitions.h"
@@ -50,44 +49,6 @@ usr_mount_clear (UsrMount *m)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UsrMount, usr_mount_clear)
 
-/* [offset, offset+size) of @fd as a read-only loop device. */
-static int
-loop_attach_ro (int fd, guint64 offset, guint64 size, int *ret_fd, char **ret_node)
-{
-  _cleanup_close_ int control = open ("/dev/loop-control", O_RDWR | O_CLOEXEC);
-
-  if (control < 0)
-    return -errno;
-  for (int attempt = 0; attempt < 64; attempt++)
-    {
-      struct loop_config config = {
-        .fd = (guint32) fd,
-        .info = { .lo_offset = offset, .lo_sizelimit = size,
-                  .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR },
-      };
-      g_autofree char *node = NULL;
-      _cleanup_close_ int loop = -1;
-      int nr = ioctl (control, LOOP_CTL_GET_FREE);
-
-      if (nr < 0)
-        return -errno;
-      node = g_strdup_printf ("/dev/loop%d", nr);
-      loop = open (node, O_RDONLY | O_CLOEXEC);
-      if (loop < 0)
-        return -errno;
-      if (ioctl (loop, LOOP_CONFIGURE, &config) < 0)
-        {
-          if (errno == EBUSY)   /* taken between GET_FREE and CONFIGURE */
-            continue;
-          return -errno;
-        }
-      *ret_fd = TAKE_FD (loop);
-      *ret_node = g_steal_pointer (&node);
-      return 0;
-    }
-  return -EBUSY;
-}
-
 static gboolean
 attach_loops (UsrMount *m, ImprintSource *src, GError **error)
 {
@@ -96,9 +57,10 @@ attach_loops (UsrMount *m, ImprintSource *src, GError **error)
   _cleanup_close_ int fd = open (reopen, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   int r;
 
-  r = fd < 0 ? -errno : loop_attach_ro (fd, src->usr.offset, src->usr.size, &m->data_loop, &m->data_node);
+  r = fd < 0 ? -errno : imprint_loop_attach (fd, src->usr.offset, src->usr.size, true, &m->data_loop, &m->data_node);
   if (r >= 0)
-    r = loop_attach_ro (fd, src->usr_verity.offset, src->usr_verity.size, &m->hash_loop, &m->hash_node);
+    r = imprint_loop_attach (fd, src->usr_verity.offset, src->usr_verity.size, true, &m->hash_loop,
+                             &m->hash_node);
   if (r < 0)
     g_set_error (error, IMPRINT_ERROR, imprint_error_from_errno (r),
                  _("Cannot attach the /usr partition of %s as a loop device: %s"), src->display,

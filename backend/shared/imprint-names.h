@@ -30,6 +30,39 @@
 #define IMPRINT_KEY_SOURCE            "source"            /* s; also a plan partition's and Install's result key */
 #define IMPRINT_KEY_MIN_SIZE          "min-size"          /* t */
 
+/* ListDisks reply and the DiskAdded/DiskChanged signals: each disk
+ * ("size" and "partitions" are below, with the plan's). */
+#define IMPRINT_KEY_DEVICE            "device"            /* s: device node or image file */
+#define IMPRINT_KEY_VENDOR            "vendor"            /* s */
+#define IMPRINT_KEY_MODEL             "model"             /* s */
+#define IMPRINT_KEY_ROTATIONAL        "rotational"        /* b */
+#define IMPRINT_KEY_TRANSPORT         "transport"         /* s: IMPRINT_TRANSPORT_* and others */
+#define IMPRINT_KEY_TABLE             "table"             /* s: "gpt", "dos", "" none */
+#define IMPRINT_KEY_CONTENTS          "contents"          /* s, in words; also each partition's */
+#define IMPRINT_KEY_FREE              "free"              /* a(tt): (start, size) */
+#define IMPRINT_KEY_USABLE            "usable"            /* b */
+#define IMPRINT_KEY_REASONS           "reasons"           /* as, in words: why not usable */
+/* Each of a disk's partitions. */
+#define IMPRINT_KEY_FILESYSTEM_LABEL  "filesystem-label"  /* s */
+
+/* "transport" values the faces treat specially. */
+#define IMPRINT_TRANSPORT_LOOP        "loop"
+#define IMPRINT_TRANSPORT_FILE        "file"              /* an image file, not a disk */
+#define IMPRINT_TRANSPORT_USB         "usb"
+#define IMPRINT_TRANSPORT_NVME        "nvme"
+#define IMPRINT_TRANSPORT_MMC         "mmc"
+
+/* GetSecurityCapabilities reply: "tpm2", "secure-boot" (a{sv}), "fido2"
+ * (aa{sv}, one per key: IMPRINT_KEY_FIDO2 below), each with the keys after. */
+#define IMPRINT_KEY_TPM2              "tpm2"              /* a{sv} */
+#define IMPRINT_KEY_SECURE_BOOT       "secure-boot"       /* a{sv} */
+#define IMPRINT_KEY_AVAILABLE         "available"         /* b; also CheckForUpdates' versions */
+#define IMPRINT_KEY_REASON            "reason"            /* s, in words: why not available/supported */
+#define IMPRINT_KEY_MANUFACTURER      "manufacturer"      /* s: the TPM's, the FIDO2 key's */
+#define IMPRINT_KEY_ENABLED           "enabled"           /* b: Secure Boot is on */
+#define IMPRINT_KEY_PATH              "path"              /* s: a FIDO2 key's hidraw node */
+#define IMPRINT_KEY_PRODUCT           "product"           /* s: a FIDO2 key's product name */
+
 /* PlanInstall and Install options. */
 #define IMPRINT_KEY_MODE              "mode"              /* s: IMPRINT_MODE_* */
 #define IMPRINT_KEY_DEFER_DATA_PARTITIONS "defer-data-partitions" /* b */
@@ -122,10 +155,17 @@
 #define IMPRINT_KEY_USER_NAME         "user-name"         /* s */
 #define IMPRINT_KEY_REAL_NAME         "real-name"         /* s */
 #define IMPRINT_KEY_PASSWORD          "password"          /* s, secret */
-#define IMPRINT_KEY_FIDO2             "fido2"             /* b */
+#define IMPRINT_KEY_FIDO2             "fido2"             /* b; aa{sv} in GetSecurityCapabilities */
 #define IMPRINT_KEY_DISK_SIZE         "disk-size"         /* t */
 #define IMPRINT_KEY_AUTO_LOGIN        "auto-login"        /* b */
 #define IMPRINT_KEY_ADMINISTRATOR     "administrator"     /* b, default true */
+
+/* GetSetupDefaults reply: the settings above ("locale", "keymap",
+ * "timezone", "hostname", "pretty-hostname", "user") and these. */
+#define IMPRINT_KEY_DECIDED           "decided"           /* as: setting keys an OEM fixed (pages to skip) */
+#define IMPRINT_KEY_SETUP_PENDING     "setup-pending"     /* b */
+#define IMPRINT_KEY_ONLINE            "online"            /* b */
+#define IMPRINT_KEY_OEM               "oem"               /* b: the root was made at first boot */
 
 /* ApplySetup and Enroll options: how an encrypted disk is opened. */
 #define IMPRINT_KEY_UNLOCK_PASSPHRASE "unlock-passphrase" /* s, secret */
@@ -141,11 +181,34 @@
 #define IMPRINT_KEY_FIDO2_WITH_USER_PRESENCE "fido2-with-user-presence" /* b, default true */
 #define IMPRINT_KEY_FIDO2_WITH_USER_VERIFICATION "fido2-with-user-verification" /* b, default false */
 
+/* GetUpdateStatus reply ("reason" above when not "supported"). */
+#define IMPRINT_KEY_SUPPORTED         "supported"         /* b; also GetFactoryResetInfo */
+#define IMPRINT_KEY_IMAGE_ID          "image-id"          /* s */
+#define IMPRINT_KEY_CURRENT_VERSION   "current-version"   /* s */
+#define IMPRINT_KEY_OTHER_VERSION     "other-version"     /* s, "" when the other slot is empty */
+#define IMPRINT_KEY_PENDING_VERSION   "pending-version"   /* s: installed, restart to use */
+#define IMPRINT_KEY_AUTOMATIC         "automatic"         /* b */
+/* CheckForUpdates: each version ("version" and "available" above). */
+#define IMPRINT_KEY_NEWEST            "newest"            /* b */
+#define IMPRINT_KEY_INSTALLED         "installed"         /* b */
+
+/* GetFactoryResetInfo reply ("supported", "reason" above; "erased" is
+ * aa{sv} here, each "definition", "label" and "description"). */
+#define IMPRINT_KEY_PENDING           "pending"           /* b */
+#define IMPRINT_KEY_KEPT              "kept"              /* as, in words */
+#define IMPRINT_KEY_DESCRIPTION       "description"       /* s, in words */
+#define IMPRINT_KEY_TPM_CLEAR_SUPPORTED "tpm-clear-supported" /* b */
+#define IMPRINT_KEY_TPM_CLEAR_PENDING "tpm-clear-pending" /* b */
+
 /* RequestFactoryReset options. */
 #define IMPRINT_KEY_CLEAR_TPM         "clear-tpm"         /* b */
 
 /* Update's job result (and "version" above). */
 #define IMPRINT_KEY_REBOOT_REQUIRED   "reboot-required"   /* b */
+
+/* Job.Request kinds. */
+#define IMPRINT_REQUEST_FIDO2_PIN     "fido2-pin"         /* answer with the PIN */
+#define IMPRINT_REQUEST_FIDO2_TOUCH   "fido2-touch"       /* answer "" once touched */
 
 /* Job.Answer options. */
 #define IMPRINT_KEY_CANCEL            "cancel"            /* b */

@@ -22,10 +22,12 @@ G_BEGIN_DECLS
 
 /* EFI_VARIABLE_NON_VOLATILE | BOOTSERVICE_ACCESS | RUNTIME_ACCESS */
 #define IMPRINT_EFI_ATTR_NV_BS_RT 0x00000007u
+/* Where efivarfs is when ImprintUpdatePaths.efivars is NULL. */
+#define IMPRINT_EFIVARS_DEFAULT "/sys/firmware/efi/efivars"
 
-/* What efivarfs holds for a string variable as systemd writes it: 4 bytes
- * of attributes (little endian), then UTF-16LE text with a terminating
- * NUL character. */
+/* EFI variables (efi-vars.c). What efivarfs holds for a string variable
+ * as systemd writes it: 4 bytes of attributes (little endian), then
+ * UTF-16LE text with a terminating NUL character. */
 int imprint_efi_string_encode (const char *value, guint32 attributes, guint8 **ret, gsize *ret_size);
 /* The reverse; the value stops at the first NUL character. */
 int imprint_efi_string_decode (const guint8 *data, gsize size, guint32 *ret_attributes, char **ret_value);

@@ -49,13 +49,15 @@ def vardict(d):
         'size': 't', 'start': 't', 'logical-sector-size': 'u',
         'physical-sector-size': 'u', 'number': 'u',
         'removable': 'b', 'rotational': 'b', 'read-only': 'b', 'usable': 'b',
-        'available': 'b', 'enabled': 'b',
+        'available': 'b', 'enabled': 'b', 'target-size': 't',
+        'adds-boot-loader': 'b', 'adds-kernel-images': 'b', 'leftover': 'b',
+        'defer-data-partitions': 'b',
         'reasons': 'as', 'reason-codes': 'as', 'erased': 'as',
         'free': 'a(tt)',
     }
     out = {}
     for k, v in d.items():
-        if k == 'partitions':
+        if k in ('partitions', 'erased-partitions'):
             out[k] = GLib.Variant('aa{sv}', [vardict(p) for p in v])
         elif k == 'free':
             out[k] = GLib.Variant('a(tt)', [tuple(x) for x in v])
@@ -250,31 +252,48 @@ class Daemon:
             raise PermissionError(' '.join(disk.get('reasons', [])))
         mode = options.get('mode', 'erase')
         size = disk['size']
+        # (type name, label, size, content, the older worded key) as the
+        # engine's plan for a running Imprint OS 1.0 has them.
         parts = [
-            ('EFI System Partition', 'ESP', 512 * MIB, 'Boot loader and signed kernel', 'create'),
-            ('Linux /usr (x86-64)', 'usr-A', 2 * GIB, 'The system, version 1.0', 'create'),
-            ('Linux /usr verity (x86-64)', 'usr-verity-A', 128 * MIB, 'Verity hashes of version 1.0', 'create'),
-            ('Linux /usr (x86-64)', '_empty', 2 * GIB, 'Left empty for the next update', 'create'),
-            ('Linux /usr verity (x86-64)', '_empty', 128 * MIB, 'Left empty for the next update', 'create'),
+            ('EFI System Partition', 'ESP', 512 * MIB, 'esp', 'Boot loader and signed kernel'),
+            ('Linux /usr (x86-64)', 'usr-A', 2 * GIB, 'usr', 'The system, version 1.0'),
+            ('Linux /usr verity (x86-64)', 'usr-verity-A', 128 * MIB, 'usr-verity', 'Verity hashes of version 1.0'),
+            ('Linux /usr (x86-64)', '_empty', 2 * GIB, 'none', 'Left empty for the next update'),
+            ('Linux /usr verity (x86-64)', '_empty', 128 * MIB, 'none', 'Left empty for the next update'),
         ]
         used = sum(p[2] for p in parts)
         root = size - used - 2 * MIB
-        parts.append(('Linux root (x86-64)', 'root', root, 'Encrypted, for your files', 'create'))
+        parts.append(('Linux root (x86-64)', 'root', root, 'repart', 'Encrypted, for your files'))
         out = []
         start = MIB
-        for i, (tname, label, psize, src, action) in enumerate(parts):
-            out.append({'number': i + 1, 'type': '', 'type-name': tname, 'label': label,
-                        'uuid': '', 'start': start, 'size': psize, 'source': src,
-                        'action': action})
+        for i, (tname, label, psize, content, src) in enumerate(parts):
+            p = {'number': i + 1, 'type': '', 'type-name': tname, 'label': label,
+                 'uuid': '', 'start': start, 'size': psize, 'source': src,
+                 'action': 'create', 'content': content}
+            if content == 'repart':
+                p['definition'] = '50-root.conf'
+            out.append(p)
             start += psize
         erased = []
+        erased_parts = []
         if mode == 'erase':
             erased = [p.get('contents', '') + (' “%s”' % p['filesystem-label']
                       if p.get('filesystem-label') else '')
                       for p in disk.get('partitions', [])] or [disk.get('contents', '')]
+            erased_parts = [{'number': p['number'], 'label': p.get('name', ''),
+                             'type-name': p.get('type-name', ''), 'size': p['size']}
+                            for p in disk.get('partitions', [])]
         summary = ('%s will be erased and get 6 new partitions: the system, room for one '
                    'update, and an encrypted partition for your files.' % disk['model'])
-        return {'partitions': out, 'erased': erased, 'summary': summary}
+        # The facts first (what the app words), then the older worded keys
+        # imprintd still sends for older clients.
+        return {'partitions': out, 'erased-partitions': erased_parts,
+                'mode': mode, 'target': target, 'target-size': size,
+                'defer-data-partitions': False,
+                'definitions-source': 'running-system',
+                'definitions-directory': '/usr/lib/repart.d',
+                'name': 'Imprint OS', 'version': '1.0',
+                'erased': erased, 'summary': summary}
 
     def manager_call(self, conn, sender, path, iface, method, params, inv):
         try:
@@ -307,11 +326,7 @@ class Daemon:
             elif method == 'PlanInstall':
                 source, target, opts = params.unpack()
                 plan = self.plan(target, opts)
-                inv.return_value(GLib.Variant('(a{sv})', ({
-                    'partitions': GLib.Variant('aa{sv}', [vardict(p) for p in plan['partitions']]),
-                    'erased': GLib.Variant('as', plan['erased']),
-                    'summary': GLib.Variant('s', plan['summary']),
-                },)))
+                inv.return_value(GLib.Variant('(a{sv})', (vardict(plan),)))
             elif method == 'Install':
                 source, target, opts = params.unpack()
                 self.plan(target, opts)

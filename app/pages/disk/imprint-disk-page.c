@@ -5,6 +5,7 @@
 
 #include "imprint-disk-page.h"
 #include "imprint-disk-row.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 struct _ImprintDiskPage
@@ -71,7 +72,7 @@ describe_erased (GVariant *disk)
   GVariant *part;
   const char *contents = NULL;
 
-  partitions = g_variant_lookup_value (disk, "partitions", G_VARIANT_TYPE ("aa{sv}"));
+  partitions = g_variant_lookup_value (disk, IMPRINT_KEY_PARTITIONS, G_VARIANT_TYPE ("aa{sv}"));
   if (partitions != NULL)
     {
       g_variant_iter_init (&iter, partitions);
@@ -81,9 +82,9 @@ describe_erased (GVariant *disk)
           guint64 size = 0;
           g_autofree char *size_str = NULL;
 
-          g_variant_lookup (part, "contents", "&s", &what);
-          g_variant_lookup (part, "filesystem-label", "&s", &label);
-          g_variant_lookup (part, "size", "t", &size);
+          g_variant_lookup (part, IMPRINT_KEY_CONTENTS, "&s", &what);
+          g_variant_lookup (part, IMPRINT_KEY_FILESYSTEM_LABEL, "&s", &label);
+          g_variant_lookup (part, IMPRINT_KEY_SIZE, "t", &size);
           size_str = g_format_size (size);
           if (what == NULL || *what == '\0')
             what = _("Unknown data");
@@ -100,7 +101,7 @@ describe_erased (GVariant *disk)
 
   if (list->len == 0)
     {
-      g_variant_lookup (disk, "contents", "&s", &contents);
+      g_variant_lookup (disk, IMPRINT_KEY_CONTENTS, "&s", &contents);
       if (contents != NULL && *contents != '\0')
         g_string_append_printf (list, "\n• %s", contents);
     }
@@ -121,7 +122,7 @@ update_choice (ImprintDiskPage *self)
   gboolean can_use_free;
 
   if (disk != NULL)
-    g_variant_lookup (disk, "table", "&s", &table);
+    g_variant_lookup (disk, IMPRINT_KEY_TABLE, "&s", &table);
   /* Beside another system only on a partitioned disk with room. */
   can_use_free = free_space > 0 && table != NULL && *table != '\0';
 
@@ -176,8 +177,8 @@ wanted (ImprintDiskPage *self,
   const char *transport = NULL;
 
   /* Signals report loop devices too; show them only when asked for. */
-  g_variant_lookup (disk, "transport", "&s", &transport);
-  return g_strcmp0 (transport, "loop") != 0 ||
+  g_variant_lookup (disk, IMPRINT_KEY_TRANSPORT, "&s", &transport);
+  return g_strcmp0 (transport, IMPRINT_TRANSPORT_LOOP) != 0 ||
          imprint_install_choices_get_include_loop (imprint_page_get_install_choices (IMPRINT_PAGE (self)));
 }
 
@@ -196,7 +197,7 @@ add_disk (ImprintDiskPage *self,
   const char *device = NULL;
   GtkWidget *row;
 
-  if (!g_variant_lookup (disk, "device", "&s", &device) || !wanted (self, disk))
+  if (!g_variant_lookup (disk, IMPRINT_KEY_DEVICE, "&s", &device) || !wanted (self, disk))
     return;
   if (find_row (self, device) != NULL)
     return;
@@ -244,7 +245,7 @@ disk_changed_cb (ImprintDiskPage *self,
   const char *device = NULL;
   ImprintDiskRow *row;
 
-  if (!self->loaded || !g_variant_lookup (disk, "device", "&s", &device))
+  if (!self->loaded || !g_variant_lookup (disk, IMPRINT_KEY_DEVICE, "&s", &device))
     return;
   row = find_row (self, device);
   if (row == NULL)
@@ -311,7 +312,7 @@ list_disks_cb (GObject      *object,
       const char *device = NULL;
       ImprintDiskRow *row;
 
-      if (g_variant_lookup (disk, "device", "&s", &device) &&
+      if (g_variant_lookup (disk, IMPRINT_KEY_DEVICE, "&s", &device) &&
           (row = find_row (self, device)) != NULL)
         imprint_disk_row_set_disk (row, disk);
       else

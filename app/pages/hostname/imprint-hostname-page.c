@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-hostname-page.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 struct _ImprintHostnamePage
@@ -80,8 +81,8 @@ imprint_hostname_page_apply (ImprintPage  *page,
   ImprintHostnamePage *self = IMPRINT_HOSTNAME_PAGE (page);
   ImprintSetupChoices *setup = imprint_page_get_setup_choices (page);
 
-  imprint_setup_choices_set_setting (setup, "hostname", gtk_editable_get_text (GTK_EDITABLE (self->hostname_row)));
-  imprint_setup_choices_set_setting (setup, "pretty-hostname", gtk_editable_get_text (GTK_EDITABLE (self->pretty_row)));
+  imprint_setup_choices_set_setting (setup, IMPRINT_KEY_HOSTNAME, gtk_editable_get_text (GTK_EDITABLE (self->hostname_row)));
+  imprint_setup_choices_set_setting (setup, IMPRINT_KEY_PRETTY_HOSTNAME, gtk_editable_get_text (GTK_EDITABLE (self->pretty_row)));
   return FALSE;
 }
 
@@ -95,8 +96,8 @@ imprint_hostname_page_constructed (GObject *object)
   G_OBJECT_CLASS (imprint_hostname_page_parent_class)->constructed (object);
 
   setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
-  hostname = imprint_setup_choices_get_setting (setup, "hostname");
-  pretty = imprint_setup_choices_get_setting (setup, "pretty-hostname");
+  hostname = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_HOSTNAME);
+  pretty = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_PRETTY_HOSTNAME);
   /* A live session's own name is nobody's choice: start from scratch. */
   if (g_str_equal (hostname, "localhost") || g_str_equal (hostname, "live"))
     hostname = "";

@@ -7,6 +7,7 @@
 
 #include "imprint-choice-list.h"
 #include "imprint-keyboard-page.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 /* xkeyboard-config and systemd (localed) data, where Debian and Fedora keep them. */
@@ -148,9 +149,9 @@ static void
 preselect_guess (ImprintKeyboardPage *self)
 {
   ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
-  const char *current = imprint_setup_choices_get_setting (setup, "keymap");
+  const char *current = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_KEYMAP);
   const char *previous = g_object_get_data (G_OBJECT (setup), "imprint-keymap-guess");
-  const char *locale = imprint_setup_choices_get_setting (setup, "locale");
+  const char *locale = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_LOCALE);
   const char *layout;
   const char *keymap;
 
@@ -175,7 +176,7 @@ imprint_keyboard_page_constructed (GObject *object)
   G_OBJECT_CLASS (imprint_keyboard_page_parent_class)->constructed (object);
 
   add_keymaps (self, names);
-  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "keymap");
+  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), IMPRINT_KEY_KEYMAP);
   preselect_guess (self);
   imprint_choice_list_set_search_label (self->choice_list, _("Search keyboard layouts"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->test_entry))),

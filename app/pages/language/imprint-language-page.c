@@ -5,6 +5,7 @@
 
 #include "imprint-choice-list.h"
 #include "imprint-language-page.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 
 struct _ImprintLanguagePage
@@ -68,7 +69,7 @@ imprint_language_page_constructed (GObject *object)
     imprint_choice_list_add (self->choice_list, languages[i].locale, languages[i].own_name,
                              _(languages[i].english_name), languages[i].english_name);
 
-  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "locale");
+  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), IMPRINT_KEY_LOCALE);
   g_signal_connect_object (self->choice_list, "notify::selected", G_CALLBACK (selected_cb),
                            self, G_CONNECT_SWAPPED);
   translate (self);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-network-page.h"
 
 /* NetworkManager's D-Bus API (its stable, documented interface). */
@@ -42,7 +43,7 @@ imprint_network_page_skip (ImprintSetupChoices *setup)
   g_autoptr(GVariant) reply = NULL;
   gboolean has_owner = FALSE;
 
-  if (imprint_setup_choices_get_flag (setup, "online"))
+  if (imprint_setup_choices_get_flag (setup, IMPRINT_KEY_ONLINE))
     return TRUE;
   /* Asked at every move between pages: look once. */
   if (g_object_get_data (G_OBJECT (setup), "imprint-networkmanager") != NULL)

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-security-page.h"
 #include "imprint-strength-meter.h"
 #include "imprint-util.h"
@@ -101,8 +102,8 @@ lookup_available (GVariant    *dict,
   *reason = NULL;
   if (dict == NULL)
     return FALSE;
-  g_variant_lookup (dict, "available", "b", &available);
-  g_variant_lookup (dict, "reason", "&s", reason);
+  g_variant_lookup (dict, IMPRINT_KEY_AVAILABLE, "b", &available);
+  g_variant_lookup (dict, IMPRINT_KEY_REASON, "&s", reason);
   return available;
 }
 
@@ -118,7 +119,7 @@ show_tpm (ImprintSecurityPage *self,
   if (available)
     {
       if (tpm != NULL)
-        g_variant_lookup (tpm, "manufacturer", "&s", &manufacturer);
+        g_variant_lookup (tpm, IMPRINT_KEY_MANUFACTURER, "&s", &manufacturer);
       if (manufacturer != NULL && *manufacturer != '\0')
         /* Translators: %s is the TPM maker, e.g. "Infineon" */
         subtitle = g_strdup_printf (_("Recommended. A TPM 2.0 chip by %s is present and ready. The disk "
@@ -147,7 +148,7 @@ show_tpm (ImprintSecurityPage *self,
 static const char *
 fido_name (GVariant *dev)
 {
-  static const char * const keys[] = { "product", "name", "manufacturer", "path" };
+  static const char * const keys[] = { IMPRINT_KEY_PRODUCT, IMPRINT_KEY_NAME, IMPRINT_KEY_MANUFACTURER, IMPRINT_KEY_PATH };
   const char *name = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
@@ -217,7 +218,7 @@ show_secure_boot (ImprintSecurityPage *self,
 
   if (lookup_available (sb, &reason))
     {
-      g_variant_lookup (sb, "enabled", "b", &enabled);
+      g_variant_lookup (sb, IMPRINT_KEY_ENABLED, "b", &enabled);
       adw_action_row_set_subtitle (self->secure_boot_row,
                                    enabled ? _("On: this computer only starts systems signed by a key it trusts.")
                                            : _("Available but off. The system still checks itself at every start."));
@@ -257,9 +258,9 @@ capabilities_cb (GObject      *object,
       return;
     }
 
-  tpm = g_variant_lookup_value (caps, "tpm2", G_VARIANT_TYPE_VARDICT);
-  fido = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
-  sb = g_variant_lookup_value (caps, "secure-boot", G_VARIANT_TYPE_VARDICT);
+  tpm = g_variant_lookup_value (caps, IMPRINT_KEY_TPM2, G_VARIANT_TYPE_VARDICT);
+  fido = g_variant_lookup_value (caps, IMPRINT_KEY_FIDO2, G_VARIANT_TYPE ("aa{sv}"));
+  sb = g_variant_lookup_value (caps, IMPRINT_KEY_SECURE_BOOT, G_VARIANT_TYPE_VARDICT);
 
   show_tpm (self, tpm);
   show_fido (self, fido);

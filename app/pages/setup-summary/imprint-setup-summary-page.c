@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-error.h"
+#include "imprint-names.h"
 #include "imprint-setup-summary-page.h"
 #include "imprint-util.h"
 
@@ -55,7 +56,7 @@ show_choices (ImprintSetupSummaryPage *self)
   g_autofree char *account = NULL;
   g_autofree char *computer = NULL;
   GString *login = g_string_new (_("Password"));
-  const char *pretty = imprint_setup_choices_get_setting (setup, "pretty-hostname");
+  const char *pretty = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_PRETTY_HOSTNAME);
 
   for (guint i = 0; i < self->rows->len; i++)
     adw_preferences_group_remove (self->choices_group, g_ptr_array_index (self->rows, i));
@@ -64,23 +65,23 @@ show_choices (ImprintSetupSummaryPage *self)
   /* Translators: the person's full name and, in brackets, the user name */
   account = g_strdup_printf (_("%s (%s)"), imprint_setup_choices_get_real_name (setup),
                              imprint_setup_choices_get_user_name (setup));
-  computer = *pretty ? g_strdup_printf ("%s (%s)", pretty, imprint_setup_choices_get_setting (setup, "hostname"))
-                     : g_strdup (imprint_setup_choices_get_setting (setup, "hostname"));
+  computer = *pretty ? g_strdup_printf ("%s (%s)", pretty, imprint_setup_choices_get_setting (setup, IMPRINT_KEY_HOSTNAME))
+                     : g_strdup (imprint_setup_choices_get_setting (setup, IMPRINT_KEY_HOSTNAME));
   if (imprint_setup_choices_get_user_fido2 (setup))
     g_string_append_printf (login, ", %s", _("security key"));
   g_string_append_printf (login, ", %s", _("recovery key"));
   if (imprint_setup_choices_get_auto_login (setup))
     g_string_append_printf (login, ", %s", _("automatic login"));
 
-  add_row (self, _("Language"), language_name (imprint_setup_choices_get_setting (setup, "locale")));
-  add_row (self, _("Keyboard"), *imprint_setup_choices_get_setting (setup, "keymap-title")
-                                 ? imprint_setup_choices_get_setting (setup, "keymap-title")
-                                 : imprint_setup_choices_get_setting (setup, "keymap"));
-  add_row (self, _("Time zone"), imprint_setup_choices_get_setting (setup, "timezone"));
+  add_row (self, _("Language"), language_name (imprint_setup_choices_get_setting (setup, IMPRINT_KEY_LOCALE)));
+  add_row (self, _("Keyboard"), *imprint_setup_choices_get_setting (setup, IMPRINT_SETUP_KEYMAP_TITLE)
+                                 ? imprint_setup_choices_get_setting (setup, IMPRINT_SETUP_KEYMAP_TITLE)
+                                 : imprint_setup_choices_get_setting (setup, IMPRINT_KEY_KEYMAP));
+  add_row (self, _("Time zone"), imprint_setup_choices_get_setting (setup, IMPRINT_KEY_TIMEZONE));
   add_row (self, _("Computer name"), computer);
   add_row (self, _("Account"), account);
   add_row (self, _("Unlocking the account"), login->str);
-  if (imprint_setup_choices_get_flag (setup, "oem") &&
+  if (imprint_setup_choices_get_flag (setup, IMPRINT_KEY_OEM) &&
       g_strcmp0 (imprint_setup_choices_get_target (setup), "") == 0)
     add_row (self, _("Disk"), _("The recovery key also unlocks the disk"));
   g_string_free (login, TRUE);

@@ -5,6 +5,7 @@
 
 #include "imprint-commit-page.h"
 #include "imprint-error.h"
+#include "imprint-plan-words.h"
 #include "imprint-request.h"
 #include "imprint-summary-page.h"
 #include "imprint-util.h"
@@ -35,6 +36,7 @@ clear_partitions (ImprintSummaryPage *self)
   for (guint i = 0; i < self->partition_rows->len; i++)
     adw_preferences_group_remove (self->partitions_group, g_ptr_array_index (self->partition_rows, i));
   g_ptr_array_set_size (self->partition_rows, 0);
+  adw_preferences_group_set_description (self->partitions_group, NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->partitions_group), FALSE);
 }
 
@@ -50,15 +52,17 @@ action_words (const char *action)
 
 static void
 add_partition_row (ImprintSummaryPage             *self,
+                   const ImprintPlanInfo          *plan,
                    const ImprintPlanPartitionInfo *part)
 {
   g_autofree char *size_str = g_format_size (part->size);
+  g_autofree char *source = imprint_plan_words_source (plan, part);
   g_autofree char *subtitle = NULL;
   GtkWidget *row;
 
-  if (*part->source != '\0')
+  if (*source != '\0')
     /* Translators: "<New|Kept|Deleted> · <size> · <where the contents come from>" */
-    subtitle = g_strdup_printf (_("%s · %s · %s"), action_words (part->action), size_str, part->source);
+    subtitle = g_strdup_printf (_("%s · %s · %s"), action_words (part->action), size_str, source);
   else
     subtitle = g_strdup_printf (_("%s · %s"), action_words (part->action), size_str);
 
@@ -74,14 +78,34 @@ add_partition_row (ImprintSummaryPage             *self,
   gtk_widget_set_visible (GTK_WIDGET (self->partitions_group), TRUE);
 }
 
+static void
+show_erased (ImprintSummaryPage    *self,
+             const ImprintPlanInfo *plan)
+{
+  g_auto(GStrv) erased = imprint_plan_words_erased (plan);
+  g_autoptr(GString) text = NULL;
+
+  gtk_widget_set_visible (self->erased_box, erased[0] != NULL);
+  if (erased[0] == NULL)
+    return;
+  text = g_string_new (_("These will be erased for ever:"));
+  for (guint i = 0; erased[i]; i++)
+    g_string_append_printf (text, "\n• %s", erased[i]);
+  gtk_label_set_label (self->erased_label, text->str);
+}
+
 /* The plan's display: PlanInstall's reply read through ImprintPlanInfo
- * (imprint-request.h). */
+ * (imprint-request.h) and worded here, from its facts, by
+ * imprint-plan-words.h, so it reads in this app's language rather than
+ * imprintd's. */
 static void
 show_plan (ImprintSummaryPage *self,
            GVariant           *plan)
 {
   g_auto(ImprintPlanInfo) info;
   g_autoptr(GError) error = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *definitions = NULL;
 
   imprint_plan_info_init (&info);
   clear_partitions (self);
@@ -92,22 +116,17 @@ show_plan (ImprintSummaryPage *self,
       imprint_commit_page_show_error (IMPRINT_COMMIT_PAGE (self), error);
       return;
     }
-  gtk_label_set_label (self->summary_label, info.summary);
-
-  if (info.erased != NULL && info.erased[0] != NULL)
-    {
-      g_autoptr(GString) text = g_string_new (_("These will be erased for ever:"));
-
-      for (guint i = 0; info.erased[i]; i++)
-        g_string_append_printf (text, "\n• %s", info.erased[i]);
-      gtk_label_set_label (self->erased_label, text->str);
-      gtk_widget_set_visible (self->erased_box, TRUE);
-    }
-  else
-    gtk_widget_set_visible (self->erased_box, FALSE);
+  summary = imprint_plan_words_summary (&info);
+  gtk_label_set_label (self->summary_label, summary);
+  show_erased (self, &info);
 
   for (guint i = 0; info.partitions != NULL && i < info.partitions->len; i++)
-    add_partition_row (self, g_ptr_array_index (info.partitions, i));
+    add_partition_row (self, &info, g_ptr_array_index (info.partitions, i));
+  /* Deferred data partitions are made at first boot from the installed
+   * system's own definitions: then the plan's do not apply. */
+  definitions = info.defer_data_partitions ? NULL : imprint_plan_words_definitions (&info);
+  if (definitions != NULL && info.partitions->len > 0)
+    adw_preferences_group_set_description (self->partitions_group, definitions);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include "imprint-application.h"
 #include "imprint-choice-list.h"
 #include "imprint-geoclue.h"
+#include "imprint-names.h"
 #include "imprint-timezone-page.h"
 #include "imprint-util.h"
 
@@ -198,9 +199,9 @@ static gboolean
 may_detect (ImprintTimezonePage *self)
 {
   ImprintSetupChoices *setup = imprint_page_get_setup_choices (IMPRINT_PAGE (self));
-  const char *current = imprint_setup_choices_get_setting (setup, "timezone");
+  const char *current = imprint_setup_choices_get_setting (setup, IMPRINT_KEY_TIMEZONE);
 
-  if (self->picked || imprint_setup_choices_decided (setup, "timezone"))
+  if (self->picked || imprint_setup_choices_decided (setup, IMPRINT_KEY_TIMEZONE))
     return FALSE;
   return g_str_equal (current, "") || g_str_equal (current, "Etc/UTC") || g_str_equal (current, "UTC");
 }
@@ -234,7 +235,7 @@ imprint_timezone_page_constructed (GObject *object)
 
       imprint_choice_list_add (self->choice_list, z->id, city, subtitle, z->words);
     }
-  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), "timezone");
+  imprint_choice_list_bind_setting (self->choice_list, IMPRINT_PAGE (self), IMPRINT_KEY_TIMEZONE);
   imprint_choice_list_set_search_label (self->choice_list, _("Search time zones"));
   g_signal_connect_swapped (self->choice_list, "notify::selected", G_CALLBACK (selected_cb), self);
 }

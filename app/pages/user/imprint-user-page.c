@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-strength-meter.h"
 #include "imprint-user-page.h"
 #include "imprint-util.h"
@@ -50,7 +51,7 @@ problem (ImprintUserPage *self)
   /* On the running system a name already in use would clash; an installed
    * system's users are checked by imprintd. */
   if (g_strcmp0 (imprint_setup_choices_get_target (setup), "") == 0 && getpwnam (name) != NULL &&
-      !imprint_setup_choices_decided (setup, "user"))
+      !imprint_setup_choices_decided (setup, IMPRINT_KEY_USER))
     return _("That user name is already taken.");
   if (*password == '\0')
     return _("Choose a password.");
@@ -144,7 +145,7 @@ capabilities_cb (GObject      *object,
   /* Without an answer there is simply no security key to offer. */
   if (!imprint_client_get_security_capabilities_finish (IMPRINT_CLIENT (object), result, &caps, NULL))
     return;
-  keys = g_variant_lookup_value (caps, "fido2", G_VARIANT_TYPE ("aa{sv}"));
+  keys = g_variant_lookup_value (caps, IMPRINT_KEY_FIDO2, G_VARIANT_TYPE ("aa{sv}"));
   gtk_widget_set_visible (self->fido2_row, keys != NULL && g_variant_n_children (keys) > 0);
 }
 
@@ -165,7 +166,7 @@ imprint_user_page_constructed (GObject *object)
       self->user_edited = TRUE;
     }
   /* The OEM named the account: only the password is asked. */
-  if (imprint_setup_choices_decided (setup, "user"))
+  if (imprint_setup_choices_decided (setup, IMPRINT_KEY_USER))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->real_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->user_row), FALSE);

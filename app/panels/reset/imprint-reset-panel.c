@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-panel.h"
 #include "reset/imprint-reset-panel.h"
 
@@ -103,16 +104,16 @@ static void
 set_info (ImprintResetPanel *self,
           GVariant          *info)
 {
-  g_autoptr(GVariant) erased = g_variant_lookup_value (info, "erased", G_VARIANT_TYPE ("aa{sv}"));
-  g_autoptr(GVariant) kept = g_variant_lookup_value (info, "kept", G_VARIANT_TYPE_STRING_ARRAY);
-  const char *reason = imprint_lookup_str (info, "reason");
+  g_autoptr(GVariant) erased = g_variant_lookup_value (info, IMPRINT_KEY_ERASED, G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr(GVariant) kept = g_variant_lookup_value (info, IMPRINT_KEY_KEPT, G_VARIANT_TYPE_STRING_ARRAY);
+  const char *reason = imprint_lookup_str (info, IMPRINT_KEY_REASON);
   GVariantIter iter;
   GVariant *part;
   const char *line;
   g_autofree char *pending_text = NULL;
 
-  self->supported = imprint_lookup_bool (info, "supported");
-  self->pending = imprint_lookup_bool (info, "pending");
+  self->supported = imprint_lookup_bool (info, IMPRINT_KEY_SUPPORTED);
+  self->pending = imprint_lookup_bool (info, IMPRINT_KEY_PENDING);
   /* Before anything is shown: what is shown may take the focus. */
   update_sensitivity (self);
 
@@ -122,14 +123,14 @@ set_info (ImprintResetPanel *self,
       g_variant_iter_init (&iter, erased);
       while ((part = g_variant_iter_next_value (&iter)))
         {
-          const char *label = imprint_lookup_str (part, "label");
-          const char *definition = imprint_lookup_str (part, "definition");
+          const char *label = imprint_lookup_str (part, IMPRINT_KEY_LABEL);
+          const char *definition = imprint_lookup_str (part, IMPRINT_KEY_DEFINITION);
           g_autofree char *where = NULL;
 
           if (*label)
             /* Translators: where an erased partition is defined, e.g. "Partition “root” · 50-root.conf" */
             where = g_strdup_printf (_("Partition “%s” · %s"), label, definition);
-          add_row (self, self->erased_group, "user-trash-symbolic", imprint_lookup_str (part, "description"),
+          add_row (self, self->erased_group, "user-trash-symbolic", imprint_lookup_str (part, IMPRINT_KEY_DESCRIPTION),
                    where ? where : definition);
           g_variant_unref (part);
         }
@@ -146,12 +147,12 @@ set_info (ImprintResetPanel *self,
                           self->supported && kept != NULL && g_variant_n_children (kept) > 0);
 
   gtk_widget_set_visible (self->tpm_group, self->supported && !self->pending &&
-                                            imprint_lookup_bool (info, "tpm-clear-supported"));
+                                            imprint_lookup_bool (info, IMPRINT_KEY_TPM_CLEAR_SUPPORTED));
   gtk_widget_set_visible (GTK_WIDGET (self->confirm_group), self->supported && !self->pending);
   gtk_widget_set_visible (GTK_WIDGET (self->pending_group), self->pending);
   if (self->pending)
     {
-      if (imprint_lookup_bool (info, "tpm-clear-pending"))
+      if (imprint_lookup_bool (info, IMPRINT_KEY_TPM_CLEAR_PENDING))
         pending_text = g_strdup (_("Everything listed below is erased, and the firmware is asked to clear the "
                                    "TPM, the next time this computer starts. Until then the reset can still "
                                    "be cancelled."));

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "imprint-names.h"
 #include "imprint-panel.h"
 #include "imprint-progress-view.h"
 #include "update/imprint-update-panel.h"
@@ -84,17 +85,17 @@ static void
 set_status (ImprintUpdatePanel *self,
             GVariant           *status)
 {
-  const char *other = imprint_lookup_str (status, "other-version");
-  const char *reason = imprint_lookup_str (status, "reason");
+  const char *other = imprint_lookup_str (status, IMPRINT_KEY_OTHER_VERSION);
+  const char *reason = imprint_lookup_str (status, IMPRINT_KEY_REASON);
   g_autofree char *running = NULL;
   g_autofree char *other_text = NULL;
 
   g_free (self->image_id);
-  self->image_id = g_strdup (imprint_lookup_str (status, "image-id"));
+  self->image_id = g_strdup (imprint_lookup_str (status, IMPRINT_KEY_IMAGE_ID));
   g_free (self->current);
-  self->current = g_strdup (imprint_lookup_str (status, "current-version"));
+  self->current = g_strdup (imprint_lookup_str (status, IMPRINT_KEY_CURRENT_VERSION));
   g_free (self->pending);
-  self->pending = g_strdup (imprint_lookup_str (status, "pending-version"));
+  self->pending = g_strdup (imprint_lookup_str (status, IMPRINT_KEY_PENDING_VERSION));
   /* The job's word counts until the slots say so too (sysupdated may
    * still be finishing up when we ask). */
   if (*self->pending == '\0' && self->installed != NULL)
@@ -102,7 +103,7 @@ set_status (ImprintUpdatePanel *self,
       g_free (self->pending);
       self->pending = g_strdup (self->installed);
     }
-  self->supported = imprint_lookup_bool (status, "supported");
+  self->supported = imprint_lookup_bool (status, IMPRINT_KEY_SUPPORTED);
 
   running = *self->current ? version_title (self, self->current) : g_strdup (_("Unknown"));
   adw_action_row_set_subtitle (self->running_row, running);
@@ -121,7 +122,7 @@ set_status (ImprintUpdatePanel *self,
   show_pending (self);
 
   self->setting_switch = TRUE;
-  gtk_switch_set_active (self->auto_switch, imprint_lookup_bool (status, "automatic"));
+  gtk_switch_set_active (self->auto_switch, imprint_lookup_bool (status, IMPRINT_KEY_AUTOMATIC));
   self->setting_switch = FALSE;
 
   if (!self->supported)
@@ -160,18 +161,18 @@ version_state (GVariant   *v,
                const char *current,
                const char *pending)
 {
-  const char *version = imprint_lookup_str (v, "version");
+  const char *version = imprint_lookup_str (v, IMPRINT_KEY_VERSION);
 
   if (g_str_equal (version, current))
     return g_strdup (_("Running now"));
   /* The slots' labels know before sysupdate's list does. */
   if (*pending && g_str_equal (version, pending))
     return g_strdup (_("Installed, starts after the next restart"));
-  if (imprint_lookup_bool (v, "installed"))
+  if (imprint_lookup_bool (v, IMPRINT_KEY_INSTALLED))
     return g_strdup (_("Installed"));
-  if (imprint_lookup_bool (v, "available") && imprint_lookup_bool (v, "newest"))
+  if (imprint_lookup_bool (v, IMPRINT_KEY_AVAILABLE) && imprint_lookup_bool (v, IMPRINT_KEY_NEWEST))
     return g_strdup (_("Available, the newest version"));
-  if (imprint_lookup_bool (v, "available"))
+  if (imprint_lookup_bool (v, IMPRINT_KEY_AVAILABLE))
     return g_strdup (_("Available"));
   return g_strdup ("");
 }
@@ -201,7 +202,7 @@ set_versions (ImprintUpdatePanel *self,
   g_variant_iter_init (&iter, versions);
   while ((v = g_variant_iter_next_value (&iter)))
     {
-      const char *version = imprint_lookup_str (v, "version");
+      const char *version = imprint_lookup_str (v, IMPRINT_KEY_VERSION);
       g_autofree char *title = version_title (self, version);
       g_autofree char *state = version_state (v, self->current, self->pending);
       GtkWidget *row = adw_action_row_new ();
@@ -213,7 +214,7 @@ set_versions (ImprintUpdatePanel *self,
 
       /* Offer the newest version that is newer than what runs and than
        * what waits for a restart, and not installed yet. */
-      if (imprint_lookup_bool (v, "available") && !imprint_lookup_bool (v, "installed") &&
+      if (imprint_lookup_bool (v, IMPRINT_KEY_AVAILABLE) && !imprint_lookup_bool (v, IMPRINT_KEY_INSTALLED) &&
           strverscmp (version, self->current) > 0 &&
           (self->pending == NULL || strverscmp (version, self->pending) > 0) &&
           (best == NULL || strverscmp (version, best) > 0))
@@ -300,7 +301,7 @@ job_completed_cb (ImprintUpdatePanel *self)
   if (imprint_client_get_job_succeeded (self->client))
     {
       g_autoptr(GVariant) result = job ? imprint_job_dup_result (job) : NULL;
-      const char *installed = result ? imprint_lookup_str (result, "version") : "";
+      const char *installed = result ? imprint_lookup_str (result, IMPRINT_KEY_VERSION) : "";
 
       gtk_widget_set_visible (GTK_WIDGET (self->update_button), FALSE);
       if (*installed == '\0')
