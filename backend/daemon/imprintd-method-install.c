@@ -215,6 +215,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
       look.definitions = snapshot_definitions (call, popts.definitions_dir, error);
       if (look.definitions == NULL)
         return NULL;
+      popts.definitions_display = req.definitions;
       popts.definitions_dir = look.definitions;
     }
   popts.target_display = target;
@@ -239,6 +240,7 @@ typedef struct {
   ImprintdCallerFile target_file;
   ImprintPlanOptions plan_options;
   char *definitions_dir;
+  char *definitions_display;    /* the caller's name for it */
   char *root_hash;
   char *certificate;
   char *certificate_pem;
@@ -267,6 +269,7 @@ install_data_free (InstallData *d)
   imprintd_caller_file_clear (&d->source_file);
   imprintd_caller_file_clear (&d->target_file);
   imprint_definitions_snapshot_remove (g_steal_pointer (&d->definitions_dir));
+  g_free (d->definitions_display);
   g_free (d->certificate_pem);
   g_free (d->root_hash);
   g_free (d->certificate);
@@ -472,8 +475,10 @@ open_caller_files (ImprintdMethodCall *call, const ImprintInstallRequest *req, I
       d->definitions_dir = snapshot_definitions (call, req->definitions, error);
       if (d->definitions_dir == NULL)
         return FALSE;
+      d->definitions_display = g_strdup (req->definitions);
     }
   d->plan_options.definitions_dir = d->definitions_dir;
+  d->plan_options.definitions_display = d->definitions_display;
   d->root_hash = g_strdup (req->root_hash);
   if (req->certificate != NULL && *req->certificate != '\0')
     {

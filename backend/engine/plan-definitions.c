@@ -171,6 +171,7 @@ imprint_plan_load_definitions (ImprintPlan *plan, ImprintSource *src, const Impr
     {
       plan->definitions_source = IMPRINT_DEFINITIONS_CALLER;
       plan->definitions_dir = g_strdup (o->definitions_dir);
+      plan->definitions_display = g_strdup (o->definitions_display);
       return load_caller_definitions (plan, o->definitions_dir, error);
     }
   /* What systemd-repart reads from /usr on the installed system. */

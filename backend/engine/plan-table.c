@@ -93,7 +93,8 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
   info.target_size = plan->target_size;
   info.defer_data_partitions = plan->defer_data_partitions;
   info.definitions_source = g_strdup (imprint_definitions_source_to_string (plan->definitions_source));
-  info.definitions_directory = g_strdup (plan->definitions_dir ? plan->definitions_dir : "");
+  info.definitions_directory = g_strdup (plan->definitions_display ? plan->definitions_display
+                                        : plan->definitions_dir ? plan->definitions_dir : "");
   if (src)
     {
       info.name = g_strdup (src->name);

@@ -41,6 +41,7 @@ imprint_plan_free (ImprintPlan *plan)
   g_free (plan->target_display);
   g_free (plan->disk_uuid);
   g_free (plan->definitions_dir);
+  g_free (plan->definitions_display);
   g_clear_pointer (&plan->definitions, g_ptr_array_unref);
   g_clear_pointer (&plan->partitions, g_ptr_array_unref);
   g_clear_pointer (&plan->erased, g_ptr_array_unref);

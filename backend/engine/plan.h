@@ -80,6 +80,7 @@ typedef struct {
   GPtrArray  *definitions;
   ImprintDefinitionsSource definitions_source;
   char       *definitions_dir;
+  char       *definitions_display; /* definitions_dir as the caller named it */
 
   GPtrArray  *partitions;          /* ImprintPlanPartition*, by number */
   /* What will be destroyed besides (erase mode) the whole target:
@@ -98,6 +99,9 @@ typedef struct {
    * the source's /usr ships, read verified (the running system's own when
    * it is the source). */
   const char *definitions_dir;
+  /* The caller's name for definitions_dir (not the snapshot's), for
+   * people; NULL: definitions_dir. */
+  const char *definitions_display;
   const char *target_display;         /* the target's name in texts; NULL: the path */
   /* Slot size (A and B alike): the SizeMinBytes= of the B slot definitions
    * in definitions_dir when they have one (the OS fixes its slot sizes),

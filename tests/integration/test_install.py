@@ -159,6 +159,8 @@ class InstallTest(imprinttest.ImprintTestCase):
                          '--erase', '--dry-run', '--definitions', DEFINITIONS, check=0)
         plan = json.loads(r.stdout)
         self.assertEqual(plan['definitions-source'], 'caller-directory')
+        # The caller's own name for the directory, not imprintd's private copy.
+        self.assertEqual(plan['definitions-directory'], os.path.abspath(DEFINITIONS))
         root = [p for p in plan['partitions'] if p['type-name'] == 'root-x86-64']
         self.assertEqual(root[0]['content'], 'repart')
         self.assertTrue(root[0]['definition'].endswith('.conf'))
