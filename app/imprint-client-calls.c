@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imprint-client-private.h"
+#include "imprint-request.h"
 #include "imprint-util.h"
 
 /* Each method the app calls: started and read through the generated
@@ -123,7 +124,7 @@ start_check_passphrase (ImprintManager *m, ImprintCallArgs *a, GCancellable *c,
                         GAsyncReadyCallback cb, gpointer d)
 {
   g_dbus_proxy_call (G_DBUS_PROXY (m), "CheckPassphrase",
-                     g_variant_new ("(@s@a{sv})", imprint_secret_variant_new (a->s1), a->options),
+                     g_variant_new ("(@s@a{sv})", imprint_request_secret_variant_new (a->s1), a->options),
                      G_DBUS_CALL_FLAGS_NONE, -1, c, cb, d);
 }
 static gboolean

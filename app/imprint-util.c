@@ -38,8 +38,6 @@ imprint_wipe_free (gpointer secret)
   g_free (secret);
 }
 
-/* A string GVariant whose bytes are wiped when the last reference goes, so
- * secrets passed to imprintd do not linger in freed memory. */
 /* g_set_str() is GLib 2.76. The copy first: @value may be *@field. */
 void
 imprint_str_replace (char       **field,
@@ -59,17 +57,6 @@ imprint_secret_replace (char       **secret,
 
   imprint_wipe_free (*secret);
   *secret = copy;
-}
-
-GVariant *
-imprint_secret_variant_new (const char *secret)
-{
-  g_autoptr(GBytes) bytes = NULL;
-  char *copy = g_strdup (secret);
-
-  bytes = g_bytes_new_with_free_func (copy, strlen (copy) + 1,
-                                      imprint_wipe_free, copy);
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
 }
 
 static const char *

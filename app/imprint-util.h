@@ -15,7 +15,6 @@ void      imprint_i18n_init            (const char    *localedir);
  * imprint-request.h, filled with imprint_secret_strdup()). A
  * GDestroyNotify, so a GBytes holding one can wipe it too. */
 void      imprint_wipe_free            (gpointer       secret);
-GVariant *imprint_secret_variant_new   (const char    *secret);
 /* *@field = a copy of @value; the old one freed (wiped, for a secret). */
 void      imprint_str_replace          (char         **field,
                                         const char    *value);

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "imprint-error.h"
+#include "imprint-request.h"
 #include "imprint-util.h"
 
 /* Every daemon error becomes a sentence without a D-Bus name in it. */
@@ -101,7 +102,7 @@ test_time_left (void)
 static void
 test_secret_variant (void)
 {
-  g_autoptr(GVariant) v = g_variant_ref_sink (imprint_secret_variant_new ("hunter2 hunter2"));
+  g_autoptr(GVariant) v = g_variant_ref_sink (imprint_request_secret_variant_new ("hunter2 hunter2"));
 
   g_assert_true (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING));
   g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "hunter2 hunter2");

@@ -5,6 +5,7 @@
 
 #include "imprint-names.h"
 #include "imprint-progress-view.h"
+#include "imprint-request.h"
 #include "imprint-util.h"
 
 struct _ImprintProgressView
@@ -188,7 +189,7 @@ answer (ImprintProgressView *self,
     g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_CANCEL, g_variant_new_boolean (TRUE));
   g_dbus_proxy_call (G_DBUS_PROXY (self->job), "Answer",
                      g_variant_new ("(s@s@a{sv})", self->request_id,
-                                    imprint_secret_variant_new (value),
+                                    imprint_request_secret_variant_new (value),
                                     g_variant_builder_end (&b)),
                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
 

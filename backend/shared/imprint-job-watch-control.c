@@ -10,6 +10,7 @@
 #include "imprint-error.h"
 #include "imprint-job-watch.h"
 #include "imprint-job-watch-private.h"
+#include "imprint-request.h"
 
 static void
 cancel_cb (GObject      *object,
@@ -89,6 +90,7 @@ imprint_job_watch_answer (ImprintJobWatch *self,
   /* A person's answer: no reply to wait for, a dead daemon ends the job
    * through the name watch. */
   g_dbus_connection_call (self->bus, self->owner, self->path, IMPRINT_JOB_INTERFACE, "Answer",
-                          g_variant_new ("(ssa{sv})", id, value, &options), NULL,
+                          g_variant_new ("(s@sa{sv})", id, imprint_request_secret_variant_new (value),
+                                         &options), NULL,
                           G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
 }
