@@ -440,6 +440,10 @@ register_boot_entry (ImprintSource *src, ImprintPlan *plan, const ImprintInstall
   return TRUE;
 }
 
+/* Longer than our ~80 lines on purpose: it is the install's sequence of
+ * steps (lock, plan, table, ESP, slot, label, data partitions, check,
+ * boot entry), each one a call, and the order and the lock hand-over
+ * around systemd-repart are easiest to check read top to bottom. */
 gboolean
 imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
                  const ImprintInstallOptions *o, GError **error)
