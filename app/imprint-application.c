@@ -177,11 +177,14 @@ imprint_application_activate (GApplication *app)
   if (self->setup || self->setup_target != NULL)
     {
       const char *target = self->setup_target ? self->setup_target : "";
+      /* Read before parts is handed over: the order in which a call's
+       * arguments are evaluated is unspecified in C. */
+      ImprintClient *client = parts->client;
 
       /* The first page may be skipped (an OEM decided it): ask first. */
       imprint_setup_choices_set_target (parts->setup, target);
       g_application_hold (app);
-      imprint_client_get_setup_defaults_async (parts->client, target, NULL, setup_defaults_cb,
+      imprint_client_get_setup_defaults_async (client, target, NULL, setup_defaults_cb,
                                                g_steal_pointer (&parts));
       return;
     }
