@@ -50,14 +50,3 @@ static inline void imprint_sized_secret_done (ImprintSizedSecret *s)
 }
 #define _cleanup_sized_secret_ _cleanup_(imprint_sized_secret_done)
 
-/* The older names of the same two helpers, still used by code not yet
- * moved over (backend/daemon, backend/ctl): n is ignored, the allocation
- * knows its own length. New code uses imprint_secret_free() and
- * _cleanup_secret_. */
-static inline void erase_and_free (void *p, size_t n)
-{
-  (void) n;
-  imprint_secret_free (p);
-}
-#define erase_and_freep_str imprint_secret_freep
-#define _cleanup_erase_free_ _cleanup_secret_

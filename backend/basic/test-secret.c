@@ -87,11 +87,11 @@ test_erase_helpers (void)
 
   g_assert_nonnull (s);
   g_assert_nonnull (t);
-  erase_and_freep_str (&s);
-  erase_and_free (t, 3);
-  erase_and_free (NULL, 0);
+  imprint_secret_freep (&s);
+  imprint_secret_free (t);
+  imprint_secret_free (NULL);
   {
-    _cleanup_erase_free_ char *u = imprint_secret_strdup ("pin");
+    _cleanup_secret_ char *u = imprint_secret_strdup ("pin");
     g_assert_cmpstr (u, ==, "pin");
   }
 }

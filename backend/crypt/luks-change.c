@@ -165,7 +165,7 @@ unlock_fido2 (const ImprintLuksChange *c, const ImprintReport *report, struct cr
           last = 0;
           break;
         }
-      erase_and_freep_str (&pass);
+      imprint_secret_freep (&pass);
       last = r;
       /* Another key's credential: try the next token. */
       if (r != -EBADSLT)
@@ -178,7 +178,7 @@ unlock_fido2 (const ImprintLuksChange *c, const ImprintReport *report, struct cr
 static gboolean
 unlock_typed (const ImprintLuksChange *c, struct crypt_device *cd, char **ret, GError **error)
 {
-  _cleanup_erase_free_ char *canonical = NULL;
+  _cleanup_secret_ char *canonical = NULL;
   int r;
 
   /* A recovery key may be typed in any case, with or without dashes;
@@ -236,7 +236,7 @@ get_unlock (const ImprintLuksChange *c, const ImprintReport *report, struct cryp
   /* The library's buffer is secret memory too; the copy keeps *ret's
    * ownership with this file's own helpers. */
   gboolean ok = secret_copy (pass, ret, error);
-  erase_and_freep_str (&pass);
+  imprint_secret_freep (&pass);
   return ok;
 }
 
@@ -319,7 +319,7 @@ enroll_fido2 (const ImprintLuksChange *c, const ImprintReport *report, struct cr
                                   report, &token, &pass);
   if (r >= 0)
     r = imprint_luks_add_method (cd, unlock, strlen (unlock), token, pass, &slot);
-  erase_and_freep_str (&pass);
+  imprint_secret_freep (&pass);
   if (r < 0)
     return fail (error, r, _("Could not add the security key"));
   imprint_report_log (report, _("The security key is in keyslot %d."), slot);

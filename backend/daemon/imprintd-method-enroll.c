@@ -256,7 +256,7 @@ parse_new_method (ImprintdMethodCall *call, ImprintLuksChange *d, ImprintEnrollR
     }
   else if (g_str_equal (d->method, "recovery-key"))
     {
-      _cleanup_erase_free_ char *canonical = NULL;
+      _cleanup_secret_ char *canonical = NULL;
 
       /* The caller made the key (GenerateRecoveryKey) and has it before
        * the disk changes; a Job's Result is readable by anyone, so the

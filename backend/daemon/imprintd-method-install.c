@@ -431,7 +431,7 @@ parse_encryption (ImprintInstallRequest *req, guint32 uid, InstallData *d, GErro
    * firmware update) must never mean lost data. */
   if (d->enc.recovery_key == NULL || !imprint_recovery_key_is_valid (d->enc.recovery_key))
     {
-      _cleanup_erase_free_ char *normalized = NULL;
+      _cleanup_secret_ char *normalized = NULL;
 
       if (d->enc.recovery_key == NULL || imprint_recovery_key_normalize (d->enc.recovery_key, &normalized) < 0)
         {

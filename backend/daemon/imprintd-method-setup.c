@@ -326,7 +326,7 @@ canonical_recovery_key (const char *typed, const char *what_invalid, char **ret,
       return FALSE;
     }
   *ret = imprint_secret_strdup (normalized);
-  erase_and_free (normalized, strlen (normalized));
+  imprint_secret_free (normalized);
   if (*ret == NULL)
     {
       g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED, g_strerror (ENOMEM));

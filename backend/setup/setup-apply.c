@@ -210,7 +210,7 @@ static gboolean
 create_user (ImprintSetupApply *d, GCancellable *cancellable, GError **error)
 {
   g_autoptr(ImprintFido2Enrollment) fido2 = NULL;
-  _cleanup_erase_free_ char *record = NULL;
+  _cleanup_secret_ char *record = NULL;
   g_autofree char *image_path = NULL, *machine_id = NULL;
   g_autofree char *admin_group = imprint_setup_admin_group_fd (d->on != IMPRINT_SETUP_ON_RUNNING ? d->root_fd : -1);
   ImprintHomeParams p = {
@@ -370,7 +370,7 @@ add_disk_fido2 (ImprintSetupApply *d, struct crypt_device *cd, const char *devic
   g_autoptr(ImprintFido2Enrollment) e = NULL;
   g_autofree char *json = NULL;
   g_autoptr(JsonNode) node = NULL;
-  _cleanup_erase_free_ char *pass = NULL;
+  _cleanup_secret_ char *pass = NULL;
   int r, slot = -1;
 
   imprint_report_step (d->report, _("Adding the security key to the system disk"));
@@ -416,7 +416,7 @@ add_disk_methods (ImprintSetupApply *d, GError **error)
     return FALSE;
   ok = (d->disk_recovery_key == NULL || add_disk_recovery_key (d, cd, vk, vk_size, error)) &&
        (!d->disk_fido2 || add_disk_fido2 (d, cd, device, vk, vk_size, error));
-  erase_and_free (vk, vk_size);
+  imprint_secret_free (vk);
   return ok;
 }
 
