@@ -206,6 +206,29 @@ class PathsTest(imprinttest.HostileTestCase):
         self.assertRefused(self.plan(self.my_source, self.my_target,
                                      definitions=self.symlink('defs-link', defs)))
 
+    # Drop-ins (NAME.conf.d/*.conf) are read as the caller too: neither a
+    # symlinked drop-in directory nor a symlinked drop-in file lets a
+    # root-only file into the plan.
+    def test_symlink_in_definition_drop_ins(self):
+        hidden = os.path.join(self.root_dir, 'label.conf')
+        shutil.copy(self.secret, hidden)
+        os.chmod(hidden, 0o600)
+        dropin_link = os.path.join(self.my_defs, '50-root.conf.d')
+        os.symlink(self.root_dir, dropin_link)
+        os.lchown(dropin_link, NOBODY, NOBODY)
+        r = self.plan(self.my_source, self.my_target)
+        self.assertNotIn(SECRET, r.stdout + r.stderr)
+        os.unlink(dropin_link)
+        os.mkdir(dropin_link)
+        os.chown(dropin_link, NOBODY, NOBODY)
+        link = os.path.join(dropin_link, 'label.conf')
+        os.symlink(self.secret, link)
+        os.lchown(link, NOBODY, NOBODY)
+        r = self.plan(self.my_source, self.my_target)
+        self.assertRefused(r)
+        self.assertNotIn(SECRET, r.stdout + r.stderr)
+        self.assertStillAnswers()
+
     # Parent-directory oracle: a readable file in a directory the caller
     # cannot enter must look exactly like a missing one.
     def test_file_behind_root_only_directory(self):
