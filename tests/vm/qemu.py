@@ -54,6 +54,10 @@ FATAL_PATTERNS = (
     r'Give root password for maintenance',
     r'Freezing execution',
 )
+# The kernel's oops line for a trap on an int3 it did not place (a code
+# patch seen half done): "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" (6.x),
+# "int3: 0000 [#1] SMP" (older).
+INT3_OOPS = re.compile(r'\bint3: [0-9a-f]{4} \[#\d+\]')
 # Terminal control sequences (CSI, OSC, charset selection) that systemd and
 # agetty write to the console.
 ANSI_RE = re.compile(r'\x1b\[[0-9;?!>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78cM]')
@@ -306,7 +310,8 @@ class Boot:
         self._reader = None
         self._eof = False
         self.waits = []
-        self.early_crashes = 0    # restarts after a kernel crash before init
+        self.early_crashes = 0    # restarts after an emulator fault (see _early_crash)
+        self.driven = False       # the test typed something into this boot
         self.fatal = [re.compile(p) for p in FATAL_PATTERNS]
         self.start_time = None
         self.args = self._qemu_args(credentials or {}, cmdline_extra, memory, extra_args or [])
@@ -443,28 +448,40 @@ class Boot:
                 self._cond.wait(min(left, 1.0))
 
     def _early_crash(self, line):
-        """True when `line` is a kernel panic that came before the kernel
-        started init. Under TCG with a thread per vCPU, the guest kernel now
-        and then takes an "Oops: int3" while it patches its own code (static
-        keys, e.g. at "sched_clock: Marking stable") a few seconds into boot:
-        an emulator fault, seen on CI and here. Nothing of the image has run
-        then and no disk has been written, so booting again is the same boot.
-        Only while the kernel's own messages show (not with "quiet") can
-        "not yet in init" be told, and only a few times per boot."""
+        """True when `line` is a kernel panic that booting again answers.
+        Under TCG with a thread per vCPU, the guest kernel now and then takes
+        an "Oops: int3" while it patches its own code (static keys and jump
+        labels: the int3 the patch puts in is seen by another vCPU before the
+        patch is published; the oops RIP then points one byte into the patched
+        instruction). It is an emulator fault, seen on CI and here, at
+        "sched_clock: Marking stable" before init and once in dm's
+        clone_endio 20 s into a boot. Booting again is answered:
+        - before the kernel started init: nothing of the image has run;
+        - or after an int3 oops, before the test's script said anything and
+          before the test typed anything: what ran is the system's own boot,
+          which has to survive a power cut at that point anyway.
+        Only while the kernel's own messages show (not with "quiet"), and at
+        most twice per boot; any other panic fails the test."""
         if 'Kernel panic' not in line or self.early_crashes >= 2:
             return False
         seen = [text for _, text in self._lines[:self._cursor]]
-        return (any('Linux version' in text for text in seen) and
-                not any('as init process' in text for text in seen))
+        if not any('Linux version' in text for text in seen):
+            return False
+        if not any('as init process' in text for text in seen):
+            return True
+        return (not self.driven and
+                any(INT3_OOPS.search(text) for text in seen) and
+                not any(MARKER in text for text in seen))
 
     def _restart_after_early_crash(self, line):
         self.early_crashes += 1
         kept = os.path.join(self.machine.dir, f'{self.name}.early-crash-{self.early_crashes}.log')
-        print(f'  {self.name}: the guest kernel crashed before starting init '
-              f'({line.strip()}); an emulator fault, booting again (console: {kept})')
+        print(f'  {self.name}: the guest kernel crashed ({line.strip()}) before the '
+              f'test began, an emulator fault (see Boot._early_crash); booting '
+              f'again (console: {kept})')
         self.stop()
         os.replace(self.log, kept)
-        self.waits.append((f'kernel crash before init, boot {self.early_crashes + 1}', self.elapsed()))
+        self.waits.append((f'emulator fault, boot {self.early_crashes + 1}', self.elapsed()))
         self._lines = []
         self._partial = ''
         self._cursor = 0
@@ -500,6 +517,7 @@ class Boot:
 
     def send(self, text):
         """Type `text` on the serial console (e.g. a passphrase plus '\\n')."""
+        self.driven = True
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
