@@ -132,11 +132,11 @@ def write_png(path, width, height, rgb):
         f.write(chunk(b'IEND', b''))
 
 
-def wait_for_page(boot, workdir, timeout=420):
+def wait_for_page(boot, workdir, timeout=420, name='first-boot-setup'):
     """Screendumps every few seconds until the screen holds a drawn page.
-    Returns (colours, share, png path) of the last one."""
+    Returns (colours, share, png path) of the last one (WORKDIR/NAME.png)."""
     ppm = os.path.join(workdir, 'screen.ppm')
-    png = os.path.join(workdir, 'first-boot-setup.png')
+    png = os.path.join(workdir, f'{name}.png')
     deadline = time.monotonic() + timeout
     colours, share = 0, 0.0
     while True:
