@@ -32,7 +32,8 @@ PKGS="$PKGS
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
 "
 # tests/security/test_polkit_rules.py: a JavaScript engine for data/*.rules.
-PKGS="$PKGS nodejs"
+# tools/demo --vm: QEMU's GTK window.
+PKGS="$PKGS nodejs qemu-system-gui"
 # Install engine tests and tools/bench-copy: source image generator
 # (systemd-repart, squashfs, systemd-boot's EFI binary and stub), checks
 # (systemd-dissect, veritysetup, sfdisk, blkid), mtools for FAT without
