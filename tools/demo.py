@@ -29,37 +29,61 @@ def free_port():
         return s.getsockname()[1]
 
 
+def qemu_has_window():
+    """QEMU's GTK window is a module of its own (Debian: qemu-system-gui)."""
+    try:
+        out = subprocess.run(['qemu-system-x86_64', '-display', 'help'], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return 'gtk' in out.split()
+
+
 def live_vm():
-    '''The real thing, by hand: ImprintOS (built from Debian 13 packages by
-    tests/vm/build-image, cached) boots as a live USB stick under QEMU + OVMF
-    + swtpm with a blank 8 GiB disk beside it, on this terminal.'''
+    '''The real thing, by hand: the ImprintOS live image (built from Debian 13
+    packages by tests/vm/build-image --variant live, cached) boots as a USB
+    stick under QEMU + OVMF + swtpm with a blank 16 GiB disk beside it, into
+    the installer: in a QEMU window when there is a display, else on this
+    terminal's serial console.'''
     sys.path.insert(0, os.path.join(TOP, 'tests', 'vm'))
     import qemu  # noqa: E402
     missing = qemu.missing_tools()
     if missing:
         sys.exit(f'missing: {" ".join(missing)} (tools/install-deps.sh installs them)')
     qemu.install_signal_handlers()
-    say('Building (or reusing) the ImprintOS image: a few minutes the first time')
-    image = qemu.build_image(1)
+    window = bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    if window and not qemu_has_window():
+        print('QEMU has no GTK window here (Debian: apt-get install qemu-system-gui): '
+              'using the serial console.', flush=True)
+        window = False
+    say('Building (or reusing) the ImprintOS live image: a few minutes the first time')
+    image = qemu.build_image(1, variant='live')
     work = os.path.join(qemu.OUT_DIR, 'demo-vm')
     shutil.rmtree(work, ignore_errors=True)
     m = qemu.Machine(work)
     stick = qemu.Disk.overlay(os.path.join(work, 'stick.qcow2'), image, interface='usb')
-    target = qemu.Disk.blank(os.path.join(work, 'target.raw'), '8G')
-    say('Booting the live stick (TCG: about two minutes to the login prompt)')
-    print('Log in as root with the password "imprint", then for example:\n'
-          '  imprintctl list-disks\n'
-          '  imprintctl install --target /dev/vda --erase --tpm2 --dry-run\n'
-          '  imprintctl install --target /dev/vda --erase --tpm2\n'
-          '  poweroff\n'
-          'Ctrl-A X quits QEMU at any time. The target disk stays in\n'
-          f'{target.path}; the TPM state in {m.tpm_dir}.', flush=True)
-    # The same live session as the VM install test: a tmpfs root and /usr
-    # from the stick, and no systemd-repart growing the stick into an
-    # installed system. The root password is a system credential that
-    # systemd-sysusers reads when it creates root on the empty /etc.
-    live = 'root=tmpfs rd.systemd.mask=systemd-repart.service systemd.show_status=yes'
-    b = m.boot([stick, target], name='demo-vm', interactive=True, cmdline_extra=live,
+    target = qemu.Disk.blank(os.path.join(work, 'target.raw'), '16G')
+    if window:
+        say('Booting the live stick in a QEMU window (TCG: a few minutes to the installer)')
+        print('The installer opens full screen in the window; the serial console\n'
+              'stays on this terminal.', flush=True)
+    else:
+        say('Booting the live stick on this terminal\'s serial console (no display: no window)')
+        print('Log in as root with the password "imprint", then for example:\n'
+              '  imprintctl list-disks\n'
+              '  imprintctl install --target /dev/vda --erase --tpm2 --dry-run\n'
+              '  imprintctl install --target /dev/vda --erase --tpm2\n'
+              '  poweroff', flush=True)
+    print('Ctrl-A X on this terminal quits QEMU at any time. The target disk stays\n'
+          f'in {target.path}; the TPM state in {m.tpm_dir}.', flush=True)
+    # The live command line comes from the stick's own signed UKI add-on.
+    # The root password is a system credential that systemd-sysusers reads
+    # when it creates root on the empty /etc of the live root. A window: the
+    # VGA card of display=True, shown by GTK (QEMU takes the last -display
+    # given, so this one replaces Boot's "-display none"), and a USB tablet
+    # so the pointer follows the host's without a grab.
+    gui = ['-display', 'gtk', '-device', 'usb-tablet,bus=xhci.0'] if window else []
+    b = m.boot([stick, target], name='demo-vm', interactive=True, display=window, extra_args=gui,
                credentials={'passwd.plaintext-password.root': 'imprint'})
     with b:
         b.proc.wait()

@@ -31,6 +31,9 @@ PKGS="$PKGS
   qemu-system-x86 qemu-utils ovmf mmdebstrap
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
 "
+# tests/security/test_polkit_rules.py: a JavaScript engine for data/*.rules.
+# tools/demo --vm: QEMU's GTK window.
+PKGS="$PKGS nodejs qemu-system-gui"
 # Install engine tests and tools/bench-copy: source image generator
 # (systemd-repart, squashfs, systemd-boot's EFI binary and stub), checks
 # (systemd-dissect, veritysetup, sfdisk, blkid), mtools for FAT without

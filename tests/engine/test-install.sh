@@ -340,6 +340,57 @@ running)
   run 4 --source @running --inspect
   grep -q "usrhash=" "$W/err" || fail "no clear message"
   ;;
+medium-addons)
+  # A live stick's ESP: a global add-on in \loader\addons\ (the medium's
+  # own: systemd-stub applies it to every UKI it starts from that ESP) and
+  # an add-on of the UKI in its .extra.d (belongs to the UKI). The installed
+  # disk gets the UKI and its add-on, never the global one: fresh ESP (block
+  # copy), existing ESP, existing ESP + new XBOOTLDR.
+  export MTOOLS_SKIP_CHECK=1
+  S2="$W/live.img"
+  cp --sparse=always "$SRC" "$S2" || fail "cannot copy the source"
+  SE="$S2@@$(part start "$S2" $ESP_TYPE)"
+  UKI=$(mdir -b -i "$SE" ::/EFI/Linux | grep -i '\.efi$' | head -1)
+  [ -n "$UKI" ] || fail "the test source has no UKI"
+  echo "global add-on" > "$W/live.addon.efi"; echo "UKI add-on" > "$W/uki.addon.efi"
+  mmd -i "$SE" ::/loader/addons "$UKI.extra.d" || fail "cannot make the add-on directories"
+  mcopy -i "$SE" "$W/live.addon.efi" ::/loader/addons/imprint-live.addon.efi || fail "cannot add the global add-on"
+  mcopy -i "$SE" "$W/uki.addon.efi" "$UKI.extra.d/y.addon.efi" || fail "cannot add the UKI's add-on"
+  # check_boot_files DISK ESP_OFFSET UKI_FS_OFFSET WHAT
+  check_boot_files() {
+    ! mdir -b -i "$1@@$2" ::/loader/addons/imprint-live.addon.efi >/dev/null 2>&1 \
+      || fail "$4: the medium's global add-on was copied"
+    mdir -b -i "$1@@$2" ::/loader/loader.conf >/dev/null || fail "$4: no loader.conf"
+    mdir -b -i "$1@@$3" "$UKI" >/dev/null || fail "$4: no UKI"
+    rm -f "$W/got"
+    mcopy -n -i "$1@@$3" "$UKI.extra.d/y.addon.efi" "$W/got" || fail "$4: the UKI's add-on is missing"
+    cmp -s "$W/got" "$W/uki.addon.efi" || fail "$4: the UKI's add-on differs"
+    echo "$4: the UKI and its add-on, no global add-on"
+  }
+  truncate -s 1G "$W/t.img"
+  run 0 --source "$S2" --target "$W/t.img" --erase --defer-data-partitions --definitions "$DEFS"
+  ESP_AT=$(part start "$W/t.img" $ESP_TYPE)
+  check_boot_files "$W/t.img" "$ESP_AT" "$ESP_AT" "new ESP"
+  ! mdir -b -i "$W/t.img@@$ESP_AT" ::/loader/addons >/dev/null 2>&1 || fail "new ESP: \\loader\\addons is there"
+  mdir -b -i "$SE" ::/loader/addons/imprint-live.addon.efi >/dev/null || fail "the source was changed"
+  command -v mkntfs >/dev/null || { echo "PASS: $CASE (new ESP only: mkntfs not installed)"; exit 0; }
+  XB=BC13C2FF-59E6-4262-A352-B275FD6F7172
+  for LAYOUT in gpt-windows-free gpt-windows-full-esp; do
+    /usr/bin/python3 "$HERE/../lib/layouts.py" build "$LAYOUT" --dir "$W" --json > "$W/layout.json" \
+      || fail "cannot build layout $LAYOUT"
+    T="$W/$LAYOUT.img"
+    ESP_AT=$(part start "$T" $ESP_TYPE)
+    # Another system's global add-on in the existing ESP is not ours to remove.
+    mmd -i "$T@@$ESP_AT" ::/loader 2>/dev/null; mmd -i "$T@@$ESP_AT" ::/loader/addons 2>/dev/null
+    mcopy -i "$T@@$ESP_AT" "$W/uki.addon.efi" ::/loader/addons/other.addon.efi || fail "cannot add another add-on"
+    run 0 --source "$S2" --target "$T" --use-free-space --defer-data-partitions --definitions "$DEFS"
+    UKI_AT=$ESP_AT
+    [ "$LAYOUT" = gpt-windows-full-esp ] && UKI_AT=$(part start "$T" $XB)
+    check_boot_files "$T" "$ESP_AT" "$UKI_AT" "$LAYOUT"
+    mdir -b -i "$T@@$ESP_AT" ::/loader/addons/other.addon.efi >/dev/null || fail "$LAYOUT: another add-on was removed"
+    rm -f "$T"
+  done
+  ;;
 fallback)
   # A source whose ESP lacks \EFI\BOOT\BOOTX64.EFI: the install adds it.
   "$MKSRC" --no-fallback "$CACHE/source-nofallback.img" || fail "make-source-image failed"
