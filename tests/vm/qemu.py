@@ -58,6 +58,9 @@ FATAL_PATTERNS = (
 # patch seen half done): "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" (6.x),
 # "int3: 0000 [#1] SMP" (older).
 INT3_OOPS = re.compile(r'\bint3: [0-9a-f]{4} \[#\d+\]')
+# Characters Boot.type() can type besides letters and digits (US layout).
+QCODES = {' ': 'spc', '-': 'minus', '.': 'dot', ',': 'comma', '_': 'shift-minus',
+          '@': 'shift-2', '!': 'shift-1', '/': 'slash', ':': 'shift-semicolon'}
 # Terminal control sequences (CSI, OSC, charset selection) that systemd and
 # agetty write to the console.
 ANSI_RE = re.compile(r'\x1b\[[0-9;?!>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78cM]')
@@ -488,32 +491,59 @@ class Boot:
         self._eof = False
         self.start()
 
-    def screendump(self, path):
-        """Save the VGA screen as PPM (P6) at `path` (needs display=True)."""
+    def qmp(self, name, **arguments):
+        """One QMP command on the display's socket (needs display=True);
+        returns its "return"."""
         if not self.qmp_path:
-            raise VMError(f'{self.name}: no display to dump')
-        if os.path.exists(path):
-            os.unlink(path)
+            raise VMError(f'{self.name}: no QMP socket (display=False)')
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(30)
             sock.connect(self.qmp_path)
             stream = sock.makefile('rw')
 
-            def command(name, **arguments):
-                stream.write(json.dumps({'execute': name, 'arguments': arguments}) + '\n')
+            def command(cmd, **args):
+                stream.write(json.dumps({'execute': cmd, 'arguments': args}) + '\n')
                 stream.flush()
                 while True:
                     reply = json.loads(stream.readline())
                     if 'return' in reply:
                         return reply['return']
                     if 'error' in reply:
-                        raise VMError(f'{self.name}: QMP {name}: {reply["error"].get("desc")}')
+                        raise VMError(f'{self.name}: QMP {cmd}: {reply["error"].get("desc")}')
                     # events (and the greeting) are skipped
 
             json.loads(stream.readline())          # greeting
             command('qmp_capabilities')
-            command('screendump', filename=os.path.abspath(path))
+            return command(name, **arguments)
+
+    def screendump(self, path):
+        """Save the VGA screen as PPM (P6) at `path` (needs display=True)."""
+        if os.path.exists(path):
+            os.unlink(path)
+        self.qmp('screendump', filename=os.path.abspath(path))
         return path
+
+    def key(self, combo):
+        """Press one key combination on the VM's keyboard, as a person
+        would: "tab", "ret", "spc", "alt-right", "shift-tab" (QEMU qcodes
+        joined by "-")."""
+        self.driven = True
+        keys = [{'type': 'qcode', 'data': k} for k in combo.split('-')]
+        self.qmp('send-key', keys=keys, **{'hold-time': 60})
+        time.sleep(0.15)
+
+    def type(self, text):
+        """Type `text` on the VM's keyboard (US layout: letters, digits,
+        space and the few punctuation marks in QCODES)."""
+        for ch in text:
+            if ch.isalpha() and ch.isascii():
+                self.key(f'shift-{ch.lower()}' if ch.isupper() else ch)
+            elif ch.isdigit():
+                self.key(ch)
+            elif ch in QCODES:
+                self.key(QCODES[ch])
+            else:
+                raise VMError(f'{self.name}: cannot type {ch!r}')
 
     def send(self, text):
         """Type `text` on the serial console (e.g. a passphrase plus '\\n')."""

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Guest side of the keyboard-driven GUI tests: reads the running Imprint
+app through the accessibility tree (AT-SPI), as a screen reader would, and
+prints what a person would see and hear as console markers:
+
+  IMPRINT-TEST: FOCUS=<role>|<name>     the widget that has the keyboard focus
+  IMPRINT-TEST: LABEL=<text>            a text that came into view
+  IMPRINT-TEST: A11Y=ready              the app was found on the bus
+
+It never acts on the app: the host types on the keyboard (QMP send-key).
+Runs as the app's user with AT_SPI_BUS_ADDRESS set (tests/vm/guest/a11y-run).
+"""
+
+import sys
+import time
+
+import gi
+gi.require_version('Atspi', '2.0')
+from gi.repository import Atspi, GLib  # noqa: E402
+
+MARKER = 'IMPRINT-TEST: '
+seen_labels = set()
+last_focus = None
+
+
+def say(text):
+    print(MARKER + text.replace('\n', ' '), flush=True)
+
+
+def find_app():
+    desktop = Atspi.get_desktop(0)
+    desktop.set_cache_mask(Atspi.Cache.NONE)
+    for i in range(desktop.get_child_count()):
+        app = desktop.get_child_at_index(i)
+        if app is not None and (app.get_name() or '').lower().startswith('imprint'):
+            app.set_cache_mask(Atspi.Cache.NONE)
+            return app
+    return None
+
+
+def text_of(obj):
+    name = obj.get_name() or ''
+    if name:
+        return name
+    try:
+        t = obj.get_text_iface()
+        if t is not None:
+            return t.get_text(0, t.get_character_count()) or ''
+    except GLib.Error:
+        pass
+    return ''
+
+
+def walk(obj, depth, labels, focus):
+    if depth > 60:
+        return
+    try:
+        states = obj.get_state_set()
+        if not states.contains(Atspi.StateType.SHOWING):
+            return
+        role = obj.get_role()
+        if states.contains(Atspi.StateType.FOCUSED):
+            focus.append(f'{obj.get_role_name()}|{text_of(obj)}')
+        if role in (Atspi.Role.LABEL, Atspi.Role.HEADING):
+            text = text_of(obj).strip()
+            if text:
+                labels.append(text)
+        for i in range(obj.get_child_count()):
+            child = obj.get_child_at_index(i)
+            if child is not None:
+                walk(child, depth + 1, labels, focus)
+    except GLib.Error:
+        pass
+
+
+def main():
+    global last_focus
+    app = None
+    deadline = time.monotonic() + 600
+    while app is None:
+        app = find_app()
+        if app is None:
+            if time.monotonic() > deadline:
+                say('A11Y=no-app')
+                return 1
+            time.sleep(2)
+    say('A11Y=ready')
+    showing = set()
+    while True:
+        labels, focus = [], []
+        for i in range(app.get_child_count()):
+            window = app.get_child_at_index(i)
+            if window is not None:
+                walk(window, 0, labels, focus)
+        now = set(labels)
+        for text in labels:
+            if text not in showing:
+                say(f'LABEL={text}')
+        showing = now
+        f = focus[-1] if focus else None
+        if f != last_focus and f is not None:
+            say(f'FOCUS={f}')
+            last_focus = f
+        time.sleep(0.3)
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

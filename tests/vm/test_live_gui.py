@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""VM test: a person installs from the live stick with the graphical
+installer, by keyboard only.
+
+  boot 1: the live stick (build-image --variant live) on usb-storage, a
+          blank virtio disk, a TPM and a VGA card. The installer comes up
+          full screen in the kiosk. The host presses keys through QMP
+          (send-key: Tab, Space, Enter, Alt+Right, typing) and never calls
+          imprintd. What it sees comes from the accessibility tree, as a
+          screen reader user hears it: tests/vm/guest/a11y-watch.py prints
+          the focused widget and the texts that came into view. Choices:
+          erase the disk, TPM (the default) plus the recovery key, the key's
+          re-type check, Install on the summary; then on the done page "Set
+          Up the Installed System": computer name and an account with a
+          password. Every page is saved as a screendump
+          (out/test_live_gui/NN-name.png; tools/screenshots copies them to
+          screenshots/live/).
+  boot 2: the installed disk alone (stick removed), same TPM: unlocked
+          with no prompt, /usr verity = the stick's root hash, no live
+          settings, no failed units, the account logs in (homectl
+          authenticate).
+Exit 77 (skip) when the host lacks the tools.
+"""
+
+import os
+import re
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+from test_boot import check  # noqa: E402
+from test_setup_gui import read_ppm, wait_for_page, write_png  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSWORD = 'Imprint-Gui-Passw0rd'
+USER_NAME = 'Dora Example'
+HOSTNAME = 'gui-live'
+
+with open(os.path.join(HERE, 'guest', 'a11y-watch.py')) as f:
+    WATCHER = f.read()
+
+LIVE = r'''
+set -u
+export SYSTEMD_PAGER=cat PAGER=cat
+marker "LIVE_ROOT=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
+marker "USRHASH=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^usrhash=//p')"
+app=
+for _ in $(seq 1 600); do
+    app=$(pgrep -x imprint | head -1)
+    [ -n "$app" ] && break
+    sleep 1
+done
+marker "APP_CMDLINE=$(tr '\0' ' ' < /proc/${app:-0}/cmdline 2>/dev/null)"
+env_of() { tr '\0' '\n' < /proc/$app/environ | sed -n "s/^$1=//p"; }
+bus=$(env_of DBUS_SESSION_BUS_ADDRESS)
+rt=$(env_of XDG_RUNTIME_DIR)
+as_app() {
+    setpriv --reuid=imprint-setup --regid=imprint-setup --init-groups \
+        env DBUS_SESSION_BUS_ADDRESS="$bus" XDG_RUNTIME_DIR="$rt" "$@"
+}
+a11y=
+for _ in $(seq 1 60); do
+    a11y=$(as_app busctl --user call org.a11y.Bus /org/a11y/bus org.a11y.Bus GetAddress 2>/dev/null |
+           sed -n 's/^s "\(.*\)"$/\1/p')
+    [ -n "$a11y" ] && break
+    sleep 2
+done
+marker "A11Y_BUS=${a11y:+yes}"
+cat > /run/a11y-watch.py <<'WATCHER'
+@WATCHER@
+WATCHER
+as_app env AT_SPI_BUS_ADDRESS="$a11y" python3 /run/a11y-watch.py &
+watcher=$!
+marker "APP_STARTED"
+# The host drives the app now; it says DONE (or gives up) at the end.
+read -r -t 5400 said < /dev/ttyS0 || said=timeout
+kill $watcher 2>/dev/null
+marker "HOST_SAID=$said"
+journalctl -b -u imprintd -o cat | tail -30
+esp=$(sfdisk -d /dev/vda 2>/dev/null | awk '/type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ {print $1}')
+marker "TARGET_UKIS=$(mdir -b -i "$esp" ::/EFI/Linux 2>/dev/null | grep -c '\.efi$')"
+marker "TARGET_ADDONS=$(mdir -b -i "$esp" ::/loader/addons >/dev/null 2>&1 && echo yes || echo no)"
+'''.replace('@WATCHER@', WATCHER)
+
+TARGET = r'''
+set -u
+export SYSTEMD_PAGER=cat PAGER=cat
+journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume' \
+    && marker "ROOT_UNLOCK=tpm2" || marker "ROOT_UNLOCK=other"
+marker "ROOT=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
+marker "LIVE_CMDLINE=$(tr ' ' '\n' < /proc/cmdline | grep -cx imprint.live)"
+marker "USRHASH=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^usrhash=//p')"
+marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash: *//p')"
+marker "HOSTNAME=$(cat /etc/hostname)"
+homectl list
+user=$(homectl list --no-legend 2>/dev/null | awk 'NR == 1 {print $1}')
+marker "USER=$user"
+PASSWORD='@PASSWORD@' homectl authenticate "$user"
+marker "AUTH_RC=$?"
+for _ in $(seq 1 60); do
+    [ "$(systemctl is-system-running 2>/dev/null)" != starting ] && break
+    sleep 2
+done
+systemctl --failed --no-legend
+marker "FAILED_UNITS=$(systemctl --failed --no-legend | wc -l)"
+'''.replace('@PASSWORD@', PASSWORD)
+
+
+class Person:
+    """Looks at the screen (the watcher's markers) and types (QMP keys)."""
+
+    def __init__(self, boot, workdir):
+        self.b = boot
+        self.workdir = workdir
+        self.shots = 0
+
+    def markers(self, prefix):
+        return [m.text[len(prefix):] for m in self.b.markers() if m.text.startswith(prefix)]
+
+    def focus(self):
+        f = self.markers('FOCUS=')
+        return f[-1] if f else ''
+
+    def labels(self):
+        return self.markers('LABEL=')
+
+    def wait_label(self, pattern, timeout=300, since=0):
+        """Waits until a text matching `pattern` came into view (after the
+        first `since` LABEL markers). Returns the re.Match."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for text in self.labels()[since:]:
+                m = regex.search(text)
+                if m:
+                    return m
+            if time.monotonic() > deadline:
+                raise qemu.VMError(f'no text {pattern!r} came into view within {timeout} s; '
+                                   f'last texts: {self.labels()[-12:]}; focus: {self.focus()!r}', self.b.log)
+            time.sleep(1)
+
+    def tab_to(self, pattern, max_tabs=40, key='tab'):
+        """Presses Tab until the focused widget (role|name) matches."""
+        regex = re.compile(pattern)
+        seen = []
+        for _ in range(max_tabs):
+            f = self.focus()
+            if regex.search(f):
+                return f
+            seen.append(f)
+            self.b.key(key)
+            deadline = time.monotonic() + 20
+            while self.focus() == f and time.monotonic() < deadline:
+                time.sleep(0.5)
+        raise qemu.VMError(f'Tab never reached {pattern!r}; focus went {seen}', self.b.log)
+
+    def shot(self, name):
+        self.shots += 1
+        ppm = os.path.join(self.workdir, 'screen.ppm')
+        self.b.screendump(ppm)
+        for _ in range(50):
+            if os.path.exists(ppm) and os.path.getsize(ppm) > 0:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        width, height, rgb = read_ppm(ppm)
+        png = os.path.join(self.workdir, f'{self.shots:02d}-{name}.png')
+        write_png(png, width, height, rgb)
+        print(f'  [{self.b.elapsed():5.0f} s] page {name}: {png}')
+
+    def retype_key(self, since):
+        """The recovery key page: the key groups in view, the group asked
+        for, the "I have saved" box, the group typed."""
+        asked = int(self.wait_label(r'Type group (\d+) of the key', since=since).group(1))
+        groups = [t for t in self.labels()[since:] if re.fullmatch(r'[cbdefghijklnrtuv]{8}', t)]
+        if len(groups) < asked:
+            raise qemu.VMError(f'the key is not in view ({len(groups)} groups)', self.b.log)
+        self.tab_to(r'^check box\|I have saved')
+        self.b.key('spc')
+        self.tab_to(r'Type group')
+        self.b.type(groups[asked - 1])
+        return '-'.join(groups[:8])
+
+
+def install_by_keyboard(p):
+    p.wait_label(r'^Welcome$')
+    p.shot('welcome')
+    p.tab_to(r'^push button\|Install$')
+    p.b.key('ret')
+
+    n = len(p.labels())
+    p.wait_label(r'Where Should the System Go', since=n)
+    time.sleep(3)
+    p.shot('disk')
+    p.b.key('alt-right')
+
+    n = len(p.labels())
+    p.wait_label(r'How Is the Disk Unlocked', since=n)
+    p.shot('security')
+    p.b.key('alt-right')
+
+    n = len(p.labels())
+    p.wait_label(r'Save Your Recovery Key', since=n)
+    key = p.retype_key(n)
+    p.shot('recovery-key')
+    p.b.key('alt-right')
+
+    n = len(p.labels())
+    p.wait_label(r'Ready to Install', since=n)
+    p.shot('summary')
+    p.tab_to(r'^push button\|Erase .* and Install')
+    p.b.key('ret')
+
+    n = len(p.labels())
+    p.wait_label(r'Set Up the Installed System|Installed|installed', timeout=1800, since=n)
+    time.sleep(3)
+    p.shot('done')
+    return key
+
+
+def main():
+    t0 = time.monotonic()
+    image = qemu.build_image(1, variant='live')
+    print(f'live stick: {image} ({time.monotonic() - t0:.0f} s)')
+    workdir = os.path.join(qemu.OUT_DIR, 'test_live_gui')
+    shutil.rmtree(workdir, ignore_errors=True)
+    m = qemu.Machine(workdir, memory=3072)
+    stick = qemu.Disk.overlay(os.path.join(workdir, 'stick.qcow2'), image, interface='usb')
+    target = qemu.Disk.blank(os.path.join(workdir, 'target.qcow2'), '8G')
+    ok = False
+    try:
+        print('boot 1: the live stick; the installer, driven by keyboard')
+        start = time.monotonic()
+        with m.boot([stick, target], name='live-gui', script=LIVE, display=True) as b:
+            b.wait_for(r'IMPRINT-TEST: BEGIN', 900, label='multi-user.target')
+            b.wait_for(r'IMPRINT-TEST: APP_STARTED', 900, label='installer started')
+            b.wait_for(r'IMPRINT-TEST: A11Y=ready', 600, label='accessibility tree')
+            wait_for_page(b, workdir, name='00-first')
+            p = Person(b, workdir)
+            try:
+                install_by_keyboard(p)
+            finally:
+                b.send('DONE\n')
+            m_end = b.wait_for(r'IMPRINT-TEST: END rc=(\d+)', 600, label='script end')
+            b.wait_exit(120)
+            r = qemu.Result('live-gui', int(m_end.group(1)), b.markers(), b.log,
+                            time.monotonic() - start, b.waits)
+        v = r.marker_value
+        for mk in r.markers:
+            if not mk.text.startswith(('LABEL=', 'FOCUS=')):
+                print(f'  {mk.elapsed:7.1f}s {mk.text}')
+        check(v('LIVE_ROOT') == 'btrfs,/dev/zram0', f'live root in RAM ({v("LIVE_ROOT")})', r)
+        check(v('TARGET_UKIS') not in (None, '', '0') and v('TARGET_ADDONS') == 'no',
+              'the installed ESP has the UKI, not the add-on', r)
+        r.check()
+        usrhash = v('USRHASH')
+
+        print('boot 2: the installed disk alone')
+        r = m.run([qemu.Disk(target.path)], TARGET, name='target', timeout=1500)
+        r.print_markers()
+        v = r.marker_value
+        check(v('ROOT_UNLOCK') == 'tpm2', 'root unlocked through the TPM2 token', r)
+        check(v('LIVE_CMDLINE') == '0', 'no live settings', r)
+        check(bool(usrhash) and v('VERITY_USR') == usrhash, f'/usr verity is the stick\'s ({v("VERITY_USR")})', r)
+        check(v('FAILED_UNITS') == '0', f'no failed units ({v("FAILED_UNITS")})', r)
+        r.check()
+        ok = True
+    finally:
+        print(f'total {time.monotonic() - t0:.0f} s')
+        qemu.drop_disks(workdir, ok, suffixes=('.qcow2', '.ppm'))
+    print('PASS')
+    return 0
+
+
+if __name__ == '__main__':
+    qemu.test_main(main)
