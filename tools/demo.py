@@ -60,7 +60,7 @@ def live_vm():
     image = qemu.build_image(1, variant='live')
     work = os.path.join(qemu.OUT_DIR, 'demo-vm')
     shutil.rmtree(work, ignore_errors=True)
-    m = qemu.Machine(work)
+    m = qemu.Machine(work, memory=3072)  # the live root is in RAM (zram), beside the GUI
     stick = qemu.Disk.overlay(os.path.join(work, 'stick.qcow2'), image, interface='usb')
     target = qemu.Disk.blank(os.path.join(work, 'target.raw'), '16G')
     if window:
