@@ -127,6 +127,19 @@ class Person:
     def labels(self):
         return self.markers('LABEL=')
 
+    def wait_marker(self, pattern, timeout, since=0):
+        """Waits for a marker matching `pattern` among the markers after
+        the first `since`. Returns its text."""
+        regex = re.compile(pattern, re.IGNORECASE)
+        deadline = time.monotonic() + timeout
+        while True:
+            for mk in self.b.markers()[since:]:
+                if regex.search(mk.text):
+                    return mk.text
+            if time.monotonic() > deadline:
+                raise qemu.VMError(f'no marker {pattern!r} within {timeout} s', self.b.log)
+            time.sleep(1)
+
     def wait_label(self, pattern, timeout=300, since=0):
         """Waits until a text matching `pattern` came into view (after the
         first `since` LABEL markers). Returns the re.Match."""
@@ -188,7 +201,17 @@ class Person:
 def install_by_keyboard(p):
     p.wait_label(r'^Welcome$')
     p.shot('welcome')
-    p.tab_to(r'^push button\|Install$')
+    # The screen reader, by its shortcut (Super+Alt+S): Orca starts and
+    # registers on the accessibility bus; off again before going on.
+    n = len(p.b.markers())
+    p.b.key('meta_l-alt-s')
+    apps = p.wait_marker(r'^APPS=.*\borca\b', 240, since=n)
+    print(f'  screen reader on: {apps}')
+    p.shot('screen-reader')
+    n = len(p.b.markers())
+    p.b.key('meta_l-alt-s')
+    p.wait_marker(r'^APPS=(?!.*orca)', 120, since=n)
+    p.tab_to(r'^(push )?button\|Install$')
     p.b.key('ret')
 
     n = len(p.labels())
@@ -211,7 +234,7 @@ def install_by_keyboard(p):
     n = len(p.labels())
     p.wait_label(r'Ready to Install', since=n)
     p.shot('summary')
-    p.tab_to(r'^push button\|Erase .* and Install')
+    p.tab_to(r'^(push )?button\|Erase .* and Install')
     p.b.key('ret')
 
     n = len(p.labels())
@@ -219,6 +242,73 @@ def install_by_keyboard(p):
     time.sleep(3)
     p.shot('done')
     return key
+
+
+SETUP_PAGES = (
+    ('language', r'^Choose Your Language$'),
+    ('keyboard', r'^Choose Your Keyboard Layout$'),
+    ('network', r'^Connect to the Internet$'),
+    ('timezone', r'^Choose Your Time Zone$'),
+    ('hostname', r'^Name This Computer$'),
+    ('user', r'^Create Your Account$'),
+    ('home-recovery-key', r'^Save Your Recovery Key$'),
+    ('setup-summary', r'^Ready to Set Up$'),
+    ('setup-done', r'^All Set$'),
+    ('setup-failed', r'^Setup Failed$'),
+)
+
+
+def setup_by_keyboard(p):
+    """From the installer's done page: "Set Up the Installed System", then
+    every setup page that comes, until "All Set"."""
+    p.tab_to(r'^(push )?button\|Set Up the Installed System')
+    p.b.key('ret')
+    done = set()
+    since = len(p.labels())
+    while True:
+        page = None
+        deadline = time.monotonic() + 600
+        while page is None:
+            for text in p.labels()[since:]:
+                for name, pattern in SETUP_PAGES:
+                    if name not in done and re.search(pattern, text):
+                        page = name
+                        break
+                if page:
+                    break
+            if page is None:
+                if time.monotonic() > deadline:
+                    raise qemu.VMError(f'no setup page came; last texts: {p.labels()[-12:]}', p.b.log)
+                time.sleep(1)
+        n = len(p.labels())
+        time.sleep(2)
+        p.shot(page)
+        done.add(page)
+        if page == 'setup-failed':
+            raise qemu.VMError('setup failed', p.b.log)
+        if page == 'setup-done':
+            return
+        if page == 'hostname':
+            p.tab_to(r'\|Computer name')
+            p.b.key('ctrl-a')
+            p.b.type(HOSTNAME)
+        elif page == 'user':
+            p.tab_to(r'\|Full name')
+            p.b.type(USER_NAME)
+            p.tab_to(r'\|Password$')
+            p.b.type(PASSWORD)
+            p.tab_to(r'\|Confirm password$')
+            p.b.type(PASSWORD)
+            time.sleep(3)        # the strength meter rates a moment after typing
+        elif page == 'home-recovery-key':
+            p.retype_key(since)
+        elif page == 'setup-summary':
+            p.tab_to(r'^(push )?button\|Set Up$')
+            p.b.key('ret')
+            since = n
+            continue
+        p.b.key('alt-right')
+        since = n
 
 
 def main():
@@ -242,6 +332,7 @@ def main():
             p = Person(b, workdir)
             try:
                 install_by_keyboard(p)
+                setup_by_keyboard(p)
             finally:
                 b.send('DONE\n')
             m_end = b.wait_for(r'IMPRINT-TEST: END rc=(\d+)', 600, label='script end')
@@ -253,6 +344,8 @@ def main():
             if not mk.text.startswith(('LABEL=', 'FOCUS=')):
                 print(f'  {mk.elapsed:7.1f}s {mk.text}')
         check(v('LIVE_ROOT') == 'btrfs,/dev/zram0', f'live root in RAM ({v("LIVE_ROOT")})', r)
+        check(any(mk.text.startswith('APPS=') and 'orca' in mk.text.lower() for mk in r.markers),
+              'the screen reader came on by keyboard (Orca on the accessibility bus)', r)
         check(v('TARGET_UKIS') not in (None, '', '0') and v('TARGET_ADDONS') == 'no',
               'the installed ESP has the UKI, not the add-on', r)
         r.check()
