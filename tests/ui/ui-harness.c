@@ -184,6 +184,8 @@ a11y_checkpoint (GtkWidget  *w,
                           g_test_get_path (), page);
   /* Laid out and painted, as a person would see it. */
   settle (100);
+  /* A keyboard user starts from the focus: it is somewhere. */
+  g_assert_nonnull (gtk_root_get_focus (gtk_widget_get_root (w)));
   g_assert_true (g_file_set_contents (tmp, text, -1, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_rename (tmp, path), ==, 0);
