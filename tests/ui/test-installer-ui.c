@@ -228,6 +228,7 @@ run_flow (const FlowOptions *opts)
   check_names (GTK_WIDGET (page), "welcome");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "install_button"), "Install");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "language_list"), "the language list");
+  assert_screen_reader_row (GTK_WINDOW (window), GTK_WIDGET (page));
   /* Search narrows the list down. */
   set_text (child (page, IMPRINT_TYPE_WELCOME_PAGE, "search_entry"), "deu");
   settle (300);

@@ -249,6 +249,31 @@ assert_reachable (GtkWindow  *window,
     }
 }
 
+/* The first page's "Screen Reader" row: reached with Tab, its switch
+ * insensitive (not hidden) with a sentence why when there is no Orca, the
+ * shortcut named when there is. */
+void
+assert_screen_reader_row (GtkWindow *window,
+                          GtkWidget *page)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autofree char *orca = g_find_program_in_path ("orca");
+  AdwActionRow *row = NULL;
+  GtkWidget *sw;
+
+  collect (page, ADW_TYPE_ACTION_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "_Screen Reader") == 0)
+      row = g_ptr_array_index (rows, i);
+  g_assert_nonnull (row);
+  sw = adw_action_row_get_activatable_widget (row);
+  g_assert_true (GTK_IS_SWITCH (sw));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (row)));
+  g_assert_cmpint (gtk_widget_get_sensitive (sw), ==, orca != NULL);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), orca ? "Super+Alt+S" : "not installed"));
+  assert_reachable (window, GTK_WIDGET (row), "the Screen Reader switch");
+}
+
 /* ---- screenshots ------------------------------------------------------ */
 
 void
