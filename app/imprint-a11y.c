@@ -4,6 +4,7 @@
  * (a job's step, its end, an error). */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <adwaita.h>
 
 #include "imprint-a11y.h"
@@ -58,4 +59,23 @@ imprint_a11y_announce (GtkWidget  *widget,
   (void) urgent;
   gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
 #endif
+}
+
+/* A job's end, as its done page shows it (@status_page, an AdwStatusPage:
+ * its title, then the error sentence in @error_label when shown, else its
+ * description), said once the page is up. @focus is where the page put
+ * the focus: on GTK 4.8 reading it gives the outcome too. */
+void
+imprint_a11y_announce_outcome (GtkWidget *focus,
+                               GtkWidget *status_page,
+                               GtkLabel  *error_label)
+{
+  AdwStatusPage *status = ADW_STATUS_PAGE (status_page);
+  gboolean failed = gtk_widget_get_visible (GTK_WIDGET (error_label));
+  const char *detail = failed ? gtk_label_get_label (error_label) : adw_status_page_get_description (status);
+  g_autofree char *text = NULL;
+
+  /* Translators: said by a screen reader: a heading, then its sentence. */
+  text = g_strdup_printf (_("%s. %s"), adw_status_page_get_title (status), detail ? detail : "");
+  imprint_a11y_announce (focus, g_strstrip (text), failed);
 }

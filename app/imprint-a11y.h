@@ -10,4 +10,8 @@ void imprint_a11y_announce          (GtkWidget  *widget,
                                      const char *text,
                                      gboolean    urgent);
 
+void imprint_a11y_announce_outcome  (GtkWidget  *focus,
+                                     GtkWidget  *status_page,
+                                     GtkLabel   *error_label);
+
 G_END_DECLS
