@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <glib/gi18n.h>
 #include <adwaita.h>
 
@@ -61,13 +62,23 @@ wait_cb (GObject      *object,
     }
 }
 
+/* In the child, before exec: Orca gets SIGTERM when the app dies, even
+ * killed or crashed, so no screen reader talks over what comes next. */
+static void
+child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static void
 start (ImprintScreenReader *self)
 {
   const char *argv[] = { self->orca, "--replace", NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GError) error = NULL;
 
-  self->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  self->process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   if (self->process == NULL)
     {
       g_warning ("Could not start the screen reader %s: %s", self->orca, error->message);
