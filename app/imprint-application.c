@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-application.h"
+#include "imprint-screen-reader.h"
 #include "imprint-window.h"
 #include "reset/imprint-reset-panel.h"
 #include "update/imprint-update-panel.h"
@@ -195,9 +196,25 @@ imprint_application_activate (GApplication *app)
 static void
 imprint_application_startup (GApplication *app)
 {
+  const char *accels[] = { IMPRINT_SCREEN_READER_ACCEL, NULL };
+  g_autoptr(GAction) screen_reader = NULL;
+
   G_APPLICATION_CLASS (imprint_application_parent_class)->startup (app);
 
   gtk_window_set_default_icon_name (IMPRINT_APP_ID);
+  /* app.screen-reader: on and off from any window, with GNOME's
+   * shortcut, in step with the first page's switch. */
+  screen_reader = imprint_screen_reader_create_action (imprint_screen_reader_get_default ());
+  g_action_map_add_action (G_ACTION_MAP (app), screen_reader);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.screen-reader", accels);
+}
+
+static void
+imprint_application_shutdown (GApplication *app)
+{
+  /* Orca is the app's child: it goes with the app. */
+  imprint_screen_reader_set_active (imprint_screen_reader_get_default (), FALSE);
+  G_APPLICATION_CLASS (imprint_application_parent_class)->shutdown (app);
 }
 
 static void
@@ -227,6 +244,7 @@ imprint_application_class_init (ImprintApplicationClass *klass)
   app_class->handle_local_options = imprint_application_handle_local_options;
   app_class->activate = imprint_application_activate;
   app_class->startup = imprint_application_startup;
+  app_class->shutdown = imprint_application_shutdown;
 }
 
 static void

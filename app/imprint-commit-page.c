@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "imprint-a11y.h"
 #include "imprint-commit-page.h"
 #include "imprint-util.h"
 
@@ -38,6 +39,8 @@ imprint_commit_page_show_error (ImprintCommitPage *self,
 
   gtk_label_set_label (priv->error_label, sentence);
   gtk_widget_set_visible (priv->error_box, TRUE);
+  /* On the button pressed: the focus is still there. */
+  imprint_a11y_announce (GTK_WIDGET (priv->button), sentence, TRUE);
 }
 
 void

@@ -4,6 +4,7 @@
 #include <locale.h>
 #include <glib/gi18n.h>
 
+#include "imprint-a11y.h"
 #include "imprint-pages.h"
 #include "imprint-window.h"
 
@@ -282,6 +283,7 @@ add_page (ImprintWindow *self,
 
   g_ptr_array_add (self->pages, page);
   adw_leaflet_append (self->leaflet, GTK_WIDGET (page));
+  imprint_a11y_name_icon_buttons (GTK_WIDGET (page));
   g_signal_connect_object (page, "notify::complete", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (page, "notify::title", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (page, "notify::has-forward", G_CALLBACK (page_notify_cb), self, G_CONNECT_SWAPPED);

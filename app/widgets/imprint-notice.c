@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "imprint-a11y.h"
 #include "imprint-notice.h"
 
 /* Shows @sentence in @label and @box (which holds it), or hides @box when
@@ -19,6 +20,7 @@ imprint_show_notice (GtkWidget  *box,
   gtk_widget_set_visible (box, sentence != NULL);
   if (sentence == NULL)
     return;
+  imprint_a11y_announce (box, sentence, TRUE);
 
   scrolled = gtk_widget_get_ancestor (box, GTK_TYPE_SCROLLED_WINDOW);
   if (scrolled != NULL)

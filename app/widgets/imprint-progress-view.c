@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-a11y.h"
 #include "imprint-names.h"
 #include "imprint-progress-view.h"
 #include "imprint-request.h"
@@ -28,6 +29,7 @@ struct _ImprintProgressView
 
   ImprintJob       *job;
   char             *request_id;
+  char             *said_step;   /* the step last announced */
   guint             tick;
   gboolean          finished;
 
@@ -53,6 +55,12 @@ update (ImprintProgressView *self)
 
   step = imprint_job_get_step (self->job);
   gtk_label_set_label (self->step_label, step && *step ? step : _("Preparing…"));
+  /* Each new step once, not every progress tick. */
+  if (step != NULL && *step != '\0' && g_strcmp0 (step, self->said_step) != 0)
+    {
+      imprint_str_replace (&self->said_step, step);
+      imprint_a11y_announce (GTK_WIDGET (self->progress_bar), step, FALSE);
+    }
 
   if (imprint_job_get_progress_valid (self->job))
     {
@@ -232,6 +240,7 @@ imprint_progress_view_handle_request (ImprintProgressView *self,
   gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_editable_get_delegate (GTK_EDITABLE (self->pin_entry))),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Security key PIN"), -1);
   gtk_widget_set_visible (self->request_box, TRUE);
+  imprint_a11y_announce (wants_pin ? GTK_WIDGET (self->pin_entry) : self->request_box, message, TRUE);
   if (wants_pin)
     gtk_widget_grab_focus (GTK_WIDGET (self->pin_entry));
   imprint_progress_view_append_log (self, message);
@@ -309,6 +318,7 @@ imprint_progress_view_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->job, self);
   g_clear_object (&self->job);
   g_clear_pointer (&self->request_id, g_free);
+  g_clear_pointer (&self->said_step, g_free);
   g_clear_pointer (&self->cancel_heading, g_free);
   g_clear_pointer (&self->cancel_body, g_free);
   g_clear_pointer (&self->cancel_keep, g_free);

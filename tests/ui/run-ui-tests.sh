@@ -56,7 +56,9 @@ address=$(head -n1 "$tmp/address")
 # session bus too, so nothing reaches out to a real desktop session.
 export DBUS_SYSTEM_BUS_ADDRESS="$address"
 export DBUS_SESSION_BUS_ADDRESS="$address"
-export GTK_A11Y=test
+# GTK_A11Y=test keeps GTK off any accessibility bus; run-ui-a11y.py gives
+# it a real one (IMPRINT_UI_GTK_A11Y=atspi, AT_SPI_BUS_ADDRESS).
+export GTK_A11Y="${IMPRINT_UI_GTK_A11Y:-test}"
 export NO_AT_BRIDGE=1
 export GSETTINGS_BACKEND=memory
 export GDK_BACKEND=x11

@@ -167,6 +167,31 @@ set_text (GtkWidget  *editable,
   gtk_editable_set_text (GTK_EDITABLE (editable), text);
 }
 
+/* What a screen reader is told of the job's end: announced on GTK 4.14
+ * and newer (not observable here), else the description of the Close
+ * button the page focuses. The progress bar's, likewise, is the step. */
+static void
+assert_outcome_said (ImprintPage *page,
+                     const char  *title,
+                     const char  *sentence)
+{
+#if !GTK_CHECK_VERSION (4, 14, 0)
+  ImprintWindow *window = IMPRINT_WINDOW (gtk_widget_get_root (GTK_WIDGET (page)));
+  GtkWidget *progress = GTK_WIDGET (imprint_window_get_page (window, "progress"));
+  g_autoptr(GPtrArray) bars = g_ptr_array_new ();
+  g_autofree char *said = g_strdup_printf ("%s. %s", title, sentence);
+  g_autofree char *mismatch = NULL;
+
+  mismatch = gtk_test_accessible_check_property (GTK_ACCESSIBLE (child (page, IMPRINT_TYPE_DONE_PAGE, "close_button")),
+                                                 GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, said);
+  g_assert_null (mismatch);
+  collect (progress, GTK_TYPE_PROGRESS_BAR, bars);
+  g_assert_cmpuint (bars->len, ==, 1);
+  g_assert_true (gtk_test_accessible_has_property (GTK_ACCESSIBLE (g_ptr_array_index (bars, 0)),
+                                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION));
+#endif
+}
+
 /* ---- the flow ------------------------------------------------------------- */
 
 static ImprintWindow *
@@ -228,6 +253,7 @@ run_flow (const FlowOptions *opts)
   check_names (GTK_WIDGET (page), "welcome");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "install_button"), "Install");
   assert_reachable (GTK_WINDOW (window), child (page, IMPRINT_TYPE_WELCOME_PAGE, "language_list"), "the language list");
+  assert_screen_reader_row (GTK_WINDOW (window), GTK_WIDGET (page));
   /* Search narrows the list down. */
   set_text (child (page, IMPRINT_TYPE_WELCOME_PAGE, "search_entry"), "deu");
   settle (300);
@@ -484,6 +510,7 @@ run_flow (const FlowOptions *opts)
       g_test_message ("failure text: %s", text);
       g_assert_nonnull (strstr (text, "too small"));
       g_assert_nonnull (strstr (imprint_client_get_log (imprint_window_get_client (window)), "no space left"));
+      assert_outcome_said (page, title, text);
       snap (GTK_WINDOW (window), opts, "7-failed");
     }
   else if (g_str_equal (opts->outcome, "vanish"))

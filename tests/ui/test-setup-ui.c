@@ -348,6 +348,8 @@ test_flow (void)
   snap (window, "1-language");
   search_and_pick (page, IMPRINT_TYPE_LANGUAGE_PAGE, "Kingdom");
   g_assert_cmpstr (imprint_setup_choices_get_setting (setup, "locale"), ==, "en_GB.UTF-8");
+  /* (After the search: Tab moves the focus the search expects.) */
+  assert_screen_reader_row (GTK_WINDOW (window), GTK_WIDGET (page));
   next (window);
 
   /* Keyboard: search the layout's name, the test field, the warning. */

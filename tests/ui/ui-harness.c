@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <locale.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <adwaita.h>
 
@@ -127,9 +129,9 @@ is_interactive (GtkWidget *w)
           !ADW_IS_PREFERENCES_ROW (w));
 }
 
-void
-check_names (GtkWidget  *w,
-             const char *page)
+static void
+check_names_in (GtkWidget  *w,
+                const char *page)
 {
   if (!gtk_widget_get_visible (w) || !gtk_widget_get_child_visible (w))
     return;
@@ -139,7 +141,68 @@ check_names (GtkWidget  *w,
       g_test_fail ();
     }
   for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    check_names (c, page);
+    check_names_in (c, page);
+}
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* With IMPRINT_A11Y_SYNC=DIR (run-ui-a11y.py), every page the test checks
+ * is also handed to an AT-SPI walker in another process: the page's name
+ * goes to DIR/page, and the window keeps answering the accessibility bus
+ * (the main loop runs) until the walker writes DIR/done. The walker reads
+ * what a screen reader would, which the in-process checks above cannot. */
+static void
+a11y_checkpoint (GtkWidget  *w,
+                 const char *page)
+{
+  const char *dir = g_getenv ("IMPRINT_A11Y_SYNC");
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *done = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  guint tick;
+
+  if (dir == NULL)
+    return;
+  tmp = g_build_filename (dir, "page.tmp", NULL);
+  path = g_build_filename (dir, "page", NULL);
+  done = g_build_filename (dir, "done", NULL);
+  /* The page's type: GTK 4.8 marks no widget but the window "showing",
+   * so the walker tells the page in view from the others by its name. */
+  text = g_strdup_printf ("%d\n%s\n%s: %s\n", (int) getpid (), G_OBJECT_TYPE_NAME (w),
+                          g_test_get_path (), page);
+  /* Laid out and painted, as a person would see it. */
+  settle (100);
+  /* A keyboard user starts from the focus: it is somewhere. */
+  g_assert_nonnull (gtk_root_get_focus (gtk_widget_get_root (w)));
+  g_assert_true (g_file_set_contents (tmp, text, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+  /* A tick, so the loop looks for the file even when nothing else
+   * happens. */
+  tick = g_timeout_add (20, tick_cb, NULL);
+  if (wait_for_ms (file_exists, done, "the AT-SPI walker", 60000))
+    g_unlink (done);
+  g_source_remove (tick);
+}
+
+void
+check_names (GtkWidget  *w,
+             const char *page)
+{
+  check_names_in (w, page);
+  a11y_checkpoint (w, page);
 }
 
 /* Tab through the window; TRUE when @target (or a widget inside it) got
@@ -184,6 +247,31 @@ assert_reachable (GtkWindow  *window,
       g_test_message ("%s cannot be reached with the Tab key", what);
       g_test_fail ();
     }
+}
+
+/* The first page's "Screen Reader" row: reached with Tab, its switch
+ * insensitive (not hidden) with a sentence why when there is no Orca, the
+ * shortcut named when there is. */
+void
+assert_screen_reader_row (GtkWindow *window,
+                          GtkWidget *page)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autofree char *orca = g_find_program_in_path ("orca");
+  AdwActionRow *row = NULL;
+  GtkWidget *sw;
+
+  collect (page, ADW_TYPE_ACTION_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "_Screen Reader") == 0)
+      row = g_ptr_array_index (rows, i);
+  g_assert_nonnull (row);
+  sw = adw_action_row_get_activatable_widget (row);
+  g_assert_true (GTK_IS_SWITCH (sw));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (row)));
+  g_assert_cmpint (gtk_widget_get_sensitive (sw), ==, orca != NULL);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), orca ? "Super+Alt+S" : "not installed"));
+  assert_reachable (window, GTK_WIDGET (row), "the Screen Reader switch");
 }
 
 /* ---- screenshots ------------------------------------------------------ */

@@ -26,6 +26,7 @@ void check_names (GtkWidget *w, const char *page);
 gboolean focus_within (GtkWindow *window, GtkWidget *widget);
 gboolean tab_reaches (GtkWindow *window, GtkWidget *target);
 void assert_reachable (GtkWindow *window, GtkWidget *target, const char *what);
+void assert_screen_reader_row (GtkWindow *window, GtkWidget *page);
 void save_png (GtkWindow *window, const char *name);
 char * confirm_recovery_key (ImprintWindow *window, ImprintPage *page);
 gboolean ui_test_init (int *argc, char ***argv);

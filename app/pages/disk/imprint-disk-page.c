@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-a11y.h"
 #include "imprint-disk-page.h"
 #include "imprint-disk-row.h"
 #include "imprint-names.h"
@@ -273,6 +274,7 @@ show_error (ImprintDiskPage *self,
   gtk_label_set_label (self->error_label, sentence);
   gtk_widget_set_visible (self->error_box, TRUE);
   gtk_widget_grab_focus (self->retry_button);
+  imprint_a11y_announce (self->retry_button, sentence, TRUE);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "imprint-a11y.h"
 #include "imprint-done-page.h"
 #include "imprint-error.h"
 #include "imprint-util.h"
@@ -78,6 +79,7 @@ imprint_done_page_shown (ImprintPage *page)
     }
 
   gtk_widget_grab_focus (self->close_button);
+  imprint_a11y_announce_outcome (self->close_button, GTK_WIDGET (self->status_page), self->error_label);
 }
 
 static void
@@ -190,6 +192,7 @@ setup_defaults_cb (GObject      *object,
       gtk_label_set_label (self->error_label, text);
       gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
       gtk_widget_set_visible (self->setup_button, FALSE);
+      imprint_a11y_announce (self->close_button, text, TRUE);
       return;
     }
   if (!IMPRINT_IS_WINDOW (root))

@@ -6,6 +6,7 @@
 #include "imprint-choice-list.h"
 #include "imprint-language-page.h"
 #include "imprint-names.h"
+#include "imprint-screen-reader.h"
 #include "imprint-util.h"
 
 struct _ImprintLanguagePage
@@ -15,6 +16,8 @@ struct _ImprintLanguagePage
   GtkLabel          *heading;
   GtkLabel          *intro;
   ImprintChoiceList *choice_list;
+  GtkListBox        *screen_reader_list;
+  GtkWidget         *screen_reader_row;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintLanguagePage, imprint_language_page, IMPRINT_TYPE_PAGE)
@@ -26,6 +29,7 @@ translate (ImprintLanguagePage *self)
   gtk_label_set_label (self->heading, _("Choose Your Language"));
   gtk_label_set_label (self->intro, _("The system, the login screen and new accounts use it."));
   imprint_choice_list_set_search_label (self->choice_list, _("Search languages"));
+  imprint_screen_reader_row_translate (self->screen_reader_row);
 }
 
 static void
@@ -92,10 +96,15 @@ imprint_language_page_class_init (ImprintLanguagePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintLanguagePage, heading);
   gtk_widget_class_bind_template_child (widget_class, ImprintLanguagePage, intro);
   gtk_widget_class_bind_template_child (widget_class, ImprintLanguagePage, choice_list);
+  gtk_widget_class_bind_template_child (widget_class, ImprintLanguagePage, screen_reader_list);
 }
 
 static void
 imprint_language_page_init (ImprintLanguagePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Setup's first page, as the installer's: for whoever cannot read the
+   * others. */
+  self->screen_reader_row = imprint_screen_reader_row_new (imprint_screen_reader_get_default ());
+  gtk_list_box_append (self->screen_reader_list, self->screen_reader_row);
 }

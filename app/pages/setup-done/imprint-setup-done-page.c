@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imprint-a11y.h"
 #include "imprint-setup-done-page.h"
 #include "imprint-util.h"
 
@@ -71,6 +72,8 @@ imprint_setup_done_page_shown (ImprintPage *page)
       gtk_button_set_label (self->close_button, _("_Close"));
     }
   gtk_widget_grab_focus (GTK_WIDGET (self->close_button));
+  imprint_a11y_announce_outcome (GTK_WIDGET (self->close_button), GTK_WIDGET (self->status_page),
+                                 self->error_label);
 }
 
 static void

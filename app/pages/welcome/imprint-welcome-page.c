@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-welcome-page.h"
+#include "imprint-screen-reader.h"
 #include "imprint-util.h"
 
 struct _ImprintWelcomePage
@@ -18,6 +19,8 @@ struct _ImprintWelcomePage
   GtkScrolledWindow *language_scroll;
   GtkButton      *try_button;
   GtkButton      *install_button;
+  GtkListBox     *screen_reader_list;
+  GtkWidget      *screen_reader_row;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintWelcomePage, imprint_welcome_page, IMPRINT_TYPE_PAGE)
@@ -170,6 +173,7 @@ imprint_welcome_page_locale_changed (ImprintPage *page)
   gtk_button_set_label (self->install_button, _("_Install"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->install_button),
                                _("Choose a disk and install the system on it"));
+  imprint_screen_reader_row_translate (self->screen_reader_row);
 }
 
 static const char *
@@ -229,6 +233,7 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, language_scroll);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, try_button);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, install_button);
+  gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, screen_reader_list);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
@@ -265,6 +270,10 @@ imprint_welcome_page_init (ImprintWelcomePage *self)
       g_object_set_data (G_OBJECT (row), "check", check);
       gtk_list_box_append (self->language_list, row);
     }
+
+  /* On the first page, for whoever cannot read the others. */
+  self->screen_reader_row = imprint_screen_reader_row_new (imprint_screen_reader_get_default ());
+  gtk_list_box_append (self->screen_reader_list, self->screen_reader_row);
 
   gtk_list_box_set_filter_func (self->language_list, filter_func, self, NULL);
   gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
