@@ -83,3 +83,67 @@ imprint_a11y_announce_outcome (GtkWidget *focus,
   text = g_strdup_printf (_("%s. %s"), adw_status_page_get_title (status), detail ? detail : "");
   imprint_a11y_announce (focus, g_strstrip (text), failed);
 }
+
+/* The row at one end of @list that can take the focus (shown, not
+ * filtered out). */
+static GtkWidget *
+edge_row (GtkListBox *list,
+          gboolean    last)
+{
+  GtkWidget *found = NULL;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (!GTK_IS_LIST_BOX_ROW (child) || !gtk_widget_get_child_visible (child) ||
+          !gtk_widget_is_visible (child) || !gtk_widget_get_focusable (child))
+        continue;
+      found = child;
+      if (!last)
+        break;
+    }
+  return found;
+}
+
+static gboolean
+list_key_pressed_cb (GtkEventControllerKey *controller,
+                     guint                  keyval,
+                     guint                  keycode,
+                     GdkModifierType        state,
+                     GtkListBox            *list)
+{
+  gboolean back;
+  GtkWidget *edge;
+  GtkRoot *root;
+
+  if (keyval != GDK_KEY_Tab && keyval != GDK_KEY_KP_Tab && keyval != GDK_KEY_ISO_Left_Tab)
+    return FALSE;
+  if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK))
+    return FALSE;
+  back = keyval == GDK_KEY_ISO_Left_Tab || (state & GDK_SHIFT_MASK) != 0;
+  edge = edge_row (list, !back);
+  root = gtk_widget_get_root (GTK_WIDGET (list));
+  if (edge == NULL || root == NULL || !GTK_IS_WINDOW (root))
+    return FALSE;
+  /* From the row at the end the list lets the focus go on to the next
+   * widget; the selected row stays what it was. */
+  gtk_widget_grab_focus (edge);
+  g_signal_emit_by_name (root, "move-focus", back ? GTK_DIR_TAB_BACKWARD : GTK_DIR_TAB_FORWARD);
+  return TRUE;
+}
+
+/* GtkListBox moves the focus row by row on Tab, so a keyboard user has to
+ * press Tab once per language (or time zone) to get past a long list.
+ * With this, Tab and Shift+Tab leave @list at once, and the arrow keys
+ * (and Home/End, Page Up/Down) move within it, as in other toolkits and
+ * as screen reader users expect. */
+void
+imprint_a11y_tab_leaves_list (GtkListBox *list)
+{
+  GtkEventController *keys = gtk_event_controller_key_new ();
+
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (list_key_pressed_cb), list);
+  gtk_widget_add_controller (GTK_WIDGET (list), keys);
+}

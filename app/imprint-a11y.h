@@ -14,4 +14,6 @@ void imprint_a11y_announce_outcome  (GtkWidget  *focus,
                                      GtkWidget  *status_page,
                                      GtkLabel   *error_label);
 
+void imprint_a11y_tab_leaves_list   (GtkListBox *list);
+
 G_END_DECLS

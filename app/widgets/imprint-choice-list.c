@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-choice-list.h"
+#include "imprint-a11y.h"
 #include "imprint-page.h"
 
 struct _ImprintChoiceList
@@ -298,6 +299,7 @@ imprint_choice_list_init (ImprintChoiceList *self)
   gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
   gtk_list_box_set_filter_func (self->list, filter_func, self, NULL);
   g_signal_connect_swapped (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
+  imprint_a11y_tab_leaves_list (self->list);
 
   self->scroll = GTK_SCROLLED_WINDOW (gtk_scrolled_window_new ());
   gtk_scrolled_window_set_policy (self->scroll, GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);

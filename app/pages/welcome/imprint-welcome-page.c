@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-welcome-page.h"
+#include "imprint-a11y.h"
 #include "imprint-screen-reader.h"
 #include "imprint-util.h"
 
@@ -244,6 +245,7 @@ static void
 imprint_welcome_page_init (ImprintWelcomePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  imprint_a11y_tab_leaves_list (self->language_list);
 
   for (guint i = 0; i < n_languages; i++)
     {
