@@ -216,6 +216,10 @@ def install_by_keyboard(p):
 
     n = len(p.labels())
     p.wait_label(r'Where Should the System Go', since=n)
+    p.wait_label(r'/dev/vda', since=n)
+    # The blank disk (the stick and the RAM root are listed, not usable).
+    p.tab_to(r'\bvda\b')
+    p.b.key('spc')
     time.sleep(3)
     p.shot('disk')
     p.b.key('alt-right')
