@@ -277,6 +277,31 @@ show_error (ImprintDiskPage *self,
   imprint_a11y_announce (self->retry_button, sentence, TRUE);
 }
 
+/* Once the list is there, the keyboard (and a screen reader) starts at the
+ * first disk that can be chosen, not at the page's scrolled window; only
+ * when nothing on the page has the focus yet. */
+static void
+focus_first_usable (ImprintDiskPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
+
+  if (focus != NULL && focus != GTK_WIDGET (self) &&
+      gtk_widget_is_ancestor (focus, GTK_WIDGET (self)) && !GTK_IS_SCROLLED_WINDOW (focus) &&
+      !GTK_IS_VIEWPORT (focus))
+    return;
+  for (guint i = 0; i < self->rows->len; i++)
+    {
+      ImprintDiskRow *row = g_ptr_array_index (self->rows, i);
+
+      if (imprint_disk_row_get_usable (row))
+        {
+          gtk_widget_grab_focus (GTK_WIDGET (imprint_disk_row_get_check (row)));
+          return;
+        }
+    }
+}
+
 static void
 list_disks_cb (GObject      *object,
                GAsyncResult *result,
@@ -324,6 +349,7 @@ list_disks_cb (GObject      *object,
 
   update_choice (self);
   update_empty (self);
+  focus_first_usable (self);
 }
 
 static void
