@@ -363,6 +363,9 @@ def main():
         check(v('LIVE_CMDLINE') == '0', 'no live settings', r)
         check(bool(usrhash) and v('VERITY_USR') == usrhash, f'/usr verity is the stick\'s ({v("VERITY_USR")})', r)
         check(v('FAILED_UNITS') == '0', f'no failed units ({v("FAILED_UNITS")})', r)
+        check(v('HOSTNAME') == HOSTNAME, f'the computer name typed in setup ({v("HOSTNAME")})', r)
+        check(bool(v('USER')) and v('AUTH_RC') == '0',
+              f'the account made in setup ({v("USER")}) takes its password', r)
         r.check()
         ok = True
     finally:

@@ -45,10 +45,9 @@ def text_of(obj):
     if name:
         return name
     try:
-        t = obj.get_text_iface()
-        if t is not None:
-            return t.get_text(0, t.get_character_count()) or ''
-    except GLib.Error:
+        if obj.get_text_iface() is not None:
+            return Atspi.Text.get_text(obj, 0, Atspi.Text.get_character_count(obj)) or ''
+    except (GLib.Error, TypeError, AttributeError):
         pass
     return ''
 
@@ -126,7 +125,11 @@ def main():
     # every state change over the bus, which under emulation slowed the
     # app and the walk down more than polling does.
     while True:
-        look()
+        try:
+            look()
+        except Exception as e:     # keep watching: a widget went away mid-walk
+            say(f'A11Y_ERROR={type(e).__name__}: {e}')
+            time.sleep(2)
         time.sleep(0.3)
 
 
