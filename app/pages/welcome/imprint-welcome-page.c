@@ -144,9 +144,33 @@ scroll_to_selected_tick (GtkWidget     *widget,
   return G_SOURCE_REMOVE;
 }
 
+/* A window that cannot be closed is the kiosk (the live stick, first-boot
+ * setup): nothing is behind it to try, and closing it would only start
+ * the installer again. */
+static gboolean
+in_kiosk (ImprintWelcomePage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  return GTK_IS_WINDOW (root) && !gtk_window_get_deletable (GTK_WINDOW (root));
+}
+
+static void
+update_intro (ImprintWelcomePage *self)
+{
+  gboolean kiosk = in_kiosk (self);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->try_button), !kiosk);
+  gtk_label_set_label (self->intro,
+                       kiosk ? _("Choose your language, then install the system on a disk.")
+                             : _("Choose your language. Then try the system without changing "
+                                 "this computer, or install it on a disk."));
+}
+
 static void
 imprint_welcome_page_shown (ImprintPage *page)
 {
+  update_intro (IMPRINT_WELCOME_PAGE (page));
   /* On the next frame, once the list has its size. */
   gtk_widget_add_tick_callback (GTK_WIDGET (page), scroll_to_selected_tick, NULL, NULL);
 }
@@ -158,9 +182,7 @@ imprint_welcome_page_locale_changed (ImprintPage *page)
 
   imprint_page_set_title (page, _("Welcome"));
   gtk_label_set_label (self->heading, _("Welcome"));
-  gtk_label_set_label (self->intro,
-                       _("Choose your language. Then try the system without changing "
-                         "this computer, or install it on a disk."));
+  update_intro (self);
   g_object_set (self->search_entry, "placeholder-text", _("Search languages"), NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search_entry),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Search languages"), -1);
@@ -246,6 +268,8 @@ imprint_welcome_page_init (ImprintWelcomePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   imprint_a11y_tab_leaves_list (self->language_list);
+  /* Mapped once the window is presented, after it was made the kiosk. */
+  g_signal_connect (self, "map", G_CALLBACK (update_intro), NULL);
 
   for (guint i = 0; i < n_languages; i++)
     {
