@@ -188,10 +188,12 @@ class Person:
         """The recovery key page: the key groups in view, the group asked
         for, the "I have saved" box, the group typed."""
         asked = int(self.wait_label(r'Type group (\d+) of the key', since=since).group(1))
-        groups = [t for t in self.labels()[since:] if re.fullmatch(r'[cbdefghijklnrtuv]{8}', t)]
+        # Each group is shown (and named for screen readers) as "Group N: xxxxxxxx".
+        groups = [m.group(1) for m in (re.fullmatch(r'(?:Group \d+: )?([cbdefghijklnrtuv]{8})', t)
+                                       for t in self.labels()[since:]) if m]
         if len(groups) < asked:
             raise qemu.VMError(f'the key is not in view ({len(groups)} groups)', self.b.log)
-        self.tab_to(r'^check box\|I have saved')
+        self.tab_to(r'\|I have saved')
         self.b.key('spc')
         self.tab_to(r'Type group')
         self.b.type(groups[asked - 1])
