@@ -189,15 +189,18 @@ class Person:
         for, the "I have saved" box, the group typed."""
         asked = int(self.wait_label(r'Type group (\d+) of the key', since=since).group(1))
         # Each group is shown (and named for screen readers) as "Group N: xxxxxxxx".
-        groups = [m.group(1) for m in (re.fullmatch(r'(?:Group \d+: )?([cbdefghijklnrtuv]{8})', t)
-                                       for t in self.labels()[since:]) if m]
-        if len(groups) < asked:
-            raise qemu.VMError(f'the key is not in view ({len(groups)} groups)', self.b.log)
+        groups = {}
+        for t in self.labels()[since:]:
+            m = re.fullmatch(r'Group (\d+): ([cbdefghijklnrtuv]{8})', t)
+            if m:
+                groups[int(m.group(1))] = m.group(2)
+        if asked not in groups:
+            raise qemu.VMError(f'group {asked} of the key is not in view ({sorted(groups)})', self.b.log)
         self.tab_to(r'\|I have saved')
         self.b.key('spc')
         self.tab_to(r'Type group')
-        self.b.type(groups[asked - 1])
-        return '-'.join(groups[:8])
+        self.b.type(groups[asked])
+        return '-'.join(groups[i] for i in sorted(groups))
 
 
 def install_by_keyboard(p):
