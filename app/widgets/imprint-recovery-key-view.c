@@ -107,7 +107,7 @@ copy_action (GtkWidget  *widget,
     return;
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->key);
   adw_button_content_set_label (self->copy_content, _("Copied"));
-  adw_button_content_set_icon_name (self->copy_content, "emblem-ok-symbolic");
+  adw_button_content_set_icon_name (self->copy_content, "object-select-symbolic");
   g_clear_handle_id (&self->copied_timeout, g_source_remove);
   self->copied_timeout = g_timeout_add_seconds (3, copied_timeout_cb, self);
 }

@@ -191,6 +191,17 @@ update_empty (ImprintDiskPage *self)
                           !gtk_widget_get_visible (self->error_box));
 }
 
+/* Disks change under the installer (the install itself partitions the
+ * target, which then shows as in use). Only the page in view writes the
+ * choice: after the summary the installed disk must stay the choice (the
+ * done page names it), and coming back here brings it up to date. */
+static void
+update_choice_if_shown (ImprintDiskPage *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    update_choice (self);
+}
+
 static void
 add_disk (ImprintDiskPage *self,
           GVariant        *disk)
@@ -227,7 +238,7 @@ remove_disk (ImprintDiskPage *self,
   adw_preferences_group_remove (self->disks_group, GTK_WIDGET (row));
   if (was_selected)
     gtk_check_button_set_active (self->group_leader, TRUE);
-  update_choice (self);
+  update_choice_if_shown (self);
   update_empty (self);
 }
 
@@ -255,7 +266,7 @@ disk_changed_cb (ImprintDiskPage *self,
       return;
     }
   imprint_disk_row_set_disk (row, disk);
-  update_choice (self);
+  update_choice_if_shown (self);
 }
 
 static void
@@ -380,6 +391,8 @@ imprint_disk_page_shown (ImprintPage *page)
 
   if (!self->loaded)
     reload (self);
+  else
+    update_choice (self);
 }
 
 static void

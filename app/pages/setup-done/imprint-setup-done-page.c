@@ -46,7 +46,7 @@ imprint_setup_done_page_shown (ImprintPage *page)
                                        imprint_setup_choices_get_user_name (setup));
       imprint_page_set_title (page, _("Done"));
       gtk_widget_add_css_class (GTK_WIDGET (self->status_page), "success");
-      adw_status_page_set_icon_name (self->status_page, "emblem-ok-symbolic");
+      adw_status_page_set_icon_name (self->status_page, "object-select-symbolic");
       adw_status_page_set_title (self->status_page, _("All Set"));
       adw_status_page_set_description (self->status_page, description);
       gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);

@@ -139,7 +139,7 @@ set_info (ImprintResetPanel *self,
     {
       g_variant_iter_init (&iter, kept);
       while (g_variant_iter_next (&iter, "&s", &line))
-        add_row (self, self->kept_group, "emblem-ok-symbolic", line, NULL);
+        add_row (self, self->kept_group, "object-select-symbolic", line, NULL);
     }
   /* What stays means little when nothing can be erased. */
   gtk_widget_set_visible (GTK_WIDGET (self->erased_group), erased != NULL && g_variant_n_children (erased) > 0);
