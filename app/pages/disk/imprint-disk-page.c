@@ -159,16 +159,28 @@ update_choice (ImprintDiskPage *self)
   imprint_page_set_complete (IMPRINT_PAGE (self), disk != NULL);
 }
 
+/* Disks change under the installer (the install itself partitions the
+ * target, which then shows as in use, and its row unticks itself). Only the
+ * page in view writes the choice: after the summary the installed disk must
+ * stay the choice (the done page names it and sets it up), and coming back
+ * here brings it up to date. */
+static void
+update_choice_if_shown (ImprintDiskPage *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    update_choice (self);
+}
+
 static void
 mode_toggled_cb (ImprintDiskPage *self)
 {
-  update_choice (self);
+  update_choice_if_shown (self);
 }
 
 static void
 row_toggled_cb (ImprintDiskPage *self)
 {
-  update_choice (self);
+  update_choice_if_shown (self);
 }
 
 static gboolean
@@ -189,17 +201,6 @@ update_empty (ImprintDiskPage *self)
   gtk_widget_set_visible (self->empty_label,
                           self->loaded && self->rows->len == 0 &&
                           !gtk_widget_get_visible (self->error_box));
-}
-
-/* Disks change under the installer (the install itself partitions the
- * target, which then shows as in use). Only the page in view writes the
- * choice: after the summary the installed disk must stay the choice (the
- * done page names it), and coming back here brings it up to date. */
-static void
-update_choice_if_shown (ImprintDiskPage *self)
-{
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
-    update_choice (self);
 }
 
 static void
