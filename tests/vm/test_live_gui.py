@@ -328,7 +328,7 @@ def main():
     shutil.rmtree(workdir, ignore_errors=True)
     m = qemu.Machine(workdir, memory=3072)
     stick = qemu.Disk.overlay(os.path.join(workdir, 'stick.qcow2'), image, interface='usb')
-    target = qemu.Disk.blank(os.path.join(workdir, 'target.qcow2'), '8G')
+    target = qemu.Disk.blank(os.path.join(workdir, 'target.raw'), '8G')
     ok = False
     try:
         print('boot 1: the live stick; the installer, driven by keyboard')
@@ -375,7 +375,7 @@ def main():
         ok = True
     finally:
         print(f'total {time.monotonic() - t0:.0f} s')
-        qemu.drop_disks(workdir, ok, suffixes=('.qcow2', '.ppm'))
+        qemu.drop_disks(workdir, ok, suffixes=('.qcow2', '.raw', '.ppm'))
     print('PASS')
     return 0
 
