@@ -95,6 +95,7 @@ marker "LIVE_CMDLINE=$(tr ' ' '\n' < /proc/cmdline | grep -cx imprint.live)"
 marker "USRHASH=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^usrhash=//p')"
 marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash: *//p')"
 marker "HOSTNAME=$(cat /etc/hostname)"
+marker "PRETTY=$(hostnamectl --pretty 2>/dev/null)"
 homectl list
 user=$(homectl list --no-legend 2>/dev/null | awk 'NR == 1 {print $1}')
 marker "USER=$user"
@@ -368,7 +369,10 @@ def main():
         check(v('LIVE_CMDLINE') == '0', 'no live settings', r)
         check(bool(usrhash) and v('VERITY_USR') == usrhash, f'/usr verity is the stick\'s ({v("VERITY_USR")})', r)
         check(v('FAILED_UNITS') == '0', f'no failed units ({v("FAILED_UNITS")})', r)
-        check(v('HOSTNAME') == HOSTNAME, f'the computer name typed in setup ({v("HOSTNAME")})', r)
+        # The name typed goes in as the pretty name; the network name (here
+        # the image's "imprintos", prefilled) stays unless edited itself.
+        check(v('PRETTY') == HOSTNAME, f'the computer name typed in setup ({v("PRETTY")}, '
+              f'network name {v("HOSTNAME")})', r)
         check(bool(v('USER')) and v('AUTH_RC') == '0',
               f'the account made in setup ({v("USER")}) takes its password', r)
         r.check()

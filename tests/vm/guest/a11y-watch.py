@@ -66,7 +66,12 @@ def walk(obj, depth, labels, focus):
             text = text_of(obj).strip()
             if text:
                 labels.append(text)
-        for i in range(obj.get_child_count()):
+        n = obj.get_child_count()
+        # A long list (time zones: hundreds of rows) costs minutes per walk
+        # under emulation; its rows are not what the test reads.
+        if role in (Atspi.Role.LIST_BOX, Atspi.Role.LIST) and n > 60:
+            return
+        for i in range(n):
             child = obj.get_child_at_index(i)
             if child is not None:
                 walk(child, depth + 1, labels, focus)
