@@ -14,7 +14,7 @@ PKGS="
   build-essential meson ninja-build pkg-config gettext itstool
   libglib2.0-dev libglib2.0-bin libjson-glib-dev
   libgtk-4-dev libadwaita-1-dev libqrencode-dev
-  libcryptsetup-dev libtss2-dev libfido2-dev libcbor-dev libssl-dev
+  libcryptsetup-dev libdevmapper-dev libtss2-dev libfido2-dev libcbor-dev libssl-dev
   libblkid-dev libfdisk-dev libmount-dev libudev-dev libsystemd-dev
   libpolkit-gobject-1-dev libpwquality-dev
   scdoc desktop-file-utils appstream

@@ -67,7 +67,7 @@ typedef struct {
   char *tpm2_device, *tpm2_pcrs, *tpm2_pin_file, *tpm2_public_key;
   char *passphrase_file, *recovery_key_file, *root_hash, *fido2_device, *certificate;
   gboolean erase, free_space, defer, dry_run, json;
-  gboolean tpm2, fido2, no_encrypt, no_boot_entry, no_public_key;
+  gboolean tpm2, fido2, no_encrypt, no_boot_entry, no_public_key, handover;
 } InstallArgs;
 
 static void
@@ -111,6 +111,7 @@ install_add_entries (GOptionContext *context, InstallArgs *a)
     { "recovery-key-file", 0, 0, G_OPTION_ARG_FILENAME, &a->recovery_key_file, N_("Write the recovery key to FILE (mode 0600) instead of printing it"), N_("FILE") },
     { "no-encrypt", 0, 0, G_OPTION_ARG_NONE, &a->no_encrypt, N_("Do not encrypt the root (tests only)"), NULL },
     { "no-boot-entry", 0, 0, G_OPTION_ARG_NONE, &a->no_boot_entry, N_("Do not write an EFI boot entry"), NULL },
+    { "handover", 0, 0, G_OPTION_ARG_NONE, &a->handover, N_("Live session: continue in this session on the installed disk, no restart"), NULL },
     { "definitions", 0, 0, G_OPTION_ARG_FILENAME, &a->definitions, N_("repart.d directory for the data partitions"), N_("DIR") },
     { "root-hash", 0, 0, G_OPTION_ARG_STRING, &a->root_hash, N_("Trust only this usr root hash"), N_("HEX") },
     { "certificate", 0, 0, G_OPTION_ARG_FILENAME, &a->certificate, N_("Verify the verity signature with this certificate"), N_("PEM") },
@@ -137,6 +138,33 @@ install_request_plan (Ctl *ctl, const InstallArgs *a, ImprintInstallRequest *req
     req->no_boot_entry = IMPRINT_OPT_TRUE;
   if (a->no_encrypt)
     req->encrypt = IMPRINT_OPT_FALSE;
+  if (a->handover)
+    req->handover = IMPRINT_OPT_TRUE;
+}
+
+/* What the live handover did (the Install result's "handover"). */
+static void
+print_handover (GVariant *result)
+{
+  g_autoptr(GVariant) h = result ? g_variant_lookup_value (result, "handover", G_VARIANT_TYPE_VARDICT) : NULL;
+  gboolean root = FALSE, usr = FALSE, released = FALSE;
+  const char *s;
+
+  if (h == NULL)
+    return;
+  g_variant_lookup (h, "root-moved", "b", &root);
+  g_variant_lookup (h, "usr-moved", "b", &usr);
+  g_variant_lookup (h, "medium-released", "b", &released);
+  if (root && usr)
+    g_print (_("This session now runs from the installed disk; no restart is needed.\n"));
+  else if (root)
+    g_print (_("This session’s root is on the installed disk, /usr still on the medium.\n"));
+  if (g_variant_lookup (h, "error", "&s", &s))
+    g_print (_("Not moved onto the disk: %s\n"), s);
+  if (root && released)
+    g_print (_("The installation medium can be removed.\n"));
+  else if (g_variant_lookup (h, "remaining", "&s", &s))
+    g_print (_("Keep the installation medium in: %s\n"), s);
 }
 
 /* How the disk unlocks; the secrets read into secret memory. */
@@ -216,6 +244,8 @@ install_run (Ctl *ctl, const InstallArgs *a, ImprintInstallRequest *req)
                            req->recovery_key);
   else if (r == EXIT_CODE_OK && !ctl->json)
     g_print (_("The system is installed.\n"));
+  if (r == EXIT_CODE_OK && !ctl->json)
+    print_handover (result);
   return r;
 }
 

@@ -186,6 +186,43 @@ check_target_given (const char *target, GError **error)
   return TRUE;
 }
 
+/* The plan, and for the running system whether this session could move
+ * onto the target after the install (handover.h), or why not. */
+static GVariant *
+plan_reply (ImprintPlan *plan, ImprintSource *source, const char *target)
+{
+  g_autoptr(GVariant) v = g_variant_ref_sink (imprint_plan_to_variant (plan, source));
+  ImprintHandoverProbe probe = { 0 };
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  if (!source->is_running)
+    return g_steal_pointer (&v);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, v);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_variant_builder_add (&b, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+  if (!plan->target_is_block)
+    {
+      g_variant_builder_add (&b, "{sv}", "handover-possible", g_variant_new_boolean (FALSE));
+      g_variant_builder_add (&b, "{sv}", "handover-reason",
+                             g_variant_new_string (_("The target is an image file, not a disk this session could run from.")));
+    }
+  else if (imprint_handover_probe (target, &probe, NULL))
+    {
+      g_variant_builder_add (&b, "{sv}", "handover-possible", g_variant_new_boolean (probe.possible));
+      if (probe.reason != NULL)
+        g_variant_builder_add (&b, "{sv}", "handover-reason", g_variant_new_string (probe.reason));
+    }
+  imprint_handover_probe_clear (&probe);
+  return g_variant_builder_end (&b);
+}
+
 GVariant *
 imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
 {
@@ -225,7 +262,7 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
   plan = imprint_plan_compute (source, tfile.io_path, &popts, error);
   if (plan == NULL)
     return NULL;
-  return g_variant_new ("(@a{sv})", imprint_plan_to_variant (plan, source));
+  return g_variant_new ("(@a{sv})", plan_reply (plan, source, tfile.io_path));
 }
 
 /* ---- Install ------------------------------------------------------------ */
@@ -247,6 +284,9 @@ typedef struct {
   char *locale;
   gboolean no_boot_entry;
   gboolean verify_first;
+  gboolean handover;             /* the live session moves onto the disk */
+  ImprintReport handover_report; /* the job's, scaled to the handover's share */
+  double handover_start;         /* where its share of the bar begins */
 
   /* Unlock methods. Secrets live in secret memory (secret.h), wiped
    * when the job ends. */
@@ -299,7 +339,9 @@ on_encryption_progress (double fraction, void *userdata)
 {
   InstallData *d = userdata;
 
-  imprintd_job_set_progress (d->job, d->copy_weight + (1.0 - d->copy_weight) * CLAMP (fraction, 0.0, 1.0));
+  double end = d->handover ? d->handover_start : 1.0;
+
+  imprintd_job_set_progress (d->job, d->copy_weight + (end - d->copy_weight) * CLAMP (fraction, 0.0, 1.0));
 }
 
 static void
@@ -318,8 +360,39 @@ on_encryption_log (const char *text, void *userdata)
   imprintd_job_log (d->job, "%s", text);
 }
 
+static void
+on_handover_progress (double fraction, void *userdata)
+{
+  InstallData *d = userdata;
+
+  imprintd_job_set_progress (d->job, d->handover_start + (1.0 - d->handover_start) * CLAMP (fraction, 0.0, 1.0));
+}
+
+/* The Install result's "handover" (data/dev.imprint.Imprint1.xml). */
 static GVariant *
-install_result (ImprintSource *source, ImprintPlan *plan, const char *luks_uuid)
+handover_to_variant (const ImprintInstallRun *run)
+{
+  const ImprintHandoverResult *r = &run->handover_result;
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "root-moved", g_variant_new_boolean (r->root_moved));
+  g_variant_builder_add (&b, "{sv}", "usr-moved", g_variant_new_boolean (r->usr_moved));
+  g_variant_builder_add (&b, "{sv}", "boot-moved", g_variant_new_boolean (r->boot_moved));
+  g_variant_builder_add (&b, "{sv}", "medium-released", g_variant_new_boolean (r->medium_released));
+  g_variant_builder_add (&b, "{sv}", "root-bytes", g_variant_new_uint64 (r->root_bytes));
+  g_variant_builder_add (&b, "{sv}", "seconds", g_variant_new_double (r->replace_seconds));
+  if (r->root_mapper != NULL)
+    g_variant_builder_add (&b, "{sv}", "root-device", g_variant_new_string (r->root_mapper));
+  if (r->remaining != NULL)
+    g_variant_builder_add (&b, "{sv}", "remaining", g_variant_new_string (r->remaining));
+  if (run->handover_error != NULL)
+    g_variant_builder_add (&b, "{sv}", "error", g_variant_new_string (run->handover_error));
+  return g_variant_builder_end (&b);
+}
+
+static GVariant *
+install_result (ImprintSource *source, ImprintPlan *plan, const char *luks_uuid, const ImprintInstallRun *run)
 {
   GVariantBuilder result;
 
@@ -328,6 +401,8 @@ install_result (ImprintSource *source, ImprintPlan *plan, const char *luks_uuid)
   g_variant_builder_add (&result, "{sv}", "source", source_to_variant (source));
   if (luks_uuid != NULL)
     g_variant_builder_add (&result, "{sv}", "luks-uuid", g_variant_new_string (luks_uuid));
+  if (run->handover)
+    g_variant_builder_add (&result, "{sv}", "handover", handover_to_variant (run));
   return g_variant_builder_end (&result);
 }
 
@@ -343,6 +418,7 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
     .options = { .plan = d->plan_options, .progress = on_engine_progress, .progress_data = d,
                  .cancellable = cancellable, .no_boot_entry = d->no_boot_entry,
                  .verify_source_first = d->verify_first },
+    .handover = d->handover,
   };
   g_autoptr(ImprintSource) source = NULL;
   g_autoptr(ImprintPlan) plan = NULL;
@@ -366,7 +442,9 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
   d->copy_weight = 1.0;
   if (d->encrypt && !d->plan_options.defer_data_partitions)
     {
-      d->copy_weight = 0.85;
+      /* The handover's replace copies the session's root: about as long
+       * as the copy of a small /usr, so it gets a real share. */
+      d->copy_weight = d->handover ? 0.6 : 0.85;
       d->enc_report = (ImprintReport) { .step = on_encryption_step, .progress = on_encryption_progress,
                                         .log = on_encryption_log, .userdata = d };
       d->enc.report = &d->enc_report;
@@ -375,13 +453,23 @@ install_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data,
       run.options.encryption = &d->enc;
     }
 
+  if (d->handover)
+    {
+      d->handover_start = d->copy_weight + (1.0 - d->copy_weight) / 4;
+      d->handover_report = (ImprintReport) { .step = on_encryption_step, .progress = on_handover_progress,
+                                             .log = on_encryption_log, .userdata = d };
+      run.handover_report = &d->handover_report;
+    }
+
   imprintd_job_report (job, &report);
   ok = imprint_install_run (&run, &report, &source, &plan, error);
   if (ok)
     {
-      imprintd_job_set_result (job, install_result (source, plan, d->enc.luks_uuid));
-      imprintd_job_set_step (job, _("The system is installed"));
+      imprintd_job_set_result (job, install_result (source, plan, d->enc.luks_uuid, &run));
+      imprintd_job_set_step (job, run.handover_result.root_moved ? _("The system is installed; this session runs from it")
+                                                                 : _("The system is installed"));
     }
+  imprint_install_run_clear (&run);
   g_clear_pointer (&d->lock, imprint_target_lock_free);
   if (locale != (locale_t) 0)
     {
@@ -526,6 +614,7 @@ install_data_new (ImprintdMethodCall *call, GError **error)
    * system partition is checked against the root hash first. Reading it
    * twice is the price; the second read mostly comes from the cache. */
   d->verify_first = imprint_opt_bool (req.verify_first, TRUE);
+  d->handover = imprint_opt_bool (req.handover, FALSE);
   return g_steal_pointer (&d);
 }
 

@@ -30,6 +30,7 @@ imprint_root_encryption_clear (ImprintRootEncryption *enc)
   g_free (enc->tpm2_pubkey_pem);
   g_free (enc->fido2_device);
   g_free (enc->luks_uuid);
+  g_free (enc->root_node);
   *enc = (ImprintRootEncryption) { 0 };
 }
 
@@ -128,8 +129,28 @@ can_activate (const ImprintRootPartition *root)
   return root->node != NULL && access ("/dev/mapper/control", W_OK) == 0;
 }
 
+/* mkfs for the root's Format=: btrfs (the live session's root becomes the
+ * installed one by a btrfs replace, handover.h, so a live image ships
+ * Format=btrfs) or ext4 (anything else: what the in-place path makes). */
+static void
+add_mkfs_args (GPtrArray *argv, const char *format, const char *label, const char *tree)
+{
+  gboolean btrfs = g_strcmp0 (format, "btrfs") == 0;
+
+  g_ptr_array_add (argv, g_strdup (btrfs ? "mkfs.btrfs" : "mkfs.ext4"));
+  g_ptr_array_add (argv, g_strdup ("-q"));
+  g_ptr_array_add (argv, g_strdup ("-L"));
+  g_ptr_array_add (argv, g_strdup (label));
+  if (tree != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup (btrfs ? "--rootdir" : "-d"));
+      g_ptr_array_add (argv, g_strdup (tree));
+    }
+}
+
 static gboolean
-make_fs_inside (const char *node, const char *key, const char *label, const char *tree, GError **error)
+make_fs_inside (const char *node, const char *key, const char *format, const char *label,
+                const char *tree, GError **error)
 {
   struct crypt_device *cd = NULL;
   g_autofree char *name = g_strdup_printf ("imprint-root-%d", (int) getpid ());
@@ -152,15 +173,7 @@ make_fs_inside (const char *node, const char *key, const char *label, const char
       return FALSE;
     }
 
-  g_ptr_array_add (argv, g_strdup ("mkfs.ext4"));
-  g_ptr_array_add (argv, g_strdup ("-q"));
-  g_ptr_array_add (argv, g_strdup ("-L"));
-  g_ptr_array_add (argv, g_strdup (label));
-  if (tree != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("-d"));
-      g_ptr_array_add (argv, g_strdup (tree));
-    }
+  add_mkfs_args (argv, format, label, tree);
   g_ptr_array_add (argv, g_strdup (mapped));
   g_ptr_array_add (argv, NULL);
   if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
@@ -236,7 +249,7 @@ imprint_root_encrypt (const ImprintRootPartition *root, ImprintRootEncryption *e
   if (r >= 0 && cfg.mode == IMPRINT_LUKS_SETUP_FORMAT)
     {
       imprint_report_step (enc->report, _("Creating the file system"));
-      if (!make_fs_inside (cfg.device, enc->recovery_key, cfg.fs_label, tree, error))
+      if (!make_fs_inside (cfg.device, enc->recovery_key, def->format, cfg.fs_label, tree, error))
         {
           imprint_luks_setup_result_done (&result);
           remove_tree (tree);
@@ -252,6 +265,8 @@ imprint_root_encrypt (const ImprintRootPartition *root, ImprintRootEncryption *e
     }
   g_free (enc->luks_uuid);
   enc->luks_uuid = g_strdup (result.luks_uuid);
+  g_free (enc->root_node);
+  enc->root_node = cfg.mode == IMPRINT_LUKS_SETUP_FORMAT ? g_strdup (root->node) : NULL;
   imprint_luks_setup_result_done (&result);
   imprint_report_log (enc->report, _("The system partition is encrypted (LUKS2 %s)."), enc->luks_uuid);
   return TRUE;

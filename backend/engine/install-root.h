@@ -5,7 +5,8 @@
  * (install.h). Once systemd-repart made the root partition without
  * encryption and without a file system, imprint_root_encrypt() LUKS2-
  * formats it with the chosen unlock methods (backend/crypt luks-setup.h,
- * FIDO2 through luks-change.h), makes the ext4 file system inside and the
+ * FIDO2 through luks-change.h), makes the file system inside (btrfs when
+ * the definition's Format= says so, else ext4) and the
  * directories the root's repart.d definition asks for (MakeDirectories=),
  * with its Label=.
  *
@@ -61,6 +62,8 @@ typedef struct {
 
   const ImprintReport *report;     /* steps, progress 0..1 of this step, log; may be NULL */
   char *luks_uuid;                 /* out: the new volume's UUID */
+  char *root_node;                 /* out: its partition node, when it was
+                                    * formatted there (not in place) */
 } ImprintRootEncryption;
 
 void imprint_root_encryption_clear (ImprintRootEncryption *enc);

@@ -19,6 +19,42 @@ open_source (ImprintInstallRun *run, GError **error)
                                     &run->source_options, error);
 }
 
+void
+imprint_install_run_clear (ImprintInstallRun *run)
+{
+  imprint_handover_result_clear (&run->handover_result);
+  g_clear_pointer (&run->handover_error, g_free);
+}
+
+/* After a complete install: the live session moves onto the disk. The
+ * install stands whatever happens here; the caller learns what did. */
+static void
+hand_over (ImprintInstallRun *run, ImprintSource *source, ImprintPlan *plan, const ImprintReport *report)
+{
+  ImprintInstallOptions *o = &run->options;
+  g_autoptr(GError) local = NULL;
+  ImprintHandover h = {
+    .plan = plan, .report = run->handover_report ? run->handover_report : report,
+    .cancellable = o->cancellable,
+  };
+
+  if (!source->is_running || o->encryption == NULL || o->encryption->root_node == NULL)
+    {
+      run->handover_error = g_strdup (_("Only an install from the running live system onto an encrypted "
+                                        "root partition can continue in this session."));
+      return;
+    }
+  h.root_node = o->encryption->root_node;
+  h.key = o->encryption->recovery_key;
+  /* The root partition gets claimed by device-mapper and btrfs: the
+   * disk's exclusive open has to go (the busy registry still keeps other
+   * jobs off it), as for systemd-repart in imprint_install(). */
+  if (run->lock != NULL)
+    imprint_target_lock_suspend (run->lock);
+  if (!imprint_handover_run (&h, &run->handover_result, &local))
+    run->handover_error = g_strdup (local->message);
+}
+
 gboolean
 imprint_install_run (ImprintInstallRun *run, const ImprintReport *report,
                      ImprintSource **ret_source, ImprintPlan **ret_plan, GError **error)
@@ -52,6 +88,8 @@ imprint_install_run (ImprintInstallRun *run, const ImprintReport *report,
 
   if (!imprint_install (source, run->target, plan, o, error))
     return FALSE;
+  if (run->handover)
+    hand_over (run, source, plan, report);
   *ret_source = g_steal_pointer (&source);
   *ret_plan = g_steal_pointer (&plan);
   return TRUE;

@@ -231,15 +231,7 @@ make_data_partitions (ImprintPlan *plan, const ImprintInstallOptions *o, Imprint
                        _("The partition definitions created no root partition to encrypt"));
           goto out;
         }
-      g_autofree char *node = NULL;
-      if (plan->target_is_block)
-        {
-          const char *base = plan->target;
-          gboolean digit = g_ascii_isdigit (base[strlen (base) - 1]);
-          node = g_strdup_printf ("%s%s%u", base, digit ? "p" : "", root->partno + 1);
-          if (!g_file_test (node, G_FILE_TEST_EXISTS))
-            g_clear_pointer (&node, g_free);
-        }
+      g_autofree char *node = imprint_plan_partition_node (plan, root->partno + 1);
       ImprintRootPartition rp = {
         .target = plan->target, .number = root->partno + 1, .uuid = root->uuid,
         .offset = root->offset, .size = root->size, .node = node, .definition = root_def,

@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "copy.h"
+#include "handover.h"
 #include "install-root.h"
 #include "plan.h"
 #include "source.h"
@@ -81,7 +82,19 @@ typedef struct {
   const char *target;             /* reaches the target disk or image file */
   ImprintTargetLock *lock;        /* the target, taken for the whole run; may be NULL */
   ImprintInstallOptions options;  /* .encryption: its TPM2 key is picked from the source */
+
+  /* The live handover (handover.h) once the install is complete: asked by
+   * the caller, done only when the source is the running system and the
+   * root was LUKS-formatted on its partition. It never fails the install:
+   * what happened is in handover_result, and why it did not happen (or
+   * what went wrong after the root moved) in handover_error. */
+  gboolean handover;
+  const ImprintReport *handover_report;   /* NULL: the run's report */
+  ImprintHandoverResult handover_result;  /* out */
+  char *handover_error;                   /* out, translated; NULL: it worked */
 } ImprintInstallRun;
+
+void imprint_install_run_clear (ImprintInstallRun *run);
 
 /* Locks the target, inspects and checks the source, plans, picks the TPM2
  * policy key and installs (imprint_install()), saying each step through

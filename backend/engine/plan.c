@@ -381,3 +381,17 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   g_ptr_array_sort (plan->partitions, cmp_by_number);
   return g_steal_pointer (&plan);
 }
+
+char *
+imprint_plan_partition_node (const ImprintPlan *plan, guint number)
+{
+  g_autofree char *node = NULL;
+  const char *base = plan->target;
+  gboolean digit;
+
+  if (!plan->target_is_block || number == 0 || base == NULL || *base == '\0')
+    return NULL;
+  digit = g_ascii_isdigit (base[strlen (base) - 1]);
+  node = g_strdup_printf ("%s%s%u", base, digit ? "p" : "", number);
+  return g_file_test (node, G_FILE_TEST_EXISTS) ? g_steal_pointer (&node) : NULL;
+}

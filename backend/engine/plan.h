@@ -137,6 +137,11 @@ ImprintPlan *imprint_plan_compute (ImprintSource            *source,
  * "version" s, "name" s, "definitions-source" s ("caller-directory",
  * "running-system", "source-image") and "definitions-directory" s.
  * Floating reference. */
+/* The device node of partition @number of a block device target
+ * ("/dev/vda2", "/dev/nvme0n1p2"), NULL for image files, number 0 or a node
+ * that does not exist. */
+char *imprint_plan_partition_node (const ImprintPlan *plan, guint number);
+
 GVariant *imprint_plan_to_variant (const ImprintPlan *plan,
                                    const ImprintSource *source);
 

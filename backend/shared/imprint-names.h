@@ -73,6 +73,7 @@
 #define IMPRINT_KEY_CERTIFICATE       "certificate"       /* s: PEM path */
 #define IMPRINT_KEY_NO_BOOT_ENTRY     "no-boot-entry"     /* b */
 #define IMPRINT_KEY_VERIFY_FIRST      "verify-first"      /* b, default true */
+#define IMPRINT_KEY_HANDOVER          "handover"          /* b: the live session moves onto the disk */
 #define IMPRINT_KEY_TPM2_DEVICE       "tpm2-device"       /* s; also GetSecurityCapabilities, ApplySetup, Enroll */
 #define IMPRINT_KEY_TPM2_PCRS         "tpm2-pcrs"         /* s, e.g. "7+11" */
 #define IMPRINT_KEY_TPM2_PIN          "tpm2-pin"          /* s, secret */

@@ -115,6 +115,7 @@ static const Field install_plan_fields[] = {
   I (IMPRINT_KEY_NO_BOOT_ENTRY, FIELD_BOOL, no_boot_entry),
   I (IMPRINT_KEY_ENCRYPT, FIELD_BOOL, encrypt),
   I (IMPRINT_KEY_VERIFY_FIRST, FIELD_BOOL, verify_first),
+  I (IMPRINT_KEY_HANDOVER, FIELD_BOOL, handover),
 };
 static const Field install_unlock_fields[] = {
   I (IMPRINT_KEY_TPM2_DEVICE, FIELD_STRING, tpm2_device),

@@ -155,6 +155,7 @@ typedef struct {
   ImprintOptBool no_boot_entry;
   ImprintOptBool encrypt;                 /* default true */
   ImprintOptBool verify_first;            /* default true */
+  ImprintOptBool handover;                /* default false (handover.h) */
   gboolean has_encryption;                /* "encryption" was sent */
   ImprintUnlockMethods encryption;
   char *tpm2_device;
