@@ -167,6 +167,14 @@ imprint_client_get_job_succeeded (ImprintClient *self)
   return self->job_watch && imprint_job_watch_get_succeeded (self->job_watch);
 }
 
+/* The finished job's result (a{sv}), or NULL. */
+GVariant *
+imprint_client_dup_job_result (ImprintClient *self)
+{
+  return self->job_watch && imprint_job_watch_get_finished (self->job_watch)
+           ? imprint_job_watch_dup_result (self->job_watch) : NULL;
+}
+
 const GError *
 imprint_client_get_job_error (ImprintClient *self)
 {

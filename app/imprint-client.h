@@ -162,6 +162,7 @@ ImprintJob     *imprint_client_get_job              (ImprintClient        *self)
 gboolean        imprint_client_get_job_finished     (ImprintClient        *self);
 gboolean        imprint_client_get_job_succeeded    (ImprintClient        *self);
 const GError   *imprint_client_get_job_error        (ImprintClient        *self);
+GVariant       *imprint_client_dup_job_result       (ImprintClient        *self);
 /* Forgets a finished job, so setup can follow an installation, or a
  * failed setup can be retried. */
 void            imprint_client_reset_job            (ImprintClient        *self);

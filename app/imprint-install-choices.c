@@ -407,6 +407,20 @@ imprint_install_choices_build_plan_options (ImprintInstallChoices *self)
   return imprint_install_request_to_variant (&r);
 }
 
+gboolean
+imprint_install_choices_get_handover_possible (ImprintInstallChoices *self, const char **ret_reason)
+{
+  gboolean possible = FALSE;
+
+  if (ret_reason != NULL)
+    *ret_reason = NULL;
+  if (self->plan == NULL || !g_variant_lookup (self->plan, "handover-possible", "b", &possible))
+    return FALSE;
+  if (!possible && ret_reason != NULL)
+    g_variant_lookup (self->plan, "handover-reason", "&s", ret_reason);
+  return possible;
+}
+
 GVariant *
 imprint_install_choices_build_install_options (ImprintInstallChoices *self)
 {
@@ -422,5 +436,9 @@ imprint_install_choices_build_install_options (ImprintInstallChoices *self)
   if (self->passphrase != NULL)
     r.passphrase = imprint_secret_strdup (self->passphrase);
   r.recovery_key = imprint_secret_strdup (self->recovery_key);
+  /* From a live session whose plan says it can: the session moves onto
+   * the installed disk at the end, and setup goes on in it. */
+  if (imprint_install_choices_get_handover_possible (self, NULL))
+    r.handover = IMPRINT_OPT_TRUE;
   return imprint_install_request_to_variant (&r);
 }

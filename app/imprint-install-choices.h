@@ -63,6 +63,11 @@ const char *imprint_install_choices_get_recovery_key  (ImprintInstallChoices *se
 void        imprint_install_choices_set_recovery_key  (ImprintInstallChoices *self,
                                                        const char            *key);
 GVariant   *imprint_install_choices_get_plan          (ImprintInstallChoices *self);
+/* The plan's "handover-possible": this live session can move onto the
+ * installed disk (data/dev.imprint.Imprint1.xml); @ret_reason: why not,
+ * when the plan says (points into the plan). FALSE without a plan. */
+gboolean    imprint_install_choices_get_handover_possible (ImprintInstallChoices *self,
+                                                           const char           **ret_reason);
 void        imprint_install_choices_set_plan          (ImprintInstallChoices *self,
                                                        GVariant              *plan);
 

@@ -184,7 +184,9 @@ class Disk:
         if self.interface == 'virtio':
             args += ['-device', f'virtio-blk-pci,drive=disk{index},serial={serial}{boot}']
         elif self.interface == 'usb':
-            args += ['-device', f'usb-storage,bus=xhci.0,drive=disk{index},removable=on,serial={serial}{boot}']
+            # id=usbN: a test pulls the stick with QMP device_del usbN.
+            args += ['-device', f'usb-storage,bus=xhci.0,drive=disk{index},removable=on,serial={serial},'
+                     f'id=usb{index}{boot}']
         else:
             raise ValueError(f'unknown disk interface {self.interface}')
         return args

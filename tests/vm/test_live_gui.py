@@ -79,11 +79,36 @@ marker "APP_STARTED"
 read -r -t 5400 said < /dev/ttyS0 || said=timeout
 kill $watcher 2>/dev/null
 marker "HOST_SAID=$said"
-journalctl -b -u imprintd -o cat | tail -30
+journalctl -b -u imprintd -o cat | tail -40
+# The handover: this session runs from the disk, the stick is gone.
+marker "HANDOVER_LOG=$(journalctl -b -u imprintd -o cat | grep -m1 'root moved onto')"
+marker "ROOT_NOW=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
+marker "ROOT_ON=$(lsblk -snro NAME "$(findmnt -no SOURCE /)" | tr '\n' ' ')"
+usr_devs=
+for d in $(dmsetup table usr | awk '{print $5, $6}'); do
+    usr_devs="$usr_devs $(basename "$(readlink /sys/dev/block/$d)")"
+done
+marker "USR_DEVS=$usr_devs"
+marker "USB_DISKS=$(lsblk -dno TRAN | grep -c usb)"
+marker "ZRAM_SIZE=$(cat /sys/block/zram0/disksize 2>/dev/null)"
+find /usr -xdev -type f -print0 | xargs -0 -r cat > /dev/null 2> /run/usr-read.err
+marker "USR_READ_ERRORS=$(wc -l < /run/usr-read.err)"
+head -5 /run/usr-read.err
+findmnt /efi /boot || true
+user=$(homectl list --no-legend 2>/dev/null | awk 'NR == 1 {print $1}')
+marker "USER=$user"
+PASSWORD='@PASSWORD@' homectl authenticate "$user"
+marker "AUTH_RC=$?"
+echo handover > /var/lib/imprint-handover-marker
+PASSWORD='@PASSWORD@' homectl activate "$user" &&
+    echo handover > "/home/$user/handover-marker" &&
+    homectl deactivate "$user"
+marker "HOME_MARKER_RC=$?"
+sync
 esp=$(sfdisk -d /dev/vda 2>/dev/null | awk '/type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ {print $1}')
 marker "TARGET_UKIS=$(mdir -b -i "$esp" ::/EFI/Linux 2>/dev/null | grep -c '\.efi$')"
 marker "TARGET_ADDONS=$(mdir -b -i "$esp" ::/loader/addons >/dev/null 2>&1 && echo yes || echo no)"
-'''.replace('@WATCHER@', WATCHER)
+'''.replace('@WATCHER@', WATCHER).replace('@PASSWORD@', PASSWORD)
 
 TARGET = r'''
 set -u
@@ -101,6 +126,11 @@ user=$(homectl list --no-legend 2>/dev/null | awk 'NR == 1 {print $1}')
 marker "USER=$user"
 PASSWORD='@PASSWORD@' homectl authenticate "$user"
 marker "AUTH_RC=$?"
+marker "VAR_MARKER=$(cat /var/lib/imprint-handover-marker 2>/dev/null)"
+PASSWORD='@PASSWORD@' homectl activate "$user" &&
+    marker "HOME_MARKER=$(cat "/home/$user/handover-marker" 2>/dev/null)" &&
+    homectl deactivate "$user"
+marker "SETUP_STARTED=$(systemctl show -P ExecMainStartTimestampMonotonic imprint-setup.service)"
 for _ in $(seq 1 60); do
     [ "$(systemctl is-system-running 2>/dev/null)" != starting ] && break
     sleep 2
@@ -248,9 +278,16 @@ def install_by_keyboard(p):
     p.b.key('ret')
 
     n = len(p.labels())
-    p.wait_label(r'Set Up the Installed System|Installed|installed', timeout=1800, since=n)
+    m = p.wait_label(r'this session already runs from it|could not move onto the disk|Installation Failed',
+                     timeout=1800, since=n)
     time.sleep(3)
     p.shot('done')
+    if 'already runs' not in m.group(0):
+        raise qemu.VMError(f'no handover: {p.labels()[-8:]}', p.b.log)
+    # The person pulls the stick; the session goes on.
+    p.b.qmp('device_del', id='usb0')
+    time.sleep(10)
+    p.shot('done-stick-removed')
     return key
 
 
@@ -269,9 +306,10 @@ SETUP_PAGES = (
 
 
 def setup_by_keyboard(p):
-    """From the installer's done page: "Set Up the Installed System", then
-    every setup page that comes, until "All Set"."""
-    p.tab_to(r'^(push )?button\|Set Up the Installed System')
+    """From the installer's done page after the handover: "Set Up This
+    System" (in this session, on the installed disk), then every setup page
+    that comes, until "All Set"."""
+    p.tab_to(r'^(push )?button\|Set Up This System')
     p.b.key('ret')
     done = set()
     since = len(p.labels())
@@ -358,6 +396,19 @@ def main():
               'the screen reader came on by keyboard (Orca on the accessibility bus)', r)
         check(v('TARGET_UKIS') not in (None, '', '0') and v('TARGET_ADDONS') == 'no',
               'the installed ESP has the UKI, not the add-on', r)
+        print(f'  handover: {v("HANDOVER_LOG")}')
+        check(v('ROOT_NOW') in ('btrfs,/dev/mapper/root', 'btrfs,/dev/mapper/imprint-root'),
+              f'after the handover / is btrfs on the LUKS2 root ({v("ROOT_NOW")})', r)
+        check('vda' in (v('ROOT_ON') or ''), f'... on the virtio disk ({v("ROOT_ON")})', r)
+        check((v('USR_DEVS') or '').split() == ['vda2', 'vda3'] or
+              all(d.startswith('vda') for d in (v('USR_DEVS') or 'x').split()),
+              f'/usr\'s verity table names the disk\'s partitions ({v("USR_DEVS")})', r)
+        check(v('USB_DISKS') == '0', 'the stick is gone', r)
+        check(v('USR_READ_ERRORS') == '0', f'every file under /usr reads ({v("USR_READ_ERRORS")} errors)', r)
+        check(v('ZRAM_SIZE') == '0', f'the RAM device is freed ({v("ZRAM_SIZE")})', r)
+        check(bool(v('USER')) and v('AUTH_RC') == '0',
+              f'the account made after the handover ({v("USER")}) takes its password', r)
+        check(v('HOME_MARKER_RC') == '0', 'a file written into the home', r)
         r.check()
         usrhash = v('USRHASH')
 
@@ -366,6 +417,10 @@ def main():
         r.print_markers()
         v = r.marker_value
         check(v('ROOT_UNLOCK') == 'tpm2', 'root unlocked through the TPM2 token', r)
+        check((v('ROOT') or '').startswith('btrfs,'), f'the root is the live session\'s btrfs ({v("ROOT")})', r)
+        check(v('VAR_MARKER') == 'handover', 'the file written to /var in the live session is there', r)
+        check(v('HOME_MARKER') == 'handover', 'the file written to the home in the live session is there', r)
+        check(v('SETUP_STARTED') in ('0', ''), f'first-boot setup did not run again ({v("SETUP_STARTED")})', r)
         check(v('LIVE_CMDLINE') == '0', 'no live settings', r)
         check(bool(usrhash) and v('VERITY_USR') == usrhash, f'/usr verity is the stick\'s ({v("VERITY_USR")})', r)
         check(v('FAILED_UNITS') == '0', f'no failed units ({v("FAILED_UNITS")})', r)

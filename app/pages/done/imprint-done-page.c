@@ -22,9 +22,55 @@ struct _ImprintDonePage
   GtkWidget            *setup_button;
 
   GtkFileChooserNative *chooser;
+  gboolean              handed_over;   /* this session runs from the installed disk */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintDonePage, imprint_done_page, IMPRINT_TYPE_PAGE)
+
+/* The Install result's "handover" (data/dev.imprint.Imprint1.xml): the
+ * truth about where this session runs now. TRUE when it runs from the
+ * installed disk (root and /usr); @ret_description then says so, and
+ * whether the stick can go. A handover that did not happen is said in
+ * the error label, with the fallback the setup button offers. */
+static gboolean
+show_handover (ImprintDonePage *self, const char *disk_title, char **ret_description)
+{
+  g_autoptr(GVariant) result = imprint_client_dup_job_result (imprint_page_get_client (IMPRINT_PAGE (self)));
+  g_autoptr(GVariant) h = result ? g_variant_lookup_value (result, "handover", G_VARIANT_TYPE_VARDICT) : NULL;
+  gboolean root = FALSE, usr = FALSE, released = FALSE;
+  const char *error = NULL, *remaining = NULL;
+
+  *ret_description = NULL;
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
+  if (h == NULL)
+    return FALSE;
+  g_variant_lookup (h, "root-moved", "b", &root);
+  g_variant_lookup (h, "usr-moved", "b", &usr);
+  g_variant_lookup (h, "medium-released", "b", &released);
+  g_variant_lookup (h, "error", "&s", &error);
+  g_variant_lookup (h, "remaining", "&s", &remaining);
+
+  if (root && usr)
+    {
+      if (released)
+        *ret_description = g_strdup_printf (_("The system is installed on %s, and this session already runs from it. "
+                                              "You can remove the USB stick now; nothing needs a restart. "
+                                              "Keep your recovery key safe."), disk_title);
+      else
+        *ret_description = g_strdup_printf (_("The system is installed on %s, and this session already runs from it; "
+                                              "nothing needs a restart. Keep the USB stick in until you restart: %s"),
+                                            disk_title, remaining ? remaining : "");
+      return TRUE;
+    }
+  if (error != NULL)
+    {
+      g_autofree char *text = root ? g_strdup (error)
+                                   : g_strdup_printf (_("This session could not move onto the disk: %s"), error);
+      gtk_label_set_label (self->error_label, text);
+      gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
+    }
+  return FALSE;
+}
 
 static void
 imprint_done_page_shown (ImprintPage *page)
@@ -37,16 +83,20 @@ imprint_done_page_shown (ImprintPage *page)
 
   if (imprint_client_get_job_succeeded (client))
     {
-      g_autofree char *description =
-        g_strdup_printf (_("The system is on %s. Remove the installation medium and restart the "
-                           "computer to start it. Keep your recovery key safe."), disk_title);
+      g_autofree char *description = NULL;
+
+      self->handed_over = show_handover (self, disk_title, &description);
+      if (description == NULL)
+        description = g_strdup_printf (_("The system is on %s. Remove the installation medium and restart the "
+                                         "computer to start it. Keep your recovery key safe."), disk_title);
+      gtk_button_set_label (GTK_BUTTON (self->setup_button),
+                            self->handed_over ? _("Set _Up This System") : _("Set _Up the Installed System"));
 
       imprint_page_set_title (page, _("Done"));
       gtk_widget_add_css_class (GTK_WIDGET (self->status_page), "success");
       adw_status_page_set_icon_name (self->status_page, "object-select-symbolic");
       adw_status_page_set_title (self->status_page, _("Installation Complete"));
       adw_status_page_set_description (self->status_page, description);
-      gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->safe_label), FALSE);
       gtk_widget_set_visible (self->setup_button, TRUE);
     }
@@ -165,7 +215,13 @@ save_log_cb (ImprintDonePage *self)
 static char *
 installed_target (ImprintDonePage *self)
 {
-  const char *device = imprint_install_choices_get_target_device (imprint_page_get_install_choices (IMPRINT_PAGE (self)));
+  const char *device;
+
+  /* After a handover the installed system is this one: "" as on an OEM
+   * machine's first boot, no disk to open. */
+  if (self->handed_over)
+    return g_strdup ("");
+  device = imprint_install_choices_get_target_device (imprint_page_get_install_choices (IMPRINT_PAGE (self)));
 
   return g_strconcat ("disk:", device ? device : "", NULL);
 }

@@ -117,6 +117,22 @@ show_plan (ImprintSummaryPage *self,
       return;
     }
   summary = imprint_plan_words_summary (&info);
+  {
+    /* From a live session: say now whether it goes on from the disk. */
+    ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
+    const char *reason = NULL;
+    g_autofree char *more = NULL;
+
+    if (imprint_install_choices_get_handover_possible (install, &reason))
+      more = g_strconcat (summary, "\n\n",
+                          _("Afterwards this session goes on from the installed disk: no restart, and the USB stick can be removed."),
+                          NULL);
+    else if (reason != NULL)
+      more = g_strdup_printf (_("%s\n\nAfterwards, set up the installed system from here and restart from the disk (%s)"),
+                              summary, reason);
+    if (more != NULL)
+      g_free (g_steal_pointer (&summary)), summary = g_steal_pointer (&more);
+  }
   gtk_label_set_label (self->summary_label, summary);
   show_erased (self, &info);
 
