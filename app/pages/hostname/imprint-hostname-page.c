@@ -101,11 +101,19 @@ imprint_hostname_page_constructed (GObject *object)
   /* A live session's own name is nobody's choice: start from scratch. */
   if (g_str_equal (hostname, "localhost") || g_str_equal (hostname, "live"))
     hostname = "";
+  self->deriving = TRUE;
   gtk_editable_set_text (GTK_EDITABLE (self->pretty_row), pretty);
   if (*hostname != '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->hostname_row), hostname);
+  self->deriving = FALSE;
+  /* A network name the image or an OEM prefilled is a default: typing a
+   * computer name still derives it. It counts as chosen only when it is
+   * not what the computer name gives (the person set it apart). */
+  self->hostname_edited = FALSE;
+  if (*hostname != '\0' && *pretty != '\0')
     {
-      gtk_editable_set_text (GTK_EDITABLE (self->hostname_row), hostname);
-      self->hostname_edited = TRUE;
+      g_autofree char *derived = imprint_hostname_from_pretty (pretty);
+      self->hostname_edited = g_strcmp0 (derived, hostname) != 0;
     }
   update_complete (self);
 }
