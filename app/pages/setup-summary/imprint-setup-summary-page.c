@@ -46,6 +46,9 @@ language_name (const char *locale)
   for (guint i = 0; i < n; i++)
     if (g_str_equal (languages[i].locale, locale))
       return languages[i].own_name;
+  /* The image's built-in locale: untranslated English, not a code. */
+  if (g_str_equal (locale, "C") || g_str_equal (locale, "POSIX") || g_str_has_prefix (locale, "C."))
+    return _("English (the system’s built-in language)");
   return locale;
 }
 
