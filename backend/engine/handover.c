@@ -348,8 +348,9 @@ imprint_handover_run (const ImprintHandover *h, ImprintHandoverResult *ret, GErr
   ret->root_mapper = g_strdup (mapper);
   {
     g_autofree char *bytes = g_format_size (ret->root_bytes);
-    imprint_report_log (h->report, _("This session’s root moved onto %s (%s in %.1f s)."),
-                        mapper, bytes, ret->replace_seconds);
+    g_autofree char *rate = g_format_size ((guint64) (ret->root_bytes / MAX (ret->replace_seconds, 0.001)));
+    imprint_report_log (h->report, _("This session’s root moved onto %s (%s in %.1f s, %s/s)."),
+                        mapper, bytes, ret->replace_seconds, rate);
   }
 
   imprint_report_step (h->report, _("Switching /usr to the disk"));

@@ -81,6 +81,7 @@ kill $watcher 2>/dev/null
 marker "HOST_SAID=$said"
 journalctl -b -u imprintd -o cat | tail -40
 # The handover: this session runs from the disk, the stick is gone.
+marker "COPY_LOG=$(journalctl -b -u imprintd -o cat | grep -m1 'of boot and system partitions in')"
 marker "HANDOVER_LOG=$(journalctl -b -u imprintd -o cat | grep -m1 'root moved onto')"
 marker "ROOT_NOW=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
 marker "ROOT_ON=$(lsblk -snro NAME "$(findmnt -no SOURCE /)" | tr '\n' ' ')"
@@ -396,6 +397,7 @@ def main():
               'the screen reader came on by keyboard (Orca on the accessibility bus)', r)
         check(v('TARGET_UKIS') not in (None, '', '0') and v('TARGET_ADDONS') == 'no',
               'the installed ESP has the UKI, not the add-on', r)
+        print(f'  copy:     {v("COPY_LOG")}')
         print(f'  handover: {v("HANDOVER_LOG")}')
         check(v('ROOT_NOW') in ('btrfs,/dev/mapper/root', 'btrfs,/dev/mapper/imprint-root'),
               f'after the handover / is btrfs on the LUKS2 root ({v("ROOT_NOW")})', r)
