@@ -103,7 +103,7 @@ imprint_btrfs_replace (int fd, guint64 devid, const char *target,
 {
   ReplaceRun run = { .fd = fd };
   GThread *thread;
-  gboolean cancel_sent = FALSE;
+  gboolean cancel_sent = FALSE, errors = FALSE;
   int r;
 
   if (strlen (target) > BTRFS_DEVICE_PATH_NAME_MAX)
@@ -133,14 +133,20 @@ imprint_btrfs_replace (int fd, guint64 devid, const char *target,
       g_mutex_unlock (&run.lock);
       if (done)
         break;
-      if (!cancel_sent && g_cancellable_is_cancelled (cancellable))
+      if (replace_status (fd, &st) < 0)
+        memset (&st, 0, sizeof st);
+      /* A target that fails writes (pulled, broken) must never become the
+       * file system's device: btrfs counts the errors and would still
+       * finish onto it. Cancelled, the file system stays where it was. */
+      if (!cancel_sent && st.status.num_write_errors > 0)
+        errors = TRUE;
+      if (!cancel_sent && (errors || g_cancellable_is_cancelled (cancellable)))
         {
           struct btrfs_ioctl_dev_replace_args c = { .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_CANCEL };
           (void) ioctl (fd, BTRFS_IOC_DEV_REPLACE, &c);
           cancel_sent = TRUE;
         }
-      if (progress != NULL && replace_status (fd, &st) == 0 &&
-          st.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED)
+      if (progress != NULL && st.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED)
         progress (MIN (st.status.progress_1000, 1000) / 1000.0, userdata);
     }
   g_thread_join (thread);
@@ -149,6 +155,15 @@ imprint_btrfs_replace (int fd, guint64 devid, const char *target,
   r = run.result;
   if (r == 0)
     r = replace_result_errno (run.args.result);
+  if (errors && (r == 0 || r == -ECANCELED))
+    {
+      struct btrfs_ioctl_dev_replace_args st;
+      /* Finished before the cancel came: the errors are on the device
+       * the file system now uses. */
+      if (replace_status (fd, &st) == 0 && st.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_FINISHED)
+        return -EREMOTEIO;
+      return -ENXIO;
+    }
   if (r == 0 && cancel_sent)
     {
       /* The cancel may have come too late to stop it: ask what happened. */

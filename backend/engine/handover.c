@@ -258,6 +258,14 @@ move_root (const ImprintHandover *h, const ImprintHandoverProbe *p, const char *
                            _("Moving this session onto the disk was cancelled; it still runs from memory."));
       return FALSE;
     }
+  if (r == -EREMOTEIO)
+    {
+      ret->root_moved = TRUE;
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_FAILED,
+                           _("This session moved onto the disk, but the disk reported write errors: "
+                             "save your work elsewhere and check the disk."));
+      return FALSE;
+    }
   if (r < 0)
     goto fail;
   ret->root_moved = TRUE;
@@ -342,7 +350,8 @@ imprint_handover_run (const ImprintHandover *h, ImprintHandoverResult *ret, GErr
   mapper = g_strdup_printf ("/dev/mapper/%s", name);
   if (!move_root (h, &p, mapper, ret, error))
     {
-      close_root_volume (name);
+      if (!ret->root_moved)
+        close_root_volume (name);
       goto out;
     }
   ret->root_mapper = g_strdup (mapper);

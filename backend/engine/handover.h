@@ -107,7 +107,9 @@ typedef void (*ImprintBtrfsProgress) (double fraction, void *userdata);
 
 /* Replaces device @devid of the file system @fd is on by @target (a block
  * device node), reporting 0..1; @cancellable cancels the replace (the
- * file system stays on the old device). */
+ * file system stays on the old device: -ECANCELED). Write errors on the
+ * target cancel it too (-ENXIO); -EREMOTEIO: it finished before the
+ * cancel took, onto a target that reported write errors. */
 int imprint_btrfs_replace (int fd, guint64 devid, const char *target,
                            ImprintBtrfsProgress progress, void *userdata,
                            GCancellable *cancellable);
