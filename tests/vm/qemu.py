@@ -182,7 +182,7 @@ class Disk:
         serial = self.serial or f'disk{index}'
         boot = f',bootindex={bootindex}' if bootindex is not None else ''
         if self.interface == 'virtio':
-            args += ['-device', f'virtio-blk-pci,drive=disk{index},serial={serial}{boot}']
+            args += ['-device', f'virtio-blk-pci,drive=disk{index},serial={serial},id=vd{index}{boot}']
         elif self.interface == 'usb':
             # id=usbN: a test pulls the stick with QMP device_del usbN.
             args += ['-device', f'usb-storage,bus=xhci.0,drive=disk{index},removable=on,serial={serial},'
