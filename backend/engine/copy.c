@@ -418,7 +418,8 @@ ring_open_source (Ring *r)
     r->src_size = (guint64) st.st_size;
   if (job->dst_fd >= 0 && fstat (job->dst_fd, &st) == 0)
     r->dst_kind = st.st_mode & S_IFMT;
-  r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+  if (!job->src_buffered)
+    r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
 }
 
 /* The writer: the calling thread, in order, until the range is written,

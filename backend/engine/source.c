@@ -419,9 +419,17 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
 gboolean
 imprint_source_verify (ImprintSource *s, ImprintProgress *progress, GError **error)
 {
+  return imprint_source_verify_cached (s, FALSE, progress, error);
+}
+
+gboolean
+imprint_source_verify_cached (ImprintSource *s, gboolean keep_cached, ImprintProgress *progress,
+                              GError **error)
+{
   ImprintCopyJob job = {
     .src_fd = s->fd, .src_offset = s->usr.offset, .dst_fd = -1,
     .length = s->usr.size, .what = _("system partition"), .verify_tree = s->tree,
+    .src_buffered = keep_cached,
   };
 
   imprint_verity_tree_reset (s->tree);
