@@ -38,7 +38,8 @@ typedef struct {
  * slots[i % n]. */
 typedef struct {
   const ImprintCopyJob *job;
-  int direct_fd;       /* the source reopened with O_DIRECT, or -1 */
+  int direct_fd;       /* the source reopened with O_DIRECT (or, for
+                        * src_buffered, without readahead), or -1 */
   guint64 src_size;    /* a regular file's size (holes are looked up), else 0 */
   mode_t dst_kind;     /* S_IFREG, S_IFBLK or 0 (other, or no target) */
   pthread_mutex_t lock;
@@ -420,6 +421,12 @@ ring_open_source (Ring *r)
     r->dst_kind = st.st_mode & S_IFMT;
   if (!job->src_buffered)
     r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+  else if ((r->direct_fd = open (self, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0)
+    /* Through the cache, but only the range: readahead past its end
+     * would read the next partition from the device ahead of a direct
+     * copy of it, which then reads it again. The slots are large enough
+     * without it. Its own open file, so its own readahead state. */
+    posix_fadvise (r->direct_fd, 0, 0, POSIX_FADV_RANDOM);
 }
 
 /* The writer: the calling thread, in order, until the range is written,
