@@ -185,9 +185,13 @@ reader_thread (void *userdata)
       size_t got = 0;
       gboolean zero = FALSE, known;
 
-      known = job->expect_is_source && pos < job->expect_size;
+      /* The known bytes end on a 4 KiB boundary, so what follows them is
+       * read direct (the few bytes up to the end of @expect are read and
+       * compared with it): a buffered read there would not stop at the
+       * range. */
+      known = job->expect_is_source && pos < (job->expect_size & ~(size_t) (ALIGN - 1));
       if (known)
-        got = want = (size_t) MIN ((guint64) want, job->expect_size - pos);
+        got = want = (size_t) MIN ((guint64) want, (job->expect_size & ~(size_t) (ALIGN - 1)) - pos);
       else
         want = next_slot (r, pos, want, &zero);
       if (zero)

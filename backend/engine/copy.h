@@ -62,7 +62,9 @@ typedef struct {
   size_t        expect_size;
   /* The bytes in @expect were verified already (the hash tree): write
    * them from there instead of reading and comparing that part of the
-   * source again. @expect must then be page aligned (direct I/O). */
+   * source again, up to the last 4 KiB boundary in it (what follows is
+   * read direct from there and compared). @expect must then be page
+   * aligned (direct I/O). */
   gboolean      expect_is_source;
 
   /* Read the source through the page cache instead of O_DIRECT: what an

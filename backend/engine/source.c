@@ -382,6 +382,11 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
   if (options == NULL)
     options = &noopts;
   s->fd = fd;
+  /* Inspection reads exactly what it needs (the table, the hash tree, the
+   * signature): readahead past those would read the next partition from
+   * the device, ahead of a direct copy that reads it again (source-once.h).
+   * The copy reads through its own opens of the file. */
+  posix_fadvise (fd, 0, 0, POSIX_FADV_RANDOM);
   s->path = io_path ? g_strdup (io_path) : g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
   s->display = g_strdup (display);
 

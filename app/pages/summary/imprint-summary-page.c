@@ -105,6 +105,7 @@ show_plan (ImprintSummaryPage *self,
   g_auto(ImprintPlanInfo) info;
   g_autoptr(GError) error = NULL;
   g_autofree char *summary = NULL;
+  g_autofree char *twice = NULL;
   g_autofree char *definitions = NULL;
 
   imprint_plan_info_init (&info);
@@ -117,7 +118,16 @@ show_plan (ImprintSummaryPage *self,
       return;
     }
   summary = imprint_plan_words_summary (&info);
-  gtk_label_set_label (self->summary_label, summary);
+  /* The medium is read twice (a data disk, a large system): it takes
+   * longer, and people should know why. */
+  twice = imprint_plan_words_read_twice (&info);
+  if (twice != NULL)
+    {
+      g_autofree char *both = g_strdup_printf ("%s\n\n%s", summary, twice);
+      gtk_label_set_label (self->summary_label, both);
+    }
+  else
+    gtk_label_set_label (self->summary_label, summary);
   show_erased (self, &info);
 
   for (guint i = 0; info.partitions != NULL && i < info.partitions->len; i++)
