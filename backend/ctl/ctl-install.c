@@ -35,10 +35,13 @@ print_plan (const ImprintPlanInfo *plan)
   g_autofree char *summary = imprint_plan_words_summary (plan);
   g_autofree char *definitions = imprint_plan_words_definitions (plan);
   g_auto(GStrv) erased = imprint_plan_words_erased (plan);
+  g_autofree char *twice = imprint_plan_words_read_twice (plan);
 
   g_print ("%s\n", summary);
   if (definitions != NULL && !plan->defer_data_partitions)
     g_print ("%s\n", definitions);
+  if (twice != NULL)
+    g_print ("%s\n", twice);
   g_print ("\n");
 
   if (erased[0] != NULL)

@@ -38,7 +38,8 @@ typedef struct {
  * slots[i % n]. */
 typedef struct {
   const ImprintCopyJob *job;
-  int direct_fd;       /* the source reopened with O_DIRECT, or -1 */
+  int direct_fd;       /* the source reopened with O_DIRECT (or, for
+                        * src_buffered, without readahead), or -1 */
   guint64 src_size;    /* a regular file's size (holes are looked up), else 0 */
   mode_t dst_kind;     /* S_IFREG, S_IFBLK or 0 (other, or no target) */
   pthread_mutex_t lock;
@@ -184,9 +185,13 @@ reader_thread (void *userdata)
       size_t got = 0;
       gboolean zero = FALSE, known;
 
-      known = job->expect_is_source && pos < job->expect_size;
+      /* The known bytes end on a 4 KiB boundary, so what follows them is
+       * read direct (the few bytes up to the end of @expect are read and
+       * compared with it): a buffered read there would not stop at the
+       * range. */
+      known = job->expect_is_source && pos < (job->expect_size & ~(size_t) (ALIGN - 1));
       if (known)
-        got = want = (size_t) MIN ((guint64) want, job->expect_size - pos);
+        got = want = (size_t) MIN ((guint64) want, (job->expect_size & ~(size_t) (ALIGN - 1)) - pos);
       else
         want = next_slot (r, pos, want, &zero);
       if (zero)
@@ -418,7 +423,14 @@ ring_open_source (Ring *r)
     r->src_size = (guint64) st.st_size;
   if (job->dst_fd >= 0 && fstat (job->dst_fd, &st) == 0)
     r->dst_kind = st.st_mode & S_IFMT;
-  r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+  if (!job->src_buffered)
+    r->direct_fd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+  else if ((r->direct_fd = open (self, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0)
+    /* Through the cache, but only the range: readahead past its end
+     * would read the next partition from the device ahead of a direct
+     * copy of it, which then reads it again. The slots are large enough
+     * without it. Its own open file, so its own readahead state. */
+    posix_fadvise (r->direct_fd, 0, 0, POSIX_FADV_RANDOM);
 }
 
 /* The writer: the calling thread, in order, until the range is written,

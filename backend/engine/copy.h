@@ -62,8 +62,16 @@ typedef struct {
   size_t        expect_size;
   /* The bytes in @expect were verified already (the hash tree): write
    * them from there instead of reading and comparing that part of the
-   * source again. @expect must then be page aligned (direct I/O). */
+   * source again, up to the last 4 KiB boundary in it (what follows is
+   * read direct from there and compared). @expect must then be page
+   * aligned (direct I/O). */
   gboolean      expect_is_source;
+
+  /* Read the source through the page cache instead of O_DIRECT: what an
+   * earlier pass read (the verify-first pass, the UKI check of the ESP)
+   * is taken from memory, and what this pass reads stays there for a
+   * later one. Default (FALSE): direct reads, nothing cached. */
+  gboolean     src_buffered;
 
   size_t       buffer_size;  /* 0: 8 MiB; rounded to a multiple of 64 KiB */
   unsigned     n_buffers;    /* 0: 4 */

@@ -161,6 +161,8 @@ imprint_install_esp (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgr
         .src_fd = src->fd, .src_offset = src->esp.offset,
         .dst_fd = fd, .dst_offset = esp->start,
         .length = src->esp.size, .what = _("boot partition"),
+        /* Small, and partly read already (the UKI check): from the cache. */
+        .src_buffered = TRUE,
       };
       if (!imprint_copy (&job, progress, error))
         return FALSE;

@@ -13,6 +13,7 @@
 #include "install-esp.h"
 #include "macros.h"
 #include "plan-private.h"
+#include "source-once.h"
 #include "target-lock.h"
 
 #define MiB (1024ull * 1024ull)
@@ -151,11 +152,15 @@ relabel (int fd, const char *target, ImprintPlanPartition *const *parts, guint n
   return TRUE;
 }
 
+/* @cached: the verify-first pass read usr through the page cache; the copy
+ * takes it from there and lets it go afterwards. */
 static gboolean
-copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progress, GError **error)
+copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, gboolean cached, ImprintProgress *progress,
+           GError **error)
 {
   size_t tree_size = 0;
   const guint8 *tree = imprint_verity_tree_bytes (src->tree, &tree_size);
+  gboolean ok;
 
   /* The data, each block checked against the (already verified) tree. */
   imprint_verity_tree_reset (src->tree);
@@ -164,9 +169,12 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
     .src_fd = src->fd, .src_offset = src->usr.offset,
     .dst_fd = fd, .dst_offset = plan->usr_a->start,
     .length = src->usr.size, .what = _("system partition"),
-    .verify_tree = src->tree,
+    .verify_tree = src->tree, .src_buffered = cached,
   };
-  if (!imprint_copy (&usr, progress, error))
+  ok = imprint_copy (&usr, progress, error);
+  if (cached)
+    posix_fadvise (src->fd, (off_t) src->usr.offset, (off_t) src->usr.size, POSIX_FADV_DONTNEED);
+  if (!ok)
     return FALSE;
 
   /* The hash partition must be byte for byte the tree that was verified. */
@@ -188,6 +196,32 @@ copy_slot (ImprintSource *src, ImprintPlan *plan, int fd, ImprintProgress *progr
     .expect = (const guint8 *) src->signature_json, .expect_size = strlen (src->signature_json),
   };
   return imprint_copy (&sig, progress, error);
+}
+
+/* The partition table (A slot "_empty"), the start of every new empty
+ * partition cleared, the boot files. */
+static gboolean
+write_table_and_boot (ImprintSource *src, ImprintPlan *plan, int fd, const char *target,
+                      ImprintProgress *progress, GCancellable *cancellable, GError **error)
+{
+  imprint_progress_step (progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
+  set_direct_io (fd, FALSE);
+  if (!imprint_plan_write_table_fd (plan, fd, target, error))
+    return FALSE;
+
+  set_direct_io (fd, TRUE);
+  for (guint i = 0; i < plan->partitions->len; i++)
+    {
+      ImprintPlanPartition *p = plan->partitions->pdata[i];
+      if (p->action == IMPRINT_PLAN_CREATE && p->content == IMPRINT_CONTENT_NONE &&
+          !wipe_start (fd, p->start, p->size, error))
+        return FALSE;
+    }
+
+  return check_cancel (cancellable, error) &&
+         imprint_install_esp (src, plan, fd, progress, error) &&
+         imprint_install_fallback (plan, error) &&
+         check_cancel (cancellable, error);
 }
 
 static gboolean
@@ -323,38 +357,37 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
     }
   progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
 
-  if (o->verify_source_first)
+  /* Each source byte read once (source-once.h): where the install
+   * overwrites nothing, the slot is streamed first, verified in flight,
+   * and the table and boot files follow only once it verified. Where it
+   * overwrites data, verify-first reads usr before anything is written,
+   * through the page cache when it fits, for the copy to take from there. */
+  gboolean slot_first = !plan->overwrites_data;
+  gboolean verify_pass = o->verify_source_first && plan->overwrites_data;
+  gboolean cached = verify_pass && src->usr.size <= imprint_source_cache_budget ();
+
+  if (verify_pass)
     {
       /* Counted in the total too, so the bar does not go backwards. */
       progress.total += src->usr.size;
       imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_VERIFY_SOURCE));
-      if (!imprint_source_verify (src, &progress, error))
+      if (!imprint_source_verify_cached (src, cached, &progress, error))
         return FALSE;
     }
 
   if (!check_cancel (o->cancellable, error))
     return FALSE;
 
-  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
-  set_direct_io (fd, FALSE);
-  if (!imprint_plan_write_table_fd (plan, fd, target, error))
-    return FALSE;
-
-  set_direct_io (fd, TRUE);
-  for (guint i = 0; i < plan->partitions->len; i++)
+  if (slot_first)
     {
-      ImprintPlanPartition *p = plan->partitions->pdata[i];
-      if (p->action == IMPRINT_PLAN_CREATE && p->content == IMPRINT_CONTENT_NONE &&
-          !wipe_start (fd, p->start, p->size, error))
+      set_direct_io (fd, TRUE);
+      if (!copy_slot (src, plan, fd, FALSE, &progress, error) || !check_cancel (o->cancellable, error))
         return FALSE;
     }
-
-  if (!check_cancel (o->cancellable, error) ||
-      !imprint_install_esp (src, plan, fd, &progress, error) ||
-      !imprint_install_fallback (plan, error) ||
-      !check_cancel (o->cancellable, error) ||
-      !copy_slot (src, plan, fd, &progress, error) ||
-      !check_cancel (o->cancellable, error))
+  if (!write_table_and_boot (src, plan, fd, target, &progress, o->cancellable, error))
+    return FALSE;
+  if (!slot_first &&
+      (!copy_slot (src, plan, fd, cached, &progress, error) || !check_cancel (o->cancellable, error)))
     return FALSE;
 
   /* Everything verified and on disk: now the slot may carry its version. */

@@ -2,11 +2,18 @@
 #pragma once
 
 /* The whole install, in steps:
- *   plan (unless given) -> write the partition table (A slot "_empty")
+ *   plan (unless given)
+ *   -> where the install overwrites nothing (a blank disk, free space):
+ *      usr + usr-verity + usr-verity-sig streamed into the planned A slot
+ *      and verified against the root hash as they pass, BEFORE the table
+ *      exists (a corrupt source leaves no table, no boot files);
+ *      where it overwrites data and verify-first is on: usr read and
+ *      verified first (source-once.h)
+ *   -> write the partition table (A slot "_empty")
  *   -> ESP (block copy; or boot files into an existing ESP, UKIs into a
  *      new XBOOTLDR when it is too small)
- *   -> usr + usr-verity + usr-verity-sig streamed and verified against the
- *      root hash -> relabel the A slot with its version
+ *   -> (overwriting data) the slot streamed and verified now
+ *   -> relabel the A slot with its version
  *   -> data partitions via systemd-repart (or deferred to first boot),
  *      the root LUKS2-encrypted by install-root.h when asked
  *   -> EFI boot entry when efivars are writable (the removable fallback
@@ -52,10 +59,14 @@ typedef struct {
   ImprintRootEncryption *encryption;    /* NULL: the root is not encrypted by us */
   ImprintEncryptRootTestFunc encrypt_root_test_hook;  /* tests only, see above */
   gboolean               no_boot_entry; /* do not touch EFI variables */
-  /* Read and verify the whole usr partition before writing anything, so a
-   * tampered source is refused with the target untouched (costs one more
-   * read of usr). Without it a bad block stops the copy mid-way, with the
-   * A slot still "_empty". */
+  /* A tampered source is refused before anything that holds data is
+   * overwritten. Where the install overwrites data (ImprintPlan
+   * .overwrites_data) that takes a read of usr before anything is written
+   * (kept in the page cache for the copy when it fits, else usr is read
+   * twice); elsewhere the slot is written first into space that holds
+   * nothing and verified as it passes, and a bad block stops the install
+   * before the table is written. Without it, a bad block stops the copy
+   * mid-way with the A slot still "_empty". */
   gboolean               verify_source_first;
   const char            *efivars_dir;   /* NULL: /sys/firmware/efi/efivars */
 } ImprintInstallOptions;

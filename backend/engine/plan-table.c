@@ -14,6 +14,7 @@
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
+#include "source-once.h"
 
 const char *
 imprint_plan_action_to_string (ImprintPlanAction a)
@@ -92,6 +93,7 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
   info.target = g_strdup (plan->target_display ? plan->target_display : plan->target);
   info.target_size = plan->target_size;
   info.defer_data_partitions = plan->defer_data_partitions;
+  info.source_read_twice = src != NULL && imprint_source_read_twice (plan, src);
   info.definitions_source = g_strdup (imprint_definitions_source_to_string (plan->definitions_source));
   info.definitions_directory = g_strdup (plan->definitions_display ? plan->definitions_display
                                         : plan->definitions_dir ? plan->definitions_dir : "");

@@ -15,6 +15,7 @@
 #include "macros.h"
 #include "plan.h"
 #include "plan-private.h"
+#include "source-once.h"
 #include "repart-definition.h"
 #include "target-lock.h"
 
@@ -376,6 +377,8 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   slot_sizes (src, plan, options, &sizes);
   ok = plan->mode == IMPRINT_INSTALL_MODE_ERASE ? plan_erase (plan, src, &sizes, error)
                                                  : imprint_plan_free_space (plan, src, &sizes, error);
+  plan->overwrites_data = ok && plan->mode == IMPRINT_INSTALL_MODE_ERASE &&
+                          (plan->erased->len > 0 || imprint_target_holds_data (fd, plan->target_size));
   if (!ok || !imprint_plan_repart (plan, error))
     return NULL;
   g_ptr_array_sort (plan->partitions, cmp_by_number);

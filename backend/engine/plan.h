@@ -90,6 +90,11 @@ typedef struct {
   /* Shortcuts into partitions (not owned); NULL when absent. */
   ImprintPlanPartition *esp, *xbootldr, *usr_a, *verity_a, *sig_a, *usr_b, *verity_b, *sig_b;
   guint64 esp_files_size;          /* bytes the boot files need (free-space mode) */
+  /* The install writes over data: an erase of a disk or image that holds
+   * any (imprint_target_holds_data()). FALSE in free-space mode, whose
+   * slot goes into space that holds nothing. Decides whether verify-first
+   * needs a pass of its own (source-once.h). */
+  gboolean overwrites_data;
 } ImprintPlan;
 
 typedef struct {

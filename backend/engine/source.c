@@ -382,6 +382,11 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
   if (options == NULL)
     options = &noopts;
   s->fd = fd;
+  /* Inspection reads exactly what it needs (the table, the hash tree, the
+   * signature): readahead past those would read the next partition from
+   * the device, ahead of a direct copy that reads it again (source-once.h).
+   * The copy reads through its own opens of the file. */
+  posix_fadvise (fd, 0, 0, POSIX_FADV_RANDOM);
   s->path = io_path ? g_strdup (io_path) : g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), fd);
   s->display = g_strdup (display);
 
@@ -419,9 +424,17 @@ imprint_source_inspect_fd (int fd, const char *io_path, const char *display,
 gboolean
 imprint_source_verify (ImprintSource *s, ImprintProgress *progress, GError **error)
 {
+  return imprint_source_verify_cached (s, FALSE, progress, error);
+}
+
+gboolean
+imprint_source_verify_cached (ImprintSource *s, gboolean keep_cached, ImprintProgress *progress,
+                              GError **error)
+{
   ImprintCopyJob job = {
     .src_fd = s->fd, .src_offset = s->usr.offset, .dst_fd = -1,
     .length = s->usr.size, .what = _("system partition"), .verify_tree = s->tree,
+    .src_buffered = keep_cached,
   };
 
   imprint_verity_tree_reset (s->tree);

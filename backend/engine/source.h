@@ -120,6 +120,14 @@ gboolean imprint_source_verify (ImprintSource   *source,
                                 ImprintProgress *progress,
                                 GError         **error);
 
+/* The same, reading through the page cache when @keep_cached, so that a
+ * copy with ImprintCopyJob.src_buffered right after takes the bytes from
+ * memory instead of the device (source-once.h). */
+gboolean imprint_source_verify_cached (ImprintSource   *source,
+                                       gboolean         keep_cached,
+                                       ImprintProgress *progress,
+                                       GError         **error);
+
 void imprint_source_free (ImprintSource *source);
 
 /* Copies the source's unified kernel image (\EFI\Linux\NAME_VERSION.efi in

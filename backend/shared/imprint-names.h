@@ -102,6 +102,10 @@
 #define IMPRINT_KEY_ERASED_PARTITIONS "erased-partitions" /* aa{sv}: number, label, type-name, size */
 #define IMPRINT_KEY_DEFINITIONS_SOURCE "definitions-source" /* s: IMPRINT_DEFINITIONS_FROM_* */
 #define IMPRINT_KEY_DEFINITIONS_DIRECTORY "definitions-directory" /* s */
+/* b, only when true: the erase overwrites data, so verify-first reads the
+ * source before the copy, and /usr does not fit in the memory kept for the
+ * copy to reuse: the source (a USB stick) is read twice. */
+#define IMPRINT_KEY_SOURCE_READ_TWICE "source-read-twice"
 /* Each partition of the plan. */
 #define IMPRINT_KEY_NUMBER            "number"            /* u */
 #define IMPRINT_KEY_TYPE              "type"              /* s */

@@ -172,6 +172,9 @@ imprint_plan_info_to_variant (const ImprintPlanInfo *p)
                          g_variant_new_string (or_empty (p->definitions_source)));
   g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_DEFINITIONS_DIRECTORY,
                          g_variant_new_string (or_empty (p->definitions_directory)));
+  /* Only when true: replies stay as they were for everyone else. */
+  if (p->source_read_twice)
+    g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_SOURCE_READ_TWICE, g_variant_new_boolean (TRUE));
   if (p->name != NULL || p->version != NULL)
     {
       g_variant_builder_add (&b, "{sv}", IMPRINT_KEY_NAME, g_variant_new_string (or_empty (p->name)));
@@ -255,11 +258,12 @@ parse_plan_partitions (GVariant *dict, ImprintPlanInfo *p, GError **error)
 static gboolean
 parse_plan_scalars (GVariant *dict, ImprintPlanInfo *p, GError **error)
 {
-  g_autoptr(GVariant) erased = NULL, defer = NULL;
+  g_autoptr(GVariant) erased = NULL, defer = NULL, twice = NULL;
   const char * const empty[] = { NULL };
 
   if (!imprint_fields_lookup (dict, IMPRINT_KEY_ERASED, G_VARIANT_TYPE_STRING_ARRAY, &erased, error) ||
       !imprint_fields_lookup (dict, IMPRINT_KEY_DEFER_DATA_PARTITIONS, G_VARIANT_TYPE_BOOLEAN, &defer, error) ||
+      !imprint_fields_lookup (dict, IMPRINT_KEY_SOURCE_READ_TWICE, G_VARIANT_TYPE_BOOLEAN, &twice, error) ||
       !lookup_number (dict, IMPRINT_KEY_TARGET_SIZE, G_VARIANT_TYPE_UINT64, &p->target_size, error) ||
       !imprint_fields_parse_mode (dict, &p->mode, error) ||
       !imprint_fields_parse (dict, plan_text_fields, G_N_ELEMENTS (plan_text_fields), p, error) ||
@@ -269,6 +273,7 @@ parse_plan_scalars (GVariant *dict, ImprintPlanInfo *p, GError **error)
   fill_empty (plan_definitions_fields, G_N_ELEMENTS (plan_definitions_fields), p);
   p->erased = erased != NULL ? g_variant_dup_strv (erased, NULL) : g_strdupv ((char **) empty);
   p->defer_data_partitions = defer != NULL && g_variant_get_boolean (defer);
+  p->source_read_twice = twice != NULL && g_variant_get_boolean (twice);
   fill_empty (plan_text_fields, G_N_ELEMENTS (plan_text_fields), p);
   return TRUE;
 }

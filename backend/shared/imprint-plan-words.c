@@ -108,6 +108,16 @@ imprint_plan_words_definitions (const ImprintPlanInfo *p)
   return NULL;
 }
 
+char *
+imprint_plan_words_read_twice (const ImprintPlanInfo *p)
+{
+  if (!p->source_read_twice)
+    return NULL;
+  return g_strdup (_("The installation medium is read twice: the disk holds data, so the system "
+                     "is checked in full before anything on it is overwritten, and it is too "
+                     "large to keep in memory until it is copied."));
+}
+
 void
 imprint_plan_words_fill (ImprintPlanInfo *p)
 {

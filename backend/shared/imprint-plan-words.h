@@ -19,6 +19,9 @@ char  *imprint_plan_words_source      (const ImprintPlanInfo *plan, const Imprin
 /* Whose partition definitions the data partitions come from, or NULL
  * when the plan does not say. */
 char  *imprint_plan_words_definitions (const ImprintPlanInfo *plan);
+/* Why the install reads the installation medium twice (source_read_twice),
+ * or NULL when it reads it once. */
+char  *imprint_plan_words_read_twice  (const ImprintPlanInfo *plan);
 /* Sets summary, erased and each partition's source from the facts (what
  * imprintd puts into the reply's older keys). */
 void   imprint_plan_words_fill        (ImprintPlanInfo *plan);

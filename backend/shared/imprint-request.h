@@ -284,6 +284,8 @@ typedef struct {
   GPtrArray *erased_partitions;  /* of ImprintPlanPartitionInfo */
   char *definitions_source;      /* IMPRINT_DEFINITIONS_FROM_* */
   char *definitions_directory;
+  /* The install reads the source twice (IMPRINT_KEY_SOURCE_READ_TWICE). */
+  gboolean source_read_twice;
 } ImprintPlanInfo;
 
 void      imprint_plan_info_init         (ImprintPlanInfo *p);

@@ -376,6 +376,24 @@ test_plan_info (void)
 
   imprint_plan_info_clear (&p);
   g_assert_true (imprint_plan_info_from_variant (sparse, &p, &error));
+  g_assert_false (p.source_read_twice);
+  {
+    /* Said only when true, and then in words. */
+    g_autofree char *none = imprint_plan_words_read_twice (&p);
+    g_autoptr(GVariant) without = g_variant_ref_sink (imprint_plan_info_to_variant (&p));
+    g_autoptr(GVariant) with = NULL;
+    g_autofree char *words = NULL;
+    g_auto(ImprintPlanInfo) q = { 0 };
+    g_assert_null (none);
+    g_assert_false (g_variant_lookup (without, IMPRINT_KEY_SOURCE_READ_TWICE, "b", NULL));
+    p.source_read_twice = TRUE;
+    with = g_variant_ref_sink (imprint_plan_info_to_variant (&p));
+    imprint_plan_info_init (&q);
+    g_assert_true (imprint_plan_info_from_variant (with, &q, &error));
+    g_assert_true (q.source_read_twice);
+    words = imprint_plan_words_read_twice (&q);
+    g_assert_nonnull (strstr (words, "twice"));
+  }
   g_assert_cmpuint (p.partitions->len, ==, 0);
   g_assert_nonnull (p.erased);
   g_assert_null (p.erased[0]);

@@ -131,6 +131,32 @@ erase-loop)
   run 0 --source "$SRC" --target "$L" --erase --definitions "$DEFS"
   check_installed "$L"
   ;;
+read-once)
+  # Each source byte read once (by the source device's own counter, page
+  # cache dropped first): onto a blank disk (streamed, verified in flight)
+  # and onto one holding data (verify-first, the copy served from the
+  # cache). Copied = ESP + usr + usr-verity + usr-verity-sig.
+  S="$(losetup --direct-io=on -r -f --show "$SRC")" || skip "no loop device"
+  LOOPS+=("$S")
+  copied=0
+  for t in $ESP_TYPE $USR_TYPE $VER_TYPE $SIG_TYPE; do copied=$(( copied + $(part size "$SRC" $t) )); done
+  reads() { awk '{ print $3 * 512 }' "/sys/block/$(basename "$S")/stat"; }
+  for kind in blank data; do
+    rm -f "$W/t.img"; truncate -s 1G "$W/t.img"
+    if [ $kind = data ]; then
+      printf 'label: gpt\nsize=64M, name=data\n' | sfdisk -q "$W/t.img" >/dev/null || fail "sfdisk"
+    fi
+    L="$(losetup -f --show "$W/t.img")" || skip "no loop device"
+    LOOPS+=("$L")
+    sync; echo 3 > /proc/sys/vm/drop_caches
+    r0=$(reads)
+    run 0 --source "$S" --target "$L" --erase --defer-data-partitions --definitions "$DEFS" --verify-first
+    r1=$(reads)
+    echo "$kind target: read $(( r1 - r0 )) bytes for $copied copied"
+    [ $(( (r1 - r0) * 100 )) -le $(( copied * 102 )) ] || fail "$kind target: the source was read $(( r1 - r0 )) bytes for $copied copied"
+    check_installed "$L" no
+  done
+  ;;
 defer)
   truncate -s 1G "$W/t.img"
   run 0 --source "$SRC" --target "$W/t.img" --erase --defer-data-partitions --definitions "$DEFS"
@@ -253,11 +279,17 @@ tamper-usr|tamper-usr-zeros|tamper-verity)
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS"
   grep -q -i "corrupt\|does not match" "$W/err" || fail "no clear message"
   assert_no_version_label "$W/t.img"
-  # With the source checked first, nothing at all is written.
+  # A blank target is streamed once (no verify pass of its own): the slot
+  # goes first and the refusal comes before any table or boot file.
+  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "a table was written for a corrupt source"
+  # A target that holds data: with the source checked first, nothing at
+  # all is written.
   rm -f "$W/t.img"; truncate -s 1G "$W/t.img"
+  printf 'label: gpt\nsize=64M, name=data\n' | sfdisk -q "$W/t.img" >/dev/null || fail "sfdisk"
+  head -c 4M /dev/urandom | dd of="$W/t.img" bs=1M seek=1 conv=notrunc status=none
+  before="$(sha256sum < "$W/t.img")"
   run 4 --source "$W/src.img" --target "$W/t.img" --erase --definitions "$DEFS" --verify-first
-  [ "$(sfdisk -d "$W/t.img" 2>/dev/null | wc -l)" = 0 ] || fail "something was written"
-  [ "$(du -k "$W/t.img" | cut -f1)" = 0 ] || fail "target blocks were allocated"
+  [ "$(sha256sum < "$W/t.img")" = "$before" ] || fail "something was written over the data"
   ;;
 truncated)
   cp --sparse=always "$SRC" "$W/src.img"

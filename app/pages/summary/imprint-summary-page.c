@@ -98,6 +98,21 @@ show_erased (ImprintSummaryPage    *self,
  * (imprint-request.h) and worded here, from its facts, by
  * imprint-plan-words.h, so it reads in this app's language rather than
  * imprintd's. */
+/* From a live session: say now whether it goes on from the disk. */
+static void
+append_handover (ImprintSummaryPage *self, GString *text)
+{
+  ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
+  const char *reason = NULL;
+
+  if (imprint_install_choices_get_handover_possible (install, &reason))
+    g_string_append_printf (text, "\n\n%s",
+                            _("Afterwards this session goes on from the installed disk: no restart, and the USB stick can be removed."));
+  else if (reason != NULL)
+    g_string_append_printf (text, _("\n\nAfterwards, set up the installed system from here and restart from the disk (%s)"),
+                            reason);
+}
+
 static void
 show_plan (ImprintSummaryPage *self,
            GVariant           *plan)
@@ -105,7 +120,9 @@ show_plan (ImprintSummaryPage *self,
   g_auto(ImprintPlanInfo) info;
   g_autoptr(GError) error = NULL;
   g_autofree char *summary = NULL;
+  g_autofree char *twice = NULL;
   g_autofree char *definitions = NULL;
+  g_autoptr(GString) text = NULL;
 
   imprint_plan_info_init (&info);
   clear_partitions (self);
@@ -117,23 +134,14 @@ show_plan (ImprintSummaryPage *self,
       return;
     }
   summary = imprint_plan_words_summary (&info);
-  {
-    /* From a live session: say now whether it goes on from the disk. */
-    ImprintInstallChoices *install = imprint_page_get_install_choices (IMPRINT_PAGE (self));
-    const char *reason = NULL;
-    g_autofree char *more = NULL;
-
-    if (imprint_install_choices_get_handover_possible (install, &reason))
-      more = g_strconcat (summary, "\n\n",
-                          _("Afterwards this session goes on from the installed disk: no restart, and the USB stick can be removed."),
-                          NULL);
-    else if (reason != NULL)
-      more = g_strdup_printf (_("%s\n\nAfterwards, set up the installed system from here and restart from the disk (%s)"),
-                              summary, reason);
-    if (more != NULL)
-      g_free (g_steal_pointer (&summary)), summary = g_steal_pointer (&more);
-  }
-  gtk_label_set_label (self->summary_label, summary);
+  text = g_string_new (summary);
+  /* The medium is read twice (a data disk, a large system): it takes
+   * longer, and people should know why. */
+  twice = imprint_plan_words_read_twice (&info);
+  if (twice != NULL)
+    g_string_append_printf (text, "\n\n%s", twice);
+  append_handover (self, text);
+  gtk_label_set_label (self->summary_label, text->str);
   show_erased (self, &info);
 
   for (guint i = 0; info.partitions != NULL && i < info.partitions->len; i++)
