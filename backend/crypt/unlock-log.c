@@ -195,7 +195,7 @@ get_field (sd_journal *j, const char *field, size_t *ret_len)
 }
 
 int
-imprint_unlock_log_read_journal (ImprintUnlockLog *l)
+imprint_unlock_log_read_journal (ImprintUnlockLog *l, const char *directory)
 {
   sd_journal *j = NULL;
   sd_id128_t boot;
@@ -205,7 +205,10 @@ imprint_unlock_log_read_journal (ImprintUnlockLog *l)
   r = sd_id128_get_boot (&boot);
   if (r < 0)
     return r;
-  r = sd_journal_open (&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+  if (directory != NULL)
+    r = sd_journal_open_directory (&j, directory, 0);
+  else
+    r = sd_journal_open (&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
   if (r < 0)
     return r;
   (void) sd_journal_set_data_threshold (j, IMPRINT_UNLOCK_MAX_FIELD);

@@ -86,8 +86,9 @@ void imprint_unlock_log_add (ImprintUnlockLog *l,
                              const char *message, size_t message_len);
 
 /* Reads the current boot's journal (systemd-cryptsetup's entries only,
- * bounded as above) into l. Negative errno when the journal cannot be
- * opened; 0 otherwise (no entries is no fallback). */
-int imprint_unlock_log_read_journal (ImprintUnlockLog *l);
+ * bounded as above) into l: the system's, or the journal files in
+ * directory (tests). Negative errno when the journal cannot be opened; 0
+ * otherwise (no entries is no fallback). */
+int imprint_unlock_log_read_journal (ImprintUnlockLog *l, const char *directory);
 
 G_END_DECLS

@@ -24,6 +24,32 @@
 
 #define RESEALED_FILE "tpm2-resealed"
 
+/* Test hooks, like backend/update's IMPRINTD_TEST_*: imprintd is started
+ * by D-Bus activation with a clean environment, so only someone who
+ * already runs it as root can set these. A LUKS2 device (or image) and
+ * volume name standing for the root's, and a directory of journal files
+ * standing for the system journal. */
+static const char *
+test_env (const char *name)
+{
+  const char *v = g_getenv (name);
+
+  return v != NULL && *v ? v : NULL;
+}
+
+static int
+find_root_device (char **ret)
+{
+  const char *device = test_env ("IMPRINTD_TEST_UNLOCK_DEVICE");
+
+  if (device != NULL)
+    {
+      *ret = g_strdup (device);
+      return 0;
+    }
+  return imprint_setup_disk_find_root (NULL, ret);
+}
+
 static const char *
 runtime_dir (void)
 {
@@ -59,6 +85,9 @@ root_volume_name (void)
   g_autofree char *path = NULL, *text = NULL;
   struct stat st;
 
+  if (test_env ("IMPRINTD_TEST_UNLOCK_VOLUME") != NULL)
+    return g_strdup (test_env ("IMPRINTD_TEST_UNLOCK_VOLUME"));
+
   if (stat ("/", &st) < 0)
     return NULL;
   path = g_strdup_printf ("/sys/dev/block/%u:%u/dm/name", major (st.st_dev), minor (st.st_dev));
@@ -68,13 +97,17 @@ root_volume_name (void)
   return *text ? g_steal_pointer (&text) : NULL;
 }
 
+/* The same disk (by device number), or the same image file (tests). */
 static gboolean
-same_block_device (const char *a, const char *b)
+same_device (const char *a, const char *b)
 {
   struct stat sa, sb;
 
-  return a != NULL && b != NULL && stat (a, &sa) == 0 && stat (b, &sb) == 0 &&
-         S_ISBLK (sa.st_mode) && S_ISBLK (sb.st_mode) && sa.st_rdev == sb.st_rdev;
+  if (a == NULL || b == NULL || stat (a, &sa) < 0 || stat (b, &sb) < 0)
+    return FALSE;
+  if (S_ISBLK (sa.st_mode) && S_ISBLK (sb.st_mode))
+    return sa.st_rdev == sb.st_rdev;
+  return S_ISREG (sa.st_mode) && S_ISREG (sb.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static gboolean
@@ -98,7 +131,7 @@ imprintd_unlock_note_resealed (const char *device)
   char id[SD_ID128_STRING_MAX];
 
   /* Only a re-seal of the disk this system runs from heals its start. */
-  if (imprint_setup_disk_find_root (NULL, &root) < 0 || !same_block_device (root, device) || !boot_id (id))
+  if (find_root_device (&root) < 0 || !same_device (root, device) || !boot_id (id))
     return;
   path = g_build_filename (runtime_dir (), RESEALED_FILE, NULL);
   if (!g_file_set_contents_full (path, id, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL))
@@ -137,7 +170,7 @@ imprintd_method_get_unlock_status (ImprintdMethodCall *call, GError **error)
   gboolean encrypted;
   int r;
 
-  encrypted = imprint_setup_disk_find_root (NULL, &device) >= 0;
+  encrypted = find_root_device (&device) >= 0;
   volume = encrypted ? root_volume_name () : NULL;
   imprint_unlock_log_init (&log, volume);
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -149,7 +182,7 @@ imprintd_method_get_unlock_status (ImprintdMethodCall *call, GError **error)
   if (encrypted)
     describe_header (&b, device);
 
-  r = volume != NULL ? imprint_unlock_log_read_journal (&log) : 0;
+  r = volume != NULL ? imprint_unlock_log_read_journal (&log, test_env ("IMPRINTD_TEST_JOURNAL_DIR")) : 0;
   g_variant_builder_add (&b, "{sv}", "journal-read", g_variant_new_boolean (volume != NULL && r >= 0));
   if (r < 0)
     g_debug ("Cannot read the journal: %s", g_strerror (-r));
