@@ -27,10 +27,14 @@ KEYS = {'encrypted': 'b', 'device': 's', 'volume': 's', 'boot-id': 's', 'journal
         'needed-recovery': 'b', 'reason': 's', 'detail': 's', 'resealed': 'b'}
 
 
+def call_status(bus):
+    return bus.gdbus('--object-path', '/dev/imprint/Imprint1/Manager', '--method',
+                     'dev.imprint.Imprint1.Manager.GetUnlockStatus', '{}')
+
+
 class UnlockStatusTest(imprinttest.ImprintTestCase):
     def status(self):
-        r = self.bus.gdbus('--object-path', '/dev/imprint/Imprint1/Manager', '--method',
-                           'dev.imprint.Imprint1.Manager.GetUnlockStatus', '{}')
+        r = call_status(self.bus)
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
@@ -59,8 +63,7 @@ class UnlockStatusPolkitTest(imprinttest.ImprintTestCase):
 
     def test_polkit_action(self):
         self.bus.polkit_call('SetAllowed', ['dev.imprint.Imprint1.list-disks'])
-        r = self.bus.gdbus('--object-path', '/dev/imprint/Imprint1/Manager', '--method',
-                           'dev.imprint.Imprint1.Manager.GetUnlockStatus', '{}')
+        r = call_status(self.bus)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('NotAuthorized', r.stderr)
         self.bus.polkit_call('SetAllowed', [imprinttest.ACTION_READ_STATUS])
@@ -126,10 +129,7 @@ class HealTest(imprinttest.ImprintTestCase):
         self.dev = f'--tpm2-device={self.tpm.tcti}'
 
     def status(self):
-        r = self.bus.gdbus('--object-path', '/dev/imprint/Imprint1/Manager', '--method',
-                           'dev.imprint.Imprint1.Manager.GetUnlockStatus', '{}')
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout
+        return UnlockStatusTest.status(self)
 
     def enroll_tpm2(self):
         return self.bus.ctl('--json', 'enroll', self.volume, '--tpm2', self.dev, '--unlock-key-file',

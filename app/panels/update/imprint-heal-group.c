@@ -123,6 +123,13 @@ job_completed_cb (ImprintHealGroup *self)
   error = imprint_client_get_job_error (self->client);
   if (imprint_client_get_job_succeeded (self->client))
     {
+      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+      GtkWidget *focus = GTK_IS_WINDOW (root) ? gtk_window_get_focus (GTK_WINDOW (root)) : NULL;
+
+      /* Let go of the focus first: GTK 4.8 still delivers focus-out to a
+       * focused entry after it is gone. */
+      if (focus != NULL && (focus == GTK_WIDGET (self->entry) || gtk_widget_is_ancestor (focus, GTK_WIDGET (self->entry))))
+        gtk_window_set_focus (GTK_WINDOW (root), NULL);
       /* Removed, not hidden: an empty boxed list would still draw a line. */
       adw_preferences_group_remove (ADW_PREFERENCES_GROUP (self), GTK_WIDGET (self->entry));
       self->entry = NULL;
