@@ -95,6 +95,7 @@ int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv);
 int ctl_verb_security     (Ctl *ctl, int argc, char **argv);
 int ctl_verb_update_status (Ctl *ctl, int argc, char **argv);
+int ctl_verb_unlock_status (Ctl *ctl, int argc, char **argv);
 int ctl_verb_check_updates (Ctl *ctl, int argc, char **argv);
 int ctl_verb_update        (Ctl *ctl, int argc, char **argv);
 int ctl_verb_auto_update   (Ctl *ctl, int argc, char **argv);

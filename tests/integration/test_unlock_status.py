@@ -169,6 +169,12 @@ class HealTest(imprinttest.ImprintTestCase):
         # the next start should unlock by itself.
         self.assertIn("'needed-recovery': <true>", out)
         self.assertIn("'resealed': <true>", out)
+        # imprintctl says the same (what the VM tests read).
+        st = self.bus.ctl_json('unlock-status')
+        self.assertEqual((st['needed-recovery'], st['reason'], st['resealed']), (True, 'pcr-mismatch', True))
+        text = self.bus.ctl('unlock-status', check=0).stdout
+        self.assertIn('needed the recovery key or a passphrase (pcr-mismatch', text)
+        self.assertIn('Sealed again:     yes', text)
 
 
 class OtherBootTest(HealTest):
