@@ -367,15 +367,6 @@ out:
 
 /* ---- unlock-status ----------------------------------------------------------- */
 
-static gboolean
-status_b (GVariant *dict, const char *key)
-{
-  gboolean b = FALSE;
-
-  g_variant_lookup (dict, key, "b", &b);
-  return b;
-}
-
 int
 ctl_verb_unlock_status (Ctl *ctl, int argc, char **argv)
 {
@@ -395,21 +386,21 @@ ctl_verb_unlock_status (Ctl *ctl, int argc, char **argv)
       g_print ("%s\n", text);
       return EXIT_CODE_OK;
     }
-  if (!status_b (status, "encrypted"))
+  if (!ctl_lookup_b (status, "encrypted"))
     {
       g_print (_("The running system is not on an encrypted disk.\n"));
       return EXIT_CODE_OK;
     }
   g_print (_("Disk:             %s (%s)\n"), ctl_lookup_s (status, "device"), ctl_lookup_s (status, "volume"));
-  if (!status_b (status, "journal-read"))
+  if (!ctl_lookup_b (status, "journal-read"))
     g_print (_("This start:       unknown (the journal could not be read)\n"));
-  else if (status_b (status, "needed-recovery"))
+  else if (ctl_lookup_b (status, "needed-recovery"))
     g_print (_("This start:       needed the recovery key or a passphrase (%s: %s)\n"),
              *ctl_lookup_s (status, "reason") ? ctl_lookup_s (status, "reason") : "unknown",
              ctl_lookup_s (status, "detail"));
   else
     g_print (_("This start:       no fallback from the TPM was logged\n"));
-  if (status_b (status, "resealed"))
+  if (ctl_lookup_b (status, "resealed"))
     g_print (_("Sealed again:     yes, the next start should unlock by itself\n"));
   return EXIT_CODE_OK;
 }
