@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "imprint-application.h"
+#include "imprint-heal-check.h"
 #include "imprint-screen-reader.h"
 #include "imprint-window.h"
 #include "reset/imprint-reset-panel.h"
@@ -24,6 +25,8 @@ struct _ImprintApplication
   gboolean  kiosk;
   char     *setup_target;
   char     *panel;      /* --panel: a settings panel instead of the installer */
+  gboolean  heal_check; /* --heal-check: notify when the disk needed its recovery key */
+  gboolean  heal_check_started;
 };
 
 G_DEFINE_FINAL_TYPE (ImprintApplication, imprint_application, ADW_TYPE_APPLICATION)
@@ -51,6 +54,10 @@ imprint_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "kiosk", "b", &self->kiosk);
   g_variant_dict_lookup (options, "setup-target", "^ay", &self->setup_target);
   g_variant_dict_lookup (options, "panel", "s", &self->panel);
+  g_variant_dict_lookup (options, "heal-check", "b", &self->heal_check);
+  /* The check's notification belongs to the System Update panel. */
+  if (self->heal_check && self->panel == NULL)
+    self->panel = g_strdup ("update");
 
   if (self->panel != NULL)
     {
@@ -163,9 +170,26 @@ imprint_application_activate (GApplication *app)
       return;
     }
 
+  if (self->heal_check)
+    {
+      /* First the check; a later activation (a second `imprint
+       * --panel=update` reaching this process) opens the panel. */
+      if (!self->heal_check_started)
+        {
+          self->heal_check_started = TRUE;
+          imprint_heal_check_start (app);
+        }
+      else
+        imprint_heal_check_show_panel (app);
+      return;
+    }
   if (g_strcmp0 (self->panel, "update") == 0)
     {
-      gtk_window_present (GTK_WINDOW (imprint_update_panel_new (GTK_APPLICATION (app))));
+      GtkWidget *panel = imprint_update_panel_new (GTK_APPLICATION (app));
+
+      imprint_heal_group_set_tpm2_device (imprint_update_panel_get_heal_group (IMPRINT_UPDATE_PANEL (panel)),
+                                          self->tpm2_device);
+      gtk_window_present (GTK_WINDOW (panel));
       return;
     }
   if (g_strcmp0 (self->panel, "reset") == 0)
@@ -273,6 +297,8 @@ imprint_application_init (ImprintApplication *self)
       N_("Full screen, without window buttons (the first-boot setup session)"), NULL },
     { "panel", 0, 0, G_OPTION_ARG_STRING, NULL,
       N_("Open a settings panel instead of the installer: update or reset"), N_("PANEL") },
+    { "heal-check", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Tell, once per start, when the disk needed its recovery key (for the login service)"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Show the version and exit"), NULL },
     { NULL }

@@ -68,6 +68,10 @@ OPTIONS_ONLY_METHOD (cancel_factory_reset)
 NO_REPLY (cancel_factory_reset)
 METHOD (cancel_factory_reset);
 
+OPTIONS_ONLY_METHOD (get_unlock_status)
+VALUE_REPLY (get_unlock_status)
+METHOD (get_unlock_status);
+
 static void
 start_plan_install (ImprintManager *m, ImprintCallArgs *a, GCancellable *c,
                     GAsyncReadyCallback cb, gpointer d)
@@ -372,6 +376,15 @@ imprint_client_cancel_factory_reset_async (ImprintClient       *self,
   call_options (self, &method_cancel_factory_reset, NULL, cancellable, callback, user_data);
 }
 
+void
+imprint_client_get_unlock_status_async (ImprintClient       *self,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  call_options (self, &method_get_unlock_status, NULL, cancellable, callback, user_data);
+}
+
 gboolean
 imprint_client_panel_call_finish (ImprintClient  *self,
                                   GAsyncResult   *result,
@@ -422,6 +435,19 @@ finish_update (ImprintManager *m, GAsyncResult *r, ImprintCallReply *out, GError
 }
 METHOD (update);
 
+static void
+start_enroll (ImprintManager *m, ImprintCallArgs *a, GCancellable *c,
+              GAsyncReadyCallback cb, gpointer d)
+{
+  imprint_manager_call_enroll (m, a->s1, a->s2, a->options, c, cb, d);
+}
+static gboolean
+finish_enroll (ImprintManager *m, GAsyncResult *r, ImprintCallReply *out, GError **error)
+{
+  return imprint_manager_call_enroll_finish (m, &out->text, r, error);
+}
+METHOD (enroll);
+
 void
 imprint_client_install_async (ImprintClient       *self,
                               const char          *source,
@@ -461,5 +487,19 @@ imprint_client_update_async (ImprintClient       *self,
 {
   g_return_if_fail (IMPRINT_IS_CLIENT (self));
   imprint_client_start_job (self, &method_update, imprint_call_args_new (version, NULL, NULL),
+                            cancellable, callback, user_data);
+}
+
+void
+imprint_client_enroll_async (ImprintClient       *self,
+                             const char          *device,
+                             const char          *method,
+                             GVariant            *options,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (IMPRINT_IS_CLIENT (self));
+  imprint_client_start_job (self, &method_enroll, imprint_call_args_new (device, method, options),
                             cancellable, callback, user_data);
 }

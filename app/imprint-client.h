@@ -126,6 +126,11 @@ void            imprint_client_cancel_factory_reset_async    (ImprintClient     
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,
                                                               gpointer              user_data);
+/* GetUnlockStatus: did the disk need its recovery key at this start. */
+void            imprint_client_get_unlock_status_async       (ImprintClient        *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
 gboolean        imprint_client_panel_call_finish             (ImprintClient        *self,
                                                               GAsyncResult         *result,
                                                               GVariant            **ret_reply,
@@ -154,6 +159,14 @@ void            imprint_client_update_async         (ImprintClient        *self,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data);
+/* Enroll (@options with the secrets as imprint_request_secret_variant_new()). */
+void            imprint_client_enroll_async         (ImprintClient        *self,
+                                                     const char           *device,
+                                                     const char           *method,
+                                                     GVariant             *options,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer             user_data);
 ImprintJob     *imprint_client_job_finish           (ImprintClient        *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);

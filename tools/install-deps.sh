@@ -43,6 +43,11 @@ PKGS="$PKGS
   systemd systemd-container systemd-boot-efi squashfs-tools openssl
   binutils python3 bc
 "
+# tests/integration/test_unlock_status.py writes real journal files (what
+# systemd-cryptsetup logged at boot) with systemd-journal-remote.
+PKGS="$PKGS
+  systemd-journal-remote
+"
 # tools/run-fuzz: clang with libFuzzer and the sanitizer runtimes (split out
 # of clang into libclang-rt-N-dev; which N depends on the release, below).
 PKGS="$PKGS

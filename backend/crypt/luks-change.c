@@ -241,9 +241,13 @@ get_unlock (const ImprintLuksChange *c, const ImprintReport *report, struct cryp
 }
 
 /* Explicit choice, else the key of the TPM2 token being replaced, else the
- * running system's (.pcrpkey of the booted UKI). */
+ * running system's (.pcrpkey of the booted UKI). The PCRs likewise: a
+ * re-seal after a firmware update ("Unlock Automatically Again") binds to
+ * the same PCRs as before unless told otherwise; *ret_hash_pcr_mask stays
+ * 0 (PCR 7) when there is no old token. */
 static char *
-tpm2_public_key (const ImprintLuksChange *c, struct crypt_device *cd, uint32_t *ret_pcr_mask)
+tpm2_public_key (const ImprintLuksChange *c, struct crypt_device *cd, uint32_t *ret_pcr_mask,
+                 uint32_t *ret_hash_pcr_mask)
 {
   ImprintLuksToken *tokens = NULL;
   g_autofree char *sig = NULL;
@@ -251,9 +255,7 @@ tpm2_public_key (const ImprintLuksChange *c, struct crypt_device *cd, uint32_t *
   size_t n = 0;
 
   *ret_pcr_mask = c->tpm2_pubkey_pcr_mask;
-  if (c->tpm2_public_key != NULL)
-    return *c->tpm2_public_key ? g_strdup (c->tpm2_public_key) : NULL;
-
+  *ret_hash_pcr_mask = c->tpm2_pcr_mask;
   if (imprint_luks_list_tokens (cd, &tokens, &n) >= 0)
     for (size_t i = 0; i < n && pem == NULL; i++)
       {
@@ -263,7 +265,9 @@ tpm2_public_key (const ImprintLuksChange *c, struct crypt_device *cd, uint32_t *
         if (!g_str_equal (tokens[i].type, "systemd-tpm2") || node == NULL || !JSON_NODE_HOLDS_OBJECT (node) ||
             imprint_tpm2_token_parse (json_node_get_object (node), &s) < 0)
           continue;
-        if (s.pubkey_pem != NULL)
+        if (*ret_hash_pcr_mask == 0)
+          *ret_hash_pcr_mask = s.pcr_mask;
+        if (c->tpm2_public_key == NULL && s.pubkey_pem != NULL)
           {
             pem = g_strdup (s.pubkey_pem);
             if (*ret_pcr_mask == 0)
@@ -272,6 +276,8 @@ tpm2_public_key (const ImprintLuksChange *c, struct crypt_device *cd, uint32_t *
         imprint_tpm2_sealed_done (&s);
       }
   imprint_luks_tokens_free (tokens, n);
+  if (c->tpm2_public_key != NULL)
+    return *c->tpm2_public_key ? g_strdup (c->tpm2_public_key) : NULL;
   if (pem == NULL)
     (void) imprint_security_read_pcr_signing (NULL, &pem, &sig);
   return pem;
@@ -285,8 +291,7 @@ enroll_tpm2 (const ImprintLuksChange *c, const ImprintReport *report, struct cry
   ImprintTpm2SealParams params = { 0 };
   int r, slot = -1;
 
-  pem = tpm2_public_key (c, *cd, &params.pubkey_pcr_mask);
-  params.pcr_mask = c->tpm2_pcr_mask;
+  pem = tpm2_public_key (c, *cd, &params.pubkey_pcr_mask, &params.pcr_mask);
   params.pin = c->tpm2_pin;
   params.pubkey_pem = pem;
   if (pem != NULL)

@@ -364,3 +364,43 @@ out:
   unlock_clear (&u);
   return r;
 }
+
+/* ---- unlock-status ----------------------------------------------------------- */
+
+int
+ctl_verb_unlock_status (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GError) error = NULL;
+  int r;
+
+  if (!ctl_parse_no_options (ctl, NULL, 0, &argc, &argv))
+    return EXIT_CODE_USAGE;
+  if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
+    return r;
+  if (!imprint_manager_call_get_unlock_status_sync (ctl->manager, ctl_options_new (ctl), &status, NULL, &error))
+    return ctl_report_error (error);
+  if (ctl->json)
+    {
+      g_autofree char *text = ctl_variant_to_json (status, TRUE);
+      g_print ("%s\n", text);
+      return EXIT_CODE_OK;
+    }
+  if (!ctl_lookup_b (status, "encrypted"))
+    {
+      g_print (_("The running system is not on an encrypted disk.\n"));
+      return EXIT_CODE_OK;
+    }
+  g_print (_("Disk:             %s (%s)\n"), ctl_lookup_s (status, "device"), ctl_lookup_s (status, "volume"));
+  if (!ctl_lookup_b (status, "journal-read"))
+    g_print (_("This start:       unknown (the journal could not be read)\n"));
+  else if (ctl_lookup_b (status, "needed-recovery"))
+    g_print (_("This start:       needed the recovery key or a passphrase (%s: %s)\n"),
+             *ctl_lookup_s (status, "reason") ? ctl_lookup_s (status, "reason") : "unknown",
+             ctl_lookup_s (status, "detail"));
+  else
+    g_print (_("This start:       no fallback from the TPM was logged\n"));
+  if (ctl_lookup_b (status, "resealed"))
+    g_print (_("Sealed again:     yes, the next start should unlock by itself\n"));
+  return EXIT_CODE_OK;
+}

@@ -12,15 +12,6 @@
  * factory-reset. */
 
 /* The reply keys are the daemon's (data/dev.imprint.Imprint1.xml). */
-static gboolean
-lookup_b (GVariant *dict, const char *key)
-{
-  gboolean b = FALSE;
-
-  g_variant_lookup (dict, key, "b", &b);
-  return b;
-}
-
 static void
 print_json (GVariant *v)
 {
@@ -50,8 +41,8 @@ ctl_verb_update_status (Ctl *ctl, int argc, char **argv)
   g_print (_("Other slot:       %s\n"), *ctl_lookup_s (status, "other-version") ? ctl_lookup_s (status, "other-version") : _("empty"));
   if (*ctl_lookup_s (status, "pending-version"))
     g_print (_("Pending:          version %s is installed; restart to use it\n"), ctl_lookup_s (status, "pending-version"));
-  g_print (_("Automatic:        %s\n"), lookup_b (status, "automatic") ? C_("switch state", "on") : C_("switch state", "off"));
-  if (!lookup_b (status, "supported"))
+  g_print (_("Automatic:        %s\n"), ctl_lookup_b (status, "automatic") ? C_("switch state", "on") : C_("switch state", "off"));
+  if (!ctl_lookup_b (status, "supported"))
     g_print (_("Updates:          not possible here: %s\n"), ctl_lookup_s (status, "reason"));
   return EXIT_CODE_OK;
 }
@@ -82,16 +73,16 @@ ctl_verb_check_updates (Ctl *ctl, int argc, char **argv)
     {
       const char *note = "";
 
-      if (lookup_b (v, "incomplete"))
+      if (ctl_lookup_b (v, "incomplete"))
         note = _("incomplete");
-      else if (lookup_b (v, "protected"))
+      else if (ctl_lookup_b (v, "protected"))
         note = _("running");
-      else if (lookup_b (v, "obsolete"))
+      else if (ctl_lookup_b (v, "obsolete"))
         note = _("obsolete");
-      else if (lookup_b (v, "newest") && !lookup_b (v, "installed"))
+      else if (ctl_lookup_b (v, "newest") && !ctl_lookup_b (v, "installed"))
         note = _("newest");
       g_print ("%-16s %-9s %-9s %s\n", ctl_lookup_s (v, "version"),
-               lookup_b (v, "installed") ? C_("answer", "yes") : "-", lookup_b (v, "available") ? C_("answer", "yes") : "-", note);
+               ctl_lookup_b (v, "installed") ? C_("answer", "yes") : "-", ctl_lookup_b (v, "available") ? C_("answer", "yes") : "-", note);
       g_variant_unref (v);
     }
   return EXIT_CODE_OK;
@@ -130,7 +121,7 @@ ctl_verb_update (Ctl *ctl, int argc, char **argv)
     {
       if (*ctl_lookup_s (result, "version") == '\0')
         g_print (_("The system is up to date.\n"));
-      else if (lookup_b (result, "reboot-required"))
+      else if (ctl_lookup_b (result, "reboot-required"))
         g_print (_("Version %s is installed. Restart the computer to use it.\n"), ctl_lookup_s (result, "version"));
       else
         g_print (_("Version %s is installed.\n"), ctl_lookup_s (result, "version"));
@@ -171,9 +162,9 @@ print_reset_info (GVariant *info)
   GVariantIter iter;
   GVariant *p;
 
-  if (!lookup_b (info, "supported"))
+  if (!ctl_lookup_b (info, "supported"))
     g_print (_("A factory reset is not possible here: %s\n"), ctl_lookup_s (info, "reason"));
-  if (lookup_b (info, "pending"))
+  if (ctl_lookup_b (info, "pending"))
     g_print (_("A factory reset is already requested: it happens at the next restart.\n"));
   g_print (_("A factory reset erases:\n"));
   if (erased != NULL)
@@ -189,7 +180,7 @@ print_reset_info (GVariant *info)
   if (g_variant_lookup (info, "kept", "^a&s", &kept))
     for (gsize i = 0; kept[i]; i++)
       g_print ("  • %s\n", kept[i]);
-  if (lookup_b (info, "tpm-clear-supported"))
+  if (ctl_lookup_b (info, "tpm-clear-supported"))
     g_print (_("The TPM can also be cleared (--clear-tpm): every key sealed to it, on any system on this computer, stops working.\n"));
 }
 

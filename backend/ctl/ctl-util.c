@@ -62,6 +62,15 @@ ctl_lookup_s (GVariant *dict, const char *key)
   return s;
 }
 
+gboolean
+ctl_lookup_b (GVariant *dict, const char *key)
+{
+  gboolean b = FALSE;
+
+  g_variant_lookup (dict, key, "b", &b);
+  return b;
+}
+
 char *
 ctl_secret_take (char *heap)
 {

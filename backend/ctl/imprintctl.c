@@ -36,6 +36,7 @@ static const Verb verbs[] = {
   { "enrollments",  ctl_verb_enrollments,  N_("Show how an encrypted disk unlocks") },
   { "enroll",       ctl_verb_enroll,       N_("Add or replace a way to unlock an encrypted disk") },
   { "unenroll",     ctl_verb_unenroll,     N_("Remove a way to unlock an encrypted disk") },
+  { "unlock-status", ctl_verb_unlock_status, N_("Show whether this start needed the recovery key, and why") },
 };
 
 static void

@@ -63,6 +63,8 @@ gboolean    ctl_parse_options     (Ctl *ctl, GOptionContext *context, int *argc,
  * @max_args arguments; FALSE (message printed) otherwise. */
 gboolean    ctl_parse_no_options  (Ctl *ctl, const char *parameters, int max_args, int *argc, char ***argv);
 const char *ctl_lookup_s          (GVariant *dict, const char *key);
+/* The boolean under key, FALSE when absent. */
+gboolean    ctl_lookup_b          (GVariant *dict, const char *key);
 /* A path for imprintd, which has its own working directory and opens
  * what it is given without following a symlink in the last component
  * (O_NOFOLLOW): absolute, with symlinks resolved here, in the caller's own
@@ -95,6 +97,7 @@ int ctl_verb_inspect      (Ctl *ctl, int argc, char **argv);
 int ctl_verb_recovery_key (Ctl *ctl, int argc, char **argv);
 int ctl_verb_security     (Ctl *ctl, int argc, char **argv);
 int ctl_verb_update_status (Ctl *ctl, int argc, char **argv);
+int ctl_verb_unlock_status (Ctl *ctl, int argc, char **argv);
 int ctl_verb_check_updates (Ctl *ctl, int argc, char **argv);
 int ctl_verb_update        (Ctl *ctl, int argc, char **argv);
 int ctl_verb_auto_update   (Ctl *ctl, int argc, char **argv);

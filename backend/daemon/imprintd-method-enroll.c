@@ -214,6 +214,8 @@ enroll_thread (ImprintdJob *job, GCancellable *cancellable, gpointer user_data, 
   d->change.fido2_prompt_data = job;
   if (!imprint_luks_change (&d->change, &report, &keyslot, &removed, error))
     return FALSE;
+  if (!d->change.remove && g_str_equal (d->change.method, "tpm2"))
+    imprintd_unlock_note_resealed (d->change.device);
   if (d->change.remove)
     imprintd_job_set_result (job, g_variant_new_parsed ("{'removed': <%u>}", removed));
   else

@@ -34,7 +34,8 @@
  * and its setup defaults: first-boot setup, which runs before any
  * administrator exists, is granted exactly list-disks and create-user),
  * inspect (what an image holds and what installing it would do),
- * read-status (updates and factory reset of the running system).
+ * read-status (updates, factory reset and how the disk unlocked at this
+ * start, of the running system).
  * CheckPassphrase and GenerateRecoveryKey touch nothing on the system
  * (a strength score, random bytes), so nothing guards them.
  * data/dev.imprint.Imprint1.policy.in and SECURITY.md say the same. */
@@ -58,6 +59,7 @@ static const ImprintdMethod methods[] = {
   { "ListEnrollments",         ACTION_LIST_ENROLLMENTS, FALSE, imprintd_method_list_enrollments },
   { "Enroll",                  ACTION_ENROLL,     TRUE,  imprintd_method_enroll },
   { "Unenroll",                ACTION_UNENROLL,   TRUE,  imprintd_method_unenroll },
+  { "GetUnlockStatus",         ACTION_READ_STATUS, FALSE, imprintd_method_get_unlock_status },
 };
 
 const ImprintdMethod *

@@ -107,6 +107,11 @@ GVariant *imprintd_method_apply_setup (ImprintdMethodCall *call, GError **error)
 GVariant *imprintd_method_list_enrollments (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_enroll (ImprintdMethodCall *call, GError **error);
 GVariant *imprintd_method_unenroll (ImprintdMethodCall *call, GError **error);
+GVariant *imprintd_method_get_unlock_status (ImprintdMethodCall *call, GError **error);
+
+/* After Enroll "tpm2" succeeded on @device: when it is the disk this
+ * system runs from, GetUnlockStatus says "resealed" until the next start. */
+void imprintd_unlock_note_resealed (const char *device);
 
 /* ImprintFido2PromptFunc for a job (userdata: the ImprintdJob): a PIN is
  * asked through the job's Request signal, a touch is shown in its log. */

@@ -12,6 +12,7 @@
 #include "imprint-root-fd.h"
 #include "imprint-setup-apply.h"
 #include "imprint-setup-disk.h"
+#include "imprint-setup-keymap.h"
 #include "json-bounded.h"
 #include "luks.h"
 #include "macros.h"
@@ -89,6 +90,9 @@ apply_settings (ImprintSetupApply *d, GCancellable *cancellable, GError **error)
     ok = imprint_setup_apply_running (d->bus, &d->settings, warnings, cancellable, error);
   else
     ok = imprint_setup_write_root_fd (d->root_fd, &d->settings, warnings, error);
+  /* The layout for the passphrase prompt at boot, on the ESP. */
+  if (ok)
+    imprint_setup_keymap_for_boot (d, warnings);
   for (guint i = 0; i < warnings->len; i++)
     imprint_report_log (d->report, "%s", (const char *) g_ptr_array_index (warnings, i));
   return ok;

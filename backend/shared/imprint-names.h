@@ -186,6 +186,15 @@
 #define IMPRINT_KEY_FIDO2_WITH_USER_PRESENCE "fido2-with-user-presence" /* b, default true */
 #define IMPRINT_KEY_FIDO2_WITH_USER_VERIFICATION "fido2-with-user-verification" /* b, default false */
 
+/* GetUnlockStatus reply ("device", "reason" above; "reason" here is a
+ * word: pcr-mismatch, signature, no-tpm, pin, lockout, tpm-error, unknown). */
+#define IMPRINT_KEY_ENCRYPTED         "encrypted"         /* b: "/" is on LUKS2 */
+#define IMPRINT_KEY_NEEDED_RECOVERY   "needed-recovery"   /* b: the TPM did not unlock it at this start */
+#define IMPRINT_KEY_RESEALED          "resealed"          /* b: sealed again since */
+#define IMPRINT_KEY_TPM2_ENROLLED     "tpm2-enrolled"     /* b */
+#define IMPRINT_KEY_BOOT_ID           "boot-id"           /* s */
+#define IMPRINT_KEY_DETAIL            "detail"            /* s: systemd's message, untranslated */
+
 /* GetUpdateStatus reply ("reason" above when not "supported"). */
 #define IMPRINT_KEY_SUPPORTED         "supported"         /* b; also GetFactoryResetInfo */
 #define IMPRINT_KEY_IMAGE_ID          "image-id"          /* s */

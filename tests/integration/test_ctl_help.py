@@ -24,6 +24,7 @@ VERBS = {
     'enrollments': 'DEVICE',
     'enroll': '--unlock-key-file',
     'unenroll': '--keyslot',
+    'unlock-status': '--help',
 }
 
 

@@ -65,9 +65,14 @@ class SetupTestCase(unittest.TestCase):
         os.makedirs(self.creds)
         if self.running_setup_pending:
             open(os.path.join(self.state, 'setup-pending'), 'w').close()
-        self.saved_env = {k: os.environ.get(k) for k in ('STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY')}
+        # The running system's ESP (the keymap credential goes there): never the host's.
+        self.esp = os.path.join(self.tmp, 'esp')
+        os.makedirs(os.path.join(self.esp, 'EFI'))
+        self.saved_env = {k: os.environ.get(k) for k in ('STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY',
+                                                         'IMPRINTD_TEST_ESP')}
         os.environ['STATE_DIRECTORY'] = self.state
         os.environ['CREDENTIALS_DIRECTORY'] = self.creds
+        os.environ['IMPRINTD_TEST_ESP'] = self.esp
         self.addCleanup(self.restore_env)
         self.write_credentials()
 
@@ -210,6 +215,14 @@ class TestApplyRunning(SetupTestCase):
                          '--password-file', self.password_file(),
                          '--home-recovery-key-file', keyfile, '--disk-size', '2G', check=0)
         self.assertIn('Setup is complete', r.stdout)
+        # The layout for the passphrase prompt at boot, on the ESP (null key:
+        # the test host has no TPM2).
+        self.assertIn('loader/credentials/vconsole.keymap.cred', r.stdout)
+        cred = os.path.join(self.esp, 'loader/credentials/vconsole.keymap.cred')
+        if not os.path.exists('/dev/tpmrm0'):
+            d = subprocess.run(['systemd-creds', 'decrypt', '--name=vconsole.keymap', '--newline=no', cred, '-'],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual((d.returncode, d.stdout), (0, 'de-nodeadkeys'), d.stderr)
 
         L = ('org.freedesktop.locale1', '/org/freedesktop/locale1')
         T = ('org.freedesktop.timedate1', '/org/freedesktop/timedate1')
@@ -618,6 +631,23 @@ class TestApplyDisk(SetupTestCase):
         self.assertEqual(len(node), 1, root)
         return node[0]
 
+    def assertKeymapCredential(self, keymap):
+        '''ESP/loader/credentials/vconsole.keymap.cred, as systemd-creds reads it
+        (the null key: the test host has no TPM2).'''
+        if os.path.exists('/dev/tpmrm0'):
+            return
+        parts = json.loads(subprocess.run(['sfdisk', '--json', self.disk.device], capture_output=True,
+                                          text=True, check=True).stdout)['partitiontable']['partitions']
+        esp = [p['node'] for p in parts if p['type'].lower() == 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b']
+        self.assertEqual(len(esp), 1, parts)
+        local = os.path.join(self.tmp, 'keymap.cred')
+        subprocess.run(['mcopy', '-o', '-n', '-i', esp[0], '::/loader/credentials/vconsole.keymap.cred', local],
+                       check=True, timeout=60, env=dict(os.environ, MTOOLS_SKIP_CHECK='1'))
+        r = subprocess.run(['systemd-creds', 'decrypt', '--name=vconsole.keymap', '--newline=no', local, '-'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, keymap)
+
     def assertClosed(self, partition):
         self.assertEqual(targets_left(), self.before)
         with open('/proc/self/mountinfo') as f:
@@ -638,10 +668,12 @@ class TestApplyDisk(SetupTestCase):
         self.assertTrue(d['setup-pending'])
         self.assertEqual(d['decided'], [])
 
-        self.bus.ctl('setup', '--target', 'disk:' + self.disk.device, '--locale', 'de_DE.UTF-8',
-                     '--hostname', 'anna-laptop', '--user', 'anna', '--password-file', self.password_file(),
-                     check=0, timeout=120)
+        r = self.bus.ctl('setup', '--target', 'disk:' + self.disk.device, '--locale', 'de_DE.UTF-8',
+                         '--keymap', 'de-nodeadkeys', '--hostname', 'anna-laptop', '--user', 'anna',
+                         '--password-file', self.password_file(), check=0, timeout=120)
         self.assertClosed(partition)
+        self.assertIn('loader/credentials/vconsole.keymap.cred', r.stdout + r.stderr)
+        self.assertKeymapCredential('de-nodeadkeys')
 
         rec = self.homed_records()[0]
         image = rec['perMachine'][0]['imagePath']

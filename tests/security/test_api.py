@@ -167,6 +167,7 @@ OPTION_KEYS = {
         'tpm2-pcrs': 's', 'tpm2-public-key-pcrs': 's', 'fido2-with-client-pin': 'b',
         'fido2-with-user-presence': 'b', 'fido2-with-user-verification': 'b'}),
     'Unenroll': UNLOCK_OPTIONS,
+    'GetUnlockStatus': {},
 }
 # ApplySetup's settings dictionary and its "user" dictionary.
 SETTINGS_KEYS = {'locale': 's', 'keymap': 's', 'timezone': 's', 'hostname': 's', 'pretty-hostname': 's',
@@ -529,6 +530,7 @@ class ApiBase(imprinttest.HostileTestCase):
             'Enroll': [self.junk, 'passphrase', {'unlock-passphrase': V('s', SECRET_PASS),
                                                  'passphrase': V('s', SECRET_PASS)}],
             'Unenroll': [self.junk, 'passphrase', {'unlock-passphrase': V('s', SECRET_PASS)}],
+            'GetUnlockStatus': [{}],
         }[method]
         sig = '(' + ''.join(t for _, t in MANAGER['methods'][method]['in']) + ')'
         return sig, b

@@ -23,18 +23,7 @@ static void
 snap (GtkWindow  *window,
       const char *name)
 {
-  AdwStyleManager *style = adw_style_manager_get_default ();
-  g_autofree char *dark = g_strdup_printf ("%s-dark", name);
-
-  if (shot_dir == NULL)
-    return;
-  settle (400);
-  save_png (window, name);
-  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
-  settle (400);
-  save_png (window, dark);
-  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
-  settle (200);
+  save_png_light_dark (window, name);
 }
 
 /* ---- conditions ----------------------------------------------------------- */

@@ -300,6 +300,24 @@ save_png (GtkWindow  *window,
   g_test_message ("saved %s", path);
 }
 
+void
+save_png_light_dark (GtkWindow  *window,
+                     const char *name)
+{
+  AdwStyleManager *style = adw_style_manager_get_default ();
+  g_autofree char *dark = g_strdup_printf ("%s-dark", name);
+
+  if (shot_dir == NULL)
+    return;
+  settle (400);
+  save_png (window, name);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  settle (400);
+  save_png (window, dark);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  settle (200);
+}
+
 
 /* The recovery page of installer and setup: waits for the key, ticks
  * "saved" and types back the group it asks for. Returns the key. */

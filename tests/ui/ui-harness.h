@@ -28,5 +28,7 @@ gboolean tab_reaches (GtkWindow *window, GtkWidget *target);
 void assert_reachable (GtkWindow *window, GtkWidget *target, const char *what);
 void assert_screen_reader_row (GtkWindow *window, GtkWidget *page);
 void save_png (GtkWindow *window, const char *name);
+/* With IMPRINT_SCREENSHOT_DIR: NAME.png and NAME-dark.png, once settled. */
+void save_png_light_dark (GtkWindow *window, const char *name);
 char * confirm_recovery_key (ImprintWindow *window, ImprintPage *page);
 gboolean ui_test_init (int *argc, char ***argv);

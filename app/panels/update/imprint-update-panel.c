@@ -7,6 +7,7 @@
 #include "imprint-names.h"
 #include "imprint-panel.h"
 #include "imprint-progress-view.h"
+#include "update/imprint-heal-group.h"
 #include "update/imprint-update-panel.h"
 
 struct _ImprintUpdatePanel
@@ -16,6 +17,7 @@ struct _ImprintUpdatePanel
   GtkSpinner          *spinner;
   GtkWidget           *error_group;
   GtkLabel            *error_label;
+  ImprintHealGroup    *heal_group;
   AdwActionRow        *running_row;
   AdwActionRow        *other_row;
   AdwPreferencesGroup *pending_group;
@@ -463,11 +465,13 @@ imprint_update_panel_class_init (ImprintUpdatePanelClass *klass)
   object_class->finalize = imprint_update_panel_finalize;
 
   g_type_ensure (IMPRINT_TYPE_PROGRESS_VIEW);
+  g_type_ensure (IMPRINT_TYPE_HEAL_GROUP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/panels/update/imprint-update-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, spinner);
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, error_group);
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, error_label);
+  gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, heal_group);
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, running_row);
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, other_row);
   gtk_widget_class_bind_template_child (widget_class, ImprintUpdatePanel, pending_group);
@@ -503,6 +507,14 @@ imprint_update_panel_init (ImprintUpdatePanel *self)
                                    _("Update log"));
   update_sensitivity (self);
   refresh_status (self);
+  imprint_heal_group_attach (self->heal_group, IMPRINT_PANEL (self));
+}
+
+ImprintHealGroup *
+imprint_update_panel_get_heal_group (ImprintUpdatePanel *self)
+{
+  g_return_val_if_fail (IMPRINT_IS_UPDATE_PANEL (self), NULL);
+  return self->heal_group;
 }
 
 GtkWidget *
