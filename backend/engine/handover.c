@@ -194,10 +194,12 @@ close_root_volume (const char *name)
   crypt_free (cd);
 }
 
+/* @node is ours (/dev/mapper/NAME, which udev makes a symlink to
+ * ../dm-N in root's /dev): followed, then checked to be a block device. */
 static int
 device_size (const char *node, guint64 *ret)
 {
-  _cleanup_close_ int fd = open (node, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  _cleanup_close_ int fd = open (node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
 
   if (fd < 0)

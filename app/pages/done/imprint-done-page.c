@@ -64,9 +64,9 @@ show_handover (ImprintDonePage *self, const char *disk_title, char **ret_descrip
     }
   if (error != NULL)
     {
-      g_autofree char *text = root ? g_strdup (error)
-                                   : g_strdup_printf (_("This session could not move onto the disk: %s"), error);
-      gtk_label_set_label (self->error_label, text);
+      /* imprintd's sentence says it all: whether the session stayed in
+       * memory (nothing lost) or what is left to do. */
+      gtk_label_set_label (self->error_label, error);
       gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
     }
   return FALSE;
