@@ -29,6 +29,7 @@
 #define IMPRINT_KEY_INCLUDE_FILES     "include-files"     /* as */
 #define IMPRINT_KEY_SOURCE            "source"            /* s; also a plan partition's and Install's result key */
 #define IMPRINT_KEY_MIN_SIZE          "min-size"          /* t */
+#define IMPRINT_KEY_PROBE_SHRINK      "probe-shrink"      /* b: run ntfsresize for IMPRINT_KEY_SHRINK */
 
 /* ListDisks reply and the DiskAdded/DiskChanged signals: each disk
  * ("size" and "partitions" are below, with the plan's). */
@@ -44,6 +45,13 @@
 #define IMPRINT_KEY_REASONS           "reasons"           /* as, in words: why not usable */
 /* Each of a disk's partitions. */
 #define IMPRINT_KEY_FILESYSTEM_LABEL  "filesystem-label"  /* s */
+/* NTFS and BitLocker partitions, when ListDisks was asked to probe-shrink:
+ * a{sv} with the keys after, and "reasons"/"reason-codes" (as): bitlocker,
+ * hibernated, dirty, check-errors, too-full (ntfs-facts.h). */
+#define IMPRINT_KEY_SHRINK            "shrink"            /* a{sv} */
+#define IMPRINT_KEY_SHRINK_POSSIBLE   "possible"          /* b */
+#define IMPRINT_KEY_SHRINK_USED       "used"              /* t: bytes in use */
+#define IMPRINT_KEY_SHRINK_MIN_SIZE   "min-size"          /* t: smallest partition size Imprint shrinks to */
 
 /* "transport" values the faces treat specially. */
 #define IMPRINT_TRANSPORT_LOOP        "loop"

@@ -61,6 +61,7 @@ static const Field list_disks_fields[] = {
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_INCLUDE_FILES, FIELD_STRV, include_files),
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_SOURCE, FIELD_STRING, source),
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_MIN_SIZE, FIELD_UINT64, min_size),
+  FIELD (ImprintListDisksRequest, IMPRINT_KEY_PROBE_SHRINK, FIELD_BOOL, probe_shrink),
 };
 TABLE_REQUEST (imprint_list_disks_request, ImprintListDisksRequest, list_disks_fields)
 

@@ -99,6 +99,7 @@ typedef struct {
   char **include_files;          /* NULL-terminated, NULL when absent */
   char *source;
   guint64 min_size;              /* 0: absent */
+  ImprintOptBool probe_shrink;   /* NTFS shrink facts (runs ntfsresize: slow) */
 } ImprintListDisksRequest;
 
 void      imprint_list_disks_request_init         (ImprintListDisksRequest *r);
