@@ -171,6 +171,11 @@ plan_options_from_request (const ImprintInstallRequest *req, ImprintPlanOptions 
                                                          : IMPRINT_INSTALL_MODE_ERASE,
     .defer_data_partitions = imprint_opt_bool (req->defer_data_partitions, FALSE),
     .definitions_dir = req->definitions,
+    /* A number, looked up in the table of the disk the job locked: the
+     * caller never names the partition's device. Range checked there. */
+    .shrink_partition = req->shrink_partition == -1 ? 0
+                        : req->shrink_partition > 0 ? (guint) req->shrink_partition : G_MAXUINT,
+    .shrink_size = req->shrink_size,
   };
 }
 

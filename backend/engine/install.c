@@ -11,6 +11,7 @@
 #include "imprint-error.h"
 #include "install.h"
 #include "install-esp.h"
+#include "install-shrink.h"
 #include "macros.h"
 #include "plan-private.h"
 #include "target-lock.h"
@@ -34,6 +35,7 @@ imprint_install_step_text (guint step)
     case IMPRINT_STEP_ENCRYPT:        return _("Encrypting the data partition");
     case IMPRINT_STEP_BOOT_ENTRY:     return _("Registering the boot entry");
     case IMPRINT_STEP_DONE:           return _("Done");
+    case IMPRINT_STEP_SHRINK:         return _("Shrinking Windows to make room");
     }
   return "";
 }
@@ -329,7 +331,8 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
         return FALSE;
       plan = owned;
     }
-  progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
+  progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size +
+                   imprint_install_shrink_work (plan);
 
   if (o->verify_source_first)
     {
@@ -343,8 +346,13 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
   if (!check_cancel (o->cancellable, error))
     return FALSE;
 
-  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
+  /* Room beside Windows first, before any partition of ours exists: a
+   * refusal or failure leaves the disk as it was (install-shrink.h). */
   set_direct_io (fd, FALSE);
+  if (!imprint_install_shrink (plan, fd, &progress, error) || !check_cancel (o->cancellable, error))
+    return FALSE;
+
+  imprint_progress_step (&progress, imprint_install_step_text (IMPRINT_STEP_PARTITION));
   if (!imprint_plan_write_table_fd (plan, fd, target, error))
     return FALSE;
 

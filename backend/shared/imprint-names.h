@@ -77,6 +77,11 @@
 #define IMPRINT_KEY_ENCRYPTION        "encryption"        /* as: IMPRINT_METHOD_* */
 #define IMPRINT_KEY_ENCRYPT           "encrypt"           /* b, default true */
 #define IMPRINT_KEY_DEFINITIONS       "definitions"       /* s: repart.d directory */
+/* Free-space mode beside Windows: shrink the NTFS partition with this GPT
+ * number of the target (resolved by imprintd in the table of the disk it
+ * locked) to this many bytes first. */
+#define IMPRINT_KEY_SHRINK_PARTITION  "shrink-partition"  /* i */
+#define IMPRINT_KEY_SHRINK_SIZE       "shrink-size"       /* t: the partition's new size */
 #define IMPRINT_KEY_ROOT_HASH         "root-hash"         /* s */
 #define IMPRINT_KEY_CERTIFICATE       "certificate"       /* s: PEM path */
 #define IMPRINT_KEY_NO_BOOT_ENTRY     "no-boot-entry"     /* b */
@@ -123,6 +128,7 @@
 #define IMPRINT_KEY_ADDS_BOOT_LOADER  "adds-boot-loader"  /* b: systemd-boot goes into this kept partition */
 #define IMPRINT_KEY_ADDS_KERNELS      "adds-kernel-images" /* b: the UKIs go into this kept partition */
 #define IMPRINT_KEY_LEFTOVER          "leftover"          /* b: left over from an interrupted install */
+#define IMPRINT_KEY_SHRINK_FROM       "shrink-from"       /* t: kept NTFS shrunk from this size to "size" */
 
 /* "content": where a partition's contents come from. */
 #define IMPRINT_CONTENT_NAME_NONE           "none"            /* created empty (B slot) */

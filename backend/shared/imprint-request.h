@@ -151,6 +151,8 @@ typedef struct {
   ImprintRequestMode mode;
   ImprintOptBool defer_data_partitions;
   char *definitions;
+  gint32 shrink_partition;                /* GPT number, -1 absent */
+  guint64 shrink_size;                    /* bytes, 0 absent */
   char *root_hash;
   char *certificate;
   ImprintOptBool no_boot_entry;
@@ -262,6 +264,7 @@ typedef struct {
   gboolean adds_boot_loader;
   gboolean adds_kernels;
   gboolean leftover;
+  guint64 shrink_from;  /* kept, shrunk first from this size to size (0: not) */
 } ImprintPlanPartitionInfo;
 
 /* The PlanInstall reply (and Install's result "plan"), as the engine's
