@@ -109,6 +109,23 @@ drain (int fd, const ImprintNtfsRunOptions *o, GCancellable *cancellable, Captur
     }
 }
 
+/* In the child of a run that writes (after fork, before exec; only
+ * async-signal-safe calls). If imprintd dies or is stopped mid-resize,
+ * ntfsresize must finish rather than die half-way: its output pipe then
+ * has no reader (SIGPIPE, ignored: writes just fail), and a stop of the
+ * service or a Ctrl-C of imprintctl's terminal must not reach it (own
+ * session; SIGTERM, SIGINT and SIGHUP ignored, all kept across exec).
+ * SIGKILL still ends it. */
+static void
+detach_writer (gpointer unused)
+{
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGTERM, SIG_IGN);
+  signal (SIGINT, SIG_IGN);
+  signal (SIGHUP, SIG_IGN);
+  setsid ();
+}
+
 static GPtrArray *
 make_argv (const char *path, const char *const *args)
 {
@@ -147,7 +164,8 @@ imprint_ntfs_run (const char *tool, const char *const *args, int volume_fd,
   if (!g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, env,
                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL |
                                          (o->merge_stderr ? 0 : G_SPAWN_STDERR_TO_DEV_NULL),
-                                         NULL, NULL, -1, pipefd[1], o->merge_stderr ? pipefd[1] : -1,
+                                         o->killable ? NULL : detach_writer, NULL,
+                                         -1, pipefd[1], o->merge_stderr ? pipefd[1] : -1,
                                          source_fds, target_fds, 1, &pid, NULL, NULL, NULL, &local))
     {
       close (pipefd[0]);

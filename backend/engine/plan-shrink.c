@@ -13,7 +13,7 @@
 #include "plan.h"
 #include "plan-private.h"
 
-#define GPT_MICROSOFT_BASIC_DATA "ebd0a0a2-b9e5-4433-87c0-68b6b7e468c7"
+#define GPT_MICROSOFT_BASIC_DATA "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7"
 
 static ImprintPlanPartition *
 find_kept (ImprintPlan *plan, guint number)
@@ -65,6 +65,10 @@ imprint_plan_shrink (ImprintPlan *plan, int fd, const ImprintPlanOptions *o, GEr
   if (o == NULL || o->shrink_partition == 0)
     return TRUE;
   p = find_kept (plan, o->shrink_partition);
+  /* Already that size: a rerun after the shrink (the job stopped later). */
+  if (p != NULL && g_uint64_checked_add (&end, p->start, o->shrink_size) &&
+      ALIGN_DOWN (end, MiB) == p->start + p->size)
+    return TRUE;
   if (p == NULL || !g_str_equal (p->type, GPT_MICROSOFT_BASIC_DATA))
     {
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
