@@ -137,7 +137,7 @@ install_add_entries (GOptionContext *context, InstallArgs *a)
 
 /* "PARTITION:SIZE", SIZE in bytes or with a K/M/G/T (1024) suffix. */
 static gboolean
-parse_shrink (const char *s, gint32 *ret_number, guint64 *ret_size)
+parse_shrink (const char *s, guint64 *ret_number, guint64 *ret_size)
 {
   g_auto(GStrv) parts = g_strsplit (s, ":", 2);
   const char *units = "KMGT";
@@ -160,7 +160,7 @@ parse_shrink (const char *s, gint32 *ret_number, guint64 *ret_size)
     }
   if (!g_uint64_checked_mul (ret_size, size, mult))
     return FALSE;
-  *ret_number = (gint32) number;
+  *ret_number = number;
   return TRUE;
 }
 
@@ -269,7 +269,7 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_auto(InstallArgs) a = { 0 };
   g_auto(ImprintInstallRequest) req = { 0 };
-  gint32 shrink_number = -1;
+  guint64 shrink_number = 0;
   guint64 shrink_size = 0;
   int r;
 

@@ -80,7 +80,7 @@
 /* Free-space mode beside Windows: shrink the NTFS partition with this GPT
  * number of the target (resolved by imprintd in the table of the disk it
  * locked) to this many bytes first. */
-#define IMPRINT_KEY_SHRINK_PARTITION  "shrink-partition"  /* i */
+#define IMPRINT_KEY_SHRINK_PARTITION  "shrink-partition"  /* t: GPT partition number */
 #define IMPRINT_KEY_SHRINK_SIZE       "shrink-size"       /* t: the partition's new size */
 #define IMPRINT_KEY_ROOT_HASH         "root-hash"         /* s */
 #define IMPRINT_KEY_CERTIFICATE       "certificate"       /* s: PEM path */

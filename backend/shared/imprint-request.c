@@ -111,7 +111,7 @@ static const Field install_head_fields[] = {
 static const Field install_plan_fields[] = {
   I (IMPRINT_KEY_DEFER_DATA_PARTITIONS, FIELD_BOOL, defer_data_partitions),
   I (IMPRINT_KEY_DEFINITIONS, FIELD_STRING, definitions),
-  I (IMPRINT_KEY_SHRINK_PARTITION, FIELD_INT32, shrink_partition),
+  I (IMPRINT_KEY_SHRINK_PARTITION, FIELD_UINT64, shrink_partition),
   I (IMPRINT_KEY_SHRINK_SIZE, FIELD_UINT64, shrink_size),
   I (IMPRINT_KEY_ROOT_HASH, FIELD_STRING, root_hash),
   I (IMPRINT_KEY_CERTIFICATE, FIELD_STRING, certificate),

@@ -151,7 +151,7 @@ typedef struct {
   ImprintRequestMode mode;
   ImprintOptBool defer_data_partitions;
   char *definitions;
-  gint32 shrink_partition;                /* GPT number, -1 absent */
+  guint64 shrink_partition;               /* GPT number, 0 absent */
   guint64 shrink_size;                    /* bytes, 0 absent */
   char *root_hash;
   char *certificate;

@@ -126,6 +126,17 @@ class ShrinkTest(imprinttest.ImprintTestCase):
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before, 'a refusal wrote')
         self.assertDaemonAlive()
 
+    def test_unprivileged_plan_of_an_image_is_refused(self):
+        '''PlanInstall needs no password: a shrink plan of the caller's own
+        image file would feed ntfs-3g the caller's bytes as root.'''
+        os.chmod(self.work, 0o755)
+        os.chmod(self.target, 0o644)
+        r = self.bus.ctl('install', '--source', self.source, '--target', self.target, '--definitions',
+                         DEFINITIONS, '--shrink', f'3:{NEW}', '--dry-run', user=65534)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('only offered for disks', r.stdout + r.stderr)
+        self.assertDaemonAlive()
+
 
 if __name__ == '__main__':
     imprinttest.main()
