@@ -108,11 +108,13 @@ build_shrink (ImprintDiskContext *ctx, const ImprintDiskProps *props, int fd, co
   ImprintNtfsProbe probe;
   gboolean bitlocker = g_strcmp0 (p->fstype, "BitLocker") == 0;
 
-  if (!ctx->probe_shrink || props->is_file || fd < 0 || (!bitlocker && g_strcmp0 (p->fstype, "ntfs") != 0))
+  /* A mounted volume changes under ntfsresize's feet (and the disk says
+   * "mounted" already). */
+  if (!ctx->probe_shrink || props->is_file || fd < 0 || mountpoint != NULL ||
+      (!bitlocker && g_strcmp0 (p->fstype, "ntfs") != 0))
     return NULL;
-  /* A mounted volume changes under ntfsresize's feet. */
-  if (bitlocker || mountpoint != NULL)
-    return imprint_ntfs_shrink_variant (NULL, bitlocker, p->size, ctx->min_size);
+  if (bitlocker)
+    return imprint_ntfs_shrink_variant (NULL, TRUE, p->size, ctx->min_size);
   if (!imprint_ntfs_probe_region (fd, p->start, p->size, &probe, NULL, &error))
     {
       g_debug ("%s partition %u: %s", props->node, p->number, error->message);

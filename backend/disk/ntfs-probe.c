@@ -205,7 +205,9 @@ imprint_ntfs_probe_volume (int volume_fd, ImprintNtfsProbe *ret, GCancellable *c
                            GError **error)
 {
   const char *info_args[] = { "--info", "--no-action", "--no-progress-bar", VOLUME_ARG, NULL };
-  const char *cat_args[] = { VOLUME_ARG, "hiberfil.sys", NULL };
+  /* --force: read it even from a volume marked dirty, so both reasons
+   * are known (ntfscat only reads). */
+  const char *cat_args[] = { "--force", VOLUME_ARG, "hiberfil.sys", NULL };
   ImprintNtfsRunOptions info_o = { .timeout_s = PROBE_TIMEOUT_S, .killable = TRUE, .merge_stderr = TRUE };
   ImprintNtfsRunOptions cat_o = { .timeout_s = 60, .killable = TRUE, .stop_after = 4096 };
   g_autofree char *out = NULL, *head = NULL;
