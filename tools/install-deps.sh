@@ -32,6 +32,9 @@ PKGS="$PKGS
   qemu-system-x86 qemu-utils ovmf mmdebstrap
   fonts-cantarell fonts-noto-core fonts-wqy-microhei adwaita-icon-theme
 "
+# imprintd at run time: ntfs-3g (ntfsresize, ntfscat) to look at and shrink
+# Windows' NTFS for an install beside it; the tests make NTFS with mkntfs.
+PKGS="$PKGS ntfs-3g"
 # tests/security/test_polkit_rules.py: a JavaScript engine for data/*.rules.
 # tools/demo --vm: QEMU's GTK window.
 PKGS="$PKGS nodejs qemu-system-gui"

@@ -51,12 +51,13 @@ ctl_verb_list_disks (Ctl *ctl, int argc, char **argv)
   g_auto(ImprintListDisksRequest) req = { 0 };
   g_autoptr(GVariant) disks = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean include_loop = FALSE;
+  gboolean include_loop = FALSE, probe_shrink = FALSE;
   gboolean json = FALSE;
   int r;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { "include-loop", 0, 0, G_OPTION_ARG_NONE, &include_loop, N_("Also offer loop devices"), NULL },
+    { "probe-shrink", 0, 0, G_OPTION_ARG_NONE, &probe_shrink, N_("Say how far Windows (NTFS) partitions can shrink (slow)"), NULL },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &req.include_files, N_("Also describe this image file"), N_("FILE") },
     { NULL }
   };
@@ -76,6 +77,8 @@ ctl_verb_list_disks (Ctl *ctl, int argc, char **argv)
   ctl_call_options (ctl, &req.call);
   if (include_loop)
     req.include_loop = IMPRINT_OPT_TRUE;
+  if (probe_shrink)
+    req.probe_shrink = IMPRINT_OPT_TRUE;
   /* The daemon does not share our working directory and takes no
    * symlink. */
   for (gsize i = 0; req.include_files != NULL && req.include_files[i] != NULL; i++)

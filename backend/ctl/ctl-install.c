@@ -40,6 +40,18 @@ print_plan (const ImprintPlanInfo *plan)
   g_print ("%s\n", summary);
   if (definitions != NULL && !plan->defer_data_partitions)
     g_print ("%s\n", definitions);
+  for (guint i = 0; i < plan->partitions->len; i++)
+    {
+      const ImprintPlanPartitionInfo *p = plan->partitions->pdata[i];
+      g_autofree char *from = NULL, *to = NULL;
+
+      if (p->shrink_from == 0)
+        continue;
+      from = ctl_format_size (p->shrink_from);
+      to = ctl_format_size (p->size);
+      g_print (_("First, Windows (NTFS, partition %u) will be shrunk from %s to %s; Windows stays.\n"),
+               p->number, from, to);
+    }
   if (twice != NULL)
     g_print ("%s\n", twice);
   g_print ("\n");
@@ -69,6 +81,7 @@ typedef struct {
   char *source, *target, *definitions;
   char *tpm2_device, *tpm2_pcrs, *tpm2_pin_file, *tpm2_public_key;
   char *passphrase_file, *recovery_key_file, *root_hash, *fido2_device, *certificate;
+  char *shrink;
   gboolean erase, free_space, defer, dry_run, json;
   gboolean tpm2, fido2, no_encrypt, no_boot_entry, no_public_key, handover;
 } InstallArgs;
@@ -88,6 +101,7 @@ install_args_clear (InstallArgs *a)
   g_free (a->root_hash);
   g_free (a->fido2_device);
   g_free (a->certificate);
+  g_free (a->shrink);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (InstallArgs, install_args_clear)
 
@@ -99,6 +113,7 @@ install_add_entries (GOptionContext *context, InstallArgs *a)
     { "target", 0, 0, G_OPTION_ARG_FILENAME, &a->target, N_("Disk or image file to install onto"), N_("DEVICE|FILE") },
     { "erase", 0, 0, G_OPTION_ARG_NONE, &a->erase, N_("Erase the whole target disk"), NULL },
     { "use-free-space", 0, 0, G_OPTION_ARG_NONE, &a->free_space, N_("Keep what is on the disk and use its free space"), NULL },
+    { "shrink", 0, 0, G_OPTION_ARG_STRING, &a->shrink, N_("Make room first: shrink the Windows (NTFS) partition number PARTITION to SIZE (bytes, or with K, M, G, T: powers of 1024); implies --use-free-space"), N_("PARTITION:SIZE") },
     { "defer-data-partitions", 0, 0, G_OPTION_ARG_NONE, &a->defer, N_("Leave the root to the first boot (OEM preloads)"), NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &a->dry_run, N_("Print the plan and write nothing"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, N_("Print JSON"), NULL },
@@ -122,6 +137,35 @@ install_add_entries (GOptionContext *context, InstallArgs *a)
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+/* "PARTITION:SIZE", SIZE in bytes or with a K/M/G/T (1024) suffix. */
+static gboolean
+parse_shrink (const char *s, guint64 *ret_number, guint64 *ret_size)
+{
+  g_auto(GStrv) parts = g_strsplit (s, ":", 2);
+  const char *units = "KMGT";
+  guint64 number, size, mult = 1;
+  char *end = NULL;
+
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 1, G_MAXINT32, &number, NULL))
+    return FALSE;
+  size = g_ascii_strtoull (parts[1], &end, 10);
+  if (end == parts[1] || size == 0)
+    return FALSE;
+  if (*end != '\0')
+    {
+      const char *u = strchr (units, g_ascii_toupper (*end));
+      if (u == NULL || *u == '\0' || !(end[1] == '\0' || g_str_equal (end + 1, "iB") || g_str_equal (end + 1, "B")))
+        return FALSE;
+      for (const char *q = units; q <= u; q++)
+        mult *= 1024;
+    }
+  if (!g_uint64_checked_mul (ret_size, size, mult))
+    return FALSE;
+  *ret_number = number;
+  return TRUE;
 }
 
 /* What PlanInstall needs too. */
@@ -258,15 +302,24 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_auto(InstallArgs) a = { 0 };
   g_auto(ImprintInstallRequest) req = { 0 };
+  guint64 shrink_number = 0;
+  guint64 shrink_size = 0;
   int r;
 
   install_add_entries (context, &a);
   if (!ctl_parse_options (ctl, context, &argc, &argv))
     return EXIT_CODE_USAGE;
   a.json = ctl->json = a.json || ctl->json;
+  if (a.shrink != NULL)
+    a.free_space = TRUE;
   if (a.target == NULL || a.erase == a.free_space)
     {
       g_printerr (_("imprintctl: install needs --target and exactly one of --erase or --use-free-space.\n"));
+      return EXIT_CODE_USAGE;
+    }
+  if (a.shrink != NULL && !parse_shrink (a.shrink, &shrink_number, &shrink_size))
+    {
+      g_printerr (_("imprintctl: --shrink takes PARTITION:SIZE, e.g. 3:120G.\n"));
       return EXIT_CODE_USAGE;
     }
   if ((r = ctl_connect (ctl)) != EXIT_CODE_OK)
@@ -274,6 +327,11 @@ ctl_verb_install (Ctl *ctl, int argc, char **argv)
 
   imprint_install_request_init (&req);
   install_request_plan (ctl, &a, &req);
+  if (a.shrink != NULL)
+    {
+      req.shrink_partition = shrink_number;
+      req.shrink_size = shrink_size;
+    }
   /* imprintd has its own working directory and takes no symlink. */
   make_absolute (&a.source);
   make_absolute (&a.target);

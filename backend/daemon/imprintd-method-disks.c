@@ -55,6 +55,7 @@ imprintd_method_list_disks (ImprintdMethodCall *call, GError **error)
       opts.file_fds = (const int *) fds->data;
     }
   opts.min_size = req.min_size;
+  opts.probe_shrink = imprint_opt_bool (req.probe_shrink, FALSE);
 
   r = imprint_disk_enumerate (&opts, &disks);
   if (r < 0)

@@ -171,6 +171,10 @@ plan_options_from_request (const ImprintInstallRequest *req, ImprintPlanOptions 
                                                          : IMPRINT_INSTALL_MODE_ERASE,
     .defer_data_partitions = imprint_opt_bool (req->defer_data_partitions, FALSE),
     .definitions_dir = req->definitions,
+    /* A number, looked up in the table of the disk the job locked: the
+     * caller never names the partition's device. Range checked there. */
+    .shrink_partition = req->shrink_partition <= G_MAXINT32 ? (guint) req->shrink_partition : G_MAXUINT,
+    .shrink_size = req->shrink_size,
   };
 }
 
@@ -247,6 +251,17 @@ imprintd_method_plan_install (ImprintdMethodCall *call, GError **error)
    * it through /proc/PID/fd/N. */
   if (!imprintd_open_caller_file (call, target, O_RDONLY, TRUE, FALSE, &tfile, error))
     return NULL;
+  /* Planning a shrink runs ntfs-3g as root on the partition. PlanInstall
+   * needs no password: an image file (its fd stays open; a disk's is
+   * closed) would be the caller's own bytes for ntfs-3g to parse, so only
+   * root plans shrinks of image files (Install, authorised by an
+   * administrator, may). */
+  if (popts.shrink_partition != 0 && call->uid != 0 && tfile.fd >= 0)
+    {
+      g_set_error_literal (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_AUTHORIZED,
+                           _("Planning to shrink Windows is only offered for disks."));
+      return NULL;
+    }
   if (popts.definitions_dir != NULL)
     {
       look.definitions = snapshot_definitions (call, popts.definitions_dir, error);

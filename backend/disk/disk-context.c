@@ -215,6 +215,7 @@ imprint_disk_context_new (const ImprintDiskEnumerateOptions *opts, ImprintDiskCo
 
   ctx->include_loop = opts != NULL && opts->include_loop;
   ctx->min_size = opts != NULL ? opts->min_size : 0;
+  ctx->probe_shrink = opts != NULL && opts->probe_shrink;
   context_load_mounts (ctx);
   context_load_swaps (ctx);
   context_load_live (ctx, opts != NULL ? opts->live_device : NULL);

@@ -28,6 +28,8 @@
 #include "disk-types.h"
 #include "disk-usable.h"
 #include "cleanup-util-linux.h"
+#include "imprint-names.h"
+#include "ntfs-probe.h"
 
 static void
 dict_add_str (GVariantBuilder *b, const char *key, const char *value)
@@ -96,8 +98,34 @@ collect_use (ImprintDiskContext *ctx, const char *syspath, UseInfo *u)
     }
 }
 
+/* Whether and how far an NTFS partition can shrink; NULL for others, for
+ * image files and unless asked (ntfsresize reads the whole MFT). */
 static GVariant *
-build_partitions (const ImprintDiskProps *props, const ImprintTableInfo *t, const UseInfo *u)
+build_shrink (ImprintDiskContext *ctx, const ImprintDiskProps *props, int fd, const ImprintPartInfo *p,
+              const char *mountpoint)
+{
+  g_autoptr(GError) error = NULL;
+  ImprintNtfsProbe probe;
+  gboolean bitlocker = g_strcmp0 (p->fstype, "BitLocker") == 0;
+
+  /* A mounted volume changes under ntfsresize's feet (and the disk says
+   * "mounted" already). */
+  if (!ctx->probe_shrink || props->is_file || fd < 0 || mountpoint != NULL ||
+      (!bitlocker && g_strcmp0 (p->fstype, "ntfs") != 0))
+    return NULL;
+  if (bitlocker)
+    return imprint_ntfs_shrink_variant (NULL, TRUE, p->size, ctx->min_size);
+  if (!imprint_ntfs_probe_region (fd, p->start, p->size, &probe, NULL, &error))
+    {
+      g_debug ("%s partition %u: %s", props->node, p->number, error->message);
+      return NULL;
+    }
+  return imprint_ntfs_shrink_variant (&probe, FALSE, p->size, ctx->min_size);
+}
+
+static GVariant *
+build_partitions (ImprintDiskContext *ctx, const ImprintDiskProps *props, int fd,
+                  const ImprintTableInfo *t, const UseInfo *u)
 {
   g_autoptr(GArray) sysparts = imprint_sysfs_partitions (props->is_file ? NULL : props->syspath);
   GVariantBuilder b;
@@ -110,6 +138,7 @@ build_partitions (const ImprintDiskProps *props, const ImprintTableInfo *t, cons
       g_autofree char *node = NULL;
       g_autofree char *contents = imprint_disk_partition_contents (p->role, p->fstype);
       const char *mp = g_hash_table_lookup (u->part_mountpoint, GUINT_TO_POINTER (p->number));
+      GVariant *shrink;
       GVariantBuilder pb;
 
       /* Only nodes that exist: a loop device attached without partition
@@ -132,6 +161,9 @@ build_partitions (const ImprintDiskProps *props, const ImprintTableInfo *t, cons
       dict_add_str (&pb, "filesystem-uuid", p->fsuuid);
       dict_add_str (&pb, "contents", contents);
       dict_add_str (&pb, "mountpoint", mp);
+      shrink = build_shrink (ctx, props, fd, p, mp);
+      if (shrink != NULL)
+        g_variant_builder_add (&pb, "{sv}", IMPRINT_KEY_SHRINK, shrink);
       g_variant_builder_add_value (&b, g_variant_builder_end (&pb));
     }
   return g_variant_builder_end (&b);
@@ -167,7 +199,7 @@ build_summary (const ImprintDiskProps *props, const ImprintTableInfo *t)
 }
 
 static GVariant *
-build_disk (ImprintDiskContext *ctx, const ImprintDiskProps *props, const ImprintTableInfo *t)
+build_disk (ImprintDiskContext *ctx, const ImprintDiskProps *props, int fd, const ImprintTableInfo *t)
 {
   _cleanup_(use_info_clear) UseInfo u = {
     .mountpoints = g_ptr_array_new_with_free_func (g_free),
@@ -227,7 +259,7 @@ build_disk (ImprintDiskContext *ctx, const ImprintDiskProps *props, const Imprin
   dict_add_str (&b, "table", t->table);
   dict_add_str (&b, "table-uuid", t->table_uuid);
   dict_add_str (&b, "contents", contents);
-  g_variant_builder_add (&b, "{sv}", "partitions", build_partitions (props, t, &u));
+  g_variant_builder_add (&b, "{sv}", "partitions", build_partitions (ctx, props, fd, t, &u));
   g_variant_builder_add (&b, "{sv}", "free", build_free (t));
   g_variant_builder_add (&b, "{sv}", "usable", g_variant_new_boolean (reasons == 0));
   g_variant_builder_add (&b, "{sv}", "reasons", g_variant_new_strv ((const char * const *) words->pdata, -1));
@@ -309,7 +341,7 @@ imprint_disk_describe_fd (ImprintDiskContext *ctx, int pfd, const char *name, GV
       t.table_state = props.size > 0 ? IMPRINT_TABLE_NO_ACCESS : IMPRINT_TABLE_NONE;
     }
 
-  *ret_disk = build_disk (ctx, &props, &t);
+  *ret_disk = build_disk (ctx, &props, fd, &t);
   return 0;
 }
 

@@ -18,6 +18,11 @@ typedef struct {
                                   * named itself, as the caller, and never looks it up again) */
   guint64 min_size;              /* bytes; smaller disks get reason "too-small" (0 = no check) */
   const char *live_device;       /* whole-disk node of the live medium; NULL = detect the disk backing /usr (else /) */
+  /* NTFS and BitLocker partitions of block devices get "shrink" (runs
+   * ntfsresize read-only through a loop device: seconds per volume, root
+   * only). Image files named in @files never: their bytes are the
+   * caller's, and ntfs-3g would parse them as root. */
+  gboolean probe_shrink;
 } ImprintDiskEnumerateOptions;
 
 /* live_device: "" means "there is no live medium" (tests). Detection

@@ -22,6 +22,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC (struct udev_device *, udev_device_unref)
 typedef struct {
   gboolean include_loop;
   guint64 min_size;
+  gboolean probe_shrink;
   struct libmnt_table *mounts;   /* /proc/self/mountinfo, NULL if unreadable */
   GHashTable *mount_targets;     /* dev_t (as pointer-sized key) -> GPtrArray of char* */
   GHashTable *swaps;             /* set of dev_t of active swap block devices */

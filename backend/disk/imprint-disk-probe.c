@@ -70,7 +70,7 @@ on_timeout (gpointer user_data)
 int
 main (int argc, char **argv)
 {
-  gboolean include_loop = FALSE, monitor = FALSE, compact = FALSE;
+  gboolean include_loop = FALSE, monitor = FALSE, compact = FALSE, probe_shrink = FALSE;
   gint64 min_size = 0;
   int timeout = 10;
   g_autofree char *live_device = NULL;
@@ -80,6 +80,7 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   GOptionEntry entries[] = {
     { "include-loop", 0, 0, G_OPTION_ARG_NONE, &include_loop, "List loop devices as usable", NULL },
+    { "probe-shrink", 0, 0, G_OPTION_ARG_NONE, &probe_shrink, "NTFS shrink facts (ntfsresize)", NULL },
     { "min-size", 0, 0, G_OPTION_ARG_INT64, &min_size, "Smallest usable disk in bytes", "BYTES" },
     { "live-device", 0, 0, G_OPTION_ARG_FILENAME, &live_device, "Live medium (\"\" for none)", "NODE" },
     { "file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, "Also describe this image file", "PATH" },
@@ -103,6 +104,7 @@ main (int argc, char **argv)
     }
 
   opts.include_loop = include_loop;
+  opts.probe_shrink = probe_shrink;
   opts.min_size = (guint64) MAX (min_size, 0);
   opts.live_device = live_device;
   opts.files = (const char * const *) files;

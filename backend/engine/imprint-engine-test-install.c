@@ -66,7 +66,8 @@ main (int argc, char **argv)
   g_autofree char *source_path = NULL, *target = NULL, *defs = NULL, *efivars = NULL, *cert = NULL;
   gboolean erase = FALSE, free_space = FALSE, defer = FALSE, dry_run = FALSE, inspect = FALSE;
   gboolean hook = FALSE, verify_first = FALSE;
-  gint64 cancel_bytes = 0;
+  gint64 cancel_bytes = 0, shrink_size = 0;
+  gint shrink_partition = 0;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   GOptionEntry entries[] = {
@@ -82,6 +83,8 @@ main (int argc, char **argv)
     { "inspect", 0, 0, G_OPTION_ARG_NONE, &inspect, "Inspect the source only", NULL },
     { "cancel-after-bytes", 0, 0, G_OPTION_ARG_INT64, &cancel_bytes, "Cancel once this much was copied", "N" },
     { "verify-first", 0, 0, G_OPTION_ARG_NONE, &verify_first, "Verify the source before writing", NULL },
+    { "shrink-partition", 0, 0, G_OPTION_ARG_INT, &shrink_partition, "Shrink this NTFS partition first", "N" },
+    { "shrink-size", 0, 0, G_OPTION_ARG_INT64, &shrink_size, "to this many bytes", "BYTES" },
     { "test-encrypt-hook", 0, 0, G_OPTION_ARG_NONE, &hook, "Use the test encryption hook", NULL },
     { NULL }
   };
@@ -116,7 +119,9 @@ main (int argc, char **argv)
 
   ImprintInstallOptions o = {
     .plan = { .mode = erase ? IMPRINT_INSTALL_MODE_ERASE : IMPRINT_INSTALL_MODE_FREE_SPACE,
-              .defer_data_partitions = defer, .definitions_dir = defs },
+              .defer_data_partitions = defer, .definitions_dir = defs,
+              .shrink_partition = (guint) MAX (shrink_partition, 0),
+              .shrink_size = (guint64) MAX (shrink_size, 0) },
     .progress = on_progress,
     .progress_data = cancellable,
     .cancellable = cancellable,

@@ -11,6 +11,7 @@
 #include "imprint-error.h"
 #include "install.h"
 #include "install-esp.h"
+#include "install-shrink.h"
 #include "macros.h"
 #include "plan-private.h"
 #include "source-once.h"
@@ -35,6 +36,7 @@ imprint_install_step_text (guint step)
     case IMPRINT_STEP_ENCRYPT:        return _("Encrypting the data partition");
     case IMPRINT_STEP_BOOT_ENTRY:     return _("Registering the boot entry");
     case IMPRINT_STEP_DONE:           return _("Done");
+    case IMPRINT_STEP_SHRINK:         return _("Shrinking Windows to make room");
     }
   return "";
 }
@@ -355,7 +357,8 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
         return FALSE;
       plan = owned;
     }
-  progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size;
+  progress.total = src->esp.size + src->usr.size + src->usr_verity.size + src->usr_verity_sig.size +
+                   imprint_install_shrink_work (plan);
 
   /* Each source byte read once (source-once.h): where the install
    * overwrites nothing, the slot is streamed first, verified in flight,
@@ -376,6 +379,13 @@ imprint_install (ImprintSource *src, const char *target, ImprintPlan *plan_in,
     }
 
   if (!check_cancel (o->cancellable, error))
+    return FALSE;
+
+  /* Room beside Windows first, before any partition of ours exists: a
+   * refusal or failure leaves the disk as it was (install-shrink.h). The
+   * slot streamed first (below) goes into the room it makes. */
+  set_direct_io (fd, FALSE);
+  if (!imprint_install_shrink (plan, fd, &progress, error) || !check_cancel (o->cancellable, error))
     return FALSE;
 
   if (slot_first)

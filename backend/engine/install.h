@@ -132,6 +132,7 @@ enum {
   IMPRINT_STEP_ENCRYPT,
   IMPRINT_STEP_BOOT_ENTRY,
   IMPRINT_STEP_DONE,
+  IMPRINT_STEP_SHRINK,  /* first, when the plan shrinks Windows */
 };
 
 G_END_DECLS

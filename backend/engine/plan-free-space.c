@@ -220,7 +220,7 @@ add_esp (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs)
 
 gboolean
 imprint_plan_free_space (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sizes,
-                         GError **error)
+                         const ImprintPlanOptions *o, int fd, GError **error)
 {
   g_autoptr(GPtrArray) old = NULL;
   FreeSpace fs = { 0 };
@@ -240,6 +240,9 @@ imprint_plan_free_space (ImprintPlan *plan, ImprintSource *src, const ImprintSlo
     }
   plan->sector_size = ss;
   add_existing (plan, src, old, &fs);
+  /* Before the gaps are measured: the room the shrink makes is one. */
+  if (!imprint_plan_shrink (plan, fd, o, error))
+    return FALSE;
   usable_range (plan, ss, &fs);
   fs.gap = largest_gap (plan, fs.first, fs.last);
   fs.need = imprint_plan_slots_size (sizes);

@@ -52,7 +52,12 @@ gboolean imprint_plan_too_small (ImprintPlan *plan, guint64 need, guint64 have, 
 /* Free-space mode: keeps what is there, reuses or adds boot partitions,
  * puts the slots in the largest gap. */
 gboolean imprint_plan_free_space (ImprintPlan *plan, ImprintSource *src, const ImprintSlotSizes *sizes,
-                                  GError **error);
+                                  const ImprintPlanOptions *o, int fd, GError **error);
+/* Free-space mode: when @o asks for it, checks that the kept NTFS
+ * partition can shrink to what @o says (ntfsresize read-only through a
+ * loop device over @fd, the target) and plans it (plan->shrink, its new
+ * size); the gap that frees is then found like any other. */
+gboolean imprint_plan_shrink (ImprintPlan *plan, int fd, const ImprintPlanOptions *o, GError **error);
 
 /* plan->definitions, ->definitions_source and ->definitions_dir: the
  * caller's directory when @o names one, else what the source's /usr ships

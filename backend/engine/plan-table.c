@@ -85,7 +85,12 @@ imprint_plan_to_variant (const ImprintPlan *plan, const ImprintSource *src)
 
   imprint_plan_info_init (&info);
   for (guint i = 0; i < plan->partitions->len; i++)
-    partition_info (imprint_plan_info_add_partition (&info), plan->partitions->pdata[i]);
+    {
+      ImprintPlanPartitionInfo *pi = imprint_plan_info_add_partition (&info);
+      partition_info (pi, plan->partitions->pdata[i]);
+      if (plan->shrink == plan->partitions->pdata[i])
+        pi->shrink_from = plan->shrink_from;
+    }
   for (guint i = 0; i < plan->erased->len; i++)
     partition_info (imprint_plan_info_add_erased (&info), plan->erased->pdata[i]);
   info.mode = plan->mode == IMPRINT_INSTALL_MODE_ERASE ? IMPRINT_REQUEST_MODE_ERASE

@@ -368,6 +368,14 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
   plan->defer_data_partitions = options->defer_data_partitions;
   plan->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
   plan->erased = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_partition_free);
+  if ((options->shrink_partition != 0 && plan->mode != IMPRINT_INSTALL_MODE_FREE_SPACE) ||
+      (options->shrink_size != 0 && options->shrink_partition == 0))
+    {
+      g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_INVALID_ARGUMENT,
+                   _("Shrinking a partition needs its number and new size, and goes only with "
+                     "installing into free space"));
+      return NULL;
+    }
 
   fd = open_target (plan, src, options, error);
   if (fd < 0)
@@ -376,7 +384,7 @@ imprint_plan_compute (ImprintSource *src, const char *target, const ImprintPlanO
     return NULL;
   slot_sizes (src, plan, options, &sizes);
   ok = plan->mode == IMPRINT_INSTALL_MODE_ERASE ? plan_erase (plan, src, &sizes, error)
-                                                 : imprint_plan_free_space (plan, src, &sizes, error);
+                                                 : imprint_plan_free_space (plan, src, &sizes, options, fd, error);
   plan->overwrites_data = ok && plan->mode == IMPRINT_INSTALL_MODE_ERASE &&
                           (plan->erased->len > 0 || imprint_target_holds_data (fd, plan->target_size));
   if (!ok || !imprint_plan_repart (plan, error))

@@ -95,6 +95,12 @@ typedef struct {
    * slot goes into space that holds nothing. Decides whether verify-first
    * needs a pass of its own (source-once.h). */
   gboolean overwrites_data;
+  /* Free-space mode making room first (plan-shrink.c): the kept NTFS
+   * partition shrunk before anything else is written (its size above is
+   * the new one), its size before and the bytes in use on it. */
+  ImprintPlanPartition *shrink;
+  guint64 shrink_from;
+  guint64 shrink_used;
 } ImprintPlan;
 
 typedef struct {
@@ -119,6 +125,14 @@ typedef struct {
    * the target is looked at through it (a second O_EXCL open of a disk
    * the job already holds would fail). */
   struct _ImprintTargetLock *target_lock;
+  /* Free-space mode: make room by shrinking the NTFS file system of the
+   * kept partition with this GPT number (1-based; 0: none) and then its
+   * partition entry to shrink_size bytes (rounded down so the partition
+   * ends on a MiB). Refused in the plan, before anything is written, when
+   * the volume is BitLocker, hibernated, dirty, has errors, or cannot get
+   * that small (ntfs-facts.h). */
+  guint       shrink_partition;
+  guint64     shrink_size;
 } ImprintPlanOptions;
 
 /* Computes the plan for installing @source onto @target (block device or

@@ -29,6 +29,7 @@
 #define IMPRINT_KEY_INCLUDE_FILES     "include-files"     /* as */
 #define IMPRINT_KEY_SOURCE            "source"            /* s; also a plan partition's and Install's result key */
 #define IMPRINT_KEY_MIN_SIZE          "min-size"          /* t */
+#define IMPRINT_KEY_PROBE_SHRINK      "probe-shrink"      /* b: run ntfsresize for IMPRINT_KEY_SHRINK */
 
 /* ListDisks reply and the DiskAdded/DiskChanged signals: each disk
  * ("size" and "partitions" are below, with the plan's). */
@@ -44,6 +45,13 @@
 #define IMPRINT_KEY_REASONS           "reasons"           /* as, in words: why not usable */
 /* Each of a disk's partitions. */
 #define IMPRINT_KEY_FILESYSTEM_LABEL  "filesystem-label"  /* s */
+/* NTFS and BitLocker partitions, when ListDisks was asked to probe-shrink:
+ * a{sv} with the keys after, and "reasons"/"reason-codes" (as): bitlocker,
+ * hibernated, dirty, check-errors, too-full (ntfs-facts.h). */
+#define IMPRINT_KEY_SHRINK            "shrink"            /* a{sv} */
+#define IMPRINT_KEY_SHRINK_POSSIBLE   "possible"          /* b */
+#define IMPRINT_KEY_SHRINK_USED       "used"              /* t: bytes in use */
+#define IMPRINT_KEY_SHRINK_MIN_SIZE   "min-size"          /* t: smallest partition size Imprint shrinks to */
 
 /* "transport" values the faces treat specially. */
 #define IMPRINT_TRANSPORT_LOOP        "loop"
@@ -69,6 +77,11 @@
 #define IMPRINT_KEY_ENCRYPTION        "encryption"        /* as: IMPRINT_METHOD_* */
 #define IMPRINT_KEY_ENCRYPT           "encrypt"           /* b, default true */
 #define IMPRINT_KEY_DEFINITIONS       "definitions"       /* s: repart.d directory */
+/* Free-space mode beside Windows: shrink the NTFS partition with this GPT
+ * number of the target (resolved by imprintd in the table of the disk it
+ * locked) to this many bytes first. */
+#define IMPRINT_KEY_SHRINK_PARTITION  "shrink-partition"  /* t: GPT partition number */
+#define IMPRINT_KEY_SHRINK_SIZE       "shrink-size"       /* t: the partition's new size */
 #define IMPRINT_KEY_ROOT_HASH         "root-hash"         /* s */
 #define IMPRINT_KEY_CERTIFICATE       "certificate"       /* s: PEM path */
 #define IMPRINT_KEY_NO_BOOT_ENTRY     "no-boot-entry"     /* b */
@@ -120,6 +133,7 @@
 #define IMPRINT_KEY_ADDS_BOOT_LOADER  "adds-boot-loader"  /* b: systemd-boot goes into this kept partition */
 #define IMPRINT_KEY_ADDS_KERNELS      "adds-kernel-images" /* b: the UKIs go into this kept partition */
 #define IMPRINT_KEY_LEFTOVER          "leftover"          /* b: left over from an interrupted install */
+#define IMPRINT_KEY_SHRINK_FROM       "shrink-from"       /* t: kept NTFS shrunk from this size to "size" */
 
 /* "content": where a partition's contents come from. */
 #define IMPRINT_CONTENT_NAME_NONE           "none"            /* created empty (B slot) */

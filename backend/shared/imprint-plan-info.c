@@ -127,6 +127,8 @@ partition_to_variant (const ImprintPlanPartitionInfo *p)
   add_flag (&e, IMPRINT_KEY_ADDS_BOOT_LOADER, p->adds_boot_loader);
   add_flag (&e, IMPRINT_KEY_ADDS_KERNELS, p->adds_kernels);
   add_flag (&e, IMPRINT_KEY_LEFTOVER, p->leftover);
+  if (p->shrink_from != 0)
+    g_variant_builder_add (&e, "{sv}", IMPRINT_KEY_SHRINK_FROM, g_variant_new_uint64 (p->shrink_from));
   return g_variant_builder_end (&e);
 }
 
@@ -209,6 +211,18 @@ lookup_flag (GVariant *dict, const char *key, gboolean *ret, GError **error)
   return TRUE;
 }
 
+/* A number, absent = 0. */
+static gboolean
+lookup_optional_u64 (GVariant *dict, const char *key, guint64 *ret, GError **error)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  if (!imprint_fields_lookup (dict, key, G_VARIANT_TYPE_UINT64, &value, error))
+    return FALSE;
+  *ret = value != NULL ? g_variant_get_uint64 (value) : 0;
+  return TRUE;
+}
+
 static gboolean
 parse_partition (GVariant *dict, ImprintPlanPartitionInfo *p, GError **error)
 {
@@ -221,6 +235,7 @@ parse_partition (GVariant *dict, ImprintPlanPartitionInfo *p, GError **error)
       !lookup_flag (dict, IMPRINT_KEY_ADDS_BOOT_LOADER, &p->adds_boot_loader, error) ||
       !lookup_flag (dict, IMPRINT_KEY_ADDS_KERNELS, &p->adds_kernels, error) ||
       !lookup_flag (dict, IMPRINT_KEY_LEFTOVER, &p->leftover, error) ||
+      !lookup_optional_u64 (dict, IMPRINT_KEY_SHRINK_FROM, &p->shrink_from, error) ||
       !imprint_fields_parse (dict, partition_fields, G_N_ELEMENTS (partition_fields), p, error))
     return FALSE;
   p->number = (guint32) number;

@@ -87,6 +87,13 @@ imprint_plan_words_source (const ImprintPlanInfo *p, const ImprintPlanPartitionI
     return g_strdup_printf (_("created by systemd-repart from %s"), part->definition ? part->definition : "");
   if (part->leftover)
     return g_strdup (_("left over from an interrupted installation"));
+  if (part->shrink_from != 0 && part->shrink_from > part->size)
+    {
+      g_autofree char *from = g_format_size_full (part->shrink_from, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *to = g_format_size_full (part->size, G_FORMAT_SIZE_IEC_UNITS);
+      /* Translators: Windows' NTFS partition, made smaller to make room. */
+      return g_strdup_printf (_("Windows (NTFS), shrunk from %s to %s first; Windows stays"), from, to);
+    }
   if (g_str_equal (c, IMPRINT_CONTENT_NAME_EXISTING))
     return g_strdup (_("kept as it is"));
   /* A plan without facts (an older imprintd): its own words. */

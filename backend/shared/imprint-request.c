@@ -61,6 +61,7 @@ static const Field list_disks_fields[] = {
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_INCLUDE_FILES, FIELD_STRV, include_files),
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_SOURCE, FIELD_STRING, source),
   FIELD (ImprintListDisksRequest, IMPRINT_KEY_MIN_SIZE, FIELD_UINT64, min_size),
+  FIELD (ImprintListDisksRequest, IMPRINT_KEY_PROBE_SHRINK, FIELD_BOOL, probe_shrink),
 };
 TABLE_REQUEST (imprint_list_disks_request, ImprintListDisksRequest, list_disks_fields)
 
@@ -110,6 +111,8 @@ static const Field install_head_fields[] = {
 static const Field install_plan_fields[] = {
   I (IMPRINT_KEY_DEFER_DATA_PARTITIONS, FIELD_BOOL, defer_data_partitions),
   I (IMPRINT_KEY_DEFINITIONS, FIELD_STRING, definitions),
+  I (IMPRINT_KEY_SHRINK_PARTITION, FIELD_UINT64, shrink_partition),
+  I (IMPRINT_KEY_SHRINK_SIZE, FIELD_UINT64, shrink_size),
   I (IMPRINT_KEY_ROOT_HASH, FIELD_STRING, root_hash),
   I (IMPRINT_KEY_CERTIFICATE, FIELD_STRING, certificate),
   I (IMPRINT_KEY_NO_BOOT_ENTRY, FIELD_BOOL, no_boot_entry),

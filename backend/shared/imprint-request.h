@@ -99,6 +99,7 @@ typedef struct {
   char **include_files;          /* NULL-terminated, NULL when absent */
   char *source;
   guint64 min_size;              /* 0: absent */
+  ImprintOptBool probe_shrink;   /* NTFS shrink facts (runs ntfsresize: slow) */
 } ImprintListDisksRequest;
 
 void      imprint_list_disks_request_init         (ImprintListDisksRequest *r);
@@ -150,6 +151,8 @@ typedef struct {
   ImprintRequestMode mode;
   ImprintOptBool defer_data_partitions;
   char *definitions;
+  guint64 shrink_partition;               /* GPT number, 0 absent */
+  guint64 shrink_size;                    /* bytes, 0 absent */
   char *root_hash;
   char *certificate;
   ImprintOptBool no_boot_entry;
@@ -262,6 +265,7 @@ typedef struct {
   gboolean adds_boot_loader;
   gboolean adds_kernels;
   gboolean leftover;
+  guint64 shrink_from;  /* kept, shrunk first from this size to size (0: not) */
 } ImprintPlanPartitionInfo;
 
 /* The PlanInstall reply (and Install's result "plan"), as the engine's

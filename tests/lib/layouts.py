@@ -161,6 +161,14 @@ LAYOUTS = {
         PartSpec(16, MSR, None, "Microsoft reserved partition", "", "Microsoft reserved"),
         PartSpec(400, BASIC_DATA, "ntfs", "Basic data partition", "Windows", "Windows"),
     ], "Windows", description="Windows with a nearly full 100 MiB ESP, 1.5 GiB free"),
+    # Windows as a laptop comes with it: NTFS fills the disk, no free
+    # space (tests/engine/test-shrink.sh makes room by shrinking it).
+    "gpt-windows-whole": LayoutSpec("gpt", 2048, [
+        PartSpec(100, ESP, "vfat", "EFI system partition", "SYSTEM", "EFI system partition",
+                 files=WINDOWS_ESP_FILES, fat32=True),
+        PartSpec(16, MSR, None, "Microsoft reserved partition", "", "Microsoft reserved"),
+        PartSpec(None, BASIC_DATA, "ntfs", "Basic data partition", "Windows", "Windows"),
+    ], "Windows", description="Windows filling the disk: ESP, MSR, NTFS to the end"),
     "gpt-4k": LayoutSpec("gpt", 256, [
         PartSpec(64, ESP, "vfat", "ESP", "ESP", "EFI system partition"),
         PartSpec(96, ROOT_X86_64, "ext4", "root-x86-64", "root", "Linux"),

@@ -140,9 +140,10 @@ UNLOCK_OPTIONS = {'unlock-passphrase': 's', 'unlock-tpm2': 'b', 'unlock-tpm2-pin
                   'unlock-fido2': 'b', 'tpm2-device': 's', 'fido2-device': 's', 'tpm2-signature': 's',
                   'keyslot': 'i'}
 PLAN_OPTIONS = {'mode': 's', 'defer-data-partitions': 'b', 'definitions': 's', 'encryption': 'as',
-                'root-hash': 's', 'certificate': 's'}
+                'root-hash': 's', 'certificate': 's', 'shrink-partition': 't', 'shrink-size': 't'}
 OPTION_KEYS = {
-    'ListDisks': {'include-loop': 'b', 'include-files': 'as', 'min-size': 't', 'source': 's'},
+    'ListDisks': {'include-loop': 'b', 'include-files': 'as', 'min-size': 't', 'source': 's',
+                  'probe-shrink': 'b'},
     'GetSecurityCapabilities': {'tpm2-device': 's'},
     'CheckPassphrase': {},
     'GenerateRecoveryKey': {},
