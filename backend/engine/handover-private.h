@@ -15,7 +15,7 @@ gboolean imprint_handover_move_boot (const ImprintHandover *h, const char *mediu
 
 /* Step 4: the RAM device freed, a loop medium detached; appends what
  * still holds the medium to @remaining. */
-void imprint_handover_release (const ImprintHandoverProbe *p, GString *remaining);
+void imprint_handover_release (const ImprintHandoverProbe *p, const ImprintReport *report, GString *remaining);
 
 /* The mount points in PID 1's mount namespace on @disk (its partitions
  * included), from a mountinfo text; bounded. Exposed for the unit test. */

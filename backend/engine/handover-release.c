@@ -174,18 +174,30 @@ imprint_handover_move_boot (const ImprintHandover *h, const char *medium_disk, G
   return moved;
 }
 
+/* zram frees its memory on reset; it refuses (EBUSY) while something
+ * still has it open, so a few tries. A brd ramdisk keeps its pages until
+ * the module goes: nothing to do. The RAM device is not the medium: a
+ * failure here is only logged. Written in place: sysfs has no room for
+ * g_file_set_contents()' temporary file. */
 static void
-free_ram_device (const char *root_device, GString *remaining)
+free_ram_device (const char *root_device, const ImprintReport *report)
 {
   g_autofree char *base = g_path_get_basename (root_device);
   g_autofree char *reset = g_strdup_printf ("/sys/block/%s/reset", base);
+  int r = 0;
 
-  /* zram frees its memory on reset; it refuses while still open. A brd
-   * ramdisk keeps its pages until the module goes: nothing to do here. */
-  if (!g_str_has_prefix (base, "zram"))
+  if (!g_str_has_prefix (base, "zram") || strchr (base, '/') != NULL)
     return;
-  if (!g_file_set_contents (reset, "1", 1, NULL))
-    g_string_append_printf (remaining, _("The memory of %s could not be freed. "), root_device);
+  for (int i = 0; i < 20; i++)
+    {
+      _cleanup_close_ int fd = open (reset, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      r = fd < 0 ? -errno : (write (fd, "1", 1) == 1 ? 0 : -errno);
+      if (r != -EBUSY)
+        break;
+      g_usleep (G_USEC_PER_SEC / 4);
+    }
+  if (r < 0)
+    imprint_report_log (report, _("The memory of %s could not be freed: %s"), root_device, g_strerror (-r));
 }
 
 static gboolean
@@ -198,7 +210,7 @@ has_holders (const char *sysdir)
 }
 
 void
-imprint_handover_release (const ImprintHandoverProbe *p, GString *remaining)
+imprint_handover_release (const ImprintHandoverProbe *p, const ImprintReport *report, GString *remaining)
 {
   g_autofree char *sysdir = g_build_filename ("/sys/class/block", p->medium_disk, NULL);
   g_autofree char *mountinfo = NULL;
@@ -207,7 +219,7 @@ imprint_handover_release (const ImprintHandoverProbe *p, GString *remaining)
   gboolean held = has_holders (sysdir);
   const char *name;
 
-  free_ram_device (p->root_device, remaining);
+  free_ram_device (p->root_device, report);
 
   /* PID 1's namespace: imprintd's own is a copy (ProtectHome=). */
   if (g_file_get_contents ("/proc/1/mountinfo", &mountinfo, NULL, NULL))

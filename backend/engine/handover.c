@@ -377,7 +377,7 @@ imprint_handover_run (const ImprintHandover *h, ImprintHandoverResult *ret, GErr
 
   imprint_report_step (h->report, _("Releasing the USB stick"));
   ret->boot_moved = imprint_handover_move_boot (h, p.medium_disk, remaining);
-  imprint_handover_release (&p, remaining);
+  imprint_handover_release (&p, h->report, remaining);
   ret->medium_released = remaining->len == 0;
   if (remaining->len > 0)
     ret->remaining = g_strdup (remaining->str);
