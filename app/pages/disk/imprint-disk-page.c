@@ -142,8 +142,8 @@ update_beside (ImprintDiskPage *self,
     }
   else if (reasons != NULL)
     {
-      g_autofree char *joined = g_strjoinv ("\n", reasons);
-      g_autofree char *text = g_strdup_printf (_("Windows cannot make room for the new system now:\n%s"), joined);
+      g_autofree char *joined = g_strjoinv ("\n• ", reasons);
+      g_autofree char *text = g_strdup_printf (_("Windows cannot make room for the new system now:\n• %s"), joined);
 
       adw_action_row_set_subtitle (self->beside_row, _("Windows cannot make room now; see below"));
       gtk_label_set_label (self->refusal_label, text);
