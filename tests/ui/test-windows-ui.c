@@ -32,50 +32,13 @@
 #define NTFS_USED  (110 * GIB)
 #define NTFS_MIN   (121 * GIB)
 
-typedef struct {
-  ImprintWindow *window;
-  const char    *page_id;
-  GtkWidget     *widget;
-} Ctx;
-
-static gboolean
-on_page (gpointer data)
-{
-  Ctx *c = data;
-
-  return imprint_window_get_current_page (c->window) == imprint_window_get_page (c->window, c->page_id);
-}
-
-static gboolean
-page_complete (gpointer data)
-{
-  Ctx *c = data;
-
-  return imprint_page_get_complete (imprint_window_get_page (c->window, c->page_id));
-}
-
-static gboolean
-widget_sensitive (gpointer data)
-{
-  Ctx *c = data;
-
-  return gtk_widget_is_sensitive (c->widget);
-}
-
 static gboolean
 three_rows (gpointer data)
 {
-  Ctx *c = data;
   g_autoptr(GPtrArray) rows = g_ptr_array_new ();
 
-  collect (GTK_WIDGET (imprint_window_get_page (c->window, "disk")), IMPRINT_TYPE_DISK_ROW, rows);
+  collect (GTK_WIDGET (data), IMPRINT_TYPE_DISK_ROW, rows);
   return rows->len == 3;
-}
-
-static void
-next (ImprintWindow *window)
-{
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next", NULL));
 }
 
 static void
@@ -217,40 +180,30 @@ test_beside_windows (void)
   GtkWidget *button;
   guint64 number = 0, size = 0;
   g_autofree char *key = NULL;
-  Ctx c = { 0 };
 
   window = imprint_window_new (NULL, client, install, setup);
   gtk_window_set_default_size (GTK_WINDOW (window), 800, 720);
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
-  c.window = window;
-  next (window);
+  go_next (window);
 
-  c.page_id = "disk";
-  g_assert_true (wait_for (on_page, &c, "the disk page"));
-  g_assert_true (wait_for (three_rows, &c, "three disks"));
-  page = imprint_window_get_page (window, "disk");
+  page = wait_for_page (window, "disk");
+  g_assert_true (wait_for (three_rows, page, "three disks"));
   disk_page (window, page);
-  next (window);
+  go_next (window);
 
-  c.page_id = "security";
-  g_assert_true (wait_for (on_page, &c, "the security page"));
-  g_assert_true (wait_for (page_complete, &c, "the security capabilities"));
-  next (window);
+  wait_for_page (window, "security");
+  wait_for_page_complete (window, "security");
+  go_next (window);
 
-  c.page_id = "recovery";
-  g_assert_true (wait_for (on_page, &c, "the recovery key page"));
-  key = confirm_recovery_key (window, imprint_window_get_page (window, "recovery"));
-  next (window);
+  key = confirm_recovery_key (window, wait_for_page (window, "recovery"));
+  go_next (window);
 
   /* The summary says what is shrunk, from what to what, and that
    * Windows stays (the stand-in plans it only for a valid shrink). */
-  c.page_id = "summary";
-  g_assert_true (wait_for (on_page, &c, "the summary page"));
-  page = imprint_window_get_page (window, "summary");
+  page = wait_for_page (window, "summary");
   button = child (page, IMPRINT_TYPE_SUMMARY_PAGE, "install_button");
-  c.widget = button;
-  g_assert_true (wait_for (widget_sensitive, &c, "the plan"));
+  wait_for_sensitive (button, "the plan");
   g_assert_true (summary_says_shrunk (page));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (child (page, IMPRINT_TYPE_SUMMARY_PAGE, "disk_row"))),
                             "beside Windows"));
@@ -264,9 +217,7 @@ test_beside_windows (void)
   g_assert_cmpuint (size, ==, NTFS_MIN + 10 * GIB);
   g_signal_emit_by_name (button, "clicked");
 
-  c.page_id = "done";
-  g_assert_true (wait_for (on_page, &c, "the done page"));
-  page = imprint_window_get_page (window, "done");
+  page = wait_for_page (window, "done");
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_DONE_PAGE, "status_page"))),
                    ==, "Installation Complete");
   g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (child (page, IMPRINT_TYPE_DONE_PAGE, "status_page"))),
