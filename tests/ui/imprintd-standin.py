@@ -11,6 +11,8 @@ prefer the real imprintd when it is built (see run-ui-tests.sh).
 
 Extra, test-only interface dev.imprint.Test at /dev/imprint/Test:
   AddDisk(a{sv}), RemoveDisk(s): emit DiskAdded / DiskRemoved (hotplug)
+  ChangeDisk(s): emit DiskChanged for it, without NTFS shrink facts (as
+  imprintd's udev monitor does; ListDisks keeps them)
   SetOutcome(s): "success", "fail" or "slow" for the next Install
 """
 import json
@@ -35,6 +37,7 @@ TEST_XML = """
   <interface name="dev.imprint.Test">
     <method name="AddDisk"><arg name="disk" type="a{sv}" direction="in"/></method>
     <method name="RemoveDisk"><arg name="device" type="s" direction="in"/></method>
+    <method name="ChangeDisk"><arg name="device" type="s" direction="in"/></method>
     <method name="SetOutcome"><arg name="outcome" type="s" direction="in"/></method>
   </interface>
 </node>
@@ -410,6 +413,12 @@ class Daemon:
             self.disks = [d for d in self.disks if d['device'] != device]
             self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskRemoved',
                                  GLib.Variant('(s)', (device,)))
+        elif method == 'ChangeDisk':
+            disk = dict(self.disk_by_device(params.unpack()[0]))
+            disk['partitions'] = [{k: v for k, v in p.items() if k != 'shrink'}
+                                  for p in disk.get('partitions', [])]
+            self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskChanged',
+                                 GLib.Variant('(a{sv})', (vardict(disk),)))
         elif method == 'SetOutcome':
             self.outcome = params.unpack()[0]
         inv.return_value(None)

@@ -147,6 +147,22 @@ disk_page (ImprintWindow *window,
     g_assert_cmpstr (keeps, ==, "140.7\u00a0GB");
     g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (gtk_widget_get_last_child (GTK_WIDGET (split)))), ==, sentence);
   }
+  /* A DiskChanged signal (no shrink facts in it) keeps the choice: the
+   * page asks ListDisks again. */
+  {
+    g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
+    g_autoptr(GVariant) reply = NULL;
+    g_autoptr(GError) error = NULL;
+
+    reply = g_dbus_connection_call_sync (bus, IMPRINT_BUS_NAME, "/dev/imprint/Test", "dev.imprint.Test",
+                                         "ChangeDisk", g_variant_new ("(s)", "/dev/nvme0n1"), NULL,
+                                         G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
+    g_assert_no_error (error);
+    settle (500);
+    g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (child (page, IMPRINT_TYPE_DISK_PAGE, "beside_check"))));
+    g_assert_true (visible (page, "split"));
+    g_assert_cmpuint (imprint_install_choices_get_shrink_size (install), ==, NTFS_MIN + 10 * GIB);
+  }
   check_names (GTK_WIDGET (page), "disk (beside Windows)");
   shot (window, "beside-windows-disk");
   return range;

@@ -41,6 +41,8 @@ struct _ImprintDiskPage
 
 G_DEFINE_FINAL_TYPE (ImprintDiskPage, imprint_disk_page, IMPRINT_TYPE_PAGE)
 
+static void reload (ImprintDiskPage *self);
+
 static ImprintDiskRow *
 selected_row (ImprintDiskPage *self)
 {
@@ -301,6 +303,24 @@ disk_added_cb (ImprintDiskPage *self,
     add_disk (self, disk);
 }
 
+static gboolean
+has_shrink_facts (GVariant *disk)
+{
+  g_autoptr(GVariant) partitions = g_variant_lookup_value (disk, IMPRINT_KEY_PARTITIONS, G_VARIANT_TYPE ("aa{sv}"));
+
+  if (partitions == NULL)
+    return FALSE;
+  for (gsize i = 0; i < g_variant_n_children (partitions); i++)
+    {
+      g_autoptr(GVariant) part = g_variant_get_child_value (partitions, i);
+      g_autoptr(GVariant) shrink = g_variant_lookup_value (part, IMPRINT_KEY_SHRINK, G_VARIANT_TYPE_VARDICT);
+
+      if (shrink != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 disk_changed_cb (ImprintDiskPage *self,
                  GVariant        *disk)
@@ -314,6 +334,14 @@ disk_changed_cb (ImprintDiskPage *self,
   if (row == NULL)
     {
       add_disk (self, disk);
+      return;
+    }
+  /* DiskChanged carries no NTFS shrink facts (they take ntfsresize runs):
+   * ask ListDisks again rather than drop "beside Windows" (and with it
+   * the person's choice) until the next visit. */
+  if (has_shrink_facts (imprint_disk_row_get_disk (row)) && !has_shrink_facts (disk))
+    {
+      reload (self);
       return;
     }
   imprint_disk_row_set_disk (row, disk);
