@@ -37,6 +37,7 @@ struct _ImprintDiskPage
   GtkCheckButton      *group_leader; /* an invisible radio so none is preselected */
   gboolean             loaded;
   gboolean             loading;
+  gboolean             facts_stale;  /* a DiskChanged dropped shrink facts */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintDiskPage, imprint_disk_page, IMPRINT_TYPE_PAGE)
@@ -341,7 +342,12 @@ disk_changed_cb (ImprintDiskPage *self,
    * the person's choice) until the next visit. */
   if (has_shrink_facts (imprint_disk_row_get_disk (row)) && !has_shrink_facts (disk))
     {
-      reload (self);
+      /* Off screen (the install itself changes the disk) the choice
+       * stays as it is; the next visit asks. */
+      if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+        reload (self);
+      else
+        self->facts_stale = TRUE;
       return;
     }
   imprint_disk_row_set_disk (row, disk);
@@ -437,7 +443,8 @@ list_disks_cb (GObject      *object,
       g_variant_unref (disk);
     }
 
-  update_choice (self);
+  /* Only the page in view writes the choice (update_choice_if_shown). */
+  update_choice_if_shown (self);
   update_empty (self);
   focus_first_usable (self);
 }
@@ -468,8 +475,11 @@ imprint_disk_page_shown (ImprintPage *page)
 {
   ImprintDiskPage *self = IMPRINT_DISK_PAGE (page);
 
-  if (!self->loaded)
-    reload (self);
+  if (!self->loaded || self->facts_stale)
+    {
+      self->facts_stale = FALSE;
+      reload (self);
+    }
   else
     update_choice (self);
 }
