@@ -28,6 +28,8 @@ struct _ImprintInstallChoices
   char               *passphrase;     /* secret */
   char               *recovery_key;   /* secret */
   GVariant           *plan;
+  guint64             shrink_partition; /* beside Windows: GPT number, 0 none */
+  guint64             shrink_size;      /* its new size in bytes */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintInstallChoices, imprint_install_choices, G_TYPE_OBJECT)
@@ -246,7 +248,8 @@ imprint_install_choices_set_target (ImprintInstallChoices *self,
     g_variant_ref_sink (disk);
   g_clear_pointer (&self->target, g_variant_unref);
   self->target = disk;
-  /* A plan belongs to one disk. */
+  /* A plan and a shrink belong to one disk. */
+  self->shrink_partition = self->shrink_size = 0;
   imprint_install_choices_set_plan (self, NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET_DEVICE]);
@@ -267,6 +270,34 @@ imprint_install_choices_set_mode (ImprintInstallChoices *self,
   imprint_install_choices_set_plan (self, NULL);
   self->mode = mode;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODE]);
+}
+
+/* Beside Windows: free-space mode after shrinking the target's NTFS
+ * partition @partition (GPT number, 0: no shrink) to @size bytes. */
+void
+imprint_install_choices_set_shrink (ImprintInstallChoices *self,
+                                    guint64                partition,
+                                    guint64                size)
+{
+  if (partition == 0)
+    size = 0;
+  if (self->shrink_partition == partition && self->shrink_size == size)
+    return;
+  self->shrink_partition = partition;
+  self->shrink_size = size;
+  imprint_install_choices_set_plan (self, NULL);
+}
+
+guint64
+imprint_install_choices_get_shrink_partition (ImprintInstallChoices *self)
+{
+  return self->mode == IMPRINT_INSTALL_FREE_SPACE ? self->shrink_partition : 0;
+}
+
+guint64
+imprint_install_choices_get_shrink_size (ImprintInstallChoices *self)
+{
+  return imprint_install_choices_get_shrink_partition (self) != 0 ? self->shrink_size : 0;
 }
 
 void
@@ -357,6 +388,9 @@ imprint_install_choices_build_list_options (ImprintInstallChoices *self)
   imprint_list_disks_request_init (&r);
   if (self->include_loop)
     r.include_loop = IMPRINT_OPT_TRUE;
+  /* Whether and how far Windows can make room: the disk page offers
+   * "Install beside Windows" from these facts. */
+  r.probe_shrink = IMPRINT_OPT_TRUE;
   if (self->target_images != NULL && self->target_images[0] != NULL)
     r.include_files = g_strdupv (self->target_images);
   if (self->source[0] != '\0')
@@ -386,6 +420,9 @@ fill_plan (ImprintInstallChoices *self,
   /* The recovery key always: without it a lost TPM or key means lost
    * data. */
   r->encryption = IMPRINT_UNLOCK_RECOVERY_KEY;
+  /* Only free-space mode shrinks: erase mode needs no room made. */
+  r->shrink_partition = imprint_install_choices_get_shrink_partition (self);
+  r->shrink_size = imprint_install_choices_get_shrink_size (self);
   if (self->use_tpm2)
     r->encryption |= IMPRINT_UNLOCK_TPM2;
   if (self->use_fido2)

@@ -51,6 +51,11 @@ void        imprint_install_choices_set_target        (ImprintInstallChoices *se
 ImprintInstallMode imprint_install_choices_get_mode   (ImprintInstallChoices *self);
 void        imprint_install_choices_set_mode          (ImprintInstallChoices *self,
                                                        ImprintInstallMode     mode);
+void        imprint_install_choices_set_shrink        (ImprintInstallChoices *self,
+                                                       guint64                partition,
+                                                       guint64                size);
+guint64     imprint_install_choices_get_shrink_partition (ImprintInstallChoices *self);
+guint64     imprint_install_choices_get_shrink_size   (ImprintInstallChoices *self);
 void        imprint_install_choices_set_encryption    (ImprintInstallChoices *self,
                                                        gboolean               tpm2,
                                                        gboolean               fido2,

@@ -11,6 +11,8 @@ prefer the real imprintd when it is built (see run-ui-tests.sh).
 
 Extra, test-only interface dev.imprint.Test at /dev/imprint/Test:
   AddDisk(a{sv}), RemoveDisk(s): emit DiskAdded / DiskRemoved (hotplug)
+  ChangeDisk(s): emit DiskChanged for it, without NTFS shrink facts (as
+  imprintd's udev monitor does; ListDisks keeps them)
   SetOutcome(s): "success", "fail" or "slow" for the next Install
 """
 import json
@@ -35,6 +37,7 @@ TEST_XML = """
   <interface name="dev.imprint.Test">
     <method name="AddDisk"><arg name="disk" type="a{sv}" direction="in"/></method>
     <method name="RemoveDisk"><arg name="device" type="s" direction="in"/></method>
+    <method name="ChangeDisk"><arg name="device" type="s" direction="in"/></method>
     <method name="SetOutcome"><arg name="outcome" type="s" direction="in"/></method>
   </interface>
 </node>
@@ -52,6 +55,7 @@ def vardict(d):
         'available': 'b', 'enabled': 'b', 'target-size': 't',
         'adds-boot-loader': 'b', 'adds-kernel-images': 'b', 'leftover': 'b',
         'defer-data-partitions': 'b',
+        'possible': 'b', 'used': 't', 'min-size': 't', 'shrink-from': 't',
         'reasons': 'as', 'reason-codes': 'as', 'erased': 'as',
         'free': 'a(tt)',
     }
@@ -59,6 +63,8 @@ def vardict(d):
     for k, v in d.items():
         if k in ('partitions', 'erased-partitions'):
             out[k] = GLib.Variant('aa{sv}', [vardict(p) for p in v])
+        elif k == 'shrink':
+            out[k] = GLib.Variant('a{sv}', vardict(v))
         elif k == 'free':
             out[k] = GLib.Variant('a(tt)', [tuple(x) for x in v])
         elif k in types:
@@ -251,6 +257,8 @@ class Daemon:
         if not disk.get('usable', False):
             raise PermissionError(' '.join(disk.get('reasons', [])))
         mode = options.get('mode', 'erase')
+        if 'shrink-partition' in options or 'shrink-size' in options:
+            return self.shrink_plan(disk, target, options)
         size = disk['size']
         # (type name, label, size, content, the older worded key) as the
         # engine's plan for a running Imprint OS 1.0 has them.
@@ -294,6 +302,50 @@ class Daemon:
                 'definitions-directory': '/usr/lib/repart.d',
                 'name': 'Imprint OS', 'version': '1.0',
                 'erased': erased, 'summary': summary}
+
+    def shrink_plan(self, disk, target, options):
+        """Beside Windows: refused as imprintd refuses it, or the kept
+        partitions with the NTFS one shrunk, then the new system's."""
+        number = options.get('shrink-partition', 0)
+        new_size = options.get('shrink-size', 0)
+        if options.get('mode') != 'free-space':
+            raise ValueError('A shrink needs free-space mode.')
+        part = next((p for p in disk.get('partitions', []) if p['number'] == number), None)
+        facts = part.get('shrink') if part else None
+        if facts is None:
+            raise ValueError('Partition %d is not NTFS.' % number)
+        if not facts.get('possible'):
+            raise NotImplementedError(' '.join(facts.get('reasons', [])))
+        if not facts['min-size'] <= new_size < part['size'] or new_size % MIB:
+            raise ValueError('Cannot shrink to %d bytes.' % new_size)
+        out = []
+        for p in disk['partitions']:
+            keep = {'number': p['number'], 'type': p['type'], 'type-name': p['type-name'],
+                    'label': p.get('name', ''), 'uuid': '', 'start': p['start'],
+                    'size': p['size'], 'source': '', 'action': 'keep', 'content': 'existing'}
+            if p['number'] == number:
+                keep['size'] = new_size
+                keep['shrink-from'] = p['size']
+            out.append(keep)
+        start = part['start'] + new_size
+        room = part['size'] - new_size
+        new = [('Linux extended boot', 'XBOOTLDR', GIB, 'xbootldr'),
+               ('Linux /usr (x86-64)', 'usr-A', 2 * GIB, 'usr'),
+               ('Linux /usr verity (x86-64)', 'usr-verity-A', 128 * MIB, 'usr-verity'),
+               ('Linux root (x86-64)', 'root', room - GIB - 2 * GIB - 128 * MIB, 'repart')]
+        for i, (tname, label, psize, content) in enumerate(new):
+            p = {'number': len(out) + 1, 'type': '', 'type-name': tname, 'label': label,
+                 'uuid': '', 'start': start, 'size': psize, 'source': '', 'action': 'create',
+                 'content': content}
+            if content == 'repart':
+                p['definition'] = '50-root.conf'
+            out.append(p)
+            start += psize
+        return {'partitions': out, 'erased-partitions': [], 'mode': 'free-space',
+                'target': target, 'target-size': disk['size'], 'defer-data-partitions': False,
+                'definitions-source': 'running-system', 'definitions-directory': '/usr/lib/repart.d',
+                'name': 'Imprint OS', 'version': '1.0', 'erased': [],
+                'summary': 'Windows is made smaller, then Imprint OS is installed beside it.'}
 
     def manager_call(self, conn, sender, path, iface, method, params, inv):
         try:
@@ -347,6 +399,8 @@ class Daemon:
             inv.return_dbus_error(ERR + 'Busy', str(e))
         except ValueError as e:
             inv.return_dbus_error(ERR + 'InvalidArgument', str(e))
+        except NotImplementedError as e:
+            inv.return_dbus_error(ERR + 'NotSupported', str(e))
 
     def test_call(self, conn, sender, path, iface, method, params, inv):
         if method == 'AddDisk':
@@ -359,6 +413,12 @@ class Daemon:
             self.disks = [d for d in self.disks if d['device'] != device]
             self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskRemoved',
                                  GLib.Variant('(s)', (device,)))
+        elif method == 'ChangeDisk':
+            disk = dict(self.disk_by_device(params.unpack()[0]))
+            disk['partitions'] = [{k: v for k, v in p.items() if k != 'shrink'}
+                                  for p in disk.get('partitions', [])]
+            self.bus.emit_signal(None, MANAGER_PATH, MANAGER_IFACE, 'DiskChanged',
+                                 GLib.Variant('(a{sv})', (vardict(disk),)))
         elif method == 'SetOutcome':
             self.outcome = params.unpack()[0]
         inv.return_value(None)

@@ -63,6 +63,65 @@ wait_for (Condition   cond,
   return wait_for_ms (cond, data, what, TIMEOUT_MS);
 }
 
+typedef struct {
+  ImprintWindow *window;
+  const char    *page_id;
+} PageWait;
+
+static gboolean
+page_shown (gpointer data)
+{
+  PageWait *w = data;
+
+  return imprint_window_get_current_page (w->window) == imprint_window_get_page (w->window, w->page_id);
+}
+
+static gboolean
+page_done (gpointer data)
+{
+  PageWait *w = data;
+
+  return imprint_page_get_complete (imprint_window_get_page (w->window, w->page_id));
+}
+
+static gboolean
+sensitive (gpointer data)
+{
+  return gtk_widget_is_sensitive (data);
+}
+
+ImprintPage *
+wait_for_page (ImprintWindow *window,
+               const char    *page_id)
+{
+  PageWait w = { window, page_id };
+
+  g_assert_true (wait_for (page_shown, &w, page_id));
+  return imprint_window_get_page (window, page_id);
+}
+
+void
+wait_for_page_complete (ImprintWindow *window,
+                        const char    *page_id)
+{
+  PageWait w = { window, page_id };
+
+  g_assert_true (wait_for (page_done, &w, page_id));
+}
+
+void
+wait_for_sensitive (GtkWidget  *widget,
+                    const char *what)
+{
+  g_assert_true (wait_for (sensitive, widget, what));
+}
+
+void
+go_next (ImprintWindow *window)
+{
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next", NULL));
+}
+
 /* ---- widget helpers ----------------------------------------------------- */
 
 GtkWidget *

@@ -17,6 +17,12 @@ gboolean timeout_cb (gpointer data);
 void settle (guint ms);
 gboolean wait_for_ms (Condition cond, gpointer data, const char *what, guint timeout_ms);
 gboolean wait_for (Condition cond, gpointer data, const char *what);
+/* The window's page @page_id in view (returned), complete; @widget
+ * sensitive; "Next". Each asserts, after TIMEOUT_MS. */
+ImprintPage * wait_for_page (ImprintWindow *window, const char *page_id);
+void wait_for_page_complete (ImprintWindow *window, const char *page_id);
+void wait_for_sensitive (GtkWidget *widget, const char *what);
+void go_next (ImprintWindow *window);
 GtkWidget * child (gpointer page, GType type, const char *name);
 void collect (GtkWidget *w, GType type, GPtrArray *out);
 gboolean has_label_text (GtkWidget *w);

@@ -7,6 +7,7 @@
 #include "imprint-disk-page.h"
 #include "imprint-disk-row.h"
 #include "imprint-names.h"
+#include "imprint-shrink-split.h"
 #include "imprint-util.h"
 
 struct _ImprintDiskPage
@@ -24,6 +25,11 @@ struct _ImprintDiskPage
   AdwActionRow        *free_row;
   GtkCheckButton      *erase_check;
   GtkCheckButton      *free_check;
+  AdwActionRow        *beside_row;
+  GtkCheckButton      *beside_check;
+  ImprintShrinkSplit  *split;
+  GtkWidget           *refusal_box;
+  GtkLabel            *refusal_label;
   GtkWidget           *warning_box;
   GtkLabel            *warning_label;
 
@@ -31,9 +37,12 @@ struct _ImprintDiskPage
   GtkCheckButton      *group_leader; /* an invisible radio so none is preselected */
   gboolean             loaded;
   gboolean             loading;
+  gboolean             facts_stale;  /* a DiskChanged dropped shrink facts */
 };
 
 G_DEFINE_FINAL_TYPE (ImprintDiskPage, imprint_disk_page, IMPRINT_TYPE_PAGE)
+
+static void reload (ImprintDiskPage *self);
 
 static ImprintDiskRow *
 selected_row (ImprintDiskPage *self)
@@ -112,6 +121,39 @@ describe_erased (GVariant *disk)
   return g_strdup_printf (_("Everything on %s will be erased for ever:%s"), title, list->str);
 }
 
+/* "Install beside Windows" only on a disk with NTFS shrink facts: offered
+ * when Windows can make room, otherwise shown off with the sentences that
+ * say what to do in Windows. Other disks keep the page as it was (its
+ * rows and its Tab order). */
+static gboolean
+update_beside (ImprintDiskPage *self,
+               GVariant        *disk)
+{
+  g_auto(GStrv) reasons = NULL;
+  gboolean possible = imprint_shrink_split_set_disk (self->split, disk, &reasons);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->beside_row), possible || reasons != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->beside_row), possible);
+  gtk_widget_set_visible (self->refusal_box, reasons != NULL);
+  if (possible)
+    {
+      g_autofree char *used = g_format_size (imprint_shrink_split_get_windows_used (self->split));
+      g_autofree char *subtitle = g_strdup_printf (_("Make Windows smaller and install into the room; "
+                                                     "Windows and its files stay (it uses %s)"), used);
+
+      adw_action_row_set_subtitle (self->beside_row, subtitle);
+    }
+  else if (reasons != NULL)
+    {
+      g_autofree char *joined = g_strjoinv ("\n• ", reasons);
+      g_autofree char *text = g_strdup_printf (_("Windows cannot make room for the new system now:\n• %s"), joined);
+
+      adw_action_row_set_subtitle (self->beside_row, _("Windows cannot make room now; see below"));
+      gtk_label_set_label (self->refusal_label, text);
+    }
+  return possible;
+}
+
 static void
 update_choice (ImprintDiskPage *self)
 {
@@ -120,7 +162,7 @@ update_choice (ImprintDiskPage *self)
   GVariant *disk = row ? imprint_disk_row_get_disk (row) : NULL;
   guint64 free_space = disk ? imprint_disk_get_largest_free (disk) : 0;
   const char *table = NULL;
-  gboolean can_use_free;
+  gboolean can_use_free, beside;
 
   if (disk != NULL)
     g_variant_lookup (disk, IMPRINT_KEY_TABLE, "&s", &table);
@@ -140,15 +182,26 @@ update_choice (ImprintDiskPage *self)
   if (!can_use_free && gtk_check_button_get_active (self->free_check))
     gtk_check_button_set_active (self->erase_check, TRUE);
 
+  if (!update_beside (self, disk) && gtk_check_button_get_active (self->beside_check))
+    gtk_check_button_set_active (self->erase_check, TRUE);
+  beside = gtk_check_button_get_active (self->beside_check);
+  gtk_widget_set_visible (GTK_WIDGET (self->split), beside);
+
   gtk_widget_set_sensitive (self->mode_group, disk != NULL);
 
   imprint_install_choices_set_target (install, disk);
-  imprint_install_choices_set_mode (install, gtk_check_button_get_active (self->free_check)
+  imprint_install_choices_set_mode (install, gtk_check_button_get_active (self->free_check) || beside
                                              ? IMPRINT_INSTALL_FREE_SPACE : IMPRINT_INSTALL_ERASE);
+  /* Beside Windows is free-space mode with room made first. */
+  if (beside)
+    imprint_install_choices_set_shrink (install, imprint_shrink_split_get_partition (self->split),
+                                        imprint_shrink_split_get_windows_size (self->split));
 
-  if (disk != NULL && gtk_check_button_get_active (self->erase_check))
+  if (disk != NULL && (gtk_check_button_get_active (self->erase_check) || beside))
     {
-      g_autofree char *warning = describe_erased (disk);
+      g_autofree char *warning = beside ? g_strdup (_("Windows will be made smaller first. Back up your files "
+                                                      "in Windows before you go on."))
+                                        : describe_erased (disk);
 
       gtk_label_set_label (self->warning_label, warning);
       gtk_widget_set_visible (self->warning_box, TRUE);
@@ -251,6 +304,24 @@ disk_added_cb (ImprintDiskPage *self,
     add_disk (self, disk);
 }
 
+static gboolean
+has_shrink_facts (GVariant *disk)
+{
+  g_autoptr(GVariant) partitions = g_variant_lookup_value (disk, IMPRINT_KEY_PARTITIONS, G_VARIANT_TYPE ("aa{sv}"));
+
+  if (partitions == NULL)
+    return FALSE;
+  for (gsize i = 0; i < g_variant_n_children (partitions); i++)
+    {
+      g_autoptr(GVariant) part = g_variant_get_child_value (partitions, i);
+      g_autoptr(GVariant) shrink = g_variant_lookup_value (part, IMPRINT_KEY_SHRINK, G_VARIANT_TYPE_VARDICT);
+
+      if (shrink != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 disk_changed_cb (ImprintDiskPage *self,
                  GVariant        *disk)
@@ -264,6 +335,19 @@ disk_changed_cb (ImprintDiskPage *self,
   if (row == NULL)
     {
       add_disk (self, disk);
+      return;
+    }
+  /* DiskChanged carries no NTFS shrink facts (they take ntfsresize runs):
+   * ask ListDisks again rather than drop "beside Windows" (and with it
+   * the person's choice) until the next visit. */
+  if (has_shrink_facts (imprint_disk_row_get_disk (row)) && !has_shrink_facts (disk))
+    {
+      /* Off screen (the install itself changes the disk) the choice
+       * stays as it is; the next visit asks. */
+      if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+        reload (self);
+      else
+        self->facts_stale = TRUE;
       return;
     }
   imprint_disk_row_set_disk (row, disk);
@@ -359,7 +443,8 @@ list_disks_cb (GObject      *object,
       g_variant_unref (disk);
     }
 
-  update_choice (self);
+  /* Only the page in view writes the choice (update_choice_if_shown). */
+  update_choice_if_shown (self);
   update_empty (self);
   focus_first_usable (self);
 }
@@ -390,8 +475,11 @@ imprint_disk_page_shown (ImprintPage *page)
 {
   ImprintDiskPage *self = IMPRINT_DISK_PAGE (page);
 
-  if (!self->loaded)
-    reload (self);
+  if (!self->loaded || self->facts_stale)
+    {
+      self->facts_stale = FALSE;
+      reload (self);
+    }
   else
     update_choice (self);
 }
@@ -417,6 +505,8 @@ imprint_disk_page_class_init (ImprintDiskPageClass *klass)
   object_class->dispose = imprint_disk_page_dispose;
   page_class->shown = imprint_disk_page_shown;
 
+  g_type_ensure (IMPRINT_TYPE_SHRINK_SPLIT);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/disk/imprint-disk-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, disks_group);
@@ -430,6 +520,11 @@ imprint_disk_page_class_init (ImprintDiskPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, free_row);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, erase_check);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, free_check);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, beside_row);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, beside_check);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, split);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, refusal_box);
+  gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, refusal_label);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, warning_box);
   gtk_widget_class_bind_template_child (widget_class, ImprintDiskPage, warning_label);
   gtk_widget_class_bind_template_callback (widget_class, mode_toggled_cb);

@@ -89,6 +89,15 @@ imprint_done_page_shown (ImprintPage *page)
       if (description == NULL)
         description = g_strdup_printf (_("The system is on %s. Remove the installation medium and restart the "
                                          "computer to start it. Keep your recovery key safe."), disk_title);
+      /* Beside Windows: systemd-boot finds Windows on the shared ESP. */
+      if (imprint_install_choices_get_shrink_partition (imprint_page_get_install_choices (page)) != 0)
+        {
+          g_autofree char *both = g_strdup_printf ("%s %s", description,
+                                                   _("Windows stays: the menu at start offers both systems. Hold "
+                                                     "Space or press a key while the computer starts to choose."));
+          g_free (description);
+          description = g_steal_pointer (&both);
+        }
       gtk_button_set_label (GTK_BUTTON (self->setup_button),
                             self->handed_over ? _("Set _Up This System") : _("Set _Up the Installed System"));
 

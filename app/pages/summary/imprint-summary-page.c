@@ -167,9 +167,12 @@ show_choices (ImprintSummaryPage *self)
   if (disk != NULL)
     {
       title = imprint_disk_dup_title (disk);
-      disk_text = g_strdup_printf ("%s\n%s", title,
-                                   erase ? _("The whole disk is erased.")
-                                         : _("Installed into the free space; the rest is kept."));
+      const char *how = erase ? _("The whole disk is erased.")
+                              : _("Installed into the free space; the rest is kept.");
+
+      if (imprint_install_choices_get_shrink_partition (install) != 0)
+        how = _("Installed beside Windows: Windows is made smaller first and stays.");
+      disk_text = g_strdup_printf ("%s\n%s", title, how);
     }
   adw_action_row_set_subtitle (self->disk_row, disk_text ? disk_text : "");
 
