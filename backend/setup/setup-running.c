@@ -44,10 +44,41 @@ fail_service (GError **error, const char *what)
   return FALSE;
 }
 
+/* Debian ships localed read-only where its own tools own these settings
+ * (a D-Bus policy, systemd-localed-read-only.conf, that refuses even
+ * root's SetLocale: the VM's live session). The refusal is not an error
+ * of the setup: the files systemd reads at start are written directly,
+ * as for an installed root. */
+static gboolean
+localed_refused (GError **error)
+{
+  if (error == NULL || *error == NULL || !g_error_matches (*error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    return FALSE;
+  g_clear_error (error);
+  return TRUE;
+}
+
+static gboolean
+write_locale_files (const char *locale, const char *keymap, GPtrArray *warnings, GError **error)
+{
+  ImprintSystemSettings files = { .locale = (char *) locale, .keymap = (char *) keymap };
+
+  if (locale == NULL && keymap == NULL)
+    return TRUE;
+  if (!imprint_setup_write_root ("/", &files, warnings, error))
+    return FALSE;
+  if (warnings != NULL)
+    g_ptr_array_add (warnings, g_strdup (_("This system’s locale service is read-only: the language and keyboard "
+                                           "layout were written to /etc and take effect at the next start.")));
+  return TRUE;
+}
+
 gboolean
 imprint_setup_apply_running (GDBusConnection *bus, const ImprintSystemSettings *s,
                              GPtrArray *warnings, GCancellable *cancellable, GError **error)
 {
+  const char *locale_file = NULL, *keymap_file = NULL;
+
   if (!imprint_system_settings_check (s, error))
     return FALSE;
 
@@ -57,7 +88,11 @@ imprint_setup_apply_running (GDBusConnection *bus, const ImprintSystemSettings *
       const char *env[] = { lang, NULL };
       if (!call (bus, "org.freedesktop.locale1", "/org/freedesktop/locale1", "org.freedesktop.locale1",
                  "SetLocale", g_variant_new ("(^asb)", env, FALSE), cancellable, error))
-        return fail_service (error, _("Could not set the language"));
+        {
+          if (!localed_refused (error))
+            return fail_service (error, _("Could not set the language"));
+          locale_file = s->locale;
+        }
     }
   if (s->keymap != NULL)
     {
@@ -65,9 +100,16 @@ imprint_setup_apply_running (GDBusConnection *bus, const ImprintSystemSettings *
        * graphical sessions use. */
       if (!call (bus, "org.freedesktop.locale1", "/org/freedesktop/locale1", "org.freedesktop.locale1",
                  "SetVConsoleKeyboard", g_variant_new ("(ssbb)", s->keymap, "", TRUE, FALSE), cancellable, error))
-        return fail_service (error, _("Could not set the keyboard layout"));
-      imprint_setup_warn_initrd_keymap (s->keymap, warnings);
+        {
+          if (!localed_refused (error))
+            return fail_service (error, _("Could not set the keyboard layout"));
+          keymap_file = s->keymap;
+        }
+      else
+        imprint_setup_warn_initrd_keymap (s->keymap, warnings);
     }
+  if (!write_locale_files (locale_file, keymap_file, warnings, error))
+    return fail_service (error, _("Could not set the language"));
   if (s->timezone != NULL &&
       !call (bus, "org.freedesktop.timedate1", "/org/freedesktop/timedate1", "org.freedesktop.timedate1",
              "SetTimezone", g_variant_new ("(sb)", s->timezone, FALSE), cancellable, error))
