@@ -253,11 +253,19 @@ def install_by_keyboard(p):
     n = len(p.b.markers())
     p.b.key('meta_l-alt-s')
     p.wait_marker(r'^APPS=(?!.*orca)', 120, since=n)
-    p.tab_to(r'^(push )?button\|Install$')
-    p.b.key('ret')
-
     n = len(p.labels())
-    p.wait_label(r'Where Should the System Go', since=n)
+    # The watcher polls: after the screen reader went off, a Tab may be
+    # reported late and Enter land on the next widget. Try again then.
+    for attempt in range(3):
+        p.tab_to(r'^(push )?button\|Install$')
+        p.b.key('ret')
+        try:
+            p.wait_label(r'Where Should the System Go', timeout=90, since=n)
+            break
+        except qemu.VMError:
+            if attempt == 2:
+                raise
+            print('  Install not reached; again')
     p.wait_label(r'/dev/vda', since=n)
     # The blank disk (the stick and the RAM root are listed, not usable).
     p.tab_to(r'\bvda\b')
