@@ -152,7 +152,7 @@ OPTION_KEYS = {
     'Install': dict(PLAN_OPTIONS, **{
         'encrypt': 'b', 'recovery-key': 's', 'passphrase': 's', 'tpm2-device': 's', 'tpm2-pin': 's',
         'tpm2-pcrs': 's', 'fido2-device': 's', 'tpm2-public-key': 's', 'no-boot-entry': 'b',
-        'verify-first': 'b'}),
+        'verify-first': 'b', 'handover': 'b'}),
     'GetSetupDefaults': {},
     'ApplySetup': {'unlock-passphrase': 's', 'unlock-tpm2': 'b', 'tpm2-device': 's'},
     'GetUpdateStatus': {},
