@@ -241,6 +241,21 @@ ends_escaped (const char *s, gsize len)
   return n % 2 == 1;
 }
 
+/* systemd's strstrip(): only its WHITESPACE, not isspace()'s "\f\v".
+ * g_strstrip() took "\f;=" for the assignment ";=", which reads back as
+ * a comment (found by fuzz-repart-definition). */
+static char *
+strip_ws (char *s)
+{
+  gsize n;
+
+  s += strspn (s, WHITESPACE);
+  n = strlen (s);
+  while (n > 0 && strchr (WHITESPACE, s[n - 1]) != NULL)
+    s[--n] = '\0';
+  return s;
+}
+
 /* One logical line (continuations joined). */
 static int
 parse_line (GPtrArray *out, char **section, char *l)
@@ -248,7 +263,7 @@ parse_line (GPtrArray *out, char **section, char *l)
   ImprintRepartAssignment *a;
   char *eq;
 
-  l = g_strstrip (l);
+  l = strip_ws (l);
   if (*l == '\0')
     return 0;
   if (*l == '[')
@@ -267,8 +282,8 @@ parse_line (GPtrArray *out, char **section, char *l)
   *eq = '\0';
   a = g_new0 (ImprintRepartAssignment, 1);
   a->section = g_strdup (*section);
-  a->key = g_strdup (g_strstrip (l));
-  a->value = g_strdup (g_strstrip (eq + 1));
+  a->key = g_strdup (strip_ws (l));
+  a->value = g_strdup (strip_ws (eq + 1));
   g_ptr_array_add (out, a);
   return 0;
 }

@@ -118,6 +118,22 @@ test_format (void)
   g_assert_cmpstr (some, ==, "[Partition]\nType=root\n[X-Extra]\nA=b\n[Partition]\nLabel=r x\n");
 }
 
+/* Only systemd's WHITESPACE (" \t\n\r") is stripped: a form feed stays
+ * part of the key, so "\f;=" is not a ";" assignment that would read
+ * back as a comment. */
+static void
+test_whitespace (void)
+{
+  g_autoptr(ImprintRepartDefinition) d = parse ("[Partition]\n\f;=\nLabel=\va\v \n", 0);
+  const ImprintRepartAssignment *a = d->assignments->pdata[0];
+  g_autofree char *flat = imprint_repart_definition_format (d, NULL);
+  g_autoptr(ImprintRepartDefinition) again = parse (flat, 0);
+
+  g_assert_cmpstr (a->key, ==, "\f;");
+  g_assert_cmpstr (d->label, ==, "\va\v");
+  g_assert_cmpuint (again->assignments->len, ==, 2);
+}
+
 static void
 write_file (const char *dir, const char *name, const char *text)
 {
@@ -219,6 +235,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repart/sizes", test_sizes);
   g_test_add_func ("/repart/refused", test_refused);
   g_test_add_func ("/repart/format", test_format);
+  g_test_add_func ("/repart/whitespace", test_whitespace);
   g_test_add_func ("/repart/dirs", test_dirs);
   return g_test_run ();
 }
