@@ -11,7 +11,8 @@ char *imprint_handover_disk_of (dev_t dev);
 /* Step 3b: the boot partitions systemd mounts from the medium (/efi,
  * /boot) are mounted from the installed disk instead. Appends what it
  * could not move to @remaining; TRUE when something moved. */
-gboolean imprint_handover_move_boot (const ImprintHandover *h, const char *medium_disk, GString *remaining);
+gboolean imprint_handover_move_boot (const ImprintHandover *h, const char *medium_disk, const char *usr_name,
+                                     GString *remaining);
 
 /* Step 4: the RAM device freed, a loop medium detached; appends what
  * still holds the medium to @remaining. */

@@ -142,13 +142,43 @@ move_one (const char *name, const char *node, GError **error)
          systemctl ("start", autom, NULL, error);
 }
 
+/* systemd-veritysetup@NAME.service of the live boot is bound to the
+ * medium's partitions: pulling the stick stops it, and its ExecStop= would
+ * try to detach the very /usr this session now reads from the disk (it
+ * fails, busy, and leaves a failed unit). An empty ExecStop= in a runtime
+ * drop-in leaves the device to the kernel until the restart. */
+static gboolean
+keep_usr_on_stop (const char *usr_name, GError **error)
+{
+  g_autofree char *dir = NULL, *path = NULL;
+
+  if (usr_name == NULL || strchr (usr_name, '/') != NULL || strlen (usr_name) > 64)
+    return TRUE;
+  dir = g_strdup_printf ("/run/systemd/system/systemd-veritysetup@%s.service.d", usr_name);
+  path = g_build_filename (dir, "50-imprint-handover.conf", NULL);
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  return g_file_set_contents_full (path,
+                                   "# Written by imprintd: /usr now reads the installed disk (handover).\n"
+                                   "[Service]\nExecStop=\n",
+                                   -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}
+
 gboolean
-imprint_handover_move_boot (const ImprintHandover *h, const char *medium_disk, GString *remaining)
+imprint_handover_move_boot (const ImprintHandover *h, const char *medium_disk, const char *usr_name,
+                            GString *remaining)
 {
   /* Only the two mount points the Boot Loader Specification gives the
    * ESP and XBOOTLDR; nothing from the caller. */
   static const char *const names[] = { "efi", "boot" };
   gboolean moved = FALSE;
+  g_autoptr(GError) local = NULL;
+
+  if (!keep_usr_on_stop (usr_name, &local) || !systemctl ("daemon-reload", NULL, NULL, &local))
+    imprint_report_log (h->report, "%s", local->message);
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     {

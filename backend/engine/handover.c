@@ -376,7 +376,7 @@ imprint_handover_run (const ImprintHandover *h, ImprintHandoverResult *ret, GErr
   ret->usr_moved = TRUE;
 
   imprint_report_step (h->report, _("Releasing the USB stick"));
-  ret->boot_moved = imprint_handover_move_boot (h, p.medium_disk, remaining);
+  ret->boot_moved = imprint_handover_move_boot (h, p.medium_disk, p.usr_name, remaining);
   imprint_handover_release (&p, h->report, remaining);
   ret->medium_released = remaining->len == 0;
   if (remaining->len > 0)
