@@ -11,6 +11,7 @@
 #include "imprint-error.h"
 #include "plan.h"
 #include "plan-private.h"
+#include "repart-definition.h"
 
 static gint
 cmp_by_start (gconstpointer a, gconstpointer b)
@@ -142,12 +143,62 @@ usable_range (ImprintPlan *plan, guint32 ss, FreeSpace *fs)
     fdisk_unref_context (cxt);
 }
 
+/* SizeMinBytes= of the image's first definition for @gpt_type (the ESP,
+ * XBOOTLDR); 0 when there is none. */
+static guint64
+definition_min (const ImprintPlan *plan, const char *gpt_type)
+{
+  for (guint i = 0; plan->definitions != NULL && i < plan->definitions->len; i++)
+    {
+      const ImprintRepartDefinition *d = plan->definitions->pdata[i];
+      const char *uuid = imprint_gpt_type_uuid_from_name (d->type);
+
+      if (d->type != NULL && g_ascii_strcasecmp (uuid ? uuid : d->type, gpt_type) == 0)
+        return d->size_min;
+    }
+  return 0;
+}
+
+/* systemd-repart never shrinks, and it refuses to run at all when a
+ * partition it has a definition for is below that definition's
+ * SizeMinBytes= and cannot grow in place ("Can't fit requested partitions",
+ * systemd 257). A kept ESP (Windows makes 100 MiB ones) under the image's
+ * minimum would make repart fail on every boot of the installed system and
+ * every factory reset: refuse the plan instead, saying why. */
+static gboolean
+check_kept_boot_partition (const ImprintPlan *plan, const ImprintPartition *kept, GError **error)
+{
+  guint64 min = definition_min (plan, kept->type);
+  g_autofree char *need = NULL, *has = NULL;
+
+  if (min <= kept->size)
+    return TRUE;
+  need = g_format_size (min);
+  has = g_format_size (kept->size);
+  if (g_str_equal (kept->type, IMPRINT_GPT_ESP))
+    g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                 _("The system’s partition definitions ask for an EFI System Partition of at least %s, but "
+                   "the one on %s has %s and cannot grow: the installed system could not run its partitioning "
+                   "or a factory reset. Erase the disk instead, or make that partition larger first"),
+                 need, plan->target_display, has);
+  else
+    g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NOT_SUPPORTED,
+                 _("The system’s partition definitions ask for a boot partition (XBOOTLDR) of at least %s, "
+                   "but the one on %s has %s and cannot grow: the installed system could not run its "
+                   "partitioning or a factory reset. Erase the disk instead, or make that partition larger "
+                   "first"),
+                 need, plan->target_display, has);
+  return FALSE;
+}
+
 /* The ESP is full: systemd-boot goes there, the kernel images to an
  * XBOOTLDR (the one there, or a new one when the gap has room). */
 static void
 use_xbootldr (ImprintPlan *plan, ImprintSource *src, FreeSpace *fs, guint64 src_used, guint64 esp_files)
 {
-  guint64 xb = ALIGN_UP (MAX (src_used * 3, 256 * MiB), MiB);
+  /* At least what the image's own definition asks for: repart on the
+   * installed system would otherwise refuse to run. */
+  guint64 xb = ALIGN_UP (MAX (MAX (src_used * 3, 256 * MiB), definition_min (plan, IMPRINT_GPT_XBOOTLDR)), MiB);
   guint64 xb_free = 0;
 
   plan->esp->boot_files = IMPRINT_BOOT_FILES_LOADER;
@@ -240,6 +291,9 @@ imprint_plan_free_space (ImprintPlan *plan, ImprintSource *src, const ImprintSlo
     }
   plan->sector_size = ss;
   add_existing (plan, src, old, &fs);
+  if ((fs.esp_old && !check_kept_boot_partition (plan, fs.esp_old, error)) ||
+      (fs.xb_old && !check_kept_boot_partition (plan, fs.xb_old, error)))
+    return FALSE;
   /* Before the gaps are measured: the room the shrink makes is one. */
   if (!imprint_plan_shrink (plan, fd, o, error))
     return FALSE;

@@ -224,6 +224,14 @@ free-space|free-space-xbootldr|free-space-loop)
     blkid -p -O "$NTFS_AT" "$T" | grep -q 'TYPE="ntfs"' || fail "the NTFS is no longer recognised"
     echo "Windows' partitions and boot files are intact"
   }
+  # Definitions asking for a bigger ESP than Windows made: systemd-repart
+  # on the installed system would refuse to run on every boot (and a
+  # factory reset fail), so the plan is refused before anything is written.
+  mkdir "$W/defs-esp"; cp "$DEFS"/*.conf "$W/defs-esp/"
+  printf '[Partition]\nType=esp\nFormat=vfat\nSizeMinBytes=512M\n' > "$W/defs-esp/00-esp.conf"
+  run 1 --source "$SRC" --target "$T" --use-free-space --definitions "$W/defs-esp"
+  grep -q "EFI System Partition of at least" "$W/err" || fail "no clear message for the small ESP"
+  sfdisk -d "$T" | grep '^/' | diff - "$W/before" || fail "the refused plan wrote something"
   run 0 --source "$SRC" --target "$T" --use-free-space --definitions "$DEFS"
   check_installed "$T"
   check_windows
