@@ -169,8 +169,8 @@ imprint_install_shrink (ImprintPlan *plan, int fd, ImprintProgress *progress, GE
                     _("Checking Windows after shrinking it found errors; nothing else was written"),
                     NULL, error))
     return FALSE;
-  from = g_format_size_full (plan->shrink_from, G_FORMAT_SIZE_IEC_UNITS);
-  to = g_format_size_full (p->size, G_FORMAT_SIZE_IEC_UNITS);
+  from = g_format_size (plan->shrink_from);
+  to = g_format_size (p->size);
   g_debug ("Shrunk partition %u from %s to %s", p->number, from, to);
   if (progress)
     {

@@ -102,7 +102,7 @@ imprint_plan_shrink (ImprintPlan *plan, int fd, const ImprintPlanOptions *o, GEr
   floor = imprint_ntfs_floor_size (&probe.info);
   if (new_size < floor)
     {
-      g_autofree char *f = g_format_size_full (floor, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *f = g_format_size (floor);
       g_set_error (error, IMPRINT_ERROR, IMPRINT_ERROR_NO_SPACE,
                    _("Windows on partition %u of %s cannot be made smaller than %s; nothing was "
                      "changed"), p->number, plan->target_display, f);

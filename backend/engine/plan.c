@@ -52,7 +52,7 @@ imprint_plan_free (ImprintPlan *plan)
 static char *
 human_size (guint64 bytes)
 {
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  return g_format_size (bytes);
 }
 
 ImprintPlanPartition *

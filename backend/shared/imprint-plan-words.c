@@ -6,10 +6,13 @@
 #include "imprint-names.h"
 #include "imprint-plan-words.h"
 
+/* GLib's default (SI) units, as the app's pages and imprintctl's tables
+ * have them: the same size must read the same on the disk page's split
+ * and in the summary's partition list. */
 static char *
 size_words (guint64 bytes)
 {
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  return g_format_size (bytes);
 }
 
 char *
@@ -89,8 +92,8 @@ imprint_plan_words_source (const ImprintPlanInfo *p, const ImprintPlanPartitionI
     return g_strdup (_("left over from an interrupted installation"));
   if (part->shrink_from != 0 && part->shrink_from > part->size)
     {
-      g_autofree char *from = g_format_size_full (part->shrink_from, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *to = g_format_size_full (part->size, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *from = g_format_size (part->shrink_from);
+      g_autofree char *to = g_format_size (part->size);
       /* Translators: Windows' NTFS partition, made smaller to make room. */
       return g_strdup_printf (_("Windows (NTFS), shrunk from %s to %s first; Windows stays"), from, to);
     }

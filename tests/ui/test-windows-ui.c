@@ -178,7 +178,7 @@ summary_says_shrunk (ImprintPage *page)
     {
       const char *subtitle = adw_action_row_get_subtitle (g_ptr_array_index (rows, i));
 
-      if (subtitle != NULL && strstr (subtitle, "shrunk from 240.0\u00a0GiB to 131.0\u00a0GiB first; Windows stays") != NULL)
+      if (subtitle != NULL && strstr (subtitle, "shrunk from 257.7\u00a0GB to 140.7\u00a0GB first; Windows stays") != NULL)
         return TRUE;
     }
   return FALSE;
