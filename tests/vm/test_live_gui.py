@@ -42,7 +42,7 @@ HOSTNAME = 'gui-live'
 with open(os.path.join(HERE, 'guest', 'a11y-watch.py')) as f:
     WATCHER = f.read()
 
-LIVE = r'''
+LIVE_HEAD = r'''
 set -u
 export SYSTEMD_PAGER=cat PAGER=cat
 marker "LIVE_ROOT=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
@@ -79,7 +79,17 @@ marker "APP_STARTED"
 read -r -t 5400 said < /dev/ttyS0 || said=timeout
 kill $watcher 2>/dev/null
 marker "HOST_SAID=$said"
-journalctl -b -u imprintd -o cat | tail -40
+'''
+
+
+def live_script(tail):
+    """The live session's script: finds the installer, starts the
+    accessibility watcher as the kiosk's account, waits until the host says
+    DONE on the serial line, then runs @tail (shell)."""
+    return (LIVE_HEAD + tail).replace('@WATCHER@', WATCHER).replace('@PASSWORD@', PASSWORD)
+
+
+LIVE = live_script(r'''journalctl -b -u imprintd -o cat | tail -40
 # The handover: this session runs from the disk, the stick is gone.
 # imprintd's job log is not in the journal: btrfs says when the replace
 # started and finished, and how much the root holds.
@@ -114,7 +124,7 @@ sync
 esp=$(sfdisk -d /dev/vda 2>/dev/null | awk '/type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ {print $1}')
 marker "TARGET_UKIS=$(mdir -b -i "$esp" ::/EFI/Linux 2>/dev/null | grep -c '\.efi$')"
 marker "TARGET_ADDONS=$(mdir -b -i "$esp" ::/loader/addons >/dev/null 2>&1 && echo yes || echo no)"
-'''.replace('@WATCHER@', WATCHER).replace('@PASSWORD@', PASSWORD)
+''')
 
 TARGET = r'''
 set -u
@@ -240,19 +250,22 @@ class Person:
         return '-'.join(groups[i] for i in sorted(groups))
 
 
-def install_by_keyboard(p):
+def open_installer(p, screen_reader=True):
+    """The welcome page (with the screen reader on and off by its
+    shortcut), Install, until the disk page lists /dev/vda."""
     p.wait_label(r'^Welcome$')
     p.shot('welcome')
-    # The screen reader, by its shortcut (Super+Alt+S): Orca starts and
-    # registers on the accessibility bus; off again before going on.
-    n = len(p.b.markers())
-    p.b.key('meta_l-alt-s')
-    apps = p.wait_marker(r'^APPS=.*\borca\b', 240, since=n)
-    print(f'  screen reader on: {apps}')
-    p.shot('screen-reader')
-    n = len(p.b.markers())
-    p.b.key('meta_l-alt-s')
-    p.wait_marker(r'^APPS=(?!.*orca)', 120, since=n)
+    if screen_reader:
+        # Super+Alt+S: Orca starts and registers on the accessibility bus;
+        # off again before going on.
+        n = len(p.b.markers())
+        p.b.key('meta_l-alt-s')
+        apps = p.wait_marker(r'^APPS=.*\borca\b', 240, since=n)
+        print(f'  screen reader on: {apps}')
+        p.shot('screen-reader')
+        n = len(p.b.markers())
+        p.b.key('meta_l-alt-s')
+        p.wait_marker(r'^APPS=(?!.*orca)', 120, since=n)
     n = len(p.labels())
     # The watcher polls: after the screen reader went off, a Tab may be
     # reported late and Enter land on the next widget. Try again then.
@@ -267,13 +280,12 @@ def install_by_keyboard(p):
                 raise
             print('  Install not reached; again')
     p.wait_label(r'/dev/vda', since=n)
-    # The blank disk (the stick and the RAM root are listed, not usable).
-    p.tab_to(r'\bvda\b')
-    p.b.key('spc')
-    time.sleep(3)
-    p.shot('disk')
-    p.b.key('alt-right')
 
+
+def unlock_and_key(p):
+    """The security page as it comes (TPM, the default), the recovery key
+    read off the screen and its group typed back; ends on the summary.
+    Returns the key."""
     n = len(p.labels())
     p.wait_label(r'How Is the Disk Unlocked', since=n)
     p.shot('security')
@@ -287,17 +299,36 @@ def install_by_keyboard(p):
 
     n = len(p.labels())
     p.wait_label(r'Ready to Install', since=n)
-    p.shot('summary')
-    p.tab_to(r'^(push )?button\|Erase .* and Install')
+    return key
+
+
+def commit_install(p, button):
+    """Presses the summary's @button (regex of its name) and waits for the
+    done page; sets p.install_s. Returns the done page's match."""
+    p.tab_to(r'^(push )?button\|' + button)
     p.b.key('ret')
     started = time.monotonic()
-
     n = len(p.labels())
     m = p.wait_label(r'this session already runs from it|could not move onto the disk|Installation Failed',
                      timeout=1800, since=n)
     p.install_s = time.monotonic() - started
     time.sleep(3)
     p.shot('done')
+    return m
+
+
+def install_by_keyboard(p):
+    open_installer(p)
+    # The blank disk (the stick and the RAM root are listed, not usable).
+    p.tab_to(r'\bvda\b')
+    p.b.key('spc')
+    time.sleep(3)
+    p.shot('disk')
+    p.b.key('alt-right')
+
+    key = unlock_and_key(p)
+    p.shot('summary')
+    m = commit_install(p, r'Erase .* and Install')
     if 'already runs' not in m.group(0):
         raise qemu.VMError(f'no handover: {p.labels()[-8:]}', p.b.log)
     # The person pulls the stick; the session goes on.
