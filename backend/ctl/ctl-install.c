@@ -51,6 +51,7 @@ print_plan (const ImprintPlanInfo *plan)
       to = ctl_format_size (p->size);
       g_print (_("First, Windows (NTFS, partition %u) will be shrunk from %s to %s; Windows stays.\n"),
                p->number, from, to);
+      g_print ("%s\n", _("The first time Windows starts it checks its disk once; let it finish."));
     }
   if (twice != NULL)
     g_print ("%s\n", twice);

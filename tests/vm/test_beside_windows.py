@@ -165,8 +165,10 @@ def check_host(path, sums, uuid_before, new_size=None, old_size=None):
         say(r.returncode == 0, 'ntfsfix -n finds nothing to fix' + ('' if r.returncode == 0 else ':\n' + r.stdout + r.stderr))
         bad = []
         for name, digest in sums.items():
-            data = subprocess.run(['ntfscat', node, name], capture_output=True, timeout=600).stdout
-            if hashlib.sha256(data).hexdigest() != digest:
+            # --force: ntfsresize leaves the volume marked for Windows' own
+            # check at its next start (chkdsk), which ntfs-3g then refuses.
+            r = subprocess.run(['ntfscat', '--force', node, name], capture_output=True, timeout=600)
+            if r.returncode != 0 or hashlib.sha256(r.stdout).hexdigest() != digest:
                 bad.append(name)
         say(not bad, f'all {len(sums)} files read back identical' + (f' (differ: {bad})' if bad else ''))
     esp_at = partition(path, 0)[0]

@@ -92,9 +92,13 @@ imprint_done_page_shown (ImprintPage *page)
       /* Beside Windows: systemd-boot finds Windows on the shared ESP. */
       if (imprint_install_choices_get_shrink_partition (imprint_page_get_install_choices (page)) != 0)
         {
-          g_autofree char *both = g_strdup_printf ("%s %s", description,
+          /* ntfsresize marks the volume for Windows' own check: the
+           * first start of Windows takes longer, which is expected. */
+          g_autofree char *both = g_strdup_printf ("%s %s %s", description,
                                                    _("Windows stays: the menu at start offers both systems. Hold "
-                                                     "Space or press a key while the computer starts to choose."));
+                                                     "Space or press a key while the computer starts to choose."),
+                                                   _("The first time Windows starts it checks its disk once; let "
+                                                     "it finish."));
           g_free (description);
           description = g_steal_pointer (&both);
         }
