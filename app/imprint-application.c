@@ -225,7 +225,10 @@ imprint_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (imprint_application_parent_class)->startup (app);
 
-  gtk_window_set_default_icon_name (IMPRINT_APP_ID);
+  /* The installer's window sets it after its first frame (an SVG is slow
+   * to draw the first time); the panels' windows are small. */
+  if (IMPRINT_APPLICATION (app)->panel != NULL)
+    gtk_window_set_default_icon_name (IMPRINT_APP_ID);
   /* app.screen-reader: on and off from any window, with GNOME's
    * shortcut, in step with the first page's switch. */
   screen_reader = imprint_screen_reader_create_action (imprint_screen_reader_get_default ());

@@ -6,6 +6,8 @@
 
 #include "imprint-welcome-page.h"
 #include "imprint-a11y.h"
+#include "imprint-application.h"
+#include "imprint-first-frame.h"
 #include "imprint-screen-reader.h"
 #include "imprint-util.h"
 
@@ -13,6 +15,7 @@ struct _ImprintWelcomePage
 {
   ImprintPage     parent_instance;
 
+  GtkImage       *logo;
   GtkLabel       *heading;
   GtkLabel       *intro;
   GtkSearchEntry *search_entry;
@@ -167,6 +170,14 @@ update_intro (ImprintWelcomePage *self)
                                  "this computer, or install it on a disk."));
 }
 
+/* The app's icon is an SVG: the first one drawn starts the SVG loader,
+ * which takes longer than the rest of the first frame. */
+static void
+show_logo (GtkWidget *widget)
+{
+  gtk_image_set_from_icon_name (IMPRINT_WELCOME_PAGE (widget)->logo, IMPRINT_APP_ID);
+}
+
 static void
 imprint_welcome_page_shown (ImprintPage *page)
 {
@@ -249,6 +260,7 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/welcome/imprint-welcome-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, logo);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, heading);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, intro);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, search_entry);
@@ -270,6 +282,7 @@ imprint_welcome_page_init (ImprintWelcomePage *self)
   imprint_a11y_tab_leaves_list (self->language_list);
   /* Mapped once the window is presented, after it was made the kiosk. */
   g_signal_connect (self, "map", G_CALLBACK (update_intro), NULL);
+  imprint_after_first_frame (GTK_WIDGET (self), show_logo);
 
   for (guint i = 0; i < n_languages; i++)
     {
