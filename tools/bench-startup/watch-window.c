@@ -9,13 +9,16 @@
  *
  *   watch-window [--timeout SECONDS] PROGRAM [ARG...]
  *
- * Prints one line "EXEC_TO_MAP EXEC_TO_PAINT" in seconds. It observes from
+ * Prints one line "EXEC_TO_MAP EXEC_TO_PAINT CPU" in seconds, CPU being the
+ * time the program's threads ran until the paint (Linux schedstat): less
+ * at the mercy of a busy machine than the wall-clock times. It observes from
  * outside, so the programs compared need no hook and the same measure holds
  * for any build. Exit 0 on a measurement, 1 on a timeout or when the
  * program exited first, 2 on a usage or X error. */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/Xdamage.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -103,6 +106,40 @@ painted (Display *dpy, Window id)
     varied = XGetPixel (image, 0, y) != first;
   XDestroyImage (image);
   return varied;
+}
+
+/* The CPU time all of @pid's threads have run, in seconds; -1 when
+ * unknown. */
+static double
+cpu_seconds (pid_t pid)
+{
+  char path[64];
+  unsigned long long total = 0;
+  struct dirent *entry;
+  DIR *dir;
+
+  snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+  dir = opendir (path);
+  if (dir == NULL)
+    return -1.0;
+  while ((entry = readdir (dir)) != NULL)
+    {
+      char stat_path[sizeof path + sizeof entry->d_name + 16];
+      unsigned long long ns;
+      FILE *f;
+
+      if (entry->d_name[0] == '.')
+        continue;
+      snprintf (stat_path, sizeof stat_path, "%s/%s/schedstat", path, entry->d_name);
+      f = fopen (stat_path, "r");
+      if (f == NULL)
+        continue;
+      if (fscanf (f, "%llu", &ns) == 1)
+        total += ns;
+      fclose (f);
+    }
+  closedir (dir);
+  return total / 1e9;
 }
 
 static void
@@ -225,10 +262,11 @@ main (int argc, char *argv[])
           if (w != NULL && w->mapped)
             {
               double painted_at = now ();
+              double cpu = cpu_seconds (pid);
 
               if (!painted (dpy, w->id))
                 continue;
-              printf ("%.4f %.4f\n", mapped_at - start, painted_at - start);
+              printf ("%.4f %.4f %.4f\n", mapped_at - start, painted_at - start, cpu);
               fflush (stdout);
               end_child (pid);
               XCloseDisplay (dpy);
