@@ -7,26 +7,7 @@
 #include "imprint-a11y.h"
 #include "imprint-first-frame.h"
 #include "imprint-pages.h"
-#include "imprint-window.h"
-
-struct _ImprintWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  AdwHeaderBar         *header_bar;
-  AdwWindowTitle       *window_title;
-  GtkButton            *back_button;
-  GtkButton            *next_button;
-  GtkSpinner           *spinner;
-  AdwLeaflet           *leaflet;
-
-  ImprintClient        *client;
-  ImprintInstallChoices *install;
-  ImprintSetupChoices  *setup;
-  GPtrArray            *pages;          /* ImprintPage, in table order */
-  guint                 current;
-  guint                 build_source;   /* builds the pages not built yet */
-};
+#include "imprint-window-private.h"
 
 G_DEFINE_FINAL_TYPE (ImprintWindow, imprint_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -337,6 +318,9 @@ build_pages_to (ImprintWindow *self,
   guint n;
   const ImprintPageEntry *table = page_table (self, &n);
 
+  /* Setup's pages wait for the defaults: they decide which are skipped. */
+  if (self->placeholder != NULL)
+    return;
   for (guint i = self->pages->len; i < n && i < end; i++)
     add_page (self, table[i].get_type ());
 }
@@ -354,7 +338,7 @@ build_next_page_idle (gpointer user_data)
   ImprintWindow *self = user_data;
 
   build_pages_to (self, self->pages->len + 1);
-  if (self->pages->len < n_pages (self))
+  if (self->placeholder == NULL && self->pages->len < n_pages (self))
     return G_SOURCE_CONTINUE;
   self->build_source = 0;
   return G_SOURCE_REMOVE;
@@ -363,7 +347,7 @@ build_next_page_idle (gpointer user_data)
 static void
 build_rest_later (ImprintWindow *self)
 {
-  if (self->build_source == 0 && self->pages->len < n_pages (self))
+  if (self->build_source == 0 && self->placeholder == NULL && self->pages->len < n_pages (self))
     self->build_source = g_idle_add (build_next_page_idle, self);
 }
 
@@ -380,8 +364,8 @@ first_frame_cb (GtkWidget *widget)
 
 /* From the first page shown on: the skipped pages before it are built too
  * (they keep their place in the table). */
-static void
-show_first_page (ImprintWindow *self)
+void
+imprint_window_show_first_page (ImprintWindow *self)
 {
   guint first = page_skipped (self, 0) ? step_from (self, 0, +1) : 0;
 
@@ -435,6 +419,8 @@ imprint_window_dispose (GObject *object)
   ImprintWindow *self = IMPRINT_WINDOW (object);
 
   g_clear_handle_id (&self->build_source, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_WINDOW);
   g_clear_pointer (&self->pages, g_ptr_array_unref);
   g_clear_object (&self->client);
@@ -496,8 +482,25 @@ imprint_window_init (ImprintWindow *self)
   imprint_window_ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
   self->pages = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cancellable = g_cancellable_new ();
   translate_chrome (self);
   imprint_after_first_frame (GTK_WIDGET (self), first_frame_cb);
+}
+
+ImprintWindow *
+imprint_window_new_empty (ImprintApplication    *app,
+                          ImprintClient         *client,
+                          ImprintInstallChoices *install,
+                          ImprintSetupChoices   *setup)
+{
+  ImprintWindow *self;
+
+  self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
+  self->client = g_object_ref (client);
+  self->install = g_object_ref (install);
+  self->setup = g_object_ref (setup);
+  translate_chrome (self);
+  return self;
 }
 
 ImprintWindow *
@@ -512,12 +515,8 @@ imprint_window_new (ImprintApplication    *app,
   g_return_val_if_fail (IMPRINT_IS_INSTALL_CHOICES (install), NULL);
   g_return_val_if_fail (IMPRINT_IS_SETUP_CHOICES (setup), NULL);
 
-  self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
-  self->client = g_object_ref (client);
-  self->install = g_object_ref (install);
-  self->setup = g_object_ref (setup);
-  translate_chrome (self);
-  show_first_page (self);
+  self = imprint_window_new_empty (app, client, install, setup);
+  imprint_window_show_first_page (self);
   return self;
 }
 
@@ -530,7 +529,7 @@ start_setup_idle (gpointer user_data)
   g_clear_handle_id (&self->build_source, g_source_remove);
   drop_pages_from (self, 0);
   translate_chrome (self);
-  show_first_page (self);
+  imprint_window_show_first_page (self);
   return G_SOURCE_REMOVE;
 }
 
