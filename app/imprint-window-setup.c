@@ -43,13 +43,10 @@ imprint_window_new_setup (ImprintApplication    *app,
                           ImprintInstallChoices *install,
                           ImprintSetupChoices   *setup)
 {
-  ImprintWindow *self;
+  ImprintWindow *self = imprint_window_new_empty (app, client, install, setup);
 
-  g_return_val_if_fail (IMPRINT_IS_CLIENT (client), NULL);
-  g_return_val_if_fail (IMPRINT_IS_INSTALL_CHOICES (install), NULL);
-  g_return_val_if_fail (IMPRINT_IS_SETUP_CHOICES (setup), NULL);
-
-  self = imprint_window_new_empty (app, client, install, setup);
+  if (self == NULL)
+    return NULL;
   self->placeholder = imprint_waiting_page_new (_("Getting Ready…"), _("Looking up this computer’s settings"));
   adw_leaflet_append (self->leaflet, self->placeholder);
   adw_window_title_set_title (self->window_title, _("Getting Ready…"));

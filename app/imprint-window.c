@@ -495,6 +495,10 @@ imprint_window_new_empty (ImprintApplication    *app,
 {
   ImprintWindow *self;
 
+  g_return_val_if_fail (IMPRINT_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (IMPRINT_IS_INSTALL_CHOICES (install), NULL);
+  g_return_val_if_fail (IMPRINT_IS_SETUP_CHOICES (setup), NULL);
+
   self = g_object_new (IMPRINT_TYPE_WINDOW, "application", app, NULL);
   self->client = g_object_ref (client);
   self->install = g_object_ref (install);
@@ -509,14 +513,10 @@ imprint_window_new (ImprintApplication    *app,
                     ImprintInstallChoices *install,
                     ImprintSetupChoices   *setup)
 {
-  ImprintWindow *self;
+  ImprintWindow *self = imprint_window_new_empty (app, client, install, setup);
 
-  g_return_val_if_fail (IMPRINT_IS_CLIENT (client), NULL);
-  g_return_val_if_fail (IMPRINT_IS_INSTALL_CHOICES (install), NULL);
-  g_return_val_if_fail (IMPRINT_IS_SETUP_CHOICES (setup), NULL);
-
-  self = imprint_window_new_empty (app, client, install, setup);
-  imprint_window_show_first_page (self);
+  if (self != NULL)
+    imprint_window_show_first_page (self);
   return self;
 }
 
