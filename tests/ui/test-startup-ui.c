@@ -56,6 +56,13 @@ logo_shown (gpointer data)
   return g_strcmp0 (gtk_image_get_icon_name (GTK_IMAGE (data)), "dev.imprint.Imprint") == 0;
 }
 
+/* The languages, with the reading language chosen. */
+static gboolean
+languages_listed (gpointer data)
+{
+  return gtk_list_box_get_row_at_index (data, 20) != NULL && gtk_list_box_get_selected_row (data) != NULL;
+}
+
 static gboolean
 disk_rows_shown (gpointer data)
 {
@@ -80,7 +87,8 @@ new_window (gboolean setup_mode,
 }
 
 /* The installer asks imprintd nothing before its window shows, builds
- * only its first page before that and the others after the first frame;
+ * only its first page before that and the others, the welcome page's
+ * logo and languages after the first frame;
  * the disk page stands with its spinner until ListDisks answers. */
 static void
 test_installer (void)
@@ -99,6 +107,7 @@ test_installer (void)
   page = imprint_window_get_page (window, "welcome");
   g_assert_true (imprint_window_get_current_page (window) == page);
   g_assert_true (wait_for (logo_shown, child (page, IMPRINT_TYPE_WELCOME_PAGE, "logo"), "the logo"));
+  g_assert_true (wait_for (languages_listed, child (page, IMPRINT_TYPE_WELCOME_PAGE, "language_list"), "the languages"));
   check_names (GTK_WIDGET (page), "welcome");
 
   /* ListDisks unanswered: the page is there, its spinner turning and
