@@ -137,26 +137,6 @@ present_parts (WindowParts *parts)
 }
 
 static void
-setup_defaults_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(WindowParts) parts = user_data;
-  g_autoptr(GVariant) defaults = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (imprint_client_get_setup_defaults_finish (parts->client, result, &defaults, &error))
-    imprint_setup_choices_set_defaults (parts->setup, defaults);
-  else
-    /* The pages still work without prefilled values; the error is in the
-     * log the done page can save. */
-    imprint_client_append_log (parts->client, error->message);
-
-  present_parts (parts);
-  g_application_release (G_APPLICATION (parts->app));
-}
-
-static void
 imprint_application_activate (GApplication *app)
 {
   ImprintApplication *self = IMPRINT_APPLICATION (app);
@@ -201,16 +181,10 @@ imprint_application_activate (GApplication *app)
   parts = window_parts_new (self);
   if (self->setup || self->setup_target != NULL)
     {
-      const char *target = self->setup_target ? self->setup_target : "";
-      /* Read before parts is handed over: the order in which a call's
-       * arguments are evaluated is unspecified in C. */
-      ImprintClient *client = parts->client;
-
-      /* The first page may be skipped (an OEM decided it): ask first. */
-      imprint_setup_choices_set_target (parts->setup, target);
-      g_application_hold (app);
-      imprint_client_get_setup_defaults_async (client, target, NULL, setup_defaults_cb,
-                                               g_steal_pointer (&parts));
+      /* The window shows at once; its first page (an OEM may have decided
+       * it: skipped) comes with GetSetupDefaults' answer. */
+      imprint_setup_choices_set_target (parts->setup, self->setup_target ? self->setup_target : "");
+      present_window (self, imprint_window_new_setup (self, parts->client, parts->install, parts->setup));
       return;
     }
 
@@ -225,7 +199,10 @@ imprint_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (imprint_application_parent_class)->startup (app);
 
-  gtk_window_set_default_icon_name (IMPRINT_APP_ID);
+  /* The installer's window sets it after its first frame (an SVG is slow
+   * to draw the first time); the panels' windows are small. */
+  if (IMPRINT_APPLICATION (app)->panel != NULL)
+    gtk_window_set_default_icon_name (IMPRINT_APP_ID);
   /* app.screen-reader: on and off from any window, with GNOME's
    * shortcut, in step with the first page's switch. */
   screen_reader = imprint_screen_reader_create_action (imprint_screen_reader_get_default ());

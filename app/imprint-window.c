@@ -5,26 +5,9 @@
 #include <glib/gi18n.h>
 
 #include "imprint-a11y.h"
+#include "imprint-first-frame.h"
 #include "imprint-pages.h"
-#include "imprint-window.h"
-
-struct _ImprintWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  AdwHeaderBar         *header_bar;
-  AdwWindowTitle       *window_title;
-  GtkButton            *back_button;
-  GtkButton            *next_button;
-  GtkSpinner           *spinner;
-  AdwLeaflet           *leaflet;
-
-  ImprintClient        *client;
-  ImprintInstallChoices *install;
-  ImprintSetupChoices  *setup;
-  GPtrArray            *pages;          /* ImprintPage, in table order */
-  guint                 current;
-};
+#include "imprint-window-private.h"
 
 G_DEFINE_FINAL_TYPE (ImprintWindow, imprint_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -56,10 +39,20 @@ page_skipped (ImprintWindow *self,
 }
 
 static guint
+n_pages (ImprintWindow *self)
+{
+  guint n;
+
+  page_table (self, &n);
+  return n;
+}
+
+static guint
 step_from (ImprintWindow *self,
            guint          from,
            int            direction)
 {
+  guint n = n_pages (self);
   guint i = from;
 
   do
@@ -68,9 +61,11 @@ step_from (ImprintWindow *self,
         return from;
       i += direction;
     }
-  while (i < self->pages->len && page_skipped (self, i));
-  return i < self->pages->len ? i : from;
+  while (i < n && page_skipped (self, i));
+  return i < n ? i : from;
 }
+
+static void ensure_pages (ImprintWindow *self);
 
 static ImprintPage *
 page_at (ImprintWindow *self,
@@ -95,6 +90,7 @@ imprint_window_get_page (ImprintWindow *self,
   guint n;
   const ImprintPageEntry *table = page_table (self, &n);
 
+  ensure_pages (self);
   for (guint i = 0; i < n && i < self->pages->len; i++)
     if (g_str_equal (table[i].id, id))
       return page_at (self, i);
@@ -140,7 +136,7 @@ update_navigation (ImprintWindow *self)
   /* Pages without the header button (Install, a finished job) still move
    * on through win.next. */
   can_next = imprint_page_get_complete (page) && !applying &&
-             self->current + 1 < self->pages->len;
+             self->current + 1 < n_pages (self);
 
   adw_window_title_set_title (self->window_title, imprint_page_get_title (page));
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), can_back);
@@ -206,7 +202,10 @@ apply_done_cb (ImprintPage   *page,
                ImprintWindow *self)
 {
   if (valid && page == imprint_window_get_current_page (self))
-    switch_to (self, step_from (self, self->current, +1));
+    {
+      ensure_pages (self);
+      switch_to (self, step_from (self, self->current, +1));
+    }
   else
     update_navigation (self);
 }
@@ -225,6 +224,7 @@ next_action (GtkWidget  *widget,
   /* Asynchronous: "apply-done" moves on (apply_done_cb). */
   if (imprint_page_apply (page))
     return;
+  ensure_pages (self);
   switch_to (self, step_from (self, self->current, +1));
 }
 
@@ -292,16 +292,16 @@ add_page (ImprintWindow *self,
   g_signal_connect_object (page, "apply-done", G_CALLBACK (apply_done_cb), self, 0);
 }
 
-/* Builds the pages from @first on. Pages are rebuilt after a language
- * change so their templates are translated again; that only happens on the
- * first page, before any other choice is made. */
+/* Only the pages up to the first one shown are built before the window
+ * shows; the others follow one per idle after its first frame
+ * (imprint_after_first_frame), or all at once when asked for earlier
+ * (ensure_pages: Next, imprint_window_get_page). Pages are rebuilt after a
+ * language change so their templates are translated again; that only
+ * happens on the first page, before any other choice is made. */
 static void
-build_pages_from (ImprintWindow *self,
-                  guint          first)
+drop_pages_from (ImprintWindow *self,
+                 guint          first)
 {
-  guint n;
-  const ImprintPageEntry *table = page_table (self, &n);
-
   while (self->pages->len > first)
     {
       ImprintPage *page = g_ptr_array_steal_index (self->pages, self->pages->len - 1);
@@ -309,9 +309,70 @@ build_pages_from (ImprintWindow *self,
       adw_leaflet_remove (self->leaflet, GTK_WIDGET (page));
       g_object_unref (page);
     }
+}
 
-  for (guint i = first; i < n; i++)
+static void
+build_pages_to (ImprintWindow *self,
+                guint          end)
+{
+  guint n;
+  const ImprintPageEntry *table = page_table (self, &n);
+
+  /* Setup's pages wait for the defaults: they decide which are skipped. */
+  if (self->placeholder != NULL)
+    return;
+  for (guint i = self->pages->len; i < n && i < end; i++)
     add_page (self, table[i].get_type ());
+}
+
+static void
+ensure_pages (ImprintWindow *self)
+{
+  build_pages_to (self, G_MAXUINT);
+  g_clear_handle_id (&self->build_source, g_source_remove);
+}
+
+static gboolean
+build_next_page_idle (gpointer user_data)
+{
+  ImprintWindow *self = user_data;
+
+  build_pages_to (self, self->pages->len + 1);
+  if (self->placeholder == NULL && self->pages->len < n_pages (self))
+    return G_SOURCE_CONTINUE;
+  self->build_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+build_rest_later (ImprintWindow *self)
+{
+  if (self->build_source == 0 && self->placeholder == NULL && self->pages->len < n_pages (self))
+    self->build_source = g_idle_add (build_next_page_idle, self);
+}
+
+/* The first page with its first frame on screen: the window's icon (on
+ * X11 an SVG drawn at several sizes) and the other pages. */
+static void
+first_frame_cb (GtkWidget *widget)
+{
+  ImprintWindow *self = IMPRINT_WINDOW (widget);
+
+  gtk_window_set_default_icon_name (IMPRINT_APP_ID);
+  build_rest_later (self);
+}
+
+/* From the first page shown on: the skipped pages before it are built too
+ * (they keep their place in the table). */
+void
+imprint_window_show_first_page (ImprintWindow *self)
+{
+  guint first = page_skipped (self, 0) ? step_from (self, 0, +1) : 0;
+
+  build_pages_to (self, first + 1);
+  switch_to (self, first);
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    build_rest_later (self);
 }
 
 void
@@ -344,9 +405,10 @@ imprint_window_set_language (ImprintWindow *self,
   translate_chrome (self);
   if (self->pages->len > 0)
     {
-      build_pages_from (self, self->current + 1);
+      drop_pages_from (self, self->current + 1);
       for (guint i = 0; i <= self->current; i++)
         imprint_page_locale_changed (page_at (self, i));
+      build_rest_later (self);
     }
   update_navigation (self);
 }
@@ -356,6 +418,9 @@ imprint_window_dispose (GObject *object)
 {
   ImprintWindow *self = IMPRINT_WINDOW (object);
 
+  g_clear_handle_id (&self->build_source, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMPRINT_TYPE_WINDOW);
   g_clear_pointer (&self->pages, g_ptr_array_unref);
   g_clear_object (&self->client);
@@ -417,14 +482,16 @@ imprint_window_init (ImprintWindow *self)
   imprint_window_ensure_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
   self->pages = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cancellable = g_cancellable_new ();
   translate_chrome (self);
+  imprint_after_first_frame (GTK_WIDGET (self), first_frame_cb);
 }
 
 ImprintWindow *
-imprint_window_new (ImprintApplication    *app,
-                    ImprintClient         *client,
-                    ImprintInstallChoices *install,
-                    ImprintSetupChoices   *setup)
+imprint_window_new_empty (ImprintApplication    *app,
+                          ImprintClient         *client,
+                          ImprintInstallChoices *install,
+                          ImprintSetupChoices   *setup)
 {
   ImprintWindow *self;
 
@@ -437,8 +504,19 @@ imprint_window_new (ImprintApplication    *app,
   self->install = g_object_ref (install);
   self->setup = g_object_ref (setup);
   translate_chrome (self);
-  build_pages_from (self, 0);
-  switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
+  return self;
+}
+
+ImprintWindow *
+imprint_window_new (ImprintApplication    *app,
+                    ImprintClient         *client,
+                    ImprintInstallChoices *install,
+                    ImprintSetupChoices   *setup)
+{
+  ImprintWindow *self = imprint_window_new_empty (app, client, install, setup);
+
+  if (self != NULL)
+    imprint_window_show_first_page (self);
   return self;
 }
 
@@ -448,9 +526,10 @@ start_setup_idle (gpointer user_data)
   ImprintWindow *self = user_data;
 
   imprint_client_reset_job (self->client);
-  build_pages_from (self, 0);
+  g_clear_handle_id (&self->build_source, g_source_remove);
+  drop_pages_from (self, 0);
   translate_chrome (self);
-  switch_to (self, page_skipped (self, 0) ? step_from (self, 0, +1) : 0);
+  imprint_window_show_first_page (self);
   return G_SOURCE_REMOVE;
 }
 

@@ -17,6 +17,12 @@ ImprintWindow *imprint_window_new              (ImprintApplication    *app,
                                                 ImprintClient         *client,
                                                 ImprintInstallChoices *install,
                                                 ImprintSetupChoices   *setup);
+/* First-boot setup of @setup's target, shown before imprintd answered
+ * GetSetupDefaults (imprint-window-setup.c). */
+ImprintWindow *imprint_window_new_setup        (ImprintApplication    *app,
+                                                ImprintClient         *client,
+                                                ImprintInstallChoices *install,
+                                                ImprintSetupChoices   *setup);
 ImprintClient *imprint_window_get_client       (ImprintWindow      *self);
 ImprintInstallChoices *imprint_window_get_install_choices (ImprintWindow *self);
 ImprintSetupChoices   *imprint_window_get_setup_choices   (ImprintWindow *self);

@@ -46,6 +46,9 @@ PKGS="$PKGS
   systemd systemd-container systemd-boot-efi squashfs-tools openssl
   binutils python3 bc
 "
+# tools/bench-startup: its watcher sees the window mapped and painted
+# (Xlib, the X DAMAGE extension).
+PKGS="$PKGS libx11-dev libxdamage-dev"
 # tests/integration/test_unlock_status.py writes real journal files (what
 # systemd-cryptsetup logged at boot) with systemd-journal-remote.
 PKGS="$PKGS

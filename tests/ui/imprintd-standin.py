@@ -14,6 +14,10 @@ Extra, test-only interface dev.imprint.Test at /dev/imprint/Test:
   ChangeDisk(s): emit DiskChanged for it, without NTFS shrink facts (as
   imprintd's udev monitor does; ListDisks keeps them)
   SetOutcome(s): "success", "fail" or "slow" for the next Install
+  HoldReplies(as): calls of these Manager methods get no answer until
+  ReleaseReplies(), which answers them all (a slow imprintd)
+GetSetupDefaults answers the scenario's "setup-defaults" (a{sv} of strings
+and "decided", an array of strings) for the running system (target "").
 """
 import json
 import os
@@ -39,6 +43,8 @@ TEST_XML = """
     <method name="RemoveDisk"><arg name="device" type="s" direction="in"/></method>
     <method name="ChangeDisk"><arg name="device" type="s" direction="in"/></method>
     <method name="SetOutcome"><arg name="outcome" type="s" direction="in"/></method>
+    <method name="HoldReplies"><arg name="methods" type="as" direction="in"/></method>
+    <method name="ReleaseReplies"/>
   </interface>
 </node>
 """
@@ -213,6 +219,8 @@ class Daemon:
         self.outcome = scenario.get('outcome', 'success')
         self.jobs = []
         self.bus = None
+        self.hold = set()
+        self.held = []
 
     def run(self):
         address = os.environ['DBUS_SYSTEM_BUS_ADDRESS']
@@ -348,8 +356,19 @@ class Daemon:
                 'summary': 'Windows is made smaller, then Imprint OS is installed beside it.'}
 
     def manager_call(self, conn, sender, path, iface, method, params, inv):
+        if method in self.hold:
+            self.held.append((conn, sender, path, iface, method, params, inv))
+            return
         try:
-            if method == 'ListDisks':
+            if method == 'GetSetupDefaults':
+                # The running system only; an installed disk cannot be set
+                # up here (the installer test's done page says so).
+                if params.unpack()[0] != '':
+                    raise NotImplementedError('Setting up an installed disk is not supported.')
+                d = self.scenario.get('setup-defaults', {})
+                v = {k: GLib.Variant('as' if isinstance(x, list) else 's', x) for k, x in d.items()}
+                inv.return_value(GLib.Variant('(a{sv})', (v,)))
+            elif method == 'ListDisks':
                 opts = params.unpack()[0]
                 disks = [d for d in self.disks
                          if d.get('transport') != 'loop' or opts.get('include-loop')]
@@ -421,6 +440,12 @@ class Daemon:
                                  GLib.Variant('(a{sv})', (vardict(disk),)))
         elif method == 'SetOutcome':
             self.outcome = params.unpack()[0]
+        elif method == 'HoldReplies':
+            self.hold = set(params.unpack()[0])
+        elif method == 'ReleaseReplies':
+            held, self.held, self.hold = self.held, [], set()
+            for call in held:
+                self.manager_call(*call)
         inv.return_value(None)
 
 

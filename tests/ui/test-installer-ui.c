@@ -73,21 +73,6 @@ snap (GtkWindow         *window,
 
 /* ---- stand-in control (hotplug, outcome) -------------------------------- */
 
-static void
-test_call (const char *method,
-           GVariant   *params)
-{
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-
-  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
-  g_assert_no_error (error);
-  reply = g_dbus_connection_call_sync (bus, IMPRINT_BUS_NAME, "/dev/imprint/Test", "dev.imprint.Test",
-                                       method, params, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-  g_assert_no_error (error);
-}
-
 /* ---- conditions ----------------------------------------------------------- */
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include <adwaita.h>
 
 #include "ui-harness.h"
+#include "imprint-names.h"
 #include "imprint-util.h"
 #include "recovery/imprint-recovery-page.h"
 
@@ -447,4 +448,19 @@ ui_test_init (int    *argc,
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
   shot_dir = g_getenv ("IMPRINT_SCREENSHOT_DIR");
   return TRUE;
+}
+
+void
+test_call (const char *method,
+           GVariant   *params)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  g_assert_no_error (error);
+  reply = g_dbus_connection_call_sync (bus, IMPRINT_BUS_NAME, "/dev/imprint/Test", "dev.imprint.Test",
+                                       method, params, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
 }

@@ -38,3 +38,5 @@ void save_png (GtkWindow *window, const char *name);
 void save_png_light_dark (GtkWindow *window, const char *name);
 char * confirm_recovery_key (ImprintWindow *window, ImprintPage *page);
 gboolean ui_test_init (int *argc, char ***argv);
+/* A method of imprintd-standin.py's test interface (dev.imprint.Test). */
+void test_call (const char *method, GVariant *params);

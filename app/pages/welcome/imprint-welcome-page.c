@@ -6,6 +6,8 @@
 
 #include "imprint-welcome-page.h"
 #include "imprint-a11y.h"
+#include "imprint-application.h"
+#include "imprint-first-frame.h"
 #include "imprint-screen-reader.h"
 #include "imprint-util.h"
 
@@ -13,6 +15,7 @@ struct _ImprintWelcomePage
 {
   ImprintPage     parent_instance;
 
+  GtkImage       *logo;
   GtkLabel       *heading;
   GtkLabel       *intro;
   GtkSearchEntry *search_entry;
@@ -168,6 +171,51 @@ update_intro (ImprintWelcomePage *self)
 }
 
 static void
+add_language_rows (ImprintWelcomePage *self)
+{
+  for (guint i = 0; i < n_languages; i++)
+    {
+      GtkWidget *row = gtk_list_box_row_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      GtkWidget *label = gtk_label_new (languages[i].own_name);
+      GtkWidget *check = gtk_image_new_from_icon_name ("object-select-symbolic");
+
+      gtk_widget_set_margin_top (box, 12);
+      gtk_widget_set_margin_bottom (box, 12);
+      gtk_widget_set_margin_start (box, 12);
+      gtk_widget_set_margin_end (box, 12);
+      gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+      gtk_widget_set_hexpand (label, TRUE);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (check),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
+      gtk_box_append (GTK_BOX (box), label);
+      gtk_box_append (GTK_BOX (box), check);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      /* Screen readers announce the language in its own name. */
+      gtk_accessible_update_relation (GTK_ACCESSIBLE (row),
+                                      GTK_ACCESSIBLE_RELATION_LABELLED_BY, label, NULL, -1);
+      g_object_set_data (G_OBJECT (row), "language-index", GINT_TO_POINTER (i));
+      g_object_set_data (G_OBJECT (row), "check", check);
+      gtk_list_box_append (self->language_list, row);
+    }
+}
+
+/* After the first frame: the logo (an SVG: the first one drawn starts the
+ * SVG loader) and the languages, each in its own script (most of the
+ * fonts the page needs). The list's place is there from the start (it
+ * takes the page's free height, whatever it holds), so nothing moves. */
+static void
+after_first_frame (GtkWidget *widget)
+{
+  ImprintWelcomePage *self = IMPRINT_WELCOME_PAGE (widget);
+
+  gtk_image_set_from_icon_name (self->logo, IMPRINT_APP_ID);
+  add_language_rows (self);
+  update_checks (self);
+  gtk_widget_add_tick_callback (widget, scroll_to_selected_tick, NULL, NULL);
+}
+
+static void
 imprint_welcome_page_shown (ImprintPage *page)
 {
   update_intro (IMPRINT_WELCOME_PAGE (page));
@@ -249,6 +297,7 @@ imprint_welcome_page_class_init (ImprintWelcomePageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/dev/imprint/Imprint/pages/welcome/imprint-welcome-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, logo);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, heading);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, intro);
   gtk_widget_class_bind_template_child (widget_class, ImprintWelcomePage, search_entry);
@@ -270,32 +319,7 @@ imprint_welcome_page_init (ImprintWelcomePage *self)
   imprint_a11y_tab_leaves_list (self->language_list);
   /* Mapped once the window is presented, after it was made the kiosk. */
   g_signal_connect (self, "map", G_CALLBACK (update_intro), NULL);
-
-  for (guint i = 0; i < n_languages; i++)
-    {
-      GtkWidget *row = gtk_list_box_row_new ();
-      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-      GtkWidget *label = gtk_label_new (languages[i].own_name);
-      GtkWidget *check = gtk_image_new_from_icon_name ("object-select-symbolic");
-
-      gtk_widget_set_margin_top (box, 12);
-      gtk_widget_set_margin_bottom (box, 12);
-      gtk_widget_set_margin_start (box, 12);
-      gtk_widget_set_margin_end (box, 12);
-      gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-      gtk_widget_set_hexpand (label, TRUE);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (check),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
-      gtk_box_append (GTK_BOX (box), label);
-      gtk_box_append (GTK_BOX (box), check);
-      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-      /* Screen readers announce the language in its own name. */
-      gtk_accessible_update_relation (GTK_ACCESSIBLE (row),
-                                      GTK_ACCESSIBLE_RELATION_LABELLED_BY, label, NULL, -1);
-      g_object_set_data (G_OBJECT (row), "language-index", GINT_TO_POINTER (i));
-      g_object_set_data (G_OBJECT (row), "check", check);
-      gtk_list_box_append (self->language_list, row);
-    }
+  imprint_after_first_frame (GTK_WIDGET (self), after_first_frame);
 
   /* On the first page, for whoever cannot read the others. */
   self->screen_reader_row = imprint_screen_reader_row_new (imprint_screen_reader_get_default ());
