@@ -48,6 +48,12 @@ marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash
 bootctl list --no-pager 2>&1 | sed -n '1,80p'
 marker "WINDOWS_ENTRY=$(bootctl list --no-pager 2>/dev/null | grep -c 'auto-windows')"
 marker "PARTLABELS=$(lsblk -nro PARTLABEL /dev/vda | sed '/^$/d' | paste -sd, -)"
+for _ in $(seq 1 60); do
+    [ "$(systemctl is-system-running 2>/dev/null)" != starting ] && break
+    sleep 2
+done
+systemctl --failed --no-legend
+marker "FAILED_UNITS=$(systemctl --failed --no-legend --plain | awk '{print $1}' | paste -sd, -)"
 '''
 
 
@@ -120,6 +126,8 @@ def main():
         check(v('ROOT_UNLOCK') == 'tpm2', 'root unlocked through the TPM2 token', r)
         check('Please enter' not in r.console(), 'no passphrase prompt', r)
         check(v('WINDOWS_ENTRY') not in (None, '', '0'), 'systemd-boot offers Windows (auto-windows)', r)
+        # systemd-repart among them once refused to run beside Windows' ESP.
+        check(not v('FAILED_UNITS'), f'no failed units ({v("FAILED_UNITS")})', r)
         r.check()
 
         print('host: the Windows file system')
