@@ -22,10 +22,21 @@ imprint_plan_words_summary (const ImprintPlanInfo *p)
   const char *later = p->defer_data_partitions ? _(", data partitions at first boot") : "";
   const char *name = p->name ? p->name : "", *version = p->version ? p->version : "";
   guint ncreate = 0;
+  gboolean shrinks = FALSE;
 
   for (guint i = 0; p->partitions != NULL && i < p->partitions->len; i++)
-    if (g_strcmp0 (((ImprintPlanPartitionInfo *) p->partitions->pdata[i])->action, IMPRINT_ACTION_CREATE) == 0)
-      ncreate++;
+    {
+      const ImprintPlanPartitionInfo *part = p->partitions->pdata[i];
+
+      if (g_strcmp0 (part->action, IMPRINT_ACTION_CREATE) == 0)
+        ncreate++;
+      shrinks |= part->shrink_from > part->size;
+    }
+  /* Beside Windows there was no free space: the room is made first. */
+  if (p->mode == IMPRINT_REQUEST_MODE_FREE_SPACE && shrinks)
+    return g_strdup_printf (_("Install %s %s beside Windows on %s (%s): Windows is made smaller first, then %u new "
+                              "partitions; the others are kept%s."),
+                            name, version, p->target, sz, ncreate, later);
   if (p->mode == IMPRINT_REQUEST_MODE_FREE_SPACE)
     return g_strdup_printf (_("Install %s %s into free space on %s (%s): %u new partitions, the others kept%s."),
                             name, version, p->target, sz, ncreate, later);

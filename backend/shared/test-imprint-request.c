@@ -373,6 +373,15 @@ test_plan_info (void)
     g_assert_cmpuint (g_strv_length (erased), ==, 1);
     g_assert_nonnull (strstr (erased[0], "\"old\""));
   }
+  {
+    /* A shrunk Windows partition: the first line says so, not "free space". */
+    g_autofree char *summary = NULL;
+    part->shrink_from = part->size * 2;
+    summary = imprint_plan_words_summary (&p);
+    g_assert_nonnull (strstr (summary, "beside Windows on /dev/sda"));
+    g_assert_null (strstr (summary, "free space"));
+    part->shrink_from = 0;
+  }
 
   imprint_plan_info_clear (&p);
   g_assert_true (imprint_plan_info_from_variant (sparse, &p, &error));
