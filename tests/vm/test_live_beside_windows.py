@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 from test_beside_windows import WindowsDisk, missing_tools  # noqa: E402
 from test_boot import check  # noqa: E402
-from test_live_gui import Person, commit_install, live_script, open_installer, unlock_and_key  # noqa: E402
+from test_live_gui import (INSTALLED_HEAD, Person, commit_install, live_script, open_installer,  # noqa: E402
+                           unlock_and_key)  # noqa: E402
 from test_setup_gui import wait_for_page  # noqa: E402
 
 LIVE = live_script(r'''
@@ -38,13 +39,7 @@ marker "TARGET_LABELS=$(lsblk -nro PARTLABEL /dev/vda | sed '/^$/d' | paste -sd,
 marker "ROOT_NOW=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
 ''')
 
-TARGET = r'''
-set -u
-export SYSTEMD_PAGER=cat PAGER=cat
-journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume' \
-    && marker "ROOT_UNLOCK=tpm2" || marker "ROOT_UNLOCK=other"
-marker "ROOT=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
-marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash: *//p')"
+TARGET = INSTALLED_HEAD + r'''marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash: *//p')"
 bootctl list --no-pager 2>&1 | sed -n '1,80p'
 marker "WINDOWS_ENTRY=$(bootctl list --no-pager 2>/dev/null | grep -c 'auto-windows')"
 marker "PARTLABELS=$(lsblk -nro PARTLABEL /dev/vda | sed '/^$/d' | paste -sd, -)"

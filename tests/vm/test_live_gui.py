@@ -126,13 +126,16 @@ marker "TARGET_UKIS=$(mdir -b -i "$esp" ::/EFI/Linux 2>/dev/null | grep -c '\.ef
 marker "TARGET_ADDONS=$(mdir -b -i "$esp" ::/loader/addons >/dev/null 2>&1 && echo yes || echo no)"
 ''')
 
-TARGET = r'''
+# The installed disk's first lines: how the root was unlocked, what it is.
+INSTALLED_HEAD = r'''
 set -u
 export SYSTEMD_PAGER=cat PAGER=cat
 journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume' \
     && marker "ROOT_UNLOCK=tpm2" || marker "ROOT_UNLOCK=other"
 marker "ROOT=$(findmnt -no FSTYPE,SOURCE / | tr -s ' ' ,)"
-marker "LIVE_CMDLINE=$(tr ' ' '\n' < /proc/cmdline | grep -cx imprint.live)"
+'''
+
+TARGET = INSTALLED_HEAD + r'''marker "LIVE_CMDLINE=$(tr ' ' '\n' < /proc/cmdline | grep -cx imprint.live)"
 marker "USRHASH=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^usrhash=//p')"
 marker "VERITY_USR=$(veritysetup status usr 2>/dev/null | sed -n 's/^ *root hash: *//p')"
 marker "HOSTNAME=$(cat /etc/hostname)"
