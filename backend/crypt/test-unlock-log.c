@@ -74,6 +74,42 @@ test_v257_signature (void)
 }
 
 static void
+test_v257_signature_vm (void)
+{
+  /* What v257 logged in the VM (Secure Boot, a UKI whose PCR 11 policy
+   * another key signed): the lookup's own message is debug-level only. */
+  static const Entry e[] = {
+    { ROOT, "Automatically discovered security TPM2 token unlocks volume." },
+    { ROOT, "Failed to unseal secret using TPM2: No such device or address" },
+    { ROOT, "No valid TPM2 token data found." },
+  };
+  g_auto(ImprintUnlockLog) l;
+
+  imprint_unlock_log_init (&l, "root");
+  feed (&l, e, G_N_ELEMENTS (e));
+  g_assert_cmpstr (imprint_unlock_reason_to_string (l.reason), ==, "signature");
+  g_assert_cmpstr (l.detail, ==, "Failed to unseal secret using TPM2: No such device or address");
+}
+
+static void
+test_v257_pcr7_vm (void)
+{
+  /* What v257 logged in the VM after a firmware db update changed PCR 7. */
+  static const Entry e[] = {
+    { ROOT, "Automatically discovered security TPM2 token unlocks volume." },
+    { ROOT, "Failed to unseal secret using TPM2: Operation not permitted" },
+    { ROOT, "No valid TPM2 token data found." },
+    { ROOT, "No TPM2 metadata matching the current system state found in LUKS2 header, falling back to traditional unlocking." },
+  };
+  g_auto(ImprintUnlockLog) l;
+
+  imprint_unlock_log_init (&l, "root");
+  feed (&l, e, G_N_ELEMENTS (e));
+  g_assert_true (l.fallback);
+  g_assert_cmpstr (imprint_unlock_reason_to_string (l.reason), ==, "pcr-mismatch");
+}
+
+static void
 test_v257_policy (void)
 {
   static const Entry e[] = {
@@ -178,6 +214,8 @@ main (int argc, char **argv)
   g_test_add_func ("/unlock-log/tpm-unlocked", test_tpm_unlocked);
   g_test_add_func ("/unlock-log/v252-pcr-changed", test_v252_pcr_changed);
   g_test_add_func ("/unlock-log/v257-signature", test_v257_signature);
+  g_test_add_func ("/unlock-log/v257-signature-vm", test_v257_signature_vm);
+  g_test_add_func ("/unlock-log/v257-pcr7-vm", test_v257_pcr7_vm);
   g_test_add_func ("/unlock-log/v257-policy", test_v257_policy);
   g_test_add_func ("/unlock-log/other-reasons", test_other_reasons);
   g_test_add_func ("/unlock-log/not-ours", test_not_ours);
