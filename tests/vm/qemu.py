@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -40,8 +41,11 @@ OUT_DIR = os.environ.get('IMPRINT_VM_OUT', os.path.join(HERE, 'out'))
 
 OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
 OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
-OVMF_CODE_SB = '/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd'
-OVMF_VARS_SB = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd'
+# Secure Boot: OVMF's secure-boot build (SMM) with a variable store in which
+# the test-only key (tests/vm/keys/secureboot-test-only.crt, which signs the
+# image) is PK, KEK and db: `build-image --ovmf-vars` makes it.
+OVMF_CODE_SB = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd'
+ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'
 
 MARKER = 'IMPRINT-TEST: '
 # Console lines after which a boot cannot reach the test script: waits fail
@@ -90,7 +94,7 @@ def missing_tools():
                           ('mmdebstrap', 'mmdebstrap')):
         if not shutil.which(tool):
             missing.append(package)
-    if not os.path.exists(OVMF_CODE) or not os.path.exists(OVMF_VARS):
+    if not all(os.path.exists(f) for f in (OVMF_CODE, OVMF_VARS, OVMF_CODE_SB)):
         missing.append('ovmf')
     return missing
 
@@ -174,6 +178,18 @@ class Disk:
                 f.truncate(parse_size(size))
         return cls(path, 'raw', **kw)
 
+    @classmethod
+    def stick(cls, path, image, addons=(), **kw):
+        """A live USB stick: a sparse raw copy of `image` with signed UKI
+        add-ons (`addon()`) in its ESP's loader/addons/. Under Secure Boot this
+        is how a boot gets a command line of its own (systemd-stub ignores the
+        SMBIOS one there)."""
+        kw.setdefault('interface', 'usb')
+        d = cls.copy(path, image, **kw)
+        for a in addons:
+            esp_put(d.path, a, f'loader/addons/{os.path.basename(a)}')
+        return d
+
     def qemu_args(self, index, bootindex=None):
         drive = f'if=none,id=disk{index},file={self.path},format={self.format},cache=unsafe,discard=unmap'
         if self.readonly:
@@ -190,6 +206,48 @@ class Disk:
         else:
             raise ValueError(f'unknown disk interface {self.interface}')
         return args
+
+
+def _esp_spec(path):
+    """mtools' image@@offset for the ESP of the raw disk image at `path`."""
+    table = json.loads(subprocess.run(['sfdisk', '--json', path], check=True, stdout=subprocess.PIPE,
+                                      text=True).stdout)['partitiontable']
+    sector = table.get('sectorsize', 512)
+    for part in table.get('partitions', []):
+        if part.get('type', '').upper() == ESP_TYPE:
+            return f'{path}@@{part["start"] * sector}'
+    raise VMError(f'no ESP on {path}')
+
+
+def esp_put(path, src, dest):
+    """Copy the file `src` to `dest` (e.g. 'EFI/Linux/x.efi') in the ESP of
+    the raw disk image `path`, making directories on the way."""
+    spec = _esp_spec(path)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK='1')
+    parts = dest.strip('/').split('/')
+    for i in range(1, len(parts)):
+        subprocess.run(['mmd', '-i', spec, '::/' + '/'.join(parts[:i])], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(['mcopy', '-o', '-i', spec, src, '::/' + '/'.join(parts)], env=env, check=True)
+
+
+def esp_get(path, src, dest):
+    """Copy `src` out of the ESP of the raw disk image `path` to the file `dest`."""
+    env = dict(os.environ, MTOOLS_SKIP_CHECK='1')
+    subprocess.run(['mcopy', '-o', '-i', _esp_spec(path), '::/' + src.strip('/'), dest], env=env, check=True)
+
+
+def esp_list(path, directory):
+    """File names in `directory` of the ESP of the raw disk image `path`."""
+    env = dict(os.environ, MTOOLS_SKIP_CHECK='1')
+    out = subprocess.run(['mdir', '-b', '-i', _esp_spec(path), '::/' + directory.strip('/')], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    return [os.path.basename(l.rstrip('/')) for l in out.split()]
+
+
+def esp_delete(path, name):
+    env = dict(os.environ, MTOOLS_SKIP_CHECK='1')
+    subprocess.run(['mdel', '-i', _esp_spec(path), '::/' + name.strip('/')], env=env, check=True)
 
 
 class SWTPM:
@@ -352,6 +410,9 @@ class Boot:
             b64 = base64.b64encode(value).decode()
             args += ['-smbios', f'type=11,value=io.systemd.credential.binary:{name}={b64}']
         if cmdline_extra:
+            if m.secure_boot:
+                raise ValueError('an SMBIOS command line is ignored under Secure Boot: use a signed '
+                                 'add-on (qemu.addon(), Disk.stick())')
             # Honoured by systemd-stub when Secure Boot is off.
             value = cmdline_extra.replace(',', ',,')
             args += ['-smbios', f'type=11,value=io.systemd.stub.kernel-cmdline-extra={value}']
@@ -577,7 +638,7 @@ class Machine:
     (a copy of OVMF's) and its TPM state. Boots of the same Machine see the same
     TPM (sealed keys unlock); `reset_tpm()` gives it a new one."""
 
-    def __init__(self, dir, secure_boot=False, tpm=True, memory=2048, smp=2):
+    def __init__(self, dir, secure_boot=True, tpm=True, memory=2048, smp=2):
         self.dir = os.path.abspath(dir)
         self.secure_boot = secure_boot
         self.tpm = tpm
@@ -588,7 +649,12 @@ class Machine:
         self.ovmf_code = OVMF_CODE_SB if secure_boot else OVMF_CODE
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.exists(self.vars):
-            shutil.copyfile(OVMF_VARS_SB if secure_boot else OVMF_VARS, self.vars)
+            shutil.copyfile(ovmf_vars() if secure_boot else OVMF_VARS, self.vars)
+
+    def enroll_db(self, cert):
+        """A firmware key update: the test key plus `cert` (PEM) in db, so
+        PCR 7 changes. Other variables start over (OVMF finds the disks again)."""
+        shutil.copyfile(ovmf_vars(extra_db=cert), self.vars)
 
     def reset_tpm(self):
         shutil.rmtree(self.tpm_dir, ignore_errors=True)
@@ -674,6 +740,51 @@ def print_log_tail(path, lines=40):
     print('---')
 
 
+def _build_image_print(args):
+    out = subprocess.run([os.path.join(HERE, 'build-image')] + args, stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        raise VMError(f'build-image {" ".join(args)} failed (rc {out.returncode})')
+    return out.stdout.strip().splitlines()[-1]
+
+
+def tools_run(args, files=(), outputs=()):
+    """Run `args` in build-image's Debian 13 tools chroot (ukify, sbsign,
+    systemd-measure of systemd 257). `files` are host paths copied in first:
+    `{}` in args stands for the chroot's scratch directory, where they land
+    under their base names; `outputs` are base names copied back out, to
+    the host directory of the first file (returned as host paths)."""
+    tools = _build_image_print(['--tools-only', '--print-tools'])
+    work = tempfile.mkdtemp(prefix='imprint-test.', dir=os.path.join(tools, 'tmp'))
+    inner = '/tmp/' + os.path.basename(work)
+    try:
+        for f in files:
+            shutil.copyfile(f, os.path.join(work, os.path.basename(f)))
+        cmd = ['chroot', tools, '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin'] + \
+              [a.replace('{}', inner) for a in args]
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if out.returncode != 0:
+            raise VMError(f'{" ".join(args)} failed in the tools chroot (rc {out.returncode}):\n{out.stdout}')
+        dest = os.path.dirname(os.path.abspath(files[0])) if files else OUT_DIR
+        result = []
+        for name in outputs:
+            shutil.copyfile(os.path.join(work, name), os.path.join(dest, name))
+            result.append(os.path.join(dest, name))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ovmf_vars(extra_db=None):
+    """OVMF variables with the test Secure Boot key enrolled (cached)."""
+    return _build_image_print(['--ovmf-vars'] + (['--extra-db', extra_db] if extra_db else []))
+
+
+def addon(cmdline):
+    """A UKI add-on with the kernel command line `cmdline`, signed with the
+    test Secure Boot key (cached)."""
+    return _build_image_print(['--addon', cmdline])
+
+
 def build_image(version=1, variant=None):
     """Run build-image (cached) and return the image path. variant='gui':
     the image with Imprint's GTK app and the first-boot setup kiosk."""
@@ -700,8 +811,9 @@ def _main():
                    help='add a blank virtio disk of SIZE (repeatable)')
     p.add_argument('--script', help='guest test script (file) to run after boot')
     p.add_argument('--fresh', action='store_true', help='new TPM state and disks')
-    p.add_argument('--cmdline', help='extra kernel command line (systemd-stub SMBIOS; not with Secure Boot)')
-    p.add_argument('--secure-boot', action='store_true')
+    p.add_argument('--cmdline', help='extra kernel command line (systemd-stub SMBIOS; needs --no-secure-boot)')
+    p.add_argument('--no-secure-boot', dest='secure_boot', action='store_false',
+                   help='OVMF without Secure Boot (default: on, the test key enrolled)')
     p.add_argument('--timeout', type=int, default=900)
     p.add_argument('--interactive', action='store_true',
                    help='console on this terminal (Ctrl-A X quits QEMU)')

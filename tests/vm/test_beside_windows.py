@@ -237,12 +237,12 @@ def main():
     timings.append(('host: Windows disk', time.monotonic() - t0))
 
     m = qemu.Machine(workdir)
-    stick = qemu.Disk.overlay(os.path.join(workdir, 'stick.qcow2'), image, interface='usb')
+    stick = qemu.Disk.stick(os.path.join(workdir, 'stick.raw'), image, [qemu.addon(LIVE)])
     ok = False
     try:
         print(f'1. live stick: install beside Windows on /dev/vda (shrink 3 to {new_size} bytes)')
         r = m.run([stick, qemu.Disk(disk)], INSTALL.replace('@SIZE@', str(new_size)),
-                  name='live-install', timeout=2400, cmdline_extra=LIVE)
+                  name='live-install', timeout=2400)
         r.print_markers()
         v = r.marker_value
         check(v('NTFSRESIZE') not in (None, 'none'), 'ntfsresize is in the image', r)

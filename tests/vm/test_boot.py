@@ -12,8 +12,10 @@ OVMF and a swtpm, twice. Asserts over the serial console:
 Prints the time of each stage. Exit 77 (skip) when the host lacks the tools.
 """
 
+import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -37,6 +39,22 @@ marker "ROOT_BACKING_PARTTYPE=$(lsblk -dno PARTTYPE "$root_dev")"
 marker "ROOT_LUKS_UUID=$(cryptsetup luksUUID "$root_dev")"
 marker "ROOT_LUKS_VERSION=$(cryptsetup luksDump "$root_dev" | awk '$1 == "Version:" {print $2; exit}')"
 marker "ROOT_TOKENS=$(cryptsetup luksDump "$root_dev" | awk '/^Tokens:/ {t=1; next} /^[A-Z]/ {t=0} t && $2 ~ /^systemd/ {print $2}' | paste -sd, -)"
+# The systemd-tpm2 token's binding: PCRs, signed-policy PCRs, the policy key
+# (sha256 of its DER) and a hash of the whole token (unchanged = not resealed).
+for id in $(cryptsetup luksDump "$root_dev" | awk '/^Tokens:/ {t=1; next} /^[A-Z]/ {t=0} t && $2 == "systemd-tpm2" {sub(":", "", $1); print $1}'); do
+    tok=$(cryptsetup token export --token-id "$id" "$root_dev" | tr -d ' \n')
+    marker "TPM2_PCRS=$(printf '%s' "$tok" | grep -o '"tpm2-pcrs":\[[0-9,]*\]' | grep -o '\[.*\]')"
+    marker "TPM2_PUBKEY_PCRS=$(printf '%s' "$tok" | grep -o '"tpm2_pubkey_pcrs":\[[0-9,]*\]' | grep -o '\[.*\]')"
+    marker "TPM2_PUBKEY=$(printf '%s' "$tok" | grep -o '"tpm2_pubkey":"[^"]*"' | cut -d'"' -f4 | base64 -d 2>/dev/null |
+        openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -c1-64)"
+    marker "TPM2_TOKEN_SHA=$(printf '%s' "$tok" | sha256sum | cut -c1-16)"
+done
+# Secure Boot as the firmware reports it (the EFI variable's data byte) and
+# as bootctl says it; the UKI's PCR 11 signature handed over by systemd-stub.
+marker "SECURE_BOOT=$(od -An -tu1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>/dev/null | tr -d ' ')"
+marker "BOOTCTL_SB=$(bootctl status 2>/dev/null | sed -n 's/^ *Secure Boot: *//p' | head -1)"
+marker "PCR_SIGNATURE=$(test -s /run/systemd/tpm2-pcr-signature.json && echo yes || echo no)"
+marker "PCR11=$(tpm2_pcrread sha256:11 2>/dev/null | awk '$1 == "11" {print $3}')"
 # How the root was unlocked: systemd-cryptsetup logs the token it used.
 if journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume'; then
     marker "ROOT_UNLOCK=tpm2"
@@ -80,6 +98,29 @@ def check(cond, what, result):
     print(f'  ok: {what}')
 
 
+PCR_PUBKEY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'keys', 'pcr-test-only.pub.pem')
+
+
+def pcr_pubkey_sha():
+    """sha256 of the DER of the test PCR policy key (what TPM2_PUBKEY says)."""
+    der = subprocess.run(['openssl', 'pkey', '-pubin', '-in', PCR_PUBKEY, '-outform', 'DER'],
+                         check=True, stdout=subprocess.PIPE).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def assert_secure_boot_policy(r):
+    """Secure Boot on; the root's TPM2 token bound to PCR 7 and to the PCR 11
+    policy signed by the test image's PCR key."""
+    v = r.marker_value
+    check(v('SECURE_BOOT') == '1' and (v('BOOTCTL_SB') or '').startswith('enabled'),
+          f'Secure Boot is on (SecureBoot={v("SECURE_BOOT")}, bootctl: {v("BOOTCTL_SB")})', r)
+    check(v('PCR_SIGNATURE') == 'yes', 'systemd-stub handed over the UKI\'s PCR 11 signature', r)
+    check(v('TPM2_PCRS') == '[7]', f'TPM2 token bound to PCR 7 ({v("TPM2_PCRS")})', r)
+    check(v('TPM2_PUBKEY_PCRS') == '[11]', f'TPM2 token bound to a signed PCR 11 policy ({v("TPM2_PUBKEY_PCRS")})', r)
+    check(v('TPM2_PUBKEY') == pcr_pubkey_sha(),
+          f'the policy key is the image\'s PCR key (sha256 of DER {v("TPM2_PUBKEY")})', r)
+
+
 def assert_boot(r, first):
     v = r.marker_value
     check(r.rc == 0, 'guest script ran', r)
@@ -105,6 +146,7 @@ def assert_boot(r, first):
           f'A slot "ImprintOS_1" x3 and B slot "_empty" x3 ({v("PARTLABELS")})', r)
     check(v('IMPRINT_DBUS_POLICY') == 'yes', 'Imprint is installed in /usr', r)
     check(v('TPM') == 'yes', '/dev/tpmrm0 present', r)
+    assert_secure_boot_policy(r)
     if first:
         check(int(v('REPART_NEW') or 0) >= 4, f'first boot: repart created {v("REPART_NEW")} partitions', r)
     else:
@@ -131,8 +173,7 @@ def main():
         results = []
         for n, first in ((1, True), (2, False)):
             print(f'boot {n}:')
-            r = m.run([disk], GUEST_SCRIPT, name=f'boot{n}', timeout=1200, expect=expect,
-                      cmdline_extra='systemd.show_status=yes')
+            r = m.run([disk], GUEST_SCRIPT, name=f'boot{n}', timeout=1200, expect=expect)
             r.print_markers()
             assert_boot(r, first)
             if n == 2:

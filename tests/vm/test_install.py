@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
-from test_boot import GUEST_SCRIPT as CHECKS, check  # noqa: E402
+from test_boot import GUEST_SCRIPT as CHECKS, assert_secure_boot_policy, check  # noqa: E402
 
 # The live session: tmpfs root, /usr from the stick; the initrd's
 # systemd-repart must not grow the stick into an installed system.
@@ -94,14 +94,15 @@ def main():
     workdir = os.path.join(qemu.OUT_DIR, 'test_install')
     shutil.rmtree(workdir, ignore_errors=True)
     m = qemu.Machine(workdir)
-    stick = qemu.Disk.overlay(os.path.join(workdir, 'stick.qcow2'), image, interface='usb')
+    # The live command line comes from a signed UKI add-on on the stick:
+    # under Secure Boot systemd-stub ignores one from SMBIOS.
+    stick = qemu.Disk.stick(os.path.join(workdir, 'stick.raw'), image, [qemu.addon(LIVE)])
     target = qemu.Disk.blank(os.path.join(workdir, 'target.raw'), '6G')
     oem = qemu.Disk.blank(os.path.join(workdir, 'oem.raw'), '6G')
     ok = False
     try:
         print('1. live stick: install onto /dev/vda (TPM2 + recovery key) and /dev/vdb (OEM)')
-        r = m.run([stick, target, oem], INSTALL, name='live-install', timeout=2400,
-                  cmdline_extra=LIVE)
+        r = m.run([stick, target, oem], INSTALL, name='live-install', timeout=2400)
         r.print_markers()
         v = r.marker_value
         check(v('LIVE_ROOT') == 'tmpfs', 'live session on a tmpfs root', r)
@@ -122,6 +123,7 @@ def main():
         assert_installed(r, usrhash, 'tpm2', 0)
         console = r.console()
         check('Please enter' not in console, 'no passphrase prompt', r)
+        assert_secure_boot_policy(r)
         timings.append(('installed boot (TPM unlock)', r.duration))
 
         print('3. installed disk, new TPM: the recovery key unlocks it')
@@ -152,6 +154,9 @@ def main():
         console = r.console()
         check('root' in (v('PARTLABELS') or '').split(','), f'a "root" partition now ({v("PARTLABELS")})', r)
         check('Please enter' not in console, 'no passphrase prompt: unlocked by the TPM alone', r)
+        # systemd-repart sealed it: PCR 7 and the PCR 11 policy key it found
+        # in /run/systemd/tpm2-pcr-public-key.pem (the UKI's .pcrpkey).
+        assert_secure_boot_policy(r)
         timings.append(('OEM first boot', r.duration))
         ok = True
     except qemu.VMError as e:

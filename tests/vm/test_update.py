@@ -32,12 +32,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import qemu  # noqa: E402
-from test_boot import GUEST_SCRIPT as CHECKS, check  # noqa: E402
+from test_boot import GUEST_SCRIPT as CHECKS, assert_secure_boot_policy, check  # noqa: E402
 
 SRCDIR = os.path.normpath(os.path.join(HERE, '..', '..'))
 MAKE_UPDATE_SOURCE = os.path.join(SRCDIR, 'tests', 'update', 'make-update-source')
 
-UPDATE = r'''
+UPDATE = CHECKS + r'''
 set -u
 marker "OS=$(. /usr/lib/os-release; echo "${IMAGE_ID:-}_${IMAGE_VERSION:-}")"
 mkdir -p /var/lib/imprint/updates
@@ -155,7 +155,11 @@ def main():
               f'B slots now hold version 2 ({v("PARTLABELS_AFTER")})', r)
         check('ImprintOS_2+3-0.efi' in (v('UKIS') or ''), f'UKI with boot counting in the ESP ({v("UKIS")})', r)
         check('"pending-version":"2"' in (v('STATUS_AFTER') or ''), 'update-status: 2 is pending', r)
+        # The first boot's systemd-repart sealed the root to PCR 7 and the
+        # PCR 11 policy signed by the image's key.
+        assert_secure_boot_policy(r)
         r.check()
+        token1, pcr11_1 = v('TPM2_TOKEN_SHA'), v('PCR11')
 
         print('boot 2 (version 2): checks, factory reset request')
         r2 = m.run([disk], AFTER_UPDATE, name='version2', timeout=1800, expect=expect)
@@ -166,6 +170,11 @@ def main():
               f'/usr on dm-verity with the root hash from usrhash= ({v("USRHASH_CMDLINE")})', r2)
         check(v('USR_PARTLABEL') == 'ImprintOS_2', f'/usr comes from a version 2 slot ({v("USR_PARTLABEL")})', r2)
         check(v('ROOT_UNLOCK') == 'tpm2', 'the root still unlocks by the TPM', r2)
+        # The point of the signed policy: version 2's UKI measures to another
+        # PCR 11, its signature (same PCR key) satisfies the same token.
+        check(v('PCR11') and v('PCR11') != pcr11_1, f'PCR 11 differs from version 1 ({pcr11_1} -> {v("PCR11")})', r2)
+        check(v('TPM2_TOKEN_SHA') == token1, f'the TPM2 token is unchanged: no re-seal ({token1})', r2)
+        assert_secure_boot_policy(r2)
         check('"current-version":"2"' in (v('STATUS') or '') and '"other-version":"1"' in v('STATUS'),
               'update-status: running 2, other slot 1', r2)
         check('"supported":true' in (v('RESET_INFO') or ''), 'factory reset supported', r2)
