@@ -46,6 +46,9 @@ PKGS="$PKGS
   systemd systemd-container systemd-boot-efi squashfs-tools openssl
   binutils python3 bc
 "
+# tools/screenshots: the heal notification as a notification server draws
+# it (dunst on the Xvfb screen, its window saved with xwd and netpbm).
+PKGS="$PKGS dunst x11-apps netpbm"
 # tools/bench-startup: its watcher sees the window mapped and painted
 # (Xlib, the X DAMAGE extension).
 PKGS="$PKGS libx11-dev libxdamage-dev"

@@ -143,6 +143,76 @@ def run_heal_check(setup, imprint, localedir):
     return ok, '\n'.join(log)
 
 
+DUNSTRC = '''[global]
+    font = Cantarell 11
+    width = 460
+    height = 300
+    origin = top-right
+    offset = 16x16
+    padding = 14
+    horizontal_padding = 16
+    frame_width = 1
+    frame_color = "#c0bfbc"
+    corner_radius = 0
+    separator_height = 0
+    markup = full
+    format = "<b>%s</b>\\n%b"
+    word_wrap = yes
+    show_indicators = no
+    background = "#fafafa"
+    foreground = "#2e3436"
+[urgency_critical]
+    background = "#fafafa"
+    foreground = "#2e3436"
+    frame_color = "#c0bfbc"
+    timeout = 0
+'''
+
+
+def screenshot_notification(setup, imprint, localedir, out_dir):
+    '''The notification as a desktop's notification server draws it: dunst
+    (a real org.freedesktop.Notifications server) on the Xvfb screen, its
+    window saved with xwd. Only for tools/screenshots; says why it did not.'''
+    for tool in ('dunst', 'xwd', 'xwdtopnm', 'pnmtopng'):
+        if shutil.which(tool) is None:
+            return f'no notification screenshot: {tool} is not installed'
+    # The stand-in from run_heal_check() holds the name: let it go first.
+    for p in [p for p in setup.bus.procs if 'notification_daemon' in p.args]:
+        setup.bus.procs.remove(p)
+        p.terminate()
+        p.wait(timeout=10)
+    rc = os.path.join(setup.tmp, 'dunstrc')
+    with open(rc, 'w') as f:
+        f.write(DUNSTRC)
+    dunst = subprocess.Popen(['dunst', '-config', rc], env=setup.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    setup.bus.procs.append(dunst)
+    setup.bus.wait_for_name('org.freedesktop.Notifications')
+    env = dict(setup.env, GNOTIFICATION_BACKEND='freedesktop', XDG_STATE_HOME=os.path.join(setup.tmp, 'state2'),
+               IMPRINT_LOCALEDIR=localedir)
+    env.pop('IMPRINT_TEST_TPM2_DEVICE')
+    check = subprocess.Popen([imprint, '--heal-check'], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        png = os.path.join(out_dir, 'heal-0-notification.png')
+        for _ in range(50):
+            time.sleep(0.3)
+            xwd = subprocess.run(['xwd', '-silent', '-name', 'Dunst'], env=setup.env, capture_output=True)
+            if xwd.returncode == 0 and xwd.stdout:
+                break
+        else:
+            return 'no notification screenshot: no dunst window appeared'
+        time.sleep(0.5)
+        xwd = subprocess.run(['xwd', '-silent', '-name', 'Dunst'], env=setup.env, capture_output=True, check=True)
+        pnm = subprocess.run(['xwdtopnm'], input=xwd.stdout, capture_output=True, check=True)
+        with open(png, 'wb') as f:
+            f.write(subprocess.run(['pnmtopng'], input=pnm.stdout, capture_output=True, check=True).stdout)
+        return f'saved {png}'
+    finally:
+        check.terminate()
+        check.wait(timeout=10)
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -172,6 +242,9 @@ def main():
             setup = Setup(journal)
             if case == 'heal-check':
                 ok, log = run_heal_check(setup, imprint, localedir)
+                if ok and os.environ.get('IMPRINT_SCREENSHOT_DIR'):
+                    print('# ' + screenshot_notification(setup, imprint, localedir,
+                                                         os.environ['IMPRINT_SCREENSHOT_DIR']), flush=True)
             else:
                 ok, log = run_harness(setup, harness, localedir, case)
             if not ok:
