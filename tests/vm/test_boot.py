@@ -54,7 +54,7 @@ done
 marker "SECURE_BOOT=$(od -An -tu1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>/dev/null | tr -d ' ')"
 marker "BOOTCTL_SB=$(bootctl status 2>/dev/null | sed -n 's/^ *Secure Boot: *//p' | head -1)"
 marker "PCR_SIGNATURE=$(test -s /run/systemd/tpm2-pcr-signature.json && echo yes || echo no)"
-marker "PCR11=$(tpm2_pcrread sha256:11 2>/dev/null | awk '$1 == "11" {print $3}')"
+marker "PCR11=$(tpm2_pcrread sha256:11 2>/dev/null | awk '$1 == "11:" {print $2}')"
 # How the root was unlocked: systemd-cryptsetup logs the token it used.
 if journalctl -b -o cat | grep -q 'Automatically discovered security TPM2 token unlocks volume'; then
     marker "ROOT_UNLOCK=tpm2"
