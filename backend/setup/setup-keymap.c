@@ -8,7 +8,9 @@
 #include <glib/gstdio.h>
 #include <libfdisk.h>
 #include <linux/magic.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -143,6 +145,22 @@ run_mtools (const char *const *argv, gboolean must_work)
   return TRUE;
 }
 
+/* mtools wrote through the whole disk's node; the partition's node has a
+ * page cache of its own. Write the disk's dirty pages out now (nobody may
+ * close the disk for a while: a power cut must not lose the file), and drop
+ * what the partition's node cached, so readers of the partition see it. */
+static int
+flush_disk_write (const char *disk, int partition_fd)
+{
+  _cleanup_close_ int fd = open (disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+  if (fd < 0 || fsync (fd) < 0)
+    return -errno;
+  if (partition_fd >= 0 && ioctl (partition_fd, BLKFLSBUF, 0) < 0)
+    return -errno;
+  return 0;
+}
+
 int
 imprint_setup_esp_write_disk (const char *disk, const char *name, const char *text)
 {
@@ -186,7 +204,7 @@ imprint_setup_esp_write_disk (const char *disk, const char *name, const char *te
       (void) run_mtools (mkd1, FALSE);
       (void) run_mtools (mkd2, FALSE);
       if (run_mtools (put, TRUE))
-        r = 0;
+        r = flush_disk_write (disk, guard);
     }
   (void) g_unlink (local);
   (void) g_rmdir (tmp);
