@@ -113,6 +113,16 @@ def notify_calls(setup):
     return r.stdout.split("'Notify'")[1:]
 
 
+def heal_check_env(setup, localedir, state):
+    '''The environment of `imprint --heal-check` at a login: GLib's
+    freedesktop notifications, its own state directory (one notification
+    per boot is remembered there), no test TPM.'''
+    env = dict(setup.env, GNOTIFICATION_BACKEND='freedesktop', XDG_STATE_HOME=os.path.join(setup.tmp, state),
+               IMPRINT_LOCALEDIR=localedir)
+    env.pop('IMPRINT_TEST_TPM2_DEVICE')
+    return env
+
+
 def run_heal_check(setup, imprint, localedir):
     '''imprint --heal-check: one notification per boot.'''
     log = []
@@ -120,9 +130,7 @@ def run_heal_check(setup, imprint, localedir):
                               env=setup.env, stdout=subprocess.DEVNULL)
     setup.bus.procs.append(daemon)
     setup.bus.wait_for_name('org.freedesktop.Notifications')
-    env = dict(setup.env, GNOTIFICATION_BACKEND='freedesktop', XDG_STATE_HOME=os.path.join(setup.tmp, 'state'),
-               IMPRINT_LOCALEDIR=localedir)
-    env.pop('IMPRINT_TEST_TPM2_DEVICE')
+    env = heal_check_env(setup, localedir, 'state')
     check = subprocess.Popen([imprint, '--heal-check'], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
     deadline = time.monotonic() + 30
@@ -188,9 +196,7 @@ def screenshot_notification(setup, imprint, localedir, out_dir):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     setup.bus.procs.append(dunst)
     setup.bus.wait_for_name('org.freedesktop.Notifications')
-    env = dict(setup.env, GNOTIFICATION_BACKEND='freedesktop', XDG_STATE_HOME=os.path.join(setup.tmp, 'state2'),
-               IMPRINT_LOCALEDIR=localedir)
-    env.pop('IMPRINT_TEST_TPM2_DEVICE')
+    env = heal_check_env(setup, localedir, 'state2')
     check = subprocess.Popen([imprint, '--heal-check'], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:

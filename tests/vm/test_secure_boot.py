@@ -120,6 +120,17 @@ def tamper_ukis(uki, workdir):
     return signed, unsigned
 
 
+def boot_by_tpm(m, disk, name):
+    """Boot `disk`: the TPM unlocks it with no prompt, bound to PCR 7 and
+    the image's signed PCR 11 policy, Secure Boot on."""
+    r = m.run([disk], CHECKS, name=name, timeout=1500)
+    r.print_markers()
+    check(r.marker_value('ROOT_UNLOCK') == 'tpm2', 'unlocked by the TPM', r)
+    check(not re.search(PROMPT, r.console()), 'no prompt', r)
+    assert_secure_boot_policy(r)
+    return r
+
+
 def type_de(boot, text):
     """Type `text` as a person with a German keyboard layout would."""
     for ch in text:
@@ -160,11 +171,7 @@ def main():
         timings.append(('live boot: install + setup', r.duration))
 
         print('2. installed, Secure Boot on: the TPM unlocks')
-        r = m.run([installed], CHECKS, name='installed', timeout=1500)
-        r.print_markers()
-        check(r.marker_value('ROOT_UNLOCK') == 'tpm2', 'unlocked by the TPM', r)
-        check(not re.search(PROMPT, r.console()), 'no prompt', r)
-        assert_secure_boot_policy(r)
+        r = boot_by_tpm(m, installed, 'installed')
         token = r.marker_value('TPM2_TOKEN_SHA')
         timings.append(('installed boot', r.duration))
 
@@ -244,11 +251,7 @@ def main():
         qemu.esp_delete(target.path, 'loader/addons/console.addon.efi')
 
         print('6. after healing: the TPM unlocks by itself again')
-        r = m.run([installed], CHECKS, name='healed', timeout=1500)
-        r.print_markers()
-        check(r.marker_value('ROOT_UNLOCK') == 'tpm2', 'unlocked by the TPM', r)
-        check(not re.search(PROMPT, r.console()), 'no prompt', r)
-        assert_secure_boot_policy(r)
+        r = boot_by_tpm(m, installed, 'healed')
         check(r.marker_value('TPM2_TOKEN_SHA') != token, 'a new TPM2 token (sealed to the new PCR 7)', r)
         timings.append(('healed boot', r.duration))
         ok = True
